@@ -1,0 +1,1 @@
+"""Peer Program Impact: the domain layer (pure Python, never imports streamlit)."""
