@@ -1,0 +1,253 @@
+"""Data access: every read of stored survey and attendance data, each taking the scope.
+
+These functions query and return frames; they fit no model (STYLE.md). The analysis
+modules receive the frames. Respondent IDs never leave this module: a per-query integer
+``person`` key stands in for them.
+
+The panel frame (one row per person and wave) has the columns ``person, wave,
+wave_index, survey_date, site, role, years_band, caseload_band, sessions, participant``
+and one float column per requested outcome; ``wave_index`` 0 is the baseline (the wave
+with the earliest survey date), ``sessions`` counts sessions attended on or before that
+response's survey date, and ``participant`` is ``sessions >= min_sessions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import pandas as pd
+
+from .contract import COVARIATES
+from .instruments import INSTRUMENTS_BY_KEY, SCALES_BY_KEY, SCORED_COLUMNS
+from .scope import Scope, require
+from .store import Store
+
+# Filters are parameters; a NULL list means "no restriction".
+_SURVEY_FILTER = (
+    "(CAST(? AS VARCHAR[]) IS NULL OR list_contains(CAST(? AS VARCHAR[]), site)) "
+    "AND (CAST(? AS VARCHAR[]) IS NULL OR list_contains(CAST(? AS VARCHAR[]), site)) "
+    "AND (CAST(? AS VARCHAR[]) IS NULL OR list_contains(CAST(? AS VARCHAR[]), "
+    "coalesce(role, 'not stated')))"
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The viewer's selection (None = everything in scope)."""
+
+    sites: tuple[str, ...] | None = None
+    roles: tuple[str, ...] | None = None
+
+
+def _params(scope: Scope, filters: Filters) -> list:
+    scope_sites = scope.site_list()
+    sites = list(filters.sites) if filters.sites is not None else None
+    roles = list(filters.roles) if filters.roles is not None else None
+    return [scope_sites, scope_sites, sites, sites, roles, roles]
+
+
+def _check_sites(scope: Scope, filters: Filters) -> None:
+    require(scope, "view", filters.sites or ())
+
+
+@dataclass(frozen=True)
+class Available:
+    """What the stored data offers to the viewer: the choices of the shared filters."""
+
+    sites: tuple[str, ...]
+    roles: tuple[str, ...]
+    waves: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    session_types: tuple[str, ...]
+    n_responses: int
+    n_respondents: int
+
+
+def wave_order(store: Store) -> pd.DataFrame:
+    """Waves in time order: ``wave, wave_index, first_date, last_date`` (0 = baseline)."""
+    with store.cursor() as cur:
+        return cur.execute(
+            "SELECT wave, CAST(row_number() OVER (ORDER BY min(survey_date), wave) - 1 "
+            "AS INTEGER) AS wave_index, min(survey_date) AS first_date, "
+            "max(survey_date) AS last_date FROM survey GROUP BY wave ORDER BY wave_index"
+        ).df()
+
+
+def available(store: Store, scope: Scope) -> Available:
+    """The sites, roles, waves, scored outcomes and session types the viewer may choose."""
+    require(scope, "view")
+    params = _params(scope, Filters())
+    counts = ", ".join(f"count({c})" for c in SCORED_COLUMNS)
+    with store.cursor() as cur:
+        sites = [r[0] for r in cur.execute(
+            f"SELECT DISTINCT site FROM survey WHERE {_SURVEY_FILTER} ORDER BY 1", params
+        ).fetchall()]
+        roles = [r[0] for r in cur.execute(
+            f"SELECT DISTINCT coalesce(role, 'not stated') FROM survey "
+            f"WHERE {_SURVEY_FILTER} ORDER BY 1", params).fetchall()]
+        row = cur.execute(
+            f"SELECT count(*), count(DISTINCT respondent_id), {counts} FROM survey "
+            f"WHERE {_SURVEY_FILTER}", params).fetchone()
+        types = [r[0] for r in cur.execute(
+            "SELECT DISTINCT coalesce(a.session_type, 'not stated') FROM attendance a "
+            f"WHERE a.respondent_id IN (SELECT respondent_id FROM survey WHERE {_SURVEY_FILTER}) "
+            "ORDER BY 1", params).fetchall()]
+    waves = tuple(wave_order(store)["wave"])
+    outcomes = tuple(c for c, n in zip(SCORED_COLUMNS, row[2:]) if n)
+    return Available(tuple(sites), tuple(roles), waves, outcomes, tuple(types),
+                     int(row[0]), int(row[1]))
+
+
+def load_panel(
+    store: Store,
+    scope: Scope,
+    outcomes: Sequence[str] | None = None,
+    min_sessions: int = 1,
+    filters: Filters = Filters(),
+) -> pd.DataFrame:
+    """One row per person and wave with participation and outcome scores.
+
+    Sessions are counted with an as-of join of each response to the person's running
+    session count, so the cost grows with rows, not with rows times sessions.
+
+    Parameters
+    ----------
+    store : Store
+    scope : Scope
+        Rows outside the viewer's practices are never read.
+    outcomes : sequence of str, optional
+        Scored columns to include (default: all).
+    min_sessions : int
+        Participation rule: sessions on or before the survey date.
+    filters : Filters
+        Sites and roles selected by the viewer.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The panel frame described in the module docstring.
+    """
+    _check_sites(scope, filters)
+    chosen = list(outcomes) if outcomes is not None else list(SCORED_COLUMNS)
+    unknown = [o for o in chosen if o not in SCALES_BY_KEY]
+    if unknown:
+        raise ValueError(f"unknown outcomes: {unknown}")
+    outcome_sql = "".join(f", s.{o}" for o in chosen)
+    covariates = ", ".join(f"s.{c}" for c in COVARIATES)
+    sql = f"""
+        WITH s AS (SELECT * FROM survey WHERE {_SURVEY_FILTER}),
+        waves AS (
+            SELECT wave, CAST(row_number() OVER (ORDER BY min(survey_date), wave) - 1
+                   AS INTEGER) AS wave_index
+            FROM survey GROUP BY wave),
+        running AS (
+            SELECT respondent_id, session_date,
+                   CAST(sum(count(*)) OVER (PARTITION BY respondent_id
+                        ORDER BY session_date) AS INTEGER) AS sessions_so_far
+            FROM attendance
+            WHERE respondent_id IN (SELECT respondent_id FROM s)
+            GROUP BY respondent_id, session_date),
+        people AS (
+            SELECT respondent_id,
+                   CAST(row_number() OVER (ORDER BY respondent_id) AS BIGINT) AS person
+            FROM (SELECT DISTINCT respondent_id FROM s))
+        SELECT p.person, s.wave, w.wave_index, s.survey_date, s.site, {covariates},
+               CAST(coalesce(r.sessions_so_far, 0) AS INTEGER) AS sessions,
+               coalesce(r.sessions_so_far, 0) >= ? AS participant
+               {outcome_sql}
+        FROM s
+        JOIN waves w USING (wave)
+        JOIN people p USING (respondent_id)
+        ASOF LEFT JOIN running r
+            ON s.respondent_id = r.respondent_id AND s.survey_date >= r.session_date
+        ORDER BY p.person, w.wave_index
+    """
+    with store.cursor() as cur:
+        frame = cur.execute(sql, _params(scope, filters) + [int(min_sessions)]).df()
+    frame["survey_date"] = pd.to_datetime(frame["survey_date"])
+    for c in COVARIATES:
+        frame[c] = frame[c].fillna("not stated")
+    return frame
+
+
+def load_attendance(store: Store, scope: Scope, filters: Filters = Filters()) -> pd.DataFrame:
+    """Sessions of the respondents in scope: ``person, session_date, session_type,
+    duration_minutes, site, role``.
+
+    ``person`` uses the same numbering as :func:`load_panel` for the same scope and
+    filters; the site and role are those of the person's latest survey response.
+    """
+    _check_sites(scope, filters)
+    sql = f"""
+        WITH s AS (SELECT * FROM survey WHERE {_SURVEY_FILTER}),
+        people AS (
+            SELECT respondent_id,
+                   CAST(row_number() OVER (ORDER BY respondent_id) AS BIGINT) AS person
+            FROM (SELECT DISTINCT respondent_id FROM s)),
+        latest AS (
+            SELECT respondent_id, arg_max(site, survey_date) AS site,
+                   arg_max(coalesce(role, 'not stated'), survey_date) AS role
+            FROM s GROUP BY respondent_id)
+        SELECT p.person, a.session_date, coalesce(a.session_type, 'not stated')
+               AS session_type, a.duration_minutes, l.site, l.role
+        FROM attendance a JOIN people p USING (respondent_id)
+        JOIN latest l USING (respondent_id)
+        ORDER BY p.person, a.session_date
+    """
+    with store.cursor() as cur:
+        frame = cur.execute(sql, _params(scope, filters)).df()
+    frame["session_date"] = pd.to_datetime(frame["session_date"])
+    return frame
+
+
+def load_item_scores(
+    store: Store, scope: Scope, scale_key: str, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """Item codes of one scale with reversed items already reversed: ``wave`` + items.
+
+    Used for reliability (Cronbach's alpha); raw codes suffice for alpha because the
+    item score is a linear function of the code.
+    """
+    _check_sites(scope, filters)
+    scale = SCALES_BY_KEY[scale_key]
+    if scale.scored_only:
+        return pd.DataFrame(columns=["wave"])
+    inst = INSTRUMENTS_BY_KEY[scale.instrument]
+    cols = []
+    for number, column in zip(scale.items, scale.item_columns):
+        expr = (f"{inst.code_min + inst.code_max} - {column}"
+                if number in scale.reversed_items else column)
+        cols.append(f"CAST({expr} AS DOUBLE) AS {column}")
+    sql = f"SELECT wave, {', '.join(cols)} FROM survey WHERE {_SURVEY_FILTER}"
+    with store.cursor() as cur:
+        return cur.execute(sql, _params(scope, filters)).df()
+
+
+def response_quality(store: Store, scope: Scope, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per wave and scale: responses, scored responses and share of items left blank.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``wave, outcome, n_responses, n_scored, share_items_missing`` (aggregates only).
+    """
+    _check_sites(scope, filters)
+    parts = []
+    for key, scale in SCALES_BY_KEY.items():
+        if scale.scored_only:
+            missing = "NULL"
+        else:
+            blanks = " + ".join(f"CAST({c} IS NULL AS INTEGER)" for c in scale.item_columns)
+            # Scales uploaded as scored columns have no items to be missing.
+            missing = (f"CASE WHEN sum({blanks}) < count(*) * {len(scale.items)} "
+                       f"THEN sum({blanks}) / (count(*) * {len(scale.items)}.0) END")
+        parts.append(
+            f"SELECT wave, '{key}' AS outcome, count(*) AS n_responses, "
+            f"count({key}) AS n_scored, {missing} AS share_items_missing "
+            f"FROM s GROUP BY wave HAVING count({key}) > 0"
+        )
+    sql = (f"WITH s AS (SELECT * FROM survey WHERE {_SURVEY_FILTER}) "
+           + " UNION ALL ".join(parts))
+    with store.cursor() as cur:
+        return cur.execute(sql, _params(scope, filters)).df()
