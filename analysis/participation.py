@@ -1,0 +1,267 @@
+"""Participation and descriptive tables from the panel and attendance frames.
+
+Inputs
+------
+attendance : one row per session attended, columns ``person`` (int64),
+    ``session_date`` (datetime64), ``session_type`` (str or None),
+    ``duration_minutes`` (float or None), ``site``, ``role``.
+panel : one row per person × wave, columns ``person``, ``wave`` (str),
+    ``wave_index`` (int, 0 = baseline), ``survey_date`` (datetime64), ``site``,
+    ``role``, ``sessions`` (sessions attended on or before the survey date),
+    ``participant`` (bool), and one float column per scored outcome (NaN = missing).
+
+Everything is vectorised (groupby / searchsorted), so a panel of a million rows
+takes seconds. No small-cell suppression happens here: the export does that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+__all__ = ["DOSE_BANDS", "dose_band", "participation_summary", "descriptives"]
+
+DOSE_BANDS: tuple[str, ...] = ("0", "1–2", "3–5", "6+")
+_DOSE_COLUMNS = {"0": "dose_0", "1–2": "dose_1_2", "3–5": "dose_3_5", "6+": "dose_6_plus"}
+_DAYS_PER_MONTH = 365.25 / 12
+
+
+def dose_band(sessions: pd.Series | np.ndarray | Sequence[float]) -> pd.Series:
+    """Band sessions attended into ``"0"``, ``"1–2"``, ``"3–5"``, ``"6+"``.
+
+    Returns an ordered categorical Series (missing sessions stay missing).
+
+    Examples
+    --------
+    >>> list(dose_band([0, 1, 2, 3, 5, 6, 40]))
+    ['0', '1–2', '1–2', '3–5', '3–5', '6+', '6+']
+    """
+    values = pd.Series(sessions, dtype="float64") if not isinstance(sessions, pd.Series) else sessions.astype("float64")
+    return pd.cut(values, bins=[-np.inf, 0, 2, 5, np.inf], labels=list(DOSE_BANDS), ordered=True)
+
+
+def _attendance_until_survey(panel: pd.DataFrame, attendance: pd.DataFrame) -> pd.DataFrame:
+    """Per panel row: sessions, first/last session date and distinct months up to the survey date.
+
+    Attendance is sorted by (person, day) into one integer key so each panel row's
+    sessions are a contiguous slice found with two ``searchsorted`` calls: no
+    merge of every session onto every wave.
+    """
+    n = len(panel)
+    empty = pd.DataFrame({
+        "sessions_found": np.zeros(n, dtype="int64"),
+        "first_day": np.full(n, np.nan), "last_day": np.full(n, np.nan),
+        "months_attended": np.zeros(n, dtype="int64"),
+    }, index=panel.index)
+    att = attendance.loc[attendance["session_date"].notna() & attendance["person"].notna(), ["person", "session_date"]]
+    if att.empty or n == 0:
+        return empty
+    people, codes_att = np.unique(att["person"].to_numpy(), return_inverse=True)
+    att_days = att["session_date"].to_numpy(dtype="datetime64[D]").astype("int64")
+    survey_days = panel["survey_date"].to_numpy(dtype="datetime64[D]").astype("int64")
+    origin = int(att_days.min())
+    span = int(max(att_days.max(), np.nanmax(np.where(panel["survey_date"].notna(), survey_days, origin))) - origin) + 2
+    key_att = codes_att.astype("int64") * span + (att_days - origin)
+    order = np.argsort(key_att, kind="stable")
+    key_sorted = key_att[order]
+    days_sorted = att_days[order]
+    person_sorted = codes_att[order]
+    month_sorted = att["session_date"].to_numpy(dtype="datetime64[M]").astype("int64")[order]
+    new_month = np.ones(len(order), dtype="int64")
+    new_month[1:] = (person_sorted[1:] != person_sorted[:-1]) | (month_sorted[1:] != month_sorted[:-1])
+    months_cum = np.cumsum(new_month)
+
+    panel_codes = np.searchsorted(people, panel["person"].to_numpy())
+    panel_codes = np.clip(panel_codes, 0, len(people) - 1)
+    known = people[panel_codes] == panel["person"].to_numpy()
+    before = np.clip(survey_days - origin, -1, span - 1)
+    lo = np.searchsorted(key_sorted, panel_codes.astype("int64") * span, side="left")
+    hi = np.searchsorted(key_sorted, panel_codes.astype("int64") * span + before, side="right")
+    valid = known & panel["survey_date"].notna().to_numpy() & (before >= 0)
+    count = np.where(valid, hi - lo, 0)
+    has = count > 0
+    lo_safe, hi_safe = np.where(has, lo, 0), np.where(has, hi - 1, 0)
+    return pd.DataFrame({
+        "sessions_found": count.astype("int64"),
+        "first_day": np.where(has, days_sorted[lo_safe], np.nan),
+        "last_day": np.where(has, days_sorted[hi_safe], np.nan),
+        # lo is each person's first session, which always opens a new month.
+        "months_attended": np.where(has, months_cum[hi_safe] - months_cum[lo_safe] + 1, 0).astype("int64"),
+    }, index=panel.index)
+
+
+def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
+                          by: Sequence[str] = ("wave",)) -> pd.DataFrame:
+    """Participation per wave (optionally per site, role or session type).
+
+    Parameters
+    ----------
+    panel, attendance : frames described in the module docstring.
+    by : grouping columns. Any panel column (``"wave"``, ``"site"``, ``"role"``,
+        ...) and/or ``"session_type"``. With ``"session_type"``, a respondent is
+        counted as a participant of a type when they attended at least one session
+        of that type on or before their survey date (the ``min_sessions`` rule
+        applies to all sessions together, not per type), and the session counts
+        are of that type only.
+
+    Returns
+    -------
+    Tidy frame, one row per group: the ``by`` columns, ``n_respondents``,
+    ``n_participants``, ``participation_rate`` (participants / respondents),
+    ``sessions_median``, ``sessions_q1``, ``sessions_q3`` (sessions per
+    participant), ``dose_0``, ``dose_1_2``, ``dose_3_5``, ``dose_6_plus``
+    (respondents per dose band), ``sessions_per_month`` (median over participants
+    of sessions ÷ months from their first session to the survey date, at least one
+    month), ``retention`` (share of participants who attended in ≥ 2 distinct
+    calendar months) and ``span_days_median`` (median days from first to last
+    session, participants only). Sessions after a respondent's survey date are
+    ignored, so every number describes what was known at that wave.
+    """
+    by = list(by)
+    frame = panel.copy()
+    if "session_type" in by:
+        types = attendance["session_type"].fillna("unspecified").astype(str)
+        parts = []
+        for session_type in sorted(types.unique()):
+            timing = _attendance_until_survey(frame, attendance.loc[types == session_type])
+            part = frame.assign(session_type=session_type, **timing)
+            part["sessions"] = part["sessions_found"]
+            part["participant"] = part["sessions_found"] > 0
+            parts.append(part)
+        if not parts:
+            return _empty_summary(by)
+        frame = pd.concat(parts, ignore_index=True)
+    else:
+        frame = frame.join(_attendance_until_survey(frame, attendance))
+    frame["participant"] = frame["participant"].astype(bool)
+    frame["sessions"] = frame["sessions"].fillna(0).astype("float64")
+    frame["dose"] = dose_band(frame["sessions"])
+
+    groups = frame.groupby(by, observed=True, sort=True, dropna=False)
+    out = groups.agg(n_respondents=("person", "size"), n_participants=("participant", "sum"))
+    out["participation_rate"] = out["n_participants"] / out["n_respondents"]
+
+    dose_counts = (frame.groupby(by + ["dose"], observed=False, dropna=False).size()
+                   .unstack("dose").reindex(columns=list(DOSE_BANDS), fill_value=0)
+                   .rename(columns=_DOSE_COLUMNS))
+    out = out.join(dose_counts.reindex(out.index).fillna(0).astype("int64"))
+
+    takers = frame.loc[frame["participant"]].copy()
+    survey_day = takers["survey_date"].to_numpy(dtype="datetime64[D]").astype("int64")
+    months_in_program = np.maximum((survey_day - takers["first_day"].to_numpy()) / _DAYS_PER_MONTH, 1.0)
+    takers["rate"] = np.where(takers["first_day"].notna(), takers["sessions"] / months_in_program, np.nan)
+    takers["retained"] = np.where(takers["first_day"].notna(), takers["months_attended"] >= 2, np.nan)
+    takers["span"] = takers["last_day"] - takers["first_day"]
+    grouped = takers.groupby(by, observed=True, sort=True, dropna=False)
+    quartiles = grouped["sessions"].quantile([0.25, 0.5, 0.75]).unstack()
+    quartiles = quartiles.reindex(columns=[0.25, 0.5, 0.75])
+    quartiles.columns = ["sessions_q1", "sessions_median", "sessions_q3"]
+    per_person = grouped.agg(sessions_per_month=("rate", "median"), retention=("retained", "mean"),
+                             span_days_median=("span", "median"))
+    out = out.join(quartiles).join(per_person)
+    columns = ["n_respondents", "n_participants", "participation_rate", "sessions_median", "sessions_q1",
+               "sessions_q3", *_DOSE_COLUMNS.values(), "sessions_per_month", "retention", "span_days_median"]
+    out = out.reindex(columns=columns).reset_index()
+    out["n_participants"] = out["n_participants"].astype("int64")
+    return out
+
+
+def _empty_summary(by: list[str]) -> pd.DataFrame:
+    columns = [*by, "n_respondents", "n_participants", "participation_rate", "sessions_median", "sessions_q1",
+               "sessions_q3", *_DOSE_COLUMNS.values(), "sessions_per_month", "retention", "span_days_median"]
+    return pd.DataFrame(columns=columns)
+
+
+def _is_high(values: pd.Series, cutoff: float, direction: str) -> pd.Series:
+    if direction == "high":
+        flag = values >= cutoff
+    elif direction == "low":
+        flag = values <= cutoff
+    else:
+        raise ValueError(f"direction must be 'high' or 'low', not {direction!r}")
+    return flag.where(values.notna())
+
+
+def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
+                 cutoffs: Mapping[str, tuple[float, str]] | None = None,
+                 by_site: bool = True, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean, SD, t-based CI and share above the cut-off per outcome × wave × site × group.
+
+    Parameters
+    ----------
+    panel : the panel frame (module docstring).
+    outcomes : outcome column names present in ``panel``.
+    cutoffs : outcome → ``(cutoff, direction)``; ``"high"`` means a score
+        ``≥ cutoff`` is bad (e.g. CBI ≥ 50), ``"low"`` means ``≤ cutoff`` is bad.
+        Outcomes without a cut-off get empty share columns.
+    by_site : also break down by site (rows with ``site = 'all'`` are always there).
+
+    Returns
+    -------
+    Tidy frame: ``outcome, wave, wave_index, site, group, n, mean, sd, ci_low,
+    ci_high, n_high, share_high, share_high_ci_low, share_high_ci_high``.
+    ``group`` is ``participants``, ``comparison`` or ``all``; ``n`` counts
+    respondents with a value. CI of the mean is ``mean ± t_{n-1} · sd/√n``
+    (empty for n < 2); the share's CI is Wilson's. Missing values are NaN here
+    (empty cells in CSV). No small-cell suppression.
+    """
+    cutoffs = cutoffs or {}
+    outcomes = [o for o in outcomes if o in panel.columns]
+    base = panel[["wave", "wave_index", "site", "participant", *outcomes]].copy()
+    base["group"] = np.where(base["participant"].astype(bool), "participants", "comparison")
+    base["site"] = base["site"].astype("string").fillna("unknown")
+    tables = []
+    for outcome in outcomes:
+        frame = base[["wave", "wave_index", "site", "group"]].copy()
+        frame["value"] = base[outcome].astype("float64")
+        if outcome in cutoffs:
+            cutoff, direction = cutoffs[outcome]
+            frame["high"] = _is_high(frame["value"], cutoff, direction).astype("float64")
+        else:
+            frame["high"] = np.nan
+        site_levels = [False, True] if by_site else [False]
+        for split_site in site_levels:
+            for split_group in (False, True):
+                keys = ["wave", "wave_index"] + (["site"] if split_site else []) + (["group"] if split_group else [])
+                summary = frame.groupby(keys, observed=True, sort=True, dropna=False).agg(
+                    n=("value", "count"), mean=("value", "mean"), sd=("value", "std"), n_high=("high", "sum"),
+                    n_flagged=("high", "count"))
+                summary = summary.reset_index()
+                if not split_site:
+                    summary["site"] = "all"
+                if not split_group:
+                    summary["group"] = "all"
+                summary["outcome"] = outcome
+                summary["has_cutoff"] = outcome in cutoffs
+                tables.append(summary)
+    columns = ["outcome", "wave", "wave_index", "site", "group", "n", "mean", "sd", "ci_low", "ci_high",
+               "n_high", "share_high", "share_high_ci_low", "share_high_ci_high"]
+    if not tables:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(tables, ignore_index=True)
+    n = out["n"].to_numpy(dtype="float64")
+    out["mean"] = out["mean"].where(out["n"] > 0)
+    out["sd"] = out["sd"].where(out["n"] > 1)
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * out["sd"] / np.sqrt(np.maximum(n, 1))
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    flagged = out["n_flagged"].to_numpy(dtype="int64")
+    n_high = out["n_high"].to_numpy(dtype="float64")
+    usable = out["has_cutoff"].to_numpy() & (flagged > 0)
+    safe_n = np.where(usable, flagged, 1)
+    low, high = proportion_confint(np.where(usable, n_high, 0), safe_n, alpha=1 - confidence, method="wilson")
+    out["n_high"] = pd.array(np.where(out["has_cutoff"], n_high, np.nan), dtype="Int64")
+    out["share_high"] = np.where(usable, n_high / safe_n, np.nan)
+    out["share_high_ci_low"] = np.where(usable, low, np.nan)
+    out["share_high_ci_high"] = np.where(usable, high, np.nan)
+    group_order = {"participants": 0, "comparison": 1, "all": 2}
+    out["_outcome_order"] = out["outcome"].map({name: i for i, name in enumerate(outcomes)})
+    out["_site_order"] = np.where(out["site"] == "all", 0, 1)
+    out["_group_order"] = out["group"].map(group_order)
+    out = out.sort_values(["_outcome_order", "wave_index", "wave", "_site_order", "site", "_group_order"],
+                          kind="stable")
+    return out[columns].reset_index(drop=True)
