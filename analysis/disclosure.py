@@ -565,6 +565,11 @@ def check_filter(n_selected: int, n_total: int, k: int = DEFAULT_MIN_GROUP_SIZE)
     FilterDecision
         ``allowed`` and a reason a practice manager can read.
 
+    Raises
+    ------
+    ValueError
+        If ``k`` < 3, or ``n_selected`` is negative or exceeds ``n_total``.
+
     Examples
     --------
     >>> check_filter(3, 40, 5).reason

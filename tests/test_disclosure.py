@@ -34,6 +34,14 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 VALUE_COLS = ["mean", "sd", "ci_low", "ci_high", "share_high"]
 
 
+def test_docstring_examples() -> None:
+    import doctest
+
+    import analysis.disclosure as module
+
+    assert doctest.testmod(module).failed == 0
+
+
 def test_constants() -> None:
     assert DEFAULT_MIN_GROUP_SIZE == 5
     assert ABSOLUTE_MIN_GROUP_SIZE == 3
