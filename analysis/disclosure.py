@@ -19,6 +19,16 @@ Three layers, from least to most strict:
    checked and logged in ``checks.csv``; cells that fail are blanked, never
    shipped. Text cells are neutralised against spreadsheet formula injection.
 
+Consistency across views
+------------------------
+Suppression protects one table against its own margins. The same count must
+not be shown unsuppressed elsewhere: a participation chart that prints the
+organisation-wide participants at a wave undoes a complementary suppression
+of that cell in the descriptives. Every view of a count breakdown therefore
+goes through :func:`suppress_breakdown` / :func:`suppress_two_way` with the
+same ``k`` and the same cells, and filtered views go through
+:func:`check_filter`.
+
 References
 ----------
 * Glint (Viva Glint) confidentiality: minimum group size, and "if only one
