@@ -1,0 +1,70 @@
+"""Peer Program Impact: the Streamlit entry point.
+
+Signs the viewer in (or runs the local single-user session), opens the store on the
+sample data when it is empty, and offers the pages the viewer's role allows. Access is
+enforced again inside ``analysis/``: hiding a page here is convenience only.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import ingest
+from analysis.scope import Scope
+from ui import auth
+from ui.state import get_store
+
+st.set_page_config(
+    page_title="Peer Program Impact",
+    page_icon=":material/diversity_3:",
+    layout="wide",
+)
+
+store = get_store()
+scope: Scope = auth.gate(store)
+
+# First start on an empty database opens on the sample data, labelled as such.
+if scope.may("upload") and store.get_setting("sample_dismissed") != "1" and \
+        not ingest.has_data(store):
+    with st.spinner("Loading the sample data for a first look…"):
+        ingest.load_sample(store, scope)
+
+if ingest.has_sample(store):
+    st.info(
+        "You are looking at **sample data**: synthetic professionals in fictional "
+        "practices, made to show what the app does. Upload your own files on the "
+        "Upload page; remove the sample data from Import history.",
+        icon=":material/science:",
+    )
+
+dashboards = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/impact.py", title="Impact", icon=":material/insights:"),
+    st.Page("pages/participation.py", title="Participation", icon=":material/groups:"),
+    st.Page("pages/practices.py", title="Practices", icon=":material/grid_view:"),
+    st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+]
+sections: dict[str, list] = {"Dashboards": dashboards}
+if scope.may("upload"):
+    sections["Data"] = [
+        st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
+        st.Page("pages/history.py", title="Import history", icon=":material/history:"),
+    ]
+if scope.may("export"):
+    sections["Research"] = [
+        st.Page("pages/export.py", title="Researcher export", icon=":material/download:"),
+    ]
+admin = []
+if scope.may("accounts"):
+    admin.append(st.Page("pages/admin_accounts.py", title="Accounts",
+                         icon=":material/manage_accounts:"))
+if scope.may("settings"):
+    admin.append(st.Page("pages/admin_settings.py", title="Settings",
+                         icon=":material/settings:"))
+if scope.may("audit"):
+    admin.append(st.Page("pages/admin_audit.py", title="Audit log",
+                         icon=":material/policy:"))
+if admin:
+    sections["Admin"] = admin
+
+st.navigation(sections).run()
