@@ -252,14 +252,14 @@ INSTRUMENTS: tuple[Instrument, ...] = (
                   min_answered=6, low=1, high=4, cutoff=2.25, primary=True, unit="scale points",
                   own_rule="A score needs at least 6 of 8 items answered (app's rule); the "
                            "cut-off 2.25 is often cited but unconfirmed.",
-                  cutoff_note="2.25 or more (often cited, unconfirmed)",
+                  cutoff_note="2.25 or more is high exhaustion (often cited)",
                   cutoff_status="unconfirmed"),
             Scale("olbi_disengagement", "olbi", "Disengagement (OLBI)",
                   (1, 3, 6, 7, 9, 11, 13, 15), reversed_items=(3, 6, 9, 11),
                   min_answered=6, low=1, high=4, cutoff=2.10, primary=True, unit="scale points",
                   own_rule="A score needs at least 6 of 8 items answered (app's rule); the "
                            "cut-off 2.10 is often cited but unconfirmed.",
-                  cutoff_note="2.10 or more (often cited, unconfirmed)",
+                  cutoff_note="2.10 or more is high disengagement (often cited)",
                   cutoff_status="unconfirmed"),
         ),
         citation="Demerouti E, Bakker AB, Vardakou I, Kantas A. The convergent validity of "
@@ -326,13 +326,15 @@ INSTRUMENTS: tuple[Instrument, ...] = (
         scales=(
             Scale("mbi_ee", "mbi", "Emotional exhaustion (MBI)", (), aggregation="sum",
                   low=0, high=54, cutoff=27, primary=True,
-                  cutoff_note="27 or more; the 4th-edition manual dropped cut-offs and "
-                              "recommends continuous use, so the flag is secondary",
+                  cutoff_note="27 or more (with depersonalization 10 or more, the "
+                              "common burnout flag); the 4th-edition manual dropped "
+                              "cut-offs",
                   cutoff_status="secondary"),
             Scale("mbi_dp", "mbi", "Depersonalization (MBI)", (), aggregation="sum",
                   low=0, high=30, cutoff=10, primary=True,
-                  cutoff_note="10 or more; the 4th-edition manual dropped cut-offs and "
-                              "recommends continuous use, so the flag is secondary",
+                  cutoff_note="10 or more (with emotional exhaustion 27 or more, the "
+                              "common burnout flag); the 4th-edition manual dropped "
+                              "cut-offs",
                   cutoff_status="secondary"),
             Scale("mbi_pa", "mbi", "Personal accomplishment (MBI)", (), aggregation="sum",
                   low=0, high=48, higher_is_worse=False),
