@@ -1,0 +1,272 @@
+"""Accounts and sign-in: hashing, delays, scopes, refusals, single sign-on, idle expiry."""
+
+import logging
+from datetime import datetime, timedelta
+
+import pytest
+
+from analysis import accounts
+from analysis.accounts import (
+    create_account, is_session_expired, list_accounts, retry_delay, sso_scope,
+    verify_sign_in,
+)
+from analysis.scope import LOCAL, PermissionDenied, Scope, require
+from analysis.store import Store
+
+ADMIN_PASSWORD = "Fjord-lantern-71"
+PM_PASSWORD = "Quiet-harbour-58"
+T0 = datetime(2025, 3, 1, 9, 0, 0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    accounts._unknown_names.clear()
+    yield
+    accounts._unknown_names.clear()
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "accounts.duckdb") as s:
+        yield s
+
+
+@pytest.fixture
+def admin(store):
+    return create_account(store, LOCAL, "Admin", ADMIN_PASSWORD, "admin")
+
+
+@pytest.fixture
+def pm(store, admin):
+    return create_account(store, admin, "pm.north", PM_PASSWORD, "practice_manager",
+                          ["North"])
+
+
+def _audit(store):
+    with store.cursor() as cur:
+        return cur.execute(
+            "SELECT username, action, outcome, coalesce(detail, '') FROM audit_log "
+            "ORDER BY event_id").fetchall()
+
+
+def _hashes(store):
+    with store.cursor() as cur:
+        return [r[0] for r in cur.execute("SELECT password_hash FROM accounts").fetchall()]
+
+
+def test_bootstrap_creates_first_admin_with_argon2id_hash(store):
+    assert accounts.needs_bootstrap(store)
+    scope = create_account(store, LOCAL, "Admin", ADMIN_PASSWORD, "admin")
+    assert scope == Scope(role="admin", practices=None, user="admin")
+    assert not accounts.needs_bootstrap(store)
+    (stored,) = _hashes(store)
+    assert stored.startswith("$argon2id$v=19$")
+    assert ADMIN_PASSWORD not in stored
+
+
+def test_bootstrap_must_be_an_admin(store):
+    with pytest.raises(ValueError, match="administrator"):
+        create_account(store, LOCAL, "boss", ADMIN_PASSWORD, "leadership")
+    assert accounts.needs_bootstrap(store)
+
+
+@pytest.mark.parametrize("password", [
+    "short-1A", "aaaaaaaaaaaaaaaa", "123456789012", "Password2024!", "qwertyuiopas",
+    "xx-admin-secure-xx",
+])
+def test_trivial_passwords_refused(store, password):
+    with pytest.raises(ValueError):
+        create_account(store, LOCAL, "admin", password, "admin")
+    assert accounts.needs_bootstrap(store)
+
+
+def test_correct_password_signs_in_and_wrong_is_refused(store, pm):
+    good = verify_sign_in(store, "PM.North", PM_PASSWORD, now=T0)
+    assert good.ok and good.scope == pm
+    assert good.scope.practices == frozenset({"North"})
+    bad = verify_sign_in(store, "pm.north", PM_PASSWORD + "x", now=T0)
+    assert not bad.ok and bad.scope is None
+    assert bad.message.startswith(accounts.NOT_ACCEPTED)
+
+
+def test_delay_grows_from_third_failure_and_success_resets(store, admin):
+    delays = []
+    now = T0
+    for _ in range(5):
+        result = verify_sign_in(store, "admin", "Wrong-password-99", now=now)
+        assert not result.ok
+        delays.append(result.retry_after_seconds)
+        now += timedelta(seconds=result.retry_after_seconds)
+    assert delays[:2] == [0, 0]
+    assert delays[2] < delays[3] < delays[4]
+    assert delays[2:] == [1, 2, 4]
+
+    # During the wait even the right password is not looked at.
+    waiting = verify_sign_in(store, "admin", ADMIN_PASSWORD, now=now - timedelta(seconds=1))
+    assert not waiting.ok and waiting.retry_after_seconds >= 1
+
+    assert verify_sign_in(store, "admin", ADMIN_PASSWORD, now=now).ok
+    again = verify_sign_in(store, "admin", "Wrong-password-99", now=now)
+    assert again.retry_after_seconds == 0
+    with store.cursor() as cur:
+        assert cur.execute(
+            "SELECT failed_attempts FROM accounts WHERE username = 'admin'").fetchone()[0] == 1
+
+
+def test_delay_is_capped_at_fifteen_minutes():
+    assert [retry_delay(n) for n in range(1, 6)] == [0, 0, 1, 2, 4]
+    assert retry_delay(14) == 900 and retry_delay(10_000) == 900
+
+
+def test_message_does_not_reveal_whether_username_exists(store, admin):
+    now = T0
+    for _ in range(4):
+        known = verify_sign_in(store, "admin", "Wrong-password-99", now=now)
+        unknown = verify_sign_in(store, "nobody", "Wrong-password-99", now=now)
+        assert known.message == unknown.message
+        assert known.retry_after_seconds == unknown.retry_after_seconds
+        now += timedelta(seconds=known.retry_after_seconds)
+    # The name typed for a missing account is not recorded (it may be a password).
+    assert all(row[0] != "nobody" and "nobody" not in row[3] for row in _audit(store))
+
+
+def test_every_sign_in_is_audited(store, admin):
+    verify_sign_in(store, "admin", ADMIN_PASSWORD, now=T0)
+    for _ in range(3):
+        verify_sign_in(store, "admin", "Wrong-password-99", now=T0)
+    verify_sign_in(store, "admin", "Wrong-password-99", now=T0)  # during the wait
+    outcomes = [(r[0], r[2]) for r in _audit(store) if r[1] == "sign_in"]
+    assert outcomes == [("admin", "ok"), ("admin", "failed"), ("admin", "failed"),
+                        ("admin", "failed"), ("admin", "refused")]
+    assert "locked" in [r for r in _audit(store) if r[1] == "sign_in"][-1][3]
+
+
+def test_deactivated_account_cannot_sign_in(store, admin, pm):
+    accounts.deactivate(store, admin, "pm.north")
+    result = verify_sign_in(store, "pm.north", PM_PASSWORD, now=T0)
+    assert not result.ok and result.message == accounts.NOT_ACCEPTED
+    assert accounts.active_scope(store, "pm.north") is None
+    accounts.set_active(store, admin, "pm.north", True)
+    assert verify_sign_in(store, "pm.north", PM_PASSWORD, now=T0).ok
+
+
+def test_last_admin_cannot_be_removed(store, admin):
+    with pytest.raises(ValueError, match="last active administrator"):
+        accounts.deactivate(store, admin, "admin")
+    with pytest.raises(ValueError, match="last active administrator"):
+        accounts.update_access(store, admin, "admin", "leadership")
+
+
+def test_update_access_and_reset_password(store, admin, pm):
+    accounts.update_access(store, admin, "pm.north", "practice_manager", ["North", "South"])
+    assert accounts.active_scope(store, "pm.north").practices == {"North", "South"}
+    accounts.update_access(store, admin, "pm.north", "leadership", ["North"])
+    assert accounts.active_scope(store, "pm.north") == Scope("leadership", None, "pm.north")
+    with pytest.raises(ValueError, match="at least one practice"):
+        accounts.update_access(store, admin, "pm.north", "practice_manager", [])
+
+    for _ in range(4):
+        verify_sign_in(store, "pm.north", "Wrong-password-99", now=T0)
+    accounts.reset_password(store, admin, "pm.north", "Brand-new-meadow-42")
+    assert verify_sign_in(store, "pm.north", "Brand-new-meadow-42", now=T0).ok
+    assert not verify_sign_in(store, "pm.north", PM_PASSWORD, now=T0).ok
+
+
+def test_hashes_never_leave_the_accounts_table(store, admin, pm, caplog):
+    caplog.set_level(logging.DEBUG)
+    accounts.reset_password(store, admin, "pm.north", "Brand-new-meadow-42")
+    verify_sign_in(store, "pm.north", "Brand-new-meadow-42", now=T0)
+    verify_sign_in(store, "pm.north", "Wrong-password-99", now=T0)
+    secrets = _hashes(store) + [ADMIN_PASSWORD, PM_PASSWORD, "Brand-new-meadow-42",
+                                "Wrong-password-99", "$argon2"]
+
+    frame = list_accounts(store, admin)
+    assert "password_hash" not in frame.columns
+    listed = frame.to_csv()
+    audit_text = repr(_audit(store))
+    log_text = caplog.text
+    for secret in secrets:
+        assert secret not in listed
+        assert secret not in audit_text
+        assert secret not in log_text
+    assert set(frame["username"]) == {"admin", "pm.north"}
+    assert frame.set_index("username").loc["pm.north", "practices"] == "North"
+
+
+def test_practice_manager_scope_is_limited(store, pm):
+    assert pm.may("upload") and pm.may("view")
+    assert not pm.may("accounts") and not pm.may("export")
+    require(pm, "upload", ["North"])
+    with pytest.raises(PermissionDenied):
+        require(pm, "upload", ["South"])
+
+
+@pytest.mark.parametrize("call", [
+    lambda s, who: accounts.list_accounts(s, who),
+    lambda s, who: accounts.create_account(s, who, "new.user", "Quiet-river-7391", "admin"),
+    lambda s, who: accounts.update_access(s, who, "admin", "leadership"),
+    lambda s, who: accounts.deactivate(s, who, "admin"),
+    lambda s, who: accounts.reset_password(s, who, "admin", "Quiet-river-7391"),
+    lambda s, who: accounts.known_sites(s, who),
+    lambda s, who: accounts.audit_events(s, who),
+    lambda s, who: accounts.check_allowed(s, who, "upload", ["South"]),
+])
+def test_outside_scope_calls_are_refused_and_audited(store, pm, call):
+    before = len(_audit(store))
+    with pytest.raises(PermissionDenied):
+        call(store, pm)
+    rows = _audit(store)[before:]
+    assert [(r[0], r[2]) for r in rows] == [("pm.north", "refused")]
+    assert _hashes(store)[0] is not None
+    assert not verify_sign_in(store, "admin", "Quiet-river-7391", now=T0).ok
+
+
+def test_known_sites_lists_assigned_practices(store, admin, pm):
+    assert accounts.known_sites(store, admin) == ["North"]
+
+
+ROLE_MAP = {
+    "claim": "groups",
+    "users": {"Alice@Example.org": {"role": "admin"},
+              "pm@example.org": {"role": "practice_manager", "practices": ["North"]}},
+    "groups": {"ppi-research": {"role": "researcher"}},
+    "domains": {"example.org": {"role": "leadership"}},
+}
+
+
+def test_sso_mapping_by_user_group_and_domain():
+    assert sso_scope("alice@example.org", {}, ROLE_MAP) == Scope("admin", None,
+                                                                   "alice@example.org")
+    assert sso_scope("pm@example.org", {}, ROLE_MAP).practices == {"North"}
+    assert sso_scope("bob@other.org", {"groups": ["x", "ppi-research"]},
+                     ROLE_MAP).role == "researcher"
+    assert sso_scope("carol@example.org", {}, ROLE_MAP).role == "leadership"
+    assert sso_scope("eve@elsewhere.org", {"groups": "staff"}, ROLE_MAP) is None
+    assert sso_scope("alice@example.org", {"email_verified": False}, ROLE_MAP) is None
+    assert sso_scope("alice@example.org", {}, {}) is None
+
+
+def test_role_map_file_is_checked(tmp_path, monkeypatch):
+    good = tmp_path / "roles.toml"
+    good.write_text('[users]\n"a@b.org" = { role = "researcher" }\n')
+    monkeypatch.setenv(accounts.ROLE_MAP_ENV, str(good))
+    assert accounts.load_role_map()["users"]["a@b.org"]["role"] == "researcher"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[users]\n"a@b.org" = { role = "practice_manager" }\n')
+    with pytest.raises(ValueError, match="practice"):
+        accounts.load_role_map(bad)
+    assert accounts.load_role_map(tmp_path / "missing.toml") == {}
+
+
+def test_sso_sign_in_is_audited(store):
+    accounts.record_sso_sign_in(store, "Carol@Example.org", sso_scope(
+        "carol@example.org", {}, ROLE_MAP))
+    accounts.record_sso_sign_in(store, "eve@elsewhere.org", None)
+    assert [(r[0], r[2]) for r in _audit(store)] == [("carol@example.org", "ok"),
+                                                     ("eve@elsewhere.org", "refused")]
+
+
+def test_idle_expiry():
+    assert not is_session_expired(T0, T0 + timedelta(minutes=29), 30)
+    assert is_session_expired(T0, T0 + timedelta(minutes=30), 30)
+    assert is_session_expired(None, T0, 30)
