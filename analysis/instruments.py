@@ -20,7 +20,9 @@ columns will score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal, Mapping
+from typing import Callable, Iterable, Literal, Mapping, TypeVar
+
+from .contract import normalize_header
 
 Aggregation = Literal["mean", "sum"]
 Direction = Literal["high", "low"]
@@ -479,6 +481,21 @@ def scale_score_sql(scale: Scale, column_of: Callable[[str], str] = _quote) -> s
     return f"CASE WHEN {count} >= {scale.min_answered} THEN CAST({value} AS DOUBLE) END"
 
 
+Code = TypeVar("Code")
+
+
+def item_score(scale: Scale, number: int, code: Code) -> Code:
+    """Score of one item from its raw code (a number or a pandas Series of codes).
+
+    Reversed items are first mapped to ``code_min + code_max - code``; the score is
+    then ``(code - offset) * multiplier``. No check of the code is made here.
+    """
+    inst = INSTRUMENTS_BY_KEY[scale.instrument]
+    if number in scale.reversed_items:
+        code = inst.code_min + inst.code_max - code
+    return (code - scale.offset) * scale.multiplier
+
+
 def score_items(scale: Scale, codes: Mapping[int, int | None]) -> float | None:
     """Score one response in plain Python: the readable statement of the scoring rule.
 
@@ -520,9 +537,7 @@ def score_items(scale: Scale, codes: Mapping[int, int | None]) -> float | None:
             continue
         if code != int(code) or not inst.code_min <= code <= inst.code_max:
             raise ValueError(f"{inst.key}_{number}: {code!r} is not a code of {inst.name}")
-        if number in scale.reversed_items:
-            code = inst.code_min + inst.code_max - code
-        item_scores.append((code - scale.offset) * scale.multiplier)
+        item_scores.append(item_score(scale, number, code))
     answered = len(item_scores)
     if answered < scale.min_answered:
         return None
@@ -569,10 +584,6 @@ class Recognition:
     note: str
 
 
-def _canonical_column(name: str) -> str:
-    return "_".join(str(name).replace("\ufeff", "").strip().lower().split())
-
-
 def recognise(columns: Iterable[str]) -> tuple[Recognition, ...]:
     """Say which scales an upload's columns will score, and which items are missing.
 
@@ -596,7 +607,7 @@ def recognise(columns: Iterable[str]) -> tuple[Recognition, ...]:
     >>> [r.scale for r in recognise(["wave", "mbi_ee"])]
     ['mbi_ee']
     """
-    given = {_canonical_column(c) for c in columns}
+    given = {normalize_header(c) for c in columns}
     found = []
     for scale in SCALES:
         present = tuple(c for c in scale.item_columns if c in given)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .instruments import INSTRUMENTS_BY_KEY, SCALES, Scale, _item_score_sql, _quote
+from .instruments import SCALES, Scale, _item_score_sql, _quote, item_score
 
 #: α below this is flagged for caution (the usual rule of thumb for group comparisons).
 ALPHA_CAUTION = 0.70
@@ -172,16 +172,12 @@ def _item_scores(scale: Scale, frame: pd.DataFrame) -> pd.DataFrame:
     otherwise raw ``<item>`` codes are reversed and scaled here. Items in neither form
     are left out.
     """
-    inst = INSTRUMENTS_BY_KEY[scale.instrument]
     scores = {}
     for number, column in zip(scale.items, scale.item_columns):
         if item_score_column(column) in frame:
             scores[column] = frame[item_score_column(column)].astype("Float64")
         elif column in frame:
-            code = frame[column].astype("Float64")
-            if number in scale.reversed_items:
-                code = inst.code_min + inst.code_max - code
-            scores[column] = (code - scale.offset) * scale.multiplier
+            scores[column] = item_score(scale, number, frame[column].astype("Float64"))
     return pd.DataFrame(scores, index=frame.index)
 
 
