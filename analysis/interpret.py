@@ -1,0 +1,232 @@
+"""Plain-language sentences and caveats for estimates.
+
+Written for a clinic director: one sentence per result, the size in the
+outcome's own units with its 95% interval, then Cohen's word for the size.
+Caveats are short and say which assumption a result leans on.
+
+Effect-size words follow Cohen (1988): |d| < 0.2 negligible, < 0.5 small,
+< 0.8 moderate, ≥ 0.8 large (the same benchmarks are used for Cohen's h).
+"""
+
+from __future__ import annotations
+
+from analysis.effects import Estimate
+
+__all__ = ["effect_size_word", "sentence", "caveats", "lords_paradox_note"]
+
+# Effect sizes on Cohen's d scale (or h for proportions): the benchmarks apply.
+STANDARDIZED_KINDS = frozenset({"hedges_g", "cohen_d", "d_baseline_sd", "d_follow_up_sd", "cohen_h"})
+CANNOT_RULE_OUT = "the data cannot rule out no effect"
+
+ASSUMPTIONS: dict[str, str] = {
+    "unadjusted": "Raw difference: it does not account for who chose to join.",
+    "did": ("Assumes both groups would have changed alike without the program (parallel trends)."),
+    "ancova": ("Assumes that people with the same baseline score would have scored alike later, "
+               "whichever group they were in."),
+    "ipw": ("Assumes the baseline score, site and role capture every reason for joining that also "
+            "affects burnout (no hidden confounding)."),
+    "high_burnout_rd": "Raw difference in shares: it does not account for who chose to join.",
+    "dose_response": ("People choose how often to attend, so those who attend more may differ in other "
+                      "ways: this supports, but does not prove, an effect."),
+}
+
+
+def effect_size_word(value: float | None) -> str | None:
+    """Cohen's word for a standardized effect: negligible, small, moderate or large."""
+    if value is None:
+        return None
+    size = abs(value)
+    if size < 0.2:
+        return "negligible"
+    if size < 0.5:
+        return "small"
+    if size < 0.8:
+        return "moderate"
+    return "large"
+
+
+def _decimals(value: float) -> int:
+    # Scales run from 1–4 (OLBI) to 0–100 (CBI): keep two significant digits for small values.
+    return 1 if abs(value) >= 1 else 2
+
+
+def _number(value: float, decimals: int | None = None) -> str:
+    places = _decimals(value) if decimals is None else decimals
+    text = f"{value:.{places}f}"
+    if text.lstrip("-").strip("0.") == "":
+        text = text.lstrip("-")
+    return text.replace("-", "−")
+
+
+def _interval(est: Estimate, flip: bool) -> str | None:
+    if est.ci_low is None or est.ci_high is None:
+        return None
+    low, high = (-est.ci_high, -est.ci_low) if flip else (est.ci_low, est.ci_high)
+    places = _decimals(est.estimate if est.estimate is not None else max(abs(low), abs(high)))
+    return f"95% CI {_number(low, places)} to {_number(high, places)}"
+
+
+def _includes_zero(est: Estimate) -> bool:
+    return est.ci_low is not None and est.ci_high is not None and est.ci_low <= 0 <= est.ci_high
+
+
+def sentence(estimate: Estimate, outcome_label: str, unit_label: str = "points",
+             higher_is_worse: bool = True, wave_label: str | None = None) -> str:
+    """One plain sentence describing an estimate.
+
+    Parameters
+    ----------
+    estimate : an :class:`~analysis.effects.Estimate` (participants minus comparison).
+    outcome_label : what the outcome is called, e.g. ``"work burnout"``.
+    unit_label : the outcome's units, e.g. ``"points"`` (risk differences always
+        use percentage points).
+    higher_is_worse : whether a higher score is worse (burnout) or better
+        (resilience). A sized effect that goes against participants is labelled
+        "unfavourable to participants".
+    wave_label : optional wave name to mention.
+
+    Examples
+    --------
+    >>> est = Estimate("did", "cbi_work", "w1", -8.5, -9.6, -7.4, 0.001, 40, 60, -0.6, "d_baseline_sd")
+    >>> sentence(est, "work burnout", "points")
+    "Participants' work burnout fell 8.5 points more than non-participants' (95% CI 7.4 to 9.6) — a moderate effect."
+    """
+    if not estimate.ok or estimate.estimate is None:
+        where = f" at {wave_label}" if wave_label else ""
+        reason = estimate.status.removeprefix("not enough data: ")
+        return f"There is not enough data to compare {outcome_label}{where}: {reason}."
+    value = estimate.estimate
+    lower = value < 0
+    amount = f"{_number(abs(value))} {unit_label}"
+    analysis = estimate.analysis
+    when = f" at {wave_label}" if wave_label else ""
+
+    if analysis == "did":
+        since = f" between baseline and {wave_label}" if wave_label else ""
+        if value == 0:
+            body = f"Participants' {outcome_label} changed by the same amount as non-participants'{since}"
+        else:
+            verb = "fell" if lower else "rose"
+            body = f"Participants' {outcome_label} {verb} {amount} more than non-participants'{since}"
+    elif analysis in ("high_burnout_rd", "risk_difference"):
+        side = "low" if estimate.get("direction") == "low" else "high"
+        pp = f"{_number(abs(value))} percentage points"
+        comparison = "lower than" if lower else "higher than"
+        body = (f"The share of participants with {side} {outcome_label}{when} was "
+                + ("the same as" if value == 0 else f"{pp} {comparison}") + " among non-participants")
+    elif analysis == "dose_response":
+        direction = "fall" if lower else "rise"
+        body = (f"Among participants, each extra session attended went with a {direction} of {amount} "
+                f"in {outcome_label}{when}")
+    else:
+        lead = {
+            "ancova": "Taking baseline scores into account, participants' ",
+            "ipw": "After weighting for differences in who joined, participants' ",
+        }.get(analysis, "Participants' ")
+        comparison = "the same as" if value == 0 else f"{amount} {'lower' if lower else 'higher'} than"
+        body = f"{lead}{outcome_label}{when} was {comparison} non-participants'"
+
+    # Magnitudes are spoken without sign ("fell 8.5"), so the interval flips with them.
+    interval = _interval(estimate, flip=lower)
+    text = body + (f" ({interval})" if interval else "")
+    word = effect_size_word(estimate.effect_size) if estimate.effect_size_kind in STANDARDIZED_KINDS else None
+    bad_share = analysis in ("high_burnout_rd", "risk_difference")
+    favourable = lower if bad_share else (lower == higher_is_worse)
+    tail = []
+    if word:
+        against = "" if favourable or word == "negligible" else ", unfavourable to participants"
+        tail.append(f"a {word} effect{against}")
+    if _includes_zero(estimate):
+        tail.append(CANNOT_RULE_OUT)
+    if tail:
+        text += " — " + (", but ".join(tail) if word else tail[0])
+    return text + "."
+
+
+def caveats(estimate: Estimate, reliability: float | None = None, trends: object | None = None,
+            small_group: int = 30, baseline_gap: float = 0.2, higher_is_worse: bool = True) -> list[str]:
+    """Short caveats for one estimate, most important first.
+
+    Parameters
+    ----------
+    estimate : the result to qualify.
+    reliability : Cronbach's α of the outcome scale, when known; below 0.7 adds a
+        caveat (measurement error blurs and shrinks differences).
+    trends : a :class:`analysis.adjust.TrendsCheck` or caveat string for DiD.
+    small_group : group size under which results are called imprecise.
+    baseline_gap : standardized baseline difference (``extra["baseline_smd"]``
+        of a DiD estimate) from which regression to the mean is mentioned.
+    higher_is_worse : whether a high score is the bad end.
+
+    Returns
+    -------
+    list of short sentences (empty only for a clean, large-sample result).
+    """
+    if not estimate.ok:
+        return [estimate.status[0].upper() + estimate.status[1:] + "."]
+    notes: list[str] = []
+    assumption = ASSUMPTIONS.get(estimate.analysis)
+    if assumption:
+        notes.append(assumption)
+    if estimate.analysis == "did":
+        gap = estimate.get("baseline_smd")
+        if gap is not None and abs(gap) >= baseline_gap:
+            worse_start = (gap > 0) == higher_is_worse
+            if worse_start:
+                notes.append("Participants started with worse scores than non-participants; part of their "
+                             "larger improvement may be regression to the mean.")
+            else:
+                notes.append("Participants started with better scores than non-participants; regression to "
+                             "the mean may hide part of their improvement.")
+        caveat = trends if isinstance(trends, str) else getattr(trends, "caveat", None)
+        if caveat:
+            notes.append(caveat[0].upper() + caveat[1:] + ".")
+    sizes = [n for n in (estimate.n_participants, estimate.n_comparison) if n is not None]
+    if sizes and min(sizes) < small_group:
+        counts = " and ".join(str(n) for n in sizes)
+        notes.append(f"Small groups ({counts} people): the estimate is imprecise.")
+    if reliability is not None and reliability < 0.7:
+        notes.append(f"The scale's reliability is low (α = {reliability:.2f}, below 0.70): measurement "
+                     "error blurs differences.")
+    if _includes_zero(estimate):
+        notes.append("The 95% CI includes zero: we cannot rule out no effect.")
+    return notes
+
+
+def _verdict(est: Estimate) -> str:
+    interval = "" if est.ci_low is None else f" ({_interval(est, flip=False)})"
+    if _includes_zero(est):
+        return f"no clear difference{interval}"
+    return f"a difference of {_number(est.estimate)}{interval}"
+
+
+def lords_paradox_note(did_est: Estimate, ancova_est: Estimate) -> str | None:
+    """Explain a disagreement between the DiD and ANCOVA estimates, else ``None``.
+
+    They disagree when their signs differ or exactly one CI excludes zero. This is
+    Lord's paradox: with groups that differ at baseline, the change score (DiD)
+    and the baseline-adjusted follow-up (ANCOVA) answer different questions under
+    different assumptions (Van Breukelen 2006).
+    """
+    if not (did_est.ok and ancova_est.ok) or did_est.estimate is None or ancova_est.estimate is None:
+        return None
+    signs_differ = did_est.estimate * ancova_est.estimate < 0
+    one_clear = _includes_zero(did_est) != _includes_zero(ancova_est)
+    if not (signs_differ or one_clear):
+        return None
+    start = ""
+    base_p, base_c = did_est.get("baseline_participants"), did_est.get("baseline_comparison")
+    if base_p is not None and base_c is not None:
+        relation = "higher" if base_p > base_c else "lower" if base_p < base_c else "the same"
+        start = (f" Here participants started {relation} at baseline ({_number(base_p)} vs "
+                 f"{_number(base_c)}).")
+    return (
+        f"The change-from-baseline analysis (DiD) shows {_verdict(did_est)}, while the baseline-adjusted "
+        f"analysis (ANCOVA) shows {_verdict(ancova_est)}. This happens when the groups differ at baseline "
+        f"(Lord's paradox).{start} DiD assumes both groups would have changed by the same amount without the "
+        "program — right when people joined for stable reasons (parallel trends). ANCOVA assumes people with "
+        "the same baseline score would have ended up alike — right when people joined because of their "
+        "baseline score; then regression to the mean inflates the DiD estimate. With one pre-program wave, "
+        "parallel trends cannot be tested."
+    )
+
