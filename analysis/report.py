@@ -1,0 +1,957 @@
+"""The report: the one composition layer that the dashboards, the CLI and the export share.
+
+:func:`build_report` reads the stored data once (panel and attendance, through
+:mod:`analysis.queries` with the viewer's scope), runs every analysis of
+:mod:`analysis.adjust`, and passes every table through :mod:`analysis.disclosure`
+before it is returned, so nothing that leaves this module can show a group smaller
+than ``settings.min_group_size``. :func:`write_report` writes the contract CSVs.
+
+Headline choice
+---------------
+DiD and ANCOVA are reported side by side. The headline uses **difference-in-
+differences**: people choose to join a peer-support program because of how they
+generally are (a stable trait such as chronic strain), not because of one
+questionnaire score, and selection on a stable trait with parallel trends is DiD's
+assumption. ANCOVA's assumption (selection on the measured baseline score) fits
+when the baseline survey itself decides who is invited. When the two disagree
+(different signs, or one interval excludes zero and the other does not) the
+headline carries the Lord's paradox note.
+
+Disclosure design (what protects what)
+--------------------------------------
+* Descriptives: :func:`analysis.disclosure.suppress_two_way` per outcome × wave
+  (site × group, both margins). Cells hidden in any outcome's table, or in the
+  respondents table (participation), are hidden in all of them, so that one table
+  cannot undo another's complementary suppression.
+* Filters: a site may be selected only when it is shown in the unfiltered report
+  (not hidden, not a complementary cell); a role only when it is shown in the role
+  breakdown; selections and what they leave out must number 0 or at least ``k``
+  (:func:`analysis.disclosure.check_filter`) for every wave and group, also within
+  the selected sites and within the selected roles. A refused filter raises
+  :class:`FilterRefused`. Filtered reports show the selected sites' rows exactly as
+  the unfiltered report does and hide a selection total when any of its members
+  is hidden.
+* Estimates: :func:`analysis.disclosure.guard_estimates`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import adjust, disclosure
+from .effects import minimum_detectable_effect
+from .instruments import SCALES_BY_KEY
+from .participation import descriptives as _descriptives
+from .participation import dose_band, participation_summary
+from .queries import Filters, available, load_attendance, load_item_scores, load_panel, response_quality
+from .scope import Scope, require
+from .settings import Settings
+from .store import Store
+
+__all__ = [
+    "ESTIMATE_COLUMNS",
+    "DESCRIPTIVE_COLUMNS",
+    "PRIMARY_OUTCOMES",
+    "FilterRefused",
+    "Headline",
+    "ReportTables",
+    "build_report",
+    "write_report",
+    "data_version",
+]
+
+#: Contract columns of estimates.csv, in order (DESIGN.md).
+ESTIMATE_COLUMNS: tuple[str, ...] = (
+    "analysis", "outcome", "wave", "estimate", "ci_low", "ci_high", "p_value", "n_participants",
+    "n_comparison", "effect_size", "effect_size_kind", "suppressed",
+)
+#: Contract columns of descriptives.csv, in order (DESIGN.md).
+DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
+    "outcome", "wave", "site", "group", "n", "mean", "sd", "ci_low", "ci_high", "share_high",
+    "suppressed",
+)
+#: Headline outcome: the first of these present in the data.
+PRIMARY_OUTCOMES: tuple[str, ...] = (
+    "cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee", "miniz_burnout",
+)
+GROUPS: tuple[str, ...] = ("participants", "comparison", "all")
+HEADLINE_ANALYSIS = "did"
+_DESCRIPTIVE_VALUES = ("mean", "sd", "ci_low", "ci_high", "share_high", "share_high_ci_low",
+                       "share_high_ci_high")
+_ESTIMATE_EXTRAS = ("p_adjusted", "adjust_method", "residual_df", "status", "sentence", "caveat")
+_PARTICIPATION_LABELS = ("breakdown", "wave", "site", "role", "session_type")
+
+
+class FilterRefused(Exception):
+    """A filter that could identify people by itself or by subtraction.
+
+    The message is written for the viewer and safe to show.
+    """
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The one result leadership reads first.
+
+    ``estimate`` and its interval are None when the row is suppressed or could not be
+    computed; ``sentence`` always says what happened.
+    """
+
+    outcome: str
+    outcome_label: str
+    wave: str
+    analysis: str
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    n_participants: int | None
+    n_comparison: int | None
+    unit: str
+    higher_is_worse: bool
+    sentence: str
+    why_this_analysis: str
+    ancova_estimate: float | None
+    ancova_ci_low: float | None
+    ancova_ci_high: float | None
+    lords_paradox: str | None
+    suppressed: bool
+
+
+@dataclass(frozen=True)
+class ReportTables:
+    """Everything a report shows, already disclosure-checked at ``settings.min_group_size``.
+
+    Frames (one row per cell; suppressed cells have ``suppressed`` True and NA numbers):
+
+    * ``estimates``: contract columns then ``p_adjusted, adjust_method, residual_df,
+      status, sentence, caveat``.
+    * ``descriptives``: contract columns then ``status, wave_index, share_high_ci_low,
+      share_high_ci_high``.
+    * ``participation``: ``breakdown`` (wave, site, role, session_type), ``wave, site,
+      role, session_type`` (``all`` when not broken down), ``n_respondents,
+      n_participants, participation_rate, sessions_median, sessions_q1, sessions_q3,
+      sessions_per_month, retention, suppressed, status``.
+    * ``balance``: ``outcome, wave, covariate, smd_before, smd_after,
+      variance_ratio_before, variance_ratio_after, flag`` (headline outcome and wave).
+    * ``dose``: ``outcome, wave, dose_band, n, mean_change, sd_change, ci_low, ci_high,
+      suppressed, status`` (participants and comparison seen at baseline and the wave).
+    * ``mde``: ``outcome, wave, n_participants, n_comparison, mde_d, baseline_sd,
+      mde_points, unit, suppressed, status``.
+    * ``reliability``: ``scale, wave, alpha, ci_low, ci_high, n, k, caution, status,
+      suppressed``.
+    * ``quality``: ``wave, outcome, n_responses, n_scored, share_items_missing,
+      suppressed``.
+    """
+
+    estimates: pd.DataFrame
+    descriptives: pd.DataFrame
+    participation: pd.DataFrame
+    balance: pd.DataFrame
+    dose: pd.DataFrame
+    mde: pd.DataFrame
+    reliability: pd.DataFrame
+    quality: pd.DataFrame
+    notes: tuple[str, ...]
+    headline: Headline | None
+    settings: Settings
+    data_version: str
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def data_version(store: Store) -> str:
+    """A short fingerprint of the stored data (changes with every upload or undo)."""
+    with store.cursor() as cur:
+        survey = cur.execute("SELECT count(*), max(upload_id), sum(upload_id) FROM survey").fetchone()
+        att = cur.execute("SELECT count(*), max(upload_id), sum(upload_id) FROM attendance").fetchone()
+    return hashlib.sha256(repr((survey, att)).encode()).hexdigest()[:16]
+
+
+def build_report(
+    store: Store,
+    scope: Scope,
+    *,
+    settings: Settings,
+    filters: Filters = Filters(),
+    outcomes: Sequence[str] | None = None,
+    waves: Sequence[str] | None = None,
+) -> ReportTables:
+    """Compose every table of the report for ``scope``, disclosure-checked.
+
+    Parameters
+    ----------
+    store, scope
+        The data and the viewer; every read is limited to the viewer's practices.
+    settings : Settings
+        ``min_group_size`` (k), ``min_sessions`` (participation rule).
+    filters : Filters
+        Sites and roles selected; refused with :class:`FilterRefused` when the
+        selection could identify people (see module docstring).
+    outcomes : sequence of str, optional
+        Scored outcomes to report (default: every outcome present).
+    waves : sequence of str, optional
+        Waves to report (default: all); the baseline is always used for change.
+
+    Raises
+    ------
+    PermissionDenied
+        When the scope may not view, or names a site outside the scope.
+    FilterRefused
+        When a filter is refused.
+    """
+    require(scope, "view", filters.sites or ())
+    k = disclosure.validate_min_group_size(settings.min_group_size)
+    present = available(store, scope).outcomes
+    chosen = [o for o in (outcomes if outcomes is not None else present) if o in present]
+    panel_all = load_panel(store, scope, chosen, settings.min_sessions)
+    attendance_all = load_attendance(store, scope)
+    filtered = filters.sites is not None or filters.roles is not None
+
+    respondents = _respondents_table(panel_all, k)
+    if filtered:
+        _guard_filter(panel_all, filters, respondents, k)
+        keep = np.ones(len(panel_all), dtype=bool)
+        if filters.sites is not None:
+            keep &= panel_all["site"].isin(list(filters.sites)).to_numpy()
+        if filters.roles is not None:
+            keep &= panel_all["role"].isin(list(filters.roles)).to_numpy()
+        panel = panel_all.loc[keep].reset_index(drop=True)
+        attendance = attendance_all.loc[attendance_all["person"].isin(panel["person"].unique())]
+    else:
+        panel, attendance = panel_all, attendance_all
+    report_waves = list(waves) if waves is not None else None
+
+    cutoffs = {o: (SCALES_BY_KEY[o].cutoff, SCALES_BY_KEY[o].cutoff_direction)
+               for o in chosen if SCALES_BY_KEY[o].cutoff is not None}
+    descriptives = _descriptive_table(panel_all, panel, chosen, cutoffs, respondents, filters, k)
+    participation = _participation_table(panel_all, attendance_all, panel, attendance, respondents,
+                                         filters, k)
+    estimates = _estimate_table(panel, chosen, cutoffs, k)
+    headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
+    follow_ups = adjust.follow_up_waves(panel) if len(panel) else []
+    headline_wave = follow_ups[-1] if follow_ups else None
+    balance = _balance_table(panel, headline_outcome, headline_wave, k)
+    dose = _dose_table(panel, chosen, k)
+    mde = _mde_table(panel, chosen, k)
+    reliability = _reliability_table(store, scope, filters, chosen, k)
+    quality = _quality_table(store, scope, filters, k)
+
+    if report_waves is not None:
+        wanted = set(map(str, report_waves))
+        descriptives = descriptives.loc[descriptives["wave"].astype(str).isin(wanted)]
+        estimates = estimates.loc[estimates["wave"].astype(str).isin(wanted)]
+        participation = participation.loc[participation["wave"].astype(str).isin(wanted)]
+        dose = dose.loc[dose["wave"].astype(str).isin(wanted)]
+        mde = mde.loc[mde["wave"].astype(str).isin(wanted)]
+        if headline_wave not in wanted:
+            kept = [w for w in follow_ups if w in wanted]
+            headline_wave = kept[-1] if kept else None
+
+    headline = _headline(estimates, headline_outcome, headline_wave)
+    notes = _notes(panel, estimates, reliability, headline_outcome, k)
+    return ReportTables(
+        estimates=estimates.reset_index(drop=True),
+        descriptives=descriptives.reset_index(drop=True),
+        participation=participation.reset_index(drop=True),
+        balance=balance, dose=dose.reset_index(drop=True), mde=mde.reset_index(drop=True),
+        reliability=reliability, quality=quality, notes=tuple(notes), headline=headline,
+        settings=settings, data_version=data_version(store),
+    )
+
+
+def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
+    """Write estimates.csv, descriptives.csv, participation.csv and balance.csv.
+
+    Contract columns first, in contract order; suppressed and missing numbers are
+    empty cells; text cells are neutralised against formula injection.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = {
+        "estimates.csv": ordered(tables.estimates, ESTIMATE_COLUMNS),
+        "descriptives.csv": ordered(tables.descriptives, DESCRIPTIVE_COLUMNS),
+        "participation.csv": tables.participation,
+        "balance.csv": tables.balance,
+    }
+    paths = []
+    for name, frame in frames.items():
+        path = out / name
+        csv_text(frame).encode("utf-8")
+        path.write_text(csv_text(frame), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def ordered(frame: pd.DataFrame, first: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with the ``first`` columns first (in that order), then the rest."""
+    rest = [c for c in frame.columns if c not in first]
+    return frame.reindex(columns=[*first, *rest])
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """CSV text of a report table: blanks for missing, injection-safe text, no index."""
+    return disclosure.neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n")
+
+
+# ------------------------------------------------------------------ suppression helpers
+
+
+def _forced_two_way(frame: pd.DataFrame, count_col: str, value_cols: Sequence[str], row_dim: str,
+                    col_dim: str, keys: Sequence[str], k: int,
+                    forced: pd.Series | None = None) -> pd.DataFrame:
+    """:func:`disclosure.suppress_two_way` with some cells hidden whatever their count.
+
+    A forced cell enters the suppression with the count ``min(count, k - 1)`` (so it is
+    primary-suppressed); the complementary rule then treats it as a hidden cell of at
+    most that size, which is conservative (the real hidden sums are at least as large). Counts and values come back from
+    the real frame; hidden rows lose them as usual.
+    """
+    work = frame.copy()
+    real = pd.to_numeric(work[count_col], errors="coerce").fillna(0)
+    if forced is not None:
+        force = forced.to_numpy(dtype=bool) & (real.to_numpy() > 0)
+        work[count_col] = np.where(force, np.minimum(real, k - 1), real)
+    out = disclosure.suppress_two_way(work, count_col, value_cols, row_dim, col_dim, k, keys=keys)
+    shown = ~out["suppressed"].to_numpy(dtype=bool)
+    counts = pd.array(np.where(shown, real.round().to_numpy(), np.nan), dtype="Float64")
+    out[count_col] = pd.array(counts.round(), dtype="Int64")
+    return out
+
+
+def _respondents_table(panel: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Respondents per wave × site × group (with margins), suppressed: the reference.
+
+    Every count breakdown by site follows the hidden pattern of this table.
+    """
+    frame = panel[["wave", "wave_index", "site", "participant"]].copy()
+    frame["group"] = np.where(frame["participant"].astype(bool), "participants", "comparison")
+    parts = []
+    for by_site in (True, False):
+        for by_group in (True, False):
+            keys = ["wave", "wave_index"] + (["site"] if by_site else []) + (["group"] if by_group else [])
+            part = frame.groupby(keys, observed=True).size().rename("n").reset_index()
+            if not by_site:
+                part["site"] = "all"
+            if not by_group:
+                part["group"] = "all"
+            parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    table = _complete_grid(table, ["wave", "wave_index"], "n")
+    return _forced_two_way(table, "n", [], "site", "group", ["wave"], k)
+
+
+def _complete_grid(table: pd.DataFrame, keys: list[str], count_col: str) -> pd.DataFrame:
+    """Add the missing site × group cells of each key with count 0 (shown as no data)."""
+    sites = table["site"].unique()
+    key_frame = table[keys].drop_duplicates()
+    grid = key_frame.merge(pd.DataFrame({"site": sites}), how="cross").merge(
+        pd.DataFrame({"group": list(GROUPS)}), how="cross")
+    out = grid.merge(table, on=[*keys, "site", "group"], how="left")
+    out[count_col] = out[count_col].fillna(0)
+    return out
+
+
+def _hidden_cells(frame: pd.DataFrame) -> set[tuple[str, str, str]]:
+    hidden = frame.loc[frame["suppressed"].astype(bool), ["wave", "site", "group"]].astype(str)
+    return set(map(tuple, hidden.to_numpy()))
+
+
+# ------------------------------------------------------------------ filter guard
+
+
+def _counts_by(panel: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """Respondents per wave and group (participants, comparison, all) within ``mask``."""
+    rows = panel.loc[mask, ["wave", "participant"]]
+    waves = panel["wave"].astype(str).unique()
+    part = rows.groupby("wave")["participant"].agg(["sum", "size"]).reindex(waves, fill_value=0)
+    return pd.DataFrame({"participants": part["sum"], "comparison": part["size"] - part["sum"],
+                         "all": part["size"]})
+
+
+def _guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFrame, k: int) -> None:
+    """Refuse a filter that shows a small group directly or by subtraction."""
+    sites_all = panel["site"].to_numpy()
+    roles_all = panel["role"].to_numpy()
+    site_mask = (np.isin(sites_all, list(filters.sites)) if filters.sites is not None
+                 else np.ones(len(panel), dtype=bool))
+    role_mask = (np.isin(roles_all, list(filters.roles)) if filters.roles is not None
+                 else np.ones(len(panel), dtype=bool))
+    if filters.sites is not None:
+        site_rows = respondents.loc[respondents["site"].isin(list(filters.sites))]
+        hidden = sorted(set(site_rows.loc[site_rows["suppressed"].astype(bool), "site"]))
+        if hidden:
+            raise FilterRefused(
+                "These practices are not shown on their own because too few people answered "
+                "there (or showing them would let a smaller one be worked out): "
+                + ", ".join(hidden) + ". Choose other practices or show all.")
+        if not site_mask.any():
+            raise FilterRefused("No one in this selection answered the survey.")
+    if filters.roles is not None:
+        roles = _role_visibility(panel, k)
+        hidden_roles = sorted(r for r in filters.roles if not roles.get(r, False))
+        if hidden_roles:
+            raise FilterRefused(
+                "These roles are not shown on their own because too few people hold them: "
+                + ", ".join(hidden_roles) + ".")
+    selection = site_mask & role_mask
+    comparisons = [("everyone", np.ones(len(panel), dtype=bool))]
+    if filters.sites is not None and filters.roles is not None:
+        comparisons += [("the selected practices", site_mask), ("the selected roles", role_mask)]
+        # each selected practice on its own is shown unfiltered: its role split must be safe too
+        for site in filters.sites:
+            comparisons.append((site, sites_all == site))
+    for where, reference in comparisons:
+        chosen = selection & reference
+        sel = _counts_by(panel, chosen)
+        ref = _counts_by(panel, reference)
+        for wave in sel.index:
+            for group in GROUPS:
+                n_sel, n_ref = int(sel.loc[wave, group]), int(ref.loc[wave, group])
+                if n_sel == 0 and where != "everyone":
+                    continue
+                if n_sel == 0 and group != "all":
+                    continue
+                decision = disclosure.check_filter(n_sel, n_ref, k)
+                if not decision.allowed:
+                    raise FilterRefused(
+                        f"This selection cannot be shown: at wave {wave}, within {where}, "
+                        f"the {group if group != 'all' else 'respondents'} it selects or leaves "
+                        f"out are fewer than {k}, which could identify people. "
+                        "Choose a wider selection.")
+
+
+def _role_visibility(panel: pd.DataFrame, k: int) -> dict[str, bool]:
+    table = _role_table_counts(panel)
+    shown = _forced_two_way(table, "n", [], "role", "group", ["wave"], k)
+    hidden = set(shown.loc[shown["suppressed"].astype(bool), "role"])
+    return {r: r not in hidden for r in panel["role"].unique()}
+
+
+def _role_table_counts(panel: pd.DataFrame) -> pd.DataFrame:
+    frame = panel[["wave", "role", "participant"]].copy()
+    frame["group"] = np.where(frame["participant"].astype(bool), "participants", "comparison")
+    parts = []
+    for by_role in (True, False):
+        for by_group in (True, False):
+            keys = ["wave"] + (["role"] if by_role else []) + (["group"] if by_group else [])
+            part = frame.groupby(keys, observed=True).size().rename("n").reset_index()
+            if not by_role:
+                part["role"] = "all"
+            if not by_group:
+                part["group"] = "all"
+            parts.append(part)
+    table = pd.concat(parts, ignore_index=True).rename(columns={"role": "site"})
+    table = _complete_grid(table, ["wave"], "n").rename(columns={"site": "role"})
+    return table
+
+
+# ------------------------------------------------------------------ descriptives
+
+
+def _suppress_descriptives(raw: pd.DataFrame, respondents: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Two-way suppression per outcome × wave, consistent across outcomes and with
+    the respondents table (a cell hidden anywhere is hidden everywhere)."""
+    forced = _hidden_cells(respondents)
+    for _ in range(10):
+        keys = list(zip(raw["wave"].astype(str), raw["site"].astype(str), raw["group"].astype(str)))
+        mask = pd.Series([key in forced for key in keys], index=raw.index)
+        out = _forced_two_way(raw, "n", _DESCRIPTIVE_VALUES, "site", "group", ["outcome", "wave"], k, mask)
+        now = forced | _hidden_cells(out)
+        if now == forced:
+            return out
+        forced = now
+    return out
+
+
+def _descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: Sequence[str],
+                       cutoffs: dict, respondents: pd.DataFrame, filters: Filters,
+                       k: int) -> pd.DataFrame:
+    columns = [*DESCRIPTIVE_COLUMNS, "status", "wave_index", "share_high_ci_low", "share_high_ci_high"]
+    if not outcomes or panel_all.empty:
+        return pd.DataFrame(columns=columns)
+    full = _suppress_descriptives(_descriptives(panel_all, outcomes, cutoffs, by_site=True),
+                                  respondents, k)
+    if filters.sites is None and filters.roles is None:
+        return full[columns]
+    selection = _descriptives(panel, outcomes, cutoffs, by_site=False) if len(panel) else full.iloc[:0]
+    selection = selection.copy()
+    selection["site"] = "selection"
+    if filters.roles is None:
+        members = full.loc[full["site"].isin(list(filters.sites))]
+        any_hidden = members.groupby(["outcome", "wave"])["suppressed"].any()
+    else:
+        members = full.iloc[:0]
+        any_hidden = pd.Series(dtype=bool)
+    small = pd.to_numeric(selection["n"], errors="coerce").fillna(0)
+    small = (small > 0) & (small < k)
+    key = list(zip(selection["outcome"], selection["wave"]))
+    row_small = small.groupby(key).transform("any") if len(selection) else small
+    hide = row_small.to_numpy(dtype=bool) | np.array(
+        [bool(any_hidden.get(kk, False)) for kk in key], dtype=bool)
+    selection = _blank(selection, "n", _DESCRIPTIVE_VALUES, hide)
+    out = pd.concat([selection, members], ignore_index=True)
+    return out[columns]
+
+
+def _blank(frame: pd.DataFrame, count_col: str, value_cols: Sequence[str], hide: np.ndarray) -> pd.DataFrame:
+    out = frame.copy()
+    counts = pd.to_numeric(out[count_col], errors="coerce").fillna(0).to_numpy()
+    no_data = (counts <= 0) & ~hide
+    hide_s = pd.Series(hide, index=out.index)
+    out[count_col] = pd.array(np.where(hide, np.nan, counts), dtype="Float64").round().astype("Int64")
+    for col in value_cols:
+        if col in out.columns:
+            out[col] = out[col].mask(hide_s | pd.Series(no_data, index=out.index))
+    out["suppressed"] = hide
+    out["status"] = np.where(hide, disclosure.INSUFFICIENT, np.where(no_data, disclosure.NO_DATA,
+                                                                     disclosure.OK))
+    return out
+
+
+# ------------------------------------------------------------------ participation
+
+
+def _participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, panel: pd.DataFrame,
+                         attendance: pd.DataFrame, respondents: pd.DataFrame, filters: Filters,
+                         k: int) -> pd.DataFrame:
+    columns = [*_PARTICIPATION_LABELS, "n_respondents", "n_participants", "participation_rate",
+               "sessions_median", "sessions_q1", "sessions_q3", "sessions_per_month", "retention",
+               "suppressed", "status"]
+    if panel.empty:
+        return pd.DataFrame(columns=columns)
+    participant_stats = ["participation_rate", "sessions_median", "sessions_q1", "sessions_q3",
+                         "sessions_per_month", "retention"]
+    parts = []
+
+    # by wave × site, following the respondents table's pattern (no new hidden cells)
+    if filters.roles is None:
+        by_site = participation_summary(panel_all, attendance_all, by=("wave", "site"))
+        if filters.sites is not None:
+            by_site = by_site.loc[by_site["site"].isin(list(filters.sites))]
+        parts.append(_apply_pattern(by_site.assign(breakdown="site"), respondents, participant_stats))
+    # by wave (the whole selection)
+    by_wave = participation_summary(panel, attendance, by=("wave",)).assign(breakdown="wave", site="all")
+    if filters.sites is None and filters.roles is None:
+        parts.append(_apply_pattern(by_wave, respondents, participant_stats))
+    else:
+        sel_rows = [p for p in parts if len(p)]
+        member_hidden = (pd.concat(sel_rows).groupby("wave")["suppressed"].any()
+                         if sel_rows else pd.Series(dtype=bool))
+        resp = pd.to_numeric(by_wave["n_respondents"], errors="coerce").fillna(0)
+        part = pd.to_numeric(by_wave["n_participants"], errors="coerce").fillna(0)
+        small = ((resp > 0) & (resp < k)) | ((part > 0) & (part < k)) | \
+            ((resp - part > 0) & (resp - part < k))
+        hide = small.to_numpy() | by_wave["wave"].map(lambda w: bool(member_hidden.get(w, False))).to_numpy()
+        blanked = _blank(by_wave, "n_respondents", ["n_participants", *participant_stats], hide)
+        blanked["n_participants"] = pd.to_numeric(blanked["n_participants"], errors="coerce").round().astype("Int64")
+        blanked["site"] = "selection"
+        parts.append(blanked)
+    # by wave × role (whole selection), two-way role × group with margins
+    if filters.roles is None and filters.sites is None:
+        by_role = participation_summary(panel, attendance, by=("wave", "role")).assign(breakdown="role")
+        role_counts = _role_table_counts(panel)
+        role_pattern = _forced_two_way(role_counts, "n", [], "role", "group", ["wave"], k)
+        parts.append(_apply_pattern(by_role, role_pattern.rename(columns={"role": "site"}),
+                                    participant_stats, cell_col="role"))
+        # by session type: overlapping categories (no additive total), primary + complementary
+        by_type = participation_summary(panel, attendance, by=("wave", "session_type"))
+        by_type = by_type.assign(breakdown="session_type")
+        by_type = disclosure.suppress_breakdown(by_type, "n_participants", participant_stats, ["wave"], k)
+        by_type["n_respondents"] = pd.NA
+        parts.append(by_type)
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    for col in ("site", "role", "session_type"):
+        if col not in out.columns:
+            out[col] = "all"
+        out[col] = out[col].fillna("all")
+    for col in ("n_respondents", "n_participants"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
+    return out.reindex(columns=columns)
+
+
+def _apply_pattern(summary: pd.DataFrame, pattern: pd.DataFrame, participant_stats: Sequence[str],
+                   cell_col: str = "site") -> pd.DataFrame:
+    """Blank participation counts where the reference pattern hides the matching cell.
+
+    ``pattern`` has ``wave, site, group, suppressed``; ``summary`` rows are one
+    ``cell_col`` value (or ``all`` when the column is absent) at one wave.
+    """
+    out = summary.copy()
+    cell = out[cell_col].astype(str) if cell_col in out.columns else pd.Series("all", index=out.index)
+    hidden = _hidden_cells(pattern)
+    waves = out["wave"].astype(str)
+    hide_all = np.array([(w, c, "all") in hidden for w, c in zip(waves, cell)])
+    hide_part = np.array([(w, c, "participants") in hidden for w, c in zip(waves, cell)])
+    hide_comp = np.array([(w, c, "comparison") in hidden for w, c in zip(waves, cell)])
+    hide_p = hide_part | hide_comp  # participants are the count whose complement is comparison
+    out["n_respondents"] = pd.to_numeric(out["n_respondents"], errors="coerce").mask(hide_all)
+    out["n_participants"] = pd.to_numeric(out["n_participants"], errors="coerce").mask(hide_p)
+    for col in participant_stats:
+        if col in out.columns:
+            out[col] = out[col].mask(hide_p | hide_all)
+    # sessions statistics describe participants: only for groups of at least k
+    resp = pd.to_numeric(summary["n_respondents"], errors="coerce").fillna(0).to_numpy()
+    suppressed = hide_all | hide_p
+    out["suppressed"] = suppressed
+    out["status"] = np.where(suppressed, disclosure.INSUFFICIENT,
+                             np.where(resp <= 0, disclosure.NO_DATA, disclosure.OK))
+    return out
+
+
+# ------------------------------------------------------------------ estimates
+
+
+def _primary_families(outcomes: Sequence[str]) -> dict[str, str]:
+    return {o: SCALES_BY_KEY[o].instrument for o in outcomes if SCALES_BY_KEY[o].primary}
+
+
+def _estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, k: int) -> pd.DataFrame:
+    columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
+    if panel.empty or not outcomes:
+        return pd.DataFrame(columns=columns)
+    results = adjust.compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
+    frame = adjust.estimates_frame(results)
+    reasons = frame["status"].copy()
+    frame = frame.drop(columns=["status"])
+    label_cols = (*disclosure.ESTIMATE_LABEL_COLUMNS, "adjust_method")
+    dose = frame["analysis"] == "dose_response"
+    guarded = pd.concat([
+        disclosure.guard_estimates(frame.loc[~dose], k, label_cols=label_cols),
+        disclosure.guard_estimates(frame.loc[dose], k, count_cols=("n_participants",),
+                                   label_cols=label_cols),
+    ]).sort_index()
+    guarded["adjust_method"] = guarded["adjust_method"].mask(guarded["suppressed"])
+    # keep the estimator's reason when nothing was suppressed but nothing could be computed
+    computed_fail = (guarded["status"] == disclosure.OK) & guarded["estimate"].isna()
+    guarded.loc[computed_fail, "status"] = reasons[computed_fail]
+    if dose.any():
+        guarded.loc[dose, "n_comparison"] = pd.NA
+    sentences, caveats = _texts(guarded, k)
+    guarded["sentence"] = sentences
+    guarded["caveat"] = caveats
+    return guarded.reindex(columns=columns).reset_index(drop=True)
+
+
+def _texts(frame: pd.DataFrame, k: int) -> tuple[list[str], list[str]]:
+    """A plain-English sentence and caveat per estimate (interpret.py when present)."""
+    try:
+        from . import interpret  # noqa: PLC0415 - written in parallel; optional until it lands
+    except ImportError:
+        interpret = None  # type: ignore[assignment]
+    sentences, caveats = [], []
+    for row in frame.to_dict("records"):
+        if row["suppressed"]:
+            sentences.append(f"Not shown: a group has fewer than {k} people.")
+            caveats.append("")
+            continue
+        if interpret is not None:
+            try:
+                sentences.append(str(interpret.sentence(row)))
+                caveats.append(str(interpret.caveats(row) or ""))
+                continue
+            except Exception:  # noqa: BLE001 - fall back to our own words
+                sentences.pop() if len(sentences) > len(caveats) else None
+        sentences.append(_fallback_sentence(row))
+        caveats.append(_fallback_caveat(row))
+    return sentences, caveats
+
+
+_ANALYSIS_WORDS = {
+    "unadjusted": "Without adjustment, participants scored",
+    "did": "Compared with their own baseline, participants changed",
+    "ancova": "Adjusted for baseline score, site and role, participants scored",
+    "ipw": "Weighted to make the groups alike, participants scored",
+    "high_burnout_rd": "The share above the cut-off was",
+    "dose_response": "Each session attended went with a change of",
+}
+_CAVEATS = {
+    "unadjusted": "A raw comparison: people who join may differ from those who do not.",
+    "did": "Assumes both groups would have changed alike without the program; "
+           "with one pre-program wave this cannot be checked.",
+    "ancova": "Assumes joining depended on the measured baseline score, not on a stable trait.",
+    "ipw": "Assumes the baseline score, site and role explain who joined.",
+    "high_burnout_rd": "Unadjusted difference in shares.",
+    "dose_response": "Attendance is self-chosen: descriptive support, not proof.",
+}
+
+
+def _fallback_sentence(row: dict) -> str:
+    scale = SCALES_BY_KEY.get(str(row["outcome"]))
+    label = scale.label if scale else str(row["outcome"])
+    estimate = row.get("estimate")
+    if estimate is None or pd.isna(estimate):
+        return f"{label} at {row['wave']}: no estimate ({row.get('status') or 'not enough data'})."
+    unit = "percentage points" if row["analysis"] == "high_burnout_rd" else (scale.unit if scale else "points")
+    if row["analysis"] == "dose_response":
+        return (f"{label} at {row['wave']}: each session attended went with a change of "
+                f"{estimate:+.2f} {unit} (95% CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}).")
+    words = "lower" if estimate < 0 else "higher"
+    if row["analysis"] == "high_burnout_rd":
+        return (f"{label} at {row['wave']}: the share above the cut-off was {abs(estimate):.1f} "
+                f"percentage points {words} among participants (95% CI {row['ci_low']:+.1f} to "
+                f"{row['ci_high']:+.1f}).")
+    lead = _ANALYSIS_WORDS.get(str(row["analysis"]), "Participants scored")
+    return (f"{label} at {row['wave']}: {lead} {abs(estimate):.1f} {unit} {words} than the comparison "
+            f"group (95% CI {row['ci_low']:+.1f} to {row['ci_high']:+.1f}).")
+
+
+def _fallback_caveat(row: dict) -> str:
+    return _CAVEATS.get(str(row["analysis"]), "")
+
+
+# ------------------------------------------------------------------ pairs-based tables
+
+
+def _pairs_all(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Every follow-up row with the person's baseline score: one merge, all waves."""
+    base = panel.loc[panel["wave_index"] == 0, ["person", outcome]].drop_duplicates("person", keep="last")
+    base = base.rename(columns={outcome: "baseline"})
+    follow = panel.loc[panel["wave_index"] > 0, ["person", "wave", "wave_index", outcome, "participant",
+                                                 "sessions", "site", "role"]]
+    pairs = follow.merge(base, on="person", how="inner").rename(columns={outcome: "follow_up"})
+    pairs = pairs.loc[pairs["baseline"].notna() & pairs["follow_up"].notna()].copy()
+    pairs["change"] = pairs["follow_up"] - pairs["baseline"]
+    pairs["participant"] = pairs["participant"].astype(bool)
+    return pairs
+
+
+def _dose_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int) -> pd.DataFrame:
+    columns = ["outcome", "wave", "wave_index", "dose_band", "n", "mean_change", "sd_change", "ci_low",
+               "ci_high", "suppressed", "status"]
+    parts = []
+    for outcome in outcomes:
+        pairs = _pairs_all(panel, outcome)
+        if pairs.empty:
+            continue
+        pairs["dose_band"] = dose_band(pairs["sessions"]).astype(str)
+        banded = pairs.groupby(["wave", "wave_index", "dose_band"], observed=True)["change"].agg(
+            n="count", mean_change="mean", sd_change="std").reset_index()
+        total = pairs.groupby(["wave", "wave_index"], observed=True)["change"].agg(
+            n="count", mean_change="mean", sd_change="std").reset_index().assign(dose_band="all")
+        part = pd.concat([banded, total], ignore_index=True).assign(outcome=outcome)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True)
+    n = table["n"].to_numpy(dtype="float64")
+    from scipy import stats  # noqa: PLC0415 - only here
+    half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * table["sd_change"] / np.sqrt(np.maximum(n, 1))
+    table["ci_low"] = table["mean_change"] - half
+    table["ci_high"] = table["mean_change"] + half
+    table = disclosure.suppress_breakdown(table, "n", ["mean_change", "sd_change", "ci_low", "ci_high"],
+                                          ["outcome", "wave"], k, category_col="dose_band",
+                                          total_value="all")
+    return table.sort_values(["outcome", "wave_index", "dose_band"], kind="stable").reindex(columns=columns)
+
+
+def _mde_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int) -> pd.DataFrame:
+    columns = ["outcome", "wave", "n_participants", "n_comparison", "mde_d", "baseline_sd", "mde_points",
+               "unit", "suppressed", "status"]
+    rows = []
+    for outcome in outcomes:
+        pairs = _pairs_all(panel, outcome)
+        scale = SCALES_BY_KEY[outcome]
+        for (wave, _), group in pairs.groupby(["wave", "wave_index"], sort=False):
+            n1 = int(group["participant"].sum())
+            n0 = int(len(group) - n1)
+            small = (0 < n1 < k) or (0 < n0 < k)
+            if small or n1 == 0 or n0 == 0:
+                rows.append({"outcome": outcome, "wave": wave, "unit": scale.unit, "suppressed": small,
+                             "status": disclosure.INSUFFICIENT if small else disclosure.NO_DATA})
+                continue
+            a = group.loc[group["participant"], "baseline"]
+            b = group.loc[~group["participant"], "baseline"]
+            pooled = ((n1 - 1) * a.var(ddof=1) + (n0 - 1) * b.var(ddof=1)) / (n1 + n0 - 2)
+            sd = math.sqrt(pooled) if pooled > 0 else None
+            d = minimum_detectable_effect(n1, n0)
+            rows.append({"outcome": outcome, "wave": wave, "n_participants": n1, "n_comparison": n0,
+                         "mde_d": d, "baseline_sd": sd,
+                         "mde_points": d * sd if d is not None and sd is not None else None,
+                         "unit": scale.unit, "suppressed": False, "status": disclosure.OK})
+    out = pd.DataFrame(rows).reindex(columns=columns)
+    for col in ("n_participants", "n_comparison"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+    for col in ("mde_d", "baseline_sd", "mde_points"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
+    return out
+
+
+def _balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k: int) -> pd.DataFrame:
+    """IPW balance for the headline; only when both groups, and every covariate level
+    shown, have at least ``k`` people in each group (an SMD of a tiny level reveals it)."""
+    columns = ["outcome", "wave", "covariate", "smd_before", "smd_after", "variance_ratio_before",
+               "variance_ratio_after", "flag"]
+    if outcome is None or wave is None:
+        return pd.DataFrame(columns=columns)
+    pairs = _pairs_all(panel, outcome)
+    pairs = pairs.loc[pairs["wave"].astype(str) == str(wave)]
+    n1 = int(pairs["participant"].sum())
+    n0 = int(len(pairs) - n1)
+    if n1 < k or n0 < k:
+        return pd.DataFrame(columns=columns)
+    balance = adjust.balance_table(panel, outcome, wave)
+    table = balance.table.copy()
+    # covariate levels are taken at baseline inside adjust; count them the same way
+    base = panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]].drop_duplicates("person", keep="last")
+    people = pairs[["person", "participant"]].merge(base, on="person", how="left")
+    keep = []
+    for name in table["covariate"].astype(str):
+        if "=" not in name:
+            keep.append(True)
+            continue
+        covariate, level = name.split("=", 1)
+        if covariate not in people.columns:
+            keep.append(False)
+            continue
+        at_level = people[covariate].astype(str) == level
+        c1 = int((at_level & people["participant"]).sum())
+        c0 = int((at_level & ~people["participant"]).sum())
+        keep.append(c1 >= k and c0 >= k)
+    table = table.loc[keep]
+    table.insert(0, "wave", str(wave))
+    table.insert(0, "outcome", outcome)
+    return table.reindex(columns=columns).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ reliability and quality
+
+
+def _reliability_table(store: Store, scope: Scope, filters: Filters, outcomes: Sequence[str],
+                       k: int) -> pd.DataFrame:
+    from .reliability import RELIABILITY_COLUMNS, reliability_table  # noqa: PLC0415
+
+    columns = [*RELIABILITY_COLUMNS, "suppressed"]
+    parts = []
+    for outcome in outcomes:
+        scale = SCALES_BY_KEY[outcome]
+        if scale.scored_only:
+            continue
+        items = load_item_scores(store, scope, outcome, filters)
+        if items.empty:
+            continue
+        # load_item_scores already reversed the reversed items: hand them over as item scores
+        items = items.rename(columns={c: f"{c}_score" for c in scale.item_columns})
+        parts.append(reliability_table(items, [scale]))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True)
+    small = (table["n"] > 0) & (table["n"] < k)
+    table["suppressed"] = small
+    for col in ("alpha", "ci_low", "ci_high"):
+        table[col] = table[col].mask(small)
+    table["n"] = table["n"].astype("Int64").mask(small)
+    table.loc[small, "caution"] = False
+    table.loc[small, "status"] = disclosure.INSUFFICIENT
+    return table.reindex(columns=columns)
+
+
+def _quality_table(store: Store, scope: Scope, filters: Filters, k: int) -> pd.DataFrame:
+    quality = response_quality(store, scope, filters)
+    small = ((quality["n_responses"] > 0) & (quality["n_responses"] < k)) | \
+        ((quality["n_scored"] > 0) & (quality["n_scored"] < k))
+    quality["suppressed"] = small.to_numpy()
+    for col in ("n_responses", "n_scored"):
+        quality[col] = pd.to_numeric(quality[col], errors="coerce").astype("Int64").mask(small)
+    quality["share_items_missing"] = quality["share_items_missing"].mask(small)
+    return quality
+
+
+# ------------------------------------------------------------------ headline and notes
+
+
+def _value(row: pd.Series | None, column: str) -> float | None:
+    if row is None:
+        return None
+    value = row.get(column)
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _disagree(a: pd.Series | None, b: pd.Series | None) -> bool:
+    """DiD and ANCOVA disagree: opposite signs, or one interval excludes 0 and the other not."""
+    if a is None or b is None:
+        return False
+    values = [_value(a, c) for c in ("estimate", "ci_low", "ci_high")] + \
+        [_value(b, c) for c in ("estimate", "ci_low", "ci_high")]
+    if any(v is None for v in values):
+        return False
+    ea, la, ha, eb, lb, hb = values
+    excludes_a = la > 0 or ha < 0
+    excludes_b = lb > 0 or hb < 0
+    return (ea * eb < 0) or (excludes_a != excludes_b)
+
+
+def _lords_note(did_row: pd.Series | None, ancova_row: pd.Series | None, outcome: str) -> str:
+    try:
+        from . import interpret  # noqa: PLC0415
+        note = interpret.lords_paradox_note(did_row.to_dict(), ancova_row.to_dict())  # type: ignore[union-attr]
+        if note:
+            return str(note)
+    except Exception:  # noqa: BLE001 - interpret is optional until it lands
+        pass
+    return (f"DiD and ANCOVA disagree for {SCALES_BY_KEY[outcome].label} (Lord's paradox): the groups "
+            "already differed at baseline. DiD assumes people joined because of a stable trait "
+            "and both groups would have changed alike; ANCOVA assumes joining depended on the "
+            "baseline score itself. Which is right depends on why people joined.")
+
+
+def _headline(estimates: pd.DataFrame, outcome: str | None, wave: str | None) -> Headline | None:
+    if outcome is None or wave is None or estimates.empty:
+        return None
+    here = estimates.loc[(estimates["outcome"] == outcome) & (estimates["wave"].astype(str) == str(wave))]
+    did_rows = here.loc[here["analysis"] == "did"]
+    ancova_rows = here.loc[here["analysis"] == "ancova"]
+    did_row = did_rows.iloc[0] if len(did_rows) else None
+    ancova_row = ancova_rows.iloc[0] if len(ancova_rows) else None
+    scale = SCALES_BY_KEY[outcome]
+    suppressed = bool(did_row["suppressed"]) if did_row is not None else True
+    lords = _lords_note(did_row, ancova_row, outcome) if _disagree(did_row, ancova_row) else None
+    sentence = str(did_row["sentence"]) if did_row is not None else "No estimate."
+    n1 = _value(did_row, "n_participants")
+    n0 = _value(did_row, "n_comparison")
+    return Headline(
+        outcome=outcome, outcome_label=scale.label, wave=str(wave), analysis=HEADLINE_ANALYSIS,
+        estimate=_value(did_row, "estimate"), ci_low=_value(did_row, "ci_low"),
+        ci_high=_value(did_row, "ci_high"), p_value=_value(did_row, "p_value"),
+        n_participants=None if n1 is None else int(n1), n_comparison=None if n0 is None else int(n0),
+        unit=scale.unit, higher_is_worse=scale.higher_is_worse, sentence=sentence,
+        why_this_analysis=(
+            "Difference-in-differences compares each person with their own baseline. It fits "
+            "when people join because of a stable trait (how burned out they generally are), "
+            "which is the usual reason to join peer support; it assumes both groups would "
+            "have changed alike without the program. ANCOVA is shown beside it."),
+        ancova_estimate=_value(ancova_row, "estimate"), ancova_ci_low=_value(ancova_row, "ci_low"),
+        ancova_ci_high=_value(ancova_row, "ci_high"), lords_paradox=lords, suppressed=suppressed,
+    )
+
+
+def _notes(panel: pd.DataFrame, estimates: pd.DataFrame, reliability: pd.DataFrame,
+           headline_outcome: str | None, k: int) -> list[str]:
+    notes = []
+    if len(panel):
+        started = panel.groupby("wave_index")["sessions"].max().fillna(0) > 0
+        pre_waves = int((~started).sum())
+        if pre_waves < 2:
+            notes.append(
+                "Only one wave was collected before anyone attended a session, so whether "
+                "participants and the comparison group were already moving differently "
+                "(parallel trends) cannot be tested; the DiD estimate assumes it.")
+    if len(estimates) and estimates["suppressed"].any():
+        notes.append(f"Some estimates are not shown because a group has fewer than {k} people.")
+    if len(reliability):
+        low = reliability.loc[reliability["caution"].fillna(False).astype(bool)]
+        for scale_key in dict.fromkeys(low["scale"]):
+            waves = ", ".join(map(str, low.loc[low["scale"] == scale_key, "wave"]))
+            notes.append(f"{SCALES_BY_KEY[scale_key].label}: Cronbach's α below 0.70 at {waves}; "
+                         "read its results with caution.")
+    return notes
