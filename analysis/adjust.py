@@ -39,7 +39,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from analysis import effects
 from analysis.effects import Estimate, finite_or_none, not_enough
-from analysis.participation import dose_band
+from analysis.participation import as_flag, dose_band
 
 __all__ = [
     "ANALYSES",
@@ -79,8 +79,8 @@ def follow_up_waves(panel: pd.DataFrame) -> list[str]:
 
 def _wave_rows(panel: pd.DataFrame, outcome: str, wave: str) -> tuple[np.ndarray, np.ndarray]:
     rows = panel.loc[(panel["wave"].astype(str) == str(wave)) & panel[outcome].notna()]
-    group = rows["participant"].astype(bool).to_numpy()
-    values = rows[outcome].to_numpy(dtype="float64")
+    group = as_flag(rows["participant"]).to_numpy()
+    values = rows[outcome].astype("float64").to_numpy()
     return values[group], values[~group]
 
 
@@ -100,7 +100,7 @@ def _pairs(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[st
     pairs["baseline"] = pairs["baseline"].astype("float64")
     pairs["follow_up"] = pairs["follow_up"].astype("float64")
     pairs["change"] = pairs["follow_up"] - pairs["baseline"]
-    pairs["group"] = pairs["participant"].astype(bool).astype("int64")
+    pairs["group"] = as_flag(pairs["participant"]).astype("int64")
     pairs["sessions"] = pairs["sessions"].fillna(0).astype("float64")
     return pairs.reset_index(drop=True)
 
@@ -311,7 +311,7 @@ def parallel_trends_check(panel: pd.DataFrame, outcome: str, pre_waves: Sequence
     False and ``caveat`` is ``"only one pre-program wave: parallel trends cannot
     be tested"``.
     """
-    ever = panel.groupby("person")["participant"].any()
+    ever = as_flag(panel["participant"]).groupby(panel["person"]).any()
     if pre_waves is None:
         started = panel.groupby("wave")["sessions"].max().fillna(0) > 0
         pre_waves = [str(w) for w in started.index[~started.to_numpy()]]

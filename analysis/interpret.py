@@ -10,9 +10,17 @@ Effect-size words follow Cohen (1988): |d| < 0.2 negligible, < 0.5 small,
 
 from __future__ import annotations
 
-from analysis.effects import Estimate
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["effect_size_word", "sentence", "caveats", "lords_paradox_note"]
+import pandas as pd
+
+from analysis.effects import Estimate, finite_or_none
+
+__all__ = ["effect_size_word", "as_estimate", "sentence", "caveats", "lords_paradox_note"]
+
+_ROW_FIELDS = ("analysis", "outcome", "wave", "estimate", "ci_low", "ci_high", "p_value", "n_participants",
+               "n_comparison", "effect_size", "effect_size_kind", "residual_df", "p_adjusted", "adjust_method")
 
 # Effect sizes on Cohen's d scale (or h for proportions): the benchmarks apply.
 STANDARDIZED_KINDS = frozenset({"hedges_g", "cohen_d", "d_baseline_sd", "d_follow_up_sd", "cohen_h"})
@@ -29,6 +37,37 @@ ASSUMPTIONS: dict[str, str] = {
     "dose_response": ("People choose how often to attend, so those who attend more may differ in other "
                       "ways: this supports, but does not prove, an effect."),
 }
+
+
+def as_estimate(value: Estimate | Mapping[str, Any]) -> Estimate:
+    """Accept an :class:`Estimate` or a row of ``estimates_frame`` (a mapping).
+
+    Row values that are NaN/NA become ``None``; keys outside the Estimate fields
+    go to ``extra``. A row whose status is not ``"ok"`` or whose estimate is
+    missing reads as "not enough data".
+    """
+    if isinstance(value, Estimate):
+        return value
+    row = dict(value)
+    fields: dict[str, Any] = {}
+    for name in _ROW_FIELDS:
+        item = row.get(name)
+        if name in ("analysis", "outcome", "wave", "effect_size_kind", "adjust_method"):
+            fields[name] = None if item is None or (not isinstance(item, str) and pd.isna(item)) else str(item)
+        elif name in ("n_participants", "n_comparison"):
+            number = finite_or_none(item)
+            fields[name] = None if number is None else int(number)
+        else:
+            fields[name] = finite_or_none(item)
+    for name in ("analysis", "outcome", "wave"):
+        fields[name] = fields[name] or ""
+    status = str(row.get("status") or "ok")
+    if status != "ok" and not status.startswith("not enough data"):
+        status = f"not enough data: {status}"
+    if status == "ok" and fields["estimate"] is None:
+        status = "not enough data: no estimate"
+    extra = {k: v for k, v in row.items() if k not in _ROW_FIELDS and k != "status"}
+    return Estimate(status=status, extra=extra, **fields)
 
 
 def effect_size_word(value: float | None) -> str | None:
@@ -70,14 +109,16 @@ def _includes_zero(est: Estimate) -> bool:
     return est.ci_low is not None and est.ci_high is not None and est.ci_low <= 0 <= est.ci_high
 
 
-def sentence(estimate: Estimate, outcome_label: str, unit_label: str = "points",
-             higher_is_worse: bool = True, wave_label: str | None = None) -> str:
+def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None = None,
+             unit_label: str = "points", higher_is_worse: bool = True, wave_label: str | None = None) -> str:
     """One plain sentence describing an estimate.
 
     Parameters
     ----------
-    estimate : an :class:`~analysis.effects.Estimate` (participants minus comparison).
-    outcome_label : what the outcome is called, e.g. ``"work burnout"``.
+    estimate : an :class:`~analysis.effects.Estimate` (participants minus
+        comparison) or a row of :func:`analysis.adjust.estimates_frame`.
+    outcome_label : what the outcome is called, e.g. ``"work burnout"``
+        (default: the outcome's column name).
     unit_label : the outcome's units, e.g. ``"points"`` (risk differences always
         use percentage points).
     higher_is_worse : whether a higher score is worse (burnout) or better
@@ -91,6 +132,8 @@ def sentence(estimate: Estimate, outcome_label: str, unit_label: str = "points",
     >>> sentence(est, "work burnout", "points")
     "Participants' work burnout fell 8.5 points more than non-participants' (95% CI 7.4 to 9.6) — a moderate effect."
     """
+    estimate = as_estimate(estimate)
+    outcome_label = outcome_label or estimate.outcome or "the outcome"
     if not estimate.ok or estimate.estimate is None:
         where = f" at {wave_label}" if wave_label else ""
         reason = estimate.status.removeprefix("not enough data: ")
@@ -143,7 +186,7 @@ def sentence(estimate: Estimate, outcome_label: str, unit_label: str = "points",
     return text + "."
 
 
-def caveats(estimate: Estimate, reliability: float | None = None, trends: object | None = None,
+def caveats(estimate: Estimate | Mapping[str, Any], reliability: float | None = None, trends: object | None = None,
             small_group: int = 30, baseline_gap: float = 0.2, higher_is_worse: bool = True) -> list[str]:
     """Short caveats for one estimate, most important first.
 
@@ -162,6 +205,7 @@ def caveats(estimate: Estimate, reliability: float | None = None, trends: object
     -------
     list of short sentences (empty only for a clean, large-sample result).
     """
+    estimate = as_estimate(estimate)
     if not estimate.ok:
         return [estimate.status[0].upper() + estimate.status[1:] + "."]
     notes: list[str] = []
@@ -200,7 +244,8 @@ def _verdict(est: Estimate) -> str:
     return f"a difference of {_number(est.estimate)}{interval}"
 
 
-def lords_paradox_note(did_est: Estimate, ancova_est: Estimate) -> str | None:
+def lords_paradox_note(did_est: Estimate | Mapping[str, Any],
+                       ancova_est: Estimate | Mapping[str, Any]) -> str | None:
     """Explain a disagreement between the DiD and ANCOVA estimates, else ``None``.
 
     They disagree when their signs differ or exactly one CI excludes zero. This is
@@ -208,6 +253,7 @@ def lords_paradox_note(did_est: Estimate, ancova_est: Estimate) -> str | None:
     and the baseline-adjusted follow-up (ANCOVA) answer different questions under
     different assumptions (Van Breukelen 2006).
     """
+    did_est, ancova_est = as_estimate(did_est), as_estimate(ancova_est)
     if not (did_est.ok and ancova_est.ok) or did_est.estimate is None or ancova_est.estimate is None:
         return None
     signs_differ = did_est.estimate * ancova_est.estimate < 0

@@ -23,11 +23,18 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["DOSE_BANDS", "dose_band", "participation_summary", "descriptives"]
+__all__ = ["DOSE_BANDS", "dose_band", "as_flag", "participation_summary", "descriptives"]
 
 DOSE_BANDS: tuple[str, ...] = ("0", "1–2", "3–5", "6+")
 _DOSE_COLUMNS = {"0": "dose_0", "1–2": "dose_1_2", "3–5": "dose_3_5", "6+": "dose_6_plus"}
 _DAYS_PER_MONTH = 365.25 / 12
+
+
+def as_flag(values: pd.Series) -> pd.Series:
+    """Boolean flag with missing read as False (a missing participation flag is not participation)."""
+    if pd.api.types.is_bool_dtype(values) and not values.hasnans:
+        return values.astype(bool)
+    return values.astype("boolean").fillna(False).astype(bool)
 
 
 def dose_band(sessions: pd.Series | np.ndarray | Sequence[float]) -> pd.Series:
@@ -137,7 +144,7 @@ def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
         frame = pd.concat(parts, ignore_index=True)
     else:
         frame = frame.join(_attendance_until_survey(frame, attendance))
-    frame["participant"] = frame["participant"].astype(bool)
+    frame["participant"] = as_flag(frame["participant"])
     frame["sessions"] = frame["sessions"].fillna(0).astype("float64")
     frame["dose"] = dose_band(frame["sessions"])
 
@@ -212,12 +219,12 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
     cutoffs = cutoffs or {}
     outcomes = [o for o in outcomes if o in panel.columns]
     base = panel[["wave", "wave_index", "site", "participant", *outcomes]].copy()
-    base["group"] = np.where(base["participant"].astype(bool), "participants", "comparison")
+    base["group"] = np.where(as_flag(base["participant"]), "participants", "comparison")
     base["site"] = base["site"].astype("string").fillna("unknown")
     tables = []
     for outcome in outcomes:
         frame = base[["wave", "wave_index", "site", "group"]].copy()
-        frame["value"] = base[outcome].astype("float64")
+        frame["value"] = pd.to_numeric(base[outcome], errors="coerce").astype("float64")
         if outcome in cutoffs:
             cutoff, direction = cutoffs[outcome]
             frame["high"] = _is_high(frame["value"], cutoff, direction).astype("float64")

@@ -96,3 +96,20 @@ def test_no_lords_note_when_they_agree_or_missing():
     did_est = make(estimate=-6.0, low=-9.0, high=-3.0)
     assert lords_paradox_note(did_est, make(analysis="ancova", estimate=-5.0, low=-7.0, high=-3.0)) is None
     assert lords_paradox_note(did_est, not_enough("x", analysis="ancova")) is None
+
+
+def test_accepts_estimates_frame_rows():
+    import math
+
+    from analysis.adjust import estimates_frame
+
+    frame = estimates_frame([make(), not_enough("no participants", analysis="did", outcome="cbi_work")])
+    ok_row, bad_row = frame.to_dict("records")
+    assert sentence(ok_row, "work burnout") == sentence(make(), "work burnout")
+    assert sentence(ok_row).startswith("Participants' cbi_work fell 8.5 points")
+    assert sentence(bad_row).startswith("There is not enough data to compare cbi_work")
+    assert caveats(ok_row)[0].startswith("Assumes both groups")
+    row = dict(ok_row, status="insufficient", estimate=math.nan)
+    assert sentence(row).startswith("There is not enough data")
+    ancova_row = dict(ok_row, analysis="ancova", estimate=-1.0, ci_low=-3.0, ci_high=1.0)
+    assert lords_paradox_note(ok_row, ancova_row) is not None
