@@ -303,7 +303,8 @@ def hedges_g(a: Iterable[float] | np.ndarray, b: Iterable[float] | np.ndarray,
     return EffectSize(g, g - z * se, g + z * se, kind)
 
 
-def mann_whitney(a: Iterable[float] | np.ndarray, b: Iterable[float] | np.ndarray) -> Estimate:
+def mann_whitney(a: Iterable[float] | np.ndarray, b: Iterable[float] | np.ndarray,
+                 method: str = "auto") -> Estimate:
     """Mann–Whitney U test of participants against comparison, with rank-biserial r.
 
     ``U`` is the statistic of ``a`` (number of pairs with a > b, ties counting ½).
@@ -314,6 +315,8 @@ def mann_whitney(a: Iterable[float] | np.ndarray, b: Iterable[float] | np.ndarra
     ``estimate`` is the Hodges–Lehmann shift (median of all pairwise
     differences a - b), in the outcome's units. No distributional assumption
     beyond independence; tests stochastic equality, not equality of means.
+    ``method="exact"`` or ``"asymptotic"`` overrides the automatic choice (exact
+    is only honoured without ties).
     """
     x, y = _clean(a), _clean(b)
     reason = _two_groups_reason(x, y)
@@ -324,7 +327,10 @@ def mann_whitney(a: Iterable[float] | np.ndarray, b: Iterable[float] | np.ndarra
         return not_enough("all values equal", analysis="mann_whitney",
                           n_participants=x.size, n_comparison=y.size)
     has_ties = np.unique(both).size < both.size
-    method = "exact" if (x.size < 50 and y.size < 50 and not has_ties) else "asymptotic"
+    if method == "auto":
+        method = "exact" if (x.size < 50 and y.size < 50 and not has_ties) else "asymptotic"
+    elif method == "exact" and has_ties:
+        method = "asymptotic"  # the exact null distribution assumes no ties
     result = stats.mannwhitneyu(x, y, alternative="two-sided", method=method, use_continuity=True)
     u = float(result.statistic)
     rank_biserial = 2 * u / (x.size * y.size) - 1
