@@ -668,24 +668,27 @@ def sso_scope(
     if entry is None or _entry_problem("entry", entry):
         return None
     role = entry["role"]
-    return scope_for({"username": mail or str(claims.get("sub", "sso user")), "role": role,
+    return scope_for({"username": sso_identity(email, claims), "role": role,
                       "practices": _practices_for(role, entry.get("practices"))})
+
+
+def sso_identity(email: str | None, claims: Mapping[str, Any]) -> str:
+    """The name a single-sign-on user has in scopes and the audit log: the e-mail in
+    lower case, else the provider's subject identifier."""
+    return (email or "").strip().lower() or str(claims.get("sub") or "(no e-mail)")
 
 
 def record_sso_sign_in(store: Store, email: str | None, scope: Scope | None) -> None:
     """Audit a single-sign-on arrival: ``ok`` with the mapped role, or ``refused``."""
     with store.transaction() as cur:
-        audit.record(cur, (email or "(no e-mail)").lower(), "sign_in",
+        audit.record(cur, scope.user if scope else sso_identity(email, {}), "sign_in",
                      "ok" if scope else "refused",
                      {"method": "sso", "role": scope.role if scope else None,
                       "reason": None if scope else "not in the role map"})
 
 
-def audit_events(
-    store: Store, scope: Scope, action: str | None = None, username: str | None = None,
-    limit: int = 5000,
-) -> pd.DataFrame:
-    """The audit log, newest first, optionally only one action and/or one user (admins).
+def audit_events(store: Store, scope: Scope, limit: int = 5000) -> pd.DataFrame:
+    """The most recent audit events, newest first (admins only).
 
     Raises
     ------
@@ -694,9 +697,16 @@ def audit_events(
     """
     check_allowed(store, scope, "audit", detail={"op": "read_log"})
     with store.cursor() as cur:
-        frame = audit.read_log(cur, scope, limit=limit)
+        return audit.read_log(cur, scope, limit=limit)
+
+
+def filter_events(
+    events: pd.DataFrame, action: str | None = None, username: str | None = None
+) -> pd.DataFrame:
+    """Only the events of one action and/or one user (None = any)."""
+    keep = pd.Series(True, index=events.index)
     if action:
-        frame = frame[frame["action"] == action]
+        keep &= events["action"] == action
     if username:
-        frame = frame[frame["username"] == username]
-    return frame.reset_index(drop=True)
+        keep &= events["username"] == username
+    return events[keep].reset_index(drop=True)

@@ -4,6 +4,7 @@ import logging
 from datetime import datetime, timedelta
 
 import pytest
+from argon2 import PasswordHasher
 
 from analysis import accounts
 from analysis.accounts import (
@@ -18,8 +19,15 @@ PM_PASSWORD = "Quiet-harbour-58"
 T0 = datetime(2025, 3, 1, 9, 0, 0)
 
 
+PRODUCTION_HASHER = accounts._HASHER
+#: The same algorithm at a test-friendly cost (the production cost is checked below).
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
 @pytest.fixture(autouse=True)
-def _fresh_throttle():
+def _fresh_throttle(monkeypatch):
+    monkeypatch.setattr(accounts, "_HASHER", FAST_HASHER)
+    monkeypatch.setattr(accounts, "_dummy_hash", None)
     accounts._unknown_names.clear()
     yield
     accounts._unknown_names.clear()
@@ -62,6 +70,12 @@ def test_bootstrap_creates_first_admin_with_argon2id_hash(store):
     (stored,) = _hashes(store)
     assert stored.startswith("$argon2id$v=19$")
     assert ADMIN_PASSWORD not in stored
+
+
+def test_production_hasher_is_argon2id_at_rfc9106_cost():
+    stored = PRODUCTION_HASHER.hash(ADMIN_PASSWORD)
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PRODUCTION_HASHER.verify(stored, ADMIN_PASSWORD)
 
 
 def test_bootstrap_must_be_an_admin(store):

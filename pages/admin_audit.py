@@ -1,0 +1,38 @@
+"""Admin → Audit log: every sign-in, change and refusal, newest first."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import accounts
+from analysis.disclosure import neutralize_frame
+from analysis.scope import PermissionDenied
+from ui import auth
+from ui.state import get_store
+
+ANY = "(any)"
+
+scope = auth.current_scope()
+store = get_store()
+
+st.title("Audit log")
+st.caption("Who signed in, changed data, settings or accounts, and what was refused. "
+           "Passwords and respondent IDs are never recorded.")
+
+try:
+    events = accounts.audit_events(store, scope)
+except PermissionDenied as error:
+    auth.show_permission_error(error)
+    st.stop()
+
+left, right = st.columns(2)
+action = left.selectbox("Action", [ANY, *sorted(events["action"].unique())])
+user = right.selectbox("User", [ANY, *sorted(events["username"].unique())])
+shown = accounts.filter_events(events, None if action == ANY else action,
+                               None if user == ANY else user)
+
+st.write(f"{len(shown)} of the {len(events)} most recent events.")
+st.dataframe(shown, hide_index=True)
+st.download_button(
+    "Download as CSV", neutralize_frame(shown).to_csv(index=False).encode("utf-8"),
+    file_name="audit_log.csv", mime="text/csv", icon=":material/download:")
