@@ -284,3 +284,9 @@ def test_idle_expiry():
     assert not is_session_expired(T0, T0 + timedelta(minutes=29), 30)
     assert is_session_expired(T0, T0 + timedelta(minutes=30), 30)
     assert is_session_expired(None, T0, 30)
+
+
+def test_example_role_map_is_valid():
+    example = accounts.load_role_map(
+        accounts.DEFAULT_ROLE_MAP.parent.parent / "config" / "roles.example.toml")
+    assert sso_scope("manager.north@example.org", {}, example).practices == {"North"}
