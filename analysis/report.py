@@ -36,17 +36,19 @@ Disclosure design (what protects what)
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import adjust, disclosure
-from .effects import minimum_detectable_effect
+from .effects import Estimate, minimum_detectable_effect
 from .instruments import SCALES_BY_KEY
 from .participation import descriptives as _descriptives
 from .participation import dose_band, participation_summary
@@ -235,7 +237,7 @@ def build_report(
     descriptives = _descriptive_table(panel_all, panel, chosen, cutoffs, respondents, filters, k)
     participation = _participation_table(panel_all, attendance_all, panel, attendance, respondents,
                                          filters, k)
-    estimates = _estimate_table(panel, chosen, cutoffs, k)
+    estimates, results = _estimate_table(panel, chosen, cutoffs, k)
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
     follow_ups = adjust.follow_up_waves(panel) if len(panel) else []
     headline_wave = follow_ups[-1] if follow_ups else None
@@ -256,7 +258,7 @@ def build_report(
             kept = [w for w in follow_ups if w in wanted]
             headline_wave = kept[-1] if kept else None
 
-    headline = _headline(estimates, headline_outcome, headline_wave)
+    headline = _headline(estimates, results, headline_outcome, headline_wave)
     notes = _notes(panel, estimates, reliability, headline_outcome, k)
     return ReportTables(
         estimates=estimates.reset_index(drop=True),
@@ -611,15 +613,32 @@ def _apply_pattern(summary: pd.DataFrame, pattern: pd.DataFrame, participant_sta
 # ------------------------------------------------------------------ estimates
 
 
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """Freeze the objects alive now so that full collections skip them.
+
+    statsmodels' Holm adjustment calls ``gc.collect()`` on every call; in a process
+    holding many objects (a Streamlit server) that costs ~0.2 s each, dozens of times
+    per report. Frozen objects are ignored by the collector until unfrozen.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _primary_families(outcomes: Sequence[str]) -> dict[str, str]:
     return {o: SCALES_BY_KEY[o].instrument for o in outcomes if SCALES_BY_KEY[o].primary}
 
 
-def _estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, k: int) -> pd.DataFrame:
+def _estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, k: int
+                    ) -> tuple[pd.DataFrame, list[Estimate]]:
     columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
     if panel.empty or not outcomes:
-        return pd.DataFrame(columns=columns)
-    results = adjust.compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
+        return pd.DataFrame(columns=columns), []
+    with _quiet_gc():
+        results = adjust.compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
     frame = adjust.estimates_frame(results)
     reasons = frame["status"].copy()
     frame = frame.drop(columns=["status"])
@@ -636,33 +655,39 @@ def _estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict,
     guarded.loc[computed_fail, "status"] = reasons[computed_fail]
     if dose.any():
         guarded.loc[dose, "n_comparison"] = pd.NA
-    sentences, caveats = _texts(guarded, k)
+    sentences, caveats = _texts(results, guarded["suppressed"].to_numpy(dtype=bool), k)
     guarded["sentence"] = sentences
     guarded["caveat"] = caveats
-    return guarded.reindex(columns=columns).reset_index(drop=True)
+    return guarded.reindex(columns=columns).reset_index(drop=True), results
 
 
-def _texts(frame: pd.DataFrame, k: int) -> tuple[list[str], list[str]]:
-    """A plain-English sentence and caveat per estimate (interpret.py when present)."""
+def _texts(results: Sequence[Estimate], suppressed: np.ndarray, k: int) -> tuple[list[str], list[str]]:
+    """A plain-English sentence and caveat per estimate (:mod:`analysis.interpret`).
+
+    Written from the estimates before guarding, then dropped on suppressed rows: a
+    hidden row says only that it is hidden.
+    """
     try:
-        from . import interpret  # noqa: PLC0415 - written in parallel; optional until it lands
+        from . import interpret  # noqa: PLC0415 - optional: our own words when absent
     except ImportError:
         interpret = None  # type: ignore[assignment]
     sentences, caveats = [], []
-    for row in frame.to_dict("records"):
-        if row["suppressed"]:
+    for est, hidden in zip(results, suppressed):
+        if hidden:
             sentences.append(f"Not shown: a group has fewer than {k} people.")
             caveats.append("")
             continue
-        if interpret is not None:
-            try:
-                sentences.append(str(interpret.sentence(row)))
-                caveats.append(str(interpret.caveats(row) or ""))
-                continue
-            except Exception:  # noqa: BLE001 - fall back to our own words
-                sentences.pop() if len(sentences) > len(caveats) else None
-        sentences.append(_fallback_sentence(row))
-        caveats.append(_fallback_caveat(row))
+        scale = SCALES_BY_KEY[est.outcome]
+        try:
+            if interpret is None:
+                raise ImportError
+            sentences.append(str(interpret.sentence(est, scale.label.lower(), scale.unit,
+                                                    scale.higher_is_worse, est.wave)))
+            caveats.append(" ".join(interpret.caveats(est)))
+        except Exception:  # noqa: BLE001 - keep the report whole; fall back to our words
+            del sentences[len(caveats):]
+            sentences.append(_fallback_sentence(est))
+            caveats.append(_CAVEATS.get(est.analysis, ""))
     return sentences, caveats
 
 
@@ -685,12 +710,14 @@ _CAVEATS = {
 }
 
 
-def _fallback_sentence(row: dict) -> str:
+def _fallback_sentence(est: Estimate) -> str:
+    row = {"analysis": est.analysis, "outcome": est.outcome, "wave": est.wave,
+           "ci_low": est.ci_low, "ci_high": est.ci_high}
     scale = SCALES_BY_KEY.get(str(row["outcome"]))
     label = scale.label if scale else str(row["outcome"])
-    estimate = row.get("estimate")
-    if estimate is None or pd.isna(estimate):
-        return f"{label} at {row['wave']}: no estimate ({row.get('status') or 'not enough data'})."
+    estimate = est.estimate
+    if estimate is None or row["ci_low"] is None or row["ci_high"] is None:
+        return f"{label} at {row['wave']}: no estimate ({est.status})."
     unit = "percentage points" if row["analysis"] == "high_burnout_rd" else (scale.unit if scale else "points")
     if row["analysis"] == "dose_response":
         return (f"{label} at {row['wave']}: each session attended went with a change of "
@@ -703,10 +730,6 @@ def _fallback_sentence(row: dict) -> str:
     lead = _ANALYSIS_WORDS.get(str(row["analysis"]), "Participants scored")
     return (f"{label} at {row['wave']}: {lead} {abs(estimate):.1f} {unit} {words} than the comparison "
             f"group (95% CI {row['ci_low']:+.1f} to {row['ci_high']:+.1f}).")
-
-
-def _fallback_caveat(row: dict) -> str:
-    return _CAVEATS.get(str(row["analysis"]), "")
 
 
 # ------------------------------------------------------------------ pairs-based tables
@@ -891,13 +914,13 @@ def _disagree(a: pd.Series | None, b: pd.Series | None) -> bool:
     return (ea * eb < 0) or (excludes_a != excludes_b)
 
 
-def _lords_note(did_row: pd.Series | None, ancova_row: pd.Series | None, outcome: str) -> str:
+def _lords_note(did_est: Estimate, ancova_est: Estimate, outcome: str) -> str:
     try:
         from . import interpret  # noqa: PLC0415
-        note = interpret.lords_paradox_note(did_row.to_dict(), ancova_row.to_dict())  # type: ignore[union-attr]
+        note = interpret.lords_paradox_note(did_est, ancova_est)
         if note:
             return str(note)
-    except Exception:  # noqa: BLE001 - interpret is optional until it lands
+    except Exception:  # noqa: BLE001 - interpret is optional
         pass
     return (f"DiD and ANCOVA disagree for {SCALES_BY_KEY[outcome].label} (Lord's paradox): the groups "
             "already differed at baseline. DiD assumes people joined because of a stable trait "
@@ -905,7 +928,8 @@ def _lords_note(did_row: pd.Series | None, ancova_row: pd.Series | None, outcome
             "baseline score itself. Which is right depends on why people joined.")
 
 
-def _headline(estimates: pd.DataFrame, outcome: str | None, wave: str | None) -> Headline | None:
+def _headline(estimates: pd.DataFrame, results: Sequence[Estimate], outcome: str | None,
+              wave: str | None) -> Headline | None:
     if outcome is None or wave is None or estimates.empty:
         return None
     here = estimates.loc[(estimates["outcome"] == outcome) & (estimates["wave"].astype(str) == str(wave))]
@@ -915,7 +939,11 @@ def _headline(estimates: pd.DataFrame, outcome: str | None, wave: str | None) ->
     ancova_row = ancova_rows.iloc[0] if len(ancova_rows) else None
     scale = SCALES_BY_KEY[outcome]
     suppressed = bool(did_row["suppressed"]) if did_row is not None else True
-    lords = _lords_note(did_row, ancova_row, outcome) if _disagree(did_row, ancova_row) else None
+    lords = None
+    if not suppressed and ancova_row is not None and not bool(ancova_row["suppressed"]) \
+            and _disagree(did_row, ancova_row):
+        found = {e.analysis: e for e in results if e.outcome == outcome and str(e.wave) == str(wave)}
+        lords = _lords_note(found["did"], found["ancova"], outcome)
     sentence = str(did_row["sentence"]) if did_row is not None else "No estimate."
     n1 = _value(did_row, "n_participants")
     n0 = _value(did_row, "n_comparison")
