@@ -1,0 +1,31 @@
+"""Impact: do participants end up less burned out than comparable colleagues?"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import dashboard
+from ui.charts import quantiles_for, report_for, show_chart
+from ui.filters import sidebar
+from ui.state import get_store
+
+st.title("Does peer support lower burnout?", anchor=False)
+st.caption("Participants compared with colleagues who did not take part: their scores over "
+           "time, four ways of comparing them fairly, and whether more sessions help more.")
+
+store = get_store()
+selection = sidebar(store)
+tables = report_for(store, selection)
+quantiles = quantiles_for(store, selection)
+charts = dashboard.impact_charts(tables, quantiles, selection.outcome, selection.waves,
+                                 selection.outcomes, selection.k)
+note = dashboard.lords_paradox_note(tables.estimates, selection.outcome,
+                                    dashboard.latest_wave(tables, selection.outcome, selection.waves))
+if note:
+    st.warning(note, icon=":material/balance:")
+
+for chart in charts:
+    st.divider()
+    show_chart(chart)
+
+st.caption(f"Selection: {selection.describe()}.")

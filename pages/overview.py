@@ -1,0 +1,45 @@
+"""Overview: in one minute, is the peer-support program used, and does it help?"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import dashboard
+from ui.charts import report_for, show_chart
+from ui.filters import sidebar
+from ui.state import get_store
+
+st.title("Peer support at a glance", anchor=False)
+st.caption("Is the program used, and are participants less burned out than colleagues "
+           "who do not take part? From your own anonymized survey and attendance data.")
+
+store = get_store()
+selection = sidebar(store)
+tables = report_for(store, selection)
+model = dashboard.overview_model(tables, selection.outcome, selection.waves, k=selection.k)
+
+st.subheader(f"{model.outcome_label} at {model.wave or 'the latest wave'}", anchor=False)
+used, burn_p, burn_c, effect = st.columns(4)
+used.metric("Respondents", dashboard.format_count(model.respondents),
+            help="People who answered the survey at this wave, in your selection.")
+used.metric("Took part in peer support", dashboard.format_share(model.participation_rate),
+            help=f"Attended at least {selection.settings.min_sessions} session(s) by the survey.")
+burn_p.metric(f"Participants: average ({model.unit})", dashboard.format_level(model.participants),
+              help="Average score of participants at this wave.")
+burn_p.metric("Participants: high burnout", dashboard.format_share(model.participants.share_high),
+              help="Share at or above the instrument's cut-off.")
+burn_c.metric(f"Comparison: average ({model.unit})", dashboard.format_level(model.comparison),
+              help="Average score of respondents who did not take part.")
+burn_c.metric("Comparison: high burnout", dashboard.format_share(model.comparison.share_high))
+effect.metric("Program effect (participants minus comparison)",
+              dashboard.format_effect(model), help=model.effect_help)
+
+if model.can_claim:
+    st.success(model.sentence, icon=":material/check_circle:")
+else:
+    st.info(model.sentence, icon=":material/help:")
+for caveat in model.caveats:
+    st.caption(caveat)
+
+show_chart(model.trend)
+st.caption(f"Selection: {selection.describe()}. Details on the Impact page.")

@@ -1,0 +1,33 @@
+"""Practices: how each practice compares with the organization, outcome by outcome."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import dashboard
+from ui.charts import report_for, show_chart
+from ui.filters import focus_site, sidebar
+from ui.state import get_store
+
+HEATMAP_KEY = "practices_heatmap"
+
+st.title("Practices compared", anchor=False)
+st.caption("Each practice's average at the latest wave against the whole organization. "
+           "Click a practice to focus every dashboard on it.")
+
+
+def _focus_clicked_practice() -> None:
+    focus_site(dashboard.site_from_selection(st.session_state.get(HEATMAP_KEY)))
+
+
+store = get_store()
+selection = sidebar(store)
+tables = report_for(store, selection)
+matrix = dashboard.practices_matrix(tables, selection.outcomes, selection.waves)
+show_chart(dashboard.practices_chart(matrix, selection.k), on_select=_focus_clicked_practice,
+           key=HEATMAP_KEY)
+
+if selection.filters.sites:
+    st.info("Focused on: " + ", ".join(selection.filters.sites) + ". Clear the Practices "
+            "filter in the sidebar to see all practices again.", icon=":material/filter_alt:")
+st.caption(f"Selection: {selection.describe()}.")

@@ -1,0 +1,172 @@
+"""The shared sidebar: one selection for every dashboard page.
+
+Values live in ``st.session_state`` under ``ppi_*`` keys (not the widgets' own keys,
+which Streamlit forgets on pages that do not draw them), so the selection follows the
+viewer from page to page. Every change is checked by
+:func:`analysis.dashboard.guard_filters` *before* the widgets are drawn: a selection
+that would show (or, by subtraction, reveal) fewer than K people is refused with the
+reason, and the previous allowed selection stays in force. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from analysis import dashboard, queries
+from analysis.figures import outcome_label
+from analysis.scope import LOCAL, Scope
+from analysis.settings import Settings, load_settings
+from analysis.store import Store
+
+#: The outcome the dashboards open on, first one the data has.
+PREFERRED_OUTCOMES = ("cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee")
+_NAMES = ("outcome", "waves", "sites", "roles", "min_sessions")
+_ALLOWED = "ppi_allowed"
+_REFUSED = "ppi_refused"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the viewer chose, already checked against the anonymity threshold."""
+
+    scope: Scope
+    settings: Settings          # min_sessions as chosen in the sidebar
+    outcome: str
+    outcomes: tuple[str, ...]   # every outcome the data offers
+    waves: tuple[str, ...] | None
+    filters: queries.Filters
+    all_waves: tuple[str, ...]
+
+    @property
+    def k(self) -> int:
+        """The anonymity threshold in force."""
+        return self.settings.min_group_size
+
+    def describe(self) -> str:
+        """The selection in words (for captions)."""
+        parts = [", ".join(self.filters.sites) if self.filters.sites else "all practices"]
+        parts.append(", ".join(self.filters.roles) if self.filters.roles else "all roles")
+        if self.waves:
+            parts.append(f"waves {self.waves[0]}–{self.waves[-1]}")
+        parts.append(f"participant = {self.settings.min_sessions}+ sessions")
+        return "; ".join(parts)
+
+
+def viewer_scope() -> Scope:
+    """The signed-in viewer's scope (the local single user when no sign-in exists)."""
+    try:
+        from ui import auth
+    except ImportError:  # sign-in not installed: the local single-user session
+        return st.session_state.get("scope", LOCAL)
+    return auth.current_scope()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _guard(_store: Store, data_version: str, scope: Scope, settings: Settings,
+           filters: queries.Filters, waves: tuple[str, ...] | None) -> dashboard.FilterDecision:
+    return dashboard.guard_filters(_store, scope, settings, filters, waves)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _available(_store: Store, data_version: str, scope: Scope) -> queries.Available:
+    return queries.available(_store, scope)
+
+
+def _candidate(state, available: queries.Available, settings: Settings) -> dict:
+    outcomes = available.outcomes
+    default_outcome = next((o for o in PREFERRED_OUTCOMES if o in outcomes),
+                           outcomes[0] if outcomes else "")
+    values = {
+        "outcome": state.get("ppi_outcome", default_outcome),
+        "waves": list(state.get("ppi_waves", available.waves)),
+        "sites": list(state.get("ppi_sites", [])),
+        "roles": list(state.get("ppi_roles", [])),
+        "min_sessions": int(state.get("ppi_min_sessions", settings.min_sessions)),
+    }
+    if values["outcome"] not in outcomes:
+        values["outcome"] = default_outcome
+    values["waves"] = [w for w in values["waves"] if w in available.waves] or list(available.waves)
+    values["sites"] = [s for s in values["sites"] if s in available.sites]
+    values["roles"] = [r for r in values["roles"] if r in available.roles]
+    return values
+
+
+def _filters(values: dict) -> queries.Filters:
+    return queries.Filters(sites=tuple(values["sites"]) or None,
+                           roles=tuple(values["roles"]) or None)
+
+
+def _waves(values: dict, available: queries.Available) -> tuple[str, ...] | None:
+    chosen = tuple(w for w in available.waves if w in values["waves"])
+    return None if chosen == tuple(available.waves) else chosen
+
+
+def focus_site(site: str | None) -> None:
+    """Focus every dashboard on one practice (the Practices heatmap click).
+
+    The guard checks it on the next run, like any sidebar change.
+    """
+    if site:
+        st.session_state["ppi_sites"] = [site]
+
+
+def _persist(name: str) -> None:
+    st.session_state[f"ppi_{name}"] = st.session_state[f"_ppi_widget_{name}"]
+
+
+def sidebar(store: Store) -> Selection:
+    """Draw the shared filters and return the checked selection."""
+    scope = viewer_scope()
+    version = store.data_version()
+    settings = load_settings(store)
+    available = _available(store, version, scope)
+    state = st.session_state
+    values = _candidate(state, available, settings)
+    allowed = state.get(_ALLOWED)
+    key_of = lambda v: (tuple(v["waves"]), tuple(v["sites"]), tuple(v["roles"]))  # noqa: E731
+    if allowed is None or key_of(allowed) != key_of(values):
+        decision = _guard(store, version, scope, settings, _filters(values), _waves(values, available))
+        if decision.allowed:
+            state[_ALLOWED] = dict(values)
+        else:
+            state[_REFUSED] = decision.reason
+            previous = allowed or {**values, "waves": list(available.waves), "sites": [], "roles": []}
+            values.update({k: previous[k] for k in ("waves", "sites", "roles")})
+            if allowed is None:
+                state[_ALLOWED] = dict(values)
+    for name in _NAMES:
+        state[f"ppi_{name}"] = values[name]
+        state[f"_ppi_widget_{name}"] = values[name]
+
+    with st.sidebar:
+        st.header("Filters", anchor=False)
+        refused = state.pop(_REFUSED, None)
+        if refused:
+            st.warning(f"{refused} The previous selection is still shown.",
+                       icon=":material/visibility_off:")
+        st.selectbox("Outcome", available.outcomes, key="_ppi_widget_outcome",
+                     format_func=outcome_label, on_change=_persist, args=("outcome",),
+                     help="The burnout or wellbeing measure the charts focus on.")
+        st.multiselect("Survey waves", available.waves, key="_ppi_widget_waves",
+                       on_change=_persist, args=("waves",),
+                       help="The first wave is the baseline (before or at the program's start).")
+        st.multiselect("Practices", available.sites, key="_ppi_widget_sites",
+                       on_change=_persist, args=("sites",), placeholder="All practices",
+                       help="Leave empty for all practices. Click a practice on the "
+                            "Practices page to focus on it.")
+        st.multiselect("Roles", available.roles, key="_ppi_widget_roles",
+                       on_change=_persist, args=("roles",), placeholder="All roles")
+        st.number_input("Participant = attended at least … sessions", min_value=1, max_value=50,
+                        step=1, key="_ppi_widget_min_sessions", on_change=_persist,
+                        args=("min_sessions",),
+                        help="Sessions attended on or before the survey date that make "
+                             "someone a participant at that wave.")
+        st.caption(f"Groups smaller than {settings.min_group_size} people are never shown.")
+
+    return Selection(
+        scope=scope, settings=replace(settings, min_sessions=values["min_sessions"]),
+        outcome=values["outcome"], outcomes=tuple(available.outcomes),
+        waves=_waves(values, available), filters=_filters(values),
+        all_waves=tuple(available.waves))
