@@ -18,6 +18,12 @@ st.title("Accounts")
 st.caption("Who may sign in, with which role, and for which practices. Every change is "
            "written to the audit log.")
 
+if auth.uses_single_sign_on():
+    st.info(
+        "People sign in with the organisation's identity provider; their roles come "
+        f"from the role map ({accounts.role_map_path()}). Local accounts are not used "
+        "while single sign-on is configured.", icon=":material/badge:")
+    st.stop()
 if accounts.needs_bootstrap(store):
     auth.bootstrap_form(store)
     st.stop()

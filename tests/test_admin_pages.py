@@ -213,3 +213,28 @@ def test_gate_ends_the_session_of_a_deactivated_account(seeded):
 ])
 def test_loopback_host(host, local):
     assert auth.is_loopback_host(host) is local
+
+
+def test_gate_with_single_sign_on_shows_only_the_provider_button(seeded):
+    at = AppTest.from_function(_gated_app, default_timeout=TIMEOUT)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback",
+                          "cookie_secret": "x" * 32, "client_id": "id",
+                          "client_secret": "secret",
+                          "server_metadata_url": "https://id.example.org/.well-known/x"}
+    at.run()
+    assert not at.exception
+    assert not _contents(at) and not at.text_input
+    assert [b.label for b in at.button] == ["Sign in with your organisation account"]
+
+
+def test_accounts_page_under_single_sign_on_points_to_the_role_map(seeded):
+    at = AppTest.from_file(str(ROOT / "pages" / "admin_accounts.py"),
+                           default_timeout=TIMEOUT)
+    at.secrets["auth"] = {"client_id": "id"}
+    at.session_state[auth.SCOPE_KEY] = ADMIN
+    at.session_state[auth.METHOD_KEY] = "sso"
+    at.session_state[auth.ACTIVITY_KEY] = datetime.now(timezone.utc).replace(tzinfo=None)
+    at.session_state[auth.IDLE_KEY] = 30
+    at.run()
+    assert not at.exception
+    assert "role map" in at.info[0].value and not at.text_input

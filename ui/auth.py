@@ -126,8 +126,10 @@ def _request_is_local() -> bool:
     return st.context.ip_address is None and is_loopback_host(headers.get("Host"))
 
 
-def _sso_configured() -> bool:
-    """Whether secrets.toml has an ``[auth]`` section; fails closed on a broken file."""
+def uses_single_sign_on() -> bool:
+    """Whether people sign in through the organisation's identity provider (st.login):
+    secrets.toml has an ``[auth]`` section. A secrets file that cannot be read stops the
+    app (fail closed) rather than falling back to another mode."""
     try:
         return "auth" in st.secrets
     except StreamlitSecretNotFoundError as error:
@@ -220,7 +222,7 @@ def gate(store: Store) -> Scope:
 
     Call once per run, before anything else is drawn (``app.py``).
     """
-    if _sso_configured():
+    if uses_single_sign_on():
         return _gate_sso(store)
     if accounts.needs_bootstrap(store):
         if _request_is_local():
@@ -267,7 +269,7 @@ def _gate_password(store: Store) -> Scope:
 
 
 def _gate_sso(store: Store) -> Scope:
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in", False):
         st.title("Peer Program Impact")
         _show_notice()
         if st.button("Sign in with your organisation account", type="primary"):
@@ -281,6 +283,7 @@ def _gate_sso(store: Store) -> Scope:
     scope, ended = _still_signed_in(store, "sso")
     if ended:
         st.logout()  # the identity cookie goes too: the next visit signs in afresh
+        st.stop()
     if scope is None or scope.user != accounts.sso_identity(email, claims):
         try:
             scope = accounts.sso_scope(email, claims, accounts.load_role_map())
