@@ -983,3 +983,88 @@ def _notes(panel: pd.DataFrame, estimates: pd.DataFrame, reliability: pd.DataFra
             notes.append(f"{SCALES_BY_KEY[scale_key].label}: Cronbach's α below 0.70 at {waves}; "
                          "read its results with caution.")
     return notes
+
+
+# ------------------------------------------------------------------ command line
+
+
+def summary_paragraph(tables: ReportTables, out_dir: str | Path | None = None) -> str:
+    """One paragraph for the command line: what was written and the headline."""
+    est = tables.estimates
+    shown = int((~est["suppressed"].astype(bool)).sum()) if len(est) else 0
+    hidden = int(est["suppressed"].astype(bool).sum()) if len(est) else 0
+    where = f" to {out_dir}" if out_dir is not None else ""
+    text = (f"Wrote the report{where}: {shown} estimates shown and {hidden} suppressed "
+            f"(groups under {tables.settings.min_group_size}), "
+            f"{len(tables.descriptives)} descriptive cells.")
+    if tables.headline is not None:
+        text += f" Headline ({tables.headline.outcome_label}, {tables.headline.wave}, DiD): " \
+                f"{tables.headline.sentence}"
+        if tables.headline.lords_paradox:
+            text += " " + tables.headline.lords_paradox
+    for note in tables.notes:
+        text += " " + note
+    return text
+
+
+def add_report_arguments(parser: "argparse.ArgumentParser") -> None:  # noqa: F821
+    """The ``report`` subcommand's arguments (for the CLI registry)."""
+    parser.add_argument("--db", required=True, help="the DuckDB database file")
+    parser.add_argument("--out", required=True, help="directory for the CSV files")
+    parser.add_argument("--min-group-size", type=int, default=None,
+                        help="anonymity threshold k (at least 3; default: the stored setting)")
+
+
+def run_report_command(args: "argparse.Namespace") -> int:  # noqa: F821
+    """Run ``report``: exit 0 done, 2 input refused, 1 anything else."""
+    import sys  # noqa: PLC0415
+    from dataclasses import replace  # noqa: PLC0415
+
+    from .scope import LOCAL  # noqa: PLC0415
+    from .settings import load_settings  # noqa: PLC0415
+    from .store import StoreUnavailable  # noqa: PLC0415
+
+    if args.min_group_size is not None and args.min_group_size < disclosure.ABSOLUTE_MIN_GROUP_SIZE:
+        print(f"--min-group-size {args.min_group_size} refused: the anonymity threshold must be at "
+              f"least {disclosure.ABSOLUTE_MIN_GROUP_SIZE} so that no one can be identified.",
+              file=sys.stderr)
+        return 2
+    if not Path(args.db).is_file():
+        print(f"--db {args.db}: no database file there.", file=sys.stderr)
+        return 2
+    try:
+        with Store(args.db) as store:
+            settings = load_settings(store)
+            if args.min_group_size is not None:
+                settings = replace(settings, min_group_size=int(args.min_group_size))
+            tables = build_report(store, LOCAL, settings=settings)
+            write_report(tables, args.out)
+    except StoreUnavailable as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    except (FilterRefused, ValueError) as error:
+        print(f"report refused: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - the CLI reports, never tracebacks
+        print(f"report failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    print(summary_paragraph(tables, args.out))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m analysis.report --db PATH --out DIR [--min-group-size K]``."""
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(prog="python -m analysis report",
+                                     description="Write the disclosure-checked report CSVs.")
+    add_report_arguments(parser)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return 2 if exit_.code else 0
+    return run_report_command(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
