@@ -66,7 +66,7 @@ def test_guard_uses_the_configured_threshold(store):
     assert dashboard.guard_filters(store, LOCAL, Settings(), queries.Filters(sites=site)).allowed
     strict = dashboard.guard_filters(store, LOCAL, Settings(min_group_size=100),
                                      queries.Filters(sites=site))
-    assert not strict.allowed and "100" in strict.reason
+    assert not strict.allowed
 
 
 def test_guard_follows_the_reports_finer_rule(store):
