@@ -1,0 +1,72 @@
+"""Researcher export: aggregated, disclosure-checked results and the leadership report."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.auth import current_scope, show_permission_error
+from ui.state import get_store
+
+from analysis.export import build_export_bundle
+from analysis.html_report import build_html_report
+from analysis.report import build_report, data_version
+from analysis.scope import PermissionDenied, Scope
+from analysis.settings import Settings, load_settings
+from analysis.store import Store
+
+scope = current_scope()
+st.title("Export for researchers", anchor=False)
+st.caption("Download aggregated results that passed output checking, with a methods note, "
+           "and the leadership report as one offline HTML file.")
+
+store = get_store()
+settings = load_settings(store)
+k_export = max(settings.export_min_cell, settings.min_group_size)
+
+st.markdown(
+    f"""**The bundle (.zip) contains**
+- tidy CSVs: descriptives, estimates, participation, balance, reliability, and one Excel
+  workbook with the same sheets;
+- `methods.md` (instruments, scoring, participant definition, every analysis and its
+  assumption, thresholds, software versions) and `config.json` (every setting used);
+- `checks.csv` (every output check) and `manifest.json` (SHA-256 of every file).
+
+No row-level data, identifiers, free text or dates leave: no cell under {k_export} people,
+counts rounded to a multiple of 5, failing cells blanked.""")
+
+
+@st.cache_data(show_spinner="Checking the export…", max_entries=4)
+def _bundle(_store: Store, version: str, scope: Scope, settings: Settings):
+    return build_export_bundle(_store, scope, settings=settings)
+
+
+@st.cache_data(show_spinner="Building the leadership report…", max_entries=4)
+def _html(_store: Store, version: str, scope: Scope, settings: Settings) -> str:
+    return build_html_report(build_report(_store, scope, settings=settings))
+
+
+try:
+    bundle = _bundle(store, data_version(store), scope, settings)
+except PermissionDenied as error:
+    show_permission_error(error)
+    st.stop()
+
+st.subheader("Output checks", anchor=False)
+failed = int(bundle.summary["fail"].sum()) if len(bundle.summary) else 0
+if failed:
+    st.info(f"{failed} cells failed a check and were blanked in the bundle (never shipped).",
+            icon=":material/visibility_off:")
+else:
+    st.success("Every shipped cell passed the checks; items marked review need a person's "
+               "sign-off (see reasons).", icon=":material/verified:")
+st.dataframe(bundle.summary, hide_index=True, width="stretch",
+             column_config={"result": st.column_config.TextColumn("result", help="pass, fail or review")})
+
+left, right = st.columns(2)
+left.download_button("Download the researcher bundle (.zip)", bundle.zip_bytes,
+                     file_name="peer_program_impact_export.zip", mime="application/zip",
+                     icon=":material/download:")
+right.download_button("Download the leadership report (.html)",
+                      _html(store, data_version(store), scope, settings).encode("utf-8"),
+                      file_name="peer_program_impact_report.html", mime="text/html",
+                      icon=":material/description:")

@@ -1,0 +1,171 @@
+"""Report on the sample data: contract, suppression, known effect, CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.instruments import INSTRUMENTS, SCALES, item_code_sql, scale_score_sql
+from analysis.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
+from analysis.scope import LOCAL
+from analysis.settings import Settings
+from analysis.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+TRUTH = json.loads((SAMPLE / "truth.json").read_text())
+SMALL_SITE = "Willow Creek Counseling"
+ANALYSES = {"unadjusted", "did", "ancova", "ipw", "high_burnout_rd", "dose_response"}
+
+
+def load_sample_direct(store: Store, survey: Path = SAMPLE / "survey.csv",
+                       attendance: Path = SAMPLE / "attendance.csv") -> None:
+    """Insert sample-format CSVs with DuckDB alone, scored with the instruments' SQL."""
+    with store.transaction() as cur:
+        cur.execute("CREATE TEMP TABLE raw AS SELECT * FROM read_csv(?, all_varchar=true)", [str(survey)])
+        present = {r[0] for r in cur.execute("DESCRIBE raw").fetchall()}
+        items = [f"({item_code_sql(inst, c)}) AS {c}" for inst in INSTRUMENTS
+                 for c in inst.item_columns if c in present]
+        base = ["respondent_id", "wave", "site", "role", "years_band", "caseload_band"]
+        cur.execute("CREATE TEMP TABLE coded AS SELECT " + ", ".join(base)
+                    + ", CAST(survey_date AS DATE) AS survey_date, " + ", ".join(items) + " FROM raw")
+        coded = [r[0] for r in cur.execute("DESCRIBE coded").fetchall()]
+        item_cols = [c for c in coded if c not in base and c != "survey_date"]
+        scales = [s for s in SCALES if s.items and all(c in coded for c in s.item_columns)]
+        cur.execute("INSERT INTO uploads (upload_id, batch_id, kind, file_name, sha256, n_rows, "
+                    "created_at, is_sample) VALUES (1, 1, 'survey', 'survey.csv', 'x', 0, now(), true)")
+        names = base + ["survey_date"] + item_cols + [s.key for s in scales]
+        exprs = base + ["survey_date"] + item_cols + [scale_score_sql(s) for s in scales]
+        cur.execute(f"INSERT INTO survey (upload_id, {', '.join(names)}) SELECT 1, {', '.join(exprs)} FROM coded")
+        cur.execute("INSERT INTO attendance (upload_id, respondent_id, session_date, session_type, "
+                    "duration_minutes) SELECT 1, respondent_id, CAST(session_date AS DATE), session_type, "
+                    "CAST(duration_minutes AS DOUBLE) FROM read_csv(?, all_varchar=true)", [str(attendance)])
+        cur.execute("DROP TABLE raw")
+        cur.execute("DROP TABLE coded")
+
+
+def make_store(path: Path, survey: Path | None = None) -> Store:
+    """A store at ``path`` with the sample data (ingest's loader once it exists)."""
+    store = Store(path)
+    if survey is None:
+        try:
+            from analysis import ingest  # noqa: PLC0415
+            ingest.load_sample(store, LOCAL)
+            return store
+        except (ImportError, AttributeError):
+            pass
+    load_sample_direct(store, survey or SAMPLE / "survey.csv")
+    return store
+
+
+@pytest.fixture(scope="module")
+def db_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "sample.duckdb"
+    make_store(path).close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def tables(db_path):
+    with Store(db_path) as store:
+        return build_report(store, LOCAL, settings=Settings())
+
+
+@pytest.fixture(scope="module")
+def written(tables, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    write_report(tables, out)
+    return out
+
+
+def test_every_analysis_for_every_scored_outcome(tables):
+    outcomes = set(tables.descriptives["outcome"])
+    assert {"cbi_personal", "cbi_work", "cbi_client"} <= outcomes
+    follow_ups = set(TRUTH["waves"][1:])
+    for outcome in outcomes:
+        for wave in follow_ups:
+            here = tables.estimates.loc[(tables.estimates["outcome"] == outcome)
+                                        & (tables.estimates["wave"] == wave), "analysis"]
+            expected = ANALYSES if SCALES_BY_KEY_HAS_CUTOFF(outcome) else ANALYSES - {"high_burnout_rd"}
+            assert set(here) == expected, (outcome, wave)
+
+
+def SCALES_BY_KEY_HAS_CUTOFF(outcome: str) -> bool:  # noqa: N802 - helper reads like a predicate
+    from analysis.instruments import SCALES_BY_KEY  # noqa: PLC0415
+    return SCALES_BY_KEY[outcome].cutoff is not None
+
+
+def test_contract_columns_in_order(written):
+    estimates = pd.read_csv(written / "estimates.csv", keep_default_na=False)
+    descriptives = pd.read_csv(written / "descriptives.csv", keep_default_na=False)
+    assert tuple(estimates.columns[: len(ESTIMATE_COLUMNS)]) == ESTIMATE_COLUMNS
+    assert tuple(descriptives.columns[: len(DESCRIPTIVE_COLUMNS)]) == DESCRIPTIVE_COLUMNS
+    for name in ("participation.csv", "balance.csv"):
+        assert (written / name).is_file()
+    text = (written / "estimates.csv").read_text() + (written / "descriptives.csv").read_text()
+    assert "nan" not in text.lower().replace("nancy", "") and "<NA>" not in text
+
+
+def test_suppressed_rows_have_no_numbers(written):
+    numbers = {"estimates.csv": ["estimate", "ci_low", "ci_high", "p_value", "n_participants",
+                                 "n_comparison", "effect_size"],
+               "descriptives.csv": ["n", "mean", "sd", "ci_low", "ci_high", "share_high"]}
+    for name, cols in numbers.items():
+        frame = pd.read_csv(written / name, keep_default_na=False, dtype=str)
+        hidden = frame.loc[frame["suppressed"] == "True"]
+        if name == "descriptives.csv":
+            assert len(hidden) > 0
+        for col in cols:
+            assert (hidden[col] == "").all(), (name, col)
+
+
+def test_small_practice_never_has_a_count(tables):
+    rows = tables.descriptives.loc[tables.descriptives["site"] == SMALL_SITE]
+    assert len(rows) > 0 and rows["n"].isna().all() and rows["mean"].isna().all()
+    part = tables.participation.loc[tables.participation["site"] == SMALL_SITE]
+    assert part["n_respondents"].isna().all() and part["n_participants"].isna().all()
+    # complementary suppression: at least one other practice hidden alongside it
+    for (outcome, wave), group in tables.descriptives.groupby(["outcome", "wave"]):
+        members = group.loc[(group["site"] != "all") & (group["group"] == "all")]
+        assert members["suppressed"].sum() >= 2, (outcome, wave)
+
+
+def test_known_effect_recovered_and_naive_biased(tables):
+    est = tables.estimates
+    for wave, att in TRUTH["att"]["cbi_work"].items():
+        did = est.loc[(est["analysis"] == "did") & (est["outcome"] == "cbi_work") & (est["wave"] == wave)].iloc[0]
+        assert did["ci_low"] <= att <= did["ci_high"], (wave, att, did["ci_low"], did["ci_high"])
+        naive = est.loc[(est["analysis"] == "unadjusted") & (est["outcome"] == "cbi_work")
+                        & (est["wave"] == wave)].iloc[0]
+        assert naive["estimate"] > 0 > att  # the raw comparison points the wrong way
+        assert naive["estimate"] - att > 4
+
+
+def test_headline_is_did_on_primary_outcome(tables):
+    h = tables.headline
+    assert h is not None and h.outcome == "cbi_work" and h.analysis == "did"
+    assert h.wave == TRUTH["waves"][-1] and h.estimate is not None and h.ancova_estimate is not None
+    assert any("parallel trends" in n for n in tables.notes)
+    for name in ("balance", "dose", "mde", "reliability", "quality"):
+        assert len(getattr(tables, name)) > 0, name
+    assert not tables.balance["covariate"].str.contains(SMALL_SITE).any()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "analysis.report", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_exit_codes(db_path, tmp_path):
+    done = _cli("--db", str(db_path), "--out", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r" / "estimates.csv").is_file() and "Headline" in done.stdout
+    refused = _cli("--db", str(db_path), "--out", str(tmp_path / "r2"), "--min-group-size", "2")
+    assert refused.returncode == 2 and "at least 3" in refused.stderr
+    assert not (tmp_path / "r2").exists()
+    missing = _cli("--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "r3"))
+    assert missing.returncode == 2
