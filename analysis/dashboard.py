@@ -294,10 +294,18 @@ def format_level(level: GroupLevel) -> str:
 
 
 def format_effect(model: "OverviewModel") -> str:
-    """The headline effect with its interval, or why there is none."""
+    """The headline effect in the outcome's units, or why there is none."""
     if model.effect is None:
         return "cannot tell yet"
-    return f"{model.effect:+.1f} ({model.effect_low:+.1f} to {model.effect_high:+.1f})"
+    return f"{model.effect:+.1f} {model.unit}"
+
+
+def format_interval(model: "OverviewModel") -> str:
+    """The headline effect's 95% interval in words (empty when there is no effect)."""
+    if model.effect is None:
+        return ""
+    return (f"95% interval {model.effect_low:+.1f} to {model.effect_high:+.1f} {model.unit} "
+            f"({model.effect_method.lower() if model.effect_method else 'adjusted'})")
 
 
 def latest_wave(tables: Any, outcome: str, waves: Sequence[str] | None = None) -> str | None:
@@ -403,7 +411,8 @@ def overview_model(tables: Any, outcome: str, waves: Sequence[str] | None = None
         can_claim = False
     caveats.extend(str(n) for n in getattr(tables, "notes", ()) if n)
     method = str(estimate["analysis"]) if estimate is not None else HEADLINE_METHODS[0]
-    effect_help = (f"{METHOD_HELP.get(method, '')} Shown with its 95% interval; negative means "
+    effect_help = ("Participants minus comparison. "
+                   f"{METHOD_HELP.get(method, '')} Shown with its 95% interval; negative means "
                    "participants score lower. Based on "
                    + (f"{_int(estimate.get('n_participants')):,} participants and "
                       f"{_int(estimate.get('n_comparison')):,} comparison respondents."
@@ -697,7 +706,7 @@ def retention_takeaway(per_wave: pd.DataFrame, waves: Sequence[str] | None) -> s
 
 def breakdown_takeaway(table: pd.DataFrame, category: str) -> str:
     rows = visible(table).dropna(subset=["participation_rate"])
-    name = category.replace("_", " ")
+    name = {"site": "practice"}.get(category, category.replace("_", " "))
     if rows.empty:
         return f"Not enough people to compare participation by {name}."
     hi = rows.loc[rows["participation_rate"].idxmax()]

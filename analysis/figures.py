@@ -204,7 +204,7 @@ def trend_figure(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] 
         colour = GROUP_COLOURS[group]
         fig.add_scatter(
             x=x + x[::-1], y=list(part["ci_high"]) + list(part["ci_low"])[::-1],
-            fill="toself", fillcolor=_rgba(colour, 0.15), line=dict(width=0),
+            fill="toself", fillcolor=_rgba(colour, 0.15), line=dict(width=0), mode="lines",
             hoverinfo="skip", showlegend=False, name=f"{GROUP_LABELS[group]} 95% interval")
         fig.add_scatter(
             x=x, y=part["mean"], mode="lines+markers", name=GROUP_LABELS[group],
@@ -588,9 +588,9 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
                         name=word, hovertemplate=f"%{{y}}<br>%{{x}}: {explanation}<extra></extra>",
                         hoverongaps=False)
     _layout(fig, "Practices compared with the organization (click a practice to focus on it)",
-            "Outcome", "Practice", height=max(320, 110 + 38 * len(sites)))
+            "", "", height=max(320, 130 + 38 * len(sites)))
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(side="top", type="category")
+    fig.update_xaxes(type="category")
     alt = ("Grid of practices (rows) by outcomes (columns); each cell shows how far the "
            "practice's average is from the organization's, blue for better and red for worse; "
            "grey cells marked insufficient have too few people and blank cells have no data.")

@@ -19,7 +19,7 @@ tables = report_for(store, selection)
 model = dashboard.overview_model(tables, selection.outcome, selection.waves, k=selection.k)
 
 st.subheader(f"{model.outcome_label} at {model.wave or 'the latest wave'}", anchor=False)
-used, burn_p, burn_c, effect = st.columns(4)
+used, burn_p, burn_c, effect = st.columns([1, 1, 1, 1.3])
 used.metric("Respondents", dashboard.format_count(model.respondents),
             help="People who answered the survey at this wave, in your selection.")
 used.metric("Took part in peer support", dashboard.format_share(model.participation_rate),
@@ -31,8 +31,9 @@ burn_p.metric("Participants: high burnout", dashboard.format_share(model.partici
 burn_c.metric(f"Comparison: average ({model.unit})", dashboard.format_level(model.comparison),
               help="Average score of respondents who did not take part.")
 burn_c.metric("Comparison: high burnout", dashboard.format_share(model.comparison.share_high))
-effect.metric("Program effect (participants minus comparison)",
+effect.metric("Program effect",
               dashboard.format_effect(model), help=model.effect_help)
+effect.caption(dashboard.format_interval(model))
 
 if model.can_claim:
     st.success(model.sentence, icon=":material/check_circle:")
