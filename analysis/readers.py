@@ -1,0 +1,441 @@
+"""Turn an uploaded file (bytes and a name) into a table DuckDB has read, all as text.
+
+Spreadsheet exports arrive in many shapes: UTF-8 with or without a byte-order mark,
+UTF-16 from Excel's "Unicode text", Windows-1252 or Mac Roman from older machines,
+commas, semicolons (European Excel) or tabs, and ``.xlsx`` workbooks. :func:`decode`
+normalises any of them to one UTF-8 CSV in a temporary folder and says what it found;
+:func:`stage` lets DuckDB read that file into a temporary table in which every value
+is VARCHAR, exactly as the user typed it, so validation sees the raw text.
+
+Rows with the wrong number of fields are not read: DuckDB's reader stores them in a
+rejects table (``store_rejects``) with their record number, and each becomes a
+:class:`~analysis.validate.Problem` naming its spreadsheet row (the header is row 1).
+
+Spreadsheet row numbers of the rows that were read are computed, not stored: the
+staged table keeps DuckDB's insertion order (``preserve_insertion_order``, the
+default), so ``rowid`` is the position among accepted rows, and
+``row = rowid + 2 + (rejected records before it)``; :func:`row_number_sql` writes that.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+import duckdb
+
+from .validate import Problem
+
+#: Encodings the reader may report; the label is what users see in a warning.
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (with byte-order mark)",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252 (Western European, Windows)",
+    "mac_roman": "Mac Roman (older Macintosh)",
+    "xlsx": "Excel workbook (.xlsx)",
+}
+DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+# Characters a Western European survey export plausibly contains beyond ASCII; used to
+# choose between Windows-1252 and Mac Roman, which share no byte meaning above 0x7F.
+_PLAUSIBLE = set(
+    "éèêëàâäáãåæçñóòôöõøúùûüíìîïýÿßœ"
+    "ÉÈÊËÀÂÄÁÅÆÇÑÓÒÔÖØÚÙÛÜÍÎÏ"
+    "’‘“”–—…€£°§«»·"
+)
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel (.xls) or Word file"),
+    (b"\x1f\x8b", "a compressed (gzip) file"),
+    (b"BM", None),  # bitmap only when followed by binary; checked by NUL bytes below
+)
+
+
+@dataclass(frozen=True)
+class DecodedFile:
+    """An upload normalised to a UTF-8 CSV, or the reasons it could not be.
+
+    Attributes
+    ----------
+    file_name : str
+        The name the user gave the file (used in every problem).
+    path : Path or None
+        The UTF-8 CSV (comma-separated for workbooks), None when unreadable.
+    headers : tuple of str
+        The header row exactly as written (byte-order mark removed).
+    delimiter : str
+        Field separator of ``path``.
+    encoding : str
+        Key of :data:`ENCODING_LABELS`.
+    encoding_guessed : bool
+        True when no byte-order mark or UTF-8 validity told us; a warning names it.
+    problems : tuple of Problem
+        Whole-file problems (unreadable, empty); empty when the file can be staged.
+    """
+
+    file_name: str
+    path: Path | None
+    headers: tuple[str, ...] = ()
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    encoding_guessed: bool = False
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def readable(self) -> bool:
+        """Whether the file can be staged (no whole-file error)."""
+        return self.path is not None and not any(p.severity == "error" for p in self.problems)
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A file read into a temporary DuckDB table of VARCHAR columns ``c0``, ``c1``, ...
+
+    Attributes
+    ----------
+    table : str
+        The temporary table (one row per data record that had the right field count).
+    gaps_table : str
+        Small temporary table ``(g BIGINT, k BIGINT)`` used by :func:`row_number_sql`.
+    headers : tuple of str
+        Source headers; ``headers[i]`` is column ``c{i}``.
+    n_rows : int
+        Rows read (records with the wrong field count excluded).
+    n_rejected : int
+        Records refused for their field count or quoting.
+    problems : tuple of Problem
+        One per rejected record (capped) and any file-level problem.
+    """
+
+    table: str
+    gaps_table: str
+    headers: tuple[str, ...]
+    n_rows: int
+    n_rejected: int
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+def _problem(file_name: str, message: str, expected: str = "", severity: str = "error",
+             value: str | None = None) -> Problem:
+    return Problem(file_name, None, None, value, expected, severity, message)
+
+
+def _sniff_binary(data: bytes, file_name: str) -> Problem | None:
+    for signature, what in _SIGNATURES:
+        if what and data.startswith(signature):
+            return _problem(
+                file_name, f"This file is {what}, not a table. Save the data as CSV "
+                "(comma-separated) or as an Excel .xlsx workbook and upload that.",
+                "a CSV or .xlsx file")
+    return None
+
+
+def _is_xlsx(data: bytes) -> bool:
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _plausibility(text: str) -> int:
+    """Score decoded text: plausible accented letters and punctuation count for, the rest against."""
+    score = 0
+    for char in text:
+        if ord(char) < 128:
+            continue
+        score += 2 if char in _PLAUSIBLE else -1
+    return score
+
+
+def _decode_text(data: bytes) -> tuple[str, str, bool] | None:
+    """Text, encoding key and whether it was guessed; None when no encoding fits."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig", False
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16", False
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in data[:4096]:
+        # UTF-16 without a byte-order mark: ASCII text with every other byte NUL.
+        head = data[:4096]
+        even_nul = head[0::2].count(0) / max(1, len(head[0::2]))
+        odd_nul = head[1::2].count(0) / max(1, len(head[1::2]))
+        if odd_nul > 0.9 and even_nul < 0.1:
+            codec = "utf-16-le"
+        elif even_nul > 0.9 and odd_nul < 0.1:
+            codec = "utf-16-be"
+        else:
+            return None
+        try:
+            return data.decode(codec), "utf-16", True
+        except UnicodeDecodeError:
+            return None
+    try:
+        return data.decode("utf-8"), "utf-8", False
+    except UnicodeDecodeError:
+        pass
+    candidates = []
+    for codec in ("cp1252", "mac_roman"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        candidates.append((_plausibility(text), codec == "cp1252", text, codec))
+    if not candidates:
+        return None
+    _, _, text, codec = max(candidates)
+    return text, codec, True
+
+
+def _first_record(text: str) -> str:
+    """The header line (a header spanning lines via quotes is read to its end)."""
+    end = 0
+    in_quotes = False
+    while end < len(text):
+        char = text[end]
+        if char == '"':
+            in_quotes = not in_quotes
+        elif char in "\r\n" and not in_quotes:
+            break
+        end += 1
+    return text[:end]
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The separator used by a header line: comma, semicolon or tab (most frequent wins).
+
+    Examples
+    --------
+    >>> sniff_delimiter("respondent_id;wave;survey_date")
+    ';'
+    """
+    unquoted = re.sub(r'"[^"]*"', "", header_line)
+    counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
+
+
+def _xlsx_to_csv(data: bytes, target: Path) -> None:
+    from openpyxl import load_workbook  # noqa: PLC0415 - only workbooks need it
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            width = None
+            pending_blank = 0
+            for row in sheet.iter_rows(values_only=True):
+                cells = [_cell_text(v) for v in row]
+                while cells and cells[-1] == "" and (width is None or len(cells) > width):
+                    cells.pop()
+                if width is None:
+                    if not any(cells):
+                        continue  # blank rows above the header
+                    width = len(cells)
+                cells = (cells + [""] * width)[:max(width, len(cells))]
+                if not any(cells):
+                    pending_blank += 1  # trailing blank rows are dropped; inner ones kept
+                    continue
+                for _ in range(pending_blank):
+                    writer.writerow([""] * width)
+                pending_blank = 0
+                writer.writerow(cells)
+    finally:
+        workbook.close()
+
+
+def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
+    """Normalise an uploaded file to a UTF-8 CSV in ``workdir``.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    file_name : str
+        Its name as uploaded (``.xlsx`` workbooks are recognised by content as well).
+    workdir : str or Path
+        A temporary folder the caller removes afterwards.
+
+    Returns
+    -------
+    DecodedFile
+        With whole-file problems (binary, empty, unknown encoding) instead of an exception.
+    """
+    workdir = Path(workdir)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(file_name).name) or "upload"
+    target = workdir / f"{len(list(workdir.iterdir()))}_{safe}.csv"
+    problems: list[Problem] = []
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        return DecodedFile(file_name, None, problems=(_problem(
+            file_name, "The file is empty: it has no header row and no data.",
+            "a header row and at least one data row"),))
+    if _is_xlsx(data):
+        try:
+            _xlsx_to_csv(data, target)
+        except Exception as error:  # noqa: BLE001 - a damaged workbook is the user's problem
+            return DecodedFile(file_name, None, problems=(_problem(
+                file_name, f"This Excel workbook could not be read ({type(error).__name__}). "
+                "Open it in Excel, save it again as .xlsx or CSV, and upload that.",
+                "a readable .xlsx workbook"),))
+        text = target.read_text(encoding="utf-8")
+        if not text.strip():
+            return DecodedFile(file_name, None, encoding="xlsx", problems=(_problem(
+                file_name, "The first sheet of this workbook is empty.",
+                "a header row and at least one data row on the first sheet"),))
+        headers = tuple(next(csv.reader([_first_record(text)])))
+        return DecodedFile(file_name, target, headers, ",", "xlsx", False)
+    if data.startswith(b"PK\x03\x04"):
+        return DecodedFile(file_name, None, problems=(_problem(
+            file_name, "This file is a zip archive, not a table. Unzip it and upload the CSV "
+            "or .xlsx file inside.", "a CSV or .xlsx file"),))
+    binary = _sniff_binary(data, file_name)
+    if binary is not None:
+        return DecodedFile(file_name, None, problems=(binary,))
+    decoded = _decode_text(data)
+    if decoded is None or "\x00" in decoded[0]:
+        return DecodedFile(file_name, None, problems=(_problem(
+            file_name, "This file does not look like text: it contains binary data. Save the "
+            "data as CSV (comma-separated) or as an Excel .xlsx workbook and upload that.",
+            "a CSV or .xlsx file"),))
+    text, encoding, guessed = decoded
+    text = text.lstrip("\ufeff")
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")  # classic Mac line endings
+    header_line = _first_record(text)
+    delimiter = sniff_delimiter(header_line)
+    headers = tuple(next(csv.reader([header_line], delimiter=delimiter), []))
+    target.write_text(text, encoding="utf-8", newline="")
+    if guessed:
+        problems.append(_problem(
+            file_name, f"The file is not UTF-8; it was read as {ENCODING_LABELS[encoding]}. "
+            "Check that accented letters look right in the preview.",
+            "UTF-8 text", severity="warning", value=ENCODING_LABELS[encoding]))
+    return DecodedFile(file_name, target, headers, delimiter, encoding, guessed, tuple(problems))
+
+
+def _reject_message(error_type: str, n_headers: int, csv_line: str | None,
+                    delimiter: str) -> tuple[str, str]:
+    label = DELIMITER_LABELS.get(delimiter, delimiter)
+    if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+        found = len(next(csv.reader([csv_line or ""], delimiter=delimiter), [])) \
+            if csv_line is not None else None
+        count = f"{found} values" if found is not None else "a different number of values"
+        return (f"This row has {count} but the header has {n_headers} columns "
+                f"(separated by {label}s). A value may contain a {label}: put it in double "
+                "quotes, or remove the extra separator.",
+                f"{n_headers} values")
+    if error_type == "UNQUOTED VALUE":
+        return ("A value on this row has a double quote in the wrong place. Values with "
+                "quotes must be enclosed in double quotes, with inner quotes doubled (\"\").",
+                "correctly quoted values")
+    if error_type == "LINE SIZE OVER MAXIMUM":
+        return ("This row is too long to be a survey row.", "a shorter row")
+    return (f"This row could not be read ({error_type.lower()}).", "a well-formed CSV row")
+
+
+def stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
+          max_reported: int = 1000) -> StagedFile:
+    """Read a decoded file into temporary table ``name`` (all VARCHAR) on ``cur``.
+
+    Parameters
+    ----------
+    cur : duckdb.DuckDBPyConnection
+        The cursor validation and loading will use (temporary tables are per cursor).
+    decoded : DecodedFile
+        A readable file from :func:`decode`.
+    name : str
+        Our own identifier for the table (never user input).
+    max_reported : int
+        At most this many rejected rows become problems; a last one counts the rest.
+    """
+    if not decoded.readable:
+        raise ValueError("stage() needs a readable file")
+    n = len(decoded.headers)
+    columns = {f"c{i}": "VARCHAR" for i in range(n)}
+    rejects, scans, gaps = f"{name}_rejects", f"{name}_scans", f"{name}_gaps"
+    for table in (name, rejects, scans, gaps):
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+    cur.execute(
+        f"CREATE TEMP TABLE {name} AS SELECT * FROM read_csv($path, columns=$columns, "
+        "header=true, delim=$delim, quote='\"', escape='\"', auto_detect=false, "
+        "strict_mode=true, store_rejects=true, rejects_table=$rejects, rejects_scan=$scans, "
+        "max_line_size=1048576)",
+        {"path": str(decoded.path), "columns": columns, "delim": decoded.delimiter,
+         "rejects": rejects, "scans": scans},
+    )
+    # One entry per rejected record (a record may be reported once per bad column).
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {rejects}_rows AS SELECT line, "
+        f"min(error_type::VARCHAR) AS error_type, any_value(csv_line) AS csv_line "
+        f"FROM {rejects} GROUP BY line"
+    )
+    cur.execute(
+        f"CREATE TEMP TABLE {gaps} AS WITH g AS (SELECT CAST(line AS BIGINT) - "
+        f"(row_number() OVER (ORDER BY line) - 1) - 2 AS g FROM {rejects}_rows) "
+        "SELECT g, CAST(max(k) AS BIGINT) AS k FROM "
+        "(SELECT g, count(*) OVER (ORDER BY g) AS k FROM g) GROUP BY g"
+    )
+    n_rows = cur.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    n_rejected = cur.execute(f"SELECT count(*) FROM {rejects}_rows").fetchone()[0]
+    rows = cur.execute(
+        f"SELECT line, error_type, csv_line FROM {rejects}_rows ORDER BY line LIMIT ?",
+        [max_reported]).fetchall()
+    problems = []
+    for line, error_type, csv_line in rows:
+        message, expected = _reject_message(error_type, n, csv_line, decoded.delimiter)
+        problems.append(Problem(decoded.file_name, int(line), None, None, expected, "error",
+                                message))
+    if n_rejected > max_reported:
+        problems.append(_problem(
+            decoded.file_name, f"… and {n_rejected - max_reported:,} more rows with the wrong "
+            "number of values.", f"{n} values"))
+    return StagedFile(name, gaps, decoded.headers, n_rows, n_rejected, tuple(problems))
+
+
+def row_number_sql(staged: StagedFile, rowid: str = "rowid") -> str:
+    """SQL giving the spreadsheet row (header = 1) of a staged row from its ``rowid``.
+
+    Cheap per row: meant for the few rows a problem report names, not for whole tables.
+    """
+    return (
+        f"({rowid} + 2 + coalesce((SELECT max(k) FROM {staged.gaps_table} "
+        f"WHERE g <= {rowid}), 0))"
+    )
+
+
+def drop_staged(cur: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    """Drop a staged file's temporary tables."""
+    for table in (staged.table, f"{staged.table}_rejects", f"{staged.table}_rejects_rows",
+                  f"{staged.table}_scans", staged.gaps_table):
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
