@@ -565,12 +565,9 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
         z=z.to_numpy(dtype=float), x=columns, y=sites, text=text.to_numpy(), texttemplate="%{text}",
         colorscale=[[0, "#D55E00"], [0.5, "#FFFFFF"], [1, "#0072B2"]], zmid=0,
         zmin=-limit, zmax=limit, name="Compared with the organization", xgap=2, ygap=2,
-        customdata=np.dstack([diff.to_numpy(dtype=float), n.to_numpy(dtype=float)]),
         colorbar=dict(title="Better ↔ worse<br>than organization", tickvals=[-limit, 0, limit],
                       ticktext=["worse", "same", "better"]),
-        hovertemplate=("%{y}<br>%{x}: %{customdata[0]:+.1f} points vs the organization"
-                       "<br>n = %{customdata[1]:,.0f} people<extra></extra>"),
-        hoverongaps=False)
+        hoverinfo="skip")
     for word, fill in ((INSUFFICIENT, INSUFFICIENT_GREY), (NO_DATA, "rgba(0,0,0,0)")):
         cells = grid.loc[grid["_status"] == word]
         if cells.empty:
@@ -579,14 +576,30 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
         for site, col in zip(cells["site"], cells["_col"]):
             mask.loc[site, col] = 1.0
         words = mask.map(lambda v: word if v == 1.0 else "")
-        explanation = (f"fewer than {k} people: not shown" if word == INSUFFICIENT and k
-                       else "too few people: not shown" if word == INSUFFICIENT
-                       else "nobody answered this")
         fig.add_heatmap(z=mask.to_numpy(), x=columns, y=sites, text=words.to_numpy(),
                         texttemplate="%{text}", textfont=dict(color="#444444"),
                         colorscale=[[0, fill], [1, fill]], showscale=False, xgap=2, ygap=2,
-                        name=word, hovertemplate=f"%{{y}}<br>%{{x}}: {explanation}<extra></extra>",
-                        hoverongaps=False)
+                        name=word, hoverinfo="skip")
+    # Heatmaps cannot be selected in plotly: an invisible marker on every cell takes the
+    # click (Streamlit's on_select) and carries the hover text, numbers only where shown.
+    units = {outcome_label(o): outcome_unit(o) for o in outcomes}
+    who = f"fewer than {k} people: not shown" if k else "too few people: not shown"
+    xs, ys, hovers = [], [], []
+    for site in sites:
+        for col in columns:
+            xs.append(col)
+            ys.append(site)
+            value, count = diff.loc[site, col], n.loc[site, col]
+            if pd.notna(value):
+                hovers.append(f"{site}<br>{col}: {value:+.1f} {units[col]} vs the organization"
+                              f"<br>n = {int(count):,} people<br>click to focus on this practice")
+            else:
+                state = grid.loc[(grid["site"] == site) & (grid["_col"] == col), "_status"]
+                hovers.append(f"{site}<br>{col}: " + (who if len(state) and state.iloc[0] == INSUFFICIENT
+                                                      else "nobody answered this"))
+    fig.add_scatter(x=xs, y=ys, mode="markers", name="practice", showlegend=False,
+                    marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
+                    hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>")
     _layout(fig, "Practices compared with the organization (click a practice to focus on it)",
             "", "", height=max(320, 130 + 38 * len(sites)))
     fig.update_yaxes(autorange="reversed", type="category")

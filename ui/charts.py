@@ -66,9 +66,18 @@ def _report(_store: Store, data_version: str, scope, settings, filters: queries.
 
 
 def report_for(store: Store, selection) -> Any:
-    """The report's tables for the sidebar selection (cached)."""
-    return _report(store, store.data_version(), selection.scope, selection.settings,
-                   selection.filters, selection.outcomes, selection.waves)
+    """The report's tables for the sidebar selection (cached).
+
+    The sidebar has already checked the selection with the report's rule; should the
+    report still refuse it (data changed in between), the page says why and stops.
+    """
+    try:
+        return _report(store, store.data_version(), selection.scope, selection.settings,
+                       selection.filters, selection.outcomes, selection.waves)
+    except report.FilterRefused as refusal:
+        st.warning(f"{refusal} Widen the selection in the sidebar.",
+                   icon=":material/visibility_off:")
+        st.stop()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
