@@ -1,0 +1,73 @@
+"""Data → Import history: every upload, undo of one upload, removal of the sample data."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import ingest
+from ui import upload_helpers as helpers
+from ui.state import get_store
+
+NOTICE = "history_notice"
+
+scope = helpers.viewer_scope()
+store = get_store()
+
+st.title("Import history")
+st.caption("Every file uploaded, newest first. An upload that went wrong can be taken "
+           "back out here.")
+
+if NOTICE in st.session_state:
+    st.success(st.session_state.pop(NOTICE), icon=":material/check_circle:")
+
+uploads = helpers.run_safely(lambda: ingest.history(store, scope))
+if uploads is None:
+    st.stop()
+if uploads.empty:
+    st.info("Nothing has been uploaded yet. Use the Upload page to add your files.",
+            icon=":material/history:")
+    st.stop()
+
+st.dataframe(helpers.history_table(uploads), hide_index=True, width="stretch")
+st.caption("Status *applied*: the rows are stored. *undone*: the upload was taken out. "
+           "*Sample?* marks the synthetic sample data.")
+
+# Undo one upload -----------------------------------------------------------------------
+st.subheader("Undo an upload")
+st.markdown(
+    "Undo takes one upload (one file) out **whole**: every row it added is removed, and "
+    "survey rows it replaced are put back. Nothing else changes. When a survey file and "
+    "an attendance file were uploaded together, undo each one separately.")
+applied = uploads[uploads["status"] == "applied"]
+if not scope.may("undo"):
+    st.info("Your role does not allow undoing uploads.", icon=":material/block:")
+elif applied.empty:
+    st.info("No upload is currently applied.", icon=":material/info:")
+else:
+    labels = {int(row["upload_id"]): helpers.upload_label(row)
+              for _, row in applied.iterrows()}
+    chosen = st.selectbox("Upload to take out", list(labels), format_func=labels.get,
+                          key="undo_choice")
+    confirmed = st.checkbox(f"Yes, take upload {chosen} out whole", key="undo_confirm")
+    if st.button("Undo this upload", icon=":material/undo:", disabled=not confirmed,
+                 key="undo"):
+        done = helpers.run_safely(lambda: ingest.undo(store, chosen, scope))
+        if done is not None:
+            st.session_state[NOTICE] = done.message()
+            st.session_state.pop("undo_confirm", None)
+            st.rerun()
+
+# Remove the sample data ------------------------------------------------------------------
+if ingest.has_sample(store) and scope.may("undo"):
+    st.subheader("Remove the sample data")
+    st.markdown("The sample data (synthetic professionals in fictional practices) is "
+                "loaded. Remove it before relying on the dashboards; it will not come back.")
+    sure = st.checkbox("Yes, remove the sample data", key="sample_confirm")
+    if st.button("Remove the sample data", icon=":material/delete:", disabled=not sure,
+                 key="remove_sample"):
+        removed = helpers.run_safely(lambda: ingest.remove_sample(store, scope))
+        if removed is not None:
+            st.session_state[NOTICE] = (f"The sample data was removed ({removed} "
+                                        f"upload{'s' if removed != 1 else ''} taken out).")
+            st.session_state.pop("sample_confirm", None)
+            st.rerun()

@@ -1,0 +1,130 @@
+"""Data → Upload: map, preview, validate and store survey and attendance files."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis import ingest
+from analysis.settings import load_settings
+from ui import upload_helpers as helpers
+from ui.state import get_store
+
+REPORT = "upload_validation"  # (fingerprint, ValidationReport) of the files on screen
+RESULT = "upload_result"      # (fingerprint, IngestResult) of the last upload
+
+scope = helpers.viewer_scope()
+store = get_store()
+
+st.title("Upload")
+st.caption("Add your practice's survey responses and session attendance: check the "
+           "columns, fix what the validator reports, then store the files in one step.")
+
+if not scope.may("upload"):
+    st.warning("Your role does not allow uploads. Ask a practice manager or an "
+               "administrator.", icon=":material/block:")
+    st.stop()
+
+# 1. Files ------------------------------------------------------------------------------
+left, right = st.columns(2)
+chosen = {
+    "survey": left.file_uploader(
+        helpers.KIND_LABELS["survey"], type=helpers.FILE_TYPES, key="file_survey",
+        help="One row per respondent per wave: respondent_id, wave, survey_date, site, "
+             "and the instruments' items or scores."),
+    "attendance": right.file_uploader(
+        helpers.KIND_LABELS["attendance"], type=helpers.FILE_TYPES, key="file_attendance",
+        help="One row per session attended: respondent_id, session_date, and optionally "
+             "session_type and duration_minutes."),
+}
+if not any(chosen.values()):
+    st.info("Choose a survey file, an attendance file, or both. CSV (comma, semicolon "
+            "or tab separated) and Excel .xlsx files are accepted.",
+            icon=":material/upload_file:")
+    st.stop()
+
+# 2. Mapping, preview and scales, per file -----------------------------------------------
+files: list[ingest.UploadFile] = []
+for kind, uploaded in chosen.items():
+    if uploaded is None:
+        continue
+    with st.expander(f"{helpers.KIND_LABELS[kind]}: {uploaded.name}", expanded=True):
+        upload = helpers.mapping_section(store, scope, kind, uploaded)
+    if upload is not None:
+        files.append(upload)
+if not files:
+    st.stop()
+
+# 3. Options ------------------------------------------------------------------------------
+replace = st.checkbox(
+    "Replace existing responses for the same person and wave", key="upload_replace",
+    help="Without this, a survey row whose respondent and wave are already stored stops "
+         "the upload. With it, the stored rows are swapped for the new ones; undoing this "
+         "upload later puts the old rows back.")
+pseudonymize = bool(load_settings(store).pseudonymize)
+st.caption(
+    "Pseudonymization is **on**: every respondent ID is replaced by a keyed code before "
+    "storage." if pseudonymize else
+    "Pseudonymization is **off**: respondent IDs are stored as they are in your files, "
+    "so they must already be codes, not names or e-mail addresses. An administrator can "
+    "switch it on in Settings.")
+
+fingerprint = (tuple((f.kind, f.sha256, tuple(sorted(f.mapping.items()))) for f in files),
+               replace, pseudonymize)
+
+# 4. Validate -----------------------------------------------------------------------------
+if st.button("Validate", icon=":material/fact_check:", key="validate"):
+    report = helpers.run_safely(lambda: ingest.validate_upload(
+        store, files, scope, pseudonymize, replace=replace))
+    if report is not None:
+        st.session_state[REPORT] = (fingerprint, report)
+        st.session_state.pop(RESULT, None)
+
+checked = st.session_state.get(REPORT)
+report = checked[1] if checked and checked[0] == fingerprint else None
+if report is not None:
+    if report.ok and not report.problems:
+        st.success("No problems found. The files are ready to upload.",
+                   icon=":material/check_circle:")
+    elif report.ok:
+        st.warning(f"No errors; {len(report.warnings)} warning(s) to read. You can upload.",
+                   icon=":material/info:")
+    else:
+        st.error(f"{len(report.errors)} error(s) to fix in your file before it can be "
+                 "stored. Each row below names the file, row and column.",
+                 icon=":material/error:")
+    if report.problems:
+        helpers.show_problems(report.problems, key="validation_problems")
+
+# 5. Upload -------------------------------------------------------------------------------
+ready = report is not None and report.ok
+if st.button("Upload", type="primary", icon=":material/cloud_upload:", key="upload",
+             disabled=not ready,
+             help=None if ready else "Validate first; upload opens when there are no errors."):
+    bar = st.progress(0.0, text="Starting")
+    result = helpers.run_safely(lambda: ingest.ingest(
+        store, files, scope, replace=replace, pseudonymize=pseudonymize,
+        progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text)))
+    bar.empty()
+    if result is not None:
+        st.session_state[RESULT] = (fingerprint, result)
+        st.session_state.pop(REPORT, None)
+        st.rerun()  # redraw without the validation report the upload has used up
+
+last = st.session_state.get(RESULT)
+result = last[1] if last and last[0] == fingerprint else None
+if result is not None:
+    if result.status == "applied":
+        if not last[2:]:  # the toast once, on the run right after the upload
+            st.toast("Upload stored.", icon=":material/check_circle:")
+            st.session_state[RESULT] = (*last, "toasted")
+        st.success(result.message(), icon=":material/check_circle:")
+        st.dataframe(helpers.summary_table(result), hide_index=True,
+                     width="stretch")
+        st.caption("Made a mistake? Import history takes an upload back out, whole.")
+    elif result.status == "unchanged":
+        st.info(result.message() + " The same file is recognised by its content, so "
+                "uploading it again never adds rows twice.", icon=":material/info:")
+    else:
+        st.error(result.message(), icon=":material/block:")
+    if result.problems:
+        helpers.show_problems(result.problems, key="upload_problems")
