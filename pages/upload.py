@@ -73,17 +73,20 @@ fingerprint = (tuple((f.kind, f.sha256, tuple(sorted(f.mapping.items()))) for f 
 
 # 4. Validate -----------------------------------------------------------------------------
 if st.button("Validate", icon=":material/fact_check:", key="validate"):
-    report = helpers.run_safely(lambda: ingest.validate_upload(
-        store, files, scope, pseudonymize, replace=replace))
-    if report is not None:
-        st.session_state[REPORT] = (fingerprint, report)
+    checked = helpers.run_safely(lambda: helpers.validate(
+        store, scope, files, pseudonymize, replace))
+    if checked is not None:
+        st.session_state[REPORT] = (fingerprint, *checked)
         st.session_state.pop(RESULT, None)
 
 checked = st.session_state.get(REPORT)
-report = checked[1] if checked and checked[0] == fingerprint else None
-if report is not None:
+report, stored = checked[1:] if checked and checked[0] == fingerprint else (None, {})
+for file_name, upload_id in stored.items():
+    st.info(f"{file_name} is already stored (upload {upload_id}): this exact file was "
+            "uploaded before, so uploading it again changes nothing.", icon=":material/info:")
+if report is not None and (report.summary or report.problems):
     if report.ok and not report.problems:
-        st.success("No problems found. The files are ready to upload.",
+        st.success("No problems found. Ready to upload.",
                    icon=":material/check_circle:")
     elif report.ok:
         st.warning(f"No errors; {len(report.warnings)} warning(s) to read. You can upload.",
