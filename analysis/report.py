@@ -496,7 +496,8 @@ def _descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: S
     small = pd.to_numeric(selection["n"], errors="coerce").fillna(0)
     small = (small > 0) & (small < k)
     key = list(zip(selection["outcome"], selection["wave"]))
-    row_small = small.groupby(key).transform("any") if len(selection) else small
+    row_small = (small.groupby([selection["outcome"], selection["wave"]]).transform("any")
+                 if len(selection) else small)
     hide = row_small.to_numpy(dtype=bool) | np.array(
         [bool(any_hidden.get(kk, False)) for kk in key], dtype=bool)
     selection = _blank(selection, "n", _DESCRIPTIVE_VALUES, hide)
