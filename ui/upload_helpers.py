@@ -87,7 +87,8 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.U
                      icon=":material/bookmark_added:")
 
     upload = ingest.UploadFile(kind, uploaded.name, data, mapping)
-    chosen = _preview_of(store, upload) or automatic
+    chosen = automatic if mapping == automatic.mapping else (_preview_of(store, upload)
+                                                              or automatic)
     if chosen.missing_required:
         st.warning("Required columns not mapped yet: " + ", ".join(chosen.missing_required)
                    + ". Map a column of your file to each, or the upload will be refused.")
