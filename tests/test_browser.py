@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -112,7 +113,7 @@ def _no_exception(tab) -> None:
 
 def test_overview_shows_the_headline(server, page):
     page.goto(server)
-    page.get_by_text("Peer support at a glance").wait_for()
+    page.get_by_text("Peer support at a glance", exact=True).wait_for()
     headline = page.locator("[data-testid='stMetric']").filter(has_text="Program effect")
     headline.wait_for()
     assert headline.is_visible()
@@ -126,7 +127,7 @@ def test_switch_to_impact_and_practices(server, page):
                            ("Practices", "Practices compared")):
         page.goto(server)
         page.get_by_role("link", name=title).first.click()
-        page.get_by_text(heading).wait_for()
+        page.get_by_text(heading, exact=True).wait_for()
         page.locator("[data-testid='stPlotlyChart']").first.wait_for()
         _no_exception(page)
         page.screenshot(path=str(SHOTS / f"{title.lower()}.png"), full_page=True)
@@ -145,6 +146,15 @@ def test_upload_a_small_file(server, page, tmp_path):
     chooser.wait_for(state="attached")
     chooser.set_input_files(str(small))
     page.get_by_text("small_survey.csv").first.wait_for()
-    page.wait_for_timeout(1500)
+    page.locator(".st-key-validate button").click()
+    page.locator("[data-testid='stAlert']").filter(
+        has_text=re.compile("Ready to upload|You can upload")).wait_for()
+    page.locator(".st-key-upload button").click()
+    page.get_by_text("Made a mistake?").wait_for()
     _no_exception(page)
     page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
+    # the dashboards pick up the new data (the cache is keyed by the data version)
+    page.get_by_role("link", name="Overview").first.click()
+    page.locator("[data-testid='stMetric']").filter(has_text="Program effect").wait_for()
+    _no_exception(page)
+    page.screenshot(path=str(SHOTS / "overview_after_upload.png"), full_page=True)
