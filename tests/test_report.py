@@ -156,7 +156,7 @@ def test_headline_is_did_on_primary_outcome(tables):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analysis.report", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "analysis", "report", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 
