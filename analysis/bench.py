@@ -1,0 +1,519 @@
+"""Performance evidence: ``python -m analysis bench``.
+
+Generates seeded synthetic uploads (:func:`analysis.synthetic.generate_bench`, every person
+surveyed at every wave so that the row counts are exact: 10k rows = 1k people x 10 waves,
+1M rows = 100k people x 10 waves, all 19 CBI items, attendance to match), writes them as
+CSV to a temporary folder, and measures each stage **in its own subprocess**, so that
+``peak_rss_mb`` (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process) is the
+peak of that stage alone (it includes the interpreter and its imports, about 150 MB).
+
+Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
+
+``bare_load``
+    The survey and attendance files loaded by bare DuckDB,
+    ``CREATE TABLE t AS SELECT * FROM read_csv(...)``, into a fresh file: the floor.
+``ingest``
+    The same two files through :func:`analysis.ingest.ingest` into a fresh store
+    (validation, scoring, one transaction); ``ratio_to_bare`` = ingest / bare_load.
+``report``
+    :func:`analysis.report.build_report` + :func:`analysis.report.write_report` (all
+    outcomes, the whole organisation, stored settings).
+``overview_cold`` / ``impact_cold``
+    What the Overview / Impact page computes on a cache miss (first visit after an
+    upload): the sidebar's ``data_version``, settings, ``queries.available`` and
+    ``dashboard.guard_filters``; ``build_report``; for Impact the score quantiles
+    (``load_panel`` of one outcome + ``dashboard.score_quantiles``); then the page's
+    uncached calls (``overview_model``, or ``impact_charts`` + ``lords_paradox_note``).
+``overview_warm`` / ``impact_warm``
+    The same page on a ``st.cache_data`` hit. ``st.cache_data`` stores the pickled
+    return value and unpickles it on every hit, so this measures: the two
+    ``store.data_version()`` queries and ``load_settings`` the page runs on every rerun,
+    hashing the cache key (md5 of the pickled arguments, as Streamlit's hasher does for
+    these small values), ``pickle.loads`` of each cached value, and the page's uncached
+    calls. It does not import streamlit (``analysis`` never does).
+
+Targets (``target`` field; ``meets_target``): ingest <= 1.5 x bare load; report on 1M
+rows <= 15 s; warm page <= 150 ms at 1M rows; peak RSS <= 1.5 GB; time roughly linear
+in rows (a ``scaling`` line per measure gives the exponent b of seconds ~ rows^b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import pickle
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+DEFAULT_REPEATS = 3
+N_WAVES = 10
+SEED = 20261128
+#: A stage stops repeating once it has spent this long (it always runs at least once),
+#: so the 1M-row run stays within about ten minutes.
+STAGE_BUDGET_SECONDS = 75.0
+WARM_REPEATS = 25
+
+TARGETS = {
+    "ingest_ratio_to_bare": 1.5,
+    "report_seconds_at_1m": 15.0,
+    "warm_page_seconds_at_1m": 0.150,
+    "peak_rss_mb": 1536.0,
+}
+STAGES = ("bare_load", "ingest", "report", "overview", "impact", "overview_warm", "impact_warm")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / 1024 if sys.platform != "darwin" else peak / 2**20, 1)
+
+
+def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def _repeat(action: Callable[[int], Any], repeats: int,
+            budget: float = STAGE_BUDGET_SECONDS) -> list[float]:
+    """Run ``action(i)`` up to ``repeats`` times (at least once, then while in budget)."""
+    runs: list[float] = []
+    spent = 0.0
+    for i in range(repeats):
+        seconds, _ = _timed(lambda: action(i))
+        runs.append(seconds)
+        spent += seconds
+        if spent + seconds > budget:
+            break
+    return runs
+
+
+def _people_for(rows: int) -> int:
+    if rows % N_WAVES:
+        raise ValueError(f"--sizes: {rows} is not a multiple of {N_WAVES} waves")
+    return rows // N_WAVES
+
+
+# ---------------------------------------------------------------- stages (child side)
+
+
+def _ingest_files(store: Any, survey: Path, attendance: Path) -> Any:
+    """One all-or-nothing upload of both files through the app's ingest."""
+    from . import ingest as ingest_module  # noqa: PLC0415
+    from .scope import LOCAL  # noqa: PLC0415
+
+    files = [ingest_module.UploadFile.from_path("survey", survey),
+             ingest_module.UploadFile.from_path("attendance", attendance)]
+    result = ingest_module.ingest(store, files, LOCAL)
+    if getattr(result, "status", None) != "applied":
+        raise RuntimeError(f"bench upload not applied: {result}")
+    return result
+
+
+def stage_bare_load(args: argparse.Namespace) -> dict:
+    import duckdb  # noqa: PLC0415
+
+    work = Path(args.work)
+
+    def load(i: int) -> None:
+        path = work / f"bare_{i}.duckdb"
+        con = duckdb.connect(str(path))
+        try:
+            con.execute("CREATE TABLE survey AS SELECT * FROM read_csv(?)", [args.survey])
+            con.execute("CREATE TABLE attendance AS SELECT * FROM read_csv(?)",
+                        [args.attendance])
+        finally:
+            con.close()
+        path.unlink()
+
+    return {"runs": _repeat(load, args.repeats)}
+
+
+def stage_ingest(args: argparse.Namespace) -> dict:
+    from .store import Store  # noqa: PLC0415
+
+    work = Path(args.work)
+    target = Path(args.db)
+
+    # Opening and migrating the store is not part of the upload; time the ingest only.
+    runs: list[float] = []
+    spent = 0.0
+    for i in range(args.repeats):
+        path = work / f"ingest_{i}.duckdb"
+        path.unlink(missing_ok=True)
+        with Store(path) as store:
+            seconds, _ = _timed(lambda: _ingest_files(store, Path(args.survey),
+                                                      Path(args.attendance)))
+        runs.append(seconds)
+        shutil.move(path, target)
+        spent += seconds
+        if spent + seconds > STAGE_BUDGET_SECONDS:
+            break
+    return {"runs": runs}
+
+
+def stage_report(args: argparse.Namespace) -> dict:
+    from .report import build_report, write_report  # noqa: PLC0415
+    from .scope import LOCAL  # noqa: PLC0415
+    from .settings import load_settings  # noqa: PLC0415
+    from .store import Store  # noqa: PLC0415
+
+    out = Path(args.work) / "report_out"
+    with Store(args.db) as store:
+        settings = load_settings(store)
+
+        def run(i: int) -> None:
+            write_report(build_report(store, LOCAL, settings=settings), out)
+
+        return {"runs": _repeat(run, args.repeats)}
+
+
+def _page_inputs(store: Any) -> dict:
+    """The default selection the sidebar gives on a first visit (everything, all waves)."""
+    from . import queries  # noqa: PLC0415
+    from .scope import LOCAL  # noqa: PLC0415
+    from .settings import load_settings  # noqa: PLC0415
+
+    settings = load_settings(store)
+    available = queries.available(store, LOCAL)
+    preferred = ("cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee")
+    outcome = next((o for o in preferred if o in available.outcomes), available.outcomes[0])
+    return {"scope": LOCAL, "settings": settings, "filters": queries.Filters(),
+            "outcome": outcome, "outcomes": tuple(available.outcomes), "waves": None}
+
+
+def _cold_page(store: Any, page: str, parts: dict[str, list[float]]) -> dict[str, Any]:
+    """One cold visit of ``page``; returns the values st.cache_data would have stored."""
+    from . import dashboard, queries, report  # noqa: PLC0415
+
+    def part(name: str, action: Callable[[], Any]) -> Any:
+        seconds, value = _timed(action)
+        parts.setdefault(name, []).append(seconds)
+        return value
+
+    cached: dict[str, Any] = {}
+    part("data_version", store.data_version)
+    inputs = part("settings_and_available", lambda: _page_inputs(store))
+    scope, settings = inputs["scope"], inputs["settings"]
+    cached["available"] = queries.available(store, scope)
+    part("guard_filters", lambda: dashboard.guard_filters(store, scope, settings,
+                                                          inputs["filters"], None))
+    tables = part("build_report", lambda: report.build_report(
+        store, scope, settings=settings, filters=inputs["filters"],
+        outcomes=list(inputs["outcomes"]), waves=None))
+    cached["tables"] = tables
+    if page == "overview":
+        part("overview_model", lambda: dashboard.overview_model(
+            tables, inputs["outcome"], None, k=settings.min_group_size))
+    else:
+        def quantiles() -> Any:
+            panel = queries.load_panel(store, scope, [inputs["outcome"]],
+                                       settings.min_sessions, inputs["filters"])
+            return dashboard.score_quantiles(panel, inputs["outcome"], settings.min_group_size)
+
+        cached["quantiles"] = part("score_quantiles", quantiles)
+        part("impact_charts", lambda: _impact_page(tables, cached["quantiles"], inputs))
+    cached["inputs"] = inputs
+    return cached
+
+
+def _impact_page(tables: Any, quantiles: Any, inputs: dict) -> Any:
+    from . import dashboard  # noqa: PLC0415
+
+    k = inputs["settings"].min_group_size
+    charts = dashboard.impact_charts(tables, quantiles, inputs["outcome"], None,
+                                     inputs["outcomes"], k)
+    dashboard.lords_paradox_note(tables.estimates, inputs["outcome"],
+                                 dashboard.latest_wave(tables, inputs["outcome"], None))
+    return charts
+
+
+def stage_page_cold(args: argparse.Namespace, page: str) -> dict:
+    from .store import Store  # noqa: PLC0415
+
+    parts: dict[str, list[float]] = {}
+    with Store(args.db) as store:
+        cached: dict[str, Any] = {}
+
+        def run(i: int) -> None:
+            cached.update(_cold_page(store, page, parts))
+
+        runs = _repeat(run, args.repeats)
+    inputs = cached.pop("inputs")
+    blob = {name: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            for name, value in cached.items()}
+    Path(args.work, f"{page}_cache.pkl").write_bytes(pickle.dumps((inputs, blob)))
+    return {"runs": runs, "parts": {k: round(statistics.median(v), 4) for k, v in parts.items()},
+            "cached_bytes": {k: len(v) for k, v in blob.items()}}
+
+
+def _cache_key(*values: Any) -> str:
+    return hashlib.md5(pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+
+
+def stage_page_warm(args: argparse.Namespace, page: str) -> dict:
+    """A page rerun on st.cache_data hits (see the module docstring for what is counted)."""
+    from . import dashboard  # noqa: PLC0415
+    from .settings import load_settings  # noqa: PLC0415
+    from .store import Store  # noqa: PLC0415
+
+    inputs, blob = pickle.loads(Path(args.work, f"{page}_cache.pkl").read_bytes())
+    with Store(args.db) as store:
+        def run(i: int) -> None:
+            version = store.data_version()  # sidebar
+            settings = load_settings(store)
+            _cache_key(version, inputs["scope"])
+            pickle.loads(blob["available"])
+            version = store.data_version()  # report_for
+            _cache_key(version, inputs["scope"], settings, inputs["filters"],
+                       inputs["outcomes"], inputs["waves"])
+            tables = pickle.loads(blob["tables"])
+            if page == "overview":
+                dashboard.overview_model(tables, inputs["outcome"], None,
+                                         k=settings.min_group_size)
+            else:
+                version = store.data_version()  # quantiles_for
+                _cache_key(version, inputs["scope"], settings, inputs["filters"],
+                           inputs["outcome"], inputs["waves"])
+                quantiles = pickle.loads(blob["quantiles"])
+                _impact_page(tables, quantiles, inputs)
+
+        runs = _repeat(run, max(args.repeats, WARM_REPEATS))
+    return {"runs": runs}
+
+
+def run_stage(args: argparse.Namespace) -> int:
+    """Child process: run one stage, print one JSON object with runs and peak RSS."""
+    stage = args.stage
+    if stage == "bare_load":
+        result = stage_bare_load(args)
+    elif stage == "ingest":
+        result = stage_ingest(args)
+    elif stage == "report":
+        result = stage_report(args)
+    elif stage in ("overview", "impact"):
+        result = stage_page_cold(args, stage)
+    elif stage in ("overview_warm", "impact_warm"):
+        result = stage_page_warm(args, stage.removesuffix("_warm"))
+    else:
+        raise ValueError(f"unknown stage {stage}")
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+    return 0
+
+
+# ---------------------------------------------------------------- driver (parent side)
+
+
+def _child(stage: str, rows: int, work: Path, survey: Path, attendance: Path, db: Path,
+           repeats: int) -> dict:
+    command = [sys.executable, "-m", "analysis.bench", "--stage", stage, "--rows", str(rows),
+               "--work", str(work), "--survey", str(survey), "--attendance", str(attendance),
+               "--db", str(db), "--repeats", str(repeats)]
+    done = subprocess.run(command, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise RuntimeError(f"bench stage {stage} at {rows} rows failed:\n{tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _record(measure: str, rows: int, runs: Sequence[float], peak: float | None,
+            ratio: float | None = None, **extra: Any) -> dict:
+    record = {"measure": measure, "rows": rows, "seconds": round(statistics.median(runs), 4),
+              "median_of": len(runs), "ratio_to_bare": None if ratio is None else round(ratio, 2),
+              "peak_rss_mb": peak}
+    record.update(extra)
+    return record
+
+
+def _targets(record: dict) -> dict:
+    """Add ``target`` and ``meets_target`` where the brief sets one for this measure."""
+    checks = []
+    if record["measure"] == "ingest":
+        checks.append(("ratio_to_bare <= 1.5",
+                       record["ratio_to_bare"] <= TARGETS["ingest_ratio_to_bare"]))
+    if record["measure"] == "report" and record["rows"] >= 1_000_000:
+        checks.append(("seconds <= 15", record["seconds"] <= TARGETS["report_seconds_at_1m"]))
+    if record["measure"].endswith("_warm") and record["rows"] >= 1_000_000:
+        checks.append(("seconds <= 0.150",
+                       record["seconds"] <= TARGETS["warm_page_seconds_at_1m"]))
+    if record.get("peak_rss_mb") is not None:
+        checks.append(("peak_rss_mb <= 1536", record["peak_rss_mb"] <= TARGETS["peak_rss_mb"]))
+    if checks:
+        record["target"] = "; ".join(c[0] for c in checks)
+        record["meets_target"] = all(c[1] for c in checks)
+    return record
+
+
+def bench_size(rows: int, repeats: int, emit: Callable[[dict], None],
+               stages: Iterable[str] = STAGES) -> list[dict]:
+    """Generate one size, run every stage in a subprocess, emit a record per measure."""
+    from .synthetic import generate_bench, write_csv  # noqa: PLC0415
+
+    records: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix=f"ppi_bench_{rows}_") as tmp:
+        work = Path(tmp)
+        seconds, data = _timed(lambda: generate_bench(_people_for(rows), N_WAVES, SEED,
+                                                      skipped_wave_rate=0.0))
+        survey, attendance = write_csv(data, work / "csv")
+        n_rows, n_sessions = len(data.survey), len(data.attendance)
+        del data
+        emit({"measure": "generate", "rows": n_rows, "seconds": round(seconds, 3),
+              "median_of": 1, "ratio_to_bare": None, "peak_rss_mb": None,
+              "attendance_rows": n_sessions,
+              "survey_csv_mb": round(survey.stat().st_size / 2**20, 1)})
+        db = work / "bench.duckdb"
+        bare = None
+        for stage in stages:
+            result = _child(stage, n_rows, work, survey, attendance, db, repeats)
+            measure = {"overview": "overview_cold", "impact": "impact_cold"}.get(stage, stage)
+            extra = {k: v for k, v in result.items() if k not in ("runs", "peak_rss_mb")}
+            ratio = None
+            if stage == "bare_load":
+                bare = statistics.median(result["runs"])
+            elif stage == "ingest" and bare:
+                ratio = statistics.median(result["runs"]) / bare
+            record = _targets(_record(measure, n_rows, result["runs"], result["peak_rss_mb"],
+                                      ratio, **extra))
+            records.append(record)
+            emit(record)
+    return records
+
+
+def scaling(records: Sequence[dict]) -> list[dict]:
+    """Exponent b of seconds ~ rows^b per measure, between the smallest and largest size
+    (b = 1 is linear); from the 100k size up when there is one, since at 10k rows fixed
+    costs (imports, query planning) dominate."""
+    lines = []
+    by_measure: dict[str, list[dict]] = {}
+    for r in records:
+        by_measure.setdefault(r["measure"], []).append(r)
+    for measure, rs in by_measure.items():
+        rs = sorted(rs, key=lambda r: r["rows"])
+        big = [r for r in rs if r["rows"] >= 100_000]
+        pair = (big[0], big[-1]) if len(big) >= 2 else (rs[0], rs[-1])
+        if pair[0]["rows"] == pair[1]["rows"] or pair[0]["seconds"] <= 0:
+            continue
+        exponent = math.log(pair[1]["seconds"] / pair[0]["seconds"]) / math.log(
+            pair[1]["rows"] / pair[0]["rows"])
+        lines.append({"measure": f"scaling:{measure}", "rows": [p["rows"] for p in pair],
+                      "seconds": [p["seconds"] for p in pair], "exponent": round(exponent, 2),
+                      "roughly_linear": exponent <= 1.25})
+    return lines
+
+
+def machine() -> dict:
+    """nproc, CPU model and RAM of this machine (for the README table)."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(line.split()[1]) for line in
+                      Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal"))
+        ram = round(mem_kb / 2**20, 1)
+    except (OSError, StopIteration, ValueError):
+        ram = None
+    import duckdb  # noqa: PLC0415
+
+    return {"measure": "machine", "nproc": os.cpu_count(), "cpu": model, "ram_gib": ram,
+            "python": sys.version.split()[0], "duckdb": duckdb.__version__}
+
+
+def run_bench(sizes: Sequence[int], repeats: int, out: Path | None = None) -> list[dict]:
+    """Run every size and print (and append to ``out``) one JSON line per measure."""
+    handle = open(out, "a", encoding="utf-8") if out else None  # noqa: SIM115
+
+    def emit(record: dict) -> None:
+        line = json.dumps(record)
+        print(line, flush=True)
+        if handle:
+            handle.write(line + "\n")
+            handle.flush()
+
+    try:
+        emit(machine())
+        records: list[dict] = []
+        for rows in sizes:
+            records += bench_size(rows, repeats, emit)
+        for line in scaling([r for r in records if isinstance(r.get("seconds"), float)]):
+            emit(line)
+    finally:
+        if handle:
+            handle.close()
+    return records
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--sizes: {error}") from error
+    for s in sizes:
+        if s <= 0 or s % N_WAVES:
+            raise argparse.ArgumentTypeError(f"--sizes: {s} must be a positive multiple of "
+                                             f"{N_WAVES}")
+    return sizes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``bench`` subcommand's arguments (for the CLI registry)."""
+    parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
+                        help="survey rows per size, comma-separated "
+                             "(default 10000,100000,1000000)")
+    parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS,
+                        help="runs per measure; the median is reported (default 3; fewer "
+                             "for a stage that would exceed its time budget)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="also append the JSON lines to this file")
+    # Internal: one stage in a child process.
+    for name in ("--stage", "--rows", "--work", "--survey", "--attendance", "--db"):
+        parser.add_argument(name, help=argparse.SUPPRESS)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``bench``: exit 0 done, 1 a stage failed (its message on stderr)."""
+    if args.stage:
+        return run_stage(args)
+    try:
+        run_bench(args.sizes, max(1, args.repeats), args.out)
+    except (RuntimeError, OSError) as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    return 0
+
+
+#: The name the CLI registry (``analysis.__main__.LAZY_COMMANDS``) calls.
+run = run_command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m analysis.bench [--sizes ...] [--repeats N] [--out FILE]``."""
+    parser = argparse.ArgumentParser(prog="python -m analysis bench",
+                                     description="Benchmark ingest, report and pages.")
+    add_arguments(parser)
+    return run_command(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
