@@ -14,7 +14,7 @@ rejects table (``store_rejects``) with their record number, and each becomes a
 Spreadsheet row numbers of the rows that were read are computed, not stored: the
 staged table keeps DuckDB's insertion order (``preserve_insertion_order``, the
 default), so ``rowid`` is the position among accepted rows, and
-``row = rowid + 2 + (rejected records before it)``; :func:`row_number_sql` writes that.
+``row = position + 2 + (rejected records before it)``; :func:`row_number_sql` writes that.
 """
 
 from __future__ import annotations
@@ -123,6 +123,16 @@ class StagedFile:
     n_rows: int
     n_rejected: int
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    first_rowid: int = 0
+
+    def position_sql(self, alias: str = "") -> str:
+        """SQL for a staged row's 0-based position among the rows read.
+
+        ``rowid`` starts at 0 in a committed table but at a large offset for a table made
+        inside an open transaction, so the first rowid is subtracted.
+        """
+        prefix = f"{alias}." if alias else ""
+        return f"({prefix}rowid - {int(self.first_rowid)})"
 
 
 def _problem(file_name: str, message: str, expected: str = "", severity: str = "error",
@@ -406,7 +416,8 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
         "SELECT g, CAST(max(k) AS BIGINT) AS k FROM "
         "(SELECT g, count(*) OVER (ORDER BY g) AS k FROM g) GROUP BY g"
     )
-    n_rows = cur.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    n_rows, first_rowid = cur.execute(
+        f"SELECT count(*), coalesce(min(rowid), 0) FROM {name}").fetchone()
     n_rejected = cur.execute(f"SELECT count(*) FROM {rejects}_rows").fetchone()[0]
     rows = cur.execute(
         f"SELECT line, error_type, csv_line FROM {rejects}_rows ORDER BY line LIMIT ?",
@@ -420,11 +431,14 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
         problems.append(_problem(
             decoded.file_name, f"… and {n_rejected - max_reported:,} more rows with the wrong "
             "number of values.", f"{n} values"))
-    return StagedFile(name, gaps, decoded.headers, n_rows, n_rejected, tuple(problems))
+    return StagedFile(name, gaps, decoded.headers, int(n_rows), int(n_rejected),
+                      tuple(problems), int(first_rowid))
 
 
 def row_number_sql(staged: StagedFile, rowid: str = "rowid") -> str:
-    """SQL giving the spreadsheet row (header = 1) of a staged row from its ``rowid``.
+    """SQL giving the spreadsheet row (header = 1) of a staged row from its position.
+
+    ``rowid`` is an expression for the 0-based position (see ``StagedFile.position_sql``).
 
     Cheap per row: meant for the few rows a problem report names, not for whole tables.
     """

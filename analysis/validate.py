@@ -33,6 +33,10 @@ Severity = Literal["error", "warning"]
 
 #: At most this many rows are listed per check and column; one more line counts the rest.
 MAX_PER_CHECK = 1000
+#: Warnings are listed more briefly.
+MAX_WARNINGS_PER_CHECK = 20
+#: Columns whose values rarely repeat: checked row by row rather than by distinct value.
+DIRECT_COLUMNS = frozenset({"respondent_id"})
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 #: "Anna Berg", "Anna-Lena Berg", "Berg, Anna", "Émile Zola": capitalised words of letters.
@@ -315,20 +319,45 @@ def structure_problems(view: FileView, n_rows: int) -> list[Problem]:
 
 def run_checks(cur: duckdb.DuckDBPyConnection, view: FileView, checks: Sequence[Check],
                limit: int = MAX_PER_CHECK) -> list[Problem]:
-    """Run row checks: one scan counts every check's failures, then failing ones list rows."""
-    if not checks:
-        return []
-    counts_sql = ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in checks)
-    counts = cur.execute(f"SELECT {counts_sql} FROM {view.relation}").fetchone()
+    """Run row checks and list the failing rows (capped per check).
+
+    Each column's distinct values are counted once (``GROUP BY``, fast: answers repeat),
+    and the checks are evaluated over those values rather than over every row; only a
+    check that fails is then asked for its first rows. Identifier columns, whose values
+    barely repeat, are checked row by row in a single scan.
+    """
+    by_column: dict[str, list[Check]] = {}
+    for check in checks:
+        by_column.setdefault(check.column, []).append(check)
+    counts: dict[int, int] = {}
+    direct = [c for c in checks if c.column in DIRECT_COLUMNS]
+    if direct:
+        sql = ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in direct)
+        for check, n in zip(direct, cur.execute(f"SELECT {sql} FROM {view.relation}").fetchone()):
+            counts[id(check)] = int(n or 0)
+    for column, column_checks_ in by_column.items():
+        if column in DIRECT_COLUMNS:
+            continue
+        col = q(column)
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE _distinct_values AS SELECT {col}, "
+                    f"count(*) AS _n FROM {view.relation} GROUP BY ALL")
+        sql = ", ".join(f"coalesce(sum(_n) FILTER (WHERE {c.condition}), 0)"
+                        for c in column_checks_)
+        row = cur.execute(f"SELECT {sql} FROM _distinct_values").fetchone()
+        for check, n in zip(column_checks_, row):
+            counts[id(check)] = int(n or 0)
+    cur.execute("DROP TABLE IF EXISTS _distinct_values")
     problems: list[Problem] = []
-    for check, count in zip(checks, counts):
+    for check in checks:
+        count = counts.get(id(check), 0)
         if not count:
             continue
+        cap = limit if check.severity == "error" else min(limit, MAX_WARNINGS_PER_CHECK)
         col = q(check.column)
         rows = cur.execute(
             f"SELECT {view.row_sql('_rid')} AS row_number, {col} FROM "
             f"(SELECT _rid, {col} FROM {view.relation} WHERE {check.condition} "
-            f"ORDER BY _rid LIMIT {int(limit)})"
+            f"ORDER BY _rid LIMIT {int(cap)})"
         ).fetchall()
         source = view.columns.get(check.column, check.column)
         for row_number, value in rows:
@@ -336,10 +365,10 @@ def run_checks(cur: duckdb.DuckDBPyConnection, view: FileView, checks: Sequence[
                 view.file_name, int(row_number), source, shown(value), check.expected,
                 check.severity, check.message.format(value=shown(value),
                                                      expected=check.expected)))
-        if count > limit:
+        if count > cap:
             problems.append(Problem(
                 view.file_name, None, source, None, check.expected, check.severity,
-                f"… and {count - limit:,} more rows with the same problem in this column"))
+                f"… and {count - cap:,} more rows with the same problem in this column"))
     return problems
 
 
