@@ -441,6 +441,8 @@ def row_number_sql(staged: StagedFile, rowid: str = "rowid") -> str:
     ``rowid`` is an expression for the 0-based position (see ``StagedFile.position_sql``).
 
     Cheap per row: meant for the few rows a problem report names, not for whole tables.
+    Qualify ``rowid`` expressions with the staged table's alias: a bare ``rowid`` would
+    bind to the small table inside this subquery.
     """
     return (
         f"({rowid} + 2 + coalesce((SELECT max(k) FROM {staged.gaps_table} "

@@ -1,0 +1,151 @@
+"""Reading uploads: encodings, delimiters, workbooks, binary files, rejected rows."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import duckdb
+import pytest
+from openpyxl import Workbook
+
+from analysis.readers import decode, drop_staged, row_number_sql, sniff_delimiter, stage
+
+TEXT = "respondent_id,site,note\nP1,Café Ödön,it’s fine\nP2,Zoë’s place,né\n"
+
+
+def _read(data: bytes, name: str, tmp_path):
+    decoded = decode(data, name, tmp_path)
+    assert decoded.readable, decoded.problems
+    con = duckdb.connect()
+    staged = stage(con, decoded, "stage_t")
+    rows = con.execute(f"SELECT * FROM {staged.table} ORDER BY rowid").fetchall()
+    return decoded, staged, rows, con
+
+
+@pytest.mark.parametrize("encoding, data", [
+    ("utf-8", TEXT.encode("utf-8")),
+    ("utf-8-sig", TEXT.encode("utf-8-sig")),
+    ("utf-16", TEXT.encode("utf-16")),
+    ("cp1252", TEXT.encode("cp1252")),
+    ("mac_roman", TEXT.encode("mac_roman")),
+])
+def test_encodings_are_read_back_exactly(encoding, data, tmp_path):
+    decoded, _, rows, _ = _read(data, "survey.csv", tmp_path)
+    assert decoded.encoding == encoding
+    assert decoded.headers == ("respondent_id", "site", "note")
+    assert rows == [("P1", "Café Ödön", "it’s fine"), ("P2", "Zoë’s place", "né")]
+    guessed = [p for p in decoded.problems if p.severity == "warning"]
+    if encoding in ("cp1252", "mac_roman"):
+        assert decoded.encoding_guessed and guessed
+        assert ("Windows-1252" if encoding == "cp1252" else "Mac Roman") in guessed[0].message
+    else:
+        assert not guessed
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_delimiters_are_sniffed_from_the_header(delimiter, tmp_path):
+    data = delimiter.join(["a", "b", "c"]) + "\r\n" + delimiter.join(["1", "2,5" if delimiter
+                                                                    != "," else "2", "3"])
+    decoded, _, rows, _ = _read((data + "\r\n").encode(), "x.csv", tmp_path)
+    assert decoded.delimiter == delimiter
+    assert len(rows) == 1 and rows[0][0] == "1" and rows[0][2] == "3"
+
+
+def test_sniff_delimiter_ignores_quoted_separators():
+    assert sniff_delimiter('"a,b";c;d') == ";"
+    assert sniff_delimiter("single") == ","
+
+
+def test_quoted_values_with_separators_and_newlines(tmp_path):
+    data = b'id,note\nP1,"a, b"\nP2,"two\nlines"\nP3,"say ""hi"""\n'
+    _, _, rows, _ = _read(data, "x.csv", tmp_path)
+    assert rows == [("P1", "a, b"), ("P2", "two\nlines"), ("P3", 'say "hi"')]
+
+
+def test_wrong_field_counts_are_problems_with_spreadsheet_rows(tmp_path):
+    data = b'a,b,c\n1,2,3\n4,5\n"x\ny",z,w\n6,7,8,9\n10,11,12\n'
+    decoded, staged, rows, con = _read(data, "survey.csv", tmp_path)
+    assert [(p.row, p.file) for p in staged.problems] == [(3, "survey.csv"), (5, "survey.csv")]
+    assert "2 values but the header has 3 columns" in staged.problems[0].message
+    assert "4 values" in staged.problems[1].message
+    # Rows read keep their own spreadsheet row numbers despite the gaps.
+    numbers = con.execute(
+        f"SELECT c0, {row_number_sql(staged, staged.position_sql('s'))} FROM {staged.table} s "
+        "ORDER BY s.rowid").fetchall()
+    assert numbers == [("1", 2), ("x\ny", 4), ("10", 6)]
+    drop_staged(con, staged)
+
+
+def test_row_numbers_hold_for_large_files_and_inside_transactions(tmp_path):
+    lines = ["n,x"]
+    for i in range(300_000):
+        lines.append(f"{i},a,extra" if i % 50_000 == 7 else f"{i},a")
+    decoded = decode(("\n".join(lines) + "\n").encode(), "big.csv", tmp_path)
+    con = duckdb.connect(str(tmp_path / "db.duckdb"))
+    con.execute("BEGIN TRANSACTION")
+    staged = stage(con, decoded, "stage_big")
+    assert staged.n_rejected == 6
+    wrong = con.execute(
+        f"SELECT count(*) FROM (SELECT c0, {row_number_sql(staged, staged.position_sql('s'))} "
+        f"AS r FROM {staged.table} s WHERE CAST(c0 AS BIGINT) % 997 = 0) "
+        "WHERE CAST(c0 AS BIGINT) + 2 <> r").fetchone()[0]
+    assert wrong == 0
+    con.execute("ROLLBACK")
+
+
+def _xlsx(rows) -> bytes:
+    from datetime import date, datetime  # noqa: F401
+
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xlsx_first_sheet_becomes_text_with_iso_dates(tmp_path):
+    from datetime import date, datetime
+
+    data = _xlsx([["respondent_id", "survey_date", "cbi_1", "note"],
+                  ["P1", date(2025, 3, 1), 3, "Sömething"],
+                  ["P2", datetime(2025, 3, 2, 14, 30), 4.0, None],
+                  [None, None, None, None]])
+    decoded, _, rows, _ = _read(data, "upload.xlsx", tmp_path)
+    assert decoded.encoding == "xlsx"
+    assert rows == [("P1", "2025-03-01", "3", "Sömething"), ("P2", "2025-03-02 14:30:00", "4", None)]
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
+    (b"%PDF-1.7\n%\xe2\xe3", "PDF"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "old-style Excel"),
+    (b"abc\x00\x01\x02\x03\xff\xfe\x00\x00binary", "binary"),
+    (b"", "empty"),
+    (b"\n\n  \n", "empty"),
+])
+def test_unreadable_files_are_problems_not_crashes(data, words, tmp_path):
+    decoded = decode(data, "upload.csv", tmp_path)
+    assert not decoded.readable
+    assert len(decoded.problems) == 1
+    problem = decoded.problems[0]
+    assert problem.severity == "error" and problem.row is None and problem.file == "upload.csv"
+    assert words in problem.message
+
+
+def test_zip_that_is_not_a_workbook(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("survey.csv", "a,b\n1,2\n")
+    decoded = decode(buffer.getvalue(), "survey.zip", tmp_path)
+    assert not decoded.readable and "zip archive" in decoded.problems[0].message
+
+
+def test_damaged_workbook(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("xl/workbook.xml", "not xml at all")
+    decoded = decode(buffer.getvalue(), "survey.xlsx", tmp_path)
+    assert not decoded.readable and "could not be read" in decoded.problems[0].message
