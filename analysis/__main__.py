@@ -175,7 +175,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str, str]] = {
                "write estimates.csv and descriptives.csv"),
     "export": ("analysis.export", "add_export_arguments", "run_export_command",
                "write the researcher export bundle (.zip)"),
-    "bench": ("analysis.bench", "add_arguments", "run",
+    "bench": ("analysis.bench", "add_arguments", "run_command",
               "time loading and analysing a large synthetic data set"),
 }
 
