@@ -146,10 +146,10 @@ def test_upload_a_small_file(server, page, tmp_path):
     chooser.wait_for(state="attached")
     chooser.set_input_files(str(small))
     page.get_by_text("small_survey.csv").first.wait_for()
-    page.locator(".st-key-validate button").click()
+    page.locator(".st-key-validate [data-testid^='stBaseButton']").first.click()
     page.locator("[data-testid='stAlert']").filter(
         has_text=re.compile("Ready to upload|You can upload")).wait_for()
-    page.locator(".st-key-upload button").click()
+    page.locator(".st-key-upload [data-testid='stBaseButton-primary']:not([disabled])").first.click()
     page.get_by_text("Made a mistake?").wait_for()
     _no_exception(page)
     page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
