@@ -1105,8 +1105,11 @@ HISTORY_COLUMNS = ("upload_id", "batch_id", "kind", "file_name", "created_at", "
                    "pseudonymized", "undone_at", "undone_by", "sha256")
 
 
-def _visible(sites: Sequence[str] | None, uploaded_by: str, scope: Scope) -> bool:
-    if scope.practices is None:
+def _visible(sites: Sequence[str] | None, uploaded_by: str, scope: Scope,
+             is_sample: bool = False) -> bool:
+    """An upload is listed when all its sites are in scope, the viewer made it, or it is
+    the (synthetic) sample data."""
+    if scope.practices is None or is_sample:
         return True
     sites = list(sites) if sites is not None else []
     if not sites:
@@ -1115,13 +1118,18 @@ def _visible(sites: Sequence[str] | None, uploaded_by: str, scope: Scope) -> boo
 
 
 def history(store: Store, scope: Scope) -> pd.DataFrame:
-    """Uploads the scope may see (all its sites inside the scope), newest first."""
+    """Uploads the scope may see, newest first.
+
+    A practice manager sees uploads whose sites are all theirs, their own uploads and the
+    sample data (which they may not undo unless every sample site is theirs).
+    """
     require(scope, "view")
     with store.cursor() as cur:
         frame = cur.execute(
             f"SELECT {', '.join(HISTORY_COLUMNS)} FROM uploads ORDER BY upload_id DESC").df()
     if scope.practices is not None and len(frame):
-        keep = [_visible(s, u, scope) for s, u in zip(frame["sites"], frame["uploaded_by"])]
+        keep = [_visible(s, u, scope, bool(x)) for s, u, x in
+                zip(frame["sites"], frame["uploaded_by"], frame["is_sample"])]
         frame = frame[keep].reset_index(drop=True)
     return frame
 
@@ -1145,7 +1153,7 @@ def status(store: Store, scope: Scope) -> StoreStatus:
         uploads = cur.execute(
             "SELECT upload_id, sites, uploaded_by, is_sample, created_at FROM uploads "
             "WHERE status = 'applied'").fetchall()
-    visible = [u for u in uploads if _visible(u[1], u[2], scope)]
+    visible = [u for u in uploads if _visible(u[1], u[2], scope, bool(u[3]))]
     return StoreStatus(
         len(visible), int(rows), int(sessions), int(people), tuple(waves or ()),
         tuple(site_list or ()), any(u[3] for u in visible),
