@@ -222,6 +222,29 @@ def score_quantiles(panel: pd.DataFrame, outcome: str, k: int) -> pd.DataFrame:
     return table.sort_values(["wave_index", "group"]).reset_index(drop=True)
 
 
+def follow_descriptives(quantiles: pd.DataFrame, descriptives: pd.DataFrame,
+                        outcome: str) -> pd.DataFrame:
+    """Hide every quantile group whose organization-wide descriptives cell is hidden.
+
+    The report hides some cells only to protect others (complementary suppression,
+    across outcomes too); a box plot showing that cell's ``n`` would undo it.
+    """
+    if quantiles.empty:
+        return quantiles
+    cells = descriptives.loc[(descriptives["outcome"] == outcome) & (descriptives["site"] == "all")]
+    hidden = cells.loc[figures._status(cells) != OK, ["wave", "group"]]
+    mask = pd.MultiIndex.from_frame(quantiles[["wave", "group"]].astype(str)).isin(
+        pd.MultiIndex.from_frame(hidden.astype(str)))
+    if not mask.any():
+        return quantiles
+    out = quantiles.copy()
+    for column in ("n", "p05", "q1", "median", "q3", "p95"):
+        out[column] = out[column].astype("Float64").mask(mask)
+    out["suppressed"] = out["suppressed"].astype(bool) | mask
+    out["status"] = np.where(mask, INSUFFICIENT, out["status"])
+    return out
+
+
 def monthly_attendance(attendance: pd.DataFrame, k: int) -> pd.DataFrame:
     """Sessions and distinct people per calendar month; months of fewer than ``k``
     people suppressed (and, as in every breakdown, enough others that none is derivable).
@@ -512,6 +535,7 @@ def impact_charts(tables: Any, quantiles: pd.DataFrame, outcome: str,
     descriptives, estimates = tables.descriptives, tables.estimates
     wave = _latest_wave(descriptives, outcome, waves)
     label = outcome_label(outcome)
+    quantiles = follow_descriptives(quantiles, descriptives, outcome)
     charts = [
         figures.trend_figure(descriptives, outcome, waves, k=k,
                              takeaway=trend_takeaway(descriptives, outcome, waves),

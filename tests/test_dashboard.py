@@ -178,3 +178,20 @@ def test_chart_sets_have_takeaways(store):
         assert chart.takeaway, chart.key
         assert chart.how_to_read, chart.key
         assert chart.alt, chart.key
+
+
+def test_quantiles_follow_the_reports_hidden_cells():
+    rng = np.random.default_rng(2)
+    panel = pd.DataFrame({"wave": ["w1"] * 80, "wave_index": [0] * 80,
+                          "participant": [True] * 30 + [False] * 50,
+                          "cbi_work": rng.normal(50, 10, 80)})
+    q = dashboard.score_quantiles(panel, "cbi_work", K)
+    assert (q["status"] == "ok").all()
+    descriptives = pd.DataFrame({"outcome": ["cbi_work"] * 2, "wave": ["w1"] * 2,
+                                 "site": ["all"] * 2, "group": ["participants", "comparison"],
+                                 "suppressed": [True, False],
+                                 "status": ["insufficient", "ok"]})
+    aligned = dashboard.follow_descriptives(q, descriptives, "cbi_work").set_index("group")
+    assert aligned.loc["participants", "status"] == "insufficient"
+    assert pd.isna(aligned.loc["participants", "n"]) and pd.isna(aligned.loc["participants", "median"])
+    assert aligned.loc["comparison", "status"] == "ok"

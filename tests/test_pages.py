@@ -131,3 +131,18 @@ def test_no_count_below_threshold_on_screen(app, page):
         number = re.fullmatch(r"[0-9][0-9,]*", text.strip())
         if number:
             assert int(text.replace(",", "")) == 0 or int(text.replace(",", "")) >= K, text
+
+
+def test_a_practice_focused_elsewhere_applies_on_every_page(app):
+    overview = app("overview").run()
+    everyone = next(m.value for m in overview.metric if m.label == "Respondents")
+    # what the Practices heatmap click does (ui.filters.focus_site), then another page
+    at = app("participation")
+    at.session_state["ppi_sites"] = ["Harbor Family Therapy"]
+    at.run()
+    assert not at.exception
+    assert at.sidebar.multiselect[1].value == ["Harbor Family Therapy"]
+    overview = app("overview")
+    overview.session_state["ppi_sites"] = ["Harbor Family Therapy"]
+    overview.run()
+    assert next(m.value for m in overview.metric if m.label == "Respondents") != everyone
