@@ -434,23 +434,40 @@ def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> 
 # ---------------------------------------------------------------- participation
 
 
+def _count_bars(table: pd.DataFrame, category: str, count: str, name: str, hover: str,
+                title: str, x_title: str, y_title: str, empty: str, k: int | None,
+                order: Sequence | None = None) -> go.Figure:
+    """Vertical bars of a count per category; hidden categories as hatched grey bars.
+
+    ``hover`` is the hover text after the category, with ``%{y}`` the count (drawn only
+    for rows that are ok).
+    """
+    fig = go.Figure()
+    shown = visible(table).dropna(subset=[count])
+    extra = {}
+    if "people" in shown.columns and count != "people":
+        extra["customdata"] = shown[["people"]].to_numpy()
+    if not shown.empty:
+        fig.add_bar(x=shown[category], y=shown[count], name=name, marker_color=PARTICIPANTS,
+                    hovertemplate=f"%{{x}}<br>{hover}<extra></extra>", **extra)
+    gaps = hidden_labels(table, [category])
+    height = float(shown[count].max()) if not shown.empty else 1.0
+    _insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, category]), height, k)
+    if not fig.data:
+        _empty(fig, empty)
+    _layout(fig, title, x_title, y_title, barmode="overlay")
+    fig.update_xaxes(type="category", **({"categoryorder": "array", "categoryarray": list(order)}
+                                         if order is not None else {}))
+    return fig
+
+
 def monthly_attendance_figure(monthly: pd.DataFrame, k: int | None = None, takeaway: str = "",
                               how_to_read: str = "") -> Chart:
     """Sessions per month, with months of fewer than ``k`` distinct people hatched grey."""
-    fig = go.Figure()
-    shown = visible(monthly)
-    if not shown.empty:
-        fig.add_bar(x=shown["month"], y=shown["sessions"], name="Sessions attended",
-                    marker_color=PARTICIPANTS, customdata=shown[["people"]].to_numpy(),
-                    hovertemplate=("%{x}<br>%{y:,.0f} sessions"
-                                   "<br>n = %{customdata[0]:,.0f} people attended<extra></extra>"))
-    gaps = hidden_labels(monthly, ["month"])
-    height = float(shown["sessions"].max()) if not shown.empty else 1.0
-    _insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, "month"]), height, k)
-    if not fig.data:
-        _empty(fig, "No sessions recorded for the current selection.")
-    _layout(fig, "Sessions attended per month", "Month", "Sessions (count)", barmode="overlay")
-    fig.update_xaxes(type="category")
+    fig = _count_bars(monthly, "month", "sessions", "Sessions attended",
+                      "%{y:,.0f} sessions<br>n = %{customdata[0]:,.0f} people attended",
+                      "Sessions attended per month", "Month", "Sessions (count)",
+                      "No sessions recorded for the current selection.", k)
     alt = ("Bar chart of peer-support sessions attended per calendar month"
            + (f"; months with fewer than {k} people attending are greyed out and not counted."
               if k else "."))
@@ -460,20 +477,10 @@ def monthly_attendance_figure(monthly: pd.DataFrame, k: int | None = None, takea
 def dose_histogram_figure(doses: pd.DataFrame, k: int | None = None, takeaway: str = "",
                           how_to_read: str = "") -> Chart:
     """Respondents per dose band (sessions attended by the survey): ``dose_band, n, status``."""
-    fig = go.Figure()
-    shown = visible(doses).dropna(subset=["n"])
-    if not shown.empty:
-        fig.add_bar(x=shown["dose_band"], y=shown["n"], name="People", marker_color=PARTICIPANTS,
-                    hovertemplate="%{x} sessions<br>n = %{y:,.0f} people<extra></extra>")
-    gaps = hidden_labels(doses, ["dose_band"])
-    height = float(shown["n"].max()) if not shown.empty else 1.0
-    _insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, "dose_band"]), height, k)
-    if not fig.data:
-        _empty(fig, "No respondents for the current selection.")
-    _layout(fig, "How many sessions people attended", "Sessions attended by the survey (band)",
-            "People (count)", barmode="overlay")
-    fig.update_xaxes(type="category", categoryorder="array",
-                     categoryarray=list(doses["dose_band"]))
+    fig = _count_bars(doses, "dose_band", "n", "People", "n = %{y:,.0f} people",
+                      "How many sessions people attended", "Sessions attended by the survey (band)",
+                      "People (count)", "No respondents for the current selection.", k,
+                      order=list(doses["dose_band"]))
     alt = "Bar chart of how many respondents attended 0, 1–2, 3–5 and 6 or more sessions."
     return Chart("dose_histogram", fig, alt, _download(doses), takeaway, how_to_read)
 
@@ -616,23 +623,12 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
 def responses_figure(quality: pd.DataFrame, waves: Sequence[str] | None = None, k: int | None = None,
                      takeaway: str = "", how_to_read: str = "") -> Chart:
     """Responses per wave (``wave, n_responses, status``)."""
-    per_wave = quality.copy()
-    order = _wave_order(per_wave, waves) if not per_wave.empty else list(waves or [])
-    fig = go.Figure()
-    shown = visible(per_wave).dropna(subset=["n_responses"])
-    if not shown.empty:
-        fig.add_bar(x=shown["wave"], y=shown["n_responses"], name="Responses",
-                    marker_color=PARTICIPANTS,
-                    hovertemplate="%{x}<br>n = %{y:,.0f} responses<extra></extra>")
-    gaps = hidden_labels(per_wave, ["wave"])
-    height = float(shown["n_responses"].max()) if not shown.empty else 1.0
-    _insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, "wave"]), height, k)
-    if not fig.data:
-        _empty(fig, "No responses for the current selection.")
-    _layout(fig, "Survey responses per wave", "Survey wave", "Responses (count)", barmode="overlay")
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=order)
+    order = _wave_order(quality, waves) if not quality.empty else list(waves or [])
+    fig = _count_bars(quality, "wave", "n_responses", "Responses", "n = %{y:,.0f} responses",
+                      "Survey responses per wave", "Survey wave", "Responses (count)",
+                      "No responses for the current selection.", k, order=order)
     alt = "Bar chart of the number of survey responses received in each wave."
-    return Chart("responses", fig, alt, _download(per_wave), takeaway, how_to_read)
+    return Chart("responses", fig, alt, _download(quality), takeaway, how_to_read)
 
 
 def missing_items_figure(quality: pd.DataFrame, waves: Sequence[str] | None = None,
