@@ -125,15 +125,18 @@ def sidebar(store: Store) -> Selection:
     state = st.session_state
     values = _candidate(state, available, settings)
     allowed = state.get(_ALLOWED)
-    key_of = lambda v: (tuple(v["waves"]), tuple(v["sites"]), tuple(v["roles"]))  # noqa: E731
-    if allowed is None or key_of(allowed) != key_of(values):
-        decision = _guard(store, version, scope, settings, _filters(values), _waves(values, available))
+    guarded = ("waves", "sites", "roles", "min_sessions")  # what changes group sizes
+    if allowed is None or any(allowed.get(k) != values[k] for k in guarded):
+        decision = _guard(store, version, scope,
+                          replace(settings, min_sessions=values["min_sessions"]),
+                          _filters(values), _waves(values, available))
         if decision.allowed:
             state[_ALLOWED] = dict(values)
         else:
             state[_REFUSED] = decision.reason
-            previous = allowed or {**values, "waves": list(available.waves), "sites": [], "roles": []}
-            values.update({k: previous[k] for k in ("waves", "sites", "roles")})
+            previous = allowed or {**values, "waves": list(available.waves), "sites": [],
+                                   "roles": [], "min_sessions": settings.min_sessions}
+            values.update({k: previous[k] for k in guarded})
             if allowed is None:
                 state[_ALLOWED] = dict(values)
     for name in _NAMES:
