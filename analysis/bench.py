@@ -4,8 +4,8 @@ Generates seeded synthetic uploads (:func:`analysis.synthetic.generate_bench`, e
 surveyed at every wave so that the row counts are exact: 10k rows = 1k people x 10 waves,
 1M rows = 100k people x 10 waves, all 19 CBI items, attendance to match), writes them as
 CSV to a temporary folder, and measures each stage **in its own subprocess**, so that
-``peak_rss_mb`` (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process) is the
-peak of that stage alone (it includes the interpreter and its imports, about 150 MB).
+``peak_rss_mb`` (``VmHWM`` of that process, see :func:`peak_rss_mb`) is the peak of that
+stage alone (it includes the interpreter and its imports, about 100-150 MB).
 
 Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
 
@@ -77,7 +77,19 @@ STAGES = ("bare_load", "ingest", "report", "overview", "impact", "overview_warm"
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MB.
+
+    On Linux this is ``VmHWM`` from ``/proc/self/status``, which starts afresh when the
+    process execs: ``ru_maxrss`` does not (getrusage(2): it is inherited over fork and
+    kept across execve), so a stage started by a driver holding 900 MB of generated data
+    would report at least 900 MB. Elsewhere, ``ru_maxrss``.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / 1024 if sys.platform != "darwin" else peak / 2**20, 1)
 
