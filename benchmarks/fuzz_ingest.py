@@ -209,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = random.Random(args.seed)
     base = base_survey_csv()
     outcomes: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     failures: list[dict] = []
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ppi_fuzz_") as tmp, \
@@ -222,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 outcomes[check_upload(store, data, f"case_{case}.csv")] += 1
             except Exception as error:  # noqa: BLE001 - every escape is a finding
                 outcomes["FAILED"] += 1
+                kinds[f"{type(error).__name__}: {str(error).splitlines()[0][:90]}"] += 1
                 failures.append({"case": case, "mutations": mutations,
                                  "error": f"{type(error).__name__}: {error}"[:500],
                                  "where": traceback.format_exc().strip().splitlines()[-3:]})
@@ -232,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.minutes and time.monotonic() - start > args.minutes * 60:
                 break
     print(json.dumps({"cases": case, "seed": args.seed, "outcomes": dict(outcomes),
+                      "failure_kinds": dict(kinds.most_common()),
                       "failures": failures[:20], "n_failures": len(failures),
                       "seconds": round(time.monotonic() - start, 1)}))
     return 1 if failures else 0
