@@ -43,10 +43,11 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Literal, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -58,7 +59,7 @@ from .instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES, SCORED_COLUMNS, item
 from .pseudonymize import pseudonyms
 from .readers import ENCODING_LABELS, DecodedFile, StagedFile, decode, row_number_sql, stage
 from .scope import PermissionDenied, Scope, require
-from .store import Store
+from .store import Store, StoreUnavailable, _explain_open_error
 from .validate import (
     MAX_PER_CHECK,
     FileView,
@@ -821,6 +822,22 @@ def _unchanged_warnings(cur: duckdb.DuckDBPyConnection,
 # --------------------------------------------------------------------------- ingest
 
 
+@contextmanager
+def _store_errors(store: Store) -> Iterator[None]:
+    """Turn a database or file-system failure (full disk, lost file, ...) into
+    :class:`~analysis.store.StoreUnavailable` with the store's plain message.
+
+    Used outside ``store.transaction()``, so the transaction has been rolled back (nothing
+    half-written) by the time the error is translated.
+    """
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except (duckdb.Error, OSError) as error:
+        raise StoreUnavailable(_explain_open_error(store.path, error)) from error
+
+
 class _Refused(Exception):
     def __init__(self, prepared: _Prepared) -> None:
         super().__init__("refused")
@@ -859,13 +876,15 @@ def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: 
     PermissionDenied
         Outside the scope (audited).
     StoreUnavailable
-        The database could not be written.
+        The database could not be written (a full disk, a lost file ...): the
+        transaction was rolled back, nothing was changed, and the message says so.
     """
     report = progress or (lambda fraction, text: None)
     require(scope, "upload")
     _check_kinds(files)
     try:
-        with tempfile.TemporaryDirectory(prefix="ppi_upload_") as workdir, \
+        with _store_errors(store), \
+                tempfile.TemporaryDirectory(prefix="ppi_upload_") as workdir, \
                 store.transaction() as cur:
             applied = _already_applied(cur, files)
             todo = [f for f in files if f.file_name not in applied]
@@ -890,7 +909,7 @@ def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: 
         p = refused.prepared
         return IngestResult("refused", (), None, tuple(p.problems), p.summary)
     except PermissionDenied as denied:
-        with store.transaction() as cur:
+        with _store_errors(store), store.transaction() as cur:
             audit.record(cur, scope.user, "upload", "refused",
                          {"files": [f.file_name for f in files], "reason": str(denied)})
         raise
@@ -1048,13 +1067,15 @@ def undo(store: Store, upload_id: int, scope: Scope) -> UndoResult:
         No such upload, or it is not applied (already undone).
     PermissionDenied
         The upload touches sites outside the scope (audited).
+    StoreUnavailable
+        The database could not be written (e.g. the disk is full); nothing was changed.
     """
     require(scope, "undo")
     try:
-        with store.transaction() as cur:
+        with _store_errors(store), store.transaction() as cur:
             return _undo(cur, int(upload_id), scope)
     except PermissionDenied as denied:
-        with store.transaction() as cur:
+        with _store_errors(store), store.transaction() as cur:
             audit.record(cur, scope.user, "undo", "refused",
                          {"upload_id": upload_id, "reason": str(denied)})
         raise
@@ -1183,10 +1204,11 @@ def load_sample(store: Store, scope: Scope, progress: Progress | None = None) ->
 def remove_sample(store: Store, scope: Scope) -> int:
     """Take the sample data out (every sample upload undone) and keep it from coming back.
 
-    Returns the number of uploads taken out.
+    Returns the number of uploads taken out. Raises StoreUnavailable when the database
+    could not be written (nothing was changed).
     """
     require(scope, "undo")
-    with store.transaction() as cur:
+    with _store_errors(store), store.transaction() as cur:
         ids = [r[0] for r in cur.execute(
             "SELECT upload_id FROM uploads WHERE is_sample AND status = 'applied' "
             "ORDER BY upload_id DESC").fetchall()]

@@ -240,13 +240,6 @@ def test_disk_full_while_writing_stores_nothing(tmp_path: Path, monkeypatch,
     assert_whole(tmp_path / "full.duckdb")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "analysis/ingest.py: an OSError/duckdb.Error raised while writing inside ingest()'s "
-    "transaction escapes raw ('ingest failed: [Errno 28] No space left on device' on the "
-    "CLI, the raw exception on the Upload page) instead of StoreUnavailable with "
-    "store._explain_open_error's 'The disk holding ... is full; nothing was changed.' "
-    "Fix: in ingest(), catch (duckdb.Error, OSError) around the transaction and raise "
-    "StoreUnavailable(_explain_open_error(store.path, error)) from error."))
 @pytest.mark.parametrize("error", _DISK_FULL_ERRORS, ids=["OSError", "duckdb.IOException"])
 def test_disk_full_while_writing_is_explained(tmp_path: Path, monkeypatch,
                                               error: Exception) -> None:
@@ -255,6 +248,58 @@ def test_disk_full_while_writing_is_explained(tmp_path: Path, monkeypatch,
     assert isinstance(raised, StoreUnavailable), (
         f"ingest let {type(raised).__name__} escape; the user would read: {raised}")
     assert "full" in str(raised) and "nothing was changed" in str(raised)
+
+
+@pytest.mark.parametrize("error", _DISK_FULL_ERRORS, ids=["OSError", "duckdb.IOException"])
+def test_disk_full_while_undoing_is_explained_and_changes_nothing(
+        tmp_path: Path, monkeypatch, error: Exception) -> None:
+    with Store(tmp_path / "undo.duckdb") as store:
+        result = ingest.ingest(store, _two_files(), LOCAL)
+        assert result.status == "applied"
+        ingest.load_sample(store, LOCAL)
+        before = _contents(store)
+
+        def full_disk(*args, **kwargs):  # noqa: ANN002, ANN003
+            raise error
+
+        monkeypatch.setattr(ingest.audit, "record", full_disk)  # after the deletes
+        for action in (lambda: ingest.undo(store, result.upload_ids[0], LOCAL),
+                       lambda: ingest.remove_sample(store, LOCAL)):
+            with pytest.raises(StoreUnavailable) as raised:
+                action()
+            assert "full" in str(raised.value) and "nothing was changed" in str(raised.value)
+            assert _contents(store) == before, "half an undo was written"
+        monkeypatch.undo()
+        assert ingest.undo(store, result.upload_ids[0], LOCAL).rows_removed > 0
+    assert_whole(tmp_path / "undo.duckdb")
+
+
+def test_cli_on_a_full_disk_prints_one_line_and_exits_1(tmp_path: Path, monkeypatch,
+                                                        capsys) -> None:
+    from analysis.__main__ import main
+
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    paths = []
+    for upload in _two_files():
+        path = folder / upload.file_name
+        path.write_bytes(upload.data)
+        paths.append(path)
+    db = tmp_path / "cli_full.duckdb"
+
+    def full_disk(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ingest, "_insert_attendance", full_disk)
+    code = main(["ingest", "--db", str(db), "--survey", str(paths[0]),
+                 "--attendance", str(paths[1])])
+    err = capsys.readouterr().err
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "full" in lines[0] and "nothing was changed" in lines[0], err
+    assert "Traceback" not in err and "Errno" not in err
+    monkeypatch.undo()
+    assert assert_whole(db) == {}
 
 
 def test_disk_full_at_commit_stores_nothing_and_says_so(tmp_path: Path, monkeypatch) -> None:
