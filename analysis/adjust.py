@@ -28,8 +28,12 @@ Long JS, Ervin LH (2000). Am Stat 54:217-224 (HC3).
 
 from __future__ import annotations
 
+import ctypes
+import os
+import threading
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -40,6 +44,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError
 from analysis import effects
 from analysis.effects import Estimate, finite_or_none, not_enough
 from analysis.participation import as_flag, dose_band
+from scipy import stats
 
 __all__ = [
     "ANALYSES",
@@ -56,6 +61,7 @@ __all__ = [
     "compare_all",
     "estimates_frame",
     "follow_up_waves",
+    "single_blas_thread",
 ]
 
 ANALYSES: tuple[str, ...] = ("unadjusted", "did", "ancova", "ipw", "high_burnout_rd", "dose_response")
@@ -68,6 +74,74 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
 )
 
 
+# ------------------------------------------------------------------ BLAS threads
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE: dict[str, object] = {"depth": 0, "saved": []}
+_OPENBLAS_NAMES = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                   ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+                   ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+                   ("openblas_get_num_threads", "openblas_set_num_threads"))
+
+
+def _openblas_controls() -> list[tuple[object, object]]:
+    """(get, set) thread-count functions of every OpenBLAS loaded in this process."""
+    controls = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = sorted({line.split()[-1] for line in maps
+                            if "openblas" in line.lower() and ".so" in line.split()[-1]})
+    except OSError:
+        return controls
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_LOCAL)
+        except OSError:
+            continue
+        for get_name, set_name in _OPENBLAS_NAMES:
+            get, set_ = getattr(lib, get_name, None), getattr(lib, set_name, None)
+            if get is not None and set_ is not None:
+                get.restype, set_.restype, set_.argtypes = ctypes.c_int, None, [ctypes.c_int]
+                controls.append((get, set_))
+                break
+    return controls
+
+
+@contextmanager
+def single_blas_thread() -> Iterator[None]:
+    """Run the block with OpenBLAS on one thread (restored afterwards; nests).
+
+    The report fits hundreds of thin regressions (n × ~12 designs). OpenBLAS splits
+    each small product over every core and its threads spin-wait for each other: on
+    a shared two-core server (Streamlit, other sessions, DuckDB) that made the
+    logistic and OLS fits 5-30× slower than on one thread. Results are the same up
+    to floating-point summation order. A no-op where OpenBLAS is not found.
+    """
+    with _BLAS_LOCK:
+        if _BLAS_STATE["depth"] == 0:
+            saved = []
+            for get, set_ in _openblas_controls():
+                try:
+                    saved.append((set_, int(get())))  # type: ignore[operator]
+                    set_(1)  # type: ignore[operator]
+                except Exception:  # noqa: BLE001 - performance only, never fail the report
+                    continue
+            _BLAS_STATE["saved"] = saved
+        _BLAS_STATE["depth"] = int(_BLAS_STATE["depth"]) + 1  # type: ignore[call-overload]
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["depth"] = int(_BLAS_STATE["depth"]) - 1  # type: ignore[call-overload]
+            if _BLAS_STATE["depth"] == 0:
+                for set_, threads in _BLAS_STATE["saved"]:  # type: ignore[union-attr]
+                    try:
+                        set_(threads)
+                    except Exception:  # noqa: BLE001
+                        continue
+                _BLAS_STATE["saved"] = []
+
+
 # ------------------------------------------------------------------ data shaping
 
 
@@ -77,32 +151,112 @@ def follow_up_waves(panel: pd.DataFrame) -> list[str]:
     return waves.sort_values(["wave_index", "wave"])["wave"].astype(str).tolist()
 
 
-def _wave_rows(panel: pd.DataFrame, outcome: str, wave: str) -> tuple[np.ndarray, np.ndarray]:
-    rows = panel.loc[(panel["wave"].astype(str) == str(wave)) & panel[outcome].notna()]
-    group = as_flag(rows["participant"]).to_numpy()
-    values = rows[outcome].astype("float64").to_numpy()
+class PanelIndex:
+    """Row positions of a panel by wave and each person's baseline row, built once.
+
+    Every analysis × outcome × wave needs the rows of one wave and each person's
+    baseline; scanning and merging the whole panel for each of them dominated the
+    report. Positions are into ``panel`` (``iloc``), in panel order.
+    """
+
+    def __init__(self, panel: pd.DataFrame) -> None:
+        self.panel = panel
+        waves = panel["wave"].astype(str).to_numpy(dtype=object)
+        codes, labels = pd.factorize(waves)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+        self.rows = {str(label): order[bounds[i]:bounds[i + 1]] for i, label in enumerate(labels)}
+        person, people = pd.factorize(panel["person"])
+        self.person = person
+        self.participant = as_flag(panel["participant"]).to_numpy()
+        self.sessions = pd.to_numeric(panel["sessions"]).astype("float64").fillna(0).to_numpy()
+        base_rows = np.flatnonzero(panel["wave_index"].to_numpy() == 0)
+        base_rows = base_rows[person[base_rows] >= 0]
+        self.baseline_row = np.full(len(people), -1, dtype="int64")
+        base_rows = _last_per_person(base_rows, person)
+        self.baseline_row[person[base_rows]] = base_rows
+        self._last: dict[str, np.ndarray] = {}
+        self._values: dict[str, np.ndarray] = {}
+        self._covariates: dict[str, np.ndarray] = {}
+        #: per-wave results shared between analyses (pairs, propensity weights)
+        self.memo: dict[tuple, object] = {}
+
+    def wave_rows(self, wave: str) -> np.ndarray:
+        return self.rows.get(str(wave), np.empty(0, dtype="int64"))
+
+    def last_rows(self, wave: str) -> np.ndarray:
+        """The wave's rows, the last one per person (``drop_duplicates(keep="last")``)."""
+        key = str(wave)
+        if key not in self._last:
+            rows = self.wave_rows(key)
+            self._last[key] = _last_per_person(rows[self.person[rows] >= 0], self.person)
+        return self._last[key]
+
+    def values(self, outcome: str) -> np.ndarray:
+        if outcome not in self._values:
+            self._values[outcome] = pd.to_numeric(self.panel[outcome]).astype("float64").to_numpy()
+        return self._values[outcome]
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in self._covariates:
+            self._covariates[name] = self.panel[name].to_numpy()
+        return self._covariates[name]
+
+
+def _last_per_person(rows: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """Of ``rows`` (ascending positions), the last one of each person, in row order."""
+    if rows.size == 0:
+        return rows
+    _, first_from_end = np.unique(person[rows][::-1], return_index=True)
+    return np.sort(rows[rows.size - 1 - first_from_end])
+
+
+def _wave_rows(panel: pd.DataFrame, outcome: str, wave: str,
+               index: PanelIndex | None = None) -> tuple[np.ndarray, np.ndarray]:
+    index = index if index is not None else PanelIndex(panel)
+    rows = index.wave_rows(wave)
+    values = index.values(outcome)[rows]
+    present = ~np.isnan(values)
+    group = index.participant[rows][present]
+    values = values[present]
     return values[group], values[~group]
 
 
-def _pairs(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str] = ()) -> pd.DataFrame:
+def _pairs(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str] = (),
+           index: PanelIndex | None = None) -> pd.DataFrame:
     """One row per person seen at baseline and ``wave`` with the outcome at both.
 
     Columns: ``person, baseline, follow_up, change, group (0/1), sessions`` and the
-    baseline values of ``covariates`` present in the panel.
+    baseline values of ``covariates`` present in the panel. The follow-up row is the
+    person's last at ``wave``, the baseline their last at ``wave_index`` 0; rows in
+    panel order of the follow-up rows.
     """
+    if index is not None:
+        key = ("pairs", outcome, str(wave), tuple(covariates))
+        if key not in index.memo:
+            index.memo[key] = _build_pairs(panel, outcome, wave, covariates, index)
+        return index.memo[key]  # type: ignore[return-value]
+    return _build_pairs(panel, outcome, wave, covariates, PanelIndex(panel))
+
+
+def _build_pairs(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str],
+                 index: PanelIndex) -> pd.DataFrame:
     present = [c for c in covariates if c in panel.columns and c not in ("person", "participant", "sessions")]
-    base = panel.loc[panel["wave_index"] == 0, ["person", outcome, *present]]
-    base = base.drop_duplicates("person", keep="last").rename(columns={outcome: "baseline"})
-    follow = panel.loc[panel["wave"].astype(str) == str(wave), ["person", outcome, "participant", "sessions"]]
-    follow = follow.drop_duplicates("person", keep="last").rename(columns={outcome: "follow_up"})
-    pairs = follow.merge(base, on="person", how="inner")
-    pairs = pairs.loc[pairs["baseline"].notna() & pairs["follow_up"].notna()].copy()
-    pairs["baseline"] = pairs["baseline"].astype("float64")
-    pairs["follow_up"] = pairs["follow_up"].astype("float64")
+    follow = index.last_rows(wave)
+    base = index.baseline_row[index.person[follow]]
+    y = index.values(outcome)
+    follow_up = y[follow]
+    baseline = np.where(base >= 0, y[np.maximum(base, 0)], np.nan)
+    keep = (base >= 0) & ~np.isnan(follow_up) & ~np.isnan(baseline)
+    follow, base = follow[keep], base[keep]
+    pairs = pd.DataFrame({"person": index.column("person")[follow], "follow_up": follow_up[keep],
+                          "participant": index.participant[follow],
+                          "sessions": index.sessions[follow], "baseline": baseline[keep]})
+    for name in present:
+        pairs[name] = pd.Series(index.column(name)[base], dtype=panel[name].dtype)
     pairs["change"] = pairs["follow_up"] - pairs["baseline"]
-    pairs["group"] = as_flag(pairs["participant"]).astype("int64")
-    pairs["sessions"] = pairs["sessions"].fillna(0).astype("float64")
-    return pairs.reset_index(drop=True)
+    pairs["group"] = pairs["participant"].astype("int64")
+    return pairs
 
 
 def _group_sizes(pairs: pd.DataFrame) -> tuple[int, int]:
@@ -170,27 +324,85 @@ def _standardize(value: float | None, sd: float | None) -> float | None:
     return value / sd
 
 
-def _coefficient(result: sm.regression.linear_model.RegressionResultsWrapper, name: str, confidence: float
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    """A least-squares fit with a robust covariance, as statsmodels computes it."""
+
+    params: np.ndarray
+    cov: np.ndarray
+    df: float
+
+    def coefficient(self, position: int, confidence: float
+                    ) -> tuple[float | None, float | None, float | None, float | None, float | None]:
+        """(estimate, ci_low, ci_high, p, se) of one coefficient; None where not finite.
+
+        t inference on ``df`` as statsmodels' ``conf_int`` and ``pvalues`` with
+        ``use_t=True``.
+        """
+        return _t_inference(self.params[position], np.sqrt(self.cov[position, position]), self.df,
+                            confidence)
+
+
+def _t_inference(estimate_value: float, se_value: float, df: float, confidence: float
                  ) -> tuple[float | None, float | None, float | None, float | None, float | None]:
-    """(estimate, ci_low, ci_high, p, se) of one coefficient; None where not finite."""
-    position = list(result.model.exog_names).index(name)
-    estimate = finite_or_none(np.asarray(result.params)[position])
-    se = finite_or_none(np.asarray(result.bse)[position])
+    estimate = finite_or_none(estimate_value)
+    se = finite_or_none(se_value)
     if estimate is None or se is None or se <= 0:
         return estimate, None, None, None, se
-    low, high = np.asarray(result.conf_int(alpha=1 - confidence))[position]
-    return estimate, finite_or_none(low), finite_or_none(high), finite_or_none(np.asarray(result.pvalues)[position]), se
+    q = stats.t.ppf(1 - (1 - confidence) / 2.0, df)
+    p_value = stats.t.sf(np.abs(estimate / se), df) * 2
+    return (estimate, finite_or_none(estimate - q * se), finite_or_none(estimate + q * se),
+            finite_or_none(p_value), se)
 
 
-def _residual_df(result: sm.regression.linear_model.RegressionResultsWrapper) -> float:
-    inference_df = getattr(result, "df_resid_inference", None)
-    return float(inference_df if inference_df is not None else result.df_resid)
+def _full_rank(design: np.ndarray) -> tuple[bool, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Whether ``design`` has full column rank (``np.linalg.matrix_rank``'s rule), and its SVD."""
+    u, singular, vt = np.linalg.svd(design, full_matrices=False)
+    if singular.size == 0:
+        return False, (u, singular, vt)
+    tol = singular.max() * max(design.shape) * np.finfo(singular.dtype).eps
+    return bool(int((singular > tol).sum()) >= design.shape[1]), (u, singular, vt)
+
+
+def _robust_fit(y: np.ndarray, design: np.ndarray, cov_type: str, weights: np.ndarray | None = None,
+                svd: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> _Fit:
+    """OLS/WLS by the pseudo-inverse with an HC1 or HC3 covariance.
+
+    The same arithmetic as statsmodels ``OLS/WLS(...).fit(cov_type=..., use_t=True)``
+    (``method="pinv"``: ``pinv_extended`` with rcond 1e-15; HC scales from the whitened
+    residuals; t on ``n - p`` df), without its per-fit overhead.
+    """
+    if weights is not None:
+        root = np.sqrt(weights)
+        wexog, wendog = design * root[:, None], y * root
+        svd = None
+    else:
+        wexog, wendog = design, y
+    u, singular, vt = svd if svd is not None else np.linalg.svd(wexog, full_matrices=False)
+    cutoff = 1e-15 * np.maximum.reduce(singular)
+    inverse = np.where(singular > cutoff, 1.0 / np.where(singular > cutoff, singular, 1.0), 0.0)
+    pinv = np.dot(np.transpose(vt), np.multiply(inverse[:, np.newaxis], np.transpose(u)))
+    params = np.dot(pinv, wendog)
+    resid = wendog - np.dot(wexog, params)
+    nobs, k = wexog.shape
+    df = float(nobs - k)
+    if cov_type == "HC3":
+        normalized = np.dot(pinv, np.transpose(pinv))
+        leverage = np.einsum("ij,ik,kj->i", wexog, wexog, normalized)
+        scale = (resid / (1 - leverage)) ** 2
+    elif cov_type == "HC1":
+        scale = nobs / df * resid ** 2
+    else:
+        raise ValueError(f"unknown covariance {cov_type!r}")
+    cov = np.dot(pinv, scale[:, None] * pinv.T)
+    return _Fit(params=params, cov=cov, df=df)
 
 
 # --------------------------------------------------------------------- analyses
 
 
-def unadjusted(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95) -> Estimate:
+def unadjusted(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95, *,
+               index: PanelIndex | None = None) -> Estimate:
     """Difference of means at one wave (Welch), with Hedges' g and Mann–Whitney.
 
     Everyone who answered at ``wave`` is used (no baseline needed).
@@ -201,7 +413,7 @@ def unadjusted(panel: pd.DataFrame, outcome: str, wave: str, confidence: float =
     α = .05) for the observed group sizes. Assumes nothing about who joined:
     a raw comparison.
     """
-    a, b = _wave_rows(panel, outcome, wave)
+    a, b = _wave_rows(panel, outcome, wave, index)
     welch = effects.welch_difference(a, b, confidence)
     labels = {"analysis": "unadjusted", "outcome": outcome, "wave": str(wave)}
     if not welch.ok:
@@ -216,15 +428,20 @@ def unadjusted(panel: pd.DataFrame, outcome: str, wave: str, confidence: float =
     return replace(welch, extra=tuple(extra.items()), residual_df=welch.get("df"), **labels)
 
 
-def did(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95) -> Estimate:
+def did(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95, *,
+        index: PanelIndex | None = None) -> Estimate:
     """Difference-in-differences of change from baseline.
 
     People seen at baseline and ``wave``; group = participant at ``wave``.
-    Long data (two rows per person) fitted by OLS
-    ``y = β0 + β1·group + β2·post + β3·group·post``; ``β3`` equals
-    ``mean change(participants) - mean change(comparison)``. Standard errors are
-    cluster-robust by person (statsmodels ``cov_type="cluster"``), t with
-    ``G - 1`` df (``residual_df``, G = people).
+    The long-data OLS ``y = β0 + β1·group + β2·post + β3·group·post`` (two rows
+    per person) with standard errors cluster-robust by person and t on ``G - 1``
+    df (``residual_df``, G = people), computed in closed form: the model is
+    saturated, so ``β3 = mean change(participants) - mean change(comparison)``
+    and each person's score contribution to β3 is their change residual over
+    their group size. The cluster sandwich is therefore
+    ``Σ_1 e²/n1² + Σ_0 e²/n0²`` (e = change minus group mean change), times
+    statsmodels' small-sample factor ``G/(G-1) · (N-1)/(N-4)`` with ``N = 2G``
+    rows. Same numbers as statsmodels ``OLS(...).fit(cov_type="cluster")``.
 
     ``effect_size`` = β3 / pooled within-group baseline SD (kind
     ``"d_baseline_sd"``).
@@ -235,7 +452,7 @@ def did(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95) 
     score was high, their fall partly reflects regression to the mean;
     ``extra["baseline_smd"]`` shows the baseline gap.
     """
-    pairs = _pairs(panel, outcome, wave)
+    pairs = _pairs(panel, outcome, wave, index=index)
     n1, n0 = _group_sizes(pairs)
     labels = {"analysis": "did", "outcome": outcome, "wave": str(wave)}
     reason = _thin(n1, n0)
@@ -243,27 +460,31 @@ def did(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95) 
         return not_enough(reason, n_participants=n1, n_comparison=n0, **labels)
     if pairs["change"].std(ddof=0) == 0 and pairs["baseline"].std(ddof=0) == 0:
         return not_enough("all values equal", n_participants=n1, n_comparison=n0, **labels)
+    group = pairs["group"].to_numpy() == 1
+    change = pairs["change"].to_numpy()
+    baseline = pairs["baseline"].to_numpy()
+    change1, change0 = change[group], change[~group]
+    mean1, mean0 = change1.mean(), change0.mean()
     count = len(pairs)
-    group = np.concatenate([pairs["group"].to_numpy(), pairs["group"].to_numpy()]).astype("float64")
-    post = np.repeat([0.0, 1.0], count)
-    design = pd.DataFrame({"const": 1.0, "group": group, "post": post, "group:post": group * post})
-    y = np.concatenate([pairs["baseline"].to_numpy(), pairs["follow_up"].to_numpy()])
-    clusters = np.concatenate([np.arange(count), np.arange(count)])
-    result = sm.OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True)
-    estimate, low, high, p_value, se = _coefficient(result, "group:post", confidence)
+    rows = 2 * count
+    correction = count / (count - 1.0) * ((rows - 1.0) / float(rows - 4))
+    variance = (np.square(change1 - mean1).sum() / n1 ** 2
+                + np.square(change0 - mean0).sum() / n0 ** 2) * correction
+    estimate, low, high, p_value, se = _t_inference(mean1 - mean0, np.sqrt(variance), count - 1.0,
+                                                    confidence)
     if low is None:
         return not_enough("no variation in change from baseline", n_participants=n1, n_comparison=n0, **labels)
     baseline_sd = _pooled_sd(pairs["baseline"], pairs["group"])
-    means = pairs.groupby("group")[["baseline", "follow_up", "change"]].mean()
+    base1, base0 = baseline[group].mean(), baseline[~group].mean()
     return Estimate(
         estimate=estimate, ci_low=low, ci_high=high, p_value=p_value, n_participants=n1, n_comparison=n0,
         effect_size=_standardize(estimate, baseline_sd), effect_size_kind="d_baseline_sd",
-        residual_df=_residual_df(result),
+        residual_df=float(count - 1),
         extra={"se": se, "t": estimate / se if estimate is not None and se else None,
-               "baseline_participants": means.loc[1, "baseline"], "baseline_comparison": means.loc[0, "baseline"],
-               "change_participants": means.loc[1, "change"], "change_comparison": means.loc[0, "change"],
+               "baseline_participants": base1, "baseline_comparison": base0,
+               "change_participants": mean1, "change_comparison": mean0,
                "baseline_sd": baseline_sd,
-               "baseline_smd": _standardize(float(means.loc[1, "baseline"] - means.loc[0, "baseline"]), baseline_sd),
+               "baseline_smd": _standardize(float(base1 - base0), baseline_sd),
                "se_type": "cluster-robust by person"},
         **labels,
     )
@@ -355,7 +576,7 @@ def parallel_trends_check(panel: pd.DataFrame, outcome: str, pre_waves: Sequence
 
 
 def ancova(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str] = DEFAULT_COVARIATES,
-           confidence: float = 0.95) -> Estimate:
+           confidence: float = 0.95, *, index: PanelIndex | None = None) -> Estimate:
     """Follow-up score adjusted for baseline score and covariates (ANCOVA).
 
     OLS ``follow_up = β0 + β1·group + β2·baseline + Σ covariate dummies``, with
@@ -369,7 +590,7 @@ def ancova(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[st
     baseline), and a linear, common baseline slope. Differs from DiD when groups
     differ at baseline (Lord's paradox).
     """
-    pairs = _pairs(panel, outcome, wave, covariates)
+    pairs = _pairs(panel, outcome, wave, covariates, index=index)
     n1, n0 = _group_sizes(pairs)
     labels = {"analysis": "ancova", "outcome": outcome, "wave": str(wave)}
     reason = _thin(n1, n0)
@@ -386,18 +607,21 @@ def ancova(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[st
 def _fit_group_effect(y: pd.Series, design: pd.DataFrame, pairs: pd.DataFrame, n1: int, n0: int,
                       labels: Mapping[str, str], cov_type: str, confidence: float,
                       extra: Mapping[str, object], weights: np.ndarray | None = None) -> Estimate:
-    if np.linalg.matrix_rank(design.to_numpy()) < design.shape[1]:
+    """The ``group`` coefficient (column 1 of ``design``) of an OLS/WLS fit, robust SE."""
+    matrix = design.to_numpy(dtype="float64")
+    full_rank, svd = _full_rank(matrix)
+    if not full_rank:
         return not_enough("covariates leave no independent group comparison (collinear)",
                           n_participants=n1, n_comparison=n0, **labels)
     if len(design) - design.shape[1] < 1:
         return not_enough("no residual degrees of freedom", n_participants=n1, n_comparison=n0, **labels)
     if y.std(ddof=0) == 0:
         return not_enough("all values equal", n_participants=n1, n_comparison=n0, **labels)
-    model = sm.WLS(y, design, weights=weights) if weights is not None else sm.OLS(y, design)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = model.fit(cov_type=cov_type, use_t=True)
-        estimate, low, high, p_value, se = _coefficient(result, "group", confidence)
+    position = list(design.columns).index("group")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        fit = _robust_fit(y.to_numpy(dtype="float64"), matrix, cov_type, weights=weights,
+                          svd=svd if weights is None else None)
+        estimate, low, high, p_value, se = fit.coefficient(position, confidence)
     if low is None:
         return not_enough("group effect not estimable (a person has full leverage or no variation)",
                           n_participants=n1, n_comparison=n0, **labels)
@@ -406,7 +630,7 @@ def _fit_group_effect(y: pd.Series, design: pd.DataFrame, pairs: pd.DataFrame, n
     info.update({"se": se, "follow_up_sd": sd})
     return Estimate(estimate=estimate, ci_low=low, ci_high=high, p_value=p_value, n_participants=n1,
                     n_comparison=n0, effect_size=_standardize(estimate, sd), effect_size_kind="d_follow_up_sd",
-                    residual_df=_residual_df(result), extra=info, **labels)
+                    residual_df=fit.df, extra=info, **labels)
 
 
 @dataclass(frozen=True)
@@ -421,8 +645,19 @@ class _Weighting:
 
 
 def _propensity_weights(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str],
-                        trim: tuple[float, float]) -> _Weighting:
-    pairs = _pairs(panel, outcome, wave, covariates)
+                        trim: tuple[float, float], index: PanelIndex | None = None) -> _Weighting:
+    """Propensity weights (memoised on ``index``: IPW and the balance table share one fit)."""
+    if index is None:
+        return _compute_weights(panel, outcome, wave, covariates, trim, None)
+    key = ("weights", outcome, str(wave), tuple(covariates), tuple(trim))
+    if key not in index.memo:
+        index.memo[key] = _compute_weights(panel, outcome, wave, covariates, trim, index)
+    return index.memo[key]  # type: ignore[return-value]
+
+
+def _compute_weights(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str],
+                     trim: tuple[float, float], index: PanelIndex | None) -> _Weighting:
+    pairs = _pairs(panel, outcome, wave, covariates, index=index)
     n1, n0 = _group_sizes(pairs)
     balance_design, _, _ = _covariate_design(pairs, covariates, drop_first=False)
     covariate_matrix = pd.concat([pairs["baseline"].to_frame(f"baseline {outcome}"), balance_design], axis=1)
@@ -431,14 +666,16 @@ def _propensity_weights(panel: pd.DataFrame, outcome: str, wave: str, covariates
         return _Weighting(pairs, covariate_matrix, None, reason, (), (), None)
     model_design, used, dropped = _covariate_design(pairs, covariates)
     design = pd.concat([pd.Series(1.0, index=pairs.index, name="const"), pairs["baseline"], model_design], axis=1)
-    if np.linalg.matrix_rank(design.to_numpy()) < design.shape[1] or len(design) <= design.shape[1]:
+    matrix = design.to_numpy(dtype="float64")
+    if not _full_rank(matrix)[0] or len(design) <= design.shape[1]:
         return _Weighting(pairs, covariate_matrix, None, "too few people for the propensity model",
                           tuple(used), tuple(dropped), None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = sm.Logit(pairs["group"].astype("float64"), design).fit(disp=0, maxiter=200)
-            propensity = np.asarray(fit.predict(design), dtype="float64")
+            # numpy arrays, not frames: the same fit without pandas bookkeeping
+            fit = sm.Logit(pairs["group"].to_numpy(dtype="float64"), matrix).fit(disp=0, maxiter=200)
+            propensity = np.asarray(fit.predict(matrix), dtype="float64")
             converged = bool(fit.mle_retvals.get("converged", True))
         except (np.linalg.LinAlgError, ValueError, PerfectSeparationError):
             propensity, converged = np.full(len(pairs), np.nan), False
@@ -465,7 +702,8 @@ def _kish(weights: np.ndarray) -> float | None:
 
 
 def ipw(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str] = DEFAULT_COVARIATES,
-        trim: tuple[float, float] = (0.01, 0.99), confidence: float = 0.95) -> Estimate:
+        trim: tuple[float, float] = (0.01, 0.99), confidence: float = 0.95, *,
+        index: PanelIndex | None = None) -> Estimate:
     """Inverse-probability-weighted difference at follow-up (average effect in everyone).
 
     1. Propensity ``e = P(participant | baseline score, covariates)`` from a
@@ -489,7 +727,7 @@ def ipw(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str] 
     and overlap (everyone had some chance of each group). Check
     :func:`balance_table`.
     """
-    weighting = _propensity_weights(panel, outcome, wave, covariates, trim)
+    weighting = _propensity_weights(panel, outcome, wave, covariates, trim, index)
     pairs = weighting.pairs
     n1, n0 = _group_sizes(pairs)
     labels = {"analysis": "ipw", "outcome": outcome, "wave": str(wave)}
@@ -532,7 +770,7 @@ def _weighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
 
 def balance_table(panel: pd.DataFrame, outcome: str, wave: str,
                   covariates: Sequence[str] = DEFAULT_COVARIATES, trim: tuple[float, float] = (0.01, 0.99),
-                  threshold: float = 0.1) -> Balance:
+                  threshold: float = 0.1, *, index: PanelIndex | None = None) -> Balance:
     """Standardized mean differences and variance ratios before and after IPW.
 
     For each covariate (the baseline score, each level of each categorical
@@ -550,7 +788,7 @@ def balance_table(panel: pd.DataFrame, outcome: str, wave: str,
     sample sizes (Kish) are on the returned :class:`Balance`. Good balance:
     |SMD| < 0.1 and variance ratio within 0.5–2.
     """
-    weighting = _propensity_weights(panel, outcome, wave, covariates, trim)
+    weighting = _propensity_weights(panel, outcome, wave, covariates, trim, index)
     pairs = weighting.pairs
     n1, n0 = _group_sizes(pairs)
     group = pairs["group"].to_numpy()
@@ -587,7 +825,8 @@ def balance_table(panel: pd.DataFrame, outcome: str, wave: str,
     )
 
 
-def dose_response(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95) -> Estimate:
+def dose_response(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95, *,
+                  index: PanelIndex | None = None) -> Estimate:
     """Change from baseline per session attended, among participants only.
 
     OLS ``change = β0 + β1·sessions`` (sessions attended by the follow-up survey)
@@ -599,7 +838,7 @@ def dose_response(panel: pd.DataFrame, outcome: str, wave: str, confidence: floa
     in other ways that change their score (attendance is self-chosen, so this is
     descriptive support for, not proof of, an effect).
     """
-    pairs = _pairs(panel, outcome, wave)
+    pairs = _pairs(panel, outcome, wave, index=index)
     takers = pairs.loc[pairs["group"] == 1].reset_index(drop=True)
     n1 = len(takers)
     labels = {"analysis": "dose_response", "outcome": outcome, "wave": str(wave)}
@@ -616,22 +855,21 @@ def dose_response(panel: pd.DataFrame, outcome: str, wave: str, confidence: floa
     if takers["change"].std(ddof=0) == 0:
         return not_enough("no variation in change from baseline", n_participants=n1, n_comparison=None,
                           **labels)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = sm.OLS(takers["change"], design).fit(cov_type="HC3", use_t=True)
-        estimate, low, high, p_value, se = _coefficient(result, "sessions", confidence)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        fit = _robust_fit(takers["change"].to_numpy(dtype="float64"), design.to_numpy(dtype="float64"), "HC3")
+        estimate, low, high, p_value, se = fit.coefficient(1, confidence)
     if low is None:
         return not_enough("slope not estimable (a person has full leverage)", n_participants=n1,
                           n_comparison=None, **labels)
     return Estimate(estimate=estimate, ci_low=low, ci_high=high, p_value=p_value, n_participants=n1,
                     n_comparison=None, effect_size=None, effect_size_kind=None,
-                    residual_df=_residual_df(result),
+                    residual_df=fit.df,
                     extra={"se": se, "se_type": "HC3", "mean_change_by_dose": table,
                            "units": "per session attended"}, **labels)
 
 
 def high_burnout_rd(panel: pd.DataFrame, outcome: str, wave: str, cutoff: float, direction: str = "high",
-                    confidence: float = 0.95) -> Estimate:
+                    confidence: float = 0.95, *, index: PanelIndex | None = None) -> Estimate:
     """Difference in the share with high burnout at ``wave``, in percentage points.
 
     ``high`` is ``score ≥ cutoff`` (``direction="high"``) or ``score ≤ cutoff``
@@ -639,7 +877,7 @@ def high_burnout_rd(panel: pd.DataFrame, outcome: str, wave: str, cutoff: float,
     score; p: score test; relative risk with Katz CI in ``extra``
     (:func:`analysis.effects.risk_difference`). Unadjusted.
     """
-    a, b = _wave_rows(panel, outcome, wave)
+    a, b = _wave_rows(panel, outcome, wave, index)
     labels = {"analysis": "high_burnout_rd", "outcome": outcome, "wave": str(wave)}
     if direction not in ("high", "low"):
         return not_enough(f"unknown cut-off direction {direction!r}", n_participants=a.size,
@@ -690,22 +928,28 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
     wanted = [a for a in ANALYSES if a in set(analyses)]
     present = [o for o in outcomes if o in panel.columns]
     results: list[Estimate] = []
-    for wave in follow_up_waves(panel):
-        for outcome in present:
-            for analysis in wanted:
-                if analysis == "unadjusted":
-                    results.append(unadjusted(panel, outcome, wave))
-                elif analysis == "did":
-                    results.append(did(panel, outcome, wave))
-                elif analysis == "ancova":
-                    results.append(ancova(panel, outcome, wave, covariates))
-                elif analysis == "ipw":
-                    results.append(ipw(panel, outcome, wave, covariates))
-                elif analysis == "high_burnout_rd" and outcome in cutoffs:
-                    cutoff, direction = cutoffs[outcome]
-                    results.append(high_burnout_rd(panel, outcome, wave, cutoff, direction))
-                elif analysis == "dose_response":
-                    results.append(dose_response(panel, outcome, wave))
+    with single_blas_thread():
+        index = PanelIndex(panel)
+        for wave in follow_up_waves(panel):
+            for outcome in present:
+                # one pairs frame per outcome × wave, shared by every analysis
+                pairs = _pairs(panel, outcome, wave, covariates, index=index)
+                index.memo[("pairs", outcome, str(wave), ())] = pairs
+                for analysis in wanted:
+                    if analysis == "unadjusted":
+                        results.append(unadjusted(panel, outcome, wave, index=index))
+                    elif analysis == "did":
+                        results.append(did(panel, outcome, wave, index=index))
+                    elif analysis == "ancova":
+                        results.append(ancova(panel, outcome, wave, covariates, index=index))
+                    elif analysis == "ipw":
+                        results.append(ipw(panel, outcome, wave, covariates, index=index))
+                    elif analysis == "high_burnout_rd" and outcome in cutoffs:
+                        cutoff, direction = cutoffs[outcome]
+                        results.append(high_burnout_rd(panel, outcome, wave, cutoff, direction, index=index))
+                    elif analysis == "dose_response":
+                        results.append(dose_response(panel, outcome, wave, index=index))
+            index.memo.clear()  # one wave's pairs at a time in memory
     return _adjust_families(results, primary)
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import lru_cache
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
@@ -433,13 +433,34 @@ def _relative_risk(x1: int, n1: int, x2: int, n2: int, confidence: float) -> dic
 
 
 def _adjust(pvals: Sequence[float | None] | np.ndarray, method: str) -> list[float | None]:
+    """Holm or Benjamini–Hochberg in numpy, step for step as statsmodels ``multipletests``.
+
+    statsmodels' Holm branch calls ``gc.collect()`` on every call, which costs a
+    full collection per family in a process holding many objects; the arithmetic
+    below is the same (same sort, same products and quotients, same running
+    max/min, same cap at 1), so the results are identical.
+    """
     values = [finite_or_none(p) for p in pvals]
     index = [i for i, p in enumerate(values) if p is not None]
     out: list[float | None] = [None] * len(values)
-    if index:
-        adjusted = multipletests([values[i] for i in index], method=method)[1]
-        for i, p in zip(index, adjusted):
-            out[i] = float(p)
+    if not index:
+        return out
+    raw = np.asarray([values[i] for i in index], dtype="float64")
+    order = np.argsort(raw)
+    ranked = np.take(raw, order)
+    m = ranked.size
+    if method == "holm":
+        corrected = np.maximum.accumulate(ranked * np.arange(m, 0, -1))
+    elif method == "fdr_bh":
+        ecdf = np.arange(1, m + 1) / float(m)
+        corrected = np.minimum.accumulate((ranked / ecdf)[::-1])[::-1]
+    else:
+        raise ValueError(f"unknown adjustment {method!r}")
+    corrected[corrected > 1] = 1
+    adjusted = np.empty_like(corrected)
+    adjusted[order] = corrected
+    for i, p in zip(index, adjusted):
+        out[i] = float(p)
     return out
 
 
@@ -447,8 +468,9 @@ def holm(pvals: Sequence[float | None] | np.ndarray) -> list[float | None]:
     """Holm step-down adjusted p-values (family-wise error rate).
 
     ``p̃_(i) = max_{j≤i} min(1, (m - j + 1) p_(j))``. Missing p-values stay
-    ``None`` and do not count towards ``m``. Uses statsmodels ``multipletests``
-    with ``method="holm"`` explicitly (its default is Holm–Šidák).
+    ``None`` and do not count towards ``m``. Same numbers as statsmodels
+    ``multipletests(method="holm")`` (its default is Holm–Šidák), without its
+    per-call ``gc.collect()``.
     """
     return _adjust(pvals, "holm")
 
@@ -457,7 +479,8 @@ def benjamini_hochberg(pvals: Sequence[float | None] | np.ndarray) -> list[float
     """Benjamini–Hochberg adjusted p-values (false discovery rate).
 
     ``p̃_(i) = min_{j≥i} min(1, m p_(j) / j)``. Valid under independence or
-    positive dependence. Missing p-values stay ``None``.
+    positive dependence. Missing p-values stay ``None``. Same numbers as
+    statsmodels ``multipletests(method="fdr_bh")``.
     """
     return _adjust(pvals, "fdr_bh")
 
@@ -470,10 +493,17 @@ def minimum_detectable_effect(n1: int, n2: int, power: float = 0.8, alpha: float
 
     Solves the noncentral-t power equation for d (statsmodels ``TTestIndPower``,
     same as R ``pwr.t2n.test``). Report this for the observed group sizes instead
-    of post-hoc power. ``None`` when a group has fewer than 2 people.
+    of post-hoc power. ``None`` when a group has fewer than 2 people. Solutions
+    are cached by ``(n1, n2, power, alpha)``: the report asks for the same group
+    sizes once per analysis table, and the root finding is slow.
     """
     if n1 < 2 or n2 < 2:
         return None
+    return _solve_mde(int(n1), int(n2), float(power), float(alpha))
+
+
+@lru_cache(maxsize=4096)
+def _solve_mde(n1: int, n2: int, power: float, alpha: float) -> float | None:
     return finite_or_none(TTestIndPower().solve_power(
         effect_size=None, nobs1=n1, ratio=n2 / n1, alpha=alpha, power=power,
         alternative="two-sided"))

@@ -36,13 +36,11 @@ Disclosure design (what protects what)
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -210,6 +208,12 @@ def build_report(
     FilterRefused
         When a filter is refused.
     """
+    with adjust.single_blas_thread():
+        return _build_report(store, scope, settings, filters, outcomes, waves)
+
+
+def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filters,
+                  outcomes: Sequence[str] | None, waves: Sequence[str] | None) -> ReportTables:
     require(scope, "view", filters.sites or ())
     k = disclosure.validate_min_group_size(settings.min_group_size)
     present = available(store, scope).outcomes
@@ -614,21 +618,6 @@ def _apply_pattern(summary: pd.DataFrame, pattern: pd.DataFrame, participant_sta
 # ------------------------------------------------------------------ estimates
 
 
-@contextmanager
-def _quiet_gc() -> Iterator[None]:
-    """Freeze the objects alive now so that full collections skip them.
-
-    statsmodels' Holm adjustment calls ``gc.collect()`` on every call; in a process
-    holding many objects (a Streamlit server) that costs ~0.2 s each, dozens of times
-    per report. Frozen objects are ignored by the collector until unfrozen.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def _primary_families(outcomes: Sequence[str]) -> dict[str, str]:
     return {o: SCALES_BY_KEY[o].instrument for o in outcomes if SCALES_BY_KEY[o].primary}
 
@@ -638,8 +627,7 @@ def _estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict,
     columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
     if panel.empty or not outcomes:
         return pd.DataFrame(columns=columns), []
-    with _quiet_gc():
-        results = adjust.compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
+    results = adjust.compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
     frame = adjust.estimates_frame(results)
     reasons = frame["status"].copy()
     frame = frame.drop(columns=["status"])

@@ -290,3 +290,75 @@ def test_estimates_frame_columns(panel):
     assert set(frame["analysis"]) == set(adjust.ANALYSES)
     assert frame["status"].iloc[-1].startswith("not enough data")
     assert frame.loc[frame.analysis == "dose_response", "n_comparison"].isna().all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_did_closed_form_equals_statsmodels_cluster_fit(seed):
+    """The closed-form DiD reproduces the long-data cluster-robust OLS to 1e-10."""
+    rng = np.random.default_rng(100 + seed)
+    panel = make_panel(n=int(rng.integers(8, 400)), effect=float(rng.normal(0, 5)), seed=seed,
+                       selection=float(rng.uniform(0, 2)))
+    est = did(panel, "cbi_work", "2024-Q3")
+    w = wide(panel)
+    long = pd.concat([
+        pd.DataFrame({"y": w.baseline, "group": w.group, "post": 0, "person": w.index}),
+        pd.DataFrame({"y": w.follow_up, "group": w.group, "post": 1, "person": w.index})])
+    ref = smf.ols("y ~ group * post", long).fit(cov_type="cluster", cov_kwds={"groups": long.person}, use_t=True)
+    low, high = ref.conf_int().loc["group:post"]
+    assert est.estimate == pytest.approx(ref.params["group:post"], rel=1e-10)
+    assert est.get("se") == pytest.approx(ref.bse["group:post"], rel=1e-10)
+    assert (est.ci_low, est.ci_high) == (pytest.approx(low, rel=1e-10), pytest.approx(high, rel=1e-10))
+    assert est.p_value == pytest.approx(ref.pvalues["group:post"], rel=1e-9, abs=1e-300)
+    assert est.residual_df == ref.df_resid_inference
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_fits_equal_statsmodels(seed):
+    """ANCOVA (HC3), IPW's WLS (HC1) and the dose slope (HC3) as statsmodels fits them."""
+    panel = make_panel(n=250 + 50 * seed, seed=20 + seed, dose_slope=-0.5)
+    w = wide(panel)
+    est = ancova(panel, "cbi_work", "2024-Q3")
+    ref = smf.ols("follow_up ~ group + baseline + C(site) + C(role)", w).fit(cov_type="HC3", use_t=True)
+    assert est.estimate == pytest.approx(ref.params["group"], rel=1e-10)
+    assert est.get("se") == pytest.approx(ref.bse["group"], rel=1e-10)
+    assert est.p_value == pytest.approx(ref.pvalues["group"], rel=1e-9)
+    assert est.residual_df == ref.df_resid
+
+    weighting = adjust._propensity_weights(panel, "cbi_work", "2024-Q3", ("site", "role"), (0.01, 0.99))
+    pairs = weighting.pairs
+    design = sm.add_constant(pairs["group"].astype(float))
+    ref = sm.WLS(pairs["follow_up"], design, weights=weighting.weights).fit(cov_type="HC1", use_t=True)
+    est = ipw(panel, "cbi_work", "2024-Q3")
+    assert est.estimate == pytest.approx(ref.params["group"], rel=1e-10)
+    assert (est.ci_low, est.ci_high) == (pytest.approx(ref.conf_int().loc["group", 0], rel=1e-10),
+                                         pytest.approx(ref.conf_int().loc["group", 1], rel=1e-10))
+    assert est.p_value == pytest.approx(ref.pvalues["group"], rel=1e-9)
+
+    takers = w.loc[w.group == 1]
+    ref = smf.ols("change ~ sessions", takers).fit(cov_type="HC3", use_t=True)
+    est = dose_response(panel, "cbi_work", "2024-Q3")
+    assert est.estimate == pytest.approx(ref.params["sessions"], rel=1e-10)
+    assert est.get("se") == pytest.approx(ref.bse["sessions"], rel=1e-10)
+    assert est.p_value == pytest.approx(ref.pvalues["sessions"], rel=1e-9)
+
+
+def test_compare_all_shares_work_but_matches_single_calls(panel):
+    """compare_all's shared index and pairs give the same estimates as one call each."""
+    results = {(e.analysis, e.outcome): e for e in compare_all(panel, ["cbi_work", "ucla3"])}
+    for outcome in ("cbi_work", "ucla3"):
+        for name, single in (("did", did(panel, outcome, "2024-Q3")),
+                             ("ancova", ancova(panel, outcome, "2024-Q3")),
+                             ("ipw", ipw(panel, outcome, "2024-Q3")),
+                             ("unadjusted", unadjusted(panel, outcome, "2024-Q3"))):
+            shared = results[(name, outcome)]
+            assert (shared.estimate, shared.ci_low, shared.ci_high, shared.p_value) == \
+                (single.estimate, single.ci_low, single.ci_high, single.p_value)
+
+
+def test_single_blas_thread_restores_and_nests():
+    before = [get() for get, _ in adjust._openblas_controls()]
+    with adjust.single_blas_thread():
+        with adjust.single_blas_thread():
+            assert all(get() == 1 for get, _ in adjust._openblas_controls())
+        assert all(get() == 1 for get, _ in adjust._openblas_controls())
+    assert [get() for get, _ in adjust._openblas_controls()] == before

@@ -170,3 +170,20 @@ def test_estimate_is_frozen_and_clean():
     hash(est)
     with pytest.raises(Exception):
         est.estimate = 2.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_holm_and_bh_equal_statsmodels_multipletests(seed):
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 0.2, int(rng.integers(1, 30)))
+    p[rng.random(p.size) < 0.2] = p[0]  # ties
+    assert effects.holm(p) == list(multipletests(p, method="holm")[1])
+    assert effects.benjamini_hochberg(p) == list(multipletests(p, method="fdr_bh")[1])
+
+
+def test_minimum_detectable_effect_cached_value_is_the_same():
+    first = effects.minimum_detectable_effect(15, 45)
+    assert effects.minimum_detectable_effect(15, 45) == first
+    assert effects.minimum_detectable_effect(np.int64(15), np.int64(45)) == first
