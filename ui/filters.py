@@ -16,9 +16,10 @@ import streamlit as st
 
 from analysis import dashboard, queries
 from analysis.figures import outcome_label
-from analysis.scope import LOCAL, Scope
+from analysis.scope import Scope
 from analysis.settings import Settings, load_settings
 from analysis.store import Store
+from ui import auth
 
 #: The outcome the dashboards open on, first one the data has.
 PREFERRED_OUTCOMES = ("cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee")
@@ -55,11 +56,7 @@ class Selection:
 
 
 def viewer_scope() -> Scope:
-    """The signed-in viewer's scope (the local single user when no sign-in exists)."""
-    try:
-        from ui import auth
-    except ImportError:  # sign-in not installed: the local single-user session
-        return st.session_state.get("scope", LOCAL)
+    """The signed-in viewer's scope; stops the page when nobody is signed in."""
     return auth.current_scope()
 
 
