@@ -202,6 +202,19 @@ class PanelIndex:
             self._covariates[name] = self.panel[name].to_numpy()
         return self._covariates[name]
 
+    def labels(self, name: str) -> tuple[np.ndarray, pd.Index] | None:
+        """A text covariate as codes into its sorted labels (missing as ``"missing"``),
+        the labels :func:`_covariate_design` would use; None for numeric columns."""
+        key = "labels " + name
+        if key not in self._covariates:
+            column = self.panel[name]
+            if _is_numeric(column):
+                self._covariates[key] = None  # type: ignore[assignment]
+            else:
+                codes, levels = pd.factorize(column.astype("string").fillna("missing"), sort=True)
+                self._covariates[key] = (codes, levels)  # type: ignore[assignment]
+        return self._covariates[key]  # type: ignore[return-value]
+
 
 def _last_per_person(rows: np.ndarray, person: np.ndarray) -> np.ndarray:
     """Of ``rows`` (ascending positions), the last one of each person, in row order."""
@@ -253,7 +266,11 @@ def _build_pairs(panel: pd.DataFrame, outcome: str, wave: str, covariates: Seque
                           "participant": index.participant[follow],
                           "sessions": index.sessions[follow], "baseline": baseline[keep]})
     for name in present:
-        pairs[name] = pd.Series(index.column(name)[base], dtype=panel[name].dtype)
+        coded = index.labels(name)
+        if coded is None:
+            pairs[name] = pd.Series(index.column(name)[base], dtype=panel[name].dtype)
+        else:
+            pairs[name] = pd.Categorical.from_codes(coded[0][base], categories=coded[1])
     pairs["change"] = pairs["follow_up"] - pairs["baseline"]
     pairs["group"] = pairs["participant"].astype("int64")
     return pairs
@@ -292,7 +309,13 @@ def _covariate_design(pairs: pd.DataFrame, covariates: Sequence[str], drop_first
             dropped.append(f"{name} (not in data)")
             continue
         column = pairs[name]
-        if _is_numeric(column) and column.notna().all():
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            block = _dummies_from_codes(column, name, drop_first)
+            if block is None:
+                dropped.append(f"{name} (one level)")
+                continue
+            blocks.append(block)
+        elif _is_numeric(column) and column.notna().all():
             if column.nunique() < 2:
                 dropped.append(f"{name} (one value)")
                 continue
@@ -307,6 +330,29 @@ def _covariate_design(pairs: pd.DataFrame, covariates: Sequence[str], drop_first
         used.append(name)
     design = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=pairs.index)
     return design, used, dropped
+
+
+def _dummies_from_codes(column: pd.Series, name: str, drop_first: bool) -> pd.DataFrame | None:
+    """``pd.get_dummies`` of a categorical's present levels (None with one level).
+
+    Levels in category order, which :meth:`PanelIndex.labels` makes the sorted order
+    ``get_dummies`` uses for text; only levels present in ``column`` get a column.
+    """
+    codes = column.cat.codes.to_numpy()
+    categories = column.cat.categories
+    if (codes < 0).any():
+        labels = column.astype("string").fillna("missing")
+        if labels.nunique() < 2:
+            return None
+        return pd.get_dummies(labels, prefix=name, prefix_sep="=", drop_first=drop_first, dtype="float64")
+    present = np.flatnonzero(np.bincount(codes, minlength=len(categories)))
+    if present.size < 2:
+        return None
+    if drop_first:
+        present = present[1:]
+    matrix = (codes[:, None] == present[None, :]).astype("float64")
+    return pd.DataFrame(matrix, index=column.index,
+                        columns=[f"{name}={categories[i]}" for i in present])
 
 
 def _pooled_sd(values: pd.Series, group: pd.Series) -> float | None:

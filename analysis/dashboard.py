@@ -134,13 +134,15 @@ def guard_filters(store: Store, scope: Scope, settings: Settings,
     except PermissionDenied as error:
         return FilterDecision(False, str(error))
     k = settings.min_group_size
-    panel = queries.load_panel(store, scope, outcomes=[], min_sessions=settings.min_sessions)
-    in_waves = panel["wave"].isin(list(waves)).to_numpy() if waves else np.ones(len(panel), bool)
-    n_total = int(panel.loc[in_waves, "person"].nunique())
     if filters == queries.Filters():
+        # nothing selected: only the head count is needed, one aggregate query
+        n_total = queries.count_respondents(store, scope, waves)
         if 0 < n_total < k:
             return check_filter(n_total, n_total, k)
         return FilterDecision(True, f"This selection covers {n_total} people.")
+    panel = queries.load_panel(store, scope, outcomes=[], min_sessions=settings.min_sessions)
+    in_waves = panel["wave"].isin(list(waves)).to_numpy() if waves else np.ones(len(panel), bool)
+    n_total = int(panel.loc[in_waves, "person"].nunique())
     selected = in_waves.copy()
     if filters.sites is not None:
         selected &= panel["site"].isin(list(filters.sites)).to_numpy()

@@ -23,7 +23,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["DOSE_BANDS", "dose_band", "as_flag", "participation_summary", "descriptives"]
+__all__ = ["DOSE_BANDS", "dose_band", "as_flag", "attendance_timing", "participation_summary",
+           "descriptives"]
 
 DOSE_BANDS: tuple[str, ...] = ("0", "1–2", "3–5", "6+")
 _DOSE_COLUMNS = {"0": "dose_0", "1–2": "dose_1_2", "3–5": "dose_3_5", "6+": "dose_6_plus"}
@@ -101,8 +102,15 @@ def _attendance_until_survey(panel: pd.DataFrame, attendance: pd.DataFrame) -> p
     }, index=panel.index)
 
 
+def attendance_timing(panel: pd.DataFrame, attendance: pd.DataFrame) -> pd.DataFrame:
+    """Per panel row: sessions found, first/last session day and months attended up to
+    the survey date (reusable ``timing`` for :func:`participation_summary`)."""
+    return _attendance_until_survey(panel, attendance)
+
+
 def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
-                          by: Sequence[str] = ("wave",)) -> pd.DataFrame:
+                          by: Sequence[str] = ("wave",), *, timing: pd.DataFrame | None = None
+                          ) -> pd.DataFrame:
     """Participation per wave (optionally per site, role or session type).
 
     Parameters
@@ -127,15 +135,22 @@ def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
     calendar months) and ``span_days_median`` (median days from first to last
     session, participants only). Sessions after a respondent's survey date are
     ignored, so every number describes what was known at that wave.
+
+    ``timing`` (keyword) is ``attendance_timing(panel, attendance)`` when the caller
+    already has it (it does not depend on ``by``; ignored with ``session_type``).
+    Only the columns the summary needs are copied, so a million-row panel with many
+    outcome columns is not duplicated.
     """
     by = list(by)
-    frame = panel.copy()
+    needed = [c for c in dict.fromkeys([*by, "person", "participant", "sessions", "survey_date"])
+              if c in panel.columns]
+    frame = panel[needed].copy()
     if "session_type" in by:
         types = attendance["session_type"].fillna("unspecified").astype(str)
         parts = []
         for session_type in sorted(types.unique()):
-            timing = _attendance_until_survey(frame, attendance.loc[types == session_type])
-            part = frame.assign(session_type=session_type, **timing)
+            found = _attendance_until_survey(frame, attendance.loc[types == session_type])
+            part = frame.drop(columns=["sessions", "participant"]).assign(session_type=session_type, **found)
             part["sessions"] = part["sessions_found"]
             part["participant"] = part["sessions_found"] > 0
             parts.append(part)
@@ -143,7 +158,8 @@ def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
             return _empty_summary(by)
         frame = pd.concat(parts, ignore_index=True)
     else:
-        frame = frame.join(_attendance_until_survey(frame, attendance))
+        found = timing if timing is not None else _attendance_until_survey(frame, attendance)
+        frame = frame.join(found)
     frame["participant"] = as_flag(frame["participant"])
     frame["sessions"] = frame["sessions"].fillna(0).astype("float64")
     frame["dose"] = dose_band(frame["sessions"])

@@ -171,6 +171,22 @@ def load_panel(
     return frame
 
 
+def count_respondents(store: Store, scope: Scope, waves: Sequence[str] | None = None,
+                      filters: Filters = Filters()) -> int:
+    """People who answered (in ``waves``, default all) within the scope and filters.
+
+    One aggregate query: the same people as ``load_panel(...)["person"].nunique()``
+    over the panel's rows in those waves, without building the panel.
+    """
+    _check_sites(scope, filters)
+    wave_list = [str(w) for w in waves] if waves else None
+    sql = (f"SELECT count(DISTINCT respondent_id) FROM survey WHERE {_SURVEY_FILTER} "
+           "AND (CAST(? AS VARCHAR[]) IS NULL OR list_contains(CAST(? AS VARCHAR[]), wave))")
+    with store.cursor() as cur:
+        row = cur.execute(sql, _params(scope, filters) + [wave_list, wave_list]).fetchone()
+    return int(row[0]) if row else 0
+
+
 def load_attendance(store: Store, scope: Scope, filters: Filters = Filters()) -> pd.DataFrame:
     """Sessions of the respondents in scope: ``person, session_date, session_type,
     duration_minutes, site, role``.

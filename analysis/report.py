@@ -49,7 +49,7 @@ from . import adjust, disclosure
 from .effects import Estimate, minimum_detectable_effect
 from .instruments import SCALES_BY_KEY
 from .participation import descriptives as _descriptives
-from .participation import dose_band, participation_summary
+from .participation import attendance_timing, dose_band, participation_summary
 from .queries import Filters, available, load_attendance, load_item_scores, load_panel, response_quality
 from .scope import Scope, require
 from .settings import Settings
@@ -245,9 +245,11 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
     follow_ups = adjust.follow_up_waves(panel) if len(panel) else []
     headline_wave = follow_ups[-1] if follow_ups else None
-    balance = _balance_table(panel, headline_outcome, headline_wave, k)
-    dose = _dose_table(panel, chosen, k)
-    mde = _mde_table(panel, chosen, k)
+    index = adjust.PanelIndex(panel) if len(panel) else None
+    balance = _balance_table(panel, headline_outcome, headline_wave, k, index)
+    dose = _dose_table(panel, chosen, k, index)
+    mde = _mde_table(panel, chosen, k, index)
+    del index
     reliability = _reliability_table(store, scope, filters, chosen, k)
     quality = _quality_table(store, scope, filters, k)
 
@@ -538,15 +540,19 @@ def _participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, 
     participant_stats = ["participation_rate", "sessions_median", "sessions_q1", "sessions_q3",
                          "sessions_per_month", "retention"]
     parts = []
+    # sessions up to each survey date: computed once for the whole panel, shared below
+    timing_all = attendance_timing(panel_all, attendance_all)
+    timing = timing_all if panel is panel_all and attendance is attendance_all else None
 
     # by wave × site, following the respondents table's pattern (no new hidden cells)
     if filters.roles is None:
-        by_site = participation_summary(panel_all, attendance_all, by=("wave", "site"))
+        by_site = participation_summary(panel_all, attendance_all, by=("wave", "site"), timing=timing_all)
         if filters.sites is not None:
             by_site = by_site.loc[by_site["site"].isin(list(filters.sites))]
         parts.append(_apply_pattern(by_site.assign(breakdown="site"), respondents, participant_stats))
     # by wave (the whole selection)
-    by_wave = participation_summary(panel, attendance, by=("wave",)).assign(breakdown="wave", site="all")
+    by_wave = participation_summary(panel, attendance, by=("wave",), timing=timing).assign(
+        breakdown="wave", site="all")
     if filters.sites is None and filters.roles is None:
         parts.append(_apply_pattern(by_wave, respondents, participant_stats))
     else:
@@ -564,7 +570,8 @@ def _participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, 
         parts.append(blanked)
     # by wave × role (whole selection), two-way role × group with margins
     if filters.roles is None and filters.sites is None:
-        by_role = participation_summary(panel, attendance, by=("wave", "role")).assign(breakdown="role")
+        by_role = participation_summary(panel, attendance, by=("wave", "role"), timing=timing).assign(
+            breakdown="role")
         role_counts = _role_table_counts(panel)
         role_pattern = _forced_two_way(role_counts, "n", [], "role", "group", ["wave"], k)
         parts.append(_apply_pattern(by_role, role_pattern.rename(columns={"role": "site"}),
@@ -724,28 +731,45 @@ def _fallback_sentence(est: Estimate) -> str:
 # ------------------------------------------------------------------ pairs-based tables
 
 
-def _pairs_all(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """Every follow-up row with the person's baseline score: one merge, all waves."""
-    base = panel.loc[panel["wave_index"] == 0, ["person", outcome]].drop_duplicates("person", keep="last")
-    base = base.rename(columns={outcome: "baseline"})
-    follow = panel.loc[panel["wave_index"] > 0, ["person", "wave", "wave_index", outcome, "participant",
-                                                 "sessions", "site", "role"]]
-    pairs = follow.merge(base, on="person", how="inner").rename(columns={outcome: "follow_up"})
-    pairs = pairs.loc[pairs["baseline"].notna() & pairs["follow_up"].notna()].copy()
+def _pairs_all(panel: pd.DataFrame, outcome: str, index: adjust.PanelIndex | None = None) -> pd.DataFrame:
+    """Every follow-up row with the person's baseline score (last baseline row), all waves.
+
+    Built from row positions (:class:`analysis.adjust.PanelIndex`) instead of a merge,
+    once per outcome when ``index`` is given (the dose, MDE and balance tables share it).
+    """
+    if index is None:
+        index = adjust.PanelIndex(panel)
+    key = ("pairs_all", outcome)
+    if key in index.memo:
+        return index.memo[key]  # type: ignore[return-value]
+    follow = np.flatnonzero(panel["wave_index"].to_numpy() > 0)
+    follow = follow[index.person[follow] >= 0]
+    base = index.baseline_row[index.person[follow]]
+    values = index.values(outcome)
+    follow_up = values[follow]
+    baseline = np.where(base >= 0, values[np.maximum(base, 0)], np.nan)
+    keep = (base >= 0) & ~np.isnan(follow_up) & ~np.isnan(baseline)
+    rows = follow[keep]
+    pairs = panel.iloc[rows][["person", "wave", "wave_index", "participant", "sessions", "site", "role"]]
+    pairs = pairs.reset_index(drop=True)
+    pairs.insert(3, "follow_up", follow_up[keep])
+    pairs["baseline"] = baseline[keep]
     pairs["change"] = pairs["follow_up"] - pairs["baseline"]
     pairs["participant"] = pairs["participant"].astype(bool)
+    index.memo[key] = pairs
     return pairs
 
 
-def _dose_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int) -> pd.DataFrame:
+def _dose_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
+                index: adjust.PanelIndex | None = None) -> pd.DataFrame:
     columns = ["outcome", "wave", "wave_index", "dose_band", "n", "mean_change", "sd_change", "ci_low",
                "ci_high", "suppressed", "status"]
     parts = []
     for outcome in outcomes:
-        pairs = _pairs_all(panel, outcome)
+        pairs = _pairs_all(panel, outcome, index)
         if pairs.empty:
             continue
-        pairs["dose_band"] = dose_band(pairs["sessions"]).astype(str)
+        pairs = pairs.assign(dose_band=dose_band(pairs["sessions"]).astype(str))  # a copy: pairs are shared
         banded = pairs.groupby(["wave", "wave_index", "dose_band"], observed=True)["change"].agg(
             n="count", mean_change="mean", sd_change="std").reset_index()
         total = pairs.groupby(["wave", "wave_index"], observed=True)["change"].agg(
@@ -766,12 +790,13 @@ def _dose_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int) -> pd.Data
     return table.sort_values(["outcome", "wave_index", "dose_band"], kind="stable").reindex(columns=columns)
 
 
-def _mde_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int) -> pd.DataFrame:
+def _mde_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
+               index: adjust.PanelIndex | None = None) -> pd.DataFrame:
     columns = ["outcome", "wave", "n_participants", "n_comparison", "mde_d", "baseline_sd", "mde_points",
                "unit", "suppressed", "status"]
     rows = []
     for outcome in outcomes:
-        pairs = _pairs_all(panel, outcome)
+        pairs = _pairs_all(panel, outcome, index)
         scale = SCALES_BY_KEY[outcome]
         for (wave, _), group in pairs.groupby(["wave", "wave_index"], sort=False):
             n1 = int(group["participant"].sum())
@@ -799,20 +824,21 @@ def _mde_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int) -> pd.DataF
     return out
 
 
-def _balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k: int) -> pd.DataFrame:
+def _balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k: int,
+                   index: adjust.PanelIndex | None = None) -> pd.DataFrame:
     """IPW balance for the headline; only when both groups, and every covariate level
     shown, have at least ``k`` people in each group (an SMD of a tiny level reveals it)."""
     columns = ["outcome", "wave", "covariate", "smd_before", "smd_after", "variance_ratio_before",
                "variance_ratio_after", "flag"]
     if outcome is None or wave is None:
         return pd.DataFrame(columns=columns)
-    pairs = _pairs_all(panel, outcome)
+    pairs = _pairs_all(panel, outcome, index)
     pairs = pairs.loc[pairs["wave"].astype(str) == str(wave)]
     n1 = int(pairs["participant"].sum())
     n0 = int(len(pairs) - n1)
     if n1 < k or n0 < k:
         return pd.DataFrame(columns=columns)
-    balance = adjust.balance_table(panel, outcome, wave)
+    balance = adjust.balance_table(panel, outcome, wave, index=index)
     table = balance.table.copy()
     # covariate levels are taken at baseline inside adjust; count them the same way
     base = panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]].drop_duplicates("person", keep="last")

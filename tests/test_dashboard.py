@@ -39,6 +39,17 @@ def test_guard_allows_everything_and_a_large_site(store):
     assert decision.allowed, decision.reason
 
 
+def test_guard_head_count_is_the_panels(store):
+    """The unfiltered guard counts people with one query: the same as the panel's."""
+    panel = queries.load_panel(store, LOCAL, outcomes=[])
+    waves = sorted(panel["wave"].unique())[:2]
+    assert queries.count_respondents(store, LOCAL) == panel["person"].nunique()
+    assert queries.count_respondents(store, LOCAL, waves) == \
+        panel.loc[panel["wave"].isin(waves), "person"].nunique()
+    decision = dashboard.guard_filters(store, LOCAL, Settings(), queries.Filters())
+    assert f"covers {panel['person'].nunique()} people" in decision.reason
+
+
 def test_guard_refuses_a_selection_below_k(store):
     decision = dashboard.guard_filters(store, LOCAL, Settings(),
                                        queries.Filters(sites=(SMALL_SITE,)))
