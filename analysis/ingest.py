@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,7 +58,8 @@ from .contract import columns_for, normalize_header
 from .instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES, SCORED_COLUMNS, item_code_sql, \
     scale_score_sql
 from .pseudonymize import pseudonyms
-from .readers import ENCODING_LABELS, DecodedFile, StagedFile, decode, row_number_sql, stage
+from .readers import ENCODING_LABELS, SYSTEM_ERRORS, DecodedFile, StagedFile, decode, \
+    row_number_sql, stage
 from .scope import PermissionDenied, Scope, require
 from .store import Store, StoreUnavailable, _explain_open_error
 from .validate import (
@@ -76,10 +78,11 @@ __all__ = [
     "UploadFile", "Preview", "ScaleCoverage", "FileSummary", "ValidationReport",
     "IngestResult", "UndoResult", "StoreStatus", "UploadNotFound", "Progress",
     "canonical_columns", "suggest_mapping", "saved_mappings", "save_mapping", "preview",
-    "validate_upload", "ingest", "undo", "history", "status", "load_sample",
+    "validate_upload", "already_stored", "ingest", "undo", "history", "status", "load_sample",
     "remove_sample", "has_data", "has_sample", "problems_frame", "SAMPLE_DIR",
 ]
 
+_log = logging.getLogger(__name__)
 Kind = Literal["survey", "attendance"]
 Progress = Callable[[float, str], None]
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -181,11 +184,20 @@ class FileSummary:
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """The outcome of validating an upload (nothing written)."""
+    """The outcome of validating an upload (nothing written).
+
+    ``summary`` has one entry per file; a file already stored (same bytes) is not checked
+    again and has ``unchanged=True`` (see :attr:`unchanged`).
+    """
 
     problems: tuple[Problem, ...]
     ok: bool
     summary: dict[str, FileSummary]
+
+    @property
+    def unchanged(self) -> tuple[FileSummary, ...]:
+        """The files already stored, which uploading again would skip."""
+        return tuple(s for s in self.summary.values() if s.unchanged)
 
     def frame(self) -> pd.DataFrame:
         """The problems as a table (download as CSV with ``frame().to_csv(index=False)``)."""
@@ -435,14 +447,18 @@ def preview(upload: UploadFile, rows: int = 10, *, store: Store | None = None) -
     with tempfile.TemporaryDirectory(prefix="ppi_preview_") as workdir:
         decoded = decode(upload.data, upload.file_name, workdir)
         first: list[list[str]] = []
-        if decoded.path is not None:
-            with decoded.path.open(encoding="utf-8", newline="") as handle:
-                reader = csv.reader(handle, delimiter=decoded.delimiter)
-                next(reader, None)
-                for record in reader:
-                    if len(first) >= rows:
-                        break
-                    first.append(record)
+        if decoded.readable:
+            try:
+                with decoded.path.open(encoding="utf-8", newline="") as handle:
+                    reader = csv.reader(handle, delimiter=decoded.delimiter)
+                    next(reader, None)
+                    for record in reader:
+                        if len(first) >= rows:
+                            break
+                        first.append(record)
+            except csv.Error:
+                # The first rows are only shown; validation reports what is wrong with them.
+                first = first[:rows]
     headers = decoded.headers
     mapping = suggest_mapping(headers, upload.kind, saved) if upload.mapping is None else \
         {h: upload.mapping.get(h) or None for h in headers}
@@ -698,8 +714,12 @@ def _prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope:
         if not d.readable:
             continue
         s = stage(cur, d, f"stage_{kind}")
-        staged[kind] = s
         problems.extend(s.problems)
+        if s.failed:
+            # DuckDB's reader gave up on the file: the cursor's transaction is aborted,
+            # so nothing more can be checked. Refuse with what was found so far.
+            return _unreadable_upload(files, decoded, problems)
+        staged[kind] = s
         chosen[kind], unmapped[kind], mapping_problems = _resolve_mapping(upload, s.headers,
                                                                           saved[kind])
         problems.extend(mapping_problems)
@@ -744,6 +764,36 @@ def _prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope:
                      {k: set(v.columns) for k, v in views.items()}, pseudonymized)
 
 
+def _unreadable_upload(files: Sequence[UploadFile], decoded: Mapping[str, DecodedFile],
+                       problems: list[Problem]) -> _Prepared:
+    """A refusal for an upload that could not be read (nothing further is checked)."""
+    if not has_errors(problems):
+        names = ", ".join(f.file_name for f in files)
+        problems = problems + [Problem(
+            files[0].file_name, None, None, None, "a well-formed CSV or .xlsx file", "error",
+            f"{names} could not be read as a table. Open the file in a spreadsheet program, "
+            "save it again as CSV (UTF-8) and upload that.")]
+    by_kind = {f.kind: f for f in files}
+    summary = {f.file_name: FileSummary(f.file_name, f.kind) for f in files}
+    return _Prepared(by_kind, dict(decoded), {}, {}, sort_problems(problems), summary, {},
+                     False)
+
+
+def _prepare_or_refuse(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile],
+                       scope: Scope, pseudonymize: bool | None, replace: bool, workdir: str,
+                       progress: Progress | None = None) -> _Prepared:
+    """:func:`_prepare`, with any DuckDB error caused by a file's content turned into a
+    refusal (errors of the machine or the database, see ``SYSTEM_ERRORS``, propagate)."""
+    try:
+        return _prepare(cur, files, scope, pseudonymize, replace, workdir, progress)
+    except SYSTEM_ERRORS:
+        raise
+    except duckdb.Error:
+        _log.warning("upload of %s refused: a check failed inside DuckDB",
+                     [f.file_name for f in files], exc_info=True)
+        return _unreadable_upload(files, {}, [])
+
+
 def _with(summary: FileSummary, **changes: object) -> FileSummary:
     from dataclasses import replace as dc_replace  # noqa: PLC0415
     return dc_replace(summary, **changes)
@@ -784,19 +834,47 @@ def validate_upload(store: Store, files: Sequence[UploadFile], scope: Scope,
                     ) -> ValidationReport:
     """Check an upload against the contract and the stored data; nothing is written.
 
+    A file whose exact bytes are already stored (an applied upload with the same SHA-256)
+    is skipped, as :func:`ingest` skips it: its summary has ``unchanged=True`` and the
+    upload number, and one warning says so. A file that cannot be read is a refusal
+    problem, never an exception.
+
     Raises
     ------
     PermissionDenied
         When the scope may not upload, or the files touch sites outside it.
+    StoreUnavailable
+        When the database cannot be read.
     """
     require(scope, "upload")
     _check_kinds(files)
-    with tempfile.TemporaryDirectory(prefix="ppi_upload_") as workdir, \
+    with _store_errors(store), \
+            tempfile.TemporaryDirectory(prefix="ppi_upload_") as workdir, \
             store.cursor() as cur:
-        prepared = _prepare(cur, files, scope, pseudonymize, replace, workdir)
-        problems = prepared.problems + _unchanged_warnings(cur, files)
+        applied = _already_applied(cur, files)
+        skipped = _unchanged_warnings(cur, files)
+        todo = [f for f in files if f.file_name not in applied]
+        summary: dict[str, FileSummary] = {}
+        problems: list[Problem] = list(skipped)
+        if todo:
+            prepared = _prepare_or_refuse(cur, todo, scope, pseudonymize, replace, workdir)
+            summary.update(prepared.summary)
+            problems += prepared.problems
+    for f in files:
+        if f.file_name in applied:
+            summary[f.file_name] = FileSummary(f.file_name, f.kind, unchanged=True,
+                                               upload_id=applied[f.file_name][0])
+    summary = {f.file_name: summary[f.file_name] for f in files if f.file_name in summary}
     problems = sort_problems(problems)
-    return ValidationReport(tuple(problems), not has_errors(problems), prepared.summary)
+    return ValidationReport(tuple(problems), not has_errors(problems), summary)
+
+
+def already_stored(store: Store, files: Sequence[UploadFile]) -> tuple[str, ...]:
+    """Names of the files whose exact bytes (SHA-256) are already stored by an applied
+    upload: :func:`ingest` skips them and :func:`validate_upload` reports them unchanged."""
+    with _store_errors(store), store.cursor() as cur:
+        applied = _already_applied(cur, files)
+    return tuple(f.file_name for f in files if f.file_name in applied)
 
 
 def _already_applied(cur: duckdb.DuckDBPyConnection,
@@ -895,7 +973,8 @@ def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: 
                                                     upload_id=applied[f.file_name][0])
                            for f in files}
                 return IngestResult("unchanged", (), None, tuple(skipped), summary)
-            prepared = _prepare(cur, todo, scope, pseudonymize, replace, workdir, report)
+            prepared = _prepare_or_refuse(cur, todo, scope, pseudonymize, replace, workdir,
+                                          report)
             prepared.problems = sort_problems(prepared.problems + skipped)
             if has_errors(prepared.problems):
                 raise _Refused(prepared)

@@ -7,6 +7,11 @@ normalises any of them to one UTF-8 CSV in a temporary folder and says what it f
 :func:`stage` lets DuckDB read that file into a temporary table in which every value
 is VARCHAR, exactly as the user typed it, so validation sees the raw text.
 
+Line endings are normalised to ``\n`` (files mixing ``\r\n``, ``\n`` and ``\r`` are common
+after copy-and-paste between systems, and DuckDB's strict reader stops on them). Any other
+file DuckDB's reader gives up on (a stray double quote, for example) becomes one refusal
+:class:`~analysis.validate.Problem` from :func:`stage`, never an exception.
+
 Rows with the wrong number of fields are not read: DuckDB's reader stores them in a
 rejects table (``store_rejects``) with their record number, and each becomes a
 :class:`~analysis.validate.Problem` naming its spreadsheet row (the header is row 1).
@@ -41,6 +46,12 @@ ENCODING_LABELS = {
     "xlsx": "Excel workbook (.xlsx)",
 }
 DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+#: DuckDB errors that come from the machine or the database rather than from a file's
+#: content (a full disk, memory, an interrupted or broken database): never a refusal.
+SYSTEM_ERRORS: tuple[type[duckdb.Error], ...] = (
+    duckdb.IOException, duckdb.OutOfMemoryException, duckdb.InterruptException,
+    duckdb.FatalException, duckdb.TransactionException)
 
 # Characters a Western European survey export plausibly contains beyond ASCII; used to
 # choose between Windows-1252 and Mac Roman, which share no byte meaning above 0x7F.
@@ -115,6 +126,10 @@ class StagedFile:
         Records refused for their field count or quoting.
     problems : tuple of Problem
         One per rejected record (capped) and any file-level problem.
+    failed : bool
+        True when DuckDB's reader gave up on the whole file (``problems`` says why, in
+        plain words). The failed statement has aborted any transaction open on the
+        cursor: the caller must stop and roll back, and ``table`` does not exist.
     """
 
     table: str
@@ -124,6 +139,7 @@ class StagedFile:
     n_rejected: int
     problems: tuple[Problem, ...] = field(default_factory=tuple)
     first_rowid: int = 0
+    failed: bool = False
 
     def position_sql(self, alias: str = "") -> str:
         """SQL for a staged row's 0-based position among the rows read.
@@ -225,6 +241,14 @@ def _first_record(text: str) -> str:
     return text[:end]
 
 
+def _parse_header(header_line: str, delimiter: str) -> tuple[str, ...] | None:
+    """The column names of a header line; None when it cannot be parsed as CSV."""
+    try:
+        return tuple(next(csv.reader([header_line], delimiter=delimiter), []))
+    except csv.Error:
+        return None
+
+
 def sniff_delimiter(header_line: str) -> str:
     """The separator used by a header line: comma, semicolon or tab (most frequent wins).
 
@@ -252,7 +276,18 @@ def _cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    return str(value)
+    return normalize_newlines(str(value))
+
+
+def normalize_newlines(text: str) -> str:
+    """Every line ending (``\\r\\n``, ``\\r`` or ``\\n``, mixed or not) as ``\\n``.
+
+    Examples
+    --------
+    >>> normalize_newlines("a\\r\\nb\\rc\\n")
+    'a\\nb\\nc\\n'
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _xlsx_to_csv(data: bytes, target: Path) -> None:
@@ -323,7 +358,7 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
             return DecodedFile(file_name, None, encoding="xlsx", problems=(_problem(
                 file_name, "The first sheet of this workbook is empty.",
                 "a header row and at least one data row on the first sheet"),))
-        headers = tuple(next(csv.reader([_first_record(text)])))
+        headers = _parse_header(_first_record(text), ",") or ()
         return DecodedFile(file_name, target, headers, ",", "xlsx", False)
     if data.startswith(b"PK\x03\x04"):
         return DecodedFile(file_name, None, problems=(_problem(
@@ -339,13 +374,28 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
             "data as CSV (comma-separated) or as an Excel .xlsx workbook and upload that.",
             "a CSV or .xlsx file"),))
     text, encoding, guessed = decoded
-    text = text.lstrip("\ufeff")
-    if "\n" not in text and "\r" in text:
-        text = text.replace("\r", "\n")  # classic Mac line endings
+    # Windows, Unix and classic Mac line endings, even mixed in one file, all become \n.
+    text = normalize_newlines(text.lstrip("\ufeff"))
     header_line = _first_record(text)
+    if not header_line.strip(" \t"):
+        return DecodedFile(file_name, None, encoding=encoding, problems=(Problem(
+            file_name, 1, None, None, "the column names on the first line", "error",
+            f"The first line of {file_name} is empty: it must hold the column names. "
+            "Delete the empty line(s) above the header and upload the file again."),))
     delimiter = sniff_delimiter(header_line)
-    headers = tuple(next(csv.reader([header_line], delimiter=delimiter), []))
-    target.write_text(text, encoding="utf-8", newline="")
+    headers = _parse_header(header_line, delimiter)
+    if headers is None:
+        return DecodedFile(file_name, None, encoding=encoding, problems=(Problem(
+            file_name, 1, None, None, "the column names on the first line", "error",
+            "The header line could not be read: a double quote in it is never closed, so "
+            "the column names run on into the data. Fix or remove the quote."),))
+    try:
+        target.write_text(text, encoding="utf-8", newline="")
+    except UnicodeEncodeError:
+        return DecodedFile(file_name, None, encoding=encoding, problems=(_problem(
+            file_name, "This file contains characters that are not valid text (broken "
+            "UTF-16 surrogates). Open it in a spreadsheet program, save it again as CSV "
+            "(UTF-8) and upload that.", "valid text"),))
     if guessed:
         problems.append(_problem(
             file_name, f"The file is not UTF-8; it was read as {ENCODING_LABELS[encoding]}. "
@@ -388,9 +438,60 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
         Our own identifier for the table (never user input).
     max_reported : int
         At most this many rejected rows become problems; a last one counts the rest.
+
+    Returns
+    -------
+    StagedFile
+        With ``failed`` set (and one refusal problem) when DuckDB's reader gave up on the
+        file; a system failure (I/O, memory) is raised as the duckdb error it is.
     """
     if not decoded.readable:
         raise ValueError("stage() needs a readable file")
+    n = len(decoded.headers)
+    gaps = f"{name}_gaps"
+    if not n:
+        return StagedFile(name, gaps, decoded.headers, 0, 0, (_no_header(decoded),),
+                          failed=True)
+    try:
+        return _stage(cur, decoded, name, max_reported)
+    except SYSTEM_ERRORS:
+        raise  # the machine or the database, not the file: the caller explains those
+    except duckdb.Error as error:
+        return StagedFile(name, gaps, decoded.headers, 0, 0,
+                          (_unreadable(decoded, error),), failed=True)
+
+
+def _no_header(decoded: DecodedFile) -> Problem:
+    return Problem(decoded.file_name, 1, None, None, "the column names on the first line",
+                   "error", f"The first line of {decoded.file_name} is empty: it must hold "
+                   "the column names.")
+
+
+_LINE_IN_ERROR = re.compile(r"\b(?:line|Line)\s*:?\s*(\d+)")
+
+
+def _unreadable(decoded: DecodedFile, error: duckdb.Error) -> Problem:
+    """A plain-words refusal for a file DuckDB's CSV reader gave up on."""
+    text = str(error)
+    found = _LINE_IN_ERROR.search(text)
+    row = int(found.group(1)) if found else None
+    if "quote" in text.lower() or "state machine" in text:
+        what = ("a double quote is not where a CSV file allows it (for example a value "
+                "that opens a quote and never closes it)")
+    elif "unicode" in text.lower() or "utf" in text.lower():
+        what = "it contains bytes that are not valid text"
+    elif "maximum line size" in text.lower() or "line size" in text.lower():
+        what = "a line is far longer than any survey row"
+    else:
+        what = "its rows are not in a consistent CSV layout"
+    return Problem(
+        decoded.file_name, row, None, None, "a well-formed CSV file", "error",
+        f"This file could not be read as a table: {what}. Open it in a spreadsheet "
+        "program, check the rows look right, save it again as CSV (UTF-8) and upload that.")
+
+
+def _stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
+           max_reported: int) -> StagedFile:
     n = len(decoded.headers)
     columns = {f"c{i}": "VARCHAR" for i in range(n)}
     rejects, scans, gaps = f"{name}_rejects", f"{name}_scans", f"{name}_gaps"

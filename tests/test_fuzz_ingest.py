@@ -18,6 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis import ingest
+from analysis.scope import LOCAL
 from analysis.store import Store
 
 _SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz_ingest.py"
@@ -38,6 +40,12 @@ KNOWN_ESCAPES = {
     "mixed_line_ends": [("crlf", 304638177), ("blank_field", 356852984),
                         ("empty_lines", 777451168)],
     "empty_first_line": [("empty_lines", 255594699), ("random_unicode", 992578459)],
+    # More of the same two, from benchmarks/fuzz_ingest.py --cases 3000 (seed 1).
+    "crlf_twice": [("crlf", 699162531), ("crlf", 147845967)],
+    "crlf_then_quote": [("crlf", 513571271), ("quote_char", 345634190)],
+    "no_header_after_truncation": [("truncate", 930939933), ("crlf", 1043234911),
+                                   ("empty_lines", 1055223082),
+                                   ("duplicate_header", 912943833)],
 }
 
 
@@ -56,6 +64,17 @@ def test_the_unmutated_file_is_applied_whole(store: Store) -> None:
 def test_former_escapes_are_refused_cleanly(store: Store, name: str) -> None:
     data = fuzz.mutate(BASE, KNOWN_ESCAPES[name])
     assert fuzz.check_upload(store, data, f"known_{name}.csv") in ("refused", "applied")
+
+
+def test_an_empty_first_line_is_refused_with_the_reason(store: Store) -> None:
+    data = fuzz.mutate(BASE, KNOWN_ESCAPES["empty_first_line"])
+    before = fuzz.checksum(store)
+    result = ingest.ingest(store, [ingest.UploadFile("survey", "survey.csv", data)], LOCAL)
+    assert result.status == "refused" and fuzz.checksum(store) == before
+    [error] = [p for p in result.problems if p.severity == "error"]
+    assert (error.file, error.row) == ("survey.csv", 1)
+    assert error.message.startswith(
+        "The first line of survey.csv is empty: it must hold the column names.")
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, database=None,

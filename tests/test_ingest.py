@@ -277,3 +277,33 @@ def test_kinds_are_checked(store):
         ingest.ingest(store, [survey_file(), survey_file(name="b.csv")], LOCAL)
     with pytest.raises(ValueError):
         ingest.ingest(store, [], LOCAL)
+
+
+def test_mixed_line_endings_are_stored(store):
+    data = csv_bytes(survey_rows(4))
+    lines = data.split(b"\n")
+    mixed = lines[0] + b"\r\n" + lines[1] + b"\n" + lines[2] + b"\r" + b"\r\n".join(lines[3:])
+    result = ingest.ingest(store, [ingest.UploadFile("survey", "survey.csv", mixed)], LOCAL)
+    assert result.status == "applied", result.problems
+    assert count(store, "survey") == 4
+
+
+def test_a_file_the_csv_reader_gives_up_on_is_refused_not_raised(store, monkeypatch):
+    ingest.ingest(store, [survey_file(survey_rows(2, wave="w0"))], LOCAL)
+    before = fingerprint(store)
+    # Without decode()'s normalisation, mixed line ends stop DuckDB's strict reader
+    # inside ingest()'s transaction: the upload is refused and rolled back.
+    monkeypatch.setattr("analysis.readers.normalize_newlines", lambda text: text)
+    data = csv_bytes(survey_rows(4)).replace(b"\n", b"\r\n", 2)
+    files = [ingest.UploadFile("survey", "survey.csv", data), attendance_file()]
+    result = ingest.ingest(store, files, LOCAL)
+    assert result.status == "refused"
+    [error] = [p for p in result.problems if p.severity == "error"]
+    assert error.file == "survey.csv" and "could not be read as a table" in error.message
+    assert set(result.summary) == {"survey.csv", "attendance.csv"}
+    assert fingerprint(store) == before
+    report = ingest.validate_upload(store, files, LOCAL)
+    assert not report.ok and "could not be read" in report.errors[0].message
+    # The store is still usable afterwards.
+    monkeypatch.undo()
+    assert ingest.ingest(store, files, LOCAL).status == "applied"

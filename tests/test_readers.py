@@ -149,3 +149,50 @@ def test_damaged_workbook(tmp_path):
         archive.writestr("xl/workbook.xml", "not xml at all")
     decoded = decode(buffer.getvalue(), "survey.xlsx", tmp_path)
     assert not decoded.readable and "could not be read" in decoded.problems[0].message
+
+
+def test_mixed_line_endings_are_normalised(tmp_path):
+    data = b"a,b\r\n1,2\n3,4\r5,6\r\n\"x\r\ny\",7\n"
+    decoded, staged, rows, _ = _read(data, "mixed.csv", tmp_path)
+    assert decoded.headers == ("a", "b") and not staged.problems
+    assert rows == [("1", "2"), ("3", "4"), ("5", "6"), ("x\ny", "7")]
+
+
+@pytest.mark.parametrize("data", [b"\nrespondent_id,wave\nP1,w1\n",
+                                  b"\r\n\r\nrespondent_id,wave\r\nP1,w1\r\n",
+                                  b"  \t\nrespondent_id,wave\nP1,w1\n"])
+def test_an_empty_first_line_is_refused_with_a_clear_message(data, tmp_path):
+    decoded = decode(data, "survey.csv", tmp_path)
+    assert not decoded.readable
+    [problem] = decoded.problems
+    assert (problem.file, problem.row, problem.severity) == ("survey.csv", 1, "error")
+    assert problem.message.startswith(
+        "The first line of survey.csv is empty: it must hold the column names.")
+
+
+def test_a_header_whose_quote_never_closes_is_refused(tmp_path):
+    data = b'respondent_id,"wave\nP1,w1\n' + b"P2,w2\n" * 30_000
+    decoded = decode(data, "survey.csv", tmp_path)
+    assert not decoded.readable
+    assert "header line" in decoded.problems[0].message
+
+
+def test_a_file_duckdb_gives_up_on_is_a_problem_not_an_exception(tmp_path):
+    from analysis.readers import DecodedFile
+
+    # Bypass decode()'s normalisation: mixed line ends stop DuckDB's strict reader.
+    raw = tmp_path / "raw.csv"
+    raw.write_bytes(b"a,b\r\n1,2\n3,4\r5,6\n")
+    decoded = DecodedFile("survey.csv", raw, ("a", "b"))
+    con = duckdb.connect()
+    con.execute("BEGIN TRANSACTION")
+    staged = stage(con, decoded, "stage_bad")
+    assert staged.failed and staged.n_rows == 0
+    [problem] = staged.problems
+    assert (problem.file, problem.severity) == ("survey.csv", "error")
+    assert "could not be read as a table" in problem.message
+    assert "Error" not in problem.message and "duckdb" not in problem.message.lower()
+    con.execute("ROLLBACK")  # the failed read aborted the transaction; nothing else ran
+    # No column names at all (read_csv would need a column list): a problem too.
+    empty = stage(con, DecodedFile("s.csv", raw, ()), "stage_none")
+    assert empty.failed and "first line of s.csv is empty" in empty.problems[0].message
