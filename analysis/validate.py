@@ -96,23 +96,28 @@ PROBLEM_COLUMNS = ("severity", "file", "row", "column", "value", "expected", "me
 
 
 def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
-    """The problems as a table (for display and CSV download), errors first per file.
+    """The problems as a table (for display and CSV download), in :func:`sort_problems`
+    order: errors before warnings, then by file, row and column.
 
     Columns: severity, file, row, column, value, expected, message. ``row`` is a
     nullable integer (blank for whole-file problems).
     """
-    rows = [{name: getattr(p, name) for name in PROBLEM_COLUMNS} for p in problems]
+    rows = [{name: getattr(p, name) for name in PROBLEM_COLUMNS}
+            for p in sort_problems(problems)]
     frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
     frame["row"] = frame["row"].astype("Int64")
     return frame
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
-    """Sorted by file, then row (whole-file problems first), then column."""
+    """Errors before warnings; then by file, row (whole-file problems first), column.
+
+    The sort is stable: problems equal on those keys keep the order they were found in.
+    """
     return sorted(
         problems,
-        key=lambda p: (p.file, -1 if p.row is None else p.row, p.column or "",
-                       p.severity != "error"),
+        key=lambda p: (p.severity != "error", p.file, -1 if p.row is None else p.row,
+                       p.column or ""),
     )
 
 

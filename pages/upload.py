@@ -73,30 +73,36 @@ fingerprint = (tuple((f.kind, f.sha256, tuple(sorted(f.mapping.items()))) for f 
 
 # 4. Validate -----------------------------------------------------------------------------
 if st.button("Validate", icon=":material/fact_check:", key="validate"):
-    checked = helpers.run_safely(lambda: helpers.validate(
-        store, scope, files, pseudonymize, replace))
+    checked = helpers.run_safely(lambda: ingest.validate_upload(
+        store, files, scope, pseudonymize, replace=replace))
     if checked is not None:
-        st.session_state[REPORT] = (fingerprint, *checked)
+        st.session_state[REPORT] = (fingerprint, checked)
         st.session_state.pop(RESULT, None)
 
 checked = st.session_state.get(REPORT)
-report, stored = checked[1:] if checked and checked[0] == fingerprint else (None, {})
-for file_name, upload_id in stored.items():
-    st.info(f"{file_name} is already stored (upload {upload_id}): this exact file was "
-            "uploaded before, so uploading it again changes nothing.", icon=":material/info:")
-if report is not None and (report.summary or report.problems):
-    if report.ok and not report.problems:
-        st.success("No problems found. Ready to upload.",
-                   icon=":material/check_circle:")
-    elif report.ok:
-        st.warning(f"No errors; {len(report.warnings)} warning(s) to read. You can upload.",
-                   icon=":material/info:")
-    else:
-        st.error(f"{len(report.errors)} error(s) to fix in your file before it can be "
-                 "stored. Each row below names the file, row and column.",
-                 icon=":material/error:")
-    if report.problems:
-        helpers.show_problems(report.problems, key="validation_problems")
+report = checked[1] if checked and checked[0] == fingerprint else None
+if report is not None:
+    # Files whose exact bytes are already stored are skipped, by validation as by upload.
+    stored = {s.file_name for s in report.unchanged}
+    for s in report.unchanged:
+        st.info(f"{s.file_name} is already stored (upload {s.upload_id}): this exact file "
+                "was uploaded before, so uploading it again changes nothing.",
+                icon=":material/info:")
+    problems = [p for p in report.problems if p.file not in stored]
+    if len(stored) < len(report.summary) or problems:
+        n_warnings = sum(p.severity == "warning" for p in problems)
+        if report.ok and not problems:
+            st.success("No problems found. Ready to upload.",
+                       icon=":material/check_circle:")
+        elif report.ok:
+            st.warning(f"No errors; {n_warnings} warning(s) to read. You can upload.",
+                       icon=":material/info:")
+        else:
+            st.error(f"{len(report.errors)} error(s) to fix in your file before it can be "
+                     "stored. Each row below names the file, row and column.",
+                     icon=":material/error:")
+        if problems:
+            helpers.show_problems(problems, key="validation_problems")
 
 # 5. Upload -------------------------------------------------------------------------------
 ready = report is not None and report.ok

@@ -159,16 +159,72 @@ def test_wrong_field_count_refuses_with_row(store):
 def test_problems_frame_and_sorting():
     problems = [Problem("b.csv", 3, "x", "1", "e", "error", "m"),
                 Problem("a.csv", None, None, None, "e", "warning", "w"),
-                Problem("a.csv", 2, "y", "v", "e", "error", "m2")]
+                Problem("a.csv", 2, "y", "v", "e", "error", "m2"),
+                Problem("a.csv", None, "z", None, "e", "error", "whole file"),
+                Problem("a.csv", 1, "y", "v", "e", "warning", "w2"),
+                Problem("a.csv", 2, "a", "v", "e", "error", "m3")]
     ordered = sort_problems(problems)
-    assert [(p.file, p.row) for p in ordered] == [("a.csv", None), ("a.csv", 2), ("b.csv", 3)]
-    frame = problems_frame(ordered)
+    # Errors first; then file, row (whole-file problems first) and column.
+    assert [(p.severity, p.file, p.row, p.column) for p in ordered] == [
+        ("error", "a.csv", None, "z"), ("error", "a.csv", 2, "a"), ("error", "a.csv", 2, "y"),
+        ("error", "b.csv", 3, "x"),
+        ("warning", "a.csv", None, None), ("warning", "a.csv", 1, "y")]
+    frame = problems_frame(problems)  # sorts by itself
     assert list(frame.columns) == ["severity", "file", "row", "column", "value", "expected",
                                    "message"]
+    assert list(frame["message"]) == [p.message for p in ordered]
     assert frame["row"].dtype == pd.Int64Dtype() and pd.isna(frame.loc[0, "row"])
     assert "a.csv" in frame.to_csv(index=False)
+    assert problems_frame([]).empty
 
 
 def test_item_expected_wording():
     assert item_expected(INSTRUMENTS_BY_KEY["miniz"]) == "a code 1–5"
     assert "Hardly ever … Often" in item_expected(INSTRUMENTS_BY_KEY["ucla3"])
+
+
+def test_a_file_already_stored_is_skipped_and_reported_unchanged(store):
+    survey = _survey(survey_rows(4))
+    assert ingest.ingest(store, [survey], LOCAL).status == "applied"
+    assert ingest.already_stored(store, [survey]) == ("survey.csv",)
+    report = _check(store, [survey])
+    # Not checked again: its own stored rows are no clash.
+    assert report.ok and not _errors(report)
+    summary = report.summary["survey.csv"]
+    assert summary.unchanged and summary.upload_id is not None
+    assert report.unchanged == (summary,)
+    [warning] = report.problems
+    assert warning.severity == "warning" and "already stored" in warning.message
+
+
+def test_a_stored_file_beside_a_new_one_only_the_new_one_is_checked(store):
+    survey = _survey(survey_rows(2))
+    ingest.ingest(store, [survey], LOCAL)
+    rows = attendance_rows(3)
+    rows[0][3] = "an hour"
+    attendance = ingest.UploadFile("attendance", "att.csv", csv_bytes(rows, ATTENDANCE_HEADER))
+    assert ingest.already_stored(store, [survey, attendance]) == ("survey.csv",)
+    report = _check(store, [survey, attendance])
+    assert list(report.summary) == ["survey.csv", "att.csv"]
+    assert report.summary["survey.csv"].unchanged
+    assert not report.summary["att.csv"].unchanged and report.summary["att.csv"].rows == 3
+    assert [(p.file, p.row, p.column) for p in _errors(report)] == [
+        ("att.csv", 2, "duration_minutes")]
+    # Errors come before the warnings (already stored, no survey row for P0003).
+    assert [p.severity for p in report.problems][:1] == ["error"]
+    assert report.frame()["severity"].tolist() == sorted(
+        report.frame()["severity"].tolist(), key=lambda s: s != "error")
+
+
+def test_unreadable_files_are_problems_in_validation_and_preview(store):
+    for data in (b"\n" + csv_bytes(survey_rows(2)),
+                 csv_bytes(survey_rows(3)).replace(b"\n", b"\r\n", 2).replace(b"P0003", b'"P3')):
+        upload = ingest.UploadFile("survey", "survey.csv", data)
+        report = _check(store, [upload])
+        assert all(p.file == "survey.csv" and p.message for p in report.problems)
+        preview = ingest.preview(upload)
+        assert isinstance(preview.readable, bool)
+    report = _check(store, [ingest.UploadFile("survey", "survey.csv",
+                                              b"\n" + csv_bytes(survey_rows(2)))])
+    assert not report.ok
+    assert _errors(report)[0].message.startswith("The first line of survey.csv is empty")

@@ -102,25 +102,6 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.U
     return upload
 
 
-def validate(store: Store, scope: Scope, files: Sequence[ingest.UploadFile],
-             pseudonymize: bool, replace: bool) -> tuple[ingest.ValidationReport, dict]:
-    """Validate the files that :func:`ingest.ingest` would store; name those it would skip.
-
-    ``ingest`` skips a file whose exact bytes are already stored, but ``validate_upload``
-    checks it anyway and then reports its own stored rows as clashes. Until it skips
-    such files itself, only the others are validated here. Returns the report and
-    ``{file name: upload number}`` of the files already stored.
-    """
-    uploads = ingest.history(store, scope)
-    applied = uploads[uploads["status"] == "applied"]
-    by_digest = dict(zip(applied["sha256"], applied["upload_id"]))
-    stored = {f.file_name: int(by_digest[f.sha256]) for f in files if f.sha256 in by_digest}
-    todo = [f for f in files if f.file_name not in stored]
-    if not todo:
-        return ingest.ValidationReport((), True, {}), stored
-    return ingest.validate_upload(store, todo, scope, pseudonymize, replace=replace), stored
-
-
 def _delimiter_words(delimiter: str) -> str:
     return {",": "commas", ";": "semicolons", "\t": "tabs"}.get(delimiter, repr(delimiter))
 
@@ -153,17 +134,10 @@ def show_scales(mapping: dict[str, str | None]) -> None:
     }), hide_index=True, width="stretch")
 
 
-def problems_table(problems: Sequence) -> pd.DataFrame:
-    """The problems as the page shows them: errors first, then warnings."""
-    frame = ingest.problems_frame(problems)
-    order = frame["severity"].map({"error": 0}).fillna(1)
-    return frame.assign(_order=order).sort_values("_order", kind="stable") \
-        .drop(columns="_order").reset_index(drop=True)
-
-
 def show_problems(problems: Sequence, key: str) -> None:
-    """The problems table with a CSV download."""
-    frame = problems_table(problems)
+    """The problems table (errors first, see :func:`analysis.ingest.problems_frame`) with a
+    CSV download."""
+    frame = ingest.problems_frame(problems)
     st.dataframe(frame, hide_index=True, width="stretch")
     st.download_button("Download the problems (CSV)", frame.to_csv(index=False),
                        file_name="upload_problems.csv", mime="text/csv",
