@@ -138,27 +138,6 @@ def test_the_same_file_twice_changes_nothing(db, pair):
     assert _count("uploads") == 2
 
 
-def test_a_stored_file_beside_a_new_one_is_skipped_and_the_new_one_checked(db, pair):
-    survey, attendance = pair
-    at = _choose(_page("upload.py"), _csv(survey))
-    _validate_and_upload(at)
-    bad = attendance.copy()
-    bad.loc[0, "duration_minutes"] = "an hour"
-    at = _choose(at, attendance=_csv(bad))
-    at.button(key="validate").click().run()
-    assert not at.exception
-    assert "survey.csv is already stored" in _texts(at.info)
-    assert "error(s) to fix" in _texts(at.error)
-    problems = _frame_with(at, "message")
-    assert set(problems["file"]) == {"attendance.csv"}  # the stored file is not re-checked
-    assert problems["severity"].iloc[0] == "error"
-    assert at.button(key="upload").disabled
-    at = _choose(at, attendance=_csv(attendance))
-    _validate_and_upload(at)
-    assert "already stored (skipped)" in _texts(at.success)
-    assert _count("survey") == len(survey) and _count("attendance") == len(attendance)
-
-
 def test_other_headers_are_mapped_automatically(db, pair):
     survey, _ = pair
     renamed = survey.rename(columns={"respondent_id": "Respondent ID", "wave": "Wave",
