@@ -25,6 +25,9 @@ from .instruments import ITEM_COLUMNS, SCORED_COLUMNS
 DB_ENV = "PPI_DB"
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = _REPO_ROOT / "var" / "peer_program_impact.duckdb"
+#: Environment variable bounding DuckDB's memory pool, and its default.
+MEMORY_ENV = "PPI_DB_MEMORY"
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 class StoreUnavailable(Exception):
@@ -139,7 +142,12 @@ class Store:
         try:
             if target != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._root = duckdb.connect(target, read_only=read_only)
+            self._root = duckdb.connect(
+                target, read_only=read_only,
+                # DuckDB keeps what a query used up to its limit (80% of RAM by default);
+                # a bounded pool spills to disk instead and keeps the app's footprint small.
+                config={"memory_limit": os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT)},
+            )
         except (duckdb.Error, OSError) as error:
             raise StoreUnavailable(_explain_open_error(self.path, error)) from error
         if not read_only:
