@@ -238,22 +238,31 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
     base["group"] = np.where(as_flag(base["participant"]), "participants", "comparison")
     base["site"] = base["site"].astype("string").fillna("unknown")
     tables = []
-    for outcome in outcomes:
-        frame = base[["wave", "wave_index", "site", "group"]].copy()
-        frame["value"] = pd.to_numeric(base[outcome], errors="coerce").astype("float64")
+    # one grouping per breakdown for every outcome at once (not one per outcome)
+    frame = base[["wave", "wave_index", "site", "group"]].copy()
+    aggregations: dict[str, tuple[str, str]] = {}
+    for i, outcome in enumerate(outcomes):
+        frame[f"value{i}"] = pd.to_numeric(base[outcome], errors="coerce").astype("float64")
         if outcome in cutoffs:
             cutoff, direction = cutoffs[outcome]
-            frame["high"] = _is_high(frame["value"], cutoff, direction).astype("float64")
+            frame[f"high{i}"] = _is_high(frame[f"value{i}"], cutoff, direction).astype("float64")
         else:
-            frame["high"] = np.nan
-        site_levels = [False, True] if by_site else [False]
-        for split_site in site_levels:
-            for split_group in (False, True):
-                keys = ["wave", "wave_index"] + (["site"] if split_site else []) + (["group"] if split_group else [])
-                summary = frame.groupby(keys, observed=True, sort=True, dropna=False).agg(
-                    n=("value", "count"), mean=("value", "mean"), sd=("value", "std"), n_high=("high", "sum"),
-                    n_flagged=("high", "count"))
-                summary = summary.reset_index()
+            frame[f"high{i}"] = np.nan
+        aggregations.update({f"n{i}": (f"value{i}", "count"), f"mean{i}": (f"value{i}", "mean"),
+                             f"sd{i}": (f"value{i}", "std"), f"n_high{i}": (f"high{i}", "sum"),
+                             f"n_flagged{i}": (f"high{i}", "count")})
+    site_levels = [False, True] if by_site else [False]
+    for split_site in site_levels:
+        for split_group in (False, True):
+            keys = ["wave", "wave_index"] + (["site"] if split_site else []) + (["group"] if split_group else [])
+            if not outcomes:
+                continue
+            grouped = frame.groupby(keys, observed=True, sort=True, dropna=False).agg(**aggregations)
+            grouped = grouped.reset_index()
+            for i, outcome in enumerate(outcomes):
+                summary = grouped[keys].copy()
+                for name in ("n", "mean", "sd", "n_high", "n_flagged"):
+                    summary[name] = grouped[f"{name}{i}"]
                 if not split_site:
                     summary["site"] = "all"
                 if not split_group:

@@ -247,8 +247,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     headline_wave = follow_ups[-1] if follow_ups else None
     index = adjust.PanelIndex(panel) if len(panel) else None
     balance = _balance_table(panel, headline_outcome, headline_wave, k, index)
-    dose = _dose_table(panel, chosen, k, index)
-    mde = _mde_table(panel, chosen, k, index)
+    dose, mde = _dose_and_mde_tables(panel, chosen, k, index)
     del index
     reliability = _reliability_table(store, scope, filters, chosen, k)
     quality = _quality_table(store, scope, filters, k)
@@ -735,7 +734,9 @@ def _pairs_all(panel: pd.DataFrame, outcome: str, index: adjust.PanelIndex | Non
     """Every follow-up row with the person's baseline score (last baseline row), all waves.
 
     Built from row positions (:class:`analysis.adjust.PanelIndex`) instead of a merge,
-    once per outcome when ``index`` is given (the dose, MDE and balance tables share it).
+    with only the columns the dose, MDE and balance tables read. With ``index`` the
+    latest outcome's frame is kept for the next caller (one at a time: at 1M rows each
+    is ~60 MB).
     """
     if index is None:
         index = adjust.PanelIndex(panel)
@@ -750,32 +751,43 @@ def _pairs_all(panel: pd.DataFrame, outcome: str, index: adjust.PanelIndex | Non
     baseline = np.where(base >= 0, values[np.maximum(base, 0)], np.nan)
     keep = (base >= 0) & ~np.isnan(follow_up) & ~np.isnan(baseline)
     rows = follow[keep]
-    pairs = panel.iloc[rows][["person", "wave", "wave_index", "participant", "sessions", "site", "role"]]
+    pairs = panel[["person", "wave", "wave_index", "participant", "sessions"]].iloc[rows]
     pairs = pairs.reset_index(drop=True)
     pairs.insert(3, "follow_up", follow_up[keep])
     pairs["baseline"] = baseline[keep]
     pairs["change"] = pairs["follow_up"] - pairs["baseline"]
     pairs["participant"] = pairs["participant"].astype(bool)
+    for old in [k for k in index.memo if k[0] == "pairs_all"]:
+        del index.memo[old]
     index.memo[key] = pairs
     return pairs
 
 
-def _dose_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
-                index: adjust.PanelIndex | None = None) -> pd.DataFrame:
-    columns = ["outcome", "wave", "wave_index", "dose_band", "n", "mean_change", "sd_change", "ci_low",
-               "ci_high", "suppressed", "status"]
-    parts = []
+def _dose_and_mde_tables(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
+                         index: adjust.PanelIndex | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The dose and MDE tables, one pass over the outcomes (each outcome's pairs once)."""
+    parts, rows = [], []
     for outcome in outcomes:
         pairs = _pairs_all(panel, outcome, index)
-        if pairs.empty:
-            continue
-        pairs = pairs.assign(dose_band=dose_band(pairs["sessions"]).astype(str))  # a copy: pairs are shared
-        banded = pairs.groupby(["wave", "wave_index", "dose_band"], observed=True)["change"].agg(
-            n="count", mean_change="mean", sd_change="std").reset_index()
-        total = pairs.groupby(["wave", "wave_index"], observed=True)["change"].agg(
-            n="count", mean_change="mean", sd_change="std").reset_index().assign(dose_band="all")
-        part = pd.concat([banded, total], ignore_index=True).assign(outcome=outcome)
-        parts.append(part)
+        if not pairs.empty:
+            parts.append(_dose_part(pairs, outcome))
+        rows.extend(_mde_rows(pairs, outcome, k))
+    return _dose_table(parts, k), _mde_table(rows)
+
+
+def _dose_part(pairs: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    pairs = pairs[["wave", "wave_index", "sessions", "change"]].assign(
+        dose_band=dose_band(pairs["sessions"]).astype(str))  # a copy: pairs are shared
+    banded = pairs.groupby(["wave", "wave_index", "dose_band"], observed=True)["change"].agg(
+        n="count", mean_change="mean", sd_change="std").reset_index()
+    total = pairs.groupby(["wave", "wave_index"], observed=True)["change"].agg(
+        n="count", mean_change="mean", sd_change="std").reset_index().assign(dose_band="all")
+    return pd.concat([banded, total], ignore_index=True).assign(outcome=outcome)
+
+
+def _dose_table(parts: list[pd.DataFrame], k: int) -> pd.DataFrame:
+    columns = ["outcome", "wave", "wave_index", "dose_band", "n", "mean_change", "sd_change", "ci_low",
+               "ci_high", "suppressed", "status"]
     if not parts:
         return pd.DataFrame(columns=columns)
     table = pd.concat(parts, ignore_index=True)
@@ -790,31 +802,32 @@ def _dose_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
     return table.sort_values(["outcome", "wave_index", "dose_band"], kind="stable").reindex(columns=columns)
 
 
-def _mde_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
-               index: adjust.PanelIndex | None = None) -> pd.DataFrame:
+def _mde_rows(pairs: pd.DataFrame, outcome: str, k: int) -> list[dict]:
+    rows = []
+    scale = SCALES_BY_KEY[outcome]
+    for (wave, _), group in pairs.groupby(["wave", "wave_index"], sort=False):
+        n1 = int(group["participant"].sum())
+        n0 = int(len(group) - n1)
+        small = (0 < n1 < k) or (0 < n0 < k)
+        if small or n1 == 0 or n0 == 0:
+            rows.append({"outcome": outcome, "wave": wave, "unit": scale.unit, "suppressed": small,
+                         "status": disclosure.INSUFFICIENT if small else disclosure.NO_DATA})
+            continue
+        a = group.loc[group["participant"], "baseline"]
+        b = group.loc[~group["participant"], "baseline"]
+        pooled = ((n1 - 1) * a.var(ddof=1) + (n0 - 1) * b.var(ddof=1)) / (n1 + n0 - 2)
+        sd = math.sqrt(pooled) if pooled > 0 else None
+        d = minimum_detectable_effect(n1, n0)
+        rows.append({"outcome": outcome, "wave": wave, "n_participants": n1, "n_comparison": n0,
+                     "mde_d": d, "baseline_sd": sd,
+                     "mde_points": d * sd if d is not None and sd is not None else None,
+                     "unit": scale.unit, "suppressed": False, "status": disclosure.OK})
+    return rows
+
+
+def _mde_table(rows: list[dict]) -> pd.DataFrame:
     columns = ["outcome", "wave", "n_participants", "n_comparison", "mde_d", "baseline_sd", "mde_points",
                "unit", "suppressed", "status"]
-    rows = []
-    for outcome in outcomes:
-        pairs = _pairs_all(panel, outcome, index)
-        scale = SCALES_BY_KEY[outcome]
-        for (wave, _), group in pairs.groupby(["wave", "wave_index"], sort=False):
-            n1 = int(group["participant"].sum())
-            n0 = int(len(group) - n1)
-            small = (0 < n1 < k) or (0 < n0 < k)
-            if small or n1 == 0 or n0 == 0:
-                rows.append({"outcome": outcome, "wave": wave, "unit": scale.unit, "suppressed": small,
-                             "status": disclosure.INSUFFICIENT if small else disclosure.NO_DATA})
-                continue
-            a = group.loc[group["participant"], "baseline"]
-            b = group.loc[~group["participant"], "baseline"]
-            pooled = ((n1 - 1) * a.var(ddof=1) + (n0 - 1) * b.var(ddof=1)) / (n1 + n0 - 2)
-            sd = math.sqrt(pooled) if pooled > 0 else None
-            d = minimum_detectable_effect(n1, n0)
-            rows.append({"outcome": outcome, "wave": wave, "n_participants": n1, "n_comparison": n0,
-                         "mde_d": d, "baseline_sd": sd,
-                         "mde_points": d * sd if d is not None and sd is not None else None,
-                         "unit": scale.unit, "suppressed": False, "status": disclosure.OK})
     out = pd.DataFrame(rows).reindex(columns=columns)
     for col in ("n_participants", "n_comparison"):
         out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
