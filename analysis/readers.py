@@ -404,12 +404,22 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
     return DecodedFile(file_name, target, headers, delimiter, encoding, guessed, tuple(problems))
 
 
+def _field_count(csv_line: str | None, delimiter: str) -> int | None:
+    """How many values a rejected record holds; None when Python's reader cannot tell
+    either (a line break or a stray quote inside it)."""
+    if csv_line is None:
+        return None
+    try:
+        return len(next(csv.reader([csv_line], delimiter=delimiter), []))
+    except csv.Error:
+        return None
+
+
 def _reject_message(error_type: str, n_headers: int, csv_line: str | None,
                     delimiter: str) -> tuple[str, str]:
     label = DELIMITER_LABELS.get(delimiter, delimiter)
     if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-        found = len(next(csv.reader([csv_line or ""], delimiter=delimiter), [])) \
-            if csv_line is not None else None
+        found = _field_count(csv_line, delimiter)
         count = f"{found} values" if found is not None else "a different number of values"
         return (f"This row has {count} but the header has {n_headers} columns "
                 f"(separated by {label}s). A value may contain a {label}: put it in double "

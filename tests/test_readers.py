@@ -196,3 +196,12 @@ def test_a_file_duckdb_gives_up_on_is_a_problem_not_an_exception(tmp_path):
     # No column names at all (read_csv would need a column list): a problem too.
     empty = stage(con, DecodedFile("s.csv", raw, ()), "stage_none")
     assert empty.failed and "first line of s.csv is empty" in empty.problems[0].message
+
+
+def test_a_rejected_record_with_a_line_break_still_gets_a_message():
+    from analysis.readers import _reject_message
+
+    message, expected = _reject_message("TOO MANY COLUMNS", 3, 'a,b\nc,"d', ",")
+    assert "different number of values" in message and expected == "3 values"
+    message, _ = _reject_message("MISSING COLUMNS", 3, "a,b", ",")
+    assert "2 values" in message
