@@ -187,3 +187,41 @@ def test_minimum_detectable_effect_cached_value_is_the_same():
     first = effects.minimum_detectable_effect(15, 45)
     assert effects.minimum_detectable_effect(15, 45) == first
     assert effects.minimum_detectable_effect(np.int64(15), np.int64(45)) == first
+
+
+def _hl_inputs(rng, kind, n1, n2):
+    if kind == 0:
+        return rng.normal(0, 1, n1), rng.normal(0.3, 2, n2)
+    if kind == 1:
+        return rng.integers(0, 6, n1) * 25.0, rng.integers(0, 6, n2) * 25.0  # heavy ties
+    if kind == 2:
+        return np.round(rng.normal(50, 20, n1), 1), np.round(rng.normal(45, 20, n2), 2)
+    return rng.uniform(-1e6, 1e6, n1) / 3, rng.uniform(-1e-3, 1e-3, n2) / 7  # rounding matters
+
+
+def test_hodges_lehmann_equals_brute_force_median_of_differences():
+    rng = np.random.default_rng(7)
+    for case in range(400):
+        n1, n2 = (int(v) for v in rng.integers(1, 40, 2))
+        x, y = _hl_inputs(rng, case % 4, n1, n2)
+        expected = float(np.median(np.subtract.outer(x, y)))
+        assert effects.hodges_lehmann(x, y) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_kth_difference_selection_is_exact_for_every_rank():
+    """The selection used beyond 4 million distinct pairs, checked rank by rank."""
+    rng = np.random.default_rng(8)
+    for case in range(40):
+        n1, n2 = (int(v) for v in rng.integers(1, 25, 2))
+        x, y = (np.sort(v) for v in _hl_inputs(rng, case % 4, n1, n2))
+        brute = np.sort(np.subtract.outer(x, y).ravel())
+        for k in range(1, brute.size + 1):
+            assert effects._kth_difference(x, y, k) == brute[k - 1]
+
+
+def test_hodges_lehmann_large_groups_exact():
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(50, 20, 2100), rng.normal(45, 20, 2000)  # 4.2 million distinct pairs
+    assert effects.hodges_lehmann(x, y) == float(np.median(np.subtract.outer(x, y)))
+    est = effects.mann_whitney(x, y)
+    assert est.get("shift_kind") == "Hodges–Lehmann" and est.estimate == effects.hodges_lehmann(x, y)
