@@ -645,17 +645,26 @@ def ancova(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[st
     extra_design, used, dropped = _covariate_design(pairs, covariates)
     design = pd.concat([pd.Series(1.0, index=pairs.index, name="const"),
                         pairs["group"].astype("float64"), pairs["baseline"], extra_design], axis=1)
+    rank_memo = (index.memo, ("full rank", outcome, str(wave), tuple(covariates))) if index else None
     return _fit_group_effect(pairs["follow_up"], design, pairs, n1, n0, labels, "HC3", confidence,
                              {"covariates_used": tuple(used), "covariates_dropped": tuple(dropped),
-                              "se_type": "HC3"})
+                              "se_type": "HC3"}, rank_memo=rank_memo)
 
 
 def _fit_group_effect(y: pd.Series, design: pd.DataFrame, pairs: pd.DataFrame, n1: int, n0: int,
                       labels: Mapping[str, str], cov_type: str, confidence: float,
-                      extra: Mapping[str, object], weights: np.ndarray | None = None) -> Estimate:
-    """The ``group`` coefficient (column 1 of ``design``) of an OLS/WLS fit, robust SE."""
+                      extra: Mapping[str, object], weights: np.ndarray | None = None,
+                      rank_memo: tuple[dict, tuple] | None = None) -> Estimate:
+    """The ``group`` coefficient (column 1 of ``design``) of an OLS/WLS fit, robust SE.
+
+    ``rank_memo`` (dict, key) records whether ``design`` had full rank: the
+    propensity design of the same pairs is a subset of its columns, so it then has
+    full rank too and IPW skips its own SVD.
+    """
     matrix = design.to_numpy(dtype="float64")
     full_rank, svd = _full_rank(matrix)
+    if rank_memo is not None:
+        rank_memo[0][rank_memo[1]] = full_rank
     if not full_rank:
         return not_enough("covariates leave no independent group comparison (collinear)",
                           n_participants=n1, n_comparison=n0, **labels)
@@ -713,7 +722,10 @@ def _compute_weights(panel: pd.DataFrame, outcome: str, wave: str, covariates: S
     model_design, used, dropped = _covariate_design(pairs, covariates)
     design = pd.concat([pd.Series(1.0, index=pairs.index, name="const"), pairs["baseline"], model_design], axis=1)
     matrix = design.to_numpy(dtype="float64")
-    if not _full_rank(matrix)[0] or len(design) <= design.shape[1]:
+    # columns of ANCOVA's design on the same pairs: full rank there means full rank here
+    # (a subset of independent columns; its smallest singular value can only grow)
+    known = index is not None and index.memo.get(("full rank", outcome, str(wave), tuple(covariates))) is True
+    if not (known or _full_rank(matrix)[0]) or len(design) <= design.shape[1]:
         return _Weighting(pairs, covariate_matrix, None, "too few people for the propensity model",
                           tuple(used), tuple(dropped), None)
     with warnings.catch_warnings():

@@ -146,20 +146,27 @@ def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
               if c in panel.columns]
     frame = panel[needed].copy()
     if "session_type" in by:
+        # one session type at a time (summarised, then stacked): stacking the frames
+        # instead held a copy of the panel per type
         types = attendance["session_type"].fillna("unspecified").astype(str)
-        parts = []
+        summaries = []
         for session_type in sorted(types.unique()):
             found = _attendance_until_survey(frame, attendance.loc[types == session_type])
             part = frame.drop(columns=["sessions", "participant"]).assign(session_type=session_type, **found)
             part["sessions"] = part["sessions_found"]
             part["participant"] = part["sessions_found"] > 0
-            parts.append(part)
-        if not parts:
+            summaries.append(_summarise(part, by))
+            del part
+        if not summaries:
             return _empty_summary(by)
-        frame = pd.concat(parts, ignore_index=True)
-    else:
-        found = timing if timing is not None else _attendance_until_survey(frame, attendance)
-        frame = frame.join(found)
+        out = pd.concat(summaries, ignore_index=True)
+        return out.sort_values(by, kind="stable").reset_index(drop=True)
+    found = timing if timing is not None else _attendance_until_survey(frame, attendance)
+    return _summarise(frame.join(found), by)
+
+
+def _summarise(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """The summary of :func:`participation_summary` for one frame with timing columns."""
     frame["participant"] = as_flag(frame["participant"])
     frame["sessions"] = frame["sessions"].fillna(0).astype("float64")
     frame["dose"] = dose_band(frame["sessions"])
