@@ -264,6 +264,6 @@ def response_quality(store: Store, scope: Scope, filters: Filters = Filters()) -
             f"FROM s GROUP BY wave HAVING count({key}) > 0"
         )
     sql = (f"WITH s AS (SELECT * FROM survey WHERE {_SURVEY_FILTER}) "
-           + " UNION ALL ".join(parts))
+           + " UNION ALL ".join(parts) + " ORDER BY outcome, wave")
     with store.cursor() as cur:
         return cur.execute(sql, _params(scope, filters)).df()
