@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -145,6 +145,11 @@ class ReportTables:
       suppressed, status`` (participants and comparison seen at baseline and the wave).
     * ``mde``: ``outcome, wave, n_participants, n_comparison, mde_d, baseline_sd,
       mde_points, unit, suppressed, status``.
+    * ``change``: ``outcome, wave, wave_index, baseline_wave, group, n, mean_change,
+      sd_change, ci_low, ci_high, suppressed, status``: per follow-up wave, each group's
+      change since baseline for exactly the people that wave's DiD estimate uses (so
+      participants' minus comparison's ``mean_change`` is the DiD estimate), shown only
+      when that estimate is (the same counts, no new group size).
     * ``reliability``: ``scale, wave, alpha, ci_low, ci_high, n, k, caution, status,
       suppressed``.
     * ``quality``: ``wave, outcome, n_responses, n_scored, share_items_missing,
@@ -163,6 +168,7 @@ class ReportTables:
     headline: Headline | None
     settings: Settings
     data_version: str
+    change: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # ------------------------------------------------------------------ entry points
@@ -248,6 +254,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     index = adjust.PanelIndex(panel) if len(panel) else None
     balance = _balance_table(panel, headline_outcome, headline_wave, k, index)
     dose, mde = _dose_and_mde_tables(panel, chosen, k, index)
+    change = _change_table(panel, chosen, estimates, k, index)
     del index
     reliability = _reliability_table(store, scope, filters, chosen, k)
     quality = _quality_table(store, scope, filters, k)
@@ -259,6 +266,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         participation = participation.loc[participation["wave"].astype(str).isin(wanted)]
         dose = dose.loc[dose["wave"].astype(str).isin(wanted)]
         mde = mde.loc[mde["wave"].astype(str).isin(wanted)]
+        change = change.loc[change["wave"].astype(str).isin(wanted)]
         if headline_wave not in wanted:
             kept = [w for w in follow_ups if w in wanted]
             headline_wave = kept[-1] if kept else None
@@ -272,6 +280,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         balance=balance, dose=dose.reset_index(drop=True), mde=mde.reset_index(drop=True),
         reliability=reliability, quality=quality, notes=tuple(notes), headline=headline,
         settings=settings, data_version=data_version(store),
+        change=change.reset_index(drop=True),
     )
 
 
@@ -761,6 +770,70 @@ def _pairs_all(panel: pd.DataFrame, outcome: str, index: adjust.PanelIndex | Non
         del index.memo[old]
     index.memo[key] = pairs
     return pairs
+
+
+CHANGE_COLUMNS: tuple[str, ...] = (
+    "outcome", "wave", "wave_index", "baseline_wave", "group", "n", "mean_change", "sd_change",
+    "ci_low", "ci_high", "suppressed", "status",
+)
+
+
+def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.DataFrame, k: int,
+                  index: adjust.PanelIndex | None) -> pd.DataFrame:
+    """Change since baseline per outcome × follow-up wave × group (participants, comparison).
+
+    The people are those :func:`analysis.adjust.did` uses at that wave (its pairs: seen
+    at baseline and at the wave with the outcome at both; group = participant at the
+    wave), so ``mean_change(participants) - mean_change(comparison)`` is the DiD
+    estimate and ``n`` its ``n_participants`` / ``n_comparison``. The 95% interval is
+    the t interval of each group's mean change. Suppressed like that estimate
+    (:func:`analysis.disclosure.guard_estimates` on the same two counts): both rows of
+    a wave are hidden when either group has 1 to k - 1 people (or the DiD row is
+    hidden), and carry no numbers when either group is empty.
+    """
+    if index is None or not outcomes or panel.empty:
+        return pd.DataFrame(columns=list(CHANGE_COLUMNS))
+    from scipy import stats  # noqa: PLC0415 - only here
+
+    base_waves = panel.loc[panel["wave_index"] == 0, "wave"]
+    baseline_wave = str(base_waves.iloc[0]) if len(base_waves) else None
+    wave_index = panel[["wave", "wave_index"]].drop_duplicates("wave")
+    wave_index = dict(zip(wave_index["wave"].astype(str), wave_index["wave_index"]))
+    did_hidden = set()
+    if len(estimates):
+        did_rows = estimates.loc[(estimates["analysis"] == "did") & estimates["suppressed"].astype(bool)]
+        did_hidden = set(zip(did_rows["outcome"], did_rows["wave"].astype(str)))
+    rows = []
+    for outcome in outcomes:
+        for wave in adjust.follow_up_waves(panel):
+            # the DiD's own pairs, built without keeping them in the index's memo
+            pairs = adjust._build_pairs(panel, outcome, wave, (), index)
+            group = pairs["participant"].to_numpy(dtype=bool)
+            change = pairs["change"].to_numpy(dtype="float64")
+            n1, n0 = int(group.sum()), int((~group).sum())
+            small = (0 < n1 < k) or (0 < n0 < k) or (outcome, str(wave)) in did_hidden
+            empty = (n1 == 0 or n0 == 0) and not small
+            status = disclosure.INSUFFICIENT if small else (disclosure.NO_DATA if empty else disclosure.OK)
+            for name, values in (("participants", change[group]), ("comparison", change[~group])):
+                row = {"outcome": outcome, "wave": str(wave), "wave_index": wave_index.get(str(wave)),
+                       "baseline_wave": baseline_wave, "group": name, "suppressed": small,
+                       "status": status}
+                if status == disclosure.OK:
+                    n = len(values)
+                    mean = float(values.mean())
+                    sd = float(values.std(ddof=1)) if n > 1 else float("nan")
+                    half = float(stats.t.ppf(0.975, max(n - 1, 1))) * sd / math.sqrt(n)
+                    row.update(n=n, mean_change=mean, sd_change=sd, ci_low=mean - half,
+                               ci_high=mean + half)
+                rows.append(row)
+            del pairs
+    out = pd.DataFrame(rows).reindex(columns=list(CHANGE_COLUMNS))
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").round().astype("Int64")
+    for col in ("mean_change", "sd_change", "ci_low", "ci_high"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    out["wave_index"] = pd.to_numeric(out["wave_index"], errors="coerce").astype("Int64")
+    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
+    return out
 
 
 def _dose_and_mde_tables(panel: pd.DataFrame, outcomes: Sequence[str], k: int,

@@ -169,3 +169,40 @@ def test_cli_exit_codes(db_path, tmp_path):
     assert not (tmp_path / "r2").exists()
     missing = _cli("--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "r3"))
     assert missing.returncode == 2
+
+
+# ---------------------------------------------------------------- change since baseline
+
+
+def test_change_rows_match_the_did_estimate(tables):
+    change, est = tables.change, tables.estimates
+    shown = change.loc[change["status"] == "ok"]
+    assert len(shown) > 0 and set(shown["group"]) == {"participants", "comparison"}
+    for (outcome, wave), rows in shown.groupby(["outcome", "wave"]):
+        by_group = rows.set_index("group")
+        did = est.loc[(est["analysis"] == "did") & (est["outcome"] == outcome)
+                      & (est["wave"] == wave)].iloc[0]
+        gap = by_group.loc["participants", "mean_change"] - by_group.loc["comparison", "mean_change"]
+        assert abs(gap - did["estimate"]) < 1e-9, (outcome, wave)
+        # the same people: no group size the estimate does not already show
+        assert by_group.loc["participants", "n"] == did["n_participants"]
+        assert by_group.loc["comparison", "n"] == did["n_comparison"]
+        assert (rows["baseline_wave"] == TRUTH["waves"][0]).all()
+        assert (rows["ci_low"] < rows["mean_change"]).all() and (rows["mean_change"] < rows["ci_high"]).all()
+
+
+def test_change_rows_are_suppressed_like_the_did_estimate(db_path):
+    k = 120   # participants at the first follow-up are fewer than this in the sample
+    with Store(db_path) as store:
+        strict = build_report(store, LOCAL, settings=Settings(min_group_size=k))
+    change, est = strict.change, strict.estimates
+    hidden = change.loc[change["suppressed"]]
+    assert len(hidden) > 0 and (hidden["status"] == "insufficient").all()
+    for col in ("n", "mean_change", "sd_change", "ci_low", "ci_high"):
+        assert hidden[col].isna().all(), col
+    did = est.loc[est["analysis"] == "did"].set_index(["outcome", "wave"])
+    for (outcome, wave), rows in change.groupby(["outcome", "wave"]):
+        assert rows["suppressed"].nunique() == 1, "both groups of a wave shown or hidden together"
+        assert bool(rows["suppressed"].iloc[0]) == bool(did.loc[(outcome, wave), "suppressed"])
+    shown = change.loc[~change["suppressed"]]
+    assert (shown["n"].dropna() >= k).all()
