@@ -934,6 +934,10 @@ def high_burnout_rd(panel: pd.DataFrame, outcome: str, wave: str, cutoff: float,
     (``"low"``). Everyone who answered at ``wave`` is used. CI: Newcombe hybrid
     score; p: score test; relative risk with Katz CI in ``extra``
     (:func:`analysis.effects.risk_difference`). Unadjusted.
+
+    ``residual_df`` is ``n1 + n2 - 2``: the score interval uses no t distribution, so
+    this is the conservative analogue (the df of the two-group linear probability
+    model ``high ~ 1 + group``) for the export's residual-df rule.
     """
     a, b = _wave_rows(panel, outcome, wave, index)
     labels = {"analysis": "high_burnout_rd", "outcome": outcome, "wave": str(wave)}
@@ -949,7 +953,8 @@ def high_burnout_rd(panel: pd.DataFrame, outcome: str, wave: str, cutoff: float,
     result = effects.risk_difference(high_a, a.size, high_b, b.size, percent=True, confidence=confidence)
     info = result.info()
     info.update({"cutoff": float(cutoff), "direction": direction})
-    return replace(result, extra=tuple(info.items()), **labels)
+    residual_df = float(a.size + b.size - 2) if result.ok else None
+    return replace(result, extra=tuple(info.items()), residual_df=residual_df, **labels)
 
 
 # -------------------------------------------------------------- whole report

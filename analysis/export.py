@@ -24,14 +24,17 @@ import hashlib
 import io
 import json
 import platform
+import re
 import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import audit, disclosure
 from .instruments import SCALES_BY_KEY
+from .participation import CONTRIBUTION_COLUMNS
 from .report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, ReportTables, build_report, ordered
 from .scope import Scope, require
 from .settings import Settings
@@ -43,15 +46,31 @@ __all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summar
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 #: Columns that never leave: they give exact counts back (df = n - 2; sentences may quote
 #: group sizes) or are internal.
-_DROP = {"estimates": ("residual_df", "sentence", "caveat"), "descriptives": ("wave_index",), "participation": (),
-         "balance": (), "reliability": ()}
+#: Balance carries its comparison's group sizes only for the min-cell check.
+_DROP = {"estimates": ("residual_df", "sentence", "caveat"),
+         "descriptives": ("wave_index", *CONTRIBUTION_COLUMNS), "participation": (),
+         "balance": ("n_participants", "n_comparison"), "reliability": ()}
 _COUNTS = {
     "descriptives": ("n",),
     "estimates": ("n_participants", "n_comparison"),
     "participation": ("n_respondents", "n_participants"),
-    "balance": (),
+    "balance": ("n_participants", "n_comparison"),
     "reliability": ("n",),
 }
+#: How each table is checked: magnitude tables get the dominance rule, regression
+#: tables the residual-df rule, and every table the min-cell rule.
+_KIND = {"estimates": "regression", "descriptives": "magnitude", "reliability": "frequency",
+         "balance": "frequency", "participation": "frequency"}
+#: Tables whose statistics are not sums or means of individual values: dominance is
+#: recorded as not applicable (a pass with this reason) rather than left for review.
+_DOMINANCE_NOT_APPLICABLE = {
+    "reliability": "dominance: not applicable (statistic is not a sum or mean of individual values: "
+                   "Cronbach's alpha is a ratio of variances)",
+    "balance": "dominance: not applicable (statistic is not a sum or mean of individual values: "
+               "standardised differences and variance ratios)",
+}
+_NO_MODEL_OUTPUT = ("no model output shipped (the estimate could not be computed); "
+                    "its counts are checked by min_cell")
 _KEYS = {
     "descriptives": ("outcome", "wave", "site", "group"),
     "estimates": ("analysis", "outcome", "wave"),
@@ -120,13 +139,17 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         "balance": tables.balance,
         "reliability": tables.reliability,
     }
+    frames["balance"] = _with_group_sizes(frames["balance"], tables.estimates)
+    contributions = _descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
     checked: dict[str, pd.DataFrame] = {}
     all_checks: list[disclosure.Check] = []
     for name, frame in frames.items():
-        out, checks = _check(name, frame, k_export)
+        out, checks = _check(name, frame, k_export,
+                             contributions if name == "descriptives" else None)
         checked[name] = out
         all_checks.extend(checks)
     checks = disclosure.checks_frame(all_checks)
+    checks["reason"] = checks["reason"].map(_public_reason)
 
     files: dict[str, bytes] = {}
     for name, frame in checked.items():
@@ -178,16 +201,65 @@ def checks_summary(checks: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------ pieces
 
 
-def _check(name: str, frame: pd.DataFrame, k_export: int) -> tuple[pd.DataFrame, list[disclosure.Check]]:
+def _with_group_sizes(balance: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFrame:
+    """Balance rows with the group sizes of the IPW comparison they describe (unrounded).
+
+    The balance table has no counts of its own; its SMDs are over the same people as
+    the IPW row of the same outcome and wave. Unknown sizes stay NA (then 'review').
+    """
+    out = balance.reset_index(drop=True).copy()
+    if out.empty:
+        return out.assign(n_participants=pd.Series(dtype="Int64"), n_comparison=pd.Series(dtype="Int64"))
+    sizes = (estimates.loc[estimates["analysis"] == "ipw", ["outcome", "wave", "n_participants", "n_comparison"]]
+             .assign(wave=lambda f: f["wave"].astype(str))
+             .drop_duplicates(["outcome", "wave"]))
+    out["wave"] = out["wave"].astype(str)
+    merged = out.merge(sizes, on=["outcome", "wave"], how="left")
+    return merged.set_axis(out.index)
+
+
+def _descriptive_contributions(descriptives: pd.DataFrame, contributions: pd.DataFrame | None
+                               ) -> pd.DataFrame | None:
+    """Dominance inputs aligned on the descriptives' rows (``largest``, ``second_largest``,
+    ``total``), or None when the report did not compute them (then 'review')."""
+    if contributions is None or not set(CONTRIBUTION_COLUMNS) <= set(contributions.columns):
+        return None
+    keys = ["outcome", "wave", "site", "group"]
+    left = descriptives[keys].reset_index(drop=True).astype(str)
+    right = contributions[[*keys, *CONTRIBUTION_COLUMNS]].copy()
+    right[keys] = right[keys].astype(str)
+    aligned = left.merge(right.drop_duplicates(keys), on=keys, how="left")
+    out = pd.DataFrame({
+        "largest": pd.to_numeric(aligned["contrib_largest"], errors="coerce"),
+        "second_largest": pd.to_numeric(aligned["contrib_second_largest"], errors="coerce"),
+        "total": pd.to_numeric(aligned["contrib_total"], errors="coerce"),
+    })
+    # a cell with nobody in it has no contributions: its total is 0 (nothing to dominate)
+    empty = pd.to_numeric(descriptives["n"].reset_index(drop=True), errors="coerce").fillna(0) <= 0
+    out.loc[empty, ["largest", "second_largest", "total"]] = 0.0
+    return out
+
+
+def _check(name: str, frame: pd.DataFrame, k_export: int, contributions: pd.DataFrame | None = None
+           ) -> tuple[pd.DataFrame, list[disclosure.Check]]:
     count_cols = [c for c in _COUNTS[name] if c in frame.columns]
     keys = [c for c in _KEYS[name] if c in frame.columns]
-    kind = {"estimates": "regression", "descriptives": "magnitude", "reliability": "magnitude",
-            "balance": "magnitude", "participation": "frequency"}[name]
+    kind = _KIND[name]
     residual = "residual_df" if name == "estimates" else None
     frame = frame.reset_index(drop=True)
     labels = [*keys, *(c for c in ("effect_size_kind", "adjust_method", "unit") if c in frame.columns)]
     out, checks = disclosure.export_check(f"{name}.csv", frame, kind, count_cols, k_export,
-                                          residual_df_col=residual, key_cols=keys, label_cols=labels)
+                                          contributions=contributions, residual_df_col=residual,
+                                          key_cols=keys, label_cols=labels)
+    if name == "balance":
+        checks = _balance_checks(checks, frame)
+    if name in _DOMINANCE_NOT_APPLICABLE:
+        checks = checks + [disclosure.Check(c.table, c.row_key, "dominance", "pass", _DOMINANCE_NOT_APPLICABLE[name])
+                           for c in checks if c.rule == "min_cell"]
+    if name == "estimates":
+        checks = _no_model_checks(checks, frame)
+    if name == "descriptives":
+        out, checks = _complete_dominance(out, checks, frame, labels)
     if name == "estimates":
         failed = out["suppressed"].astype(bool) & ~frame["suppressed"].astype(bool)
         out.loc[out["suppressed"].astype(bool), ["sentence", "caveat"]] = ""
@@ -200,6 +272,92 @@ def _check(name: str, frame: pd.DataFrame, k_export: int) -> tuple[pd.DataFrame,
     out = disclosure.round_counts(out, count_cols)
     out = out.drop(columns=[c for c in _DROP[name] if c in out.columns])
     return out, checks
+
+
+def _balance_checks(checks: list[disclosure.Check], frame: pd.DataFrame) -> list[disclosure.Check]:
+    """Balance rows whose comparison's group sizes are unknown need a person to look."""
+    unknown = frame[["n_participants", "n_comparison"]].isna().all(axis=1).to_numpy()
+    already = (frame["suppressed"].fillna(False).astype(bool).to_numpy() if "suppressed" in frame.columns
+               else np.zeros(len(frame), dtype=bool))
+    out, row = [], 0
+    for check in checks:
+        if check.rule == "min_cell":
+            if unknown[row] and not already[row]:
+                check = replace(check, outcome="review", reason="group sizes of the IPW comparison not found")
+            elif check.outcome == "pass" and not already[row]:
+                check = replace(check, reason="both groups (and every covariate level shown) have at least "
+                                              "the minimum cell count")
+            row += 1
+        out.append(check)
+    return out
+
+
+def _no_model_checks(checks: list[disclosure.Check], frame: pd.DataFrame) -> list[disclosure.Check]:
+    """An estimate row without any model number has nothing for the residual-df rule to protect."""
+    numbers = [c for c in ("estimate", "ci_low", "ci_high", "p_value", "effect_size") if c in frame.columns]
+    empty = frame[numbers].apply(pd.to_numeric, errors="coerce").isna().all(axis=1).to_numpy()
+    out, row = [], 0
+    for check in checks:
+        if check.rule == "residual_df":
+            if check.outcome == "review" and empty[row]:
+                check = replace(check, outcome="pass", reason=_NO_MODEL_OUTPUT)
+            row += 1
+        out.append(check)
+    return out
+
+
+def _complete_dominance(out: pd.DataFrame, checks: list[disclosure.Check], frame: pd.DataFrame,
+                        labels: list[str]) -> tuple[pd.DataFrame, list[disclosure.Check]]:
+    """Blank the rest of an outcome × wave block in which a cell failed dominance.
+
+    The descriptives hold the site × group table with both margins, and a mean's n is
+    implied by its SD and CI: one blanked cell would come back as margin minus the
+    visible cells. Blanking the whole block of that outcome and wave leaves nothing to
+    subtract (conservative; dominance failures at n >= 10 are rare).
+    """
+    failed = np.array([c.outcome == "fail" for c in checks if c.rule == "dominance"], dtype=bool)
+    if not failed.any():
+        return out, checks
+    block = frame["outcome"].astype(str) + "\x1f" + frame["wave"].astype(str)
+    in_block = block.isin(set(block[failed])).to_numpy()
+    extra = in_block & ~out["suppressed"].fillna(False).astype(bool).to_numpy()
+    if not extra.any():
+        return out, checks
+    mask = pd.Series(extra, index=out.index)
+    for col in out.columns:
+        if col not in labels and col not in ("suppressed", "status"):
+            out[col] = out[col].mask(mask)
+    out["suppressed"] = out["suppressed"].astype(bool) | extra
+    out.loc[mask, "status"] = disclosure.INSUFFICIENT
+    keys = [c.row_key for c in checks if c.rule == "min_cell"]
+    table = checks[0].table
+    added = [disclosure.Check(table, keys[i], "dominance_complement", "fail",
+                              "blanked with a cell of the same outcome and wave that failed dominance "
+                              "(it could otherwise be recovered by subtraction from the margins)")
+             for i in np.flatnonzero(extra)]
+    return out, checks + added
+
+
+_REASON_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(\w+)=\d+ below (\d+)"), r"\1 below \2"),
+    (re.compile(r"^residual df \S+ below (\d+)$"), r"residual df below \1"),
+    (re.compile(r"^residual df \S+$"), f"residual df at least {disclosure.MIN_RESIDUAL_DF}"),
+    (re.compile(r"^largest (\d+) contributions are \d+% of the cell total \(limit (\d+%)\)$"),
+     r"largest \1 contributions exceed \2 of the cell total"),
+    (re.compile(r"^largest (\d+) contributions are \d+% of the cell total$"),
+     rf"largest \1 contributions at most {disclosure.DOMINANCE_K:.0%} of the cell total"),
+)
+
+
+def _public_reason(reason: str) -> str:
+    """A check's reason without the exact numbers behind it.
+
+    checks.csv ships in the bundle: a blanked cell's exact count, a residual df (n - p)
+    or a dominance share would give back what the check protects.
+    """
+    for pattern, replacement in _REASON_PATTERNS:
+        reason = pattern.sub(replacement, reason)
+    return reason
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -281,9 +439,29 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
               "so that no hidden cell can be found by subtraction.",
               f"- Counts are rounded to a multiple of {disclosure.EXPORT_ROUNDING_BASE}.",
               f"- Regression rows need at least {disclosure.MIN_RESIDUAL_DF} residual degrees of "
-              "freedom; residual degrees of freedom are not shipped (they give counts back).",
+              "freedom; residual degrees of freedom are not shipped (they give counts back). They are: "
+              "Welch's df for `unadjusted`; people minus 1 for `did` (person clusters); n minus the "
+              "number of model columns for `ancova` and `ipw`; n minus 2 for `dose_response`; "
+              "n1 + n2 - 2 for `high_burnout_rd` (its score interval uses no t distribution, so this "
+              "is the conservative analogue: the df of the two-group linear probability model). A row "
+              "whose estimate could not be computed ships no model numbers and passes this rule; its "
+              "counts are checked like any other.",
               f"- Dominance (N-K rule, N={disclosure.DOMINANCE_N}, K={disclosure.DOMINANCE_K:.0%}) "
-              "for means and other magnitudes is marked for review in `checks.csv`.",
+              "for the descriptives (means, SDs and their intervals): in every cell the two largest "
+              "individual contributions to the cell's sum of scores, counted from the scale's lowest "
+              "possible score (score minus scale minimum, so every contribution is non-negative), "
+              f"must not exceed {disclosure.DOMINANCE_K:.0%} of that sum. A cell that fails is blanked, "
+              "and so is the rest of its outcome and wave (else it could be recovered by subtraction "
+              "from the margins). The individual contributions are used for the check only and never "
+              "leave the machine.",
+              "- Dominance does not apply to reliability (Cronbach's alpha, a ratio of variances) or to "
+              "balance (standardised differences and variance ratios): they are not sums or means of "
+              "individual values. `checks.csv` records this as a pass with the reason \"dominance: not "
+              "applicable\". Reliability is checked for its minimum cell count; balance rows for the "
+              "group sizes of the IPW comparison they describe (covariate levels with fewer people "
+              "than the minimum in either group are left out beforehand).",
+              "- `checks.csv` has one line per row of every table and rule (pass, fail or review, "
+              "with the reason); reasons name thresholds, not the exact counts or shares behind them.",
               "- No row-level data, identifiers, free text or dates; waves are named by their labels.",
               "- Text cells that a spreadsheet would run as a formula are prefixed with an apostrophe.",
               "", "## Software", ""]

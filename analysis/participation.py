@@ -23,12 +23,16 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["DOSE_BANDS", "dose_band", "as_flag", "attendance_timing", "participation_summary",
-           "descriptives"]
+__all__ = ["CONTRIBUTION_COLUMNS", "DOSE_BANDS", "dose_band", "as_flag", "attendance_timing",
+           "participation_summary", "descriptives"]
 
 DOSE_BANDS: tuple[str, ...] = ("0", "1–2", "3–5", "6+")
 _DOSE_COLUMNS = {"0": "dose_0", "1–2": "dose_1_2", "3–5": "dose_3_5", "6+": "dose_6_plus"}
 _DAYS_PER_MONTH = 365.25 / 12
+#: Per-cell dominance inputs of :func:`descriptives` (with ``floors``): the largest and
+#: second-largest individual contribution and the cell total of ``value - floor``.
+#: Individual values: for :func:`analysis.disclosure.export_check` only, never shown.
+CONTRIBUTION_COLUMNS: tuple[str, ...] = ("contrib_largest", "contrib_second_largest", "contrib_total")
 
 
 def as_flag(values: pd.Series) -> pd.Series:
@@ -218,7 +222,8 @@ def _is_high(values: pd.Series, cutoff: float, direction: str) -> pd.Series:
 
 def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
                  cutoffs: Mapping[str, tuple[float, str]] | None = None,
-                 by_site: bool = True, confidence: float = 0.95) -> pd.DataFrame:
+                 by_site: bool = True, confidence: float = 0.95, *,
+                 floors: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Mean, SD, t-based CI and share above the cut-off per outcome × wave × site × group.
 
     Parameters
@@ -229,6 +234,13 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
         ``≥ cutoff`` is bad (e.g. CBI ≥ 50), ``"low"`` means ``≤ cutoff`` is bad.
         Outcomes without a cut-off get empty share columns.
     by_site : also break down by site (rows with ``site = 'all'`` are always there).
+    floors : outcome → the scale's lowest possible score (keyword). When given, the
+        result also has :data:`CONTRIBUTION_COLUMNS` (``contrib_largest``,
+        ``contrib_second_largest``, ``contrib_total``): per cell, the two largest
+        individual contributions and the cell total of ``value - floor`` (clipped at 0),
+        i.e. the summed quantity shifted to be non-negative, as the N-K dominance rule
+        needs. NaN for outcomes not in ``floors`` and for a missing second contribution.
+        These are individual values: pass them to the export check only, never show them.
 
     Returns
     -------
@@ -240,6 +252,7 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
     (empty cells in CSV). No small-cell suppression.
     """
     cutoffs = cutoffs or {}
+    floors = dict(floors) if floors is not None else None
     outcomes = [o for o in outcomes if o in panel.columns]
     base = panel[["wave", "wave_index", "site", "participant", *outcomes]].copy()
     base["group"] = np.where(as_flag(base["participant"]), "participants", "comparison")
@@ -258,18 +271,42 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
         aggregations.update({f"n{i}": (f"value{i}", "count"), f"mean{i}": (f"value{i}", "mean"),
                              f"sd{i}": (f"value{i}", "std"), f"n_high{i}": (f"high{i}", "sum"),
                              f"n_flagged{i}": (f"high{i}", "count")})
+    # dominance inputs: sorted once per outcome (largest first, missing last); per breakdown
+    # the row ranked second in its cell feeds a "max" in the same groupby as the statistics
+    dominance_order: dict[int, np.ndarray] = {}
+    if floors is not None:
+        for i, outcome in enumerate(outcomes):
+            if outcome not in floors:
+                continue
+            shifted = (frame[f"value{i}"] - float(floors[outcome])).clip(lower=0.0)
+            frame[f"contrib{i}"] = shifted
+            frame[f"second{i}"] = np.nan
+            dominance_order[i] = np.argsort(-shifted.to_numpy(), kind="stable")
+            aggregations.update({f"contrib_largest{i}": (f"contrib{i}", "max"),
+                                 f"contrib_second_largest{i}": (f"second{i}", "max"),
+                                 f"contrib_total{i}": (f"contrib{i}", "sum")})
     site_levels = [False, True] if by_site else [False]
     for split_site in site_levels:
         for split_group in (False, True):
             keys = ["wave", "wave_index"] + (["site"] if split_site else []) + (["group"] if split_group else [])
             if not outcomes:
                 continue
+            if dominance_order:
+                cells = frame.groupby(keys, observed=True, sort=False, dropna=False).ngroup().to_numpy()
+                for i, order in dominance_order.items():
+                    ranked = cells[order]
+                    rank = np.empty(len(order), dtype="int64")
+                    rank[order] = pd.Series(ranked).groupby(ranked, sort=False).cumcount().to_numpy()
+                    frame[f"second{i}"] = frame[f"contrib{i}"].where(rank == 1)
             grouped = frame.groupby(keys, observed=True, sort=True, dropna=False).agg(**aggregations)
             grouped = grouped.reset_index()
             for i, outcome in enumerate(outcomes):
                 summary = grouped[keys].copy()
                 for name in ("n", "mean", "sd", "n_high", "n_flagged"):
                     summary[name] = grouped[f"{name}{i}"]
+                if floors is not None:
+                    for name in CONTRIBUTION_COLUMNS:
+                        summary[name] = grouped[f"{name}{i}"] if i in dominance_order else np.nan
                 if not split_site:
                     summary["site"] = "all"
                 if not split_group:
@@ -279,6 +316,8 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
                 tables.append(summary)
     columns = ["outcome", "wave", "wave_index", "site", "group", "n", "mean", "sd", "ci_low", "ci_high",
                "n_high", "share_high", "share_high_ci_low", "share_high_ci_high"]
+    if floors is not None:
+        columns += list(CONTRIBUTION_COLUMNS)
     if not tables:
         return pd.DataFrame(columns=columns)
     out = pd.concat(tables, ignore_index=True)

@@ -49,6 +49,7 @@ from . import adjust, disclosure
 from .effects import Estimate, minimum_detectable_effect
 from .instruments import SCALES_BY_KEY
 from .participation import descriptives as _descriptives
+from .participation import CONTRIBUTION_COLUMNS
 from .participation import attendance_timing, dose_band, participation_summary
 from .queries import Filters, available, load_attendance, load_item_scores, load_panel, response_quality
 from .scope import Scope, require
@@ -154,6 +155,11 @@ class ReportTables:
       suppressed``.
     * ``quality``: ``wave, outcome, n_responses, n_scored, share_items_missing,
       suppressed``.
+    * ``descriptive_contributions``: ``outcome, wave, site, group`` and
+      :data:`analysis.participation.CONTRIBUTION_COLUMNS` per descriptives cell (the
+      two largest individual contributions and the cell total, for the export's
+      dominance rule). Individual values: never shown or exported; only
+      :func:`analysis.disclosure.export_check` reads them.
     """
 
     estimates: pd.DataFrame
@@ -169,6 +175,7 @@ class ReportTables:
     settings: Settings
     data_version: str
     change: pd.DataFrame = field(default_factory=pd.DataFrame)
+    descriptive_contributions: pd.DataFrame | None = None
 
 
 # ------------------------------------------------------------------ entry points
@@ -271,6 +278,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
             kept = [w for w in follow_ups if w in wanted]
             headline_wave = kept[-1] if kept else None
 
+    descriptives, contributions = _split_contributions(descriptives)
     headline = _headline(estimates, results, headline_outcome, headline_wave)
     notes = _notes(panel, estimates, reliability, headline_outcome, k)
     return ReportTables(
@@ -281,6 +289,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         reliability=reliability, quality=quality, notes=tuple(notes), headline=headline,
         settings=settings, data_version=data_version(store),
         change=change.reset_index(drop=True),
+        descriptive_contributions=contributions.reset_index(drop=True),
     )
 
 
@@ -491,14 +500,17 @@ def _suppress_descriptives(raw: pd.DataFrame, respondents: pd.DataFrame, k: int)
 def _descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: Sequence[str],
                        cutoffs: dict, respondents: pd.DataFrame, filters: Filters,
                        k: int) -> pd.DataFrame:
-    columns = [*DESCRIPTIVE_COLUMNS, "status", "wave_index", "share_high_ci_low", "share_high_ci_high"]
+    columns = [*DESCRIPTIVE_COLUMNS, "status", "wave_index", "share_high_ci_low", "share_high_ci_high",
+               *CONTRIBUTION_COLUMNS]
     if not outcomes or panel_all.empty:
         return pd.DataFrame(columns=columns)
-    full = _suppress_descriptives(_descriptives(panel_all, outcomes, cutoffs, by_site=True),
+    floors = {o: float(SCALES_BY_KEY[o].low) for o in outcomes}
+    full = _suppress_descriptives(_descriptives(panel_all, outcomes, cutoffs, by_site=True, floors=floors),
                                   respondents, k)
     if filters.sites is None and filters.roles is None:
         return full[columns]
-    selection = _descriptives(panel, outcomes, cutoffs, by_site=False) if len(panel) else full.iloc[:0]
+    selection = (_descriptives(panel, outcomes, cutoffs, by_site=False, floors=floors) if len(panel)
+                 else full.iloc[:0])
     selection = selection.copy()
     selection["site"] = "selection"
     if filters.roles is None:
@@ -517,6 +529,13 @@ def _descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: S
     selection = _blank(selection, "n", _DESCRIPTIVE_VALUES, hide)
     out = pd.concat([selection, members], ignore_index=True)
     return out[columns]
+
+
+def _split_contributions(descriptives: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The public descriptives (no contribution columns) and the dominance inputs by cell key."""
+    present = [c for c in CONTRIBUTION_COLUMNS if c in descriptives.columns]
+    contributions = descriptives[["outcome", "wave", "site", "group", *present]].copy()
+    return descriptives.drop(columns=present), contributions
 
 
 def _blank(frame: pd.DataFrame, count_col: str, value_cols: Sequence[str], hide: np.ndarray) -> pd.DataFrame:

@@ -362,3 +362,17 @@ def test_single_blas_thread_restores_and_nests():
             assert all(get() == 1 for get, _ in adjust._openblas_controls())
         assert all(get() == 1 for get, _ in adjust._openblas_controls())
     assert [get() for get, _ in adjust._openblas_controls()] == before
+
+
+def test_high_burnout_rd_reports_residual_df(panel):
+    est = high_burnout_rd(panel, "cbi_work", "2024-Q3", 50.0, "high")
+    rows = panel[(panel.wave == "2024-Q3") & panel["cbi_work"].notna()]
+    assert est.residual_df == est.n_participants + est.n_comparison - 2 == len(rows) - 2
+
+
+def test_every_computed_estimate_reports_residual_df(panel):
+    frame = estimates_frame(compare_all(panel, ["cbi_work", "ucla3"], cutoffs={"cbi_work": (50.0, "high")}))
+    computed = frame.loc[frame["estimate"].notna()]
+    assert set(computed["analysis"]) >= {"unadjusted", "did", "ancova", "ipw", "high_burnout_rd",
+                                         "dose_response"}
+    assert computed["residual_df"].notna().all(), computed.loc[computed["residual_df"].isna(), "analysis"]

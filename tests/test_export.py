@@ -120,3 +120,105 @@ def test_injected_site_names_are_neutralised(tmp_path):
     assert "'" + INJECTED[0] in values and "'" + INJECTED[1] in values
     assert not any(v.startswith(("=", "+", "@")) for v in values)
     assert all(c.data_type != "f" for ws in book for row in ws.iter_rows() for c in row)
+
+
+# ------------------------------------------------------------------ dominance and residual df
+
+
+def _checks(files) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(files["checks.csv"]), keep_default_na=False)
+
+
+def test_sample_review_is_small_and_explained(files, bundle):
+    checks = _checks(files)
+    review = checks.loc[checks["outcome"] == "review"]
+    assert len(review) <= 5, review.groupby(["table", "rule", "reason"]).size()
+    assert (review["reason"].str.strip() != "").all()
+    assert (checks["reason"].str.strip() != "").all()
+    # every table has a min-cell line per row; magnitude/statistic tables a dominance line too
+    for table in ("descriptives.csv", "balance.csv", "reliability.csv"):
+        rules = checks.loc[checks["table"] == table].groupby("rule").size()
+        assert rules["dominance"] == rules["min_cell"], table
+    not_applicable = checks.loc[checks["table"].isin(["balance.csv", "reliability.csv"])
+                                & (checks["rule"] == "dominance")]
+    assert (not_applicable["outcome"] == "pass").all()
+    assert not_applicable["reason"].str.startswith("dominance: not applicable").all()
+    residual = checks.loc[(checks["table"] == "estimates.csv") & (checks["rule"] == "residual_df")]
+    assert set(residual["outcome"]) <= {"pass", "fail"}
+
+
+def test_check_reasons_give_no_exact_numbers_back(files):
+    reasons = " ".join(_checks(files)["reason"])
+    assert not re.search(r"residual df \d+(?!\d)", reasons.replace("at least 10", "")), reasons[:300]
+    assert not re.search(r"\d+% of the cell total(?! \()", reasons.replace("at most 50%", ""))
+    assert not re.search(r"=\d+", reasons)
+
+
+def test_contribution_columns_appear_nowhere(files, bundle):
+    from analysis.participation import CONTRIBUTION_COLUMNS  # noqa: PLC0415
+
+    for name, data in files.items():
+        text = _text_of(name, data).lower()
+        assert "contrib_" not in text, name
+        assert not any(col in text for col in CONTRIBUTION_COLUMNS), name
+    for name in TABLES:
+        header = pd.read_csv(io.BytesIO(files[name]), nrows=0).columns
+        assert not {"largest", "second_largest", "total"} & set(header), name
+
+
+def test_report_keeps_contributions_out_of_public_descriptives(tmp_path):
+    from analysis.participation import CONTRIBUTION_COLUMNS  # noqa: PLC0415
+    from analysis.report import build_report  # noqa: PLC0415
+
+    with make_store(tmp_path / "s.duckdb") as store:
+        tables = build_report(store, LOCAL, settings=Settings())
+    assert not set(CONTRIBUTION_COLUMNS) & set(tables.descriptives.columns)
+    contributions = tables.descriptive_contributions
+    assert set(CONTRIBUTION_COLUMNS) <= set(contributions.columns)
+    assert len(contributions) == len(tables.descriptives)
+    shown = tables.descriptives["n"].fillna(0).astype(int) > 0
+    assert contributions.loc[shown.to_numpy(), "contrib_total"].gt(0).all()
+
+
+def test_dominated_cell_fails_and_is_blanked(tmp_path):
+    """Two people hold more than half of a cell's total: the cell and its block are blanked."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from analysis.report import build_report  # noqa: PLC0415
+
+    settings = Settings()
+    export_settings = replace(settings, min_group_size=max(settings.export_min_cell, settings.min_group_size))
+    with make_store(tmp_path / "s.duckdb") as store:
+        tables = build_report(store, LOCAL, settings=export_settings)
+        shown = tables.descriptives.loc[~tables.descriptives["suppressed"].astype(bool)
+                                        & (tables.descriptives["site"] != "all")]
+        target = shown.iloc[0]
+        key = (target["outcome"], target["wave"], target["site"], target["group"])
+        contributions = tables.descriptive_contributions.copy()
+        at = ((contributions["outcome"] == key[0]) & (contributions["wave"] == key[1])
+              & (contributions["site"] == key[2]) & (contributions["group"] == key[3]))
+        assert at.sum() == 1
+        total = float(contributions.loc[at, "contrib_total"].iloc[0])
+        contributions.loc[at, ["contrib_largest", "contrib_second_largest"]] = [0.3 * total, 0.25 * total]
+        bundle = build_export_bundle(store, LOCAL, settings=settings,
+                                     tables=replace(tables, descriptive_contributions=contributions))
+    row_key = f"outcome={key[0]}|wave={key[1]}|site={key[2]}|group={key[3]}"
+    checks = bundle.checks
+    dominance = checks.loc[(checks["table"] == "descriptives.csv") & (checks["rule"] == "dominance")]
+    failed = dominance.loc[dominance["outcome"] == "fail"]
+    assert failed["row_key"].tolist() == [row_key]
+    assert "exceed 50%" in failed["reason"].iloc[0] and "55%" not in failed["reason"].iloc[0]
+    archive = zipfile.ZipFile(io.BytesIO(bundle.zip_bytes))
+    shipped = pd.read_csv(io.BytesIO(archive.read("descriptives.csv")))
+    block = shipped.loc[(shipped["outcome"] == key[0]) & (shipped["wave"].astype(str) == str(key[1]))]
+    cell = block.loc[(block["site"] == key[2]) & (block["group"] == key[3])].iloc[0]
+    assert cell[["n", "mean", "sd", "ci_low", "ci_high", "share_high"]].isna().all()
+    assert bool(cell["suppressed"]) and cell["status"] == "insufficient"
+    # the rest of that outcome and wave goes too (no margin to subtract from)
+    assert block[["n", "mean", "sd"]].isna().all().all() and block["suppressed"].all()
+    complement = checks.loc[checks["rule"] == "dominance_complement"]
+    assert len(complement) and (complement["outcome"] == "fail").all()
+    # other blocks are untouched
+    other = shipped.loc[(shipped["outcome"] != key[0]) & ~shipped["suppressed"]]
+    assert other["mean"].notna().all()
+    assert bundle.summary.loc[bundle.summary["rule"] == "dominance", "fail"].sum() == 1

@@ -127,3 +127,32 @@ def test_large_panel_is_fast():
     table = descriptives(panel, ["cbi_work"], {"cbi_work": (50, "high")})
     assert time.perf_counter() - start < 10
     assert len(summary) == 8 and len(table) == 4 * 3 * 2
+
+
+def test_descriptives_dominance_contributions():
+    """With ``floors``: per cell the two largest (value - floor) and the cell total, no loops."""
+    from analysis.participation import CONTRIBUTION_COLUMNS  # noqa: PLC0415
+
+    n = 12
+    panel = pd.DataFrame({
+        "person": np.arange(n), "wave": "w1", "wave_index": 0, "site": ["A"] * 10 + ["B"] * 2,
+        "participant": [True] * 6 + [False] * 6,
+        # site A: two people at 100 and eight at the scale's minimum (0): they hold the whole total
+        "cbi_work": [100.0, 90.0, 0, 0, 0, 0, 0, 0, 0, 0, 40.0, np.nan],
+    })
+    out = descriptives(panel, ["cbi_work"], None, floors={"cbi_work": 0.0})
+    assert set(CONTRIBUTION_COLUMNS) <= set(out.columns)
+    cells = out.set_index(["site", "group"])
+    a = cells.loc[("A", "all")]
+    assert (a["contrib_largest"], a["contrib_second_largest"], a["contrib_total"]) == (100.0, 90.0, 190.0)
+    everyone = cells.loc[("all", "all")]
+    assert (everyone["contrib_largest"], everyone["contrib_second_largest"],
+            everyone["contrib_total"]) == (100.0, 90.0, 230.0)
+    b = cells.loc[("B", "comparison")]  # one value, one missing: no second contribution
+    assert b["contrib_largest"] == 40.0 and np.isnan(b["contrib_second_largest"]) and b["contrib_total"] == 40.0
+    # shifted from the floor: a scale starting at 1 counts 1 as nothing
+    shifted = descriptives(panel.assign(cbi_work=panel["cbi_work"] + 1), ["cbi_work"], None,
+                           floors={"cbi_work": 1.0}).set_index(["site", "group"])
+    assert shifted.loc[("A", "all"), "contrib_total"] == 190.0
+    # without floors the table is exactly as before (no individual values in it)
+    assert not set(CONTRIBUTION_COLUMNS) & set(descriptives(panel, ["cbi_work"], None).columns)
