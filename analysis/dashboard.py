@@ -51,27 +51,51 @@ METHOD_HELP = {
 HEADLINE_METHODS = ("did", "ancova", "ipw")
 
 HOW_TO_READ: dict[str, str] = {
+    "change": (
+        "Both lines start at 0 at the baseline survey. Each later point is how much a group's "
+        "average score has changed since then, counting only the people who answered both "
+        "the baseline survey and that wave: **participants** (solid blue) had attended at "
+        "least the chosen number of peer-support sessions by that wave; the **comparison** "
+        "group (dashed orange) had not. The vertical gap between the lines at a wave is the "
+        "program effect in the headline (difference-in-differences: participants' change "
+        "minus the comparison group's change). Below 0 means scores fell; for burnout, "
+        "falling is good. The shaded band is the 95% interval of each group's change: the "
+        "range its true change plausibly lies in."),
     "trend": (
-        "Each line is a group's average score at each survey wave: **participants** (solid "
-        "blue) attended at least the chosen number of peer-support sessions by that survey; "
-        "the **comparison** group (dashed orange) did not. The shaded band is the 95% "
-        "interval: the range the true average plausibly lies in. Bands that overlap a lot "
-        "mean the difference could be chance."),
+        "Each line is a group's average score (its level, not its change) at each survey "
+        "wave. **Participants** (solid blue) at a wave are everyone who had attended at least "
+        "the chosen number of sessions by that survey, so the group grows from wave to wave, "
+        "and at the baseline survey, before the program, nobody had attended yet: the "
+        "participants' line starts at the first follow-up. The **comparison** group (dashed "
+        "orange) had not attended. People who join may start out more (or less) burned out "
+        "than those who do not, so the distance between the lines says little about the "
+        "program; the change since baseline compares the same people over time. The shaded "
+        "band is the 95% interval: the range the true average plausibly lies in."),
     "distribution": (
         "Each box holds the middle half of people's scores; the line inside is the middle "
         "score (median). The whiskers reach from the 5th to the 95th percentile, so 9 in 10 "
         "people lie between them. Boxes are drawn from group summaries, never from individual "
         "answers, and groups too small to protect anonymity are left out."),
     "forest": (
-        "Each row is one way of comparing participants with the comparison group; the "
-        "diamond is the difference (participants minus comparison) and the line its 95% "
-        "interval. Left of the dotted zero line means participants score lower. "
+        "Each row is one way of comparing participants with the comparison group on the "
+        "selected outcome, in its own units; the diamond is the difference (participants "
+        "minus comparison) and the line its 95% interval. Left of the dotted zero line means "
+        "participants score lower; an interval crossing zero means the data cannot tell. "
         "*Simple difference* compares the groups at this wave. *Difference-in-differences* "
         "(change over time compared between groups) compares how much each group changed "
         "since the first survey. *ANCOVA* (adjusted for the baseline score, site and role) "
         "compares people who started at the same level. *IPW* (inverse-probability "
         "weighting) reweights the comparison group to look like those who joined. When the "
         "methods agree, the result is sturdier."),
+    "effect_sizes": (
+        "Outcomes are measured on different scales (0–100, 1–5, 3–9), so to compare them each "
+        "difference-in-differences estimate is divided by the spread of that outcome's "
+        "baseline scores (its standard deviation, SD): an effect size of −0.3 means "
+        "participants' scores fell by three tenths of an SD more than the comparison "
+        "group's. By convention, about 0.2 SD is a small effect and 0.5 a moderate one "
+        "(dashed lines). Left of 0 means lower scores for participants: better for burnout "
+        "and loneliness, worse for outcomes marked *higher = better*. The lines are 95% "
+        "intervals; one crossing 0 means the data cannot tell."),
     "balance": (
         "Each row is a background characteristic. A dot far from zero means participants "
         "and comparison differed in it before any peer support. Hollow orange dots are the "
@@ -298,7 +322,7 @@ class OverviewModel:
     can_claim: bool
     caveats: tuple[str, ...] = ()
     effect_help: str = ""
-    trend: Chart | None = field(default=None, compare=False)
+    change: Chart | None = field(default=None, compare=False)
 
 
 def format_count(value: int | None) -> str:
@@ -414,7 +438,7 @@ def effect_sentence(estimate: pd.Series | None, outcome: str, wave: str | None) 
 def overview_model(tables: Any, outcome: str, waves: Sequence[str] | None = None,
                    k: int | None = None) -> OverviewModel:
     """Respondents, participation, burnout now for both groups, the headline effect and
-    a small trend, from the report's tables. Says so where the data cannot support a claim.
+    the change since baseline behind it, from the report's tables. Says so where the data cannot support a claim.
     """
     descriptives = tables.descriptives
     wave = _latest_wave(descriptives, outcome, waves)
@@ -443,9 +467,7 @@ def overview_model(tables: Any, outcome: str, waves: Sequence[str] | None = None
                       f"{_int(estimate.get('n_comparison')):,} comparison respondents."
                       if estimate is not None and _int(estimate.get("n_participants")) else
                       "too few people to estimate."))
-    trend = figures.trend_figure(descriptives, outcome, waves, k=k,
-                                 takeaway=trend_takeaway(descriptives, outcome, waves),
-                                 how_to_read=HOW_TO_READ["trend"])
+    change = change_chart(tables, outcome, waves, wave, k)
     return OverviewModel(
         outcome=outcome, outcome_label=outcome_label(outcome), unit=outcome_unit(outcome),
         wave=wave, respondents=respondents, participation_rate=rate,
@@ -455,31 +477,79 @@ def overview_model(tables: Any, outcome: str, waves: Sequence[str] | None = None
         effect_high=_float(estimate["ci_high"]) if estimate is not None else None,
         effect_method=METHOD_LABELS.get(str(estimate["analysis"])) if estimate is not None else None,
         sentence=sentence, can_claim=can_claim, caveats=tuple(dict.fromkeys(caveats)),
-        effect_help=effect_help, trend=trend)
+        effect_help=effect_help, change=change)
 
 
 # ---------------------------------------------------------------- takeaways
 
 
+def change_chart(tables: Any, outcome: str, waves: Sequence[str] | None, wave: str | None,
+                 k: int | None) -> Chart:
+    """Change since baseline for both groups (the report's ``change`` table), with its
+    takeaway at ``wave`` (the headline's wave)."""
+    change = _table(tables, "change")
+    return figures.change_figure(change, outcome, waves, k=k,
+                                 takeaway=change_takeaway(change, outcome, wave),
+                                 how_to_read=HOW_TO_READ["change"])
+
+
+def _lower_first(label: str) -> str:
+    """A label inside a sentence: "Work-related burnout" → "work-related burnout", names
+    such as "Mini-Z" kept."""
+    return label[:1].lower() + label[1:]
+
+
+def _moved(value: float, unit: str, digits: int) -> str:
+    if round(abs(value), digits) == 0:
+        return "stayed about the same"
+    return f"{'fell' if value < 0 else 'rose'} {abs(value):.{digits}f} {unit}"
+
+
+def change_takeaway(change: pd.DataFrame, outcome: str, wave: str | None) -> str:
+    """Each group's change since baseline at ``wave`` and the gap between them (the DiD)."""
+    label = _lower_first(outcome_label(outcome))
+    rows = (visible(change.loc[(change["outcome"] == outcome) & (change["wave"].astype(str) == str(wave))])
+            .dropna(subset=["mean_change"]) if not change.empty and wave is not None else change)
+    means = dict(zip(rows["group"], rows["mean_change"])) if not rows.empty else {}
+    if "participants" not in means or "comparison" not in means:
+        return (f"Not enough people answered both the baseline survey and {wave or 'a later wave'} "
+                f"in both groups to show how {label} changed.")
+    unit, digits = outcome_unit(outcome), figures._digits(outcome)
+    p, c = float(means["participants"]), float(means["comparison"])
+    gap = abs(p - c)
+    size = (f"a {gap:.{digits}f}-point difference" if unit == "points"
+            else f"a difference of {gap:.{digits}f} {unit}")
+    return (f"Since baseline, participants' {label} {_moved(p, unit, digits)} by {wave} while "
+            f"non-participants' {_moved(c, unit, digits).replace(f' {unit}', '')}: {size}.")
+
+
 def trend_takeaway(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] | None) -> str:
-    """One line on how the two groups' averages moved from the first to the latest wave."""
+    """Where the two groups' averages stand at the latest wave both can be shown.
+
+    Never a change from one wave to another: 'participants' at each wave are whoever
+    had attended by then (nobody at baseline), so a group's first and last waves hold
+    different people; change is :func:`change_takeaway`'s.
+    """
     rows = visible(descriptives.loc[(descriptives["outcome"] == outcome)
-                                    & (descriptives["site"] == "all")])
-    label, unit = outcome_label(outcome), outcome_unit(outcome)
-    parts = []
-    for group, name in (("participants", "Participants"), ("comparison", "the comparison group")):
-        g = rows.loc[rows["group"] == group].dropna(subset=["mean"])
-        if waves:
-            g = g.loc[g["wave"].isin(list(waves))]
-        if "wave_index" in g.columns:
-            g = g.sort_values("wave_index")
-        if len(g) >= 2:
-            change = float(g["mean"].iloc[-1] - g["mean"].iloc[0])
-            parts.append(f"{name} moved {change:+.1f} {unit} from {g['wave'].iloc[0]} "
-                         f"to {g['wave'].iloc[-1]}")
-    if not parts:
-        return f"{label}: not enough people in both groups across waves to show a trend."
-    return f"{label}: " + "; ".join(parts) + "."
+                                    & (descriptives["site"] == "all")
+                                    & descriptives["group"].isin(["participants", "comparison"])])
+    rows = rows.dropna(subset=["mean"])
+    if waves:
+        rows = rows.loc[rows["wave"].isin(list(waves))]
+    label, unit, digits = outcome_label(outcome), outcome_unit(outcome), figures._digits(outcome)
+    both = rows.groupby("wave")["group"].nunique()
+    both = both[both == 2].index
+    if not len(both):
+        return f"{label}: not enough people in both groups at any one wave to compare their levels."
+    ranked = rows.loc[rows["wave"].isin(both)]
+    if "wave_index" in ranked.columns:
+        ranked = ranked.sort_values("wave_index")
+    wave = ranked["wave"].iloc[-1]
+    means = dict(zip(ranked.loc[ranked["wave"] == wave, "group"], ranked.loc[ranked["wave"] == wave, "mean"]))
+    return (f"At {wave}, participants' {_lower_first(label)} averaged {means['participants']:.{digits}f} {unit} "
+            f"and the comparison group's {means['comparison']:.{digits}f}. These are levels of "
+            "different people at each wave; the change since baseline (above) is what shows "
+            "the program's effect.")
 
 
 def lords_paradox_note(estimates: pd.DataFrame, outcome: str, wave: str | None) -> str:
@@ -502,7 +572,7 @@ def lords_paradox_note(estimates: pd.DataFrame, outcome: str, wave: str | None) 
 
 
 def forest_takeaway(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str | None) -> str:
-    """How many of the methods show participants better off, beyond chance."""
+    """How many of the ways of comparing show participants better off, beyond chance."""
     if wave is None:
         return "No follow-up wave to compare yet."
     rows = visible(estimates.loc[estimates["analysis"].isin(list(METHOD_LABELS))
@@ -511,14 +581,41 @@ def forest_takeaway(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str 
         subset=["estimate", "ci_low", "ci_high"])
     if rows.empty:
         return f"Too few people at {wave} to compare the groups."
-    better = 0
-    for _, row in rows.iterrows():
-        worse_high = SCALES_BY_KEY[row["outcome"]].higher_is_worse if row["outcome"] in SCALES_BY_KEY else True
-        beyond = not (row["ci_low"] <= 0 <= row["ci_high"])
-        if beyond and ((row["estimate"] < 0) == worse_high):
-            better += 1
-    return (f"{better} of {len(rows)} comparisons at {wave} show participants better off "
-            "beyond chance; the rest cannot tell the groups apart.")
+    better = sum(1 for _, row in rows.iterrows() if _better_beyond_chance(row))
+    what = "ways of comparing" if len(set(rows["outcome"])) == 1 else "comparisons"
+    if better == len(rows):
+        return f"All {len(rows)} {what} at {wave} show participants better off, beyond chance."
+    if better == 0:
+        return (f"None of the {len(rows)} {what} at {wave} shows participants better off "
+                "beyond chance.")
+    return (f"{better} of {len(rows)} {what} at {wave} show participants better off beyond "
+            "chance; the others cannot tell the groups apart.")
+
+
+def _better_beyond_chance(row: pd.Series) -> bool:
+    worse_high = SCALES_BY_KEY[row["outcome"]].higher_is_worse if row["outcome"] in SCALES_BY_KEY else True
+    beyond = not (row["ci_low"] <= 0 <= row["ci_high"])
+    return beyond and ((row["estimate"] < 0) == worse_high)
+
+
+def effect_size_takeaway(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str | None,
+                         analysis: str = HEADLINE_METHODS[0]) -> str:
+    """Across outcomes: how many favour participants, and the largest standardized effect."""
+    if wave is None:
+        return "No follow-up wave to compare yet."
+    rows = visible(estimates.loc[(estimates["analysis"] == analysis)
+                                 & estimates["outcome"].isin(list(outcomes))
+                                 & (estimates["wave"].astype(str) == str(wave))]).dropna(
+        subset=["estimate", "ci_low", "ci_high", "effect_size"])
+    if rows.empty:
+        return f"Too few people at {wave} to compare the outcomes."
+    better = sum(1 for _, row in rows.iterrows() if _better_beyond_chance(row))
+    top = rows.loc[rows["effect_size"].abs().idxmax()]
+    word = interpret.effect_size_word(float(top["effect_size"])) or ""
+    return (f"{METHOD_LABELS.get(analysis, analysis)} shows participants better off beyond chance "
+            f"on {better} of {len(rows)} outcomes; the largest effect is "
+            f"{outcome_label(str(top['outcome'])).lower()} ({float(top['effect_size']):+.2f} SD"
+            + (f", {word}" if word else "") + ").")
 
 
 # ---------------------------------------------------------------- page chart sets
@@ -539,15 +636,19 @@ def impact_charts(tables: Any, quantiles: pd.DataFrame, outcome: str,
     label = outcome_label(outcome)
     quantiles = follow_descriptives(quantiles, descriptives, outcome)
     charts = [
+        change_chart(tables, outcome, waves, wave, k),
         figures.trend_figure(descriptives, outcome, waves, k=k,
                              takeaway=trend_takeaway(descriptives, outcome, waves),
                              how_to_read=HOW_TO_READ["trend"]),
         figures.distribution_figure(quantiles, outcome, waves, k=k,
                                     takeaway=distribution_takeaway(quantiles, label, wave),
                                     how_to_read=HOW_TO_READ["distribution"]),
-        figures.forest_figure(estimates, outcomes, wave or "", k=k,
-                              takeaway=forest_takeaway(estimates, outcomes, wave),
+        figures.forest_figure(estimates, [outcome], wave or "", k=k,
+                              takeaway=forest_takeaway(estimates, [outcome], wave),
                               how_to_read=HOW_TO_READ["forest"]),
+        figures.effect_size_figure(estimates, outcomes, wave or "",
+                                   takeaway=effect_size_takeaway(estimates, outcomes, wave),
+                                   how_to_read=HOW_TO_READ["effect_sizes"]),
     ]
     balance = _table(tables, "balance")
     if "outcome" in balance.columns:

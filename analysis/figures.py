@@ -19,6 +19,7 @@ Rules every figure keeps
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -32,7 +33,8 @@ from .instruments import SCALES_BY_KEY
 __all__ = [
     "Chart", "PARTICIPANTS", "COMPARISON", "INSUFFICIENT_GREY", "GROUP_COLOURS",
     "METHOD_LABELS", "outcome_label", "outcome_unit", "visible",
-    "trend_figure", "distribution_figure", "forest_figure", "love_figure",
+    "trend_figure", "change_figure", "distribution_figure", "forest_figure", "effect_size_figure",
+    "love_figure",
     "dose_response_figure", "mde_figure", "monthly_attendance_figure",
     "dose_histogram_figure", "retention_figure", "breakdown_figure",
     "practices_heatmap", "responses_figure", "missing_items_figure", "alpha_figure",
@@ -87,6 +89,18 @@ class Chart:
         return replace(self, takeaway=self.takeaway if takeaway is None else takeaway,
                        how_to_read=self.how_to_read if how_to_read is None else how_to_read)
 
+    def __reduce__(self):
+        # st.cache_data pickles a chart and unpickles it on every hit. Plotly's own
+        # pickling rebuilds the figure with full validation (~10 ms a figure); the figure
+        # was validated when built, so it travels as its JSON dict and comes back as is.
+        return (_chart_from_pickle, (self.key, self.figure.to_plotly_json(), self.alt, self.table,
+                                     self.takeaway, self.how_to_read))
+
+
+def _chart_from_pickle(key: str, figure: dict, alt: str, table: pd.DataFrame, takeaway: str,
+                       how_to_read: str) -> Chart:
+    return Chart(key, go.Figure(figure, _validate=False), alt, table, takeaway, how_to_read)
+
 
 # ---------------------------------------------------------------- helpers
 
@@ -134,13 +148,34 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, **extra) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left"), font=_FONT, template="plotly_white",
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-        margin=dict(l=10, r=10, t=70, b=40), hoverlabel=dict(namelength=-1), **extra)
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title)
+#: The layout every figure starts from, validated once here: validating the
+#: ``plotly_white`` template cost ~10 ms per figure (60 ms under load), most of a warm
+#: Impact page. :func:`_new_figure` copies it without validating it again.
+_BASE_LAYOUT: dict = go.Layout(
+    template="plotly_white", font=_FONT, legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    margin=dict(l=10, r=10, t=70, b=40), hoverlabel=dict(namelength=-1)).to_plotly_json()
+
+
+def _new_figure() -> go.Figure:
+    """An empty figure on :data:`_BASE_LAYOUT` (about 0.5 ms instead of 10).
+
+    Only the base layout, already validated at import, skips validation; what the
+    figure functions add afterwards is validated as usual.
+    """
+    fig = go.Figure(layout=copy.deepcopy(_BASE_LAYOUT), _validate=False)
+    fig._validate = True
+    fig._layout_obj._validate = True
+    return fig
+
+
+def _layout(fig: go.Figure, title: str, x_title: str | None, y_title: str | None,
+            **extra) -> go.Figure:
+    """Title and axis titles (None: leave the axes' own titles, e.g. one per panel)."""
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), **extra)
+    if x_title is not None:
+        fig.update_xaxes(title_text=x_title)
+    if y_title is not None:
+        fig.update_yaxes(title_text=y_title)
     return fig
 
 
@@ -193,7 +228,7 @@ def trend_figure(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] 
                             & descriptives["group"].isin(["participants", "comparison"])]
     order = _wave_order(rows, waves) if not rows.empty else list(waves or [])
     label, unit = outcome_label(outcome), outcome_unit(outcome)
-    fig = go.Figure()
+    fig = _new_figure()
     shown = visible(rows)
     for group in ("participants", "comparison"):
         part = shown.loc[shown["group"] == group].set_index("wave").reindex(order)
@@ -237,7 +272,7 @@ def distribution_figure(quantiles: pd.DataFrame, outcome: str, waves: Sequence[s
     are the 5th and 95th percentiles (missing when the group is too small for tails).
     """
     label, unit = outcome_label(outcome), outcome_unit(outcome)
-    fig = go.Figure()
+    fig = _new_figure()
     rows = quantiles.loc[quantiles["group"].isin(["participants", "comparison"])]
     order = _wave_order(rows, waves) if not rows.empty else list(waves or [])
     shown = visible(rows)
@@ -273,59 +308,241 @@ def distribution_figure(quantiles: pd.DataFrame, outcome: str, waves: Sequence[s
     return Chart("distribution", fig, alt, _download(quantiles), takeaway, how_to_read)
 
 
+def _digits(outcome: str) -> int:
+    """Decimals for an outcome's numbers: 2 on short scales (1–5, 3–9), else 1."""
+    scale = SCALES_BY_KEY.get(outcome)
+    return 2 if scale is not None and float(scale.high) - float(scale.low) <= 10 else 1
+
+
 def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
                   k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
-    """Forest plot: each method's estimate (participants minus comparison) with its CI."""
+    """Forest plot: each method's estimate (participants minus comparison) with its CI.
+
+    One panel per outcome, each with its own x axis in the outcome's units (a 0–100
+    scale and a 1–5 scale on one axis would flatten the short one to a dot); with
+    one outcome, one panel whose rows are the four methods.
+    """
     rows = estimates.loc[estimates["analysis"].isin(list(METHOD_LABELS))
                          & estimates["outcome"].isin(list(outcomes))
                          & (estimates["wave"].astype(str) == str(wave))].copy()
     rows["_o"] = rows["outcome"].map({o: i for i, o in enumerate(outcomes)})
     rows["_m"] = rows["analysis"].map({m: i for i, m in enumerate(METHOD_LABELS)})
     rows = rows.sort_values(["_o", "_m"])
-    rows["row_label"] = [f"{outcome_label(o)} · {METHOD_LABELS[a]}"
-                         for o, a in zip(rows["outcome"], rows["analysis"])]
+    rows["row_label"] = [METHOD_LABELS[a] for a in rows["analysis"]]
+    present = [o for o in outcomes if o in set(rows["outcome"])]
+    fig = _new_figure()
+    row_height, gap, top, bottom = 34, 70, 80, 60
+    height = top + bottom + sum(row_height * max(1, int((rows["outcome"] == o).sum())) + gap
+                                for o in present) - (gap if present else 0)
+    plot_height = max(1, height - top - bottom)
+    cursor = 1.0
+    for i, outcome in enumerate(present):
+        suffix = "" if i == 0 else str(i + 1)
+        part = rows.loc[rows["outcome"] == outcome]
+        span = row_height * max(1, len(part)) / plot_height
+        domain = [max(0.0, cursor - span), cursor]
+        cursor = domain[0] - gap / plot_height
+        label, unit, digits = outcome_label(outcome), outcome_unit(outcome), _digits(outcome)
+        categories = list(part["row_label"])[::-1]
+        shown = visible(part).dropna(subset=["estimate", "ci_low", "ci_high"])
+        if not shown.empty:
+            fig.add_scatter(
+                x=shown["estimate"], y=shown["row_label"], mode="markers",
+                xaxis=f"x{suffix}", yaxis=f"y{suffix}", legendgroup="estimate",
+                name="Participants minus comparison (95% interval)", showlegend=i == 0,
+                marker=dict(color=PARTICIPANTS, size=11, symbol="diamond"),
+                error_x=dict(type="data", symmetric=False,
+                             array=shown["ci_high"] - shown["estimate"],
+                             arrayminus=shown["estimate"] - shown["ci_low"], thickness=2),
+                customdata=np.c_[shown["ci_low"], shown["ci_high"],
+                                 shown["n_participants"].astype("Float64").fillna(np.nan),
+                                 shown["n_comparison"].astype("Float64").fillna(np.nan)],
+                hovertemplate=(f"{label} · %{{y}}<br>difference %{{x:+.{digits}f}} {unit}"
+                               f"<br>95% interval %{{customdata[0]:.{digits}f}} to "
+                               f"%{{customdata[1]:.{digits}f}}"
+                               "<br>n = %{customdata[2]:,.0f} participants, "
+                               "%{customdata[3]:,.0f} comparison<extra></extra>"))
+        for _, row in hidden_labels(part, ["row_label"]).iterrows():
+            fig.add_annotation(x=0, y=row["row_label"], xref=f"x{suffix}", yref=f"y{suffix}",
+                               text=str(row["status"]), showarrow=False, xanchor="left", xshift=6,
+                               font=dict(color="#666666", size=11))
+        fig.add_shape(type="line", x0=0, x1=0, y0=0, y1=1, xref=f"x{suffix}",
+                      yref=f"y{suffix} domain", line=dict(color="#333333", width=1, dash="dot"))
+        x_title = f"{label}: participants minus comparison ({unit}); left of 0 = lower for participants"
+        fig.update_layout({
+            f"xaxis{suffix}": dict(anchor=f"y{suffix}", title=dict(text=x_title, font=dict(size=12)),
+                                   zeroline=False),
+            f"yaxis{suffix}": dict(domain=domain, anchor=f"x{suffix}", type="category",
+                                   categoryorder="array", categoryarray=categories,
+                                   automargin=True),
+        })
+    if not present:
+        _empty(fig, f"No comparisons at {wave} for the current selection.")
+    title = (f"{outcome_label(present[0])} at {wave}: four ways of comparing the groups"
+             if len(present) == 1 else f"Participants minus comparison at {wave}, each outcome in its own units")
+    _layout(fig, title, None, None, height=max(300, height),
+            margin=dict(l=10, r=10, t=top, b=bottom))
+    alt = (f"Forest plot of the difference between participants and comparison at {wave} for "
+           f"{len(present)} outcome(s) by {len(METHOD_LABELS)} methods, each a point with a "
+           "95% interval against a dotted line at zero (no difference), each outcome on its "
+           "own axis in its own units.")
+    table = rows.drop(columns=["_o", "_m", "row_label"])
+    return Chart("forest", fig, alt, _download(table), takeaway, how_to_read)
+
+
+#: Cohen's benchmarks for a standardized difference, drawn as faint lines.
+EFFECT_SIZE_MARKS = ((0.2, "small"), (0.5, "moderate"))
+EFFECT_SIZE_KINDS = {
+    "d_baseline_sd": "standard deviations of the baseline score",
+    "d_follow_up_sd": "standard deviations of the follow-up score",
+    "hedges_g": "standard deviations (Hedges' g)",
+}
+
+
+def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
+                       analysis: str = "did", takeaway: str = "", how_to_read: str = "") -> Chart:
+    """Every outcome on one axis: one method's effect in standard deviations.
+
+    ``effect_size`` is the estimate divided by a standard deviation
+    (``effect_size_kind``: DiD divides by the pooled baseline SD), so scales of any
+    range compare. The interval is the estimate's interval divided by the same SD
+    (``ci × effect_size / estimate``; the SD's own uncertainty is not added).
+    """
+    rows = estimates.loc[(estimates["analysis"] == analysis) & estimates["outcome"].isin(list(outcomes))
+                         & (estimates["wave"].astype(str) == str(wave))].copy()
+    rows["_o"] = rows["outcome"].map({o: i for i, o in enumerate(outcomes)})
+    rows = rows.sort_values("_o")
+    rows["row_label"] = [outcome_label(o) + ("" if SCALES_BY_KEY.get(o) is None
+                                             or SCALES_BY_KEY[o].higher_is_worse
+                                             else " (higher = better)") for o in rows["outcome"]]
     categories = list(rows["row_label"])[::-1]
-    fig = go.Figure()
-    shown = visible(rows).dropna(subset=["estimate", "ci_low", "ci_high"])
-    units = {o: outcome_unit(o) for o in outcomes}
+    fig = _new_figure()
+    shown = visible(rows).dropna(subset=["estimate", "ci_low", "ci_high", "effect_size"])
+    shown = shown.loc[shown["estimate"] != 0]
+    kind = str(shown["effect_size_kind"].dropna().iloc[0]) if "effect_size_kind" in shown.columns \
+        and shown["effect_size_kind"].notna().any() else "d_baseline_sd"
+    for size, word in EFFECT_SIZE_MARKS:
+        for sign in (-1, 1):
+            fig.add_vline(x=sign * size, line=dict(color="#CCCCCC", width=1, dash="dash"))
+        fig.add_annotation(x=-size, y=1, yref="paper", yanchor="bottom", text=word, showarrow=False,
+                           font=dict(color="#888888", size=11))
     if not shown.empty:
+        scale = shown["effect_size"] / shown["estimate"]
+        low = np.minimum(shown["ci_low"] * scale, shown["ci_high"] * scale)
+        high = np.maximum(shown["ci_low"] * scale, shown["ci_high"] * scale)
         fig.add_scatter(
-            x=shown["estimate"], y=shown["row_label"], mode="markers",
-            name="Participants minus comparison",
+            x=shown["effect_size"], y=shown["row_label"], mode="markers",
+            name=f"{METHOD_LABELS.get(analysis, analysis)} (95% interval)",
             marker=dict(color=PARTICIPANTS, size=11, symbol="diamond"),
-            error_x=dict(type="data", symmetric=False,
-                         array=shown["ci_high"] - shown["estimate"],
-                         arrayminus=shown["estimate"] - shown["ci_low"], thickness=2),
-            customdata=np.c_[shown["ci_low"], shown["ci_high"],
+            error_x=dict(type="data", symmetric=False, array=high - shown["effect_size"],
+                         arrayminus=shown["effect_size"] - low, thickness=2),
+            customdata=np.c_[low, high, shown["estimate"],
                              shown["n_participants"].astype("Float64").fillna(np.nan),
                              shown["n_comparison"].astype("Float64").fillna(np.nan),
-                             [units[o] for o in shown["outcome"]]],
-            hovertemplate=("%{y}<br>difference %{x:+.1f} %{customdata[4]}"
-                           "<br>95% interval %{customdata[0]:.1f} to %{customdata[1]:.1f}"
-                           "<br>n = %{customdata[2]:,.0f} participants, "
-                           "%{customdata[3]:,.0f} comparison<extra></extra>"))
+                             [outcome_unit(o) for o in shown["outcome"]]],
+            hovertemplate=("%{y}<br>effect size %{x:+.2f} SD (95% interval %{customdata[0]:+.2f} "
+                           "to %{customdata[1]:+.2f})<br>in the outcome's units: "
+                           "%{customdata[2]:+.2f} %{customdata[5]}"
+                           "<br>n = %{customdata[3]:,.0f} participants, "
+                           "%{customdata[4]:,.0f} comparison<extra></extra>"))
     for _, row in hidden_labels(rows, ["row_label"]).iterrows():
         fig.add_annotation(x=0, y=row["row_label"], text=str(row["status"]), showarrow=False,
                            xanchor="left", xshift=6, font=dict(color="#666666", size=11))
     fig.add_vline(x=0, line=dict(color="#333333", width=1, dash="dot"))
     if not categories:
         _empty(fig, f"No comparisons at {wave} for the current selection.")
-    unit = "points" if len(set(units.values())) != 1 else next(iter(units.values()))
-    _layout(fig, f"How much lower or higher participants score at {wave}",
-            f"Participants minus comparison ({unit}); left of 0 = lower for participants",
-            "", height=max(320, 60 + 34 * len(categories)))
-    fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category")
-    alt = (f"Forest plot of the difference between participants and comparison at {wave} for "
-           f"{len(outcomes)} outcome(s) by {len(METHOD_LABELS)} methods, each a point with a "
-           "95% interval, against a dotted line at zero (no difference).")
-    table = rows.drop(columns=["_o", "_m", "row_label"])
-    return Chart("forest", fig, alt, _download(table), takeaway, how_to_read)
+    _layout(fig, f"All outcomes on one scale: {METHOD_LABELS.get(analysis, analysis).lower()} at {wave}",
+            f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')}); "
+            "left of 0 = lower for participants", "", height=max(300, 110 + 40 * len(categories)))
+    fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category", automargin=True)
+    limit = float(np.nanmax(np.abs(np.r_[shown["ci_low"] * (shown["effect_size"] / shown["estimate"]),
+                                         shown["ci_high"] * (shown["effect_size"] / shown["estimate"]),
+                                         0.6]))) if not shown.empty else 0.6
+    fig.update_xaxes(range=[-limit * 1.1, limit * 1.1], zeroline=False)
+    alt = (f"Dot plot of the {METHOD_LABELS.get(analysis, analysis).lower()} effect at {wave} for "
+           f"{len(categories)} outcome(s) in standard deviations, each with a 95% interval, with "
+           "a dotted line at zero and dashed lines at 0.2 (small) and 0.5 (moderate).")
+    table = rows.drop(columns=["_o", "row_label"])
+    return Chart("effect_sizes", fig, alt, _download(table), takeaway, how_to_read)
+
+
+def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | None = None,
+                  k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
+    """Change since baseline per wave for participants and comparison, both from 0.
+
+    ``change`` is the report's ``change`` table (``outcome, wave, wave_index,
+    baseline_wave, group, n, mean_change, ci_low, ci_high, status``): at each wave the
+    people seen at baseline and then, so the vertical gap between the lines is the
+    difference-in-differences estimate at that wave.
+    """
+    if change is None or change.empty:
+        change = pd.DataFrame(columns=["outcome", "wave", "wave_index", "baseline_wave", "group", "n",
+                                       "mean_change", "ci_low", "ci_high", "status"])
+    rows = change.loc[(change["outcome"] == outcome) & change["group"].isin(["participants", "comparison"])]
+    if waves and not rows.empty:
+        rows = rows.loc[rows["wave"].astype(str).isin([str(w) for w in waves])]
+    label, unit, digits = outcome_label(outcome), outcome_unit(outcome), _digits(outcome)
+    baseline = (str(rows["baseline_wave"].dropna().iloc[0])
+                if not rows.empty and rows["baseline_wave"].notna().any() else None)
+    order = ([baseline] if baseline else []) + (
+        list(rows.sort_values("wave_index")["wave"].astype(str).drop_duplicates()) if not rows.empty else [])
+    fig = _new_figure()
+    shown = visible(rows).dropna(subset=["mean_change"])
+    last_points: dict[str, float] = {}
+    for group in ("participants", "comparison"):
+        part = shown.loc[shown["group"] == group].sort_values("wave_index")
+        if part.empty or baseline is None:
+            continue
+        colour = GROUP_COLOURS[group]
+        x = [baseline] + list(part["wave"].astype(str))
+        fig.add_scatter(
+            x=list(part["wave"].astype(str)) + list(part["wave"].astype(str))[::-1],
+            y=list(part["ci_high"]) + list(part["ci_low"])[::-1], fill="toself",
+            fillcolor=_rgba(colour, 0.15), line=dict(width=0), mode="lines", hoverinfo="skip",
+            showlegend=False, name=f"{GROUP_LABELS[group]} 95% interval")
+        hover = [f"{GROUP_LABELS[group]} · {baseline} (baseline): the starting point, 0 by definition"]
+        hover += [f"{GROUP_LABELS[group]} · {w}<br>change since baseline {m:+.{digits}f} {unit}"
+                  f"<br>95% interval {lo:+.{digits}f} to {hi:+.{digits}f}"
+                  f"<br>n = {int(n):,} people seen at baseline and at {w}"
+                  for w, m, lo, hi, n in zip(part["wave"], part["mean_change"], part["ci_low"],
+                                             part["ci_high"], part["n"])]
+        fig.add_scatter(
+            x=x, y=[0.0] + list(part["mean_change"]), mode="lines+markers", name=GROUP_LABELS[group],
+            line=dict(color=colour, width=3, dash="solid" if group == "participants" else "dash"),
+            marker=dict(size=9, symbol="circle" if group == "participants" else "square"),
+            hovertext=hover, hovertemplate="%{hovertext}<extra></extra>")
+        last_points[group] = (str(part["wave"].iloc[-1]), float(part["mean_change"].iloc[-1]))
+    fig.add_hline(y=0, line=dict(color="#333333", width=1, dash="dot"))
+    if len(last_points) == 2 and last_points["participants"][0] == last_points["comparison"][0]:
+        wave, p = last_points["participants"]
+        c = last_points["comparison"][1]
+        fig.add_shape(type="line", x0=wave, x1=wave, y0=c, y1=p, xref="x", yref="y",
+                      line=dict(color="#333333", width=2))
+        fig.add_annotation(x=wave, y=(p + c) / 2, xref="x", yref="y", showarrow=False,
+                           xanchor="left", xshift=8, align="left",
+                           text=f"gap {p - c:+.{digits}f} {unit}<br>= DiD estimate",
+                           font=dict(color="#333333", size=12))
+    gaps = hidden_labels(rows, ["wave", "group"])
+    for wave in sorted(set(gaps["wave"].astype(str)) & set(order), key=order.index):
+        fig.add_annotation(x=wave, y=0, yref="paper", yanchor="bottom", showarrow=False,
+                           text="insufficient", font=dict(color="#666666", size=11))
+    if not fig.data:
+        _empty(fig, "Not enough people seen at baseline and later to show change for this selection.")
+    _layout(fig, f"{label}: change since the baseline survey ({baseline or 'first wave'})",
+            "Survey wave", f"Change since baseline ({unit}); below 0 = fell")
+    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
+    alt = (f"Line chart of the average change in {label.lower()} ({unit}) since the baseline "
+           "survey for participants and the comparison group, both starting at 0, with shaded "
+           "95% intervals; the vertical gap at each wave is the difference-in-differences estimate"
+           + (f"; waves marked insufficient had fewer than {k} people in a group." if len(gaps) and k
+              else "."))
+    return Chart("change", fig, alt, _download(rows), takeaway, how_to_read)
 
 
 def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Love plot: standardized mean differences before and after weighting, ±0.1 band."""
     rows = visible(balance).dropna(subset=["smd_before"]) if not balance.empty else balance
-    fig = go.Figure()
+    fig = _new_figure()
     if not rows.empty:
         order = list(rows.assign(a=rows["smd_before"].abs()).sort_values("a")["covariate"])
         fig.add_vrect(x0=-0.1, x1=0.1, fillcolor="#DDDDDD", opacity=0.5, line_width=0,
@@ -369,7 +586,7 @@ def dose_response_figure(dose: pd.DataFrame, outcome: str, slope: pd.Series | No
     rows = dose.loc[dose["outcome"] == outcome] if "outcome" in dose.columns else dose
     if "dose_band" in rows.columns:
         rows = rows.loc[rows["dose_band"].astype(str) != "all"]
-    fig = go.Figure()
+    fig = _new_figure()
     shown = visible(rows).dropna(subset=["mean_change"])
     if not shown.empty:
         has_ci = {"ci_low", "ci_high"} <= set(shown.columns)
@@ -401,7 +618,7 @@ def dose_response_figure(dose: pd.DataFrame, outcome: str, slope: pd.Series | No
 def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Smallest difference each outcome's data could reliably detect, beside the observed one."""
     rows = visible(mde)
-    fig = go.Figure()
+    fig = _new_figure()
     value = "mde_points" if "mde_points" in rows.columns else None
     if value and not rows.empty:
         labels = [outcome_label(o) for o in rows["outcome"]]
@@ -442,7 +659,7 @@ def _count_bars(table: pd.DataFrame, category: str, count: str, name: str, hover
     ``hover`` is the hover text after the category, with ``%{y}`` the count (drawn only
     for rows that are ok).
     """
-    fig = go.Figure()
+    fig = _new_figure()
     shown = visible(table).dropna(subset=[count])
     extra = {}
     if "people" in shown.columns and count != "people":
@@ -488,7 +705,7 @@ def dose_histogram_figure(doses: pd.DataFrame, k: int | None = None, takeaway: s
 def retention_figure(participation: pd.DataFrame, waves: Sequence[str] | None = None,
                      k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Participation rate and retention (share attending in 2+ months) per wave."""
-    fig = go.Figure()
+    fig = _new_figure()
     order = _wave_order(participation, waves) if not participation.empty else list(waves or [])
     shown = visible(participation).set_index("wave").reindex(order).dropna(
         subset=["participation_rate"])
@@ -518,7 +735,7 @@ def retention_figure(participation: pd.DataFrame, waves: Sequence[str] | None = 
 def breakdown_figure(table: pd.DataFrame, category: str, title: str, k: int | None = None,
                      takeaway: str = "", how_to_read: str = "", key: str = "") -> Chart:
     """Participation rate per category (site, role or session type) as horizontal bars."""
-    fig = go.Figure()
+    fig = _new_figure()
     shown = visible(table).dropna(subset=["participation_rate"])
     if not shown.empty:
         shown = shown.sort_values("participation_rate")
@@ -553,7 +770,7 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
     (lower burnout, higher resilience). Insufficient cells are grey with the word
     "insufficient"; no-data cells are blank with "no data".
     """
-    fig = go.Figure()
+    fig = _new_figure()
     if matrix.empty:
         _empty(fig, "No practices to compare for the current selection.")
         return Chart("practices", fig, "No practices to compare.", matrix, takeaway, how_to_read)
@@ -637,7 +854,7 @@ def missing_items_figure(quality: pd.DataFrame, waves: Sequence[str] | None = No
     share_items_missing``)."""
     rows = visible(quality).dropna(subset=["share_items_missing"])
     order = _wave_order(quality, waves) if not quality.empty else list(waves or [])
-    fig = go.Figure()
+    fig = _new_figure()
     palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
     for i, (outcome, part) in enumerate(rows.groupby("outcome", sort=False)):
         fig.add_bar(x=part["wave"], y=part["share_items_missing"] * 100, name=outcome_label(outcome),
@@ -656,7 +873,7 @@ def missing_items_figure(quality: pd.DataFrame, waves: Sequence[str] | None = No
 def alpha_figure(reliability: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Cronbach's α with its 95 % CI per scale, with the 0.7 caution line."""
     rows = visible(reliability).dropna(subset=["alpha"])
-    fig = go.Figure()
+    fig = _new_figure()
     if not rows.empty:
         labels = [outcome_label(o) + (f" · {w}" if "wave" in rows.columns and w not in (None, "all")
                                       and not pd.isna(w) else "")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import dashboard
-from ui.charts import report_for, show_chart
+from ui.charts import quality_for, show_chart
 from ui.filters import sidebar
 from ui.state import get_store
 
@@ -15,8 +14,7 @@ st.caption("How many people answered each wave, how many questions were left bla
 
 store = get_store()
 selection = sidebar(store)
-tables = report_for(store, selection)
-charts = dashboard.quality_charts(tables, selection.waves or selection.all_waves, selection.k)
+charts = quality_for(store, selection)
 
 for chart in charts:
     st.divider()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import dashboard
-from ui.charts import quantiles_for, report_for, show_chart
+from ui.charts import impact_for, show_chart
 from ui.filters import sidebar
 from ui.state import get_store
 
@@ -15,12 +14,7 @@ st.caption("Participants compared with colleagues who did not take part: their s
 
 store = get_store()
 selection = sidebar(store)
-tables = report_for(store, selection)
-quantiles = quantiles_for(store, selection)
-charts = dashboard.impact_charts(tables, quantiles, selection.outcome, selection.waves,
-                                 selection.outcomes, selection.k)
-note = dashboard.lords_paradox_note(tables.estimates, selection.outcome,
-                                    dashboard.latest_wave(tables, selection.outcome, selection.waves))
+charts, note = impact_for(store, selection)
 if note:
     st.warning(note, icon=":material/balance:")
 

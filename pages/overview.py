@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import dashboard
-from ui.charts import report_for, show_chart
+from ui.charts import overview_for, show_chart
 from ui.filters import sidebar
 from ui.state import get_store
 
@@ -15,8 +15,7 @@ st.caption("Is the program used, and are participants less burned out than colle
 
 store = get_store()
 selection = sidebar(store)
-tables = report_for(store, selection)
-model = dashboard.overview_model(tables, selection.outcome, selection.waves, k=selection.k)
+model = overview_for(store, selection)
 
 st.subheader(f"{model.outcome_label} at {model.wave or 'the latest wave'}", anchor=False)
 used, burn_p, burn_c, effect = st.columns([1, 1, 1, 1.3])
@@ -42,5 +41,5 @@ else:
 for caveat in model.caveats:
     st.caption(caveat)
 
-show_chart(model.trend)
+show_chart(model.change)
 st.caption(f"Selection: {selection.describe()}. Details on the Impact page.")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import dashboard
-from ui.charts import monthly_for, report_for, show_chart
+from ui.charts import participation_for, show_chart
 from ui.filters import sidebar
 from ui.state import get_store
 
@@ -15,9 +14,7 @@ st.caption("Sessions attended over time, how many sessions people attend, whethe
 
 store = get_store()
 selection = sidebar(store)
-tables = report_for(store, selection)
-charts = dashboard.participation_charts(tables, monthly_for(store, selection),
-                                        selection.outcome, selection.waves, selection.k)
+charts = participation_for(store, selection)
 
 for chart in charts:
     st.divider()

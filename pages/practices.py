@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import dashboard
-from ui.charts import report_for, show_chart
+from ui.charts import practices_for, show_chart
 from ui.filters import focus_site, sidebar
 from ui.state import get_store
 
@@ -22,10 +22,7 @@ def _focus_clicked_practice() -> None:
 
 store = get_store()
 selection = sidebar(store)
-tables = report_for(store, selection)
-matrix = dashboard.practices_matrix(tables, selection.outcomes, selection.waves)
-show_chart(dashboard.practices_chart(matrix, selection.k), on_select=_focus_clicked_practice,
-           key=HEATMAP_KEY)
+show_chart(practices_for(store, selection), on_select=_focus_clicked_practice, key=HEATMAP_KEY)
 
 if selection.filters.sites:
     st.info("Focused on: " + ", ".join(selection.filters.sites) + ". Clear the Practices "

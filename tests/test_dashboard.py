@@ -150,7 +150,9 @@ def test_overview_model_on_the_sample(store):
     assert model.participants.mean is not None and model.comparison.mean is not None
     assert model.effect is not None and model.effect_low < model.effect < model.effect_high
     assert model.sentence and "Difference-in-differences" in model.effect_help
-    assert model.trend is not None and model.trend.takeaway
+    assert model.change is not None and model.change.takeaway.startswith("Since baseline")
+    # the takeaway's gap is the headline's DiD estimate, never a different start wave
+    assert f"{abs(model.effect):.1f}-point difference" in model.change.takeaway
 
 
 def test_overview_says_when_data_cannot_support_a_claim():
@@ -184,7 +186,7 @@ def test_chart_sets_have_takeaways(store):
     charts = (dashboard.impact_charts(tables, q, "cbi_work", None, ["cbi_work", "cbi_personal"], K)
               + dashboard.participation_charts(tables, monthly, "cbi_work", None, K)
               + dashboard.quality_charts(tables, None, K))
-    assert len(charts) == 6 + 6 + 3
+    assert len(charts) == 8 + 6 + 3
     for chart in charts:
         assert chart.takeaway, chart.key
         assert chart.how_to_read, chart.key

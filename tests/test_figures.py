@@ -159,3 +159,75 @@ def test_every_figure_has_alt_hover_n_and_no_hidden_value(builder):
     assert not _contains_secret(chart.figure)
     for hover in _hovers(chart.figure):
         assert "n = " in hover or "n:" in hover or "insufficient" in hover, hover
+
+
+def change_table() -> pd.DataFrame:
+    rows = []
+    for i, wave in enumerate(["2025-Q2", "2025-Q3"], start=1):
+        for group, mean in (("participants", -2.0 * i), ("comparison", 1.0 * i)):
+            rows.append(dict(outcome="cbi_work", wave=wave, wave_index=i, baseline_wave="2025-Q1",
+                             group=group, n=40 + i, mean_change=mean, sd_change=10.0,
+                             ci_low=mean - 2, ci_high=mean + 2, suppressed=False, status="ok"))
+    for group in ("participants", "comparison"):   # a hidden wave that (wrongly) kept numbers
+        rows.append(dict(outcome="cbi_work", wave="2025-Q4", wave_index=3, baseline_wave="2025-Q1",
+                         group=group, n=SECRET_N, mean_change=SECRET, sd_change=SECRET,
+                         ci_low=SECRET, ci_high=SECRET, suppressed=True, status="insufficient"))
+    return pd.DataFrame(rows)
+
+
+def test_change_figure_starts_at_zero_and_drops_hidden_waves():
+    chart = figures.change_figure(change_table(), "cbi_work", k=5)
+    fig = chart.figure
+    assert not _contains_secret(fig)
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert {t.line.color for t in lines} == {PARTICIPANTS, COMPARISON}
+    for line in lines:
+        assert line.x[0] == "2025-Q1" and line.y[0] == 0.0, "both groups start at 0 at baseline"
+        assert "2025-Q4" not in line.x
+        assert all("n = " in h for h in line.hovertext[1:])
+    # the gap drawn at the last shown wave is participants minus comparison (the DiD)
+    assert "gap -6.0" in json.dumps(fig.to_dict()["layout"]["annotations"])
+    assert "insufficient" in json.dumps(fig.to_dict()["layout"]["annotations"])
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["mean_change"].isna().all() and hidden["n"].isna().all()
+
+
+def test_forest_gives_each_outcome_its_own_axis():
+    est = estimates()
+    small = est.loc[est["outcome"] == "cbi_work"].assign(outcome="miniz_burnout", estimate=-0.3,
+                                                          ci_low=-0.5, ci_high=-0.1)
+    chart = figures.forest_figure(pd.concat([est, small]), ["cbi_work", "miniz_burnout",
+                                                            "cbi_personal"], "2025-Q3", k=5)
+    fig = chart.figure
+    assert not _contains_secret(fig)
+    axes = {t.xaxis for t in fig.data}
+    assert axes == {"x", "x2"}, "a 1–5 scale never shares the 0–100 scale's axis"
+    assert "scale points" in fig.layout.xaxis2.title.text
+    single = figures.forest_figure(est, ["cbi_work"], "2025-Q3", k=5).figure
+    assert list(single.layout.yaxis.categoryarray)[::-1] == list(figures.METHOD_LABELS.values())
+
+
+def test_effect_size_figure_standardizes_and_hides_suppressed():
+    est = estimates().assign(effect_size=-0.3, effect_size_kind="d_baseline_sd")
+    est.loc[est["suppressed"], "effect_size"] = SECRET
+    chart = figures.effect_size_figure(est, ["cbi_work", "cbi_personal"], "2025-Q3")
+    fig = chart.figure
+    assert not _contains_secret(fig)
+    point = fig.data[0]
+    assert list(point.x) == [-0.3]
+    # interval scaled by the same SD as the estimate: -5..-1 points at -3 points = -0.5..-0.1 SD
+    assert point.x[0] - point.error_x.arrayminus[0] == pytest.approx(-0.5)
+    assert point.x[0] + point.error_x.array[0] == pytest.approx(-0.1)
+    assert "n = " in point.hovertemplate and "baseline score" in fig.layout.xaxis.title.text
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["effect_size"].isna().all() and hidden["estimate"].isna().all()
+
+
+def test_chart_pickles_as_the_same_figure():
+    import pickle
+    chart = figures.change_figure(change_table(), "cbi_work", k=5, takeaway="t", how_to_read="h")
+    back = pickle.loads(pickle.dumps(chart))
+    assert json.loads(back.figure.to_json()) == json.loads(chart.figure.to_json())
+    assert (back.key, back.alt, back.takeaway, back.how_to_read) == \
+        (chart.key, chart.alt, chart.takeaway, chart.how_to_read)
+    pd.testing.assert_frame_equal(back.table, chart.table)

@@ -71,13 +71,7 @@ def report_for(store: Store, selection) -> Any:
     The sidebar has already checked the selection with the report's rule; should the
     report still refuse it (data changed in between), the page says why and stops.
     """
-    try:
-        return _report(store, store.data_version(), selection.scope, selection.settings,
-                       selection.filters, selection.outcomes, selection.waves)
-    except report.FilterRefused as refusal:
-        st.warning(f"{refusal} Widen the selection in the sidebar.",
-                   icon=":material/visibility_off:")
-        st.stop()
+    return _refusal_stops(lambda: _tables(store, store.data_version(), selection))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -105,3 +99,105 @@ def monthly_for(store: Store, selection) -> pd.DataFrame:
     """Sessions per calendar month (cached, months below K suppressed)."""
     return _monthly(store, store.data_version(), selection.scope,
                     selection.settings.min_group_size, selection.filters)
+
+
+# ---------------------------------------------------------------- cached page models
+#
+# What each dashboard draws, cached like the report it is built from (same key: data
+# version, scope, settings, filters, plus what the page chooses), so a rerun with the
+# same selection unpickles the finished charts instead of rebuilding every figure.
+# Charts pickle as their figure's JSON (analysis.figures.Chart.__reduce__).
+
+
+def _refusal_stops(build: Callable[[], Any]) -> Any:
+    try:
+        return build()
+    except report.FilterRefused as refusal:
+        st.warning(f"{refusal} Widen the selection in the sidebar.",
+                   icon=":material/visibility_off:")
+        st.stop()
+
+
+def _tables(store: Store, version: str, selection) -> Any:
+    return _report(store, version, selection.scope, selection.settings, selection.filters,
+                   selection.outcomes, selection.waves)
+
+
+@st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
+def _overview(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
+              outcomes: tuple[str, ...], waves: tuple[str, ...] | None, outcome: str):
+    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
+    return dashboard.overview_model(tables, outcome, waves, k=settings.min_group_size)
+
+
+def overview_for(store: Store, selection) -> dashboard.OverviewModel:
+    """The Overview's model for the sidebar selection (cached)."""
+    return _refusal_stops(lambda: _overview(
+        store, store.data_version(), selection.scope, selection.settings, selection.filters,
+        selection.outcomes, selection.waves, selection.outcome))
+
+
+@st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
+def _impact(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
+            outcomes: tuple[str, ...], waves: tuple[str, ...] | None,
+            outcome: str) -> tuple[list[Chart], str]:
+    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
+    quantiles = _quantiles(_store, data_version, scope, settings, filters, outcome, waves)
+    charts = dashboard.impact_charts(tables, quantiles, outcome, waves, outcomes,
+                                     settings.min_group_size)
+    note = dashboard.lords_paradox_note(tables.estimates, outcome,
+                                        dashboard.latest_wave(tables, outcome, waves))
+    return charts, note
+
+
+def impact_for(store: Store, selection) -> tuple[list[Chart], str]:
+    """The Impact page's charts and its Lord's paradox note ("" when none), cached."""
+    return _refusal_stops(lambda: _impact(
+        store, store.data_version(), selection.scope, selection.settings, selection.filters,
+        selection.outcomes, selection.waves, selection.outcome))
+
+
+@st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
+def _participation(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
+                   outcomes: tuple[str, ...], waves: tuple[str, ...] | None,
+                   outcome: str) -> list[Chart]:
+    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
+    monthly = _monthly(_store, data_version, scope, settings.min_group_size, filters)
+    return dashboard.participation_charts(tables, monthly, outcome, waves, settings.min_group_size)
+
+
+def participation_for(store: Store, selection) -> list[Chart]:
+    """The Participation page's charts (cached)."""
+    return _refusal_stops(lambda: _participation(
+        store, store.data_version(), selection.scope, selection.settings, selection.filters,
+        selection.outcomes, selection.waves, selection.outcome))
+
+
+@st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
+def _practices(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
+               outcomes: tuple[str, ...], waves: tuple[str, ...] | None) -> Chart:
+    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
+    matrix = dashboard.practices_matrix(tables, outcomes, waves)
+    return dashboard.practices_chart(matrix, settings.min_group_size)
+
+
+def practices_for(store: Store, selection) -> Chart:
+    """The Practices heatmap (cached)."""
+    return _refusal_stops(lambda: _practices(
+        store, store.data_version(), selection.scope, selection.settings, selection.filters,
+        selection.outcomes, selection.waves))
+
+
+@st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
+def _quality(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
+             outcomes: tuple[str, ...], waves: tuple[str, ...] | None,
+             all_waves: tuple[str, ...]) -> list[Chart]:
+    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
+    return dashboard.quality_charts(tables, waves or all_waves, settings.min_group_size)
+
+
+def quality_for(store: Store, selection) -> list[Chart]:
+    """The Data quality page's charts (cached)."""
+    return _refusal_stops(lambda: _quality(
+        store, store.data_version(), selection.scope, selection.settings, selection.filters,
+        selection.outcomes, selection.waves, selection.all_waves))
