@@ -179,6 +179,15 @@ def _layout(fig: go.Figure, title: str, x_title: str | None, y_title: str | None
     return fig
 
 
+def _reference_line(fig: go.Figure, axis: str, value: float, line: dict) -> None:
+    """A full-height (``axis="x"``) or full-width (``"y"``) line at ``value``: what
+    ``add_vline``/``add_hline`` draw, at a fraction of their cost (~6 ms each)."""
+    if axis == "x":
+        fig.add_shape(type="line", x0=value, x1=value, y0=0, y1=1, xref="x", yref="paper", line=line)
+    else:
+        fig.add_shape(type="line", y0=value, y1=value, x0=0, x1=1, yref="y", xref="paper", line=line)
+
+
 def _insufficient_bars(fig: go.Figure, x: Sequence, height: float, k: int | None,
                        horizontal: bool = False, name: str = "Insufficient") -> None:
     """Full-height grey hatched bars for categories too small to show (no number)."""
@@ -423,7 +432,7 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
         and shown["effect_size_kind"].notna().any() else "d_baseline_sd"
     for size, word in EFFECT_SIZE_MARKS:
         for sign in (-1, 1):
-            fig.add_vline(x=sign * size, line=dict(color="#CCCCCC", width=1, dash="dash"))
+            _reference_line(fig, "x", sign * size, dict(color="#CCCCCC", width=1, dash="dash"))
         fig.add_annotation(x=-size, y=1, yref="paper", yanchor="bottom", text=word, showarrow=False,
                            font=dict(color="#888888", size=11))
     if not shown.empty:
@@ -448,7 +457,7 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
     for _, row in hidden_labels(rows, ["row_label"]).iterrows():
         fig.add_annotation(x=0, y=row["row_label"], text=str(row["status"]), showarrow=False,
                            xanchor="left", xshift=6, font=dict(color="#666666", size=11))
-    fig.add_vline(x=0, line=dict(color="#333333", width=1, dash="dot"))
+    _reference_line(fig, "x", 0, dict(color="#333333", width=1, dash="dot"))
     if not categories:
         _empty(fig, f"No comparisons at {wave} for the current selection.")
     _layout(fig, f"All outcomes on one scale: {METHOD_LABELS.get(analysis, analysis).lower()} at {wave}",
@@ -512,7 +521,7 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
             marker=dict(size=9, symbol="circle" if group == "participants" else "square"),
             hovertext=hover, hovertemplate="%{hovertext}<extra></extra>")
         last_points[group] = (str(part["wave"].iloc[-1]), float(part["mean_change"].iloc[-1]))
-    fig.add_hline(y=0, line=dict(color="#333333", width=1, dash="dot"))
+    _reference_line(fig, "y", 0, dict(color="#333333", width=1, dash="dot"))
     if len(last_points) == 2 and last_points["participants"][0] == last_points["comparison"][0]:
         wave, p = last_points["participants"]
         c = last_points["comparison"][1]
@@ -559,7 +568,7 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
         fig.update_yaxes(categoryorder="array", categoryarray=order)
     else:
         _empty(fig, "Balance cannot be shown for the current selection.")
-    fig.add_vline(x=0, line=dict(color="#333333", width=1))
+    _reference_line(fig, "x", 0, dict(color="#333333", width=1))
     _layout(fig, "Were participants and comparison alike at the start?",
             "Standardized difference (in standard deviations)", "",
             height=max(320, 80 + 28 * len(rows)))
