@@ -109,7 +109,9 @@ HOW_TO_READ: dict[str, str] = {
     "mde": (
         "With few people, only large differences can be told apart from chance. The bar is "
         "the smallest difference this data would detect 8 times in 10; a diamond inside the "
-        "bar is a difference the data is too small to confirm either way."),
+        "bar is a difference the data is too small to confirm either way. Outcomes are on "
+        "different scales, so both are in standard deviations of the baseline score (hover "
+        "for the outcome's own points)."),
     "monthly_attendance": (
         "Bars count peer-support sessions attended each calendar month. Months in which "
         "fewer people attended than the anonymity threshold are greyed out and not counted."),
@@ -614,7 +616,8 @@ def effect_size_takeaway(estimates: pd.DataFrame, outcomes: Sequence[str], wave:
     word = interpret.effect_size_word(float(top["effect_size"])) or ""
     return (f"{METHOD_LABELS.get(analysis, analysis)} shows participants better off beyond chance "
             f"on {better} of {len(rows)} outcomes; the largest effect is "
-            f"{outcome_label(str(top['outcome'])).lower()} ({float(top['effect_size']):+.2f} SD"
+            f"{_lower_first(outcome_label(str(top['outcome'])))} "
+            f"({float(top['effect_size']):+.2f} standard deviations"
             + (f", {word}" if word else "") + ").")
 
 

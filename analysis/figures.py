@@ -529,7 +529,7 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
                       line=dict(color="#333333", width=2))
         fig.add_annotation(x=wave, y=(p + c) / 2, xref="x", yref="y", showarrow=False,
                            xanchor="left", xshift=8, align="left",
-                           text=f"gap {p - c:+.{digits}f} {unit}<br>= DiD estimate",
+                           text=f"gap {p - c:+.{digits}f} {unit}<br>= program effect",
                            font=dict(color="#333333", size=12))
     gaps = hidden_labels(rows, ["wave", "group"])
     for wave in sorted(set(gaps["wave"].astype(str)) & set(order), key=order.index):
@@ -553,7 +553,8 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
     rows = visible(balance).dropna(subset=["smd_before"]) if not balance.empty else balance
     fig = _new_figure()
     if not rows.empty:
-        order = list(rows.assign(a=rows["smd_before"].abs()).sort_values("a")["covariate"])
+        order = [_covariate_label(c) for c in
+                 rows.assign(a=rows["smd_before"].abs()).sort_values("a")["covariate"]]
         fig.add_vrect(x0=-0.1, x1=0.1, fillcolor="#DDDDDD", opacity=0.5, line_width=0,
                       annotation_text="well balanced (±0.1)", annotation_position="top left")
         n_text = _n_text(balance)
@@ -561,7 +562,8 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
                                              ("smd_after", "After weighting", PARTICIPANTS, "circle")):
             if column not in rows.columns:
                 continue
-            fig.add_scatter(x=rows[column], y=rows["covariate"], mode="markers", name=name,
+            fig.add_scatter(x=rows[column], y=[_covariate_label(c) for c in rows["covariate"]],
+                            mode="markers", name=name,
                             marker=dict(color=colour, size=11, symbol=symbol, line=dict(width=2)),
                             hovertemplate=(f"%{{y}}<br>{name.lower()}: %{{x:+.2f}} SD"
                                            f"{n_text}<extra></extra>"))
@@ -576,6 +578,24 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
            "characteristic, before and after weighting, with a shaded band from -0.1 to 0.1 "
            "marking good balance.")
     return Chart("balance", fig, alt, _download(balance), takeaway, how_to_read)
+
+
+def _covariate_label(name: str) -> str:
+    """A balance covariate in words: "site=Harbor" → "Practice: Harbor",
+    "baseline cbi_work" → "Baseline work-related burnout"."""
+    name = str(name)
+    if name.startswith("baseline "):
+        return "Baseline " + _lower(outcome_label(name.removeprefix("baseline ")))
+    if "=" in name:
+        covariate, level = name.split("=", 1)
+        words = {"site": "Practice", "role": "Role", "years_band": "Years in practice",
+                 "caseload_band": "Caseload"}.get(covariate, covariate.replace("_", " ").capitalize())
+        return f"{words}: {level}"
+    return name.replace("_", " ")
+
+
+def _lower(label: str) -> str:
+    return label[:1].lower() + label[1:]
 
 
 def _n_text(table: pd.DataFrame) -> str:
@@ -613,8 +633,8 @@ def dose_response_figure(dose: pd.DataFrame, outcome: str, slope: pd.Series | No
     _insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, "dose_band"]), height, k)
     title = f"{label}: change since baseline by sessions attended"
     if slope is not None and slope.get("status", OK) == OK and pd.notna(slope.get("estimate")):
-        title += (f" (about {slope['estimate']:+.2f} {unit} per session, 95% interval "
-                  f"{slope['ci_low']:+.2f} to {slope['ci_high']:+.2f})")
+        title += (f"<br><sup>about {slope['estimate']:+.2f} {unit} per session (95% interval "
+                  f"{slope['ci_low']:+.2f} to {slope['ci_high']:+.2f})</sup>")
     if not fig.data:
         _empty(fig, "Not enough participants to show change by sessions attended.")
     _layout(fig, title, "Sessions attended (band)", f"Change since baseline ({unit})")
@@ -628,29 +648,35 @@ def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> 
     """Smallest difference each outcome's data could reliably detect, beside the observed one."""
     rows = visible(mde)
     fig = _new_figure()
-    value = "mde_points" if "mde_points" in rows.columns else None
+    # in standard deviations of the baseline score, so that 0–100 and 1–5 scales share the axis
+    standardized = {"mde_d", "baseline_sd"} <= set(rows.columns)
+    value = "mde_d" if standardized else ("mde_points" if "mde_points" in rows.columns else None)
     if value and not rows.empty:
         labels = [outcome_label(o) for o in rows["outcome"]]
         units = [outcome_unit(o) for o in rows["outcome"]]
         custom = np.c_[rows.get("n_participants", pd.Series(np.nan, index=rows.index)).astype("Float64"),
                        rows.get("n_comparison", pd.Series(np.nan, index=rows.index)).astype("Float64"),
-                       units]
+                       units, rows.get("mde_points", pd.Series(np.nan, index=rows.index)).astype("Float64")]
+        what = "SD" if standardized else "%{customdata[2]}"
         fig.add_bar(y=labels, x=rows[value], orientation="h", name="Smallest detectable difference",
                     marker_color=NEUTRAL, customdata=custom,
-                    hovertemplate=("%{y}<br>smallest detectable difference %{x:.1f} %{customdata[2]}"
+                    hovertemplate=(f"%{{y}}<br>smallest detectable difference %{{x:.2f}} {what}"
+                                   " (%{customdata[3]:.2f} %{customdata[2]})"
                                    "<br>n = %{customdata[0]:,.0f} participants, "
                                    "%{customdata[1]:,.0f} comparison<extra></extra>"))
         if "observed" in rows.columns:
-            fig.add_scatter(y=labels, x=rows["observed"].abs(), mode="markers",
+            observed = rows["observed"].abs() / (rows["baseline_sd"] if standardized else 1.0)
+            fig.add_scatter(y=labels, x=observed, mode="markers",
                             name="Difference observed (size)", customdata=custom,
                             marker=dict(color=PARTICIPANTS, size=12, symbol="diamond"),
-                            hovertemplate=("%{y}<br>observed difference %{x:.1f} %{customdata[2]}"
+                            hovertemplate=(f"%{{y}}<br>observed difference %{{x:.2f}} {what}"
                                            "<br>n = %{customdata[0]:,.0f} participants, "
                                            "%{customdata[1]:,.0f} comparison<extra></extra>"))
     else:
         _empty(fig, "Not enough people to judge what this data could detect.")
     _layout(fig, "What size of difference could this data detect?",
-            "Difference (outcome points)", "", height=max(300, 90 + 40 * len(rows)))
+            "Difference (standard deviations of the baseline score)" if standardized
+            else "Difference (outcome points)", "", height=max(300, 90 + 40 * len(rows)))
     alt = ("Horizontal bars of the smallest difference between participants and comparison "
            "the data could detect with 80% power per outcome, with the observed difference as "
            "a diamond.")
