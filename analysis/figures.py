@@ -201,7 +201,7 @@ def _insufficient_bars(fig: go.Figure, x: Sequence, height: float, k: int | None
         name=f"{name} ({who}; not shown)", marker=dict(
             color="rgba(187,187,187,0.35)", line=dict(color=INSUFFICIENT_GREY, width=1),
             pattern=dict(shape="/", fgcolor=INSUFFICIENT_GREY)),
-        text=["insufficient"] * len(x), textposition="inside",
+        text=["insufficient"] * len(x), textposition="inside", insidetextanchor="middle",
         hovertemplate=f"%{{{'y' if horizontal else 'x'}}}: insufficient — {who}<extra></extra>",
     )
 
