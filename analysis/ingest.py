@@ -46,6 +46,7 @@ import logging
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Literal, Mapping, Sequence
@@ -115,9 +116,10 @@ class UploadFile:
     data: bytes
     mapping: Mapping[str, str | None] | None = None
 
-    @property
+    @cached_property
     def sha256(self) -> str:
-        """SHA-256 of the bytes (an upload of the same bytes again changes nothing)."""
+        """SHA-256 of the bytes (an upload of the same bytes again changes nothing);
+        computed once per file (an upload asks for it several times)."""
         return hashlib.sha256(self.data).hexdigest()
 
     @classmethod

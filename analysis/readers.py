@@ -367,6 +367,11 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
     binary = _sniff_binary(data, file_name)
     if binary is not None:
         return DecodedFile(file_name, None, problems=(binary,))
+    if _plain_utf8(data):
+        # Already what DuckDB reads (UTF-8, no byte-order mark, no carriage return, no
+        # NUL): the original bytes are written as they are, not decoded, normalised and
+        # encoded again; only the header line is looked at here.
+        return _decode_plain(data, file_name, target)
     decoded = _decode_text(data)
     if decoded is None or "\x00" in decoded[0]:
         return DecodedFile(file_name, None, problems=(_problem(
@@ -402,6 +407,57 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
             "Check that accented letters look right in the preview.",
             "UTF-8 text", severity="warning", value=ENCODING_LABELS[encoding]))
     return DecodedFile(file_name, target, headers, delimiter, encoding, guessed, tuple(problems))
+
+
+def _plain_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 without a byte-order mark, NUL or ``\r``: the text
+    :func:`decode` would write is then ``data`` itself, byte for byte."""
+    if data.startswith(b"\xef\xbb\xbf") or b"\r" in data or b"\x00" in data:
+        return False
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+#: How much of a plain UTF-8 file is decoded to find its header line (more when a quoted
+#: header runs on beyond it).
+_HEADER_PROBE = 1 << 16
+
+
+def _header_text(data: bytes) -> str:
+    """The header line of a plain UTF-8 file, decoding no more than needed to find it."""
+    size = _HEADER_PROBE
+    while True:
+        head = data[:size]
+        text = head.decode("utf-8", errors="ignore") if size < len(data) else \
+            data.decode("utf-8")
+        record = _first_record(text)
+        if len(record) < len(text) or size >= len(data):
+            return record
+        size *= 4
+
+
+def _decode_plain(data: bytes, file_name: str, target: Path) -> DecodedFile:
+    """:func:`decode` for a file :func:`_plain_utf8` accepts (same result, no copy)."""
+    header_line = _header_text(data)
+    if not header_line.strip(" \t"):
+        return DecodedFile(file_name, None, encoding="utf-8", problems=(Problem(
+            file_name, 1, None, None, "the column names on the first line", "error",
+            f"The first line of {file_name} is empty: it must hold the column names. "
+            "Delete the empty line(s) above the header and upload the file again."),))
+    delimiter = sniff_delimiter(header_line)
+    headers = _parse_header(header_line, delimiter)
+    if headers is None:
+        return DecodedFile(file_name, None, encoding="utf-8", problems=(Problem(
+            file_name, 1, None, None, "the column names on the first line", "error",
+            "The header line could not be read: a double quote in it is never closed, so "
+            "the column names run on into the data. Fix or remove the quote."),))
+    target.write_bytes(data)
+    return DecodedFile(file_name, target, headers, delimiter, "utf-8", False)
 
 
 def _field_count(csv_line: str | None, delimiter: str) -> int | None:
