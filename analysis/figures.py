@@ -824,7 +824,8 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
         z=z.to_numpy(dtype=float), x=columns, y=sites, text=text.to_numpy(), texttemplate="%{text}",
         colorscale=[[0, "#D55E00"], [0.5, "#FFFFFF"], [1, "#0072B2"]], zmid=0,
         zmin=-limit, zmax=limit, name="Compared with the organization", xgap=2, ygap=2,
-        colorbar=dict(title="Better ↔ worse<br>than organization", tickvals=[-limit, 0, limit],
+        colorbar=dict(title=dict(text="Compared with<br>the organization", side="top"),
+                      tickvals=[-limit, 0, limit],
                       ticktext=["worse", "same", "better"]),
         hoverinfo="skip")
     for word, fill in ((INSUFFICIENT, INSUFFICIENT_GREY), (NO_DATA, "rgba(0,0,0,0)")):
