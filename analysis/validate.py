@@ -329,29 +329,10 @@ def run_checks(cur: duckdb.DuckDBPyConnection, view: FileView, checks: Sequence[
     Each column's distinct values are counted once (``GROUP BY``, fast: answers repeat),
     and the checks are evaluated over those values rather than over every row; only a
     check that fails is then asked for its first rows. Identifier columns, whose values
-    barely repeat, are checked row by row in a single scan.
+    barely repeat, are checked row by row. All of it is one statement
+    (:func:`_failure_counts`).
     """
-    by_column: dict[str, list[Check]] = {}
-    for check in checks:
-        by_column.setdefault(check.column, []).append(check)
-    counts: dict[int, int] = {}
-    direct = [c for c in checks if c.column in DIRECT_COLUMNS]
-    if direct:
-        sql = ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in direct)
-        for check, n in zip(direct, cur.execute(f"SELECT {sql} FROM {view.relation}").fetchone()):
-            counts[id(check)] = int(n or 0)
-    for column, column_checks_ in by_column.items():
-        if column in DIRECT_COLUMNS:
-            continue
-        col = q(column)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE _distinct_values AS SELECT {col}, "
-                    f"count(*) AS _n FROM {view.relation} GROUP BY ALL")
-        sql = ", ".join(f"coalesce(sum(_n) FILTER (WHERE {c.condition}), 0)"
-                        for c in column_checks_)
-        row = cur.execute(f"SELECT {sql} FROM _distinct_values").fetchone()
-        for check, n in zip(column_checks_, row):
-            counts[id(check)] = int(n or 0)
-    cur.execute("DROP TABLE IF EXISTS _distinct_values")
+    counts = _failure_counts(cur, view, checks)
     problems: list[Problem] = []
     for check in checks:
         count = counts.get(id(check), 0)
@@ -377,6 +358,42 @@ def run_checks(cur: duckdb.DuckDBPyConnection, view: FileView, checks: Sequence[
     return problems
 
 
+def _failure_counts(cur: duckdb.DuckDBPyConnection, view: FileView,
+                    checks: Sequence[Check]) -> dict[int, int]:
+    """Failing rows per check (keyed by ``id(check)``), in ONE statement: a ``UNION ALL``
+    of one small aggregate per column (its distinct values counted with ``GROUP BY``,
+    each check's failures summed over them as a list), plus one row-by-row aggregate for
+    :data:`DIRECT_COLUMNS`. The staged table is read once per column, no temporary
+    table is written, and the file's size does not change the number of statements."""
+    by_column: dict[str, list[Check]] = {}
+    for check in checks:
+        by_column.setdefault(check.column, []).append(check)
+    parts: list[str] = []
+    order: list[list[Check]] = []
+    direct = [c for c in checks if c.column in DIRECT_COLUMNS]
+    if direct:
+        sql = ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in direct)
+        parts.append(f"SELECT {len(order)} AS _part, [{sql}]::BIGINT[] AS _counts "
+                     f"FROM {view.relation}")
+        order.append(direct)
+    for column, column_checks_ in by_column.items():
+        if column in DIRECT_COLUMNS:
+            continue
+        col = q(column)
+        sql = ", ".join(f"coalesce(sum(_n) FILTER (WHERE {c.condition}), 0)"
+                        for c in column_checks_)
+        parts.append(f"SELECT {len(order)} AS _part, [{sql}]::BIGINT[] AS _counts FROM "
+                     f"(SELECT {col}, count(*) AS _n FROM {view.relation} GROUP BY {col})")
+        order.append(column_checks_)
+    counts: dict[int, int] = {}
+    if not parts:
+        return counts
+    for part, values in cur.execute(" UNION ALL ".join(parts)).fetchall():
+        for check, n in zip(order[part], values):
+            counts[id(check)] = int(n or 0)
+    return counts
+
+
 def duplicate_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
                        limit: int = MAX_PER_CHECK) -> list[Problem]:
     """Survey rows repeating a (respondent_id, wave) pair of an earlier row in the file."""
@@ -388,7 +405,12 @@ def duplicate_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
         f"WHERE {_given('_key')} AND {_given('wave')} "
         f"WINDOW w AS (PARTITION BY _key, trim(wave) ORDER BY _rid)"
     )
-    count = cur.execute(f"SELECT count(*) FROM ({base}) WHERE rn > 1").fetchone()[0]
+    # Counted with a hash aggregate (rows beyond the first of each pair); the window
+    # above, which sorts the whole file, runs only when there is something to list.
+    count = cur.execute(
+        f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {view.relation} "
+        f"WHERE {_given('_key')} AND {_given('wave')} GROUP BY _key, trim(wave))"
+    ).fetchone()[0]
     if not count:
         return []
     rows = cur.execute(
