@@ -683,9 +683,11 @@ def _scope_sites(cur: duckdb.DuckDBPyConnection, views: Mapping[str, FileView],
                 "s.respondent_id = v._key AND s.wave = trim(v.wave)").fetchall()}
     if "attendance" in views:
         v = views["attendance"]
+        # UNION ALL: DISTINCT below removes repeats once, after the semi-join has kept
+        # only the people in this attendance file (a UNION deduplicated every survey row).
         known = "SELECT respondent_id AS k, site FROM survey"
         if "survey" in views and "site" in views["survey"].columns:
-            known += (f" UNION SELECT _key, trim(site) FROM {views['survey'].relation} "
+            known += (f" UNION ALL SELECT _key, trim(site) FROM {views['survey'].relation} "
                       "WHERE _key IS NOT NULL")
         sites["attendance"] = {r[0] for r in cur.execute(
             f"SELECT DISTINCT k.site FROM ({known}) k WHERE k.site IS NOT NULL AND k.k IN "

@@ -341,7 +341,7 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(file_name).name) or "upload"
     target = workdir / f"{len(list(workdir.iterdir()))}_{safe}.csv"
     problems: list[Problem] = []
-    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+    if _BLANK_FILE.fullmatch(data):
         return DecodedFile(file_name, None, problems=(_problem(
             file_name, "The file is empty: it has no header row and no data.",
             "a header row and at least one data row"),))
@@ -407,6 +407,11 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
             "Check that accented letters look right in the preview.",
             "UTF-8 text", severity="warning", value=ENCODING_LABELS[encoding]))
     return DecodedFile(file_name, target, headers, delimiter, encoding, guessed, tuple(problems))
+
+
+#: A file of nothing but these bytes is empty (matched without copying the file, as
+#: ``data.strip(...)`` would).
+_BLANK_FILE = re.compile(b"[ \t\r\n\x00\xef\xbb\xbf\xff\xfe]*")
 
 
 def _plain_utf8(data: bytes) -> bool:
