@@ -507,6 +507,9 @@ class _Prepared:
     summary: dict[str, FileSummary]
     present: dict[str, set[str]]
     pseudonymized: bool
+    #: Per kind, each checked column's distinct values as validation found them (see
+    #: :func:`~analysis.validate.run_checks`); item answers are coded from these.
+    values: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def _now() -> datetime:
@@ -738,10 +741,12 @@ def _prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope:
             {c: s.headers[i] for c, i in chosen[kind].items()},
             lambda rid, s=s: row_number_sql(s, rid), unmapped[kind])
     summary = {}
+    values: dict[str, dict[str, tuple[str, ...]]] = {}
     for number, (kind, view) in enumerate(views.items()):
         report(0.3 + 0.3 * number / len(views), f"Checking {view.file_name}")
         n_rows = cur.execute(f"SELECT count(*) FROM {view.relation}").fetchone()[0]
-        problems.extend(validate_view(cur, view, n_rows, pseudonymized))
+        problems.extend(validate_view(cur, view, n_rows, pseudonymized,
+                                      values=values.setdefault(kind, {})))
         summary[view.file_name] = _file_summary(cur, view)
         if kind == "survey":
             problems.extend(_score_overlap_warnings(view))
@@ -765,7 +770,7 @@ def _prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope:
         summary[view.file_name] = _with(summary[view.file_name],
                                         sites=tuple(sorted(sites.get(kind, ()))))
     return _Prepared(by_kind, decoded, staged, views, sort_problems(problems), summary,
-                     {k: set(v.columns) for k, v in views.items()}, pseudonymized)
+                     {k: set(v.columns) for k, v in views.items()}, pseudonymized, values)
 
 
 def _unreadable_upload(files: Sequence[UploadFile], decoded: Mapping[str, DecodedFile],
@@ -1014,15 +1019,20 @@ def _insert_upload_row(cur: duckdb.DuckDBPyConnection, batch_id: int, upload: Up
     return int(upload_id)
 
 
-def _survey_insert_sql(view: FileView) -> list[str]:
-    """Statements storing a staged survey: item code tables, then one INSERT ... SELECT.
+def _survey_insert_sql(view: FileView, values: Mapping[str, Sequence[str]] | None = None
+                       ) -> list[tuple[str, dict]]:
+    """Statements (with parameters) storing a staged survey: item code tables, then one
+    INSERT ... SELECT (parameter ``upload_id`` to be added by the caller).
 
     Answers repeat, so each instrument's distinct answers are coded once
     (:func:`~analysis.instruments.item_code_sql` over a small table) and joined back:
-    three times faster than coding a million rows cell by cell.
+    three times faster than coding a million rows cell by cell. The distinct answers are
+    the ones validation listed (``values``, column → distinct values) when it listed
+    every item column of the instrument; otherwise they are read from the staged table.
     """
     present = set(view.columns)
-    statements: list[str] = []
+    values = values or {}
+    statements: list[tuple[str, dict]] = []
     names: list[str] = []
     inner: list[str] = []
     joins: list[str] = []
@@ -1044,12 +1054,18 @@ def _survey_insert_sql(view: FileView) -> list[str]:
         if not items:
             continue
         table = f"codes_{inst.key}"
-        values = " UNION ".join(f"SELECT DISTINCT {q(col)} AS raw FROM {view.relation}"
-                                for col in items)
-        statements.append(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, "
-            f"CAST(({item_code_sql(inst, 'raw')}) AS TINYINT) AS code FROM ({values}) "
-            "WHERE raw IS NOT NULL")
+        code = f"CAST(({item_code_sql(inst, 'raw')}) AS TINYINT) AS code"
+        if all(col in values for col in items):
+            answers = sorted({v for col in items for v in values[col] if v is not None})
+            statements.append((
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
+                "(SELECT CAST(unnest($answers) AS VARCHAR) AS raw)", {"answers": answers}))
+        else:
+            distinct = " UNION ".join(f"SELECT DISTINCT {q(col)} AS raw FROM {view.relation}"
+                                      for col in items)
+            statements.append((
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
+                f"({distinct}) WHERE raw IS NOT NULL", {}))
         for number, col in enumerate(items):
             alias = f"j_{inst.key}_{number}"
             joins.append(f"LEFT JOIN {table} {alias} ON {alias}.raw = v.{q(col)}")
@@ -1066,10 +1082,10 @@ def _survey_insert_sql(view: FileView) -> list[str]:
             continue
         names.append(scale.key)
         outer.append(f"{expr} AS {q(scale.key)}")
-    statements.append(
+    statements.append((
         f"INSERT INTO survey (upload_id, {', '.join(q(n) for n in names)}) "
         f"SELECT $upload_id, {', '.join(outer)} FROM "
-        f"(SELECT {', '.join(inner)} FROM {view.relation} v {' '.join(joins)}) coded")
+        f"(SELECT {', '.join(inner)} FROM {view.relation} v {' '.join(joins)}) coded", {}))
     return statements
 
 
@@ -1103,9 +1119,9 @@ def _write(cur: duckdb.DuckDBPyConnection, prepared: _Prepared, scope: Scope, re
                         "AND n.w = s.wave")
             cur.execute("UPDATE uploads SET n_replaced = ? WHERE upload_id = ?",
                         [moved, upload_id])
-        *prepare, insert = _survey_insert_sql(view)
-        for statement in prepare:
-            cur.execute(statement)
+        *prepare, (insert, _) = _survey_insert_sql(view, prepared.values.get("survey"))
+        for statement, params in prepare:
+            cur.execute(statement, params)
         cur.execute(insert, {"upload_id": upload_id})
         summary[view.file_name] = _with(s, replaced=int(moved), upload_id=upload_id)
         upload_ids.append(upload_id)

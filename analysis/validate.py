@@ -37,6 +37,9 @@ MAX_PER_CHECK = 1000
 MAX_WARNINGS_PER_CHECK = 20
 #: Columns whose values rarely repeat: checked row by row rather than by distinct value.
 DIRECT_COLUMNS = frozenset({"respondent_id"})
+#: A column with at most this many distinct values has them handed back by
+#: :func:`run_checks` (``values=``), e.g. for coding item answers without another scan.
+MAX_LISTED_VALUES = 256
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 #: "Anna Berg", "Anna-Lena Berg", "Berg, Anna", "Émile Zola": capitalised words of letters.
@@ -323,7 +326,8 @@ def structure_problems(view: FileView, n_rows: int) -> list[Problem]:
 
 
 def run_checks(cur: duckdb.DuckDBPyConnection, view: FileView, checks: Sequence[Check],
-               limit: int = MAX_PER_CHECK) -> list[Problem]:
+               limit: int = MAX_PER_CHECK,
+               values: dict[str, tuple[str, ...]] | None = None) -> list[Problem]:
     """Run row checks and list the failing rows (capped per check).
 
     Each column's distinct values are counted once (``GROUP BY``, fast: answers repeat),
@@ -331,8 +335,13 @@ def run_checks(cur: duckdb.DuckDBPyConnection, view: FileView, checks: Sequence[
     check that fails is then asked for its first rows. Identifier columns, whose values
     barely repeat, are checked row by row. All of it is one statement
     (:func:`_failure_counts`).
+
+    ``values``, when given, receives each checked column's distinct non-null values
+    (columns with at most :data:`MAX_LISTED_VALUES` of them, identifier columns never).
     """
-    counts = _failure_counts(cur, view, checks)
+    counts, listed = _failure_counts(cur, view, checks)
+    if values is not None:
+        values.update(listed)
     problems: list[Problem] = []
     for check in checks:
         count = counts.get(id(check), 0)
@@ -359,12 +368,16 @@ def run_checks(cur: duckdb.DuckDBPyConnection, view: FileView, checks: Sequence[
 
 
 def _failure_counts(cur: duckdb.DuckDBPyConnection, view: FileView,
-                    checks: Sequence[Check]) -> dict[int, int]:
+                    checks: Sequence[Check]
+                    ) -> tuple[dict[int, int], dict[str, tuple[str, ...]]]:
     """Failing rows per check (keyed by ``id(check)``), in ONE statement: a ``UNION ALL``
     of one small aggregate per column (its distinct values counted with ``GROUP BY``,
     each check's failures summed over them as a list), plus one row-by-row aggregate for
     :data:`DIRECT_COLUMNS`. The staged table is read once per column, no temporary
-    table is written, and the file's size does not change the number of statements."""
+    table is written, and the file's size does not change the number of statements.
+
+    Also returns each grouped column's distinct non-null values when there are at most
+    :data:`MAX_LISTED_VALUES` of them (the groups are at hand)."""
     by_column: dict[str, list[Check]] = {}
     for check in checks:
         by_column.setdefault(check.column, []).append(check)
@@ -373,8 +386,8 @@ def _failure_counts(cur: duckdb.DuckDBPyConnection, view: FileView,
     direct = [c for c in checks if c.column in DIRECT_COLUMNS]
     if direct:
         sql = ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in direct)
-        parts.append(f"SELECT {len(order)} AS _part, [{sql}]::BIGINT[] AS _counts "
-                     f"FROM {view.relation}")
+        parts.append(f"SELECT {len(order)} AS _part, [{sql}]::BIGINT[] AS _counts, "
+                     f"NULL::VARCHAR[] AS _values FROM {view.relation}")
         order.append(direct)
     for column, column_checks_ in by_column.items():
         if column in DIRECT_COLUMNS:
@@ -382,16 +395,22 @@ def _failure_counts(cur: duckdb.DuckDBPyConnection, view: FileView,
         col = q(column)
         sql = ", ".join(f"coalesce(sum(_n) FILTER (WHERE {c.condition}), 0)"
                         for c in column_checks_)
-        parts.append(f"SELECT {len(order)} AS _part, [{sql}]::BIGINT[] AS _counts FROM "
+        listed = (f"CASE WHEN count(*) <= {MAX_LISTED_VALUES} THEN "
+                  f"coalesce(list(CAST({col} AS VARCHAR)) FILTER (WHERE {col} IS NOT NULL), []) END")
+        parts.append(f"SELECT {len(order)} AS _part, [{sql}]::BIGINT[] AS _counts, "
+                     f"{listed} AS _values FROM "
                      f"(SELECT {col}, count(*) AS _n FROM {view.relation} GROUP BY {col})")
         order.append(column_checks_)
     counts: dict[int, int] = {}
+    values: dict[str, tuple[str, ...]] = {}
     if not parts:
-        return counts
-    for part, values in cur.execute(" UNION ALL ".join(parts)).fetchall():
-        for check, n in zip(order[part], values):
+        return counts, values
+    for part, numbers, found in cur.execute(" UNION ALL ".join(parts)).fetchall():
+        for check, n in zip(order[part], numbers):
             counts[id(check)] = int(n or 0)
-    return counts
+        if found is not None:
+            values[order[part][0].column] = tuple(found)
+    return counts, values
 
 
 def duplicate_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
@@ -433,11 +452,14 @@ def duplicate_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
 
 
 def validate_view(cur: duckdb.DuckDBPyConnection, view: FileView, n_rows: int,
-                  pseudonymize: bool = False, limit: int = MAX_PER_CHECK) -> list[Problem]:
-    """All single-file problems of a staged file (structure, row checks, duplicates)."""
+                  pseudonymize: bool = False, limit: int = MAX_PER_CHECK,
+                  values: dict[str, tuple[str, ...]] | None = None) -> list[Problem]:
+    """All single-file problems of a staged file (structure, row checks, duplicates).
+
+    ``values``: see :func:`run_checks`."""
     problems = structure_problems(view, n_rows)
     if n_rows:
-        problems += run_checks(cur, view, checks_for(view, pseudonymize), limit)
+        problems += run_checks(cur, view, checks_for(view, pseudonymize), limit, values)
         problems += duplicate_problems(cur, view, limit)
     return problems
 

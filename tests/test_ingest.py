@@ -307,3 +307,36 @@ def test_a_file_the_csv_reader_gives_up_on_is_refused_not_raised(store, monkeypa
     # The store is still usable afterwards.
     monkeypatch.undo()
     assert ingest.ingest(store, files, LOCAL).status == "applied"
+
+
+def _stored_items(store):
+    with store.cursor() as cur:
+        return cur.execute("SELECT respondent_id, cbi_1, cbi_2, cbi_3, cbi_4, cbi_5, cbi_6, "
+                           "cbi_personal FROM survey ORDER BY respondent_id").fetchall()
+
+
+def test_items_coded_from_validated_values_as_from_the_staged_table(tmp_path, monkeypatch):
+    # Answers spelled every accepted way, blanks and a label; coded once from the values
+    # validation listed, once (the listing switched off) from the staged table.
+    rows = [["P0001", "w1", "2025-02-01", "H", "c", " 3 ", "3.0", "Seldom", "ALWAYS", "", "1"],
+            ["P0002", "w1", "2025-02-01", "H", "c", "5", "never", "  sometimes ", "2", "4",
+             "1"],
+            ["P0003", "w1", "2025-02-01", "H", "c", "", "", "", "", "", ""]]
+    results = []
+    for listed in (256, 0):
+        monkeypatch.setattr("analysis.validate.MAX_LISTED_VALUES", listed)
+        with Store(tmp_path / f"items_{listed}.duckdb") as s:
+            assert ingest.ingest(s, [survey_file(rows)], LOCAL).status == "applied"
+            results.append(_stored_items(s))
+    assert results[0] == results[1]
+    assert results[0][0][1:7] == (3, 3, 2, 5, None, 1)
+    assert results[0][2][1:] == (None,) * 7
+
+
+def test_sha256_is_computed_once_per_file(monkeypatch):
+    upload = survey_file()
+    calls = []
+    real = ingest.hashlib.sha256
+    monkeypatch.setattr(ingest.hashlib, "sha256", lambda data: calls.append(1) or real(data))
+    assert upload.sha256 == upload.sha256 == real(upload.data).hexdigest()
+    assert len(calls) == 1

@@ -205,3 +205,37 @@ def test_a_rejected_record_with_a_line_break_still_gets_a_message():
     assert "different number of values" in message and expected == "3 values"
     message, _ = _reject_message("MISSING COLUMNS", 3, "a,b", ",")
     assert "2 values" in message
+
+
+def test_plain_utf8_is_written_byte_for_byte(tmp_path):
+    data = "respondent_id,site\nP1,Zürich\nP2,\"a, b\"\n".encode()
+    decoded = decode(data, "plain.csv", tmp_path)
+    assert decoded.readable and decoded.encoding == "utf-8" and not decoded.encoding_guessed
+    assert decoded.headers == ("respondent_id", "site") and decoded.delimiter == ","
+    assert decoded.path.read_bytes() == data
+
+
+@pytest.mark.parametrize("data", [
+    b"\xef\xbb\xbfrespondent_id,site\nP1,H\n",  # byte-order mark: removed
+    b"respondent_id,site\r\nP1,H\r\n",  # CR LF: normalised
+    "respondent_id;site\r\nP1;Zürich\n".encode(),  # mixed, semicolons
+])
+def test_files_needing_normalisation_are_not_copied_as_they_are(tmp_path, data):
+    decoded = decode(data, "other.csv", tmp_path)
+    assert decoded.readable
+    text = decoded.path.read_text(encoding="utf-8")
+    assert "\r" not in text and not text.startswith("\ufeff")
+    assert decoded.headers == ("respondent_id", "site")
+
+
+def test_a_long_quoted_header_is_read_whole_in_the_plain_path(tmp_path):
+    long_name = "x" * 70_000 + "\ny"
+    data = f'"{long_name}",b\n1,2\n'.encode()
+    decoded = decode(data, "long.csv", tmp_path)
+    assert decoded.headers == (long_name, "b")
+    assert decoded.path.read_bytes() == data
+
+
+def test_a_whitespace_only_file_is_empty(tmp_path):
+    decoded = decode(b" \r\n\t\x00\xef\xbb\xbf\n", "blank.csv", tmp_path)
+    assert not decoded.readable and "empty" in decoded.problems[0].message
