@@ -415,7 +415,7 @@ _BLANK_FILE = re.compile(b"[ \t\r\n\x00\xef\xbb\xbf\xff\xfe]*")
 
 
 def _plain_utf8(data: bytes) -> bool:
-    """Whether ``data`` is valid UTF-8 without a byte-order mark, NUL or ``\r``: the text
+    """Whether ``data`` is valid UTF-8 without a byte-order mark, NUL or ``\\r``: the text
     :func:`decode` would write is then ``data`` itself, byte for byte."""
     if data.startswith(b"\xef\xbb\xbf") or b"\r" in data or b"\x00" in data:
         return False
