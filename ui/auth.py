@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitSecretNotFoundError
+from streamlit.errors import StreamlitAPIException, StreamlitSecretNotFoundError
 
 from analysis import accounts
 from analysis.scope import LOCAL, ROLE_LABELS, PermissionDenied, Scope
@@ -80,6 +80,11 @@ def current_scope() -> Scope:
     if scope is None:
         st.warning("Please sign in first: open the app's start page.",
                    icon=":material/lock:")
+        try:
+            # A bookmarked page opened before the server ran app.py lands here.
+            st.page_link("app.py", label="Open the start page", icon=":material/login:")
+        except StreamlitAPIException:
+            pass  # the page runs on its own (tests): the warning says enough
         st.stop()
     return scope
 
