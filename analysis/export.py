@@ -131,7 +131,7 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     k_export = disclosure.validate_min_group_size(max(settings.export_min_cell, settings.min_group_size))
     export_settings = replace(settings, min_group_size=k_export)
     if tables is None:
-        tables = build_report(store, scope, settings=export_settings)
+        tables = build_report(store, scope, settings=export_settings, with_contributions=True)
     frames = {
         "descriptives": ordered(tables.descriptives, DESCRIPTIVE_COLUMNS),
         "estimates": ordered(tables.estimates, ESTIMATE_COLUMNS),

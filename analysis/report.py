@@ -197,6 +197,7 @@ def build_report(
     filters: Filters = Filters(),
     outcomes: Sequence[str] | None = None,
     waves: Sequence[str] | None = None,
+    with_contributions: bool = False,
 ) -> ReportTables:
     """Compose every table of the report for ``scope``, disclosure-checked.
 
@@ -213,6 +214,10 @@ def build_report(
         Scored outcomes to report (default: every outcome present).
     waves : sequence of str, optional
         Waves to report (default: all); the baseline is always used for change.
+    with_contributions : bool
+        Also compute each descriptives cell's largest individual contributions (the
+        export's dominance check). Off for dashboards: they are individual values and
+        cost time, so they are made only for the one caller that checks them.
 
     Raises
     ------
@@ -222,11 +227,13 @@ def build_report(
         When a filter is refused.
     """
     with adjust.single_blas_thread():
-        return _build_report(store, scope, settings, filters, outcomes, waves)
+        return _build_report(store, scope, settings, filters, outcomes, waves,
+                             with_contributions)
 
 
 def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filters,
-                  outcomes: Sequence[str] | None, waves: Sequence[str] | None) -> ReportTables:
+                  outcomes: Sequence[str] | None, waves: Sequence[str] | None,
+                  with_contributions: bool = False) -> ReportTables:
     require(scope, "view", filters.sites or ())
     k = disclosure.validate_min_group_size(settings.min_group_size)
     present = available(store, scope).outcomes
@@ -251,7 +258,8 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
 
     cutoffs = {o: (SCALES_BY_KEY[o].cutoff, SCALES_BY_KEY[o].cutoff_direction)
                for o in chosen if SCALES_BY_KEY[o].cutoff is not None}
-    descriptives = _descriptive_table(panel_all, panel, chosen, cutoffs, respondents, filters, k)
+    descriptives = _descriptive_table(panel_all, panel, chosen, cutoffs, respondents, filters, k,
+                                      with_contributions)
     participation = _participation_table(panel_all, attendance_all, panel, attendance, respondents,
                                          filters, k)
     estimates, results = _estimate_table(panel, chosen, cutoffs, k)
@@ -289,7 +297,8 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         reliability=reliability, quality=quality, notes=tuple(notes), headline=headline,
         settings=settings, data_version=data_version(store),
         change=change.reset_index(drop=True),
-        descriptive_contributions=contributions.reset_index(drop=True),
+        descriptive_contributions=(contributions.reset_index(drop=True)
+                                   if with_contributions else None),
     )
 
 
@@ -499,12 +508,13 @@ def _suppress_descriptives(raw: pd.DataFrame, respondents: pd.DataFrame, k: int)
 
 def _descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: Sequence[str],
                        cutoffs: dict, respondents: pd.DataFrame, filters: Filters,
-                       k: int) -> pd.DataFrame:
+                       k: int, with_contributions: bool = False) -> pd.DataFrame:
     columns = [*DESCRIPTIVE_COLUMNS, "status", "wave_index", "share_high_ci_low", "share_high_ci_high",
-               *CONTRIBUTION_COLUMNS]
+               *(CONTRIBUTION_COLUMNS if with_contributions else ())]
     if not outcomes or panel_all.empty:
         return pd.DataFrame(columns=columns)
-    floors = {o: float(SCALES_BY_KEY[o].low) for o in outcomes}
+    floors = ({o: float(SCALES_BY_KEY[o].low) for o in outcomes} if with_contributions
+              else None)
     full = _suppress_descriptives(_descriptives(panel_all, outcomes, cutoffs, by_site=True, floors=floors),
                                   respondents, k)
     if filters.sites is None and filters.roles is None:

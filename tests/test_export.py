@@ -171,7 +171,11 @@ def test_report_keeps_contributions_out_of_public_descriptives(tmp_path):
     from analysis.report import build_report  # noqa: PLC0415
 
     with make_store(tmp_path / "s.duckdb") as store:
-        tables = build_report(store, LOCAL, settings=Settings())
+        dashboard_tables = build_report(store, LOCAL, settings=Settings())
+        tables = build_report(store, LOCAL, settings=Settings(), with_contributions=True)
+    # dashboards never hold individual contributions, not even in the cached tables
+    assert dashboard_tables.descriptive_contributions is None
+    assert not set(CONTRIBUTION_COLUMNS) & set(dashboard_tables.descriptives.columns)
     assert not set(CONTRIBUTION_COLUMNS) & set(tables.descriptives.columns)
     contributions = tables.descriptive_contributions
     assert set(CONTRIBUTION_COLUMNS) <= set(contributions.columns)
@@ -189,7 +193,7 @@ def test_dominated_cell_fails_and_is_blanked(tmp_path):
     settings = Settings()
     export_settings = replace(settings, min_group_size=max(settings.export_min_cell, settings.min_group_size))
     with make_store(tmp_path / "s.duckdb") as store:
-        tables = build_report(store, LOCAL, settings=export_settings)
+        tables = build_report(store, LOCAL, settings=export_settings, with_contributions=True)
         shown = tables.descriptives.loc[~tables.descriptives["suppressed"].astype(bool)
                                         & (tables.descriptives["site"] != "all")]
         target = shown.iloc[0]
