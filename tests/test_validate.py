@@ -228,3 +228,19 @@ def test_unreadable_files_are_problems_in_validation_and_preview(store):
                                               b"\n" + csv_bytes(survey_rows(2)))])
     assert not report.ok
     assert _errors(report)[0].message.startswith("The first line of survey.csv is empty")
+
+
+def test_item_columns_checked_together_keep_their_own_counts(store):
+    # The items of one instrument are evaluated in one grouped aggregate; each column's
+    # failures must still be its own (rows, values and the "more rows" count).
+    rows = survey_rows(30)
+    for i, row in enumerate(rows):
+        row[5] = "7" if i < 25 else row[5]  # cbi_1: 25 bad
+        row[7] = "x" if i in (2, 9) else row[7]  # cbi_3: 2 bad
+    report = ingest.validate_upload(store, [_survey(rows)], LOCAL)
+    listed = {}
+    for p in _errors(report):
+        listed.setdefault(p.column, []).append(p)
+    assert set(listed) == {"cbi_1", "cbi_3"}
+    assert [(p.row, p.value) for p in listed["cbi_3"]] == [(4, "x"), (11, "x")]
+    assert [p.row for p in listed["cbi_1"]] == list(range(2, 27))
