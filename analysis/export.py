@@ -505,21 +505,3 @@ def run_export_command(args: "argparse.Namespace") -> int:  # noqa: F821
     print(f"Wrote {args.out}: {len(bundle.files)} files ({', '.join(bundle.files)}). Output checks: "
           f"{failed} cells failed and were blanked, {review} marked for review (see checks.csv).")
     return 0
-
-
-def main(argv=None) -> int:
-    """``python -m analysis.export --db PATH --out FILE.zip``."""
-    import argparse  # noqa: PLC0415
-
-    parser = argparse.ArgumentParser(prog="python -m analysis export",
-                                     description="Write the researcher export bundle.")
-    add_export_arguments(parser)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return 2 if exit_.code else 0
-    return run_export_command(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1180,21 +1180,3 @@ def run_report_command(args: "argparse.Namespace") -> int:  # noqa: F821
         return 1
     print(summary_paragraph(tables, args.out))
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m analysis.report --db PATH --out DIR [--min-group-size K]``."""
-    import argparse  # noqa: PLC0415
-
-    parser = argparse.ArgumentParser(prog="python -m analysis report",
-                                     description="Write the disclosure-checked report CSVs.")
-    add_report_arguments(parser)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return 2 if exit_.code else 0
-    return run_report_command(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
