@@ -27,7 +27,7 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = _REPO_ROOT / "var" / "peer_program_impact.duckdb"
 #: Environment variable bounding DuckDB's memory pool, and its default.
 MEMORY_ENV = "PPI_DB_MEMORY"
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 
 class StoreUnavailable(Exception):
