@@ -381,19 +381,10 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
     text, encoding, guessed = decoded
     # Windows, Unix and classic Mac line endings, even mixed in one file, all become \n.
     text = normalize_newlines(text.lstrip("\ufeff"))
-    header_line = _first_record(text)
-    if not header_line.strip(" \t"):
-        return DecodedFile(file_name, None, encoding=encoding, problems=(Problem(
-            file_name, 1, None, None, "the column names on the first line", "error",
-            f"The first line of {file_name} is empty: it must hold the column names. "
-            "Delete the empty line(s) above the header and upload the file again."),))
-    delimiter = sniff_delimiter(header_line)
-    headers = _parse_header(header_line, delimiter)
-    if headers is None:
-        return DecodedFile(file_name, None, encoding=encoding, problems=(Problem(
-            file_name, 1, None, None, "the column names on the first line", "error",
-            "The header line could not be read: a double quote in it is never closed, so "
-            "the column names run on into the data. Fix or remove the quote."),))
+    header = _read_header(_first_record(text), file_name, encoding)
+    if isinstance(header, DecodedFile):
+        return header
+    headers, delimiter = header
     try:
         target.write_text(text, encoding="utf-8", newline="")
     except UnicodeEncodeError:
@@ -448,21 +439,30 @@ def _header_text(data: bytes) -> str:
 
 def _decode_plain(data: bytes, file_name: str, target: Path) -> DecodedFile:
     """:func:`decode` for a file :func:`_plain_utf8` accepts (same result, no copy)."""
-    header_line = _header_text(data)
+    header = _read_header(_header_text(data), file_name, "utf-8")
+    if isinstance(header, DecodedFile):
+        return header
+    headers, delimiter = header
+    target.write_bytes(data)
+    return DecodedFile(file_name, target, headers, delimiter, "utf-8", False)
+
+
+def _read_header(header_line: str, file_name: str,
+                 encoding: str) -> tuple[tuple[str, ...], str] | DecodedFile:
+    """The column names and delimiter of a header line, or the refusal to return."""
     if not header_line.strip(" \t"):
-        return DecodedFile(file_name, None, encoding="utf-8", problems=(Problem(
+        return DecodedFile(file_name, None, encoding=encoding, problems=(Problem(
             file_name, 1, None, None, "the column names on the first line", "error",
             f"The first line of {file_name} is empty: it must hold the column names. "
             "Delete the empty line(s) above the header and upload the file again."),))
     delimiter = sniff_delimiter(header_line)
     headers = _parse_header(header_line, delimiter)
     if headers is None:
-        return DecodedFile(file_name, None, encoding="utf-8", problems=(Problem(
+        return DecodedFile(file_name, None, encoding=encoding, problems=(Problem(
             file_name, 1, None, None, "the column names on the first line", "error",
             "The header line could not be read: a double quote in it is never closed, so "
             "the column names run on into the data. Fix or remove the quote."),))
-    target.write_bytes(data)
-    return DecodedFile(file_name, target, headers, delimiter, "utf-8", False)
+    return headers, delimiter
 
 
 def _field_count(csv_line: str | None, delimiter: str) -> int | None:
