@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import ingest
-from analysis.scope import Scope
+from analysis.scope import PermissionDenied, Scope
+from analysis.store import StoreUnavailable
 from ui import auth
 from ui.state import get_store
 
@@ -23,11 +24,15 @@ st.set_page_config(
 store = get_store()
 scope: Scope = auth.gate(store)
 
-# First start on an empty database opens on the sample data, labelled as such.
-if scope.may("upload") and store.get_setting("sample_dismissed") != "1" and \
-        not ingest.has_data(store):
+# First start on an empty database opens on the sample data, labelled as such (only
+# for a viewer who may load data for every practice: the sample spans all of them).
+if scope.may("upload") and scope.practices is None and \
+        store.get_setting("sample_dismissed") != "1" and not ingest.has_data(store):
     with st.spinner("Loading the sample data for a first look…"):
-        ingest.load_sample(store, scope)
+        try:
+            ingest.load_sample(store, scope)
+        except (PermissionDenied, StoreUnavailable) as error:
+            st.warning(f"The sample data could not be loaded: {error}")
 
 if ingest.has_sample(store):
     st.info(
