@@ -5,12 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import ingest
+from ui import auth
 from ui import upload_helpers as helpers
 from ui.state import get_store
 
 NOTICE = "history_notice"
 
-scope = helpers.viewer_scope()
+scope = auth.current_scope()
 store = get_store()
 
 st.title("Import history")

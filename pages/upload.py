@@ -6,13 +6,14 @@ import streamlit as st
 
 from analysis import ingest
 from analysis.settings import load_settings
+from ui import auth
 from ui import upload_helpers as helpers
 from ui.state import get_store
 
 REPORT = "upload_validation"  # (fingerprint, ValidationReport) of the files on screen
 RESULT = "upload_result"      # (fingerprint, IngestResult) of the last upload
 
-scope = helpers.viewer_scope()
+scope = auth.current_scope()
 store = get_store()
 
 st.title("Upload")

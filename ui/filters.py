@@ -55,11 +55,6 @@ class Selection:
         return "; ".join(parts)
 
 
-def viewer_scope() -> Scope:
-    """The signed-in viewer's scope; stops the page when nobody is signed in."""
-    return auth.current_scope()
-
-
 @st.cache_data(show_spinner=False, max_entries=256)
 def _guard(_store: Store, data_version: str, scope: Scope, settings: Settings,
            filters: queries.Filters, waves: tuple[str, ...] | None) -> dashboard.FilterDecision:
@@ -115,7 +110,7 @@ def _persist(name: str) -> None:
 
 def sidebar(store: Store) -> Selection:
     """Draw the shared filters and return the checked selection."""
-    scope = viewer_scope()
+    scope = auth.current_scope()
     version = store.data_version()
     settings = load_settings(store)
     available = _available(store, version, scope)

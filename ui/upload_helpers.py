@@ -13,7 +13,7 @@ import streamlit as st
 
 from analysis import ingest
 from analysis.instruments import recognise
-from analysis.scope import LOCAL, PermissionDenied, Scope
+from analysis.scope import PermissionDenied, Scope
 from analysis.store import Store, StoreUnavailable
 
 #: Errors of :mod:`analysis` whose messages are written for the user.
@@ -24,15 +24,6 @@ KIND_LABELS = {"survey": "Survey responses", "attendance": "Session attendance"}
 FILE_TYPES = ["csv", "txt", "tsv", "xlsx"]
 _SOURCE = "Column in your file"
 _TARGET = "Stored as"
-
-
-def viewer_scope() -> Scope:
-    """The viewer's scope (from the sign-in gate; the local session before it exists)."""
-    try:
-        from ui.auth import current_scope  # noqa: PLC0415
-    except ImportError:
-        return st.session_state.get("scope", LOCAL)
-    return current_scope()
 
 
 def run_safely(action: Callable[[], object]) -> object | None:
