@@ -36,7 +36,6 @@ Disclosure design (what protects what)
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +64,6 @@ __all__ = [
     "ReportTables",
     "build_report",
     "write_report",
-    "data_version",
 ]
 
 #: Contract columns of estimates.csv, in order (DESIGN.md).
@@ -181,14 +179,6 @@ class ReportTables:
 # ------------------------------------------------------------------ entry points
 
 
-def data_version(store: Store) -> str:
-    """A short fingerprint of the stored data (changes with every upload or undo)."""
-    with store.cursor() as cur:
-        survey = cur.execute("SELECT count(*), max(upload_id), sum(upload_id) FROM survey").fetchone()
-        att = cur.execute("SELECT count(*), max(upload_id), sum(upload_id) FROM attendance").fetchone()
-    return hashlib.sha256(repr((survey, att)).encode()).hexdigest()[:16]
-
-
 def build_report(
     store: Store,
     scope: Scope,
@@ -295,7 +285,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         participation=participation.reset_index(drop=True),
         balance=balance, dose=dose.reset_index(drop=True), mde=mde.reset_index(drop=True),
         reliability=reliability, quality=quality, notes=tuple(notes), headline=headline,
-        settings=settings, data_version=data_version(store),
+        settings=settings, data_version=store.data_version(),
         change=change.reset_index(drop=True),
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),

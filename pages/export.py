@@ -9,7 +9,7 @@ from ui.state import get_store
 
 from analysis.export import build_export_bundle
 from analysis.html_report import build_html_report
-from analysis.report import build_report, data_version
+from analysis.report import build_report
 from analysis.scope import PermissionDenied, Scope
 from analysis.settings import Settings, load_settings
 from analysis.store import Store
@@ -46,7 +46,7 @@ def _html(_store: Store, version: str, scope: Scope, settings: Settings) -> str:
 
 
 try:
-    bundle = _bundle(store, data_version(store), scope, settings)
+    bundle = _bundle(store, store.data_version(), scope, settings)
 except PermissionDenied as error:
     show_permission_error(error)
     st.stop()
@@ -67,6 +67,6 @@ left.download_button("Download the researcher bundle (.zip)", bundle.zip_bytes,
                      file_name="peer_program_impact_export.zip", mime="application/zip",
                      icon=":material/download:")
 right.download_button("Download the leadership report (.html)",
-                      _html(store, data_version(store), scope, settings).encode("utf-8"),
+                      _html(store, store.data_version(), scope, settings).encode("utf-8"),
                       file_name="peer_program_impact_report.html", mime="text/html",
                       icon=":material/description:")
