@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import ingest
-from analysis.scope import PermissionDenied, Scope
-from analysis.store import StoreUnavailable
+from analysis.intake import ingest
+from analysis.access.scope import PermissionDenied, Scope
+from analysis.storage.store import StoreUnavailable
 from ui import auth
 from ui.state import get_store
 

@@ -26,7 +26,7 @@ Run = Callable[[argparse.Namespace], int]
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
-    from .store import default_db_path  # noqa: PLC0415
+    from analysis.storage.store import default_db_path  # noqa: PLC0415
 
     parser.add_argument("--db", default=None,
                         help=f"the DuckDB database file (default: $PPI_DB or "
@@ -34,7 +34,7 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def _open_store(args: argparse.Namespace):
-    from .store import Store  # noqa: PLC0415
+    from analysis.storage.store import Store  # noqa: PLC0415
 
     return Store(args.db) if args.db else Store()
 
@@ -72,8 +72,8 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    from . import ingest  # noqa: PLC0415
-    from .scope import LOCAL  # noqa: PLC0415
+    from analysis.intake import ingest  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     if not args.survey and not args.attendance:
         print("ingest needs --survey CSV, --attendance CSV, or both.", file=sys.stderr)
@@ -100,8 +100,8 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from . import ingest  # noqa: PLC0415
-    from .scope import LOCAL  # noqa: PLC0415
+    from analysis.intake import ingest  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     with _open_store(args) as store:
         result = ingest.load_sample(store, LOCAL)
@@ -119,8 +119,8 @@ def add_status_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from . import ingest  # noqa: PLC0415
-    from .scope import LOCAL  # noqa: PLC0415
+    from analysis.intake import ingest  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     with _open_store(args) as store:
         state = ingest.status(store, LOCAL)
@@ -143,8 +143,8 @@ def add_undo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_undo(args: argparse.Namespace) -> int:
-    from . import ingest  # noqa: PLC0415
-    from .scope import LOCAL  # noqa: PLC0415
+    from analysis.intake import ingest  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     with _open_store(args) as store:
         try:
@@ -171,11 +171,11 @@ COMMANDS: dict[str, tuple[AddArguments, Run, str]] = {
 #: Subcommands defined in other modules, imported only when used:
 #: name → (module, add_arguments function, run function, help).
 LAZY_COMMANDS: dict[str, tuple[str, str, str, str]] = {
-    "report": ("analysis.report", "add_report_arguments", "run_report_command",
+    "report": ("analysis.reporting.report", "add_report_arguments", "run_report_command",
                "write estimates.csv and descriptives.csv"),
-    "export": ("analysis.export", "add_export_arguments", "run_export_command",
+    "export": ("analysis.reporting.export", "add_export_arguments", "run_export_command",
                "write the researcher export bundle (.zip)"),
-    "bench": ("analysis.bench", "add_arguments", "run_command",
+    "bench": ("tooling.bench", "add_arguments", "run_command",
               "time loading and analysing a large synthetic data set"),
 }
 
@@ -218,8 +218,8 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    from .scope import PermissionDenied  # noqa: PLC0415
-    from .store import StoreUnavailable  # noqa: PLC0415
+    from analysis.access.scope import PermissionDenied  # noqa: PLC0415
+    from analysis.storage.store import StoreUnavailable  # noqa: PLC0415
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -3,7 +3,7 @@
     python benchmarks/fuzz_ingest.py --cases 5000 [--seed 1] [--minutes 20]
 
 The promise (DESIGN.md: "no upload is half-applied"): whatever bytes arrive,
-:func:`analysis.ingest.ingest` returns a clean ``IngestResult`` -- ``refused`` with its
+:func:`analysis.intake.ingest.ingest` returns a clean ``IngestResult`` -- ``refused`` with its
 problems, or ``applied`` / ``unchanged`` -- and never raises; after a refusal the database
 is exactly as before (counts and a hash of every survey, attendance, upload and audit
 row); after ``applied`` every row of the upload is stored. Applied uploads are undone
@@ -31,10 +31,10 @@ from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis import ingest  # noqa: E402
-from analysis.scope import LOCAL  # noqa: E402
-from analysis.store import Store  # noqa: E402
-from analysis.synthetic import SyntheticConfig, generate  # noqa: E402
+from analysis.intake import ingest  # noqa: E402
+from analysis.access.scope import LOCAL  # noqa: E402
+from analysis.storage.store import Store  # noqa: E402
+from tooling.synthetic import SyntheticConfig, generate  # noqa: E402
 
 #: A mutation is (name, parameter); the parameter picks position, character, encoding...
 Mutation = tuple[str, int]

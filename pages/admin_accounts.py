@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import accounts
-from analysis.scope import ROLE_LABELS, PermissionDenied
+from analysis.access import accounts
+from analysis.access.scope import ROLE_LABELS, PermissionDenied
 from ui import auth
 from ui.state import get_store
 

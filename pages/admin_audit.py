@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import accounts
-from analysis.disclosure import neutralize_frame
-from analysis.scope import PermissionDenied
+from analysis.access import accounts
+from analysis.privacy.disclosure import neutralize_frame
+from analysis.access.scope import PermissionDenied
 from ui import auth
 from ui.state import get_store
 

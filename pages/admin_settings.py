@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import accounts
-from analysis.scope import PermissionDenied
-from analysis.settings import SETTING_SPECS, load_settings, save_setting
+from analysis.access import accounts
+from analysis.access.scope import PermissionDenied
+from analysis.access.settings import SETTING_SPECS, load_settings, save_setting
 from ui import auth
 from ui.state import get_store
 

@@ -7,12 +7,12 @@ import streamlit as st
 from ui.auth import current_scope, show_permission_error
 from ui.state import get_store
 
-from analysis.export import build_export_bundle
-from analysis.html_report import build_html_report
-from analysis.report import build_report
-from analysis.scope import PermissionDenied, Scope
-from analysis.settings import Settings, load_settings
-from analysis.store import Store
+from analysis.reporting.export import build_export_bundle
+from analysis.reporting.html_report import build_html_report
+from analysis.reporting.report import build_report
+from analysis.access.scope import PermissionDenied, Scope
+from analysis.access.settings import Settings, load_settings
+from analysis.storage.store import Store
 
 scope = current_scope()
 st.title("Export for researchers", anchor=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import ingest
+from analysis.intake import ingest
 from ui import auth
 from ui import upload_helpers as helpers
 from ui.state import get_store

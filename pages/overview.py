@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import dashboard
+from analysis.views import dashboard
 from ui.charts import overview_for, show_chart
 from ui.filters import sidebar
 from ui.state import get_store

@@ -12,8 +12,8 @@ from typing import Iterable, Sequence
 
 import pytest
 
-from analysis.scope import LOCAL
-from analysis.store import Store
+from analysis.access.scope import LOCAL
+from analysis.storage.store import Store
 
 SURVEY_HEADER = ("respondent_id", "wave", "survey_date", "site", "role", "cbi_1", "cbi_2",
                  "cbi_3", "cbi_4", "cbi_5", "cbi_6")
@@ -61,7 +61,7 @@ def store(tmp_path) -> Iterable[Store]:
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory, _secret_file) -> Path:
     """A database file with the sample data loaded once per run (copy it to change it)."""
-    from analysis import ingest  # noqa: PLC0415
+    from analysis.intake import ingest  # noqa: PLC0415
 
     path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     with Store(path) as s:

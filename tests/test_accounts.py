@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from analysis import accounts
-from analysis.accounts import (
+from analysis.access import accounts
+from analysis.access.accounts import (
     create_account, is_session_expired, list_accounts, retry_delay, sso_scope,
     verify_sign_in,
 )
-from analysis.scope import LOCAL, PermissionDenied, Scope, require
-from analysis.store import Store
+from analysis.access.scope import LOCAL, PermissionDenied, Scope, require
+from analysis.storage.store import Store
 
 ADMIN_PASSWORD = "Fjord-lantern-71"
 PM_PASSWORD = "Quiet-harbour-58"

@@ -6,8 +6,9 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from analysis import adjust, effects
-from analysis.adjust import (
+from analysis.stats import adjust
+from analysis.stats import effects
+from analysis.stats.adjust import (
     ONE_PRE_WAVE,
     ancova,
     balance_table,
@@ -405,7 +406,7 @@ def _synthetic_panel(data) -> pd.DataFrame:
 def test_did_interval_covers_the_true_effect_90_to_99_percent_of_the_time():
     """100 seeded data sets with a known effect: the 95% DiD interval covers the truth
     (the sample's average effect on the treated) in 90-99 of them."""
-    from analysis.synthetic import SyntheticConfig, generate  # noqa: PLC0415
+    from tooling.synthetic import SyntheticConfig, generate  # noqa: PLC0415
 
     covered = tried = 0
     for seed in range(100):
@@ -422,7 +423,7 @@ def test_did_interval_covers_the_true_effect_90_to_99_percent_of_the_time():
 
 def test_did_on_synthetic_panel_matches_the_generators_exact_did():
     """Our panel building and DiD reproduce the generator's own DiD point estimate."""
-    from analysis.synthetic import SyntheticConfig, generate  # noqa: PLC0415
+    from tooling.synthetic import SyntheticConfig, generate  # noqa: PLC0415
 
     data = generate(SyntheticConfig(n_people=300, seed=7, label_rate=0.0))
     wave = sorted(data.survey["wave"].unique())[-1]

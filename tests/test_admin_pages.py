@@ -8,9 +8,9 @@ import streamlit as st
 from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
-from analysis import accounts
-from analysis.scope import LOCAL, Scope
-from analysis.store import DB_ENV, Store
+from analysis.access import accounts
+from analysis.access.scope import LOCAL, Scope
+from analysis.storage.store import DB_ENV, Store
 from ui import auth
 
 ROOT = Path(__file__).resolve().parent.parent

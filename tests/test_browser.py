@@ -65,8 +65,8 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _require_browser()
-    if importlib.util.find_spec("analysis.ingest") is None:
-        pytest.skip("analysis.ingest is not there yet: app.py cannot load the sample data")
+    if importlib.util.find_spec("analysis.intake.ingest") is None:
+        pytest.skip("analysis.intake.ingest is not there yet: app.py cannot load the sample data")
     tmp = tmp_path_factory.mktemp("browser")
     port = _free_port()
     log = tmp / "streamlit.log"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.store import Store
+from analysis.storage.store import Store
 from tests.conftest import csv_bytes, survey_rows
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import dashboard, queries
-from analysis.scope import LOCAL, Scope
-from analysis.settings import Settings
-from analysis.store import Store
+from analysis.views import dashboard
+from analysis.storage import queries
+from analysis.access.scope import LOCAL, Scope
+from analysis.access.settings import Settings
+from analysis.storage.store import Store
 from tests.test_pages import load_sample_data
 
 K = 5
@@ -138,7 +139,7 @@ def test_monthly_attendance_hides_months_below_k():
 # ---------------------------------------------------------------- page models
 
 def _tables(store, settings=Settings()):
-    from analysis import report
+    from analysis.reporting import report
     return report.build_report(store, LOCAL, settings=settings)
 
 

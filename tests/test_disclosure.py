@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.disclosure import (
+from analysis.privacy.disclosure import (
     ABSOLUTE_MIN_GROUP_SIZE,
     DEFAULT_MIN_GROUP_SIZE,
     EXPORT_MIN_CELL,
@@ -37,7 +37,7 @@ VALUE_COLS = ["mean", "sd", "ci_low", "ci_high", "share_high"]
 def test_docstring_examples() -> None:
     import doctest
 
-    import analysis.disclosure as module
+    import analysis.privacy.disclosure as module
 
     assert doctest.testmod(module).failed == 0
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from analysis import effects
-from analysis.effects import Estimate
+from analysis.stats import effects
+from analysis.stats.effects import Estimate
 
 REL = 1e-6
 

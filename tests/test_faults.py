@@ -19,10 +19,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis import ingest, queries
-from analysis.scope import LOCAL
-from analysis.store import Store, StoreUnavailable
-from analysis.synthetic import SyntheticConfig, generate, generate_bench
+from analysis.intake import ingest
+from analysis.storage import queries
+from analysis.access.scope import LOCAL
+from analysis.storage.store import Store, StoreUnavailable
+from tooling.synthetic import SyntheticConfig, generate, generate_bench
 
 REPO = Path(__file__).resolve().parent.parent
 KILL_SEED = 20260517

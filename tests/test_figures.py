@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import figures
-from analysis.figures import COMPARISON, PARTICIPANTS
+from analysis.views import figures
+from analysis.views.figures import COMPARISON, PARTICIPANTS
 
 SECRET = 987.654321       # a value only a suppressed row carries
 SECRET_N = 3              # a count below the threshold

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import ingest
-from analysis.scope import LOCAL
-from analysis.store import Store
+from analysis.intake import ingest
+from analysis.access.scope import LOCAL
+from analysis.storage.store import Store
 
 _SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz_ingest.py"
 _spec = importlib.util.spec_from_file_location("fuzz_ingest", _SCRIPT)

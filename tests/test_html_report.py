@@ -5,10 +5,10 @@ import re
 
 import plotly.graph_objects as go
 
-from analysis.html_report import build_html_report
-from analysis.report import build_report
-from analysis.scope import LOCAL
-from analysis.settings import Settings
+from analysis.reporting.html_report import build_html_report
+from analysis.reporting.report import build_report
+from analysis.access.scope import LOCAL
+from analysis.access.settings import Settings
 from tests.test_report import make_store
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import ingest
-from analysis.instruments import SCALES_BY_KEY
-from analysis.scope import LOCAL, PermissionDenied, Scope
-from analysis.store import Store
+from analysis.intake import ingest
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.access.scope import LOCAL, PermissionDenied, Scope
+from analysis.storage.store import Store
 from tests.conftest import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, \
     survey_rows
 
@@ -192,7 +192,7 @@ def test_sample_load_status_and_removal(sample_store):
 
 def test_sample_scores_match_instrument_sql(sample_store):
     """Stored scores are those of scale_score_sql over the stored codes."""
-    from analysis.instruments import scale_score_sql
+    from analysis.definitions.instruments import scale_score_sql
 
     scale = SCALES_BY_KEY["cbi_work"]
     with sample_store.cursor() as cur:
@@ -293,7 +293,7 @@ def test_a_file_the_csv_reader_gives_up_on_is_refused_not_raised(store, monkeypa
     before = fingerprint(store)
     # Without decode()'s normalisation, mixed line ends stop DuckDB's strict reader
     # inside ingest()'s transaction: the upload is refused and rolled back.
-    monkeypatch.setattr("analysis.readers.normalize_newlines", lambda text: text)
+    monkeypatch.setattr("analysis.intake.readers.normalize_newlines", lambda text: text)
     data = csv_bytes(survey_rows(4)).replace(b"\n", b"\r\n", 2)
     files = [ingest.UploadFile("survey", "survey.csv", data), attendance_file()]
     result = ingest.ingest(store, files, LOCAL)
@@ -324,7 +324,7 @@ def test_items_coded_from_validated_values_as_from_the_staged_table(tmp_path, mo
             ["P0003", "w1", "2025-02-01", "H", "c", "", "", "", "", "", ""]]
     results = []
     for listed in (256, 0):
-        monkeypatch.setattr("analysis.validate.MAX_LISTED_VALUES", listed)
+        monkeypatch.setattr("analysis.intake.validate.MAX_LISTED_VALUES", listed)
         with Store(tmp_path / f"items_{listed}.duckdb") as s:
             assert ingest.ingest(s, [survey_file(rows)], LOCAL).status == "applied"
             results.append(_stored_items(s))

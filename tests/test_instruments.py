@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from analysis.instruments import (
+from analysis.definitions.instruments import (
     INSTRUMENTS, INSTRUMENTS_BY_KEY, ITEM_COLUMNS, SCALES, SCALES_BY_KEY, SCORED_COLUMNS,
     Recognition, instrument_of_item, is_high_sql, item_code_sql, item_invalid_sql,
     normalize_label, recognise, scale_score_sql, score_items,

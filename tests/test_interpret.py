@@ -2,9 +2,9 @@
 
 import pytest
 
-from analysis.adjust import ONE_PRE_WAVE
-from analysis.effects import Estimate, not_enough
-from analysis.interpret import caveats, effect_size_word, lords_paradox_note, sentence
+from analysis.stats.adjust import ONE_PRE_WAVE
+from analysis.stats.effects import Estimate, not_enough
+from analysis.reporting.interpret import caveats, effect_size_word, lords_paradox_note, sentence
 
 
 def make(analysis="did", estimate=-8.5, low=-9.6, high=-7.4, es=-0.6, kind="d_baseline_sd", n1=40, n0=60,
@@ -101,7 +101,7 @@ def test_no_lords_note_when_they_agree_or_missing():
 def test_accepts_estimates_frame_rows():
     import math
 
-    from analysis.adjust import estimates_frame
+    from analysis.stats.adjust import estimates_frame
 
     frame = estimates_frame([make(), not_enough("no participants", analysis="did", outcome="cbi_work")])
     ok_row, bad_row = frame.to_dict("records")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.instruments import SCALES, SCORED_COLUMNS
-from analysis.methods import methods_text, scale_caution_text
-from analysis.reliability import Reliability, cronbach_alpha
+from analysis.definitions.instruments import SCALES, SCORED_COLUMNS
+from analysis.reporting.methods import methods_text, scale_caution_text
+from analysis.stats.reliability import Reliability, cronbach_alpha
 
 
 def test_every_scale_is_described_with_citation_and_licence():

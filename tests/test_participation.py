@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.participation import DOSE_BANDS, descriptives, dose_band, participation_summary
+from analysis.panel.participation import DOSE_BANDS, descriptives, dose_band, participation_summary
 
 
 def _frames():
@@ -131,7 +131,7 @@ def test_large_panel_is_fast():
 
 def test_descriptives_dominance_contributions():
     """With ``floors``: per cell the two largest (value - floor) and the cell total, no loops."""
-    from analysis.participation import CONTRIBUTION_COLUMNS  # noqa: PLC0415
+    from analysis.panel.participation import CONTRIBUTION_COLUMNS  # noqa: PLC0415
 
     n = 12
     panel = pd.DataFrame({

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.export import build_export
-from analysis.html_report import build_html_report
-from analysis.queries import Filters, load_panel
-from analysis.report import FilterRefused, build_report, write_report
-from analysis.scope import LOCAL
-from analysis.settings import Settings
+from analysis.reporting.export import build_export
+from analysis.reporting.html_report import build_html_report
+from analysis.storage.queries import Filters, load_panel
+from analysis.reporting.report import FilterRefused, build_report, write_report
+from analysis.access.scope import LOCAL
+from analysis.access.settings import Settings
 from tests.test_report import SMALL_SITE, make_store
 
 K = 5

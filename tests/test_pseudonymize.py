@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import stat
 
-from analysis import ingest
-from analysis.pseudonymize import load_secret, pseudonym, pseudonyms, secret_path
-from analysis.scope import LOCAL
+from analysis.intake import ingest
+from analysis.intake.pseudonymize import load_secret, pseudonym, pseudonyms, secret_path
+from analysis.access.scope import LOCAL
 from tests.conftest import ATTENDANCE_HEADER, attendance_rows, csv_bytes, survey_rows
 
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from analysis.readers import decode, drop_staged, row_number_sql, sniff_delimiter, stage
+from analysis.intake.readers import decode, drop_staged, row_number_sql, sniff_delimiter, stage
 
 TEXT = "respondent_id,site,note\nP1,Café Ödön,it’s fine\nP2,Zoë’s place,né\n"
 
@@ -178,7 +178,7 @@ def test_a_header_whose_quote_never_closes_is_refused(tmp_path):
 
 
 def test_a_file_duckdb_gives_up_on_is_a_problem_not_an_exception(tmp_path):
-    from analysis.readers import DecodedFile
+    from analysis.intake.readers import DecodedFile
 
     # Bypass decode()'s normalisation: mixed line ends stop DuckDB's strict reader.
     raw = tmp_path / "raw.csv"
@@ -199,7 +199,7 @@ def test_a_file_duckdb_gives_up_on_is_a_problem_not_an_exception(tmp_path):
 
 
 def test_a_rejected_record_with_a_line_break_still_gets_a_message():
-    from analysis.readers import _reject_message
+    from analysis.intake.readers import _reject_message
 
     message, expected = _reject_message("TOO MANY COLUMNS", 3, 'a,b\nc,"d', ",")
     assert "different number of values" in message and expected == "3 values"

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.instruments import ITEM_COLUMNS, SCALES_BY_KEY
-from analysis.reliability import (
+from analysis.definitions.instruments import ITEM_COLUMNS, SCALES_BY_KEY
+from analysis.stats.reliability import (
     RELIABILITY_COLUMNS, cronbach_alpha, item_scores_sql, reliability_table,
 )
 

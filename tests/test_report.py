@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.instruments import INSTRUMENTS, SCALES, item_code_sql, scale_score_sql
-from analysis.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
-from analysis.scope import LOCAL
-from analysis.settings import Settings
-from analysis.store import Store
+from analysis.definitions.instruments import INSTRUMENTS, SCALES, item_code_sql, scale_score_sql
+from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
+from analysis.access.scope import LOCAL
+from analysis.access.settings import Settings
+from analysis.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
@@ -53,7 +53,7 @@ def make_store(path: Path, survey: Path | None = None) -> Store:
     store = Store(path)
     if survey is None:
         try:
-            from analysis import ingest  # noqa: PLC0415
+            from analysis.intake import ingest  # noqa: PLC0415
             ingest.load_sample(store, LOCAL)
             return store
         except (ImportError, AttributeError):
@@ -95,7 +95,7 @@ def test_every_analysis_for_every_scored_outcome(tables):
 
 
 def SCALES_BY_KEY_HAS_CUTOFF(outcome: str) -> bool:  # noqa: N802 - helper reads like a predicate
-    from analysis.instruments import SCALES_BY_KEY  # noqa: PLC0415
+    from analysis.definitions.instruments import SCALES_BY_KEY  # noqa: PLC0415
     return SCALES_BY_KEY[outcome].cutoff is not None
 
 

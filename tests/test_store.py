@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analysis import store as store_module
-from analysis.store import SCHEMA_VERSION, Store, StoreUnavailable
+from analysis.storage import store as store_module
+from analysis.storage.store import SCHEMA_VERSION, Store, StoreUnavailable
 
 _TRACEBACK_MARKERS = ("Traceback", "File \"", "duckdb.", "Error:")
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import synthetic
-from analysis.synthetic import SyntheticConfig, generate, generate_bench, write_csv, write_truth
+from tooling import synthetic
+from tooling.synthetic import SyntheticConfig, generate, generate_bench, write_csv, write_truth
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

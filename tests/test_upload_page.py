@@ -9,9 +9,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis import ingest
-from analysis.scope import LOCAL, Scope
-from analysis.store import DB_ENV
+from analysis.intake import ingest
+from analysis.access.scope import LOCAL, Scope
+from analysis.storage.store import DB_ENV
 from ui import auth
 
 ROOT = Path(__file__).resolve().parent.parent

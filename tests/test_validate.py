@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import ingest
-from analysis.scope import LOCAL
-from analysis.validate import Problem, item_expected, problems_frame, sort_problems
-from analysis.instruments import INSTRUMENTS_BY_KEY
+from analysis.intake import ingest
+from analysis.access.scope import LOCAL
+from analysis.intake.validate import Problem, item_expected, problems_frame, sort_problems
+from analysis.definitions.instruments import INSTRUMENTS_BY_KEY
 from tests.conftest import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, \
     survey_rows
 
@@ -136,7 +136,7 @@ def test_columns_not_stored_are_warned(store):
 
 
 def test_every_failing_rule_is_reported_and_capped(store, monkeypatch):
-    monkeypatch.setattr("analysis.validate.MAX_PER_CHECK", 5)
+    monkeypatch.setattr("analysis.intake.validate.MAX_PER_CHECK", 5)
     rows = survey_rows(40)
     for row in rows:
         row[5] = "9"

@@ -1,11 +1,11 @@
 """Sign-in for the app: who is looking, decided before any page draws anything.
 
 :func:`gate` is called once per run by ``app.py`` and returns the viewer's
-:class:`~analysis.scope.Scope`, or stops the run after showing a sign-in screen. Three
+:class:`~analysis.access.scope.Scope`, or stops the run after showing a sign-in screen. Three
 modes, in this order:
 
 1. ``[auth]`` in ``.streamlit/secrets.toml``: single sign-on through ``st.login``
-   (OpenID Connect); the role comes from the role map (:mod:`analysis.accounts`).
+   (OpenID Connect); the role comes from the role map (:mod:`analysis.access.accounts`).
 2. No account yet: the local single-user mode (everything allowed) - but only for a
    browser on this computer talking to a server on this computer; anyone else sees only
    the form that creates the first administrator.
@@ -23,10 +23,10 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAPIException, StreamlitSecretNotFoundError
 
-from analysis import accounts
-from analysis.scope import LOCAL, ROLE_LABELS, PermissionDenied, Scope
-from analysis.settings import load_settings
-from analysis.store import Store
+from analysis.access import accounts
+from analysis.access.scope import LOCAL, ROLE_LABELS, PermissionDenied, Scope
+from analysis.access.settings import load_settings
+from analysis.storage.store import Store
 
 SCOPE_KEY = "auth_scope"
 METHOD_KEY = "auth_method"  # "password", "sso" or "local"

@@ -1,4 +1,4 @@
-"""Drawing a :class:`~analysis.figures.Chart` the same way on every page, and the cached
+"""Drawing a :class:`~analysis.views.figures.Chart` the same way on every page, and the cached
 data the dashboards draw from.
 
 Caching: every cached function takes the store as ``_store`` (excluded from hashing) and
@@ -14,10 +14,12 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from analysis import dashboard, queries, report
-from analysis.disclosure import neutralize_frame
-from analysis.figures import Chart
-from analysis.store import Store
+from analysis.views import dashboard
+from analysis.storage import queries
+from analysis.reporting import report
+from analysis.privacy.disclosure import neutralize_frame
+from analysis.views.figures import Chart
+from analysis.storage.store import Store
 
 _PLOTLY_CONFIG = {
     "displayModeBar": True,
@@ -106,7 +108,7 @@ def monthly_for(store: Store, selection) -> pd.DataFrame:
 # What each dashboard draws, cached like the report it is built from (same key: data
 # version, scope, settings, filters, plus what the page chooses), so a rerun with the
 # same selection unpickles the finished charts instead of rebuilding every figure.
-# Charts pickle as their figure's JSON (analysis.figures.Chart.__reduce__).
+# Charts pickle as their figure's JSON (analysis.views.figures.Chart.__reduce__).
 
 
 def _refusal_stops(build: Callable[[], Any]) -> Any:

@@ -3,7 +3,7 @@
 Values live in ``st.session_state`` under ``ppi_*`` keys (not the widgets' own keys,
 which Streamlit forgets on pages that do not draw them), so the selection follows the
 viewer from page to page. Every change is checked by
-:func:`analysis.dashboard.guard_filters` *before* the widgets are drawn: a selection
+:func:`analysis.views.dashboard.guard_filters` *before* the widgets are drawn: a selection
 that would show (or, by subtraction, reveal) fewer than K people is refused with the
 reason, and the previous allowed selection stays in force. Nothing is dropped silently.
 """
@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
-from analysis import dashboard, queries
-from analysis.figures import outcome_label
-from analysis.scope import Scope
-from analysis.settings import Settings, load_settings
-from analysis.store import Store
+from analysis.views import dashboard
+from analysis.storage import queries
+from analysis.views.figures import outcome_label
+from analysis.access.scope import Scope
+from analysis.access.settings import Settings, load_settings
+from analysis.storage.store import Store
 from ui import auth
 
 #: The outcome the dashboards open on, first one the data has.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.store import Store, StoreUnavailable, default_db_path
+from analysis.storage.store import Store, StoreUnavailable, default_db_path
 
 
 @st.cache_resource(show_spinner=False)

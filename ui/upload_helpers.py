@@ -1,7 +1,7 @@
 """Streamlit-side helpers of the Upload and Import history pages.
 
-Only drawing and the translation between widgets and :mod:`analysis.ingest` values live
-here; reading, mapping rules, validation and storage are all in :mod:`analysis.ingest`.
+Only drawing and the translation between widgets and :mod:`analysis.intake.ingest` values live
+here; reading, mapping rules, validation and storage are all in :mod:`analysis.intake.ingest`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from analysis import ingest
-from analysis.instruments import recognise
-from analysis.scope import PermissionDenied, Scope
-from analysis.store import Store, StoreUnavailable
+from analysis.intake import ingest
+from analysis.definitions.instruments import recognise
+from analysis.access.scope import PermissionDenied, Scope
+from analysis.storage.store import Store, StoreUnavailable
 
 #: Errors of :mod:`analysis` whose messages are written for the user.
 USER_ERRORS = (PermissionDenied, StoreUnavailable, ValueError, LookupError)
@@ -126,7 +126,7 @@ def show_scales(mapping: dict[str, str | None]) -> None:
 
 
 def show_problems(problems: Sequence, key: str) -> None:
-    """The problems table (errors first, see :func:`analysis.ingest.problems_frame`) with a
+    """The problems table (errors first, see :func:`analysis.intake.ingest.problems_frame`) with a
     CSV download."""
     frame = ingest.problems_frame(problems)
     st.dataframe(frame, hide_index=True, width="stretch")

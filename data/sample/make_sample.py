@@ -4,7 +4,7 @@ Usage::
 
     python data/sample/make_sample.py [--out DIR] [--seed N]
 
-The model and the true effects are documented in :mod:`analysis.synthetic` and in the
+The model and the true effects are documented in :mod:`tooling.synthetic` and in the
 TRUTH.md this script writes.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # the repository root, when run as a script
 
-from analysis.synthetic import SyntheticConfig, generate, write_csv, write_truth  # noqa: E402
+from tooling.synthetic import SyntheticConfig, generate, write_csv, write_truth  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

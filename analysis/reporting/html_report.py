@@ -16,8 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from .instruments import SCALES_BY_KEY
-from .report import ReportTables
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.reporting.report import ReportTables
 
 __all__ = ["build_html_report", "default_figures"]
 
@@ -47,7 +47,7 @@ def default_figures(tables: ReportTables) -> list[tuple[str, go.Figure]]:
     k = tables.settings.min_group_size
     figures: list[tuple[str, go.Figure]] = []
     try:
-        from . import figures as shared  # noqa: PLC0415 - the dashboards' figure functions
+        from analysis.views import figures as shared  # noqa: PLC0415 - the dashboards' figure functions
         if outcome is not None:
             chart = shared.trend_figure(tables.descriptives, outcome, k=k)
             figures.append((chart.alt or "Mean score per wave", chart.figure))
@@ -130,7 +130,7 @@ def _sentences_html(tables: ReportTables) -> str:
 
 
 def _methods_html(tables: ReportTables) -> str:
-    from .export import ANALYSIS_NOTES  # noqa: PLC0415
+    from analysis.reporting.export import ANALYSIS_NOTES  # noqa: PLC0415
 
     k = tables.settings.min_group_size
     items = "".join(f"<li><strong>{_esc(_METHOD_NAMES.get(a, a))}</strong>: {_esc(t)}</li>"
@@ -149,9 +149,9 @@ def build_html_report(tables: ReportTables,
     Parameters
     ----------
     tables : ReportTables
-        From :func:`analysis.report.build_report` (already disclosure-checked).
+        From :func:`analysis.reporting.report.build_report` (already disclosure-checked).
     figures : sequence, optional
-        plotly Figures, :class:`analysis.figures.Chart` objects or ``(title, Figure)``
+        plotly Figures, :class:`analysis.views.figures.Chart` objects or ``(title, Figure)``
         pairs; default :func:`default_figures`.
     """
     chosen = default_figures(tables) if figures is None else [_as_pair(f) for f in figures]

@@ -1,7 +1,7 @@
 """Figures: aggregated, disclosure-checked tables in, plotly figures out.
 
-Every function here takes a table that :mod:`analysis.report` (or
-:mod:`analysis.dashboard`) has already checked and returns a :class:`Chart`: the
+Every function here takes a table that :mod:`analysis.reporting.report` (or
+:mod:`analysis.views.dashboard`) has already checked and returns a :class:`Chart`: the
 figure, a one-sentence ``alt`` text, and the table behind it (what the download
 offers). Nothing here reads the database or decides a threshold.
 
@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .disclosure import INSUFFICIENT, NO_DATA, OK
-from .instruments import SCALES_BY_KEY
+from analysis.privacy.disclosure import INSUFFICIENT, NO_DATA, OK
+from analysis.definitions.instruments import SCALES_BY_KEY
 
 __all__ = [
     "Chart", "PARTICIPANTS", "COMPARISON", "INSUFFICIENT_GREY", "GROUP_COLOURS",

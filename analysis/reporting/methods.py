@@ -1,6 +1,6 @@
 """The methods note: how each instrument was scored, in words, from its declaration.
 
-Everything here is read from :mod:`analysis.instruments`, so the note cannot drift from
+Everything here is read from :mod:`analysis.definitions.instruments`, so the note cannot drift from
 the scoring. The export, the dashboards and the report reuse :func:`methods_text` and
 :func:`scale_caution_text`.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .instruments import INSTRUMENTS, SCALES_BY_KEY, Instrument, Scale
-from .reliability import ALPHA_CAUTION, Reliability
+from analysis.definitions.instruments import INSTRUMENTS, SCALES_BY_KEY, Instrument, Scale
+from analysis.stats.reliability import ALPHA_CAUTION, Reliability
 
 _CUTOFF_STATUS_TEXT = {
     "published": "as published with the instrument",
@@ -148,7 +148,7 @@ def scale_caution_text(reliability: Reliability, scale_label: str = "this scale"
     Parameters
     ----------
     reliability : Reliability
-        From :func:`analysis.reliability.cronbach_alpha`.
+        From :func:`analysis.stats.reliability.cronbach_alpha`.
     scale_label : str
         The scale's name for users.
 

@@ -2,7 +2,7 @@
 
 Validation, ingest, the upload page and the CLI all read these declarations, so a new
 column is an edit to a table here, not to code paths. Item and scored columns come from
-:mod:`analysis.instruments`.
+:mod:`analysis.definitions.instruments`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The report: the one composition layer that the dashboards, the CLI and the export share.
 
 :func:`build_report` reads the stored data once (panel and attendance, through
-:mod:`analysis.queries` with the viewer's scope), runs every analysis of
-:mod:`analysis.adjust`, and passes every table through :mod:`analysis.disclosure`
+:mod:`analysis.storage.queries` with the viewer's scope), runs every analysis of
+:mod:`analysis.stats.adjust`, and passes every table through :mod:`analysis.privacy.disclosure`
 before it is returned, so nothing that leaves this module can show a group smaller
 than ``settings.min_group_size``. :func:`write_report` writes the contract CSVs.
 
@@ -19,19 +19,19 @@ headline carries the Lord's paradox note.
 
 Disclosure design (what protects what)
 --------------------------------------
-* Descriptives: :func:`analysis.disclosure.suppress_two_way` per outcome × wave
+* Descriptives: :func:`analysis.privacy.disclosure.suppress_two_way` per outcome × wave
   (site × group, both margins). Cells hidden in any outcome's table, or in the
   respondents table (participation), are hidden in all of them, so that one table
   cannot undo another's complementary suppression.
 * Filters: a site may be selected only when it is shown in the unfiltered report
   (not hidden, not a complementary cell); a role only when it is shown in the role
   breakdown; selections and what they leave out must number 0 or at least ``k``
-  (:func:`analysis.disclosure.check_filter`) for every wave and group, also within
+  (:func:`analysis.privacy.disclosure.check_filter`) for every wave and group, also within
   the selected sites and within the selected roles. A refused filter raises
   :class:`FilterRefused`. Filtered reports show the selected sites' rows exactly as
   the unfiltered report does and hide a selection total when any of its members
   is hidden.
-* Estimates: :func:`analysis.disclosure.guard_estimates`.
+* Estimates: :func:`analysis.privacy.disclosure.guard_estimates`.
 """
 
 from __future__ import annotations
@@ -44,16 +44,17 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import adjust, disclosure
-from .effects import Estimate, minimum_detectable_effect
-from .instruments import SCALES_BY_KEY
-from .participation import descriptives as _descriptives
-from .participation import CONTRIBUTION_COLUMNS
-from .participation import attendance_timing, dose_band, participation_summary
-from .queries import Filters, available, load_attendance, load_item_scores, load_panel, response_quality
-from .scope import Scope, require
-from .settings import Settings
-from .store import Store
+from analysis.stats import adjust
+from analysis.privacy import disclosure
+from analysis.stats.effects import Estimate, minimum_detectable_effect
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.panel.participation import descriptives as _descriptives
+from analysis.panel.participation import CONTRIBUTION_COLUMNS
+from analysis.panel.participation import attendance_timing, dose_band, participation_summary
+from analysis.storage.queries import Filters, available, load_attendance, load_item_scores, load_panel, response_quality
+from analysis.access.scope import Scope, require
+from analysis.access.settings import Settings
+from analysis.storage.store import Store
 
 __all__ = [
     "ESTIMATE_COLUMNS",
@@ -154,10 +155,10 @@ class ReportTables:
     * ``quality``: ``wave, outcome, n_responses, n_scored, share_items_missing,
       suppressed``.
     * ``descriptive_contributions``: ``outcome, wave, site, group`` and
-      :data:`analysis.participation.CONTRIBUTION_COLUMNS` per descriptives cell (the
+      :data:`analysis.panel.participation.CONTRIBUTION_COLUMNS` per descriptives cell (the
       two largest individual contributions and the cell total, for the export's
       dominance rule). Individual values: never shown or exported; only
-      :func:`analysis.disclosure.export_check` reads them.
+      :func:`analysis.privacy.disclosure.export_check` reads them.
     """
 
     estimates: pd.DataFrame
@@ -685,13 +686,13 @@ def _estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict,
 
 
 def _texts(results: Sequence[Estimate], suppressed: np.ndarray, k: int) -> tuple[list[str], list[str]]:
-    """A plain-English sentence and caveat per estimate (:mod:`analysis.interpret`).
+    """A plain-English sentence and caveat per estimate (:mod:`analysis.reporting.interpret`).
 
     Written from the estimates before guarding, then dropped on suppressed rows: a
     hidden row says only that it is hidden.
     """
     try:
-        from . import interpret  # noqa: PLC0415 - optional: our own words when absent
+        from analysis.reporting import interpret  # noqa: PLC0415 - optional: our own words when absent
     except ImportError:
         interpret = None  # type: ignore[assignment]
     sentences, caveats = [], []
@@ -761,7 +762,7 @@ def _fallback_sentence(est: Estimate) -> str:
 def _pairs_all(panel: pd.DataFrame, outcome: str, index: adjust.PanelIndex | None = None) -> pd.DataFrame:
     """Every follow-up row with the person's baseline score (last baseline row), all waves.
 
-    Built from row positions (:class:`analysis.adjust.PanelIndex`) instead of a merge,
+    Built from row positions (:class:`analysis.stats.adjust.PanelIndex`) instead of a merge,
     with only the columns the dose, MDE and balance tables read. With ``index`` the
     latest outcome's frame is kept for the next caller (one at a time: at 1M rows each
     is ~60 MB).
@@ -801,12 +802,12 @@ def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Da
                   index: adjust.PanelIndex | None) -> pd.DataFrame:
     """Change since baseline per outcome × follow-up wave × group (participants, comparison).
 
-    The people are those :func:`analysis.adjust.did` uses at that wave (its pairs: seen
+    The people are those :func:`analysis.stats.adjust.did` uses at that wave (its pairs: seen
     at baseline and at the wave with the outcome at both; group = participant at the
     wave), so ``mean_change(participants) - mean_change(comparison)`` is the DiD
     estimate and ``n`` its ``n_participants`` / ``n_comparison``. The 95% interval is
     the t interval of each group's mean change. Suppressed like that estimate
-    (:func:`analysis.disclosure.guard_estimates` on the same two counts): both rows of
+    (:func:`analysis.privacy.disclosure.guard_estimates` on the same two counts): both rows of
     a wave are hidden when either group has 1 to k - 1 people (or the DiD row is
     hidden), and carry no numbers when either group is empty.
     """
@@ -972,7 +973,7 @@ def _balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k
 
 def _reliability_table(store: Store, scope: Scope, filters: Filters, outcomes: Sequence[str],
                        k: int) -> pd.DataFrame:
-    from .reliability import RELIABILITY_COLUMNS, reliability_table  # noqa: PLC0415
+    from analysis.stats.reliability import RELIABILITY_COLUMNS, reliability_table  # noqa: PLC0415
 
     columns = [*RELIABILITY_COLUMNS, "suppressed"]
     parts = []
@@ -1036,7 +1037,7 @@ def _disagree(a: pd.Series | None, b: pd.Series | None) -> bool:
 
 def _lords_note(did_est: Estimate, ancova_est: Estimate, outcome: str) -> str:
     try:
-        from . import interpret  # noqa: PLC0415
+        from analysis.reporting import interpret  # noqa: PLC0415
         note = interpret.lords_paradox_note(did_est, ancova_est)
         if note:
             return str(note)
@@ -1140,9 +1141,9 @@ def run_report_command(args: "argparse.Namespace") -> int:  # noqa: F821
     import sys  # noqa: PLC0415
     from dataclasses import replace  # noqa: PLC0415
 
-    from .scope import LOCAL  # noqa: PLC0415
-    from .settings import load_settings  # noqa: PLC0415
-    from .store import StoreUnavailable  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.storage.store import StoreUnavailable  # noqa: PLC0415
 
     if args.min_group_size is not None and args.min_group_size < disclosure.ABSOLUTE_MIN_GROUP_SIZE:
         print(f"--min-group-size {args.min_group_size} refused: the anonymity threshold must be at "

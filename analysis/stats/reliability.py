@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .instruments import SCALES, Scale, _item_score_sql, _quote, item_score
+from analysis.definitions.instruments import SCALES, Scale, _item_score_sql, _quote, item_score
 
 #: α below this is flagged for caution (the usual rule of thumb for group comparisons).
 ALPHA_CAUTION = 0.70
@@ -141,7 +141,7 @@ def item_scores_sql(scale: Scale, column_of: Callable[[str], str] = _quote) -> s
     """SELECT list of one scale's item scores (reversed items reversed).
 
     Each item ``<instrument>_<n>`` becomes ``<instrument>_<n>_score``, scored exactly as
-    in :func:`analysis.instruments.scale_score_sql`; unanswered items stay NULL.
+    in :func:`analysis.definitions.instruments.scale_score_sql`; unanswered items stay NULL.
 
     Parameters
     ----------
@@ -152,7 +152,7 @@ def item_scores_sql(scale: Scale, column_of: Callable[[str], str] = _quote) -> s
 
     Examples
     --------
-    >>> from analysis.instruments import SCALES_BY_KEY
+    >>> from analysis.definitions.instruments import SCALES_BY_KEY
     >>> item_scores_sql(SCALES_BY_KEY["ucla3_loneliness"])
     'CAST("ucla3_1" AS DOUBLE) AS "ucla3_1_score", CAST("ucla3_2" AS DOUBLE) AS "ucla3_2_score", CAST("ucla3_3" AS DOUBLE) AS "ucla3_3_score"'
     """

@@ -10,11 +10,11 @@ is VARCHAR, exactly as the user typed it, so validation sees the raw text.
 Line endings are normalised to ``\n`` (files mixing ``\r\n``, ``\n`` and ``\r`` are common
 after copy-and-paste between systems, and DuckDB's strict reader stops on them). Any other
 file DuckDB's reader gives up on (a stray double quote, for example) becomes one refusal
-:class:`~analysis.validate.Problem` from :func:`stage`, never an exception.
+:class:`~analysis.intake.validate.Problem` from :func:`stage`, never an exception.
 
 Rows with the wrong number of fields are not read: DuckDB's reader stores them in a
 rejects table (``store_rejects``) with their record number, and each becomes a
-:class:`~analysis.validate.Problem` naming its spreadsheet row (the header is row 1).
+:class:`~analysis.intake.validate.Problem` naming its spreadsheet row (the header is row 1).
 
 Spreadsheet row numbers of the rows that were read are computed, not stored: the
 staged table keeps DuckDB's insertion order (``preserve_insertion_order``, the
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from .validate import Problem
+from analysis.intake.validate import Problem
 
 #: Encodings the reader may report; the label is what users see in a warning.
 ENCODING_LABELS = {

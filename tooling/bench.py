@@ -1,6 +1,6 @@
 """Performance evidence: ``python -m analysis bench``.
 
-Generates seeded synthetic uploads (:func:`analysis.synthetic.generate_bench`, every person
+Generates seeded synthetic uploads (:func:`tooling.synthetic.generate_bench`, every person
 surveyed at every wave so that the row counts are exact: 10k rows = 1k people x 10 waves,
 1M rows = 100k people x 10 waves, all 19 CBI items, attendance to match), writes them as
 CSV to a temporary folder, and measures each stage **in its own subprocess**, so that
@@ -13,10 +13,10 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
     The survey and attendance files loaded by bare DuckDB,
     ``CREATE TABLE t AS SELECT * FROM read_csv(...)``, into a fresh file: the floor.
 ``ingest``
-    The same two files through :func:`analysis.ingest.ingest` into a fresh store
+    The same two files through :func:`analysis.intake.ingest.ingest` into a fresh store
     (validation, scoring, one transaction); ``ratio_to_bare`` = ingest / bare_load.
 ``report``
-    :func:`analysis.report.build_report` + :func:`analysis.report.write_report` (all
+    :func:`analysis.reporting.report.build_report` + :func:`analysis.reporting.report.write_report` (all
     outcomes, the whole organisation, stored settings).
 ``overview_cold`` / ``impact_cold``
     What the Overview / Impact page computes on a cache miss (first visit after an
@@ -125,8 +125,8 @@ def _people_for(rows: int) -> int:
 
 def _ingest_files(store: Any, survey: Path, attendance: Path) -> Any:
     """One all-or-nothing upload of both files through the app's ingest."""
-    from . import ingest as ingest_module  # noqa: PLC0415
-    from .scope import LOCAL  # noqa: PLC0415
+    from analysis.intake import ingest as ingest_module  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     files = [ingest_module.UploadFile.from_path("survey", survey),
              ingest_module.UploadFile.from_path("attendance", attendance)]
@@ -156,7 +156,7 @@ def stage_bare_load(args: argparse.Namespace) -> dict:
 
 
 def stage_ingest(args: argparse.Namespace) -> dict:
-    from .store import Store  # noqa: PLC0415
+    from analysis.storage.store import Store  # noqa: PLC0415
 
     work = Path(args.work)
     target = Path(args.db)
@@ -179,10 +179,10 @@ def stage_ingest(args: argparse.Namespace) -> dict:
 
 
 def stage_report(args: argparse.Namespace) -> dict:
-    from .report import build_report, write_report  # noqa: PLC0415
-    from .scope import LOCAL  # noqa: PLC0415
-    from .settings import load_settings  # noqa: PLC0415
-    from .store import Store  # noqa: PLC0415
+    from analysis.reporting.report import build_report, write_report  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.storage.store import Store  # noqa: PLC0415
 
     out = Path(args.work) / "report_out"
     with Store(args.db) as store:
@@ -203,7 +203,8 @@ def _save_default_cache(store: Any, tables: Any, work: Path) -> None:
     """What st.cache_data holds after a first visit with the default selection (the
     report's tables are the same cache entry for every page), for the warm stages when
     the cold page stages are skipped (``--stages``)."""
-    from . import dashboard, queries  # noqa: PLC0415
+    from analysis.views import dashboard  # noqa: PLC0415
+    from analysis.storage import queries  # noqa: PLC0415
 
     inputs = _page_inputs(store)
     panel = queries.load_panel(store, inputs["scope"], [inputs["outcome"]],
@@ -218,9 +219,9 @@ def _save_default_cache(store: Any, tables: Any, work: Path) -> None:
 
 def _page_inputs(store: Any) -> dict:
     """The default selection the sidebar gives on a first visit (everything, all waves)."""
-    from . import queries  # noqa: PLC0415
-    from .scope import LOCAL  # noqa: PLC0415
-    from .settings import load_settings  # noqa: PLC0415
+    from analysis.storage import queries  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.access.settings import load_settings  # noqa: PLC0415
 
     settings = load_settings(store)
     available = queries.available(store, LOCAL)
@@ -232,7 +233,9 @@ def _page_inputs(store: Any) -> dict:
 
 def _cold_page(store: Any, page: str, parts: dict[str, list[float]]) -> dict[str, Any]:
     """One cold visit of ``page``; returns the values st.cache_data would have stored."""
-    from . import dashboard, queries, report  # noqa: PLC0415
+    from analysis.views import dashboard  # noqa: PLC0415
+    from analysis.storage import queries  # noqa: PLC0415
+    from analysis.reporting import report  # noqa: PLC0415
 
     def part(name: str, action: Callable[[], Any]) -> Any:
         seconds, value = _timed(action)
@@ -266,7 +269,7 @@ def _cold_page(store: Any, page: str, parts: dict[str, list[float]]) -> dict[str
 
 
 def _impact_page(tables: Any, quantiles: Any, inputs: dict) -> Any:
-    from . import dashboard  # noqa: PLC0415
+    from analysis.views import dashboard  # noqa: PLC0415
 
     k = inputs["settings"].min_group_size
     charts = dashboard.impact_charts(tables, quantiles, inputs["outcome"], None,
@@ -277,7 +280,7 @@ def _impact_page(tables: Any, quantiles: Any, inputs: dict) -> Any:
 
 
 def stage_page_cold(args: argparse.Namespace, page: str) -> dict:
-    from .store import Store  # noqa: PLC0415
+    from analysis.storage.store import Store  # noqa: PLC0415
 
     parts: dict[str, list[float]] = {}
     with Store(args.db) as store:
@@ -301,9 +304,9 @@ def _cache_key(*values: Any) -> str:
 
 def stage_page_warm(args: argparse.Namespace, page: str) -> dict:
     """A page rerun on st.cache_data hits (see the module docstring for what is counted)."""
-    from . import dashboard  # noqa: PLC0415
-    from .settings import load_settings  # noqa: PLC0415
-    from .store import Store  # noqa: PLC0415
+    from analysis.views import dashboard  # noqa: PLC0415
+    from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.storage.store import Store  # noqa: PLC0415
 
     cache = Path(args.work, f"{page}_cache.pkl")
     if not cache.exists():
@@ -358,7 +361,7 @@ def run_stage(args: argparse.Namespace) -> int:
 
 def _child(stage: str, rows: int, work: Path, survey: Path, attendance: Path, db: Path,
            repeats: int) -> dict:
-    command = [sys.executable, "-m", "analysis.bench", "--stage", stage, "--rows", str(rows),
+    command = [sys.executable, "-m", "tooling.bench", "--stage", stage, "--rows", str(rows),
                "--work", str(work), "--survey", str(survey), "--attendance", str(attendance),
                "--db", str(db), "--repeats", str(repeats)]
     done = subprocess.run(command, capture_output=True, text=True,
@@ -400,7 +403,7 @@ def _targets(record: dict) -> dict:
 def bench_size(rows: int, repeats: int, emit: Callable[[dict], None],
                stages: Iterable[str] = STAGES) -> list[dict]:
     """Generate one size, run every stage in a subprocess, emit a record per measure."""
-    from .synthetic import generate_bench, write_csv  # noqa: PLC0415
+    from tooling.synthetic import generate_bench, write_csv  # noqa: PLC0415
 
     records: list[dict] = []
     with tempfile.TemporaryDirectory(prefix=f"ppi_bench_{rows}_") as tmp:
@@ -557,7 +560,7 @@ run = run_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m analysis.bench [--sizes ...] [--repeats N] [--out FILE]``."""
+    """``python -m tooling.bench [--sizes ...] [--repeats N] [--out FILE]``."""
     parser = argparse.ArgumentParser(prog="python -m analysis bench",
                                      description="Benchmark ingest, report and pages.")
     add_arguments(parser)

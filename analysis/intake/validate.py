@@ -20,8 +20,8 @@ from typing import Callable, Iterable, Literal, Mapping, Sequence
 import duckdb
 import pandas as pd
 
-from .contract import Column, columns_for
-from .instruments import (
+from analysis.definitions.contract import Column, columns_for
+from analysis.definitions.instruments import (
     INSTRUMENTS,
     SCALES,
     Instrument,

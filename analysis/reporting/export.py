@@ -1,6 +1,6 @@
 """The researcher export: aggregated, output-checked results in one zip.
 
-Pipeline (the order matters, see :func:`analysis.disclosure.export_check`)::
+Pipeline (the order matters, see :func:`analysis.privacy.disclosure.export_check`)::
 
     build_report with k = settings.export_min_cell   (suppression at the export threshold)
     -> export_check per table on unrounded counts   (min cell, dominance, residual df)
@@ -32,13 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import audit, disclosure
-from .instruments import SCALES_BY_KEY
-from .participation import CONTRIBUTION_COLUMNS
-from .report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, ReportTables, build_report, ordered
-from .scope import Scope, require
-from .settings import Settings
-from .store import Store
+from analysis.storage import audit
+from analysis.privacy import disclosure
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.panel.participation import CONTRIBUTION_COLUMNS
+from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, ReportTables, build_report, ordered
+from analysis.access.scope import Scope, require
+from analysis.access.settings import Settings
+from analysis.storage.store import Store
 
 __all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary", "write_export"]
 
@@ -414,7 +415,7 @@ def _config(settings: Settings, k_export: int, outcomes: list[str], tables: Repo
 
 def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> str:
     """The methods note shipped with the export."""
-    from .methods import methods_text  # noqa: PLC0415
+    from analysis.reporting.methods import methods_text  # noqa: PLC0415
 
     lines = ["# Methods", "", "## Participants and comparison", "",
              f"A respondent counts as a participant at a wave when they attended at least "
@@ -483,8 +484,8 @@ def run_export_command(args: "argparse.Namespace") -> int:  # noqa: F821
     """Run ``export``: exit 0 done, 2 input refused, 1 anything else."""
     import sys  # noqa: PLC0415
 
-    from .scope import LOCAL  # noqa: PLC0415
-    from .settings import load_settings  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.access.settings import load_settings  # noqa: PLC0415
 
     if not Path(args.db).is_file():
         print(f"--db {args.db}: no database file there.", file=sys.stderr)

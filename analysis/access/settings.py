@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from . import audit
-from .scope import Scope, require
-from .store import Store
+from analysis.storage import audit
+from analysis.access.scope import Scope, require
+from analysis.storage.store import Store
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from typing import Sequence
 
 import pandas as pd
 
-from .contract import COVARIATES
-from .instruments import INSTRUMENTS_BY_KEY, SCALES_BY_KEY, SCORED_COLUMNS
-from .scope import Scope, require
-from .store import Store
+from analysis.definitions.contract import COVARIATES
+from analysis.definitions.instruments import INSTRUMENTS_BY_KEY, SCALES_BY_KEY, SCORED_COLUMNS
+from analysis.access.scope import Scope, require
+from analysis.storage.store import Store
 
 # Filters are parameters; a NULL list means "no restriction".
 _SURVEY_FILTER = (

@@ -1,7 +1,7 @@
 """What the leadership dashboards show: pure functions the pages call.
 
 The pages draw; this module decides. It turns the report's disclosure-checked tables
-(:func:`analysis.report.build_report`) into page models and :class:`~analysis.figures.Chart`
+(:func:`analysis.reporting.report.build_report`) into page models and :class:`~analysis.views.figures.Chart`
 objects with their takeaway sentences, guards the shared filters against small groups,
 and computes the two aggregates the report does not carry (score quantiles for box
 plots, sessions per calendar month), each suppressed below the anonymity threshold.
@@ -16,15 +16,18 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import figures, interpret, queries, report
-from .effects import Estimate
-from .disclosure import (INSUFFICIENT, NO_DATA, OK, FilterDecision, check_filter,
+from analysis.views import figures
+from analysis.reporting import interpret
+from analysis.storage import queries
+from analysis.reporting import report
+from analysis.stats.effects import Estimate
+from analysis.privacy.disclosure import (INSUFFICIENT, NO_DATA, OK, FilterDecision, check_filter,
                          suppress_breakdown)
-from .figures import METHOD_LABELS, Chart, outcome_label, outcome_unit, visible
-from .instruments import SCALES_BY_KEY
-from .scope import PermissionDenied, Scope, require
-from .settings import Settings
-from .store import Store
+from analysis.views.figures import METHOD_LABELS, Chart, outcome_label, outcome_unit, visible
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.access.scope import PermissionDenied, Scope, require
+from analysis.access.settings import Settings
+from analysis.storage.store import Store
 
 __all__ = [
     "FilterDecision", "guard_filters", "site_from_selection", "score_quantiles",
@@ -149,11 +152,11 @@ def guard_filters(store: Store, scope: Scope, settings: Settings,
     """May this selection be shown? Refuses, with the reason, what could identify people.
 
     1. Sites outside the viewer's access are refused.
-    2. :func:`analysis.disclosure.check_filter` with ``settings.min_group_size`` on the
+    2. :func:`analysis.privacy.disclosure.check_filter` with ``settings.min_group_size`` on the
        respondents of the selection and of the rest of the viewer's scope (in the chosen
        waves): fewer than K selected, or between 1 and K - 1 left out, is refused.
     3. The report's own, finer rule (per wave and group, hidden practices and roles), so
-       that a selection allowed here is never refused by :func:`analysis.report.build_report`.
+       that a selection allowed here is never refused by :func:`analysis.reporting.report.build_report`.
     """
     try:
         require(scope, "view", filters.sites or ())
@@ -555,7 +558,7 @@ def trend_takeaway(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str
 
 
 def lords_paradox_note(estimates: pd.DataFrame, outcome: str, wave: str | None) -> str:
-    """The Lord's paradox note of :mod:`analysis.interpret` when the difference-in-differences
+    """The Lord's paradox note of :mod:`analysis.reporting.interpret` when the difference-in-differences
     and ANCOVA rows of ``outcome`` at ``wave`` disagree, else ``""``."""
     if estimates is None or estimates.empty or wave is None:
         return ""

@@ -3,12 +3,12 @@
 Local accounts have an argon2id password hash; organisations with an identity provider
 sign in through OpenID Connect instead and are given a role by a TOML role map
 (:func:`load_role_map`, :func:`sso_scope`). Either way the result is a
-:class:`~analysis.scope.Scope`, and the rules of what a scope may do stay in
-:mod:`analysis.scope`.
+:class:`~analysis.access.scope.Scope`, and the rules of what a scope may do stay in
+:mod:`analysis.access.scope`.
 
 Every sign-in (accepted, failed, refused while locked) and every account change is written
 to the audit log; a password or a hash never is. Calls outside the caller's scope raise
-:class:`~analysis.scope.PermissionDenied` and are audited as ``refused``.
+:class:`~analysis.access.scope.PermissionDenied` and are audited as ``refused``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from . import audit
-from .scope import ROLE_LABELS, PermissionDenied, Scope, require
-from .store import Store
+from analysis.storage import audit
+from analysis.access.scope import ROLE_LABELS, PermissionDenied, Scope, require
+from analysis.storage.store import Store
 
 #: Roles an account (or a role-map entry) may hold; ``local`` is the no-account mode only.
 ASSIGNABLE_ROLES: tuple[str, ...] = ("admin", "leadership", "researcher", "practice_manager")
@@ -40,7 +40,7 @@ FREE_ATTEMPTS = 2
 MAX_DELAY_SECONDS = 15 * 60
 #: Environment variable naming the role map; else ``.streamlit/roles.toml`` in the repository.
 ROLE_MAP_ENV = "PPI_ROLE_MAP"
-DEFAULT_ROLE_MAP = Path(__file__).resolve().parent.parent / ".streamlit" / "roles.toml"
+DEFAULT_ROLE_MAP = Path(__file__).resolve().parents[2] / ".streamlit" / "roles.toml"
 
 NOT_ACCEPTED = "Username or password not accepted."
 #: Audit name for sign-in attempts on names with no account: the typed text is not
@@ -208,7 +208,7 @@ def check_allowed(
     store: Store, scope: Scope, action: str, sites: Iterable[str] = (),
     detail: Mapping[str, Any] | None = None,
 ) -> None:
-    """:func:`analysis.scope.require`, writing a ``refused`` audit event when it refuses.
+    """:func:`analysis.access.scope.require`, writing a ``refused`` audit event when it refuses.
 
     Raises
     ------

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import duckdb
 import pandas as pd
 
-from .scope import Scope, require
+from analysis.access.scope import Scope, require
 
 
 def record(

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Literal, Mapping, TypeVar
 
-from .contract import normalize_header
+from analysis.definitions.contract import normalize_header
 
 Aggregation = Literal["mean", "sum"]
 Direction = Literal["high", "low"]

@@ -1,8 +1,8 @@
 """Participants versus comparison at a follow-up wave, unadjusted and adjusted.
 
 All functions take the panel frame (one row per person × wave; see
-:mod:`analysis.participation`) and the name of an outcome column, and return an
-:class:`analysis.effects.Estimate` whose ``estimate`` is participants minus
+:mod:`analysis.panel.participation`) and the name of an outcome column, and return an
+:class:`analysis.stats.effects.Estimate` whose ``estimate`` is participants minus
 comparison in the outcome's units. Nothing here raises on thin data: the
 estimate's ``status`` says ``"not enough data: <reason>"`` instead.
 
@@ -41,9 +41,9 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from analysis import effects
-from analysis.effects import Estimate, finite_or_none, not_enough
-from analysis.participation import as_flag, dose_band
+from analysis.stats import effects
+from analysis.stats.effects import Estimate, finite_or_none, not_enough
+from analysis.panel.participation import as_flag, dose_band
 from scipy import stats
 
 __all__ = [
@@ -453,7 +453,7 @@ def unadjusted(panel: pd.DataFrame, outcome: str, wave: str, confidence: float =
 
     Everyone who answered at ``wave`` is used (no baseline needed).
     ``estimate = mean(participants) - mean(comparison)``; CI and p from Welch's
-    t-test (:func:`analysis.effects.welch_difference`). ``effect_size`` is
+    t-test (:func:`analysis.stats.effects.welch_difference`). ``effect_size`` is
     Hedges' g. ``extra`` carries the Mann–Whitney companion (``mw_u``,
     ``mw_p_value``, ``rank_biserial``) and ``minimum_detectable_d`` (80% power,
     α = .05) for the observed group sizes. Assumes nothing about who joined:
@@ -933,7 +933,7 @@ def high_burnout_rd(panel: pd.DataFrame, outcome: str, wave: str, cutoff: float,
     ``high`` is ``score ≥ cutoff`` (``direction="high"``) or ``score ≤ cutoff``
     (``"low"``). Everyone who answered at ``wave`` is used. CI: Newcombe hybrid
     score; p: score test; relative risk with Katz CI in ``extra``
-    (:func:`analysis.effects.risk_difference`). Unadjusted.
+    (:func:`analysis.stats.effects.risk_difference`). Unadjusted.
 
     ``residual_df`` is ``n1 + n2 - 2``: the score interval uses no t distribution, so
     this is the conservative analogue (the df of the two-group linear probability

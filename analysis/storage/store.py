@@ -18,12 +18,12 @@ from typing import Iterator
 
 import duckdb
 
-from .contract import ATTENDANCE_COLUMNS, SURVEY_COLUMNS
-from .instruments import ITEM_COLUMNS, SCORED_COLUMNS
+from analysis.definitions.contract import ATTENDANCE_COLUMNS, SURVEY_COLUMNS
+from analysis.definitions.instruments import ITEM_COLUMNS, SCORED_COLUMNS
 
 #: Environment variable naming the database file.
 DB_ENV = "PPI_DB"
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = _REPO_ROOT / "var" / "peer_program_impact.duckdb"
 #: Environment variable bounding DuckDB's memory pool, and its default.
 MEMORY_ENV = "PPI_DB_MEMORY"

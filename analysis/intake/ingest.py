@@ -1,20 +1,20 @@
 """Uploads: preview, map, validate, load all-or-nothing, undo, history.
 
 This is the API the upload page and the command line share. Every function takes the
-viewer's :class:`~analysis.scope.Scope` and checks it here.
+viewer's :class:`~analysis.access.scope.Scope` and checks it here.
 
 How an upload is applied
 ------------------------
-1. Each file is decoded (:mod:`analysis.readers`) and read by DuckDB into a temporary
+1. Each file is decoded (:mod:`analysis.intake.readers`) and read by DuckDB into a temporary
    table of text columns; headers are mapped to the contract's canonical names
    (automatically, from a saved mapping, or as the user chose).
-2. Validation (:mod:`analysis.validate`) runs as SQL over those tables, plus the checks
+2. Validation (:mod:`analysis.intake.validate`) runs as SQL over those tables, plus the checks
    that need the stored data: (respondent_id, wave) pairs already stored, attendance
    IDs with no survey row, sites outside the uploader's scope.
 3. Only when there is no error are rows written, all files in ONE transaction:
    ``INSERT ... SELECT`` from the staged tables, item answers turned into codes by
-   :func:`~analysis.instruments.item_code_sql` and scale scores computed from those codes
-   by :func:`~analysis.instruments.scale_score_sql` in the same statement. Uploaded
+   :func:`~analysis.definitions.instruments.item_code_sql` and scale scores computed from those codes
+   by :func:`~analysis.definitions.instruments.scale_score_sql` in the same statement. Uploaded
    scored columns (e.g. ``mbi_ee``) are stored when the scale's items are absent.
    Columns outside the contract are never stored.
 
@@ -54,16 +54,16 @@ from typing import Callable, Iterable, Iterator, Literal, Mapping, Sequence
 import duckdb
 import pandas as pd
 
-from . import audit
-from .contract import columns_for, normalize_header
-from .instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES, SCORED_COLUMNS, item_code_sql, \
+from analysis.storage import audit
+from analysis.definitions.contract import columns_for, normalize_header
+from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES, SCORED_COLUMNS, item_code_sql, \
     scale_score_sql
-from .pseudonymize import pseudonyms
-from .readers import ENCODING_LABELS, SYSTEM_ERRORS, DecodedFile, StagedFile, decode, \
+from analysis.intake.pseudonymize import pseudonyms
+from analysis.intake.readers import ENCODING_LABELS, SYSTEM_ERRORS, DecodedFile, StagedFile, decode, \
     row_number_sql, stage
-from .scope import PermissionDenied, Scope, require
-from .store import Store, StoreUnavailable, _explain_open_error
-from .validate import (
+from analysis.access.scope import PermissionDenied, Scope, require
+from analysis.storage.store import Store, StoreUnavailable, _explain_open_error
+from analysis.intake.validate import (
     MAX_PER_CHECK,
     FileView,
     Problem,
@@ -86,7 +86,7 @@ __all__ = [
 _log = logging.getLogger(__name__)
 Kind = Literal["survey", "attendance"]
 Progress = Callable[[float, str], None]
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 _KINDS: tuple[str, ...] = ("survey", "attendance")
 
 
@@ -334,7 +334,7 @@ def suggest_mapping(headers: Sequence[str], kind: Kind,
     """Source header → canonical name (None: not stored).
 
     A saved mapping for the exact header wins; else the header's normalised form
-    (:func:`~analysis.contract.normalize_header`) when it is a canonical name. A canonical
+    (:func:`~analysis.definitions.contract.normalize_header`) when it is a canonical name. A canonical
     name is suggested for the first header only.
     """
     allowed = set(canonical_columns(kind))
@@ -508,7 +508,7 @@ class _Prepared:
     present: dict[str, set[str]]
     pseudonymized: bool
     #: Per kind, each checked column's distinct values as validation found them (see
-    #: :func:`~analysis.validate.run_checks`); item answers are coded from these.
+    #: :func:`~analysis.intake.validate.run_checks`); item answers are coded from these.
     values: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
@@ -912,7 +912,7 @@ def _unchanged_warnings(cur: duckdb.DuckDBPyConnection,
 @contextmanager
 def _store_errors(store: Store) -> Iterator[None]:
     """Turn a database or file-system failure (full disk, lost file, ...) into
-    :class:`~analysis.store.StoreUnavailable` with the store's plain message.
+    :class:`~analysis.storage.store.StoreUnavailable` with the store's plain message.
 
     Used outside ``store.transaction()``, so the transaction has been rolled back (nothing
     half-written) by the time the error is translated.
@@ -1025,7 +1025,7 @@ def _survey_insert_sql(view: FileView, values: Mapping[str, Sequence[str]] | Non
     INSERT ... SELECT (parameter ``upload_id`` to be added by the caller).
 
     Answers repeat, so each instrument's distinct answers are coded once
-    (:func:`~analysis.instruments.item_code_sql` over a small table) and joined back:
+    (:func:`~analysis.definitions.instruments.item_code_sql` over a small table) and joined back:
     three times faster than coding a million rows cell by cell. The distinct answers are
     the ones validation listed (``values``, column → distinct values) when it listed
     every item column of the instrument; otherwise they are read from the staged table.

@@ -1,0 +1,1 @@
+"""Who may see and do what: the viewer's scope, accounts and sign-in, and settings."""

@@ -1,0 +1,1 @@
+"""What the data and the methods are, declared as data: the contract, the instruments, the analyses."""

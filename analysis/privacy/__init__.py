@@ -1,0 +1,1 @@
+"""Every disclosure decision: small-cell suppression, selection guards, export checks, CSV safety."""

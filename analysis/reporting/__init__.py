@@ -1,0 +1,1 @@
+"""Composing results: the report tables, plain sentences, the methods note, the export bundle."""

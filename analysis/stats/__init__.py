@@ -1,0 +1,1 @@
+"""Statistics by topic, pure functions: arrays or frames in, frozen estimates out."""

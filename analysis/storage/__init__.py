@@ -1,0 +1,1 @@
+"""The one owner of the DuckDB database: connections, schema, scoped queries, the audit log."""

@@ -1,0 +1,1 @@
+"""What the dashboards draw: page models and plotly figures, built from the report tables."""

@@ -1,0 +1,1 @@
+"""Tools around the product, not part of it: synthetic data, benchmarks, fuzzing."""
