@@ -43,31 +43,31 @@ if ingest.has_sample(store):
     )
 
 dashboards = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/impact.py", title="Impact", icon=":material/insights:"),
-    st.Page("pages/participation.py", title="Participation", icon=":material/groups:"),
-    st.Page("pages/practices.py", title="Practices", icon=":material/grid_view:"),
-    st.Page("pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+    st.Page("screens/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("screens/impact.py", title="Impact", icon=":material/insights:"),
+    st.Page("screens/participation.py", title="Participation", icon=":material/groups:"),
+    st.Page("screens/practices.py", title="Practices", icon=":material/grid_view:"),
+    st.Page("screens/data_quality.py", title="Data quality", icon=":material/fact_check:"),
 ]
 sections: dict[str, list] = {"Dashboards": dashboards}
 if scope.may("upload"):
     sections["Data"] = [
-        st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
-        st.Page("pages/history.py", title="Import history", icon=":material/history:"),
+        st.Page("screens/upload.py", title="Upload", icon=":material/upload_file:"),
+        st.Page("screens/history.py", title="Import history", icon=":material/history:"),
     ]
 if scope.may("export"):
     sections["Research"] = [
-        st.Page("pages/export.py", title="Researcher export", icon=":material/download:"),
+        st.Page("screens/export.py", title="Researcher export", icon=":material/download:"),
     ]
 admin = []
 if scope.may("accounts"):
-    admin.append(st.Page("pages/admin_accounts.py", title="Accounts",
+    admin.append(st.Page("screens/admin_accounts.py", title="Accounts",
                          icon=":material/manage_accounts:"))
 if scope.may("settings"):
-    admin.append(st.Page("pages/admin_settings.py", title="Settings",
+    admin.append(st.Page("screens/admin_settings.py", title="Settings",
                          icon=":material/settings:"))
 if scope.may("audit"):
-    admin.append(st.Page("pages/admin_audit.py", title="Audit log",
+    admin.append(st.Page("screens/admin_audit.py", title="Audit log",
                          icon=":material/policy:"))
 if admin:
     sections["Admin"] = admin

@@ -42,7 +42,7 @@ def seeded(db):
 
 
 def _page(name: str, scope: Scope | None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / name), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "screens" / name), default_timeout=TIMEOUT)
     if scope is not None:
         at.session_state[auth.SCOPE_KEY] = scope
         at.session_state[auth.METHOD_KEY] = "password"
@@ -228,7 +228,7 @@ def test_gate_with_single_sign_on_shows_only_the_provider_button(seeded):
 
 
 def test_accounts_page_under_single_sign_on_points_to_the_role_map(seeded):
-    at = AppTest.from_file(str(ROOT / "pages" / "admin_accounts.py"),
+    at = AppTest.from_file(str(ROOT / "screens" / "admin_accounts.py"),
                            default_timeout=TIMEOUT)
     at.secrets["auth"] = {"client_id": "id"}
     at.session_state[auth.SCOPE_KEY] = ADMIN

@@ -134,8 +134,8 @@ def test_switch_to_impact_and_practices(server, page):
 
 
 def test_upload_a_small_file(server, page, tmp_path):
-    if not (ROOT / "pages" / "upload.py").exists():
-        pytest.skip("pages/upload.py does not exist yet: nothing to upload through")
+    if not (ROOT / "screens" / "upload.py").exists():
+        pytest.skip("screens/upload.py does not exist yet: nothing to upload through")
     lines = (ROOT / "data" / "sample" / "survey.csv").read_text().splitlines()
     small = tmp_path / "small_survey.csv"
     header, rows = lines[0], lines[1:8]

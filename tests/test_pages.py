@@ -65,7 +65,7 @@ def app(sample_db, monkeypatch):
     st.cache_resource.clear()
 
     def make(page: str) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=TIMEOUT)
+        at = AppTest.from_file(str(ROOT / "screens" / f"{page}.py"), default_timeout=TIMEOUT)
         at.session_state["auth_scope"] = LOCAL
         at.session_state["auth_method"] = "local"
         return at

@@ -54,7 +54,7 @@ def _count(table: str) -> int:
 
 
 def _page(name: str, scope: Scope = LOCAL) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / name), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "screens" / name), default_timeout=TIMEOUT)
     at.session_state[auth.SCOPE_KEY] = scope
     at.session_state[auth.METHOD_KEY] = "local"
     return at.run()
