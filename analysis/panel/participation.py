@@ -20,11 +20,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["CONTRIBUTION_COLUMNS", "DOSE_BANDS", "dose_band", "as_flag", "attendance_timing",
-           "participation_summary", "descriptives"]
+from analysis.stats.estimates import t_half_width
+
+__all__ = [
+    "CONTRIBUTION_COLUMNS",
+    "DOSE_BANDS",
+    "as_flag",
+    "attendance_timing",
+    "descriptives",
+    "dose_band",
+    "participation_summary",
+]
 
 DOSE_BANDS: tuple[str, ...] = ("0", "1–2", "3–5", "6+")
 _DOSE_COLUMNS = {"0": "dose_0", "1–2": "dose_1_2", "3–5": "dose_3_5", "6+": "dose_6_plus"}
@@ -324,7 +332,7 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
     n = out["n"].to_numpy(dtype="float64")
     out["mean"] = out["mean"].where(out["n"] > 0)
     out["sd"] = out["sd"].where(out["n"] > 1)
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * out["sd"] / np.sqrt(np.maximum(n, 1))
+    half = t_half_width(out["sd"], n, confidence)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     flagged = out["n_flagged"].to_numpy(dtype="int64")
