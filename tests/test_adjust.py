@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-
 from threadpoolctl import threadpool_info
 
 from analysis.stats.causal import (
@@ -407,12 +406,12 @@ def _synthetic_panel(data) -> pd.DataFrame:
 def test_did_interval_covers_the_true_effect_90_to_99_percent_of_the_time():
     """100 seeded data sets with a known effect: the 95% DiD interval covers the truth
     (the sample's average effect on the treated) in 90-99 of them."""
-    from tooling.synthetic import SyntheticConfig, generate  # noqa: PLC0415
+    from tooling.synthetic import SyntheticConfig, generate
 
     covered = tried = 0
     for seed in range(100):
         data = generate(SyntheticConfig(n_people=300, seed=1000 + seed, label_rate=0.0))
-        wave = sorted(data.survey["wave"].unique())[-1]
+        wave = max(data.survey["wave"].unique())
         estimate = did(_synthetic_panel(data), "cbi_work", wave)
         truth = data.truth["att"]["cbi_work"][wave]
         assert estimate.ok, estimate.status
@@ -424,9 +423,9 @@ def test_did_interval_covers_the_true_effect_90_to_99_percent_of_the_time():
 
 def test_did_on_synthetic_panel_matches_the_generators_exact_did():
     """Our panel building and DiD reproduce the generator's own DiD point estimate."""
-    from tooling.synthetic import SyntheticConfig, generate  # noqa: PLC0415
+    from tooling.synthetic import SyntheticConfig, generate
 
     data = generate(SyntheticConfig(n_people=300, seed=7, label_rate=0.0))
-    wave = sorted(data.survey["wave"].unique())[-1]
+    wave = max(data.survey["wave"].unique())
     estimate = did(_synthetic_panel(data), "cbi_work", wave)
     assert estimate.estimate == pytest.approx(data.truth["did_exact"]["cbi_work"][wave], abs=1e-9)

@@ -1,5 +1,6 @@
 """Two-group estimators against published / R-derived vectors (stat-vectors.md)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -173,7 +174,7 @@ def test_estimate_is_frozen_and_clean():
     assert type(est.estimate) is float and type(est.n_participants) is int
     assert est.get("df") == 2.5 and est.get("bad") is None
     hash(est)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         est.estimate = 2.0  # type: ignore[misc]
 
 
