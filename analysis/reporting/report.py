@@ -2,7 +2,7 @@
 
 :func:`build_report` reads the stored data once (panel and attendance, through
 :mod:`analysis.storage.queries` with the viewer's scope), runs every analysis of
-:mod:`analysis.stats.adjust`, and passes every table through :mod:`analysis.privacy.disclosure`
+:mod:`analysis.stats.compare`, and passes every table through :mod:`analysis.privacy.disclosure`
 before it is returned, so nothing that leaves this module can show a group smaller
 than ``settings.min_group_size``. :func:`write_report` writes the contract CSVs.
 
@@ -36,7 +36,6 @@ Disclosure design (what protects what)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -44,9 +43,15 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.stats import adjust
 from analysis.privacy import disclosure
-from analysis.stats.effects import Estimate, minimum_detectable_effect
+from analysis.panel.index import PanelIndex, follow_up_waves
+from analysis.panel.pairs import build_pairs
+from analysis.stats.compare import compare_all, estimates_frame
+from analysis.stats.effect_sizes import pooled_sd
+from analysis.stats.estimates import Estimate, t_half_width
+from analysis.stats.power import minimum_detectable_effect
+from analysis.stats.regression import one_blas_thread
+from analysis.stats.weighting import balance_table
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.participation import descriptives as _descriptives
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
@@ -217,9 +222,8 @@ def build_report(
     FilterRefused
         When a filter is refused.
     """
-    with adjust.single_blas_thread():
-        return _build_report(store, scope, settings, filters, outcomes, waves,
-                             with_contributions)
+    one_blas_thread()
+    return _build_report(store, scope, settings, filters, outcomes, waves, with_contributions)
 
 
 def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filters,
@@ -255,9 +259,9 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
                                          filters, k)
     estimates, results = _estimate_table(panel, chosen, cutoffs, k)
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
-    follow_ups = adjust.follow_up_waves(panel) if len(panel) else []
+    follow_ups = follow_up_waves(panel) if len(panel) else []
     headline_wave = follow_ups[-1] if follow_ups else None
-    index = adjust.PanelIndex(panel) if len(panel) else None
+    index = PanelIndex(panel) if len(panel) else None
     balance = _balance_table(panel, headline_outcome, headline_wave, k, index)
     dose, mde = _dose_and_mde_tables(panel, chosen, k, index)
     change = _change_table(panel, chosen, estimates, k, index)
@@ -662,8 +666,8 @@ def _estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict,
     columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
     if panel.empty or not outcomes:
         return pd.DataFrame(columns=columns), []
-    results = adjust.compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
-    frame = adjust.estimates_frame(results)
+    results = compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
+    frame = estimates_frame(results)
     reasons = frame["status"].copy()
     frame = frame.drop(columns=["status"])
     label_cols = (*disclosure.ESTIMATE_LABEL_COLUMNS, "adjust_method")
@@ -759,16 +763,16 @@ def _fallback_sentence(est: Estimate) -> str:
 # ------------------------------------------------------------------ pairs-based tables
 
 
-def _pairs_all(panel: pd.DataFrame, outcome: str, index: adjust.PanelIndex | None = None) -> pd.DataFrame:
+def _pairs_all(panel: pd.DataFrame, outcome: str, index: PanelIndex | None = None) -> pd.DataFrame:
     """Every follow-up row with the person's baseline score (last baseline row), all waves.
 
-    Built from row positions (:class:`analysis.stats.adjust.PanelIndex`) instead of a merge,
+    Built from row positions (:class:`analysis.panel.index.PanelIndex`) instead of a merge,
     with only the columns the dose, MDE and balance tables read. With ``index`` the
     latest outcome's frame is kept for the next caller (one at a time: at 1M rows each
     is ~60 MB).
     """
     if index is None:
-        index = adjust.PanelIndex(panel)
+        index = PanelIndex(panel)
     key = ("pairs_all", outcome)
     if key in index.memo:
         return index.memo[key]  # type: ignore[return-value]
@@ -799,10 +803,10 @@ CHANGE_COLUMNS: tuple[str, ...] = (
 
 
 def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.DataFrame, k: int,
-                  index: adjust.PanelIndex | None) -> pd.DataFrame:
+                  index: PanelIndex | None) -> pd.DataFrame:
     """Change since baseline per outcome × follow-up wave × group (participants, comparison).
 
-    The people are those :func:`analysis.stats.adjust.did` uses at that wave (its pairs: seen
+    The people are those :func:`analysis.stats.causal.did` uses at that wave (its pairs: seen
     at baseline and at the wave with the outcome at both; group = participant at the
     wave), so ``mean_change(participants) - mean_change(comparison)`` is the DiD
     estimate and ``n`` its ``n_participants`` / ``n_comparison``. The 95% interval is
@@ -813,8 +817,6 @@ def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Da
     """
     if index is None or not outcomes or panel.empty:
         return pd.DataFrame(columns=list(CHANGE_COLUMNS))
-    from scipy import stats  # noqa: PLC0415 - only here
-
     base_waves = panel.loc[panel["wave_index"] == 0, "wave"]
     baseline_wave = str(base_waves.iloc[0]) if len(base_waves) else None
     wave_index = panel[["wave", "wave_index"]].drop_duplicates("wave")
@@ -825,9 +827,9 @@ def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Da
         did_hidden = set(zip(did_rows["outcome"], did_rows["wave"].astype(str)))
     rows = []
     for outcome in outcomes:
-        for wave in adjust.follow_up_waves(panel):
+        for wave in follow_up_waves(panel):
             # the DiD's own pairs, built without keeping them in the index's memo
-            pairs = adjust._build_pairs(panel, outcome, wave, (), index)
+            pairs = build_pairs(panel, outcome, wave, (), index)
             group = pairs["participant"].to_numpy(dtype=bool)
             change = pairs["change"].to_numpy(dtype="float64")
             n1, n0 = int(group.sum()), int((~group).sum())
@@ -842,7 +844,7 @@ def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Da
                     n = len(values)
                     mean = float(values.mean())
                     sd = float(values.std(ddof=1)) if n > 1 else float("nan")
-                    half = float(stats.t.ppf(0.975, max(n - 1, 1))) * sd / math.sqrt(n)
+                    half = t_half_width(sd, n)
                     row.update(n=n, mean_change=mean, sd_change=sd, ci_low=mean - half,
                                ci_high=mean + half)
                 rows.append(row)
@@ -857,7 +859,7 @@ def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Da
 
 
 def _dose_and_mde_tables(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
-                         index: adjust.PanelIndex | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                         index: PanelIndex | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The dose and MDE tables, one pass over the outcomes (each outcome's pairs once)."""
     parts, rows = [], []
     for outcome in outcomes:
@@ -885,8 +887,7 @@ def _dose_table(parts: list[pd.DataFrame], k: int) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     table = pd.concat(parts, ignore_index=True)
     n = table["n"].to_numpy(dtype="float64")
-    from scipy import stats  # noqa: PLC0415 - only here
-    half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * table["sd_change"] / np.sqrt(np.maximum(n, 1))
+    half = t_half_width(table["sd_change"], n)
     table["ci_low"] = table["mean_change"] - half
     table["ci_high"] = table["mean_change"] + half
     table = disclosure.suppress_breakdown(table, "n", ["mean_change", "sd_change", "ci_low", "ci_high"],
@@ -908,8 +909,7 @@ def _mde_rows(pairs: pd.DataFrame, outcome: str, k: int) -> list[dict]:
             continue
         a = group.loc[group["participant"], "baseline"]
         b = group.loc[~group["participant"], "baseline"]
-        pooled = ((n1 - 1) * a.var(ddof=1) + (n0 - 1) * b.var(ddof=1)) / (n1 + n0 - 2)
-        sd = math.sqrt(pooled) if pooled > 0 else None
+        sd = pooled_sd(n1, a.var(ddof=1), n0, b.var(ddof=1))
         d = minimum_detectable_effect(n1, n0)
         rows.append({"outcome": outcome, "wave": wave, "n_participants": n1, "n_comparison": n0,
                      "mde_d": d, "baseline_sd": sd,
@@ -931,7 +931,7 @@ def _mde_table(rows: list[dict]) -> pd.DataFrame:
 
 
 def _balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k: int,
-                   index: adjust.PanelIndex | None = None) -> pd.DataFrame:
+                   index: PanelIndex | None = None) -> pd.DataFrame:
     """IPW balance for the headline; only when both groups, and every covariate level
     shown, have at least ``k`` people in each group (an SMD of a tiny level reveals it)."""
     columns = ["outcome", "wave", "covariate", "smd_before", "smd_after", "variance_ratio_before",
@@ -944,7 +944,7 @@ def _balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k
     n0 = int(len(pairs) - n1)
     if n1 < k or n0 < k:
         return pd.DataFrame(columns=columns)
-    balance = adjust.balance_table(panel, outcome, wave, index=index)
+    balance = balance_table(panel, outcome, wave, index=index)
     table = balance.table.copy()
     # covariate levels are taken at baseline inside adjust; count them the same way
     base = panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]].drop_duplicates("person", keep="last")

@@ -20,7 +20,7 @@ from analysis.views import figures
 from analysis.reporting import interpret
 from analysis.storage import queries
 from analysis.reporting import report
-from analysis.stats.effects import Estimate
+from analysis.stats.estimates import Estimate
 from analysis.privacy.disclosure import (INSUFFICIENT, NO_DATA, OK, FilterDecision, check_filter,
                          suppress_breakdown)
 from analysis.views.figures import METHOD_LABELS, Chart, outcome_label, outcome_unit, visible
