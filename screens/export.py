@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.auth import current_scope, show_permission_error
-from ui.state import get_store
-
+from analysis.access.scope import PermissionDenied, Scope
+from analysis.access.settings import Settings, load_settings
 from analysis.reporting.export import build_export_bundle
 from analysis.reporting.html_report import build_html_report
 from analysis.reporting.report import build_report
-from analysis.access.scope import PermissionDenied, Scope
-from analysis.access.settings import Settings, load_settings
 from analysis.storage.store import Store
+from ui.auth import current_scope, show_permission_error
+from ui.state import get_store
 
 scope = current_scope()
 st.title("Export for researchers", anchor=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.views import dashboard
+from analysis.views.selection import site_from_selection
 from ui.charts import practices_for, show_chart
 from ui.filters import focus_site, sidebar
 from ui.state import get_store
@@ -17,7 +17,7 @@ st.caption("Each practice's average at the latest wave against the whole organiz
 
 
 def _focus_clicked_practice() -> None:
-    focus_site(dashboard.site_from_selection(st.session_state.get(HEATMAP_KEY)))
+    focus_site(site_from_selection(st.session_state.get(HEATMAP_KEY)))
 
 
 store = get_store()
