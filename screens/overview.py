@@ -6,15 +6,12 @@ import streamlit as st
 
 from analysis.views.overview import format_count, format_effect, format_interval, format_level, format_share
 from ui.charts import overview_for, show_chart
-from ui.filters import sidebar
-from ui.state import get_store
+from ui.page import page_start, selection_footer
 
-st.title("Peer support at a glance", anchor=False)
-st.caption("Is the program used, and are participants less burned out than colleagues "
-           "who do not take part? From your own anonymized survey and attendance data.")
-
-store = get_store()
-selection = sidebar(store)
+store, selection = page_start(
+    "Peer support at a glance",
+    "Is the program used, and are participants less burned out than colleagues "
+    "who do not take part? From your own anonymized survey and attendance data.")
 model = overview_for(store, selection)
 
 st.subheader(f"{model.outcome_label} at {model.wave or 'the latest wave'}", anchor=False)
@@ -42,4 +39,4 @@ for caveat in model.caveats:
     st.caption(caveat)
 
 show_chart(model.change)
-st.caption(f"Selection: {selection.describe()}. Details on the Impact page.")
+selection_footer(selection, " Details on the Impact page.")

@@ -1,0 +1,48 @@
+"""The frame every dashboard page shares: title, one-line purpose and the shared sidebar at
+the top, the charts one after another, the selection in words at the foot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+from analysis.storage.store import Store
+from analysis.views.figure_base import Chart
+from ui.charts import show_chart
+from ui.filters import Selection, sidebar
+from ui.state import get_store
+
+
+def page_start(title: str, purpose: str) -> tuple[Store, Selection]:
+    """Draw the page's title and purpose, then the shared sidebar.
+
+    Returns
+    -------
+    tuple
+        The store and the viewer's (guarded) selection.
+    """
+    st.title(title, anchor=False)
+    st.caption(purpose)
+    store = get_store()
+    return store, sidebar(store)
+
+
+def show_charts(charts: Sequence[Chart]) -> None:
+    """Each chart below a divider, in the order given (the page model's storyboard)."""
+    for chart in charts:
+        st.divider()
+        show_chart(chart)
+
+
+def selection_footer(selection: Selection, more: str = "") -> None:
+    """The selection in words, so a screenshot says what it shows."""
+    st.caption(f"Selection: {selection.describe()}.{more}")
+
+
+def chart_page(title: str, purpose: str,
+               charts_for: Callable[[Store, Selection], Sequence[Chart]]) -> None:
+    """A whole page that is only charts: frame, ``charts_for(store, selection)``, footer."""
+    store, selection = page_start(title, purpose)
+    show_charts(charts_for(store, selection))
+    selection_footer(selection)
