@@ -1,17 +1,23 @@
 """The frame every dashboard page shares: title, one-line purpose and the shared sidebar at
-the top, the charts one after another, the selection in words at the foot."""
+the top, the charts one after another, the selection in words at the foot; and the shorter
+frame of the admin and data pages (title, purpose, a permission check that stops the page)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import streamlit as st
 
+from analysis.access.scope import PermissionDenied, Scope
 from analysis.storage.store import Store
 from analysis.views.figure_base import Chart
+from ui import auth
 from ui.charts import show_chart
 from ui.filters import Selection, sidebar
 from ui.state import get_store
+
+T = TypeVar("T")
 
 
 def page_start(title: str, purpose: str) -> tuple[Store, Selection]:
@@ -46,3 +52,22 @@ def chart_page(title: str, purpose: str,
     store, selection = page_start(title, purpose)
     show_charts(charts_for(store, selection))
     selection_footer(selection)
+
+
+def admin_page_start(title: str, purpose: str) -> tuple[Scope, Store]:
+    """The viewer's scope and the store, then the page's title and purpose (no sidebar)."""
+    scope = auth.current_scope()
+    store = get_store()
+    st.title(title)
+    st.caption(purpose)
+    return scope, store
+
+
+def allowed_or_stop(read: Callable[[], T]) -> T:
+    """``read()``; when the viewer may not, their permission message and the page stops."""
+    try:
+        return read()
+    except PermissionDenied as error:
+        auth.show_permission_error(error)
+        st.stop()
+        raise  # st.stop() raises; this keeps the type checker sure nothing is returned
