@@ -104,12 +104,6 @@ def _monthly(_store: Store, data_version: str, scope, k: int,
     return monthly_attendance(queries.load_attendance(_store, scope, filters), k)
 
 
-def monthly_for(store: Store, selection) -> pd.DataFrame:
-    """Sessions per calendar month (cached, months below K suppressed)."""
-    return _monthly(store, store.data_version(), selection.scope,
-                    selection.settings.min_group_size, selection.filters)
-
-
 # ---------------------------------------------------------------- cached page models
 #
 # What each dashboard draws, cached like the report it is built from (same key: data
@@ -127,6 +121,14 @@ def _refusal_stops(build: Callable[[], Any]) -> Any:
         st.stop()
 
 
+def _page_model(build: Callable[..., Any], store: Store, selection, *extra: Any) -> Any:
+    """``build`` (a cached page model) for the sidebar selection; a refused selection stops
+    the page with the reason."""
+    return _refusal_stops(lambda: build(
+        store, store.data_version(), selection.scope, selection.settings, selection.filters,
+        selection.outcomes, selection.waves, *extra))
+
+
 def _tables(store: Store, version: str, selection) -> Any:
     return _report(store, version, selection.scope, selection.settings, selection.filters,
                    selection.outcomes, selection.waves)
@@ -141,9 +143,7 @@ def _overview(_store: Store, data_version: str, scope, settings, filters: querie
 
 def overview_for(store: Store, selection) -> OverviewModel:
     """The Overview's model for the sidebar selection (cached)."""
-    return _refusal_stops(lambda: _overview(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, selection.outcome))
+    return _page_model(_overview, store, selection, selection.outcome)
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
@@ -160,9 +160,7 @@ def _impact(_store: Store, data_version: str, scope, settings, filters: queries.
 
 def impact_for(store: Store, selection) -> tuple[list[Chart], str]:
     """The Impact page's charts and its Lord's paradox note ("" when none), cached."""
-    return _refusal_stops(lambda: _impact(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, selection.outcome))
+    return _page_model(_impact, store, selection, selection.outcome)
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
@@ -176,9 +174,7 @@ def _participation(_store: Store, data_version: str, scope, settings, filters: q
 
 def participation_for(store: Store, selection) -> list[Chart]:
     """The Participation page's charts (cached)."""
-    return _refusal_stops(lambda: _participation(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, selection.outcome))
+    return _page_model(_participation, store, selection, selection.outcome)
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
@@ -191,9 +187,7 @@ def _practices(_store: Store, data_version: str, scope, settings, filters: queri
 
 def practices_for(store: Store, selection) -> Chart:
     """The Practices heatmap (cached)."""
-    return _refusal_stops(lambda: _practices(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves))
+    return _page_model(_practices, store, selection)
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
@@ -206,6 +200,4 @@ def _quality(_store: Store, data_version: str, scope, settings, filters: queries
 
 def quality_for(store: Store, selection) -> list[Chart]:
     """The Data quality page's charts (cached)."""
-    return _refusal_stops(lambda: _quality(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, selection.all_waves))
+    return _page_model(_quality, store, selection, selection.all_waves)
