@@ -42,7 +42,7 @@ def store():
 def test_guard_allows_everything_and_a_large_site(store):
     assert guard_filters(store, LOCAL, Settings(), queries.Filters()).allowed
     decision = guard_filters(store, LOCAL, Settings(),
-                                       queries.Filters(sites=("Harbor Family Therapy",)))
+                             queries.Filters(sites=("Harbor Family Therapy",)))
     assert decision.allowed, decision.reason
 
 
@@ -59,7 +59,7 @@ def test_guard_head_count_is_the_panels(store):
 
 def test_guard_refuses_a_selection_below_k(store):
     decision = guard_filters(store, LOCAL, Settings(),
-                                       queries.Filters(sites=(SMALL_SITE,)))
+                             queries.Filters(sites=(SMALL_SITE,)))
     assert not decision.allowed
     assert "4 people" in decision.reason and str(K) in decision.reason
 
@@ -67,7 +67,7 @@ def test_guard_refuses_a_selection_below_k(store):
 def test_guard_refuses_a_remainder_below_k(store):
     everyone_but_small = tuple(s for s in ALL_SITES if s != SMALL_SITE)
     decision = guard_filters(store, LOCAL, Settings(),
-                                       queries.Filters(sites=everyone_but_small))
+                             queries.Filters(sites=everyone_but_small))
     assert not decision.allowed
     assert "left out" in decision.reason and "4" in decision.reason
 
@@ -75,7 +75,7 @@ def test_guard_refuses_a_remainder_below_k(store):
 def test_guard_refuses_sites_outside_the_viewers_scope(store):
     manager = Scope(role="practice_manager", practices=frozenset({"Harbor Family Therapy"}))
     decision = guard_filters(store, manager, Settings(),
-                                       queries.Filters(sites=("Riverside Counseling Collective",)))
+                             queries.Filters(sites=("Riverside Counseling Collective",)))
     assert not decision.allowed and "outside your access" in decision.reason
 
 
@@ -83,7 +83,7 @@ def test_guard_uses_the_configured_threshold(store):
     site = ("Harbor Family Therapy",)
     assert guard_filters(store, LOCAL, Settings(), queries.Filters(sites=site)).allowed
     strict = guard_filters(store, LOCAL, Settings(min_group_size=100),
-                                     queries.Filters(sites=site))
+                           queries.Filters(sites=site))
     assert not strict.allowed
 
 
@@ -91,7 +91,7 @@ def test_guard_follows_the_reports_finer_rule(store):
     # Summit has enough people, but hiding Willow Creek alone would be undone by
     # subtraction, so the report hides Summit too: the sidebar refuses it as well.
     decision = guard_filters(store, LOCAL, Settings(),
-                                       queries.Filters(sites=("Summit Social Work Associates",)))
+                             queries.Filters(sites=("Summit Social Work Associates",)))
     assert not decision.allowed and "not shown on their own" in decision.reason
 
 

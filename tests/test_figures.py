@@ -146,7 +146,7 @@ def test_alpha_figure_caution_line():
 
 @pytest.mark.parametrize("builder", [
     lambda: love_figure(pd.DataFrame({"covariate": ["site=A"], "smd_before": [0.3],
-                                              "smd_after": [0.05]})),
+                                      "smd_after": [0.05]})),
     lambda: dose_response_figure(pd.DataFrame({
         "outcome": ["cbi_work"] * 2, "dose_band": ["0", "1–2"], "n": pd.array([40, pd.NA], "Int64"),
         "mean_change": [1.0, SECRET], "ci_low": [0.0, SECRET], "ci_high": [2.0, SECRET],
@@ -206,9 +206,9 @@ def test_change_figure_starts_at_zero_and_drops_hidden_waves():
 def test_forest_gives_each_outcome_its_own_axis():
     est = estimates()
     small = est.loc[est["outcome"] == "cbi_work"].assign(outcome="miniz_burnout", estimate=-0.3,
-                                                          ci_low=-0.5, ci_high=-0.1)
+                                                         ci_low=-0.5, ci_high=-0.1)
     chart = forest_figure(pd.concat([est, small]), ["cbi_work", "miniz_burnout",
-                                                            "cbi_personal"], "2025-Q3", k=5)
+                                                    "cbi_personal"], "2025-Q3", k=5)
     fig = chart.figure
     assert not _contains_secret(fig)
     axes = {t.xaxis for t in fig.data}

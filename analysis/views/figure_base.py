@@ -164,7 +164,7 @@ def new_figure() -> go.Figure:
 
 
 def apply_layout(fig: go.Figure, title: str, x_title: str | None, y_title: str | None,
-            **extra) -> go.Figure:
+                 **extra) -> go.Figure:
     """Title and axis titles (None: leave the axes' own titles, e.g. one per panel)."""
     fig.update_layout(title=dict(text=title, x=0, xanchor="left"), **extra)
     if x_title is not None:
@@ -184,7 +184,7 @@ def reference_line(fig: go.Figure, axis: str, value: float, line: dict) -> None:
 
 
 def insufficient_bars(fig: go.Figure, x: Sequence, height: float, k: int | None,
-                       horizontal: bool = False, name: str = "Insufficient") -> None:
+                      horizontal: bool = False, name: str = "Insufficient") -> None:
     """Full-height grey hatched bars for categories too small to show (no number)."""
     if not len(x):
         return
@@ -242,8 +242,8 @@ def download_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def count_bars(table: pd.DataFrame, category: str, count: str, name: str, hover: str,
-                title: str, x_title: str, y_title: str, empty: str, k: int | None,
-                order: Sequence | None = None) -> go.Figure:
+               title: str, x_title: str, y_title: str, empty: str, k: int | None,
+               order: Sequence | None = None) -> go.Figure:
     """Vertical bars of a count per category; hidden categories as hatched grey bars.
 
     ``hover`` is the hover text after the category, with ``%{y}`` the count (drawn only

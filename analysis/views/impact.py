@@ -49,17 +49,17 @@ def impact_charts(tables: Any, quantiles: pd.DataFrame, outcome: str,
     charts = [
         change_chart(tables, outcome, waves, wave, k),
         trend_figure(descriptives, outcome, waves, k=k,
-                             takeaway=trend_takeaway(descriptives, outcome, waves),
-                             how_to_read=HOW_TO_READ["trend"]),
+                     takeaway=trend_takeaway(descriptives, outcome, waves),
+                     how_to_read=HOW_TO_READ["trend"]),
         distribution_figure(quantiles, outcome, waves, k=k,
-                                    takeaway=distribution_takeaway(quantiles, label, wave),
-                                    how_to_read=HOW_TO_READ["distribution"]),
+                            takeaway=distribution_takeaway(quantiles, label, wave),
+                            how_to_read=HOW_TO_READ["distribution"]),
         forest_figure(estimates, [outcome], wave or "", k=k,
-                              takeaway=forest_takeaway(estimates, [outcome], wave),
-                              how_to_read=HOW_TO_READ["forest"]),
+                      takeaway=forest_takeaway(estimates, [outcome], wave),
+                      how_to_read=HOW_TO_READ["forest"]),
         effect_size_figure(estimates, outcomes, wave or "",
-                                   takeaway=effect_size_takeaway(estimates, outcomes, wave),
-                                   how_to_read=HOW_TO_READ["effect_sizes"]),
+                           takeaway=effect_size_takeaway(estimates, outcomes, wave),
+                           how_to_read=HOW_TO_READ["effect_sizes"]),
     ]
     balance = report_table(tables, "balance")
     if "outcome" in balance.columns:
@@ -67,20 +67,20 @@ def impact_charts(tables: Any, quantiles: pd.DataFrame, outcome: str,
     if "wave" in balance.columns and wave is not None:
         balance = balance.loc[balance["wave"].astype(str) == str(wave)]
     charts.append(love_figure(balance, takeaway=balance_takeaway(balance),
-                                      how_to_read=HOW_TO_READ["balance"]))
+                              how_to_read=HOW_TO_READ["balance"]))
     dose = report_table(tables, "dose")
     if "wave" in dose.columns and wave is not None:
         dose = dose.loc[dose["wave"].astype(str) == str(wave)]
     slope = _estimates_for(tables, "dose_response", outcome, wave)
     charts.append(dose_response_figure(dose, outcome, slope, k=k,
-                                               takeaway=dose_takeaway(slope, outcome),
-                                               how_to_read=HOW_TO_READ["dose_response"]))
+                                       takeaway=dose_takeaway(slope, outcome),
+                                       how_to_read=HOW_TO_READ["dose_response"]))
     mde = report_table(tables, "mde")
     if "wave" in mde.columns and wave is not None:
         mde = mde.loc[mde["wave"].astype(str) == str(wave)]
     mde = _with_observed(mde, estimates)
     charts.append(mde_figure(mde, takeaway=mde_takeaway(mde, outcome),
-                                     how_to_read=HOW_TO_READ["mde"]))
+                             how_to_read=HOW_TO_READ["mde"]))
     return charts
 
 
@@ -106,8 +106,8 @@ def change_chart(tables: Any, outcome: str, waves: Sequence[str] | None, wave: s
     takeaway at ``wave`` (the headline's wave)."""
     change = report_table(tables, "change")
     return change_figure(change, outcome, waves, k=k,
-                                 takeaway=change_takeaway(change, outcome, wave),
-                                 how_to_read=HOW_TO_READ["change"])
+                         takeaway=change_takeaway(change, outcome, wave),
+                         how_to_read=HOW_TO_READ["change"])
 
 
 def _moved(value: float, unit: str, digits: int) -> str:

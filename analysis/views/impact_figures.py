@@ -99,7 +99,7 @@ def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
              if len(present) == 1
              else f"Participants minus comparison at {wave}, each outcome in its own units")
     apply_layout(fig, title, None, None, height=max(300, height),
-            margin=dict(l=10, r=10, t=top, b=bottom))
+                 margin=dict(l=10, r=10, t=top, b=bottom))
     alt = (f"Forest plot of the difference between participants and comparison at {wave} for "
            f"{len(present)} outcome(s) by {len(METHOD_LABELS)} methods, each a point with a "
            "95% interval against a dotted line at zero (no difference), each outcome on its "
@@ -172,8 +172,8 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
     if not categories:
         empty_figure(fig, f"No comparisons at {wave} for the current selection.")
     apply_layout(fig, f"All outcomes on one scale: {METHOD_LABELS.get(analysis, analysis).lower()} at {wave}",
-            f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')}); "
-            "left of 0 = lower for participants", "", height=max(300, 110 + 40 * len(categories)))
+                 f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')}); "
+                 "left of 0 = lower for participants", "", height=max(300, 110 + 40 * len(categories)))
     fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category", automargin=True)
     limit = float(np.nanmax(np.abs(np.r_[shown["ci_low"] * (shown["effect_size"] / shown["estimate"]),
                                          shown["ci_high"] * (shown["effect_size"] / shown["estimate"]),
@@ -210,8 +210,8 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
         empty_figure(fig, "Balance cannot be shown for the current selection.")
     reference_line(fig, "x", 0, dict(color="#333333", width=1))
     apply_layout(fig, "Were participants and comparison alike at the start?",
-            "Standardized difference (in standard deviations)", "",
-            height=max(320, 80 + 28 * len(rows)))
+                 "Standardized difference (in standard deviations)", "",
+                 height=max(320, 80 + 28 * len(rows)))
     alt = ("Dot plot of how different participants and comparison were in each background "
            "characteristic, before and after weighting, with a shaded band from -0.1 to 0.1 "
            "marking good balance.")
@@ -309,8 +309,8 @@ def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> 
     else:
         empty_figure(fig, "Not enough people to judge what this data could detect.")
     apply_layout(fig, "What size of difference could this data detect?",
-            "Difference (standard deviations of the baseline score)" if standardized
-            else "Difference (outcome points)", "", height=max(300, 90 + 40 * len(rows)))
+                 "Difference (standard deviations of the baseline score)" if standardized
+                 else "Difference (outcome points)", "", height=max(300, 90 + 40 * len(rows)))
     alt = ("Horizontal bars of the smallest difference between participants and comparison "
            "the data could detect with 80% power per outcome, with the observed difference as "
            "a diamond.")

@@ -28,9 +28,9 @@ def monthly_attendance_figure(monthly: pd.DataFrame, k: int | None = None, takea
                               how_to_read: str = "") -> Chart:
     """Sessions per month, with months of fewer than ``k`` distinct people hatched grey."""
     fig = count_bars(monthly, "month", "sessions", "Sessions attended",
-                      "%{y:,.0f} sessions<br>n = %{customdata[0]:,.0f} people attended",
-                      "Sessions attended per month", "Month", "Sessions (count)",
-                      "No sessions recorded for the current selection.", k)
+                     "%{y:,.0f} sessions<br>n = %{customdata[0]:,.0f} people attended",
+                     "Sessions attended per month", "Month", "Sessions (count)",
+                     "No sessions recorded for the current selection.", k)
     alt = ("Bar chart of peer-support sessions attended per calendar month"
            + (f"; months with fewer than {k} people attending are greyed out and not counted."
               if k else "."))
@@ -41,9 +41,9 @@ def dose_histogram_figure(doses: pd.DataFrame, k: int | None = None, takeaway: s
                           how_to_read: str = "") -> Chart:
     """Respondents per dose band (sessions attended by the survey): ``dose_band, n, status``."""
     fig = count_bars(doses, "dose_band", "n", "People", "n = %{y:,.0f} people",
-                      "How many sessions people attended", "Sessions attended by the survey (band)",
-                      "People (count)", "No respondents for the current selection.", k,
-                      order=list(doses["dose_band"]))
+                     "How many sessions people attended", "Sessions attended by the survey (band)",
+                     "People (count)", "No respondents for the current selection.", k,
+                     order=list(doses["dose_band"]))
     alt = "Bar chart of how many respondents attended 0, 1–2, 3–5 and 6 or more sessions."
     return Chart("dose_histogram", fig, alt, download_table(doses), takeaway, how_to_read)
 
@@ -92,11 +92,11 @@ def breakdown_figure(table: pd.DataFrame, category: str, title: str, k: int | No
                                    "of %{customdata[0]:,.0f} people<extra></extra>"))
     gaps = hidden_labels(table, [category])
     insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, category]), 100.0, k,
-                       horizontal=True)
+                      horizontal=True)
     if not fig.data:
         empty_figure(fig, "Not enough people to show this breakdown.")
     apply_layout(fig, title, "Took part (% of respondents)", "", barmode="overlay",
-            height=max(300, 90 + 34 * len(table)))
+                 height=max(300, 90 + 34 * len(table)))
     fig.update_xaxes(range=[0, 100])
     fig.update_yaxes(type="category")
     alt = (f"Horizontal bar chart of the share of respondents who took part, by "

@@ -33,13 +33,13 @@ def participation_charts(tables: Any, monthly: pd.DataFrame, outcome: str,
     by = _participation_parts(participation)
     per_wave = by.get("wave", pd.DataFrame())
     charts = [monthly_attendance_figure(monthly, k, takeaway=monthly_takeaway(monthly),
-                                                how_to_read=HOW_TO_READ["monthly_attendance"])]
+                                        how_to_read=HOW_TO_READ["monthly_attendance"])]
     doses = _dose_bands(report_table(tables, "dose"), outcome, waves)
     charts.append(dose_histogram_figure(doses, k, takeaway=dose_histogram_takeaway(doses),
-                                                how_to_read=HOW_TO_READ["dose_histogram"]))
+                                        how_to_read=HOW_TO_READ["dose_histogram"]))
     charts.append(retention_figure(per_wave, waves, k,
-                                           takeaway=retention_takeaway(per_wave, waves),
-                                           how_to_read=HOW_TO_READ["retention"]))
+                                   takeaway=retention_takeaway(per_wave, waves),
+                                   how_to_read=HOW_TO_READ["retention"]))
     for category, title in (("site", "Took part, by practice"), ("role", "Took part, by role"),
                             ("session_type", "Took part, by session type")):
         table = by.get(category)
@@ -47,9 +47,9 @@ def participation_charts(tables: Any, monthly: pd.DataFrame, outcome: str,
             continue
         table = latest_rows(table, waves)
         charts.append(breakdown_figure(table, category, title, k,
-                                               takeaway=breakdown_takeaway(table, category),
-                                               how_to_read=HOW_TO_READ["breakdown"],
-                                               key=f"by_{category}"))
+                                       takeaway=breakdown_takeaway(table, category),
+                                       how_to_read=HOW_TO_READ["breakdown"],
+                                       key=f"by_{category}"))
     return charts
 
 

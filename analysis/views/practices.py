@@ -78,7 +78,7 @@ def practices_matrix(tables: Any, outcomes: Sequence[str] | None = None,
 def practices_chart(matrix: pd.DataFrame, k: int) -> Chart:
     """The heatmap with its takeaway."""
     return practices_heatmap(matrix, k, takeaway=practices_takeaway(matrix),
-                                     how_to_read=HOW_TO_READ["practices"])
+                             how_to_read=HOW_TO_READ["practices"])
 
 
 def practices_takeaway(matrix: pd.DataFrame) -> str:

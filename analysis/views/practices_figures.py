@@ -85,7 +85,7 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
                     marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
                     hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>")
     apply_layout(fig, "Practices compared with the organization (click a practice to focus on it)",
-            "", "", height=max(320, 130 + 38 * len(sites)))
+                 "", "", height=max(320, 130 + 38 * len(sites)))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
     alt = ("Grid of practices (rows) by outcomes (columns); each cell shows how far the "

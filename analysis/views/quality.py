@@ -39,11 +39,11 @@ def quality_charts(tables: Any, waves: Sequence[str] | None, k: int) -> list[Cha
         reliability = reliability.rename(columns={"scale": "outcome"})
     return [
         responses_figure(per_wave, waves, k, takeaway=responses_takeaway(per_wave),
-                                 how_to_read=HOW_TO_READ["responses"]),
+                         how_to_read=HOW_TO_READ["responses"]),
         missing_items_figure(quality, waves, takeaway=missing_takeaway(quality),
-                                     how_to_read=HOW_TO_READ["missing_items"]),
+                             how_to_read=HOW_TO_READ["missing_items"]),
         alpha_figure(reliability, takeaway=alpha_takeaway(reliability),
-                             how_to_read=HOW_TO_READ["alpha"]),
+                     how_to_read=HOW_TO_READ["alpha"]),
     ]
 
 

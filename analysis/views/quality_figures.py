@@ -29,8 +29,8 @@ def responses_figure(quality: pd.DataFrame, waves: Sequence[str] | None = None, 
     """Responses per wave (``wave, n_responses, status``)."""
     order = wave_order(quality, waves) if not quality.empty else list(waves or [])
     fig = count_bars(quality, "wave", "n_responses", "Responses", "n = %{y:,.0f} responses",
-                      "Survey responses per wave", "Survey wave", "Responses (count)",
-                      "No responses for the current selection.", k, order=order)
+                     "Survey responses per wave", "Survey wave", "Responses (count)",
+                     "No responses for the current selection.", k, order=order)
     alt = "Bar chart of the number of survey responses received in each wave."
     return Chart("responses", fig, alt, download_table(quality), takeaway, how_to_read)
 
@@ -81,8 +81,8 @@ def alpha_figure(reliability: pd.DataFrame, takeaway: str = "", how_to_read: str
                   annotation_text="0.7: below this, read with caution",
                   annotation_position="top left")
     apply_layout(fig, "Do the questions of each scale hang together?",
-            "Cronbach's α (0 to 1; higher = more consistent)", "",
-            height=max(300, 90 + 30 * len(rows)))
+                 "Cronbach's α (0 to 1; higher = more consistent)", "",
+                 height=max(300, 90 + 30 * len(rows)))
     fig.update_xaxes(range=[min(0.4, float(rows["ci_low"].min()) - 0.05) if not rows.empty else 0.4, 1.0])
     alt = ("Dot plot of Cronbach's alpha with 95% intervals per scale, with a dashed line at 0.7 "
            "below which a scale's scores should be read with caution.")

@@ -38,7 +38,7 @@ def latest_rows(table: pd.DataFrame, waves: Sequence[str] | None) -> pd.DataFram
     if "wave" not in table.columns or table.empty:
         return table
     order = list(waves) if waves else (list(table.sort_values("wave_index")["wave"].unique())
-                                        if "wave_index" in table.columns else sorted(table["wave"].unique()))
+                                       if "wave_index" in table.columns else sorted(table["wave"].unique()))
     present = [w for w in order if w in set(table["wave"])]
     return table.loc[table["wave"] == present[-1]] if present else table
 

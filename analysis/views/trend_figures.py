@@ -181,7 +181,7 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
     if not fig.data:
         empty_figure(fig, "Not enough people seen at baseline and later to show change for this selection.")
     apply_layout(fig, f"{label}: change since the baseline survey ({baseline or 'first wave'})",
-            "Survey wave", f"Change since baseline ({unit}); below 0 = fell")
+                 "Survey wave", f"Change since baseline ({unit}); below 0 = fell")
     fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
     alt = (f"Line chart of the average change in {label.lower()} ({unit}) since the baseline "
            "survey for participants and the comparison group, both starting at 0, with shaded "
