@@ -115,10 +115,14 @@ def outcome_digits(outcome: str) -> int:
 
 
 def lower_first(label: str) -> str:
+    """A label inside a sentence: "Work-related burnout" → "work-related burnout", names
+    such as "Mini-Z" kept."""
     return label[:1].lower() + label[1:]
 
 
 def row_status(table: pd.DataFrame) -> pd.Series:
+    """Each row's status: its ``status`` column (ok when absent), ``insufficient`` where
+    ``suppressed`` is set."""
     status = (table["status"].astype("string").fillna(OK) if "status" in table.columns
               else pd.Series(OK, index=table.index, dtype="string"))
     if "suppressed" in table.columns:
@@ -202,6 +206,7 @@ def insufficient_bars(fig: go.Figure, x: Sequence, height: float, k: int | None,
 
 
 def wave_order(table: pd.DataFrame, waves: Sequence[str] | None) -> list[str]:
+    """The waves in survey order: ``waves`` when given (those present), else by ``wave_index``."""
     if waves:
         return [w for w in waves if w in set(table["wave"])] or list(waves)
     if "wave_index" in table.columns:
@@ -210,6 +215,7 @@ def wave_order(table: pd.DataFrame, waves: Sequence[str] | None) -> list[str]:
 
 
 def empty_figure(fig: go.Figure, message: str) -> go.Figure:
+    """``fig`` with ``message`` in its middle and no axes: what a chart shows with nothing to draw."""
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper",
                        yref="paper", font=dict(size=15, color="#555555"))
     fig.update_xaxes(visible=False)
@@ -218,6 +224,7 @@ def empty_figure(fig: go.Figure, message: str) -> go.Figure:
 
 
 def rgba(hex_colour: str, alpha: float) -> str:
+    """``"#0072B2"`` and 0.15 → ``"rgba(0,114,178,0.15)"`` (a translucent band of a group's colour)."""
     h = hex_colour.lstrip("#")
     r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"

@@ -166,6 +166,7 @@ def trend_takeaway(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str
 
 
 def distribution_takeaway(quantiles: pd.DataFrame, label: str, wave: str | None) -> str:
+    """The two groups' medians at ``wave``, or why they cannot be compared."""
     rows = visible(quantiles.loc[quantiles["wave"] == wave]) if not quantiles.empty else quantiles
     medians = {g: float(r["median"]) for g, r in rows.set_index("group").iterrows()} if not rows.empty else {}
     if "participants" in medians and "comparison" in medians:
@@ -242,6 +243,7 @@ def effect_size_takeaway(estimates: pd.DataFrame, outcomes: Sequence[str], wave:
 
 
 def balance_takeaway(balance: pd.DataFrame) -> str:
+    """How many background characteristics differed between the groups, before and after weighting."""
     rows = visible(balance)
     if rows.empty or "smd_before" not in rows.columns:
         return "Balance between the groups cannot be shown for this selection."
@@ -252,6 +254,7 @@ def balance_takeaway(balance: pd.DataFrame) -> str:
 
 
 def dose_takeaway(slope: pd.Series | None, outcome: str) -> str:
+    """The change in scores per session attended, or that there is no clear link."""
     unit = outcome_unit(outcome)
     if slope is None or slope.get("status", OK) != OK or pd.isna(slope.get("estimate")):
         return "Too few participants to relate the number of sessions to change in scores."
@@ -264,6 +267,7 @@ def dose_takeaway(slope: pd.Series | None, outcome: str) -> str:
 
 
 def mde_takeaway(mde: pd.DataFrame, outcome: str) -> str:
+    """The smallest difference in ``outcome`` this data could tell apart from chance."""
     rows = visible(mde)
     if rows.empty or "mde_points" not in rows.columns:
         return "Not enough people to say what size of difference this data could detect."

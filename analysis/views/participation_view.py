@@ -89,6 +89,7 @@ def _dose_bands(dose: pd.DataFrame, outcome: str, waves: Sequence[str] | None) -
 
 
 def monthly_takeaway(monthly: pd.DataFrame) -> str:
+    """Sessions over the months shown and the busiest month."""
     rows = visible(monthly)
     if rows.empty:
         return "No months with enough people attending to show."
@@ -98,6 +99,7 @@ def monthly_takeaway(monthly: pd.DataFrame) -> str:
 
 
 def dose_histogram_takeaway(doses: pd.DataFrame) -> str:
+    """How many respondents shown had attended at least one session."""
     rows = visible(doses).dropna(subset=["n"])
     if rows.empty:
         return "Not enough people to show how many sessions they attended."
@@ -108,6 +110,7 @@ def dose_histogram_takeaway(doses: pd.DataFrame) -> str:
 
 
 def retention_takeaway(per_wave: pd.DataFrame, waves: Sequence[str] | None) -> str:
+    """Participation and retention at the latest wave."""
     latest = visible(latest_rows(per_wave, waves))
     if latest.empty:
         return "Not enough people to show participation for this selection."
@@ -119,6 +122,7 @@ def retention_takeaway(per_wave: pd.DataFrame, waves: Sequence[str] | None) -> s
 
 
 def breakdown_takeaway(table: pd.DataFrame, category: str) -> str:
+    """The range of participation across a breakdown (practice, role, session type)."""
     rows = visible(table).dropna(subset=["participation_rate"])
     name = {"site": "practice"}.get(category, category.replace("_", " "))
     if rows.empty:

@@ -82,6 +82,7 @@ def practices_chart(matrix: pd.DataFrame, k: int) -> Chart:
 
 
 def practices_takeaway(matrix: pd.DataFrame) -> str:
+    """Which practice does best and which least well, and how many are too small to show."""
     rows = visible(matrix).dropna(subset=["better"])
     hidden = matrix.loc[row_status(matrix) == INSUFFICIENT, "site"].nunique() if not matrix.empty else 0
     if rows.empty:

@@ -48,6 +48,7 @@ def quality_charts(tables: Any, waves: Sequence[str] | None, k: int) -> list[Cha
 
 
 def responses_takeaway(per_wave: pd.DataFrame) -> str:
+    """Responses over the waves shown, lowest and highest per wave."""
     rows = visible(per_wave).dropna(subset=["n_responses"]) if not per_wave.empty else per_wave
     if rows.empty:
         return "No survey responses to show for this selection."
@@ -56,6 +57,7 @@ def responses_takeaway(per_wave: pd.DataFrame) -> str:
 
 
 def missing_takeaway(quality: pd.DataFrame) -> str:
+    """The largest share of questions left blank, with its scale and wave."""
     rows = visible(quality).dropna(subset=["share_items_missing"]) if not quality.empty else quality
     if rows.empty:
         return "No item-level answers to check."
@@ -65,6 +67,7 @@ def missing_takeaway(quality: pd.DataFrame) -> str:
 
 
 def alpha_takeaway(reliability: pd.DataFrame) -> str:
+    """Whether every scale's α reaches 0.7, else which scales to read with caution."""
     rows = visible(reliability).dropna(subset=["alpha"]) if not reliability.empty else reliability
     if rows.empty:
         return "Not enough complete answers to judge the scales' consistency."

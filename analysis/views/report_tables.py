@@ -13,6 +13,7 @@ HEADLINE_METHODS = ("did", "ancova", "ipw")
 
 
 def report_table(tables: Any, name: str) -> pd.DataFrame:
+    """The report's table ``name``, or an empty frame when the report has none."""
     table = getattr(tables, name, None)
     return table if isinstance(table, pd.DataFrame) else pd.DataFrame()
 
@@ -23,6 +24,8 @@ def latest_wave(tables: Any, outcome: str, waves: Sequence[str] | None = None) -
 
 
 def latest_wave_of(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] | None) -> str | None:
+    """The latest wave with organization-wide descriptives for ``outcome`` (within
+    ``waves`` when given); None when there is none."""
     rows = descriptives.loc[(descriptives["outcome"] == outcome) & (descriptives["site"] == "all")]
     if rows.empty:
         return None
@@ -35,6 +38,7 @@ def latest_wave_of(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str
 
 
 def latest_rows(table: pd.DataFrame, waves: Sequence[str] | None) -> pd.DataFrame:
+    """The rows of ``table`` at its latest wave (within ``waves`` when given)."""
     if "wave" not in table.columns or table.empty:
         return table
     order = list(waves) if waves else (list(table.sort_values("wave_index")["wave"].unique())
@@ -44,8 +48,10 @@ def latest_rows(table: pd.DataFrame, waves: Sequence[str] | None) -> pd.DataFram
 
 
 def as_int(value: Any) -> int | None:
+    """``value`` as an int; None when missing."""
     return None if value is None or pd.isna(value) else int(value)
 
 
 def as_float(value: Any) -> float | None:
+    """``value`` as a float; None when missing."""
     return None if value is None or pd.isna(value) else float(value)
