@@ -140,7 +140,7 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
         list(rows.sort_values("wave_index")["wave"].astype(str).drop_duplicates()) if not rows.empty else [])
     fig = new_figure()
     shown = visible(rows).dropna(subset=["mean_change"])
-    last_points: dict[str, float] = {}
+    last_points: dict[str, tuple[str, float]] = {}
     for group in ("participants", "comparison"):
         part = shown.loc[shown["group"] == group].sort_values("wave_index")
         if part.empty or baseline is None:
