@@ -5,18 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.intake import ingest
-from ui import auth
 from ui import upload_helpers as helpers
-from ui.state import get_store
+from ui.page import admin_page_start
 
 NOTICE = "history_notice"
 
-scope = auth.current_scope()
-store = get_store()
-
-st.title("Import history")
-st.caption("Every file uploaded, newest first. An upload that went wrong can be taken "
-           "back out here.")
+scope, store = admin_page_start("Import history",
+                                "Every file uploaded, newest first. An upload that went wrong can "
+                                "be taken back out here.")
 
 if NOTICE in st.session_state:
     st.success(st.session_state.pop(NOTICE), icon=":material/check_circle:")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.intake import ingest
 from analysis.access.settings import load_settings
+from analysis.intake import ingest
 from ui import auth
 from ui import upload_helpers as helpers
 from ui.state import get_store

@@ -9,8 +9,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis.intake import ingest
 from analysis.access.scope import LOCAL, Scope
+from analysis.intake import ingest
 from analysis.storage.store import DB_ENV
 from ui import auth
 

@@ -6,14 +6,14 @@ here; reading, mapping rules, validation and storage are all in :mod:`analysis.i
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
 
-from analysis.intake import ingest
-from analysis.definitions.instruments import recognise
 from analysis.access.scope import PermissionDenied, Scope
+from analysis.definitions.instruments import recognise
+from analysis.intake import ingest
 from analysis.storage.store import Store, StoreUnavailable
 
 #: Errors of :mod:`analysis` whose messages are written for the user.
