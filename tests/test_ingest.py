@@ -192,7 +192,7 @@ def test_sample_load_status_and_removal(sample_store):
 
 def test_sample_scores_match_instrument_sql(sample_store):
     """Stored scores are those of scale_score_sql over the stored codes."""
-    from analysis.definitions.instruments import scale_score_sql
+    from analysis.definitions.scoring_sql import scale_score_sql
 
     scale = SCALES_BY_KEY["cbi_work"]
     with sample_store.cursor() as cur:

@@ -10,7 +10,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES, item_code_sql, scale_score_sql
+from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES
+from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.access.scope import LOCAL
 from analysis.storage.store import DB_ENV, Store
 

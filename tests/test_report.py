@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.definitions.instruments import INSTRUMENTS, SCALES, item_code_sql, scale_score_sql
+from analysis.definitions.instruments import INSTRUMENTS, SCALES
+from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
