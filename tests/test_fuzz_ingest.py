@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.intake import ingest
+from analysis.intake.ingest import ingest
+from analysis.intake.values import UploadFile
 from analysis.access.scope import LOCAL
 from analysis.storage.store import Store
 
@@ -72,7 +73,7 @@ def test_former_escapes_are_refused_cleanly(store: Store, name: str) -> None:
 def test_an_empty_first_line_is_refused_with_the_reason(store: Store) -> None:
     data = fuzz.mutate(BASE, KNOWN_ESCAPES["empty_first_line"])
     before = fuzz.checksum(store)
-    result = ingest.ingest(store, [ingest.UploadFile("survey", "survey.csv", data)], LOCAL)
+    result = ingest(store, [UploadFile("survey", "survey.csv", data)], LOCAL)
     assert result.status == "refused" and fuzz.checksum(store) == before
     [error] = [p for p in result.problems if p.severity == "error"]
     assert (error.file, error.row) == ("survey.csv", 1)

@@ -23,11 +23,11 @@ TIMEOUT = 60
 
 
 def load_sample_data(store: Store) -> None:
-    """The sample CSVs into ``store``: through ``analysis.intake.ingest`` when it exists, else
+    """The sample CSVs into ``store``: through ``analysis.intake.sample`` when it exists, else
     by scoring them here with the instruments' own SQL."""
     try:
-        from analysis.intake import ingest
-        ingest.load_sample(store, LOCAL)
+        from analysis.intake.sample import load_sample
+        load_sample(store, LOCAL)
         return
     except (ImportError, AttributeError):
         pass

@@ -54,8 +54,8 @@ def make_store(path: Path, survey: Path | None = None) -> Store:
     store = Store(path)
     if survey is None:
         try:
-            from analysis.intake import ingest  # noqa: PLC0415
-            ingest.load_sample(store, LOCAL)
+            from analysis.intake.sample import load_sample  # noqa: PLC0415
+            load_sample(store, LOCAL)
             return store
         except (ImportError, AttributeError):
             pass

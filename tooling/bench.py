@@ -125,12 +125,13 @@ def _people_for(rows: int) -> int:
 
 def _ingest_files(store: Any, survey: Path, attendance: Path) -> Any:
     """One all-or-nothing upload of both files through the app's ingest."""
-    from analysis.intake import ingest as ingest_module  # noqa: PLC0415
+    from analysis.intake.ingest import ingest  # noqa: PLC0415
+    from analysis.intake.values import UploadFile  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
 
-    files = [ingest_module.UploadFile.from_path("survey", survey),
-             ingest_module.UploadFile.from_path("attendance", attendance)]
-    result = ingest_module.ingest(store, files, LOCAL)
+    files = [UploadFile.from_path("survey", survey),
+             UploadFile.from_path("attendance", attendance)]
+    result = ingest(store, files, LOCAL)
     if getattr(result, "status", None) != "applied":
         raise RuntimeError(f"bench upload not applied: {result}")
     return result

@@ -622,6 +622,31 @@ def row_number_sql(staged: StagedFile, rowid: str = "rowid") -> str:
     )
 
 
+def first_rows(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile,
+               n: int) -> list[tuple[str, ...]]:
+    """The first ``n`` data rows of a decoded file, as text, read by DuckDB's CSV reader
+    with the file's own dialect (for a preview: nothing is staged).
+
+    Short rows are padded with empty values; rows DuckDB cannot read are left out (the
+    upload's validation reports them), and a file it gives up on shows no rows.
+    """
+    if not decoded.readable or not decoded.headers or n <= 0:
+        return []
+    columns = {f"c{i}": "VARCHAR" for i in range(len(decoded.headers))}
+    try:
+        rows = cur.execute(
+            "SELECT * FROM read_csv($path, columns=$columns, header=true, delim=$delim, "
+            "quote='\"', escape='\"', auto_detect=false, null_padding=true, ignore_errors=true, "
+            "max_line_size=1048576) LIMIT $n",
+            {"path": str(decoded.path), "columns": columns, "delim": decoded.delimiter,
+             "n": int(n)}).fetchall()
+    except SYSTEM_ERRORS:
+        raise
+    except duckdb.Error:
+        return []
+    return [tuple("" if v is None else v for v in row) for row in rows]
+
+
 def drop_staged(cur: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
     """Drop a staged file's temporary tables."""
     for table in (staged.table, f"{staged.table}_rejects", f"{staged.table}_rejects_rows",

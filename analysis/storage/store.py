@@ -105,6 +105,17 @@ def write_setting(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, value])
 
 
+@contextmanager
+def scratch_cursor() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a private in-memory database (nothing stored), e.g. to read a file
+    when no store is at hand; closed afterwards."""
+    con = duckdb.connect(":memory:")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 class Store:
     """Owner of one DuckDB database file.
 
