@@ -1,6 +1,6 @@
 """Fuzz the upload: mutate a valid survey CSV thousands of ways and check the promise.
 
-    python benchmarks/fuzz_ingest.py --cases 5000 [--seed 1] [--minutes 20]
+    python -m tooling.fuzz_ingest --cases 5000 [--seed 1] [--minutes 20]
 
 The promise (DESIGN.md: "no upload is half-applied"): whatever bytes arrive,
 :func:`analysis.intake.ingest.ingest` returns a clean ``IngestResult`` -- ``refused`` with its
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import hashlib
 import json
 import random
 import sys
@@ -29,12 +28,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from analysis.intake import ingest  # noqa: E402
-from analysis.access.scope import LOCAL  # noqa: E402
-from analysis.storage.store import Store  # noqa: E402
-from tooling.synthetic import SyntheticConfig, generate  # noqa: E402
+from analysis.access.scope import LOCAL
+from analysis.intake.ingest import ingest
+from analysis.intake.uploads import undo
+from analysis.intake.values import UploadFile
+from analysis.storage.store import Store
+from tooling.synthetic import SyntheticConfig, generate
 
 #: A mutation is (name, parameter); the parameter picks position, character, encoding...
 Mutation = tuple[str, int]
@@ -164,7 +163,7 @@ def check_upload(store: Store, data: bytes, file_name: str = "survey.csv") -> st
     (``refused``, ``applied``, ``unchanged``). Raises AssertionError when it is broken;
     any other exception escaping ingest is itself the failure."""
     before = checksum(store)
-    result = ingest.ingest(store, [ingest.UploadFile("survey", file_name, data)], LOCAL)
+    result = ingest(store, [UploadFile("survey", file_name, data)], LOCAL)
     assert result.status in ("refused", "applied", "unchanged"), result.status
     if result.status == "refused":
         errors = [p for p in result.problems if p.severity == "error"]
@@ -186,7 +185,7 @@ def check_upload(store: Store, data: bytes, file_name: str = "survey.csv") -> st
             assert status == "applied" and stored == n_rows > 0, (upload_id, n_rows, stored)
             assert n_rows == result.rows
     for upload_id in result.upload_ids:
-        ingest.undo(store, upload_id, LOCAL)
+        undo(store, upload_id, LOCAL)
     with store.cursor() as cur:
         left = cur.execute("SELECT count(*) FROM survey WHERE upload_id IN (SELECT unnest(?))",
                            [list(result.upload_ids)]).fetchone()[0]
