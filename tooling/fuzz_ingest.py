@@ -32,7 +32,7 @@ from analysis.access.scope import LOCAL
 from analysis.intake.ingest import ingest
 from analysis.intake.uploads import undo
 from analysis.intake.values import UploadFile
-from analysis.storage.store import Store
+from analysis.storage.store import Store, first, single_value
 from tooling.synthetic import SyntheticConfig, generate
 
 #: A mutation is (name, parameter); the parameter picks position, character, encoding...
@@ -151,9 +151,9 @@ def checksum(store: Store) -> tuple:
     with store.cursor() as cur:
         for table in ("uploads", "survey", "survey_replaced", "attendance", "audit_log",
                       "column_mappings"):
-            count, digest = cur.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' "
-                f"ORDER BY CAST(t AS VARCHAR)), '')) FROM {table} t").fetchone()
+            count, digest = first(
+                cur, f"SELECT count(*), md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' "
+                f"ORDER BY CAST(t AS VARCHAR)), '')) FROM {table} t")
             parts.append((table, count, digest))
     return tuple(parts)
 
@@ -178,17 +178,16 @@ def check_upload(store: Store, data: bytes, file_name: str = "survey.csv") -> st
     assert result.upload_ids, "applied without an upload"
     with store.cursor() as cur:
         for upload_id in result.upload_ids:
-            n_rows, status = cur.execute(
-                "SELECT n_rows, status FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
-            stored = cur.execute("SELECT count(*) FROM survey WHERE upload_id = ?",
-                                 [upload_id]).fetchone()[0]
+            n_rows, status = first(
+                cur, "SELECT n_rows, status FROM uploads WHERE upload_id = ?", [upload_id])
+            stored = single_value(cur, "SELECT count(*) FROM survey WHERE upload_id = ?",
+                                  [upload_id])
             assert status == "applied" and stored == n_rows > 0, (upload_id, n_rows, stored)
             assert n_rows == result.rows
     for upload_id in result.upload_ids:
         undo(store, upload_id, LOCAL)
-    with store.cursor() as cur:
-        left = cur.execute("SELECT count(*) FROM survey WHERE upload_id IN (SELECT unnest(?))",
-                           [list(result.upload_ids)]).fetchone()[0]
+    left = store.single_value("SELECT count(*) FROM survey WHERE upload_id IN (SELECT unnest(?))",
+                              [list(result.upload_ids)])
     assert left == 0, "undo left rows behind"
     return "applied"
 

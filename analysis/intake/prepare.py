@@ -1,7 +1,7 @@
 """Everything an upload needs before writing: decode, stage, map, validate, check scope.
 
 Each file is decoded (:mod:`analysis.intake.readers`) and read by DuckDB into a temporary
-table of text columns; headers are mapped to the contract's canonical names
+table of text columns (:mod:`analysis.intake.staging`); headers are mapped to the contract's canonical names
 (:mod:`analysis.intake.mapping`); a temporary view per file gives the canonical columns
 and the respondent key as it will be stored (pseudonymized when asked). Validation
 (:mod:`analysis.intake.validate`) runs over those views, then the checks against the
@@ -22,7 +22,8 @@ from analysis.definitions.scoring_sql import quote_identifier as q
 from analysis.intake.mapping import resolve_mapping
 from analysis.intake.problems import Problem, has_errors, sort_problems
 from analysis.intake.pseudonymize import pseudonyms
-from analysis.intake.readers import SYSTEM_ERRORS, DecodedFile, StagedFile, decode, row_number_sql, stage
+from analysis.intake.readers import DecodedFile, decode
+from analysis.intake.staging import SYSTEM_ERRORS, StagedFile, row_number_sql, stage
 from analysis.intake.stored_checks import (
     attendance_problems,
     existing_key_problems,

@@ -10,7 +10,8 @@ import pandas as pd
 from analysis.definitions.contract import columns_for
 from analysis.definitions.instruments import SCALES
 from analysis.intake.mapping import saved_mappings, suggest_mapping
-from analysis.intake.readers import ENCODING_LABELS, decode, first_rows
+from analysis.intake.readers import ENCODING_LABELS, decode
+from analysis.intake.staging import first_rows
 from analysis.intake.values import Preview, ScaleCoverage, UploadFile
 from analysis.storage.store import Store, scratch_cursor
 
