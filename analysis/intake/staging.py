@@ -251,7 +251,8 @@ def first_rows(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile,
         rows = cur.execute(
             "SELECT * FROM read_csv($path, columns=$columns, header=true, delim=$delim, "
             "quote='\"', escape='\"', auto_detect=false, null_padding=true, ignore_errors=true, "
-            "max_line_size=1048576) LIMIT $n",
+            # null_padding reads quoted line breaks only in the serial reader.
+            "parallel=false, max_line_size=1048576) LIMIT $n",
             {"path": str(decoded.path), "columns": columns, "delim": decoded.delimiter,
              "n": int(n)}).fetchall()
     except SYSTEM_ERRORS:
