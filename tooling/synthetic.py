@@ -283,10 +283,38 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
         (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(8)),
     ))
     n, n_waves = config.n_people, config.n_waves
-    effects = config.effects
-    cap = config.effect_cap_sessions
+    people = _people(streams, config)
+    waves = _waves(streams["waves"], config)
+    joiners, join_day = _join_days(streams["joining"], config, people["trait_z"],
+                                   waves["survey_day"], waves["window_start"])
+    person, day, session_type, duration = _sessions(streams["sessions"], config, joiners,
+                                                    join_day, waves["study_end"])
+    dose = _dose(person, day, waves["survey_day"])
+    codes = _item_codes(streams, config, people, waves, np.minimum(dose, config.effect_cap_sessions))
+    labelled = streams["labels"].random((19, n_waves, n)) < config.label_rate
 
-    # People: site, covariates, stable trait.
+    ids = _respondent_ids(n)
+    labels = wave_labels(n_waves, config.start_year)
+    survey = _survey_frame(ids, labels, waves["survey_day"], waves["observed"], people["site"],
+                           people["role"], people["years"], people["caseload"], codes["cbi1"],
+                           labelled, codes["miniz"], codes["ucla1"], config.label_rate > 0)
+    order = np.lexsort((day, person))
+    attendance = pd.DataFrame({
+        "respondent_id": ids[person[order]],
+        "session_date": _iso(day[order]),
+        "session_type": np.array([t for t, _ in SESSION_TYPES], dtype=object)[session_type[order]],
+        "duration_minutes": duration[order],
+    })
+    scores = {arm: {**{s: _cbi_scale(codes[f"cbi{arm}"], s) for s in CBI_SUBSCALES},
+                    "ucla3_loneliness": _ucla_sum(codes[f"ucla{arm}"])} for arm in (0, 1)}
+    truth = answer_key(config, labels, people["sizes"], waves["observed"], dose, joiners,
+                       scores[0], scores[1], len(survey), len(attendance))
+    return SyntheticData(survey=survey, attendance=attendance, truth=truth, config=config)
+
+
+def _people(streams: dict[str, np.random.Generator], config: SyntheticConfig) -> dict[str, Any]:
+    """Each person's site, covariates and stable burnout trait (and loneliness level)."""
+    n = config.n_people
     sizes = site_sizes(config)
     site_names = np.array(list(sizes), dtype=object)
     site_offset = streams["sites"].normal(0.0, 3.0, len(site_names))
@@ -300,9 +328,14 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
     subscale_level = rng.normal(0.0, 5.0, (3, n))
     trait_z = (trait - trait.mean()) / (trait.std() or 1.0)
     loneliness_level = 0.45 * trait_z + np.sqrt(1 - 0.45**2) * rng.normal(0.0, 1.0, n)
+    return {"sizes": sizes, "site": site_names[site], "role": role, "years": years,
+            "caseload": caseload, "trait": trait, "subscale_level": subscale_level,
+            "trait_z": trait_z, "loneliness_level": loneliness_level}
 
-    # Waves: survey dates, skipped waves, transient noise.
-    rng = streams["waves"]
+
+def _waves(rng: np.random.Generator, config: SyntheticConfig) -> dict[str, Any]:
+    """Survey dates, skipped waves and the transient noise of every person-wave."""
+    n, n_waves = config.n_people, config.n_waves
     quarter_start = (np.datetime64(f"{config.start_year}-01", "M")
                      + 3 * np.arange(n_waves)).astype("datetime64[D]").astype(np.int64)
     window_start = quarter_start + _WINDOW_START_DAY
@@ -313,34 +346,40 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
     loneliness_noise = rng.normal(0.0, 0.5, (n_waves, n))
     study_end = int((np.datetime64(f"{config.start_year}-01", "M") + 3 * n_waves)
                     .astype("datetime64[D]").astype(np.int64)) - 1
+    return {"window_start": window_start, "survey_day": survey_day, "observed": observed,
+            "shared_noise": shared_noise, "subscale_noise": subscale_noise,
+            "loneliness_noise": loneliness_noise, "study_end": study_end}
 
-    # Joining: on the stable trait only.
-    rng = streams["joining"]
+
+def _join_days(rng: np.random.Generator, config: SyntheticConfig, trait_z: np.ndarray,
+               survey_day: np.ndarray, window_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Who joins (logistic in the stable trait only) and the day each joiner joins."""
     intercept = _intercept_for_rate(trait_z, config.selection_strength, config.join_rate)
     p_join = 1.0 / (1.0 + np.exp(-(intercept + config.selection_strength * trait_z)))
-    joiners = np.flatnonzero(rng.random(n) < p_join)
+    joiners = np.flatnonzero(rng.random(config.n_people) < p_join)
     baseline_day = survey_day[0, joiners]
     latest_join = window_start[-1] - 1
     early = rng.random(len(joiners)) < _EARLY_JOIN_SHARE
     late_span = np.maximum(latest_join - baseline_day, 1)
     delay = np.where(early, 1 + rng.integers(0, _EARLY_JOIN_DAYS, len(joiners)),
                      1 + np.floor(rng.random(len(joiners)) * late_span).astype(np.int64))
-    join_day = np.minimum(baseline_day + delay, latest_join)
+    return joiners, np.minimum(baseline_day + delay, latest_join)
 
-    person, day, session_type, duration = _sessions(streams["sessions"], config, joiners,
-                                                    join_day, study_end)
-    dose = _dose(person, day, survey_day)
-    capped = np.minimum(dose, cap)
 
-    # Latent scores and item codes, with (1) and without (0) the programme.
-    rng = streams["items"]
-    miss = streams["missing"]
+def _item_codes(streams: dict[str, np.random.Generator], config: SyntheticConfig,
+                people: dict[str, Any], waves: dict[str, Any],
+                capped: np.ndarray) -> dict[str, np.ndarray]:
+    """Item codes with (``cbi1``, ``ucla1``) and without (``cbi0``, ``ucla0``) the programme,
+    from the same random draws; Mini-Z (with the programme) follows the work latent."""
+    rng, miss = streams["items"], streams["missing"]
+    n, n_waves = config.n_people, config.n_waves
+    effects = config.effects
     cbi1 = np.zeros((19, n_waves, n), dtype=np.int8)
     cbi0 = np.zeros_like(cbi1)
     for k, (scale, items) in enumerate(CBI_SUBSCALES.items()):
-        latent0 = (_CBI_BASE[scale] + trait[None, :] + subscale_level[k][None, :]
+        latent0 = (_CBI_BASE[scale] + people["trait"][None, :] + people["subscale_level"][k][None, :]
                    + config.time_trend_per_wave * np.arange(n_waves)[:, None]
-                   + shared_noise + subscale_noise[k])
+                   + waves["shared_noise"] + waves["subscale_noise"][k])
         shift = effects.get(scale, 0.0) * capped
         if scale == "cbi_work":
             work0, work_shift = latent0, shift
@@ -351,7 +390,7 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
             cbi1[j - 1] = _codes(x + shift / 25.0, 1, 5, answered, reverse=j in CBI_REVERSED)
     x = 1.0 + 0.035 * (work0 + work_shift) + rng.normal(0.0, 0.65, (n_waves, n))
     miniz = _codes(x, 1, 5, miss.random((n_waves, n)) >= config.missing_item_rate)
-    loneliness = loneliness_level[None, :] + loneliness_noise
+    loneliness = people["loneliness_level"][None, :] + waves["loneliness_noise"]
     ucla_shift = effects.get("ucla3_loneliness", 0.0) / 3.0 * capped
     ucla1 = np.zeros((3, n_waves, n), dtype=np.int8)
     ucla0 = np.zeros_like(ucla1)
@@ -360,25 +399,7 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
         answered = miss.random((n_waves, n)) >= config.missing_item_rate
         ucla0[j] = _codes(x, 1, 3, answered)
         ucla1[j] = _codes(x + ucla_shift, 1, 3, answered)
-
-    labelled = streams["labels"].random((19, n_waves, n)) < config.label_rate
-
-    ids = _respondent_ids(n)
-    labels = wave_labels(n_waves, config.start_year)
-    survey = _survey_frame(ids, labels, survey_day, observed, site_names[site], role, years,
-                           caseload, cbi1, labelled, miniz, ucla1, config.label_rate > 0)
-    order = np.lexsort((day, person))
-    attendance = pd.DataFrame({
-        "respondent_id": ids[person[order]],
-        "session_date": _iso(day[order]),
-        "session_type": np.array([t for t, _ in SESSION_TYPES], dtype=object)[session_type[order]],
-        "duration_minutes": duration[order],
-    })
-    scores1 = {**{s: _cbi_scale(cbi1, s) for s in CBI_SUBSCALES}, "ucla3_loneliness": _ucla_sum(ucla1)}
-    scores0 = {**{s: _cbi_scale(cbi0, s) for s in CBI_SUBSCALES}, "ucla3_loneliness": _ucla_sum(ucla0)}
-    truth = answer_key(config, labels, sizes, observed, dose, joiners, scores0, scores1, len(survey),
-                   len(attendance))
-    return SyntheticData(survey=survey, attendance=attendance, truth=truth, config=config)
+    return {"cbi0": cbi0, "cbi1": cbi1, "miniz": miniz, "ucla0": ucla0, "ucla1": ucla1}
 
 
 def generate_bench(n_people: int = 100_000, n_waves: int = 10, seed: int = 20261128,

@@ -87,7 +87,13 @@ def truth_markdown(data: SyntheticData) -> str:
         lines.append(f"| {outcome} | {value:+.2f} | {value * c.effect_cap_sessions:+.2f} |")
     lines += ["", "## People per site", "", "| site | people |", "|---|---|"]
     lines += [f"| {s} | {k} |" for s, k in t["site_sizes"].items()]
-    lines += [
+    lines += _effect_tables(t, c)
+    return "\n".join(lines) + "\n"
+
+
+def _effect_tables(t: dict[str, Any], c: SyntheticConfig) -> list[str]:
+    """The TRUTH.md lines from the join rate on: ATT per wave, baseline gap, ATT by dose."""
+    lines = [
         "", f"Joined the programme: {t['n_joined']} of {c.n_people} ({t['join_rate']:.1%}).",
         "",
         "## Sample average effect on the treated (ATT), per wave",
@@ -118,7 +124,7 @@ def truth_markdown(data: SyntheticData) -> str:
         cells = [f"{t['att_by_dose'][outcome][b]:+.2f}" if t['att_by_dose'][outcome][b] is not None
                  else "n/a" for b, _, _ in DOSE_BANDS]
         lines.append(f"| {outcome} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def answer_key(config, labels, sizes, observed, dose, joiners, scores0, scores1, n_rows,
