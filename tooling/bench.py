@@ -52,8 +52,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 DEFAULT_REPEATS = 3
@@ -106,7 +107,7 @@ def _repeat(action: Callable[[int], Any], repeats: int,
     runs: list[float] = []
     spent = 0.0
     for i in range(repeats):
-        seconds, _ = _timed(lambda: action(i))
+        seconds, _ = _timed(lambda i=i: action(i))
         runs.append(seconds)
         spent += seconds
         if spent + seconds > budget:
@@ -125,9 +126,9 @@ def _people_for(rows: int) -> int:
 
 def _ingest_files(store: Any, survey: Path, attendance: Path) -> Any:
     """One all-or-nothing upload of both files through the app's ingest."""
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.intake.ingest import ingest  # noqa: PLC0415
     from analysis.intake.values import UploadFile  # noqa: PLC0415
-    from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     files = [UploadFile.from_path("survey", survey),
              UploadFile.from_path("attendance", attendance)]
@@ -180,9 +181,9 @@ def stage_ingest(args: argparse.Namespace) -> dict:
 
 
 def stage_report(args: argparse.Namespace) -> dict:
-    from analysis.reporting.report import build_report, write_report  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.reporting.report import build_report, write_report  # noqa: PLC0415
     from analysis.storage.store import Store  # noqa: PLC0415
 
     out = Path(args.work) / "report_out"
@@ -204,8 +205,8 @@ def _save_default_cache(store: Any, tables: Any, work: Path) -> None:
     """What st.cache_data holds after a first visit with the default selection (the
     report's tables are the same cache entry for every page), for the warm stages when
     the cold page stages are skipped (``--stages``)."""
-    from analysis.views import dashboard  # noqa: PLC0415
     from analysis.storage import queries  # noqa: PLC0415
+    from analysis.views import dashboard  # noqa: PLC0415
 
     inputs = _page_inputs(store)
     panel = queries.load_panel(store, inputs["scope"], [inputs["outcome"]],
@@ -220,9 +221,9 @@ def _save_default_cache(store: Any, tables: Any, work: Path) -> None:
 
 def _page_inputs(store: Any) -> dict:
     """The default selection the sidebar gives on a first visit (everything, all waves)."""
-    from analysis.storage import queries  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.storage import queries  # noqa: PLC0415
 
     settings = load_settings(store)
     available = queries.available(store, LOCAL)
@@ -234,9 +235,9 @@ def _page_inputs(store: Any) -> dict:
 
 def _cold_page(store: Any, page: str, parts: dict[str, list[float]]) -> dict[str, Any]:
     """One cold visit of ``page``; returns the values st.cache_data would have stored."""
-    from analysis.views import dashboard  # noqa: PLC0415
-    from analysis.storage import queries  # noqa: PLC0415
     from analysis.reporting import report  # noqa: PLC0415
+    from analysis.storage import queries  # noqa: PLC0415
+    from analysis.views import dashboard  # noqa: PLC0415
 
     def part(name: str, action: Callable[[], Any]) -> Any:
         seconds, value = _timed(action)
@@ -305,9 +306,9 @@ def _cache_key(*values: Any) -> str:
 
 def stage_page_warm(args: argparse.Namespace, page: str) -> dict:
     """A page rerun on st.cache_data hits (see the module docstring for what is counted)."""
-    from analysis.views import dashboard  # noqa: PLC0415
     from analysis.access.settings import load_settings  # noqa: PLC0415
     from analysis.storage.store import Store  # noqa: PLC0415
+    from analysis.views import dashboard  # noqa: PLC0415
 
     cache = Path(args.work, f"{page}_cache.pkl")
     if not cache.exists():
@@ -365,7 +366,7 @@ def _child(stage: str, rows: int, work: Path, survey: Path, attendance: Path, db
     command = [sys.executable, "-m", "tooling.bench", "--stage", stage, "--rows", str(rows),
                "--work", str(work), "--survey", str(survey), "--attendance", str(attendance),
                "--db", str(db), "--repeats", str(repeats)]
-    done = subprocess.run(command, capture_output=True, text=True,
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
                           cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])

@@ -25,8 +25,8 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from analysis.access.scope import LOCAL
 from analysis.intake.ingest import ingest

@@ -522,7 +522,7 @@ def _iso(days: np.ndarray) -> np.ndarray:
 def _survey_frame(ids, labels, survey_day, observed, site, role, years, caseload, cbi,
                   labelled, miniz, ucla, with_labels: bool) -> pd.DataFrame:
     """Assemble the survey rows (wave-major, then respondent) with canonical columns."""
-    n_waves, n = observed.shape
+    _, n = observed.shape
     rows = np.flatnonzero(observed.ravel())
     wave_idx, person = np.divmod(rows, n)
     columns: dict[str, Any] = {

@@ -141,7 +141,7 @@ def answer_key(config, labels, sizes, observed, dose, joiners, scores0, scores1,
         "site_sizes": sizes,
         "n_survey_rows": int(n_rows),
         "n_sessions": int(n_sessions),
-        "n_joined": int(len(joiners)),
+        "n_joined": len(joiners),
         "join_rate": float(len(joiners) / n),
         "n_participants": {labels[t]: int(((dose[t] >= 1) & observed[t]).sum())
                            for t in range(1, n_waves)},

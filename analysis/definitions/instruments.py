@@ -20,8 +20,9 @@ states it in plain Python (the readable reference the tests hold the SQL to);
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping, TypeVar
+from typing import Literal, TypeVar
 
 from analysis.definitions.contract import normalize_header
 

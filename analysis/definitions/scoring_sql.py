@@ -9,12 +9,20 @@ the same scoring rule in plain Python; the tests hold this SQL to it.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from analysis.definitions.instruments import INSTRUMENTS_BY_KEY, Instrument, Scale
 
-__all__ = ["quote_identifier", "sql_literal", "collapsed_sql", "item_code_sql", "item_invalid_sql",
-           "item_score_sql", "scale_score_sql", "is_high_sql"]
+__all__ = [
+    "collapsed_sql",
+    "is_high_sql",
+    "item_code_sql",
+    "item_invalid_sql",
+    "item_score_sql",
+    "quote_identifier",
+    "scale_score_sql",
+    "sql_literal",
+]
 
 
 def quote_identifier(identifier: str) -> str:

@@ -26,7 +26,7 @@ Decisions
 from __future__ import annotations
 
 import tempfile
-from typing import Sequence
+from collections.abc import Sequence
 
 from analysis.access.scope import PermissionDenied, Scope, require
 from analysis.intake.prepare import Prepared, check_kinds, prepare_or_refuse

@@ -6,7 +6,7 @@ remembered per file kind in the ``column_mappings`` table, or chosen by the user
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from analysis.access.scope import Scope, require
 from analysis.definitions.contract import columns_for, normalize_header

@@ -11,8 +11,8 @@ stored data (:mod:`analysis.intake.stored_checks`). Nothing is written to stored
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -28,8 +28,8 @@ from analysis.intake.stored_checks import (
     attendance_problems,
     existing_key_problems,
     pseudonymization_mismatch,
-    score_overlap_warnings,
     scope_sites,
+    score_overlap_warnings,
 )
 from analysis.intake.validate import FileView, validate_view
 from analysis.intake.values import KINDS, FileSummary, Progress, UploadFile, with_changes

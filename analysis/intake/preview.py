@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 

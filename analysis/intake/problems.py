@@ -7,8 +7,9 @@ and what was expected.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 import pandas as pd
 

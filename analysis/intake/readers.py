@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
-
 from analysis.intake.problems import Problem
 
 #: Encodings the reader may report; the label is what users see in a warning.

@@ -10,8 +10,8 @@ instrument needs no new code. The engine that runs them over a staged file is
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from analysis.definitions.contract import Column, columns_for
 from analysis.definitions.instruments import INSTRUMENTS, SCALES, Instrument

@@ -8,13 +8,12 @@ earlier uploads. Each runs as SQL over the staged views of :mod:`analysis.intake
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Mapping, Sequence
 
 import duckdb
 
 from analysis.definitions.instruments import SCALES
-
 from analysis.intake.problems import Problem, shown
 from analysis.intake.validate import MAX_PER_CHECK, FileView
 from analysis.intake.values import FileSummary, UploadFile

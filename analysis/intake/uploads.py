@@ -7,7 +7,7 @@ file in place; undo it separately. A refusal because of the viewer's scope is au
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import duckdb
 import pandas as pd

@@ -9,8 +9,8 @@ no rows) and repeated respondent/wave pairs are found here too.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import duckdb
 

@@ -7,12 +7,13 @@ Frozen records only (no database access); :mod:`analysis.intake.ingest`,
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Literal, Mapping
+from typing import Literal
 
 import pandas as pd
 
@@ -27,10 +28,10 @@ KINDS: tuple[str, ...] = ("survey", "attendance")
 
 def now() -> datetime:
     """The current UTC time without a time zone (as the database stores it)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
-def with_changes(summary: "FileSummary", **changes: object) -> "FileSummary":
+def with_changes(summary: FileSummary, **changes: object) -> FileSummary:
     """A copy of a file summary with some counts changed."""
     return dc_replace(summary, **changes)  # type: ignore[arg-type]
 
@@ -66,7 +67,7 @@ class UploadFile:
 
     @classmethod
     def from_path(cls, kind: Kind, path: str | Path,
-                  mapping: Mapping[str, str | None] | None = None) -> "UploadFile":
+                  mapping: Mapping[str, str | None] | None = None) -> UploadFile:
         """Read a file from disk."""
         path = Path(path)
         return cls(kind, path.name, path.read_bytes(), mapping)

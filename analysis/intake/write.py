@@ -11,7 +11,7 @@ columns outside the contract are never stored. Survey rows an upload replaces mo
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import duckdb
 

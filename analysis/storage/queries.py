@@ -13,14 +13,14 @@ response's survey date, and ``participant`` is ``sessions >= min_sessions``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pandas as pd
 
+from analysis.access.scope import Scope, require
 from analysis.definitions.contract import COVARIATES
 from analysis.definitions.instruments import INSTRUMENTS_BY_KEY, SCALES_BY_KEY, SCORED_COLUMNS
-from analysis.access.scope import Scope, require
 from analysis.storage.store import Store, first
 
 # Filters are parameters; a NULL list means "no restriction".

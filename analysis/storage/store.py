@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Self
 
 import duckdb
 
@@ -212,7 +213,7 @@ class Store:
         """Close the root connection (and with it every cursor)."""
         self._root.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
