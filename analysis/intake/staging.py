@@ -97,13 +97,13 @@ def reject_message(error_type: str, n_headers: int, csv_line: str | None,
     if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
         found = _field_count(csv_line, delimiter)
         count = f"{found} values" if found is not None else "a different number of values"
-        return (f"This row has {count} but the header has {n_headers} columns "
+        return ((f"This row has {count} but the header has {n_headers} columns "
                 f"(separated by {label}s). A value may contain a {label}: put it in double "
-                "quotes, or remove the extra separator.",
+                "quotes, or remove the extra separator."),
                 f"{n_headers} values")
     if error_type == "UNQUOTED VALUE":
-        return ("A value on this row has a double quote in the wrong place. Values with "
-                "quotes must be enclosed in double quotes, with inner quotes doubled (\"\").",
+        return (("A value on this row has a double quote in the wrong place. Values with "
+                "quotes must be enclosed in double quotes, with inner quotes doubled (\"\")."),
                 "correctly quoted values")
     if error_type == "LINE SIZE OVER MAXIMUM":
         return ("This row is too long to be a survey row.", "a shorter row")

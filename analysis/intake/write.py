@@ -81,14 +81,14 @@ def survey_insert_sql(view: FileView, values: Mapping[str, Sequence[str]] | None
         if all(col in values for col in items):
             answers = sorted({v for col in items for v in values[col] if v is not None})
             statements.append((
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
-                "(SELECT CAST(unnest($answers) AS VARCHAR) AS raw)", {"answers": answers}))
+                (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
+                "(SELECT CAST(unnest($answers) AS VARCHAR) AS raw)"), {"answers": answers}))
         else:
             distinct = " UNION ".join(f"SELECT DISTINCT {q(col)} AS raw FROM {view.relation}"
                                       for col in items)
             statements.append((
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
-                f"({distinct}) WHERE raw IS NOT NULL", {}))
+                (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
+                f"({distinct}) WHERE raw IS NOT NULL"), {}))
         for number, col in enumerate(items):
             alias = f"j_{inst.key}_{number}"
             joins.append(f"LEFT JOIN {table} {alias} ON {alias}.raw = v.{q(col)}")
@@ -106,9 +106,9 @@ def survey_insert_sql(view: FileView, values: Mapping[str, Sequence[str]] | None
         names.append(scale.key)
         outer.append(f"{expr} AS {q(scale.key)}")
     statements.append((
-        f"INSERT INTO survey (upload_id, {', '.join(q(n) for n in names)}) "
+        (f"INSERT INTO survey (upload_id, {', '.join(q(n) for n in names)}) "
         f"SELECT $upload_id, {', '.join(outer)} FROM "
-        f"(SELECT {', '.join(inner)} FROM {view.relation} v {' '.join(joins)}) coded", {}))
+        f"(SELECT {', '.join(inner)} FROM {view.relation} v {' '.join(joins)}) coded"), {}))
     return statements
 
 

@@ -48,8 +48,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             undone_at TIMESTAMP, undone_by VARCHAR)""",
         f"CREATE TABLE IF NOT EXISTS survey ({_survey_columns_sql()})",
         # Rows taken out by a 'replace' upload, kept so that undoing it restores them.
-        f"CREATE TABLE IF NOT EXISTS survey_replaced (replaced_by BIGINT NOT NULL, "
-        f"{_survey_columns_sql()})",
+        (f"CREATE TABLE IF NOT EXISTS survey_replaced (replaced_by BIGINT NOT NULL, "
+        f"{_survey_columns_sql()})"),
         f"CREATE TABLE IF NOT EXISTS attendance ({_attendance_columns_sql()})",
         """CREATE TABLE IF NOT EXISTS column_mappings (
             kind VARCHAR NOT NULL, source_header VARCHAR NOT NULL, canonical VARCHAR NOT NULL,
