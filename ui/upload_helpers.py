@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from analysis.intake import ingest
+from analysis.intake import importers, ingest
 from analysis.definitions.instruments import recognise
 from analysis.access.scope import PermissionDenied, Scope
 from analysis.storage.store import Store, StoreUnavailable
@@ -44,7 +44,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.U
 
     Returns the file with the mapping chosen on screen, or None when it cannot be read.
     """
-    data = uploaded.getvalue()
+    data = imported_data(kind, uploaded)
     automatic = _preview_of(store, ingest.UploadFile(kind, uploaded.name, data))
     if automatic is None:
         return None
@@ -91,6 +91,32 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.U
     if kind == "survey":
         show_scales(mapping)
     return upload
+
+
+def imported_data(kind: str, uploaded) -> bytes:
+    """The file's bytes, or, for a recognised export (Qualtrics, Zoom …), the contract
+    table it converts to, with one line naming what was recognised and what is dropped."""
+    data = uploaded.getvalue()
+    try:
+        if kind == "survey":
+            conversion = importers.convert_survey(uploaded.name, data)
+            if conversion is not None and conversion.needs_wave:
+                wave = st.text_input("Which wave is this export? (e.g. baseline, 2025-Q1)",
+                                     key=f"wave_{upload_digest(data)}").strip()
+                conversion = importers.convert_survey(uploaded.name, data, wave=wave or None)
+        else:
+            conversion = importers.convert_attendance([(uploaded.name, data)])
+    except Exception:  # noqa: BLE001 - an unreadable export is read as a plain file
+        conversion = None
+    if conversion is None:
+        return data
+    st.info(conversion.describe(), icon=":material/travel_explore:")
+    if conversion.dropped:
+        st.caption("Never stored (names, addresses, locations, free text, metadata): "
+                   + conversion.dropped_text() + ".")
+    for problem in conversion.problems:
+        st.warning(problem.message, icon=":material/info:")
+    return conversion.data
 
 
 def _delimiter_words(delimiter: str) -> str:

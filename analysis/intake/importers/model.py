@@ -79,6 +79,11 @@ class Conversion:
         return buffer.getvalue().encode("utf-8")
 
     @property
+    def needs_wave(self) -> bool:
+        """A survey export of one wave whose wave label has not been given yet."""
+        return self.kind == "survey" and not self.waves
+
+    @property
     def mapping(self) -> dict[str, str | None]:
         """Header → canonical name for the canonical columns (others: None, to map)."""
         return {h: (None if h in self.unrecognised else h) for h in self.header}
