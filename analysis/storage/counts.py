@@ -24,15 +24,21 @@ def status_counts(store: Store, scope: Scope) -> dict[str, object]:
     people = "" if sites is None else \
         "WHERE respondent_id IN (SELECT respondent_id FROM survey WHERE list_contains($sites, site))"
     with store.cursor() as cur:
-        rows, respondents, site_list = cur.execute(
+        rows, respondents, site_list = _one(cur.execute(
             f"SELECT count(*), count(DISTINCT respondent_id), list(DISTINCT site ORDER BY site) "
-            f"FROM survey {where}", params).fetchone()
+            f"FROM survey {where}", params).fetchone())
         waves = [r[0] for r in cur.execute(
             f"SELECT wave FROM survey {where} GROUP BY wave ORDER BY min(survey_date), wave",
             params).fetchall()]
-        sessions, attendance_rows = cur.execute(
+        sessions, attendance_rows = _one(cur.execute(
             "SELECT count(DISTINCT (respondent_id, session_date)), count(*) FROM attendance "
-            f"{people}", params).fetchone()
+            f"{people}", params).fetchone())
     return {"survey_rows": int(rows), "respondents": int(respondents), "waves": waves,
             "sites": list(site_list or []), "sessions": int(sessions),
             "attendance_rows": int(attendance_rows)}
+
+
+def _one(row: tuple | None) -> tuple:
+    # An aggregate query always returns one row.
+    assert row is not None
+    return row

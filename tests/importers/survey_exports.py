@@ -15,8 +15,16 @@ from typing import Sequence
 
 from openpyxl import Workbook
 
-from tests.importers.cohort import (DEGREE, DEGREE_ITEMS, FREQUENCY, MINIZ, SITES, UCLA,
-                                    Response, wave_responses)
+from tests.importers.cohort import (
+    DEGREE,
+    DEGREE_ITEMS,
+    FREQUENCY,
+    MINIZ,
+    SITES,
+    UCLA,
+    Response,
+    wave_responses,
+)
 
 #: CBI wording, with the nuisances survey builders add (curly quotes in item 4).
 CBI_TEXT = {

@@ -8,8 +8,12 @@ from datetime import date
 
 import pytest
 
-from analysis.intake.importers import (attendance_files, convert_attendance, convert_survey,
-                                       parse_map)
+from analysis.intake.importers import (
+    attendance_files,
+    convert_attendance,
+    convert_survey,
+    parse_map,
+)
 from analysis.intake.importers.attendance import minutes_of
 from analysis.intake.importers.dates import iso_dates, parse_date
 from analysis.intake.importers.detect import survey_format

@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from analysis.intake.importers.attendance import build_attendance
-from analysis.intake.importers.detect import attendance_format, in_contract, survey_format
+from analysis.intake.importers.detect import (
+    attendance_format,
+    in_contract,
+    survey_format,
+)
 from analysis.intake.importers.model import Conversion, problem, read_rows
 from analysis.intake.importers.survey import build_survey
 

@@ -10,8 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from analysis.intake.importers import (Conversion, attendance_files, convert_attendance,
-                                       convert_survey, parse_map)
+from analysis.intake.importers import (
+    Conversion,
+    attendance_files,
+    convert_attendance,
+    convert_survey,
+    parse_map,
+)
 from analysis.intake.importers.model import problem
 from analysis.intake.validate import Problem
 

@@ -14,7 +14,15 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from analysis.definitions.contract import normalize_header
-from analysis.intake.importers import forms, qualtrics, redcap, signin, surveymonkey, teams, zoom
+from analysis.intake.importers import (
+    forms,
+    qualtrics,
+    redcap,
+    signin,
+    surveymonkey,
+    teams,
+    zoom,
+)
 from analysis.intake.importers.attendance import AttendanceRows
 from analysis.intake.importers.survey import SurveyLayout
 

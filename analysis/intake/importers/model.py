@@ -117,7 +117,8 @@ class Conversion:
         return "; ".join(f"{h} ({why})" for h, why in self.dropped)
 
 
-def problem(file_name: str, message: str, expected: str = "", severity: str = "error",
+def problem(file_name: str, message: str, expected: str = "",
+            severity: Literal["error", "warning"] = "error",
             row: int | None = None, column: str | None = None) -> Problem:
     """A conversion problem in the ingest's own form."""
     return Problem(file_name, row, column, None, expected, severity, message)

@@ -147,9 +147,10 @@ def layout(rows: Sequence[Sequence[str]], file_name: str,
         info = meta.get(name, {})
         if index in (email, date, record, event):
             continue
-        if name.strip() in METADATA_RAW + METADATA_LABELS or name.endswith("_complete") \
-                or normalize_text(name).endswith("complete") or \
-                normalize_text(name) == "survey timestamp" or name.endswith("_timestamp"):
+        if name.strip() in METADATA_RAW + METADATA_LABELS \
+                or name.endswith(("_complete", "_timestamp")) \
+                or normalize_text(name).endswith("complete") \
+                or normalize_text(name) == "survey timestamp":
             dropped[index] = "survey metadata"
         elif info.get("identifier", "").lower() in ("y", "yes"):
             dropped[index] = "marked as an identifier"

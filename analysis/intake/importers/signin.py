@@ -21,10 +21,10 @@ def _columns(row: Sequence[str]) -> tuple[int, int, int | None] | None:
     words = [normalize_text(c) for c in row]
     email = next((i for i, w in enumerate(words) if w in ("email", "e mail", "email address",
                                                           "e mail address")), None)
-    date = next((i for i, w in enumerate(words) if w == "date" or w.startswith("date ")
-                 or w.endswith(" date") or w.startswith("session date")), None)
-    minutes = next((i for i, w in enumerate(words) if w.startswith("minutes")
-                    or w.startswith("duration")), None)
+    date = next((i for i, w in enumerate(words) if w == "date"
+                 or w.startswith(("date ", "session date")) or w.endswith(" date")), None)
+    minutes = next((i for i, w in enumerate(words) if w.startswith(("minutes", "duration"))),
+                   None)
     return (email, date, minutes) if email is not None and date is not None else None
 
 
@@ -48,11 +48,14 @@ def read(rows: Sequence[Sequence[str]], file_name: str) -> AttendanceRows:
     for row in rows[start + 1:]:
         if not any(c.strip() for c in row):
             continue
-        cell = (lambda i: row[i].strip() if i is not None and i < len(row) else "")
-        emails.append(cell(email))
-        dates.append(cell(date))
-        minutes.append(minutes_of(cell(duration)))
+        emails.append(_cell(row, email))
+        dates.append(_cell(row, date))
+        minutes.append(minutes_of(_cell(row, duration)))
     dropped = tuple((h, identifying(h) or "not in the data contract")
                     for i, h in enumerate(header) if i not in (email, date, duration) and h)
     return AttendanceRows(SOURCE, file_name, emails, dates, minutes, "in person",
                           date_header=header[date], dropped=dropped)
+
+
+def _cell(row: Sequence[str], index: int | None) -> str:
+    return row[index].strip() if index is not None and index < len(row) else ""

@@ -66,11 +66,7 @@ def read(rows: Sequence[Sequence[str]], file_name: str) -> AttendanceRows:
             if not any(c.strip() for c in row) or normalize_text(row[0])[:2] in (
                     "3 ", "2 ", "1 "):
                 break
-
-            def get(key: str) -> str:
-                i = at[key]
-                return row[i].strip() if i is not None and i < len(row) else ""
-
+            get = _getter(row, at)
             email = get("Email")
             if not email and EMAIL.match(get("Participant ID (UPN)")):
                 email = get("Participant ID (UPN)")
@@ -79,3 +75,10 @@ def read(rows: Sequence[Sequence[str]], file_name: str) -> AttendanceRows:
             minutes.append(minutes_of(get(minutes_name)))
     return AttendanceRows(SOURCE, file_name, emails, dates, minutes, "online",
                           date_header=date_name, dropped=(("Name", "name"),))
+
+
+def _getter(row: Sequence[str], at: dict[str, int | None]):
+    def get(key: str) -> str:
+        i = at[key]
+        return row[i].strip() if i is not None and i < len(row) else ""
+    return get
