@@ -183,3 +183,27 @@ def test_attendance_reports_count_the_analysts_sessions(name, tmp_path, capsys):
     assert run(capsys, "ingest", "--db", str(db), "--attendance",
                str(ATTENDANCE[name](again)))[0] == 0
     assert status(capsys, db)["sessions"] == expected_sessions()
+
+
+def test_report_descriptives_match_the_analyst(tmp_path, capsys):
+    """The whole path the issue names: REDCap raw + dictionary and a sign-in sheet in, the
+    report's descriptives (all sites, everyone) out, equal to the analyst's means."""
+    import csv  # noqa: PLC0415
+
+    db = tmp_path / "db.duckdb"
+    data, meta = S.redcap_raw()
+    survey, dictionary = _write(tmp_path / "raw.csv", data), _write(tmp_path / "dd.csv", meta)
+    signin = _write(tmp_path / "signin.xlsx", A.signin_workbook())
+    code, _, err = run(capsys, "ingest", "--db", str(db), "--survey", str(survey),
+                       "--dictionary", str(dictionary), "--map", "site=practice",
+                       "--attendance", str(signin))
+    assert code == 0, err
+    assert status(capsys, db)["sessions"] == expected_sessions()
+    code, _, err = run(capsys, "report", "--db", str(db), "--out", str(tmp_path / "report"))
+    assert code == 0, err
+    with (tmp_path / "report" / "descriptives.csv").open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["site"] == "all" and r["group"] == "all"]
+    found = {(r["wave"], r["outcome"]): (float(r["mean"]), int(r["n"])) for r in rows
+             if r["outcome"].startswith("cbi_")}
+    for key, (mean, n) in analyst_means().items():
+        assert found[key][1] == n and found[key][0] == pytest.approx(mean, abs=0.01), key
