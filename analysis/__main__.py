@@ -80,7 +80,8 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
 def run_ingest(args: argparse.Namespace) -> int:
     from analysis.intake import ingest  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
-    from analysis.intake.importers.command import prepare_uploads, remember_mapping  # noqa: PLC0415
+    from analysis.intake.importers.command import (  # noqa: PLC0415
+        locate_problems, prepare_uploads, remember_mapping)
 
     if not args.survey and not args.attendance:
         print("ingest needs --survey CSV, --attendance CSV, or both.", file=sys.stderr)
@@ -101,7 +102,7 @@ def run_ingest(args: argparse.Namespace) -> int:
                                pseudonymize=pseudonymize)
         if result.status == "applied":
             remember_mapping(store, prepared, args.map)
-    return _report_result(result)
+    return _report_result(locate_problems(result, prepared))
 
 
 # ------------------------------------------------------------------------ demo

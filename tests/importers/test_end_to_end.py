@@ -207,3 +207,18 @@ def test_report_descriptives_match_the_analyst(tmp_path, capsys):
              if r["outcome"].startswith("cbi_")}
     for key, (mean, n) in analyst_means().items():
         assert found[key][1] == n and found[key][0] == pytest.approx(mean, abs=0.01), key
+
+
+def test_a_bad_answer_is_named_by_the_exports_own_row_and_question(tmp_path, capsys):
+    import csv  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    rows = list(csv.reader(io.StringIO(S.qualtrics("baseline").decode())))
+    column = rows[0].index("Q2_3")
+    rows[6][column] = "Oftne"  # clinician 2's answer, on the export's row 7
+    db, path = tmp_path / "db.duckdb", _write(tmp_path / "q.csv", S.to_csv(rows))
+    code, _, err = run(capsys, "ingest", "--db", str(db), "--survey", str(path), "--wave",
+                       "baseline", *PRACTICE_MAP)
+    assert code == 2 and status(capsys, db)["survey_rows"] == 0
+    assert ("q.csv, row 7, column In the last four weeks, please choose what fits best - How "
+            "often are you emotionally exhausted? (stored as cbi_3): found 'Oftne'") in err

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -64,6 +65,12 @@ def convert_survey(file_name: str, data: bytes, *, wave: str | None = None,
         layout = reader(rows, file_name, dict_rows)
     else:
         layout = reader(rows, file_name)
+    # Importers keep the row objects they were given: their positions are the export's
+    # rows (decode drops only blank rows above a workbook's first row).
+    position = {id(row): number for number, row in enumerate(rows, start=1)}
+    numbers = [position.get(id(row), 0) for row in layout.rows]
+    if all(numbers):
+        layout = replace(layout, row_numbers=numbers)
     return build_survey(layout, wave, mapping)
 
 
@@ -88,7 +95,6 @@ def convert_attendance(files: Sequence[tuple[str, bytes]]) -> Conversion | None:
         parts.append(found[1](rows, file_name))
     conversion = build_attendance(parts)
     if problems:
-        from dataclasses import replace  # noqa: PLC0415
         conversion = replace(conversion, problems=conversion.problems + tuple(problems))
     return conversion
 

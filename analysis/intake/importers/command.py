@@ -90,6 +90,18 @@ def _file(kind: str, name: str, data: bytes, converted: Conversion | None) -> Pr
     return PreparedFile(kind, name, converted.data if converted else data, converted)
 
 
+def locate_problems(result, prepared: Sequence[PreparedFile]):
+    """The ingest's result with each problem in a converted export pointed back at the
+    export's own rows and headers (see :meth:`Conversion.locate`)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    conversions = [f.conversion for f in prepared if f.conversion is not None]
+    problems = list(result.problems)
+    for conversion in conversions:
+        problems = [conversion.locate(p) for p in problems]
+    return replace(result, problems=tuple(problems))
+
+
 def mapped_headers(conversion: Conversion, maps: Sequence[str]) -> dict[str, str]:
     """The export's headers chosen by ``--map`` → their target (to be remembered)."""
     targets = set(parse_map(maps))

@@ -55,6 +55,8 @@ class Conversion:
         The export's questions passed on under their own header, for mapping.
     problems : tuple of Problem
         Problems found while converting (errors refuse the upload).
+    source_rows : tuple of int
+        The export's spreadsheet row of each row (empty when not known).
     """
 
     kind: Kind
@@ -68,6 +70,31 @@ class Conversion:
     left_out: tuple[tuple[str, int], ...] = ()
     unrecognised: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
+    source_rows: tuple[int, ...] = ()
+
+    def locate(self, found: Problem) -> Problem:
+        """A problem validation found in the converted table, pointed back at the export:
+        its row in the export, its column by the export's header.
+
+        Examples
+        --------
+        >>> c = Conversion("survey", "an export", "q.csv", ("respondent_id", "cbi_3"),
+        ...                (("a@b.org", "9"),), recognised=(("cbi_3", "Q2_3"),),
+        ...                source_rows=(5,))
+        >>> c.locate(Problem("q.csv", 2, "cbi_3", "9", "a code", "error", "bad")).text()
+        'q.csv, row 5, column Q2_3 (stored as cbi_3): bad'
+        """
+        if found.file != self.file_name:
+            return found
+        row = found.row
+        if row is not None and self.source_rows and 2 <= row < 2 + len(self.source_rows):
+            row = self.source_rows[row - 2]
+        column = found.column
+        header = dict(self.recognised).get(column or "")
+        if header and header != column:
+            column = f"{header} (stored as {column})"
+        return Problem(found.file, row, column, found.value, found.expected, found.severity,
+                       found.message)
 
     @property
     def data(self) -> bytes:

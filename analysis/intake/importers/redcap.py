@@ -98,7 +98,8 @@ def _rows_and_waves(rows: Sequence[Sequence[str]], record: int, event: int,
                     ) -> tuple[list[list[str]], list[str], int]:
     """Rows with survey answers, each with its record's e-mail; their waves; rows left."""
     emails: dict[str, str] = {}
-    data = [list(r) for r in rows[1:] if any(c.strip() for c in r)]
+    # The rows themselves (not copies) are kept: their identity gives their row numbers.
+    data = [r for r in rows[1:] if any(c.strip() for c in r)]
     if email is not None:
         for row in data:
             if email < len(row) and row[email].strip():
@@ -109,7 +110,7 @@ def _rows_and_waves(rows: Sequence[Sequence[str]], record: int, event: int,
             left += 1
             continue
         if email is not None:
-            row += [""] * (email + 1 - len(row))
+            row.extend([""] * (email + 1 - len(row)))  # type: ignore[attr-defined]
             row[email] = row[email].strip() or emails.get(row[record], "")
         kept.append(row)
         waves.append(wave_of_event(row[event] if event < len(row) else ""))

@@ -77,6 +77,8 @@ class SurveyLayout:
     answer_labels: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     day_first: bool = False
     problems: Sequence[Problem] = ()
+    #: The export's spreadsheet row (header rows counted) of each of ``rows``.
+    row_numbers: Sequence[int] = ()
 
 
 #: Header words of a question that asks for free text.
@@ -193,6 +195,7 @@ def build_survey(layout: SurveyLayout, wave: str | None = None,
                       layout.day_first)
     waves_seen: list[str] = []
     rows = []
+    numbers: list[int] = []
     for number, row in enumerate(layout.rows):
         email = normalize_email(cell(row, layout.email))
         if not email:
@@ -210,6 +213,8 @@ def build_survey(layout: SurveyLayout, wave: str | None = None,
             values.append(answer_code(target, raw) if target in ITEM_COLUMNS else raw)
         values += [cell(row, i) for i in passed]
         rows.append(tuple(values))
+        if layout.row_numbers:
+            numbers.append(layout.row_numbers[number])
     if layout.waves is None and not wave:
         problems.append(problem(
             layout.file_name, f"{layout.file_name} is {layout.source} of one wave: say which "
@@ -229,7 +234,7 @@ def build_survey(layout: SurveyLayout, wave: str | None = None,
         "survey", layout.source, layout.file_name, tuple(header), tuple(rows),
         tuple(waves_seen), tuple(recognised),
         tuple((layout.headers[i] or f"column {i + 1}", why) for i, why in sorted(dropped.items())),
-        tuple(left_out.items()), tuple(passed_headers), tuple(problems))
+        tuple(left_out.items()), tuple(passed_headers), tuple(problems), tuple(numbers))
 
 
 def _cell_getter():
