@@ -153,3 +153,24 @@ def test_minutes_and_map_syntax():
     assert parse_map(["site = Which practice?"]) == {"site": "Which practice?"}
     with pytest.raises(ValueError, match="TARGET=SOURCE"):
         parse_map(["site"])
+
+
+def test_map_may_choose_the_wave_the_link_and_items_by_part_of_a_question():
+    rows = [["Timestamp", "Staff code", "Survey round", "Practice name?",
+             "How often do you feel tired?", "Q: how tired are you at work, honestly"],
+            ["2025/03/14 9:15:22 AM GMT+1", "P-0042", "spring", "Harbor", "Often", "3"],
+            ["2025/09/14 9:15:22 AM GMT+1", "P-0042", "autumn", "Harbor", "Seldom", "2"]]
+    data = "\n".join(",".join(r) for r in rows).encode()
+    conversion = convert_survey("g.csv", data, mapping={
+        "respondent_id": "staff code", "wave": "round", "site": "Practice name",
+        "cbi_10": "how tired are you at work"})
+    assert not conversion.problems
+    assert conversion.waves == ("spring", "autumn")
+    assert conversion.header[:5] == ("respondent_id", "wave", "survey_date", "site", "cbi_1")
+    assert conversion.rows[0][:6] == ("P-0042", "spring", "2025-03-14", "Harbor", "4", "3")
+    bad = convert_survey("g.csv", data, wave="w", mapping={"site": "e", "role": "No such"})
+    messages = [p.message for p in bad.problems]
+    assert messages[0].startswith("--map site=e: 'e' fits several columns ('Timestamp', ")
+    assert messages[0].endswith("give more of the text.")
+    assert messages[1] == "--map role=No such: the export has no column 'No such'."
+    assert messages[2].startswith("No e-mail address column was found")

@@ -15,7 +15,7 @@ e-mail address and the completion time are); it describes them as a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 from analysis.definitions.contract import columns_for, normalize_header
@@ -79,6 +79,8 @@ class SurveyLayout:
     problems: Sequence[Problem] = ()
     #: The export's spreadsheet row (header rows counted) of each of ``rows``.
     row_numbers: Sequence[int] = ()
+    #: True when ``--map respondent_id=…`` chose the link column (not an e-mail column).
+    id_mapped: bool = False
 
 
 #: Header words of a question that asks for free text.
@@ -124,14 +126,38 @@ def _resolve_map(layout: SurveyLayout, mapping: Mapping[str, str]
                                     "a contract column such as site or role"))
             continue
         wanted = normalize_text(source)
-        found = [i for i, n in enumerate(names) if wanted in n]
-        if not found:
-            problems.append(problem(layout.file_name, f"--map {target}={source}: the export "
-                                    f"has no column '{source}'.", "a header of the export",
-                                    column=source))
+        # The whole header, field name or question text; else a part of exactly one.
+        found = [i for i, n in enumerate(names) if wanted in n] or \
+            [i for i, n in enumerate(names) if wanted and any(wanted in x for x in n)]
+        if len(found) != 1:
+            several = ", ".join(f"'{layout.headers[i]}'" for i in found[:5])
+            problems.append(problem(
+                layout.file_name, f"--map {target}={source}: " + (
+                    f"the export has no column '{source}'." if not found else
+                    f"'{source}' fits several columns ({several}); give more of the text."),
+                "a header of the export", column=source))
             continue
         chosen[found[0]] = target
     return chosen, problems
+
+
+def _with_own_columns(layout: SurveyLayout, chosen: dict[int, str]) -> SurveyLayout:
+    """The layout with ``--map`` choices for respondent_id, wave or survey_date applied
+    (they replace the e-mail, the wave and the date the importer found)."""
+    own = {target: index for index, target in chosen.items() if target in _OWN}
+    for index in own.values():
+        del chosen[index]
+    if not own:
+        return layout
+    dropped = dict(layout.dropped)
+    waves = layout.waves
+    if "wave" in own:
+        waves = [str(r[own["wave"]]).strip() if own["wave"] < len(r) else ""
+                 for r in layout.rows]
+        dropped[own["wave"]] = "read as the wave"
+    return replace(layout, email=own.get("respondent_id", layout.email),
+                   date=own.get("survey_date", layout.date), waves=waves, dropped=dropped,
+                   id_mapped="respondent_id" in own)
 
 
 def _roles(layout: SurveyLayout, chosen: Mapping[int, str]
@@ -181,6 +207,7 @@ def build_survey(layout: SurveyLayout, wave: str | None = None,
     Conversion
     """
     chosen, problems = _resolve_map(layout, mapping or {})
+    layout = _with_own_columns(layout, chosen)
     problems = list(layout.problems) + problems
     kept, dropped, passed = _roles(layout, chosen)
     left_out = dict(layout.left_out)
@@ -198,6 +225,8 @@ def build_survey(layout: SurveyLayout, wave: str | None = None,
     numbers: list[int] = []
     for number, row in enumerate(layout.rows):
         email = normalize_email(cell(row, layout.email))
+        if not email and layout.id_mapped:
+            email = cell(row, layout.email)  # a mapped ID column: hashed as it is
         if not email:
             left_out["no e-mail address to link the response"] = \
                 left_out.get("no e-mail address to link the response", 0) + 1
