@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 from typing import Callable, Sequence
 
 AddArguments = Callable[[argparse.ArgumentParser], None]

@@ -93,7 +93,7 @@ def _choices(text: str) -> dict[str, str]:
     return out
 
 
-def _rows_and_waves(rows: Sequence[Sequence[str]], record: int, event: int,
+def _rows_and_waves(rows: Sequence[list[str]], record: int, event: int,
                     email: int | None, items: Sequence[int]
                     ) -> tuple[list[list[str]], list[str], int]:
     """Rows with survey answers, each with its record's e-mail; their waves; rows left."""
@@ -110,7 +110,7 @@ def _rows_and_waves(rows: Sequence[Sequence[str]], record: int, event: int,
             left += 1
             continue
         if email is not None:
-            row.extend([""] * (email + 1 - len(row)))  # type: ignore[attr-defined]
+            row.extend([""] * (email + 1 - len(row)))
             row[email] = row[email].strip() or emails.get(row[record], "")
         kept.append(row)
         waves.append(wave_of_event(row[event] if event < len(row) else ""))
@@ -124,7 +124,7 @@ def _timestamp(headers: Sequence[str], first_item: int) -> int | None:
     return before[-1] if before else (stamps[0] if stamps else None)
 
 
-def layout(rows: Sequence[Sequence[str]], file_name: str,
+def layout(rows: Sequence[list[str]], file_name: str,
            dictionary: Sequence[Sequence[str]] | None = None) -> SurveyLayout:
     """Describe a REDCap export (labels, or raw with its dictionary)."""
     raw = matches_raw(rows)
