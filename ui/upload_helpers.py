@@ -21,7 +21,7 @@ USER_ERRORS = (PermissionDenied, StoreUnavailable, ValueError, LookupError)
 
 DO_NOT_STORE = "(do not store)"
 KIND_LABELS = {"survey": "Survey responses", "attendance": "Session attendance"}
-FILE_TYPES = ["csv", "txt", "tsv", "xlsx"]
+FILE_TYPES = ["csv", "txt", "tsv", "xlsx", "zip"]  # zip: a set of Teams or Zoom reports
 _SOURCE = "Column in your file"
 _TARGET = "Stored as"
 
@@ -105,7 +105,8 @@ def imported_data(kind: str, uploaded) -> bytes:
                                      key=f"wave_{upload_digest(data)}").strip()
                 conversion = importers.convert_survey(uploaded.name, data, wave=wave or None)
         else:
-            conversion = importers.convert_attendance([(uploaded.name, data)])
+            conversion = importers.convert_attendance(
+                importers.report_files(uploaded.name, data))
     except Exception:  # noqa: BLE001 - an unreadable export is read as a plain file
         conversion = None
     if conversion is None:

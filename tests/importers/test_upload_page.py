@@ -51,3 +51,25 @@ def test_upload_page_names_the_export_and_stores_it(store):
         rows, emails = cur.execute("SELECT count(*), count(*) FILTER (WHERE respondent_id "
                                    "LIKE '%@%') FROM survey").fetchone()
     assert (rows, emails) == (60, 0)
+
+
+def test_upload_page_reads_a_zip_of_teams_reports(store):
+    from tests.importers import attendance_exports as A  # noqa: PLC0415
+    from tests.importers.cohort import expected_sessions  # noqa: PLC0415
+
+    save_setting(store, LOCAL, "pseudonymize", 1)
+    at = AppTest.from_file(str(ROOT / "screens" / "upload.py"), default_timeout=30)
+    at.session_state[auth.SCOPE_KEY] = LOCAL
+    at.session_state[auth.METHOD_KEY] = "local"
+    at.run()
+    at.file_uploader(key="file_attendance").set_value(
+        ("teams.zip", A.teams_zip(), "application/zip"))
+    at.run()
+    assert not at.exception
+    assert any(i.value.startswith("This is 4 reports (a Microsoft Teams attendance report): "
+                                  f"{expected_sessions()} sessions") for i in at.info)
+    at.button(key="validate").click().run()
+    at.button(key="upload").click().run()
+    with store.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM attendance").fetchone()[0] == \
+            expected_sessions()

@@ -27,7 +27,7 @@ from analysis.intake.importers.model import Conversion, problem, read_rows
 from analysis.intake.importers.survey import build_survey
 
 __all__ = ["Conversion", "convert_survey", "convert_attendance", "attendance_files",
-           "parse_map"]
+           "report_files", "parse_map"]
 
 #: Files in a folder or zip that may be attendance reports.
 REPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
@@ -107,14 +107,20 @@ def attendance_files(path: str | Path) -> list[tuple[str, bytes]]:
                 if p.is_file() and not p.name.startswith(".")
                 and p.suffix.lower() in REPORT_SUFFIXES + (".zip",)
                 for f in attendance_files(p)]
-    data = path.read_bytes()
-    if path.suffix.lower() == ".zip" or (data.startswith(b"PK\x03\x04") and
-                                         not _is_workbook(data)):
+    return report_files(path.name, path.read_bytes())
+
+
+def report_files(file_name: str, data: bytes) -> list[tuple[str, bytes]]:
+    """The reports in one uploaded file: the file itself, or each report in a zip."""
+    if not data.startswith(b"PK\x03\x04") or _is_workbook(data):
+        return [(file_name, data)]
+    try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return [(Path(n).name, archive.read(n)) for n in sorted(archive.namelist())
                     if Path(n).suffix.lower() in REPORT_SUFFIXES and not n.endswith("/")
                     and not Path(n).name.startswith(".")]
-    return [(path.name, data)]
+    except zipfile.BadZipFile:
+        return [(file_name, data)]
 
 
 def _is_workbook(data: bytes) -> bool:
