@@ -174,3 +174,27 @@ def test_map_may_choose_the_wave_the_link_and_items_by_part_of_a_question():
     assert messages[0].endswith("give more of the text.")
     assert messages[1] == "--map role=No such: the export has no column 'No such'."
     assert messages[2].startswith("No e-mail address column was found")
+
+
+def test_damaged_exports_never_raise():
+    """Truncated, spliced and garbled exports give a conversion, None, or problems —
+    never an exception (a refusal must reach the user as words, not a traceback)."""
+    import random  # noqa: PLC0415
+
+    rng = random.Random(16)
+    surveys = [S.qualtrics("baseline"), S.surveymonkey("baseline"), S.redcap_raw()[0],
+               S.google_forms("baseline")]
+    reports = [A.zoom_participants(), A.zoom_usage(), A.teams_report(date(2025, 4, 2))]
+    for case in range(60):
+        data = bytearray(rng.choice(surveys if case % 2 == 0 else reports))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(data) or 1)
+            if rng.random() < 0.5:
+                del data[at:at + rng.randint(1, 300)]
+            else:
+                data[at:at] = rng.choice([b",", b"\n", b'"', b"\t", b"\x00", "é".encode()])
+        if case % 2 == 0:
+            convert_survey("f.csv", bytes(data), wave="w", mapping={"site": "practice"})
+            convert_survey("f.csv", bytes(data), dictionary=bytes(data))
+        else:
+            convert_attendance([("f.csv", bytes(data)), ("g.csv", bytes(data))])

@@ -195,10 +195,15 @@ def answer_code(column: str, answer: str) -> str:
     >>> answer_code("cbi_9", "To a high degree"), answer_code("cbi_1", " 2 ")
     ('4', '2')
     """
-    text = str(answer or "").strip()
+    return _code(column.rpartition("_")[0], str(answer or "").strip())
+
+
+@lru_cache(maxsize=8192)
+def _code(instrument: str, text: str) -> str:
+    # Cached: an export repeats a handful of answers hundreds of thousands of times.
     if not text:
         return ""
-    inst = INSTRUMENTS_BY_KEY[column.rpartition("_")[0]]
+    inst = INSTRUMENTS_BY_KEY[instrument]
     try:
         number = float(text)
     except ValueError:
