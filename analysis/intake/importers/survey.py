@@ -152,8 +152,7 @@ def _with_own_columns(layout: SurveyLayout, chosen: dict[int, str]) -> SurveyLay
     dropped = dict(layout.dropped)
     waves = layout.waves
     if "wave" in own:
-        waves = [str(r[own["wave"]]).strip() if own["wave"] < len(r) else ""
-                 for r in layout.rows]
+        waves = [cell(r, own["wave"]) for r in layout.rows]
         dropped[own["wave"]] = "read as the wave"
     return replace(layout, email=own.get("respondent_id", layout.email),
                    date=own.get("survey_date", layout.date), waves=waves, dropped=dropped,
@@ -211,7 +210,6 @@ def build_survey(layout: SurveyLayout, wave: str | None = None,
     problems = list(layout.problems) + problems
     kept, dropped, passed = _roles(layout, chosen)
     left_out = dict(layout.left_out)
-    cell = _cell_getter()
     order = sorted(kept, key=lambda i: (SURVEY_TARGETS.index(kept[i]), i))
     passed_headers = _unique([layout.headers[i] or f"column {i + 1}" for i in passed],
                              set(kept.values()) | set(_OWN))
@@ -266,12 +264,11 @@ def build_survey(layout: SurveyLayout, wave: str | None = None,
         tuple(left_out.items()), tuple(passed_headers), tuple(problems), tuple(numbers))
 
 
-def _cell_getter():
-    def cell(row: Sequence[str], index: int | None) -> str:
-        if index is None or index >= len(row):
-            return ""
-        return str(row[index]).strip()
-    return cell
+def cell(row: Sequence[str], index: int | None) -> str:
+    """A row's value in a column, trimmed; empty when the row is short or no column."""
+    if index is None or index >= len(row):
+        return ""
+    return str(row[index]).strip()
 
 
 def _unique(headers: Sequence[str], taken: set[str]) -> list[str]:
