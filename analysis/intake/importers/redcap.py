@@ -133,7 +133,8 @@ def layout(rows: Sequence[list[str]], file_name: str,
     headers = [meta.get(n, {}).get("label") or n for n in names] if raw else names
     items = [i for i, h in enumerate(headers) if match_item(h)]
     record = 0
-    event = index_of(names, "redcap_event_name", "Event Name") or 1
+    found_event = index_of(names, "redcap_event_name", "Event Name")
+    event = 1 if found_event is None else found_event  # matches() found it; 1 is REDCap's place
     email = None
     if raw:
         email = next((i for i, n in enumerate(names)
