@@ -51,11 +51,11 @@ def prepare_uploads(survey: str | None, attendance: str | None, *, wave: str | N
     if survey:
         path = Path(survey)
         if not path.is_file():
-            return [], [problem(survey, f"{survey}: no such file.", "a survey file")]
+            return [], [problem(survey, "no such file.", "a survey file")]
         extra = Path(dictionary).read_bytes() if dictionary and Path(dictionary).is_file() \
             else None
         if dictionary and extra is None:
-            problems.append(problem(dictionary, f"{dictionary}: no such file.",
+            problems.append(problem(dictionary, "no such file.",
                                     "a REDCap data dictionary (CSV)"))
         data = path.read_bytes()
         converted = convert_survey(path.name, data, wave=wave, mapping=mapping,
@@ -69,7 +69,7 @@ def prepare_uploads(survey: str | None, attendance: str | None, *, wave: str | N
     if attendance:
         path = Path(attendance)
         if not path.exists():
-            return [], [problem(attendance, f"{attendance}: no such file or folder.",
+            return [], [problem(attendance, "no such file or folder.",
                                 "an attendance file, folder or zip")]
         reports = attendance_files(path)
         converted = convert_attendance(reports) if reports else None
