@@ -15,6 +15,7 @@ from analysis.intake.mapping import canonical_columns, save_mapping
 from analysis.intake.preview import preview as preview_upload
 from analysis.intake.problems import problems_frame
 from analysis.intake.values import IngestResult, Preview, UploadFile
+from analysis.intake import importers
 from analysis.definitions.instruments import recognise
 from analysis.access.scope import PermissionDenied, Scope
 from analysis.storage.store import Store, StoreUnavailable
@@ -24,7 +25,7 @@ USER_ERRORS = (PermissionDenied, StoreUnavailable, ValueError, LookupError)
 
 DO_NOT_STORE = "(do not store)"
 KIND_LABELS = {"survey": "Survey responses", "attendance": "Session attendance"}
-FILE_TYPES = ["csv", "txt", "tsv", "xlsx"]
+FILE_TYPES = ["csv", "txt", "tsv", "xlsx", "zip"]  # zip: a set of Teams or Zoom reports
 _SOURCE = "Column in your file"
 _TARGET = "Stored as"
 
@@ -47,7 +48,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> UploadFi
 
     Returns the file with the mapping chosen on screen, or None when it cannot be read.
     """
-    data = uploaded.getvalue()
+    data = imported_data(kind, uploaded)
     automatic = _preview_of(store, UploadFile(kind, uploaded.name, data))
     if automatic is None:
         return None
@@ -94,6 +95,33 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> UploadFi
     if kind == "survey":
         show_scales(mapping)
     return upload
+
+
+def imported_data(kind: str, uploaded) -> bytes:
+    """The file's bytes, or, for a recognised export (Qualtrics, Zoom …), the contract
+    table it converts to, with one line naming what was recognised and what is dropped."""
+    data = uploaded.getvalue()
+    try:
+        if kind == "survey":
+            conversion = importers.convert_survey(uploaded.name, data)
+            if conversion is not None and conversion.needs_wave:
+                wave = st.text_input("Which wave is this export? (e.g. baseline, 2025-Q1)",
+                                     key=f"wave_{upload_digest(data)}").strip()
+                conversion = importers.convert_survey(uploaded.name, data, wave=wave or None)
+        else:
+            conversion = importers.convert_attendance(
+                importers.report_files(uploaded.name, data))
+    except Exception:  # noqa: BLE001 - an unreadable export is read as a plain file
+        conversion = None
+    if conversion is None:
+        return data
+    st.info(conversion.describe(), icon=":material/travel_explore:")
+    if conversion.dropped:
+        st.caption("Never stored (names, addresses, locations, free text, metadata): "
+                   + conversion.dropped_text() + ".")
+    for problem in conversion.problems:
+        st.warning(problem.message, icon=":material/info:")
+    return conversion.data
 
 
 def _delimiter_words(delimiter: str) -> str:
