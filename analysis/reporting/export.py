@@ -34,6 +34,7 @@ import pandas as pd
 
 from analysis.storage import audit
 from analysis.privacy import disclosure
+from analysis.definitions.analyses import ANALYSES
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
 from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, ReportTables, build_report, ordered
@@ -80,23 +81,6 @@ _KEYS = {
     "reliability": ("scale", "wave"),
 }
 
-ANALYSIS_NOTES: dict[str, str] = {
-    "unadjusted": "Difference of means at a wave (Welch t-test; Hedges' g). Assumes nothing about "
-                  "who joined: a raw comparison.",
-    "did": "Difference-in-differences of change from baseline (OLS with person-clustered SEs). "
-           "Assumes parallel trends: without the program both groups would have changed alike. "
-           "With one pre-program wave this cannot be tested.",
-    "ancova": "Follow-up score adjusted for baseline score, site and role (OLS, HC3). Assumes "
-              "selection on the measured baseline score. Differs from DiD when groups differ at "
-              "baseline (Lord's paradox).",
-    "ipw": "Inverse-probability-weighted difference at follow-up (logistic propensity on baseline "
-           "score, site and role; stabilised weights capped at the 1st/99th percentiles; HC1). "
-           "Assumes no unmeasured confounding and overlap.",
-    "high_burnout_rd": "Risk difference of the share above the instrument's cut-off, in percentage "
-                       "points (Newcombe hybrid-score CI). Unadjusted.",
-    "dose_response": "Change from baseline per session attended, participants only (OLS, HC3). "
-                     "Attendance is self-chosen: descriptive support, not proof.",
-}
 
 
 @dataclass(frozen=True)
@@ -425,7 +409,7 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
              "## Analyses", "",
              "Every estimate is participants minus comparison, in the outcome's own units, at each "
              "follow-up wave, with a 95% confidence interval.", ""]
-    lines += [f"- **{name}**: {text}" for name, text in ANALYSIS_NOTES.items()]
+    lines += [f"- **{a.name}** ({a.label}): {a.method} Reference: {a.citation}." for a in ANALYSES]
     lines += ["",
               "Multiplicity: within one analysis at one wave, the primary outcomes of an instrument "
               "are Holm-adjusted together; other outcomes are Benjamini-Hochberg-adjusted "

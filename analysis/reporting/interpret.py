@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.stats.effects import Estimate, finite_or_none
 
 __all__ = ["effect_size_word", "as_estimate", "sentence", "caveats", "lords_paradox_note"]
@@ -26,17 +27,6 @@ _ROW_FIELDS = ("analysis", "outcome", "wave", "estimate", "ci_low", "ci_high", "
 STANDARDIZED_KINDS = frozenset({"hedges_g", "cohen_d", "d_baseline_sd", "d_follow_up_sd", "cohen_h"})
 CANNOT_RULE_OUT = "the data cannot rule out no effect"
 
-ASSUMPTIONS: dict[str, str] = {
-    "unadjusted": "Raw difference: it does not account for who chose to join.",
-    "did": ("Assumes both groups would have changed alike without the program (parallel trends)."),
-    "ancova": ("Assumes that people with the same baseline score would have scored alike later, "
-               "whichever group they were in."),
-    "ipw": ("Assumes the baseline score, site and role capture every reason for joining that also "
-            "affects burnout (no hidden confounding)."),
-    "high_burnout_rd": "Raw difference in shares: it does not account for who chose to join.",
-    "dose_response": ("People choose how often to attend, so those who attend more may differ in other "
-                      "ways: this supports, but does not prove, an effect."),
-}
 
 
 def as_estimate(value: Estimate | Mapping[str, Any]) -> Estimate:
@@ -209,7 +199,8 @@ def caveats(estimate: Estimate | Mapping[str, Any], reliability: float | None = 
     if not estimate.ok:
         return [estimate.status[0].upper() + estimate.status[1:] + "."]
     notes: list[str] = []
-    assumption = ASSUMPTIONS.get(estimate.analysis)
+    record = registered_analysis(estimate.analysis)
+    assumption = record.assumption if record else None
     if assumption:
         notes.append(assumption)
     if estimate.analysis == "did":

@@ -47,7 +47,9 @@ import pandas as pd
 from analysis.stats import adjust
 from analysis.privacy import disclosure
 from analysis.stats.effects import Estimate, minimum_detectable_effect
+from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.reporting import interpret
 from analysis.panel.participation import descriptives as _descriptives
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
 from analysis.panel.participation import attendance_timing, dose_band, participation_summary
@@ -691,10 +693,6 @@ def _texts(results: Sequence[Estimate], suppressed: np.ndarray, k: int) -> tuple
     Written from the estimates before guarding, then dropped on suppressed rows: a
     hidden row says only that it is hidden.
     """
-    try:
-        from analysis.reporting import interpret  # noqa: PLC0415 - optional: our own words when absent
-    except ImportError:
-        interpret = None  # type: ignore[assignment]
     sentences, caveats = [], []
     for est, hidden in zip(results, suppressed):
         if hidden:
@@ -703,35 +701,15 @@ def _texts(results: Sequence[Estimate], suppressed: np.ndarray, k: int) -> tuple
             continue
         scale = SCALES_BY_KEY[est.outcome]
         try:
-            if interpret is None:
-                raise ImportError
             sentences.append(str(interpret.sentence(est, scale.label.lower(), scale.unit,
                                                     scale.higher_is_worse, est.wave)))
             caveats.append(" ".join(interpret.caveats(est)))
         except Exception:  # noqa: BLE001 - keep the report whole; fall back to our words
             del sentences[len(caveats):]
             sentences.append(_fallback_sentence(est))
-            caveats.append(_CAVEATS.get(est.analysis, ""))
+            record = registered_analysis(est.analysis)
+            caveats.append(record.assumption if record else "")
     return sentences, caveats
-
-
-_ANALYSIS_WORDS = {
-    "unadjusted": "Without adjustment, participants scored",
-    "did": "Compared with their own baseline, participants changed",
-    "ancova": "Adjusted for baseline score, site and role, participants scored",
-    "ipw": "Weighted to make the groups alike, participants scored",
-    "high_burnout_rd": "The share above the cut-off was",
-    "dose_response": "Each session attended went with a change of",
-}
-_CAVEATS = {
-    "unadjusted": "A raw comparison: people who join may differ from those who do not.",
-    "did": "Assumes both groups would have changed alike without the program; "
-           "with one pre-program wave this cannot be checked.",
-    "ancova": "Assumes joining depended on the measured baseline score, not on a stable trait.",
-    "ipw": "Assumes the baseline score, site and role explain who joined.",
-    "high_burnout_rd": "Unadjusted difference in shares.",
-    "dose_response": "Attendance is self-chosen: descriptive support, not proof.",
-}
 
 
 def _fallback_sentence(est: Estimate) -> str:
@@ -751,7 +729,8 @@ def _fallback_sentence(est: Estimate) -> str:
         return (f"{label} at {row['wave']}: the share above the cut-off was {abs(estimate):.1f} "
                 f"percentage points {words} among participants (95% CI {row['ci_low']:+.1f} to "
                 f"{row['ci_high']:+.1f}).")
-    lead = _ANALYSIS_WORDS.get(str(row["analysis"]), "Participants scored")
+    record = registered_analysis(str(row["analysis"]))
+    lead = record.sentence_lead if record else "Participants scored"
     return (f"{label} at {row['wave']}: {lead} {abs(estimate):.1f} {unit} {words} than the comparison "
             f"group (95% CI {row['ci_low']:+.1f} to {row['ci_high']:+.1f}).")
 
@@ -1036,13 +1015,9 @@ def _disagree(a: pd.Series | None, b: pd.Series | None) -> bool:
 
 
 def _lords_note(did_est: Estimate, ancova_est: Estimate, outcome: str) -> str:
-    try:
-        from analysis.reporting import interpret  # noqa: PLC0415
-        note = interpret.lords_paradox_note(did_est, ancova_est)
-        if note:
-            return str(note)
-    except Exception:  # noqa: BLE001 - interpret is optional
-        pass
+    note = interpret.lords_paradox_note(did_est, ancova_est)
+    if note:
+        return str(note)
     return (f"DiD and ANCOVA disagree for {SCALES_BY_KEY[outcome].label} (Lord's paradox): the groups "
             "already differed at baseline. DiD assumes people joined because of a stable trait "
             "and both groups would have changed alike; ANCOVA assumes joining depended on the "

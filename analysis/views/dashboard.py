@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.views import figures
+from analysis.definitions.analyses import ANALYSES, MEAN_DIFFERENCE_ANALYSES
 from analysis.reporting import interpret
 from analysis.storage import queries
 from analysis.reporting import report
@@ -41,15 +42,7 @@ QUANTILE_MIN_N = 10
 #: Fewest people for 5th/95th-percentile whiskers (below, whiskers stop at the box).
 TAIL_MIN_N = 20
 #: Each method in words, for help texts.
-METHOD_HELP = {
-    "did": "Difference-in-differences (change over time compared between groups): how much "
-           "participants' scores changed since the first survey, minus how much the "
-           "comparison group's changed.",
-    "ancova": "ANCOVA (adjusted for the baseline score, site and role): the difference between "
-              "people who started at the same level.",
-    "ipw": "IPW (inverse-probability weighting): the comparison group reweighted to resemble "
-           "the people who joined.",
-}
+METHOD_HELP = {a.name: a.help for a in ANALYSES}
 #: The methods that count as "the" adjusted effect, in order of preference.
 HEADLINE_METHODS = ("did", "ancova", "ipw")
 
@@ -84,12 +77,8 @@ HOW_TO_READ: dict[str, str] = {
         "selected outcome, in its own units; the diamond is the difference (participants "
         "minus comparison) and the line its 95% interval. Left of the dotted zero line means "
         "participants score lower; an interval crossing zero means the data cannot tell. "
-        "*Simple difference* compares the groups at this wave. *Difference-in-differences* "
-        "(change over time compared between groups) compares how much each group changed "
-        "since the first survey. *ANCOVA* (adjusted for the baseline score, site and role) "
-        "compares people who started at the same level. *IPW* (inverse-probability "
-        "weighting) reweights the comparison group to look like those who joined. When the "
-        "methods agree, the result is sturdier."),
+        + " ".join(f"*{a.label}* {a.how_to_read}" for a in MEAN_DIFFERENCE_ANALYSES)
+        + " When the methods agree, the result is sturdier."),
     "effect_sizes": (
         "Outcomes are measured on different scales (0–100, 1–5, 3–9), so to compare them each "
         "difference-in-differences estimate is divided by the spread of that outcome's "

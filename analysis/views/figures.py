@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.definitions.analyses import MEAN_DIFFERENCE_ANALYSES
 from analysis.privacy.disclosure import INSUFFICIENT, NO_DATA, OK
 from analysis.definitions.instruments import SCALES_BY_KEY
 
@@ -47,12 +48,7 @@ INSUFFICIENT_GREY = "#BBBBBB"
 GROUP_COLOURS = {"participants": PARTICIPANTS, "comparison": COMPARISON, "all": NEUTRAL}
 GROUP_LABELS = {"participants": "Participants", "comparison": "Comparison", "all": "Everyone"}
 #: The four ways of comparing the groups, in the order the forest plot lists them.
-METHOD_LABELS = {
-    "unadjusted": "Simple difference",
-    "did": "Difference-in-differences",
-    "ancova": "Adjusted for baseline (ANCOVA)",
-    "ipw": "Weighted for who joins (IPW)",
-}
+METHOD_LABELS = {a.name: a.label for a in MEAN_DIFFERENCE_ANALYSES}
 ALPHA_CAUTION_LINE = 0.7
 _FONT = dict(family="sans-serif", size=13)
 
