@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.access import accounts
-from analysis.privacy.disclosure import neutralize_frame
+from analysis.privacy.csv_safety import neutralize_frame
 from analysis.access.scope import PermissionDenied
 from ui import auth
 from ui.state import get_store

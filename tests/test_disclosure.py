@@ -8,23 +8,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.privacy.disclosure import (
-    ABSOLUTE_MIN_GROUP_SIZE,
-    DEFAULT_MIN_GROUP_SIZE,
+from analysis.privacy.csv_safety import neutralize_formula, neutralize_frame
+from analysis.privacy.export_checks import (
     EXPORT_MIN_CELL,
     EXPORT_ROUNDING_BASE,
-    INSUFFICIENT,
     MIN_RESIDUAL_DF,
-    NO_DATA,
     Check,
-    FilterDecision,
-    check_filter,
     checks_frame,
     export_check,
-    guard_estimates,
-    neutralize_formula,
-    neutralize_frame,
     round_counts,
+)
+from analysis.privacy.guard import FilterDecision, check_filter
+from analysis.privacy.suppression import (
+    ABSOLUTE_MIN_GROUP_SIZE,
+    DEFAULT_MIN_GROUP_SIZE,
+    INSUFFICIENT,
+    NO_DATA,
+    guard_estimates,
     suppress_breakdown,
     suppress_two_way,
     validate_min_group_size,
@@ -37,9 +37,10 @@ VALUE_COLS = ["mean", "sd", "ci_low", "ci_high", "share_high"]
 def test_docstring_examples() -> None:
     import doctest
 
-    import analysis.privacy.disclosure as module
+    from analysis.privacy import csv_safety, export_checks, guard, suppression
 
-    assert doctest.testmod(module).failed == 0
+    for module in (suppression, guard, export_checks, csv_safety):
+        assert doctest.testmod(module).failed == 0
 
 
 def test_constants() -> None:

@@ -17,7 +17,7 @@ import streamlit as st
 from analysis.views import dashboard
 from analysis.storage import queries
 from analysis.reporting import report
-from analysis.privacy.disclosure import neutralize_frame
+from analysis.privacy.csv_safety import neutralize_frame
 from analysis.views.figures import Chart
 from analysis.storage.store import Store
 

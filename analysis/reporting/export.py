@@ -1,6 +1,6 @@
 """The researcher export: aggregated, output-checked results in one zip.
 
-Pipeline (the order matters, see :func:`analysis.privacy.disclosure.export_check`)::
+Pipeline (the order matters, see :func:`analysis.privacy.export_checks.export_check`)::
 
     build_report with k = settings.export_min_cell   (suppression at the export threshold)
     -> export_check per table on unrounded counts   (min cell, dominance, residual df)
@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.storage import audit
-from analysis.privacy import disclosure
+from analysis.privacy import export_checks, suppression
+from analysis.privacy.csv_safety import neutralize_frame
 from analysis.definitions.analyses import ANALYSES
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
@@ -113,7 +114,7 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         with store.transaction() as cur:
             audit.record(cur, scope.user, "export", "refused", {"reason": "role may not export"})
         raise
-    k_export = disclosure.validate_min_group_size(max(settings.export_min_cell, settings.min_group_size))
+    k_export = suppression.validate_min_group_size(max(settings.export_min_cell, settings.min_group_size))
     export_settings = replace(settings, min_group_size=k_export)
     if tables is None:
         tables = build_report(store, scope, settings=export_settings, with_contributions=True)
@@ -127,13 +128,13 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     frames["balance"] = _with_group_sizes(frames["balance"], tables.estimates)
     contributions = _descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
     checked: dict[str, pd.DataFrame] = {}
-    all_checks: list[disclosure.Check] = []
+    all_checks: list[export_checks.Check] = []
     for name, frame in frames.items():
         out, checks = _check(name, frame, k_export,
                              contributions if name == "descriptives" else None)
         checked[name] = out
         all_checks.extend(checks)
-    checks = disclosure.checks_frame(all_checks)
+    checks = export_checks.checks_frame(all_checks)
     checks["reason"] = checks["reason"].map(_public_reason)
 
     files: dict[str, bytes] = {}
@@ -226,20 +227,20 @@ def _descriptive_contributions(descriptives: pd.DataFrame, contributions: pd.Dat
 
 
 def _check(name: str, frame: pd.DataFrame, k_export: int, contributions: pd.DataFrame | None = None
-           ) -> tuple[pd.DataFrame, list[disclosure.Check]]:
+           ) -> tuple[pd.DataFrame, list[export_checks.Check]]:
     count_cols = [c for c in _COUNTS[name] if c in frame.columns]
     keys = [c for c in _KEYS[name] if c in frame.columns]
     kind = _KIND[name]
     residual = "residual_df" if name == "estimates" else None
     frame = frame.reset_index(drop=True)
     labels = [*keys, *(c for c in ("effect_size_kind", "adjust_method", "unit") if c in frame.columns)]
-    out, checks = disclosure.export_check(f"{name}.csv", frame, kind, count_cols, k_export,
+    out, checks = export_checks.export_check(f"{name}.csv", frame, kind, count_cols, k_export,
                                           contributions=contributions, residual_df_col=residual,
                                           key_cols=keys, label_cols=labels)
     if name == "balance":
         checks = _balance_checks(checks, frame)
     if name in _DOMINANCE_NOT_APPLICABLE:
-        checks = checks + [disclosure.Check(c.table, c.row_key, "dominance", "pass", _DOMINANCE_NOT_APPLICABLE[name])
+        checks = checks + [export_checks.Check(c.table, c.row_key, "dominance", "pass", _DOMINANCE_NOT_APPLICABLE[name])
                            for c in checks if c.rule == "min_cell"]
     if name == "estimates":
         checks = _no_model_checks(checks, frame)
@@ -248,18 +249,18 @@ def _check(name: str, frame: pd.DataFrame, k_export: int, contributions: pd.Data
     if name == "estimates":
         failed = out["suppressed"].astype(bool) & ~frame["suppressed"].astype(bool)
         out.loc[out["suppressed"].astype(bool), ["sentence", "caveat"]] = ""
-        out.loc[failed, "status"] = disclosure.INSUFFICIENT
+        out.loc[failed, "status"] = suppression.INSUFFICIENT
     if "status" in out.columns:
         # estimator reasons can quote exact group sizes: ship the category only
         out["status"] = out["status"].where(
-            out["status"].isin([disclosure.OK, disclosure.INSUFFICIENT, disclosure.NO_DATA]),
+            out["status"].isin([suppression.OK, suppression.INSUFFICIENT, suppression.NO_DATA]),
             "not enough data")
-    out = disclosure.round_counts(out, count_cols)
+    out = export_checks.round_counts(out, count_cols)
     out = out.drop(columns=[c for c in _DROP[name] if c in out.columns])
     return out, checks
 
 
-def _balance_checks(checks: list[disclosure.Check], frame: pd.DataFrame) -> list[disclosure.Check]:
+def _balance_checks(checks: list[export_checks.Check], frame: pd.DataFrame) -> list[export_checks.Check]:
     """Balance rows whose comparison's group sizes are unknown need a person to look."""
     unknown = frame[["n_participants", "n_comparison"]].isna().all(axis=1).to_numpy()
     already = (frame["suppressed"].fillna(False).astype(bool).to_numpy() if "suppressed" in frame.columns
@@ -277,7 +278,7 @@ def _balance_checks(checks: list[disclosure.Check], frame: pd.DataFrame) -> list
     return out
 
 
-def _no_model_checks(checks: list[disclosure.Check], frame: pd.DataFrame) -> list[disclosure.Check]:
+def _no_model_checks(checks: list[export_checks.Check], frame: pd.DataFrame) -> list[export_checks.Check]:
     """An estimate row without any model number has nothing for the residual-df rule to protect."""
     numbers = [c for c in ("estimate", "ci_low", "ci_high", "p_value", "effect_size") if c in frame.columns]
     empty = frame[numbers].apply(pd.to_numeric, errors="coerce").isna().all(axis=1).to_numpy()
@@ -291,8 +292,8 @@ def _no_model_checks(checks: list[disclosure.Check], frame: pd.DataFrame) -> lis
     return out
 
 
-def _complete_dominance(out: pd.DataFrame, checks: list[disclosure.Check], frame: pd.DataFrame,
-                        labels: list[str]) -> tuple[pd.DataFrame, list[disclosure.Check]]:
+def _complete_dominance(out: pd.DataFrame, checks: list[export_checks.Check], frame: pd.DataFrame,
+                        labels: list[str]) -> tuple[pd.DataFrame, list[export_checks.Check]]:
     """Blank the rest of an outcome × wave block in which a cell failed dominance.
 
     The descriptives hold the site × group table with both margins, and a mean's n is
@@ -313,10 +314,10 @@ def _complete_dominance(out: pd.DataFrame, checks: list[disclosure.Check], frame
         if col not in labels and col not in ("suppressed", "status"):
             out[col] = out[col].mask(mask)
     out["suppressed"] = out["suppressed"].astype(bool) | extra
-    out.loc[mask, "status"] = disclosure.INSUFFICIENT
+    out.loc[mask, "status"] = suppression.INSUFFICIENT
     keys = [c.row_key for c in checks if c.rule == "min_cell"]
     table = checks[0].table
-    added = [disclosure.Check(table, keys[i], "dominance_complement", "fail",
+    added = [export_checks.Check(table, keys[i], "dominance_complement", "fail",
                               "blanked with a cell of the same outcome and wave that failed dominance "
                               "(it could otherwise be recovered by subtraction from the margins)")
              for i in np.flatnonzero(extra)]
@@ -326,11 +327,11 @@ def _complete_dominance(out: pd.DataFrame, checks: list[disclosure.Check], frame
 _REASON_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(\w+)=\d+ below (\d+)"), r"\1 below \2"),
     (re.compile(r"^residual df \S+ below (\d+)$"), r"residual df below \1"),
-    (re.compile(r"^residual df \S+$"), f"residual df at least {disclosure.MIN_RESIDUAL_DF}"),
+    (re.compile(r"^residual df \S+$"), f"residual df at least {export_checks.MIN_RESIDUAL_DF}"),
     (re.compile(r"^largest (\d+) contributions are \d+% of the cell total \(limit (\d+%)\)$"),
      r"largest \1 contributions exceed \2 of the cell total"),
     (re.compile(r"^largest (\d+) contributions are \d+% of the cell total$"),
-     rf"largest \1 contributions at most {disclosure.DOMINANCE_K:.0%} of the cell total"),
+     rf"largest \1 contributions at most {export_checks.DOMINANCE_K:.0%} of the cell total"),
 )
 
 
@@ -346,14 +347,14 @@ def _public_reason(reason: str) -> str:
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    return disclosure.neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+    return neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
 
 
 def _xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in frames.items():
-            safe = disclosure.neutralize_frame(frame)
+            safe = neutralize_frame(frame)
             safe = safe.astype(object).where(safe.notna(), None)
             safe.to_excel(writer, sheet_name=name[:31], index=False)
     book = buffer.getvalue()
@@ -384,9 +385,9 @@ def _config(settings: Settings, k_export: int, outcomes: list[str], tables: Repo
     return {
         "settings": asdict(settings),
         "export": {
-            "min_cell": k_export, "rounding_base": disclosure.EXPORT_ROUNDING_BASE,
-            "min_residual_df": disclosure.MIN_RESIDUAL_DF,
-            "dominance": {"n": disclosure.DOMINANCE_N, "k": disclosure.DOMINANCE_K},
+            "min_cell": k_export, "rounding_base": export_checks.EXPORT_ROUNDING_BASE,
+            "min_residual_df": export_checks.MIN_RESIDUAL_DF,
+            "dominance": {"n": export_checks.DOMINANCE_N, "k": export_checks.DOMINANCE_K},
         },
         "outcomes": outcomes,
         "waves": [str(w) for w in dict.fromkeys(tables.descriptives["wave"].astype(str))],
@@ -422,8 +423,8 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
               "## Disclosure control", "",
               f"- No cell with fewer than {k_export} people is shown; complementary cells are hidden "
               "so that no hidden cell can be found by subtraction.",
-              f"- Counts are rounded to a multiple of {disclosure.EXPORT_ROUNDING_BASE}.",
-              f"- Regression rows need at least {disclosure.MIN_RESIDUAL_DF} residual degrees of "
+              f"- Counts are rounded to a multiple of {export_checks.EXPORT_ROUNDING_BASE}.",
+              f"- Regression rows need at least {export_checks.MIN_RESIDUAL_DF} residual degrees of "
               "freedom; residual degrees of freedom are not shipped (they give counts back). They are: "
               "Welch's df for `unadjusted`; people minus 1 for `did` (person clusters); n minus the "
               "number of model columns for `ancova` and `ipw`; n minus 2 for `dose_response`; "
@@ -431,11 +432,11 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
               "is the conservative analogue: the df of the two-group linear probability model). A row "
               "whose estimate could not be computed ships no model numbers and passes this rule; its "
               "counts are checked like any other.",
-              f"- Dominance (N-K rule, N={disclosure.DOMINANCE_N}, K={disclosure.DOMINANCE_K:.0%}) "
+              f"- Dominance (N-K rule, N={export_checks.DOMINANCE_N}, K={export_checks.DOMINANCE_K:.0%}) "
               "for the descriptives (means, SDs and their intervals): in every cell the two largest "
               "individual contributions to the cell's sum of scores, counted from the scale's lowest "
               "possible score (score minus scale minimum, so every contribution is non-negative), "
-              f"must not exceed {disclosure.DOMINANCE_K:.0%} of that sum. A cell that fails is blanked, "
+              f"must not exceed {export_checks.DOMINANCE_K:.0%} of that sum. A cell that fails is blanked, "
               "and so is the rest of its outcome and wave (else it could be recovered by subtraction "
               "from the margins). The individual contributions are used for the check only and never "
               "leave the machine.",

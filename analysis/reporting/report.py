@@ -2,7 +2,7 @@
 
 :func:`build_report` reads the stored data once (panel and attendance, through
 :mod:`analysis.storage.queries` with the viewer's scope), runs every analysis of
-:mod:`analysis.stats.adjust`, and passes every table through :mod:`analysis.privacy.disclosure`
+:mod:`analysis.stats.adjust`, and passes every table through :mod:`analysis.privacy`
 before it is returned, so nothing that leaves this module can show a group smaller
 than ``settings.min_group_size``. :func:`write_report` writes the contract CSVs.
 
@@ -17,21 +17,13 @@ when the baseline survey itself decides who is invited. When the two disagree
 (different signs, or one interval excludes zero and the other does not) the
 headline carries the Lord's paradox note.
 
-Disclosure design (what protects what)
---------------------------------------
-* Descriptives: :func:`analysis.privacy.disclosure.suppress_two_way` per outcome × wave
-  (site × group, both margins). Cells hidden in any outcome's table, or in the
-  respondents table (participation), are hidden in all of them, so that one table
-  cannot undo another's complementary suppression.
-* Filters: a site may be selected only when it is shown in the unfiltered report
-  (not hidden, not a complementary cell); a role only when it is shown in the role
-  breakdown; selections and what they leave out must number 0 or at least ``k``
-  (:func:`analysis.privacy.disclosure.check_filter`) for every wave and group, also within
-  the selected sites and within the selected roles. A refused filter raises
-  :class:`FilterRefused`. Filtered reports show the selected sites' rows exactly as
-  the unfiltered report does and hide a selection total when any of its members
-  is hidden.
-* Estimates: :func:`analysis.privacy.disclosure.guard_estimates`.
+Disclosure
+----------
+Every decision of what may be shown is made in :mod:`analysis.privacy`: small cells in
+:mod:`analysis.privacy.suppression`, selections and the consistency of the report's tables
+with each other in :mod:`analysis.privacy.guard` (see its docstring for what protects what).
+Filtered reports show the selected sites' rows exactly as the unfiltered report does and
+hide a selection total when any of its members is hidden.
 """
 
 from __future__ import annotations
@@ -45,7 +37,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats import adjust
-from analysis.privacy import disclosure
+from analysis.privacy import guard, suppression
+from analysis.privacy.csv_safety import neutralize_frame
+from analysis.privacy.guard import GROUPS, FilterRefused
 from analysis.stats.effects import Estimate, minimum_detectable_effect
 from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.definitions.instruments import SCALES_BY_KEY
@@ -83,19 +77,11 @@ DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
 PRIMARY_OUTCOMES: tuple[str, ...] = (
     "cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee", "miniz_burnout",
 )
-GROUPS: tuple[str, ...] = ("participants", "comparison", "all")
 HEADLINE_ANALYSIS = "did"
 _DESCRIPTIVE_VALUES = ("mean", "sd", "ci_low", "ci_high", "share_high", "share_high_ci_low",
                        "share_high_ci_high")
 _ESTIMATE_EXTRAS = ("p_adjusted", "adjust_method", "residual_df", "status", "sentence", "caveat")
 _PARTICIPATION_LABELS = ("breakdown", "wave", "site", "role", "session_type")
-
-
-class FilterRefused(Exception):
-    """A filter that could identify people by itself or by subtraction.
-
-    The message is written for the viewer and safe to show.
-    """
 
 
 @dataclass(frozen=True)
@@ -160,7 +146,7 @@ class ReportTables:
       :data:`analysis.panel.participation.CONTRIBUTION_COLUMNS` per descriptives cell (the
       two largest individual contributions and the cell total, for the export's
       dominance rule). Individual values: never shown or exported; only
-      :func:`analysis.privacy.disclosure.export_check` reads them.
+      :func:`analysis.privacy.suppression.export_check` reads them.
     """
 
     estimates: pd.DataFrame
@@ -228,16 +214,16 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
                   outcomes: Sequence[str] | None, waves: Sequence[str] | None,
                   with_contributions: bool = False) -> ReportTables:
     require(scope, "view", filters.sites or ())
-    k = disclosure.validate_min_group_size(settings.min_group_size)
+    k = suppression.validate_min_group_size(settings.min_group_size)
     present = available(store, scope).outcomes
     chosen = [o for o in (outcomes if outcomes is not None else present) if o in present]
     panel_all = load_panel(store, scope, chosen, settings.min_sessions)
     attendance_all = load_attendance(store, scope)
     filtered = filters.sites is not None or filters.roles is not None
 
-    respondents = _respondents_table(panel_all, k)
+    respondents = guard.respondents_table(panel_all, k)
     if filtered:
-        _guard_filter(panel_all, filters, respondents, k)
+        guard.guard_filter(panel_all, filters, respondents, k)
         keep = np.ones(len(panel_all), dtype=bool)
         if filters.sites is not None:
             keep &= panel_all["site"].isin(list(filters.sites)).to_numpy()
@@ -326,177 +312,13 @@ def ordered(frame: pd.DataFrame, first: Sequence[str]) -> pd.DataFrame:
 
 def csv_text(frame: pd.DataFrame) -> str:
     """CSV text of a report table: blanks for missing, injection-safe text, no index."""
-    return disclosure.neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n")
+    return neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n")
 
 
 # ------------------------------------------------------------------ suppression helpers
 
 
-def _forced_two_way(frame: pd.DataFrame, count_col: str, value_cols: Sequence[str], row_dim: str,
-                    col_dim: str, keys: Sequence[str], k: int,
-                    forced: pd.Series | None = None) -> pd.DataFrame:
-    """:func:`disclosure.suppress_two_way` with some cells hidden whatever their count.
-
-    A forced cell enters the suppression with the count ``min(count, k - 1)`` (so it is
-    primary-suppressed); the complementary rule then treats it as a hidden cell of at
-    most that size, which is conservative (the real hidden sums are at least as large). Counts and values come back from
-    the real frame; hidden rows lose them as usual.
-    """
-    work = frame.copy()
-    real = pd.to_numeric(work[count_col], errors="coerce").fillna(0)
-    if forced is not None:
-        force = forced.to_numpy(dtype=bool) & (real.to_numpy() > 0)
-        work[count_col] = np.where(force, np.minimum(real, k - 1), real)
-    out = disclosure.suppress_two_way(work, count_col, value_cols, row_dim, col_dim, k, keys=keys)
-    shown = ~out["suppressed"].to_numpy(dtype=bool)
-    counts = pd.array(np.where(shown, real.round().to_numpy(), np.nan), dtype="Float64")
-    out[count_col] = pd.array(counts.round(), dtype="Int64")
-    return out
-
-
-def _respondents_table(panel: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Respondents per wave × site × group (with margins), suppressed: the reference.
-
-    Every count breakdown by site follows the hidden pattern of this table.
-    """
-    frame = panel[["wave", "wave_index", "site", "participant"]].copy()
-    frame["group"] = np.where(frame["participant"].astype(bool), "participants", "comparison")
-    parts = []
-    for by_site in (True, False):
-        for by_group in (True, False):
-            keys = ["wave", "wave_index"] + (["site"] if by_site else []) + (["group"] if by_group else [])
-            part = frame.groupby(keys, observed=True).size().rename("n").reset_index()
-            if not by_site:
-                part["site"] = "all"
-            if not by_group:
-                part["group"] = "all"
-            parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
-    table = _complete_grid(table, ["wave", "wave_index"], "n")
-    return _forced_two_way(table, "n", [], "site", "group", ["wave"], k)
-
-
-def _complete_grid(table: pd.DataFrame, keys: list[str], count_col: str) -> pd.DataFrame:
-    """Add the missing site × group cells of each key with count 0 (shown as no data)."""
-    sites = table["site"].unique()
-    key_frame = table[keys].drop_duplicates()
-    grid = key_frame.merge(pd.DataFrame({"site": sites}), how="cross").merge(
-        pd.DataFrame({"group": list(GROUPS)}), how="cross")
-    out = grid.merge(table, on=[*keys, "site", "group"], how="left")
-    out[count_col] = out[count_col].fillna(0)
-    return out
-
-
-def _hidden_cells(frame: pd.DataFrame) -> set[tuple[str, str, str]]:
-    hidden = frame.loc[frame["suppressed"].astype(bool), ["wave", "site", "group"]].astype(str)
-    return set(map(tuple, hidden.to_numpy()))
-
-
-# ------------------------------------------------------------------ filter guard
-
-
-def _counts_by(panel: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """Respondents per wave and group (participants, comparison, all) within ``mask``."""
-    rows = panel.loc[mask, ["wave", "participant"]]
-    waves = panel["wave"].astype(str).unique()
-    part = rows.groupby("wave")["participant"].agg(["sum", "size"]).reindex(waves, fill_value=0)
-    return pd.DataFrame({"participants": part["sum"], "comparison": part["size"] - part["sum"],
-                         "all": part["size"]})
-
-
-def _guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFrame, k: int) -> None:
-    """Refuse a filter that shows a small group directly or by subtraction."""
-    sites_all = panel["site"].to_numpy()
-    roles_all = panel["role"].to_numpy()
-    site_mask = (np.isin(sites_all, list(filters.sites)) if filters.sites is not None
-                 else np.ones(len(panel), dtype=bool))
-    role_mask = (np.isin(roles_all, list(filters.roles)) if filters.roles is not None
-                 else np.ones(len(panel), dtype=bool))
-    if filters.sites is not None:
-        site_rows = respondents.loc[respondents["site"].isin(list(filters.sites))]
-        hidden = sorted(set(site_rows.loc[site_rows["suppressed"].astype(bool), "site"]))
-        if hidden:
-            raise FilterRefused(
-                "These practices are not shown on their own because too few people answered "
-                "there (or showing them would let a smaller one be worked out): "
-                + ", ".join(hidden) + ". Choose other practices or show all.")
-        if not site_mask.any():
-            raise FilterRefused("No one in this selection answered the survey.")
-    if filters.roles is not None:
-        roles = _role_visibility(panel, k)
-        hidden_roles = sorted(r for r in filters.roles if not roles.get(r, False))
-        if hidden_roles:
-            raise FilterRefused(
-                "These roles are not shown on their own because too few people hold them: "
-                + ", ".join(hidden_roles) + ".")
-    selection = site_mask & role_mask
-    comparisons = [("everyone", np.ones(len(panel), dtype=bool))]
-    if filters.sites is not None and filters.roles is not None:
-        comparisons += [("the selected practices", site_mask), ("the selected roles", role_mask)]
-        # each selected practice on its own is shown unfiltered: its role split must be safe too
-        for site in filters.sites:
-            comparisons.append((site, sites_all == site))
-    for where, reference in comparisons:
-        chosen = selection & reference
-        sel = _counts_by(panel, chosen)
-        ref = _counts_by(panel, reference)
-        for wave in sel.index:
-            for group in GROUPS:
-                n_sel, n_ref = int(sel.loc[wave, group]), int(ref.loc[wave, group])
-                if n_sel == 0 and where != "everyone":
-                    continue
-                if n_sel == 0 and group != "all":
-                    continue
-                decision = disclosure.check_filter(n_sel, n_ref, k)
-                if not decision.allowed:
-                    raise FilterRefused(
-                        f"This selection cannot be shown: at wave {wave}, within {where}, "
-                        f"the {group if group != 'all' else 'respondents'} it selects or leaves "
-                        f"out are fewer than {k}, which could identify people. "
-                        "Choose a wider selection.")
-
-
-def _role_visibility(panel: pd.DataFrame, k: int) -> dict[str, bool]:
-    table = _role_table_counts(panel)
-    shown = _forced_two_way(table, "n", [], "role", "group", ["wave"], k)
-    hidden = set(shown.loc[shown["suppressed"].astype(bool), "role"])
-    return {r: r not in hidden for r in panel["role"].unique()}
-
-
-def _role_table_counts(panel: pd.DataFrame) -> pd.DataFrame:
-    frame = panel[["wave", "role", "participant"]].copy()
-    frame["group"] = np.where(frame["participant"].astype(bool), "participants", "comparison")
-    parts = []
-    for by_role in (True, False):
-        for by_group in (True, False):
-            keys = ["wave"] + (["role"] if by_role else []) + (["group"] if by_group else [])
-            part = frame.groupby(keys, observed=True).size().rename("n").reset_index()
-            if not by_role:
-                part["role"] = "all"
-            if not by_group:
-                part["group"] = "all"
-            parts.append(part)
-    table = pd.concat(parts, ignore_index=True).rename(columns={"role": "site"})
-    table = _complete_grid(table, ["wave"], "n").rename(columns={"site": "role"})
-    return table
-
-
 # ------------------------------------------------------------------ descriptives
-
-
-def _suppress_descriptives(raw: pd.DataFrame, respondents: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Two-way suppression per outcome × wave, consistent across outcomes and with
-    the respondents table (a cell hidden anywhere is hidden everywhere)."""
-    forced = _hidden_cells(respondents)
-    for _ in range(10):
-        keys = list(zip(raw["wave"].astype(str), raw["site"].astype(str), raw["group"].astype(str)))
-        mask = pd.Series([key in forced for key in keys], index=raw.index)
-        out = _forced_two_way(raw, "n", _DESCRIPTIVE_VALUES, "site", "group", ["outcome", "wave"], k, mask)
-        now = forced | _hidden_cells(out)
-        if now == forced:
-            return out
-        forced = now
-    return out
 
 
 def _descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: Sequence[str],
@@ -508,8 +330,8 @@ def _descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: S
         return pd.DataFrame(columns=columns)
     floors = ({o: float(SCALES_BY_KEY[o].low) for o in outcomes} if with_contributions
               else None)
-    full = _suppress_descriptives(_descriptives(panel_all, outcomes, cutoffs, by_site=True, floors=floors),
-                                  respondents, k)
+    full = guard.suppress_descriptives(_descriptives(panel_all, outcomes, cutoffs, by_site=True, floors=floors),
+                                       respondents, _DESCRIPTIVE_VALUES, k)
     if filters.sites is None and filters.roles is None:
         return full[columns]
     selection = (_descriptives(panel, outcomes, cutoffs, by_site=False, floors=floors) if len(panel)
@@ -529,7 +351,7 @@ def _descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: S
                  if len(selection) else small)
     hide = row_small.to_numpy(dtype=bool) | np.array(
         [bool(any_hidden.get(kk, False)) for kk in key], dtype=bool)
-    selection = _blank(selection, "n", _DESCRIPTIVE_VALUES, hide)
+    selection = guard.blank_rows(selection, "n", _DESCRIPTIVE_VALUES, hide)
     out = pd.concat([selection, members], ignore_index=True)
     return out[columns]
 
@@ -539,21 +361,6 @@ def _split_contributions(descriptives: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     present = [c for c in CONTRIBUTION_COLUMNS if c in descriptives.columns]
     contributions = descriptives[["outcome", "wave", "site", "group", *present]].copy()
     return descriptives.drop(columns=present), contributions
-
-
-def _blank(frame: pd.DataFrame, count_col: str, value_cols: Sequence[str], hide: np.ndarray) -> pd.DataFrame:
-    out = frame.copy()
-    counts = pd.to_numeric(out[count_col], errors="coerce").fillna(0).to_numpy()
-    no_data = (counts <= 0) & ~hide
-    hide_s = pd.Series(hide, index=out.index)
-    out[count_col] = pd.array(np.where(hide, np.nan, counts), dtype="Float64").round().astype("Int64")
-    for col in value_cols:
-        if col in out.columns:
-            out[col] = out[col].mask(hide_s | pd.Series(no_data, index=out.index))
-    out["suppressed"] = hide
-    out["status"] = np.where(hide, disclosure.INSUFFICIENT, np.where(no_data, disclosure.NO_DATA,
-                                                                     disclosure.OK))
-    return out
 
 
 # ------------------------------------------------------------------ participation
@@ -579,12 +386,12 @@ def _participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, 
         by_site = participation_summary(panel_all, attendance_all, by=("wave", "site"), timing=timing_all)
         if filters.sites is not None:
             by_site = by_site.loc[by_site["site"].isin(list(filters.sites))]
-        parts.append(_apply_pattern(by_site.assign(breakdown="site"), respondents, participant_stats))
+        parts.append(guard.apply_pattern(by_site.assign(breakdown="site"), respondents, participant_stats))
     # by wave (the whole selection)
     by_wave = participation_summary(panel, attendance, by=("wave",), timing=timing).assign(
         breakdown="wave", site="all")
     if filters.sites is None and filters.roles is None:
-        parts.append(_apply_pattern(by_wave, respondents, participant_stats))
+        parts.append(guard.apply_pattern(by_wave, respondents, participant_stats))
     else:
         sel_rows = [p for p in parts if len(p)]
         member_hidden = (pd.concat(sel_rows).groupby("wave")["suppressed"].any()
@@ -594,7 +401,7 @@ def _participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, 
         small = ((resp > 0) & (resp < k)) | ((part > 0) & (part < k)) | \
             ((resp - part > 0) & (resp - part < k))
         hide = small.to_numpy() | by_wave["wave"].map(lambda w: bool(member_hidden.get(w, False))).to_numpy()
-        blanked = _blank(by_wave, "n_respondents", ["n_participants", *participant_stats], hide)
+        blanked = guard.blank_rows(by_wave, "n_respondents", ["n_participants", *participant_stats], hide)
         blanked["n_participants"] = pd.to_numeric(blanked["n_participants"], errors="coerce").round().astype("Int64")
         blanked["site"] = "selection"
         parts.append(blanked)
@@ -602,14 +409,14 @@ def _participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, 
     if filters.roles is None and filters.sites is None:
         by_role = participation_summary(panel, attendance, by=("wave", "role"), timing=timing).assign(
             breakdown="role")
-        role_counts = _role_table_counts(panel)
-        role_pattern = _forced_two_way(role_counts, "n", [], "role", "group", ["wave"], k)
-        parts.append(_apply_pattern(by_role, role_pattern.rename(columns={"role": "site"}),
+        role_counts = guard.role_table_counts(panel)
+        role_pattern = guard.suppress_with_forced(role_counts, "n", [], "role", "group", ["wave"], k)
+        parts.append(guard.apply_pattern(by_role, role_pattern.rename(columns={"role": "site"}),
                                     participant_stats, cell_col="role"))
         # by session type: overlapping categories (no additive total), primary + complementary
         by_type = participation_summary(panel, attendance, by=("wave", "session_type"))
         by_type = by_type.assign(breakdown="session_type")
-        by_type = disclosure.suppress_breakdown(by_type, "n_participants", participant_stats, ["wave"], k)
+        by_type = suppression.suppress_breakdown(by_type, "n_participants", participant_stats, ["wave"], k)
         by_type["n_respondents"] = pd.NA
         parts.append(by_type)
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
@@ -621,35 +428,6 @@ def _participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, 
         out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
     out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
     return out.reindex(columns=columns)
-
-
-def _apply_pattern(summary: pd.DataFrame, pattern: pd.DataFrame, participant_stats: Sequence[str],
-                   cell_col: str = "site") -> pd.DataFrame:
-    """Blank participation counts where the reference pattern hides the matching cell.
-
-    ``pattern`` has ``wave, site, group, suppressed``; ``summary`` rows are one
-    ``cell_col`` value (or ``all`` when the column is absent) at one wave.
-    """
-    out = summary.copy()
-    cell = out[cell_col].astype(str) if cell_col in out.columns else pd.Series("all", index=out.index)
-    hidden = _hidden_cells(pattern)
-    waves = out["wave"].astype(str)
-    hide_all = np.array([(w, c, "all") in hidden for w, c in zip(waves, cell)])
-    hide_part = np.array([(w, c, "participants") in hidden for w, c in zip(waves, cell)])
-    hide_comp = np.array([(w, c, "comparison") in hidden for w, c in zip(waves, cell)])
-    hide_p = hide_part | hide_comp  # participants are the count whose complement is comparison
-    out["n_respondents"] = pd.to_numeric(out["n_respondents"], errors="coerce").mask(hide_all)
-    out["n_participants"] = pd.to_numeric(out["n_participants"], errors="coerce").mask(hide_p)
-    for col in participant_stats:
-        if col in out.columns:
-            out[col] = out[col].mask(hide_p | hide_all)
-    # sessions statistics describe participants: only for groups of at least k
-    resp = pd.to_numeric(summary["n_respondents"], errors="coerce").fillna(0).to_numpy()
-    suppressed = hide_all | hide_p
-    out["suppressed"] = suppressed
-    out["status"] = np.where(suppressed, disclosure.INSUFFICIENT,
-                             np.where(resp <= 0, disclosure.NO_DATA, disclosure.OK))
-    return out
 
 
 # ------------------------------------------------------------------ estimates
@@ -668,16 +446,16 @@ def _estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict,
     frame = adjust.estimates_frame(results)
     reasons = frame["status"].copy()
     frame = frame.drop(columns=["status"])
-    label_cols = (*disclosure.ESTIMATE_LABEL_COLUMNS, "adjust_method")
+    label_cols = (*suppression.ESTIMATE_LABEL_COLUMNS, "adjust_method")
     dose = frame["analysis"] == "dose_response"
     guarded = pd.concat([
-        disclosure.guard_estimates(frame.loc[~dose], k, label_cols=label_cols),
-        disclosure.guard_estimates(frame.loc[dose], k, count_cols=("n_participants",),
+        suppression.guard_estimates(frame.loc[~dose], k, label_cols=label_cols),
+        suppression.guard_estimates(frame.loc[dose], k, count_cols=("n_participants",),
                                    label_cols=label_cols),
     ]).sort_index()
     guarded["adjust_method"] = guarded["adjust_method"].mask(guarded["suppressed"])
     # keep the estimator's reason when nothing was suppressed but nothing could be computed
-    computed_fail = (guarded["status"] == disclosure.OK) & guarded["estimate"].isna()
+    computed_fail = (guarded["status"] == suppression.OK) & guarded["estimate"].isna()
     guarded.loc[computed_fail, "status"] = reasons[computed_fail]
     if dose.any():
         guarded.loc[dose, "n_comparison"] = pd.NA
@@ -786,7 +564,7 @@ def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Da
     wave), so ``mean_change(participants) - mean_change(comparison)`` is the DiD
     estimate and ``n`` its ``n_participants`` / ``n_comparison``. The 95% interval is
     the t interval of each group's mean change. Suppressed like that estimate
-    (:func:`analysis.privacy.disclosure.guard_estimates` on the same two counts): both rows of
+    (:func:`analysis.privacy.suppression.guard_estimates` on the same two counts): both rows of
     a wave are hidden when either group has 1 to k - 1 people (or the DiD row is
     hidden), and carry no numbers when either group is empty.
     """
@@ -812,12 +590,12 @@ def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Da
             n1, n0 = int(group.sum()), int((~group).sum())
             small = (0 < n1 < k) or (0 < n0 < k) or (outcome, str(wave)) in did_hidden
             empty = (n1 == 0 or n0 == 0) and not small
-            status = disclosure.INSUFFICIENT if small else (disclosure.NO_DATA if empty else disclosure.OK)
+            status = suppression.INSUFFICIENT if small else (suppression.NO_DATA if empty else suppression.OK)
             for name, values in (("participants", change[group]), ("comparison", change[~group])):
                 row = {"outcome": outcome, "wave": str(wave), "wave_index": wave_index.get(str(wave)),
                        "baseline_wave": baseline_wave, "group": name, "suppressed": small,
                        "status": status}
-                if status == disclosure.OK:
+                if status == suppression.OK:
                     n = len(values)
                     mean = float(values.mean())
                     sd = float(values.std(ddof=1)) if n > 1 else float("nan")
@@ -868,7 +646,7 @@ def _dose_table(parts: list[pd.DataFrame], k: int) -> pd.DataFrame:
     half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * table["sd_change"] / np.sqrt(np.maximum(n, 1))
     table["ci_low"] = table["mean_change"] - half
     table["ci_high"] = table["mean_change"] + half
-    table = disclosure.suppress_breakdown(table, "n", ["mean_change", "sd_change", "ci_low", "ci_high"],
+    table = suppression.suppress_breakdown(table, "n", ["mean_change", "sd_change", "ci_low", "ci_high"],
                                           ["outcome", "wave"], k, category_col="dose_band",
                                           total_value="all")
     return table.sort_values(["outcome", "wave_index", "dose_band"], kind="stable").reindex(columns=columns)
@@ -883,7 +661,7 @@ def _mde_rows(pairs: pd.DataFrame, outcome: str, k: int) -> list[dict]:
         small = (0 < n1 < k) or (0 < n0 < k)
         if small or n1 == 0 or n0 == 0:
             rows.append({"outcome": outcome, "wave": wave, "unit": scale.unit, "suppressed": small,
-                         "status": disclosure.INSUFFICIENT if small else disclosure.NO_DATA})
+                         "status": suppression.INSUFFICIENT if small else suppression.NO_DATA})
             continue
         a = group.loc[group["participant"], "baseline"]
         b = group.loc[~group["participant"], "baseline"]
@@ -893,7 +671,7 @@ def _mde_rows(pairs: pd.DataFrame, outcome: str, k: int) -> list[dict]:
         rows.append({"outcome": outcome, "wave": wave, "n_participants": n1, "n_comparison": n0,
                      "mde_d": d, "baseline_sd": sd,
                      "mde_points": d * sd if d is not None and sd is not None else None,
-                     "unit": scale.unit, "suppressed": False, "status": disclosure.OK})
+                     "unit": scale.unit, "suppressed": False, "status": suppression.OK})
     return rows
 
 
@@ -975,7 +753,7 @@ def _reliability_table(store: Store, scope: Scope, filters: Filters, outcomes: S
         table[col] = table[col].mask(small)
     table["n"] = table["n"].astype("Int64").mask(small)
     table.loc[small, "caution"] = False
-    table.loc[small, "status"] = disclosure.INSUFFICIENT
+    table.loc[small, "status"] = suppression.INSUFFICIENT
     return table.reindex(columns=columns)
 
 
@@ -1120,9 +898,9 @@ def run_report_command(args: "argparse.Namespace") -> int:  # noqa: F821
     from analysis.access.settings import load_settings  # noqa: PLC0415
     from analysis.storage.store import StoreUnavailable  # noqa: PLC0415
 
-    if args.min_group_size is not None and args.min_group_size < disclosure.ABSOLUTE_MIN_GROUP_SIZE:
+    if args.min_group_size is not None and args.min_group_size < suppression.ABSOLUTE_MIN_GROUP_SIZE:
         print(f"--min-group-size {args.min_group_size} refused: the anonymity threshold must be at "
-              f"least {disclosure.ABSOLUTE_MIN_GROUP_SIZE} so that no one can be identified.",
+              f"least {suppression.ABSOLUTE_MIN_GROUP_SIZE} so that no one can be identified.",
               file=sys.stderr)
         return 2
     if not Path(args.db).is_file():

@@ -22,8 +22,8 @@ from analysis.reporting import interpret
 from analysis.storage import queries
 from analysis.reporting import report
 from analysis.stats.effects import Estimate
-from analysis.privacy.disclosure import (INSUFFICIENT, NO_DATA, OK, FilterDecision, check_filter,
-                         suppress_breakdown)
+from analysis.privacy.guard import FilterDecision, check_filter, guard_filter, respondents_table
+from analysis.privacy.suppression import INSUFFICIENT, NO_DATA, OK, suppress_breakdown
 from analysis.views.figures import METHOD_LABELS, Chart, outcome_label, outcome_unit, visible
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.access.scope import PermissionDenied, Scope, require
@@ -141,7 +141,7 @@ def guard_filters(store: Store, scope: Scope, settings: Settings,
     """May this selection be shown? Refuses, with the reason, what could identify people.
 
     1. Sites outside the viewer's access are refused.
-    2. :func:`analysis.privacy.disclosure.check_filter` with ``settings.min_group_size`` on the
+    2. :func:`analysis.privacy.guard.check_filter` with ``settings.min_group_size`` on the
        respondents of the selection and of the rest of the viewer's scope (in the chosen
        waves): fewer than K selected, or between 1 and K - 1 left out, is refused.
     3. The report's own, finer rule (per wave and group, hidden practices and roles), so
@@ -170,7 +170,7 @@ def guard_filters(store: Store, scope: Scope, settings: Settings,
     if not decision.allowed:
         return decision
     try:
-        report._guard_filter(panel, filters, report._respondents_table(panel, k), k)
+        guard_filter(panel, filters, respondents_table(panel, k), k)
     except report.FilterRefused as refusal:
         return FilterDecision(False, str(refusal))
     return decision

@@ -28,7 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.definitions.analyses import MEAN_DIFFERENCE_ANALYSES
-from analysis.privacy.disclosure import INSUFFICIENT, NO_DATA, OK
+from analysis.privacy.suppression import INSUFFICIENT, NO_DATA, OK
 from analysis.definitions.instruments import SCALES_BY_KEY
 
 __all__ = [
