@@ -33,8 +33,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.privacy.suppression import (DEFAULT_MIN_GROUP_SIZE, INSUFFICIENT, NO_DATA, OK,
-                                          suppress_two_way, validate_min_group_size)
+from analysis.privacy.suppression import (
+    DEFAULT_MIN_GROUP_SIZE,
+    INSUFFICIENT,
+    NO_DATA,
+    OK,
+    suppress_two_way,
+    validate_min_group_size,
+)
 from analysis.storage.queries import Filters
 
 __all__ = [

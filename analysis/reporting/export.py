@@ -32,15 +32,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.storage import audit
-from analysis.privacy import export_checks, suppression
-from analysis.privacy.csv_safety import neutralize_frame
+from analysis.access.scope import Scope, require
+from analysis.access.settings import Settings
 from analysis.definitions.analyses import ANALYSES
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
-from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, ReportTables, build_report, ordered
-from analysis.access.scope import Scope, require
-from analysis.access.settings import Settings
+from analysis.privacy import export_checks, suppression
+from analysis.privacy.csv_safety import neutralize_frame
+from analysis.reporting.report import (
+    DESCRIPTIVE_COLUMNS,
+    ESTIMATE_COLUMNS,
+    ReportTables,
+    build_report,
+    ordered,
+)
+from analysis.storage import audit
 from analysis.storage.store import Store
 
 __all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary", "write_export"]
@@ -454,40 +460,3 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
     lines += [f"- {name} {version}" for name, version in _versions().items()]
     lines += ["", methods_text(outcomes) if outcomes else ""]
     return "\n".join(lines).rstrip() + "\n"
-
-
-# ------------------------------------------------------------------ command line
-
-
-def add_export_arguments(parser: "argparse.ArgumentParser") -> None:  # noqa: F821
-    """The ``export`` subcommand's arguments (for the CLI registry)."""
-    parser.add_argument("--db", required=True, help="the DuckDB database file")
-    parser.add_argument("--out", required=True, help="the zip file to write")
-
-
-def run_export_command(args: "argparse.Namespace") -> int:  # noqa: F821
-    """Run ``export``: exit 0 done, 2 input refused, 1 anything else."""
-    import sys  # noqa: PLC0415
-
-    from analysis.access.scope import LOCAL  # noqa: PLC0415
-    from analysis.access.settings import load_settings  # noqa: PLC0415
-
-    if not Path(args.db).is_file():
-        print(f"--db {args.db}: no database file there.", file=sys.stderr)
-        return 2
-    if not str(args.out).lower().endswith(".zip"):
-        print(f"--out {args.out}: the export is a .zip file.", file=sys.stderr)
-        return 2
-    try:
-        with Store(args.db) as store:
-            bundle = build_export_bundle(store, LOCAL, settings=load_settings(store))
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_bytes(bundle.zip_bytes)
-    except Exception as error:  # noqa: BLE001 - the CLI reports, never tracebacks
-        print(f"export failed: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    failed = int(bundle.summary["fail"].sum()) if len(bundle.summary) else 0
-    review = int(bundle.summary["review"].sum()) if len(bundle.summary) else 0
-    print(f"Wrote {args.out}: {len(bundle.files)} files ({', '.join(bundle.files)}). Output checks: "
-          f"{failed} cells failed and were blanked, {review} marked for review (see checks.csv).")
-    return 0

@@ -58,7 +58,7 @@ def default_figures(tables: ReportTables) -> list[tuple[str, go.Figure]]:
             chart = shared.forest_figure(tables.estimates, outcomes, wave, k=k)
             figures.append((chart.alt or "Estimates by method", chart.figure))
         return figures
-    except Exception:  # noqa: BLE001 - fall back to the minimal figures below
+    except Exception:  # fall back to the minimal figures below
         figures = []
     if outcome is not None:
         figures.append((f"Mean {SCALES_BY_KEY[outcome].label.lower()} per wave",

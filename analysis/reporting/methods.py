@@ -7,7 +7,7 @@ the scoring. The export, the dashboards and the report reuse :func:`methods_text
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from analysis.definitions.instruments import INSTRUMENTS, SCALES_BY_KEY, Instrument, Scale
 from analysis.stats.reliability import ALPHA_CAUTION, Reliability
