@@ -10,6 +10,13 @@ References
 * ACRO (Automatic Checking of Research Outputs, SACRO project) and the OpenSAFELY
   output-checking rules: threshold 10, N-K dominance, residual degrees of freedom
   >= 10, rounding of counts.
+
+Order of the export pipeline (each step needs the one before)::
+
+    suppress_two_way / suppress_breakdown / guard_estimates  with k = 10
+    -> export_check   (on *unrounded* counts)
+    -> round_counts
+    -> neutralize_frame -> to_csv
 """
 
 from __future__ import annotations
@@ -136,12 +143,8 @@ def export_check(
 ) -> tuple[pd.DataFrame, list[Check]]:
     """Check an export table row by row; blank what fails; log every check.
 
-    Order of the export pipeline (each step needs the one before)::
-
-        suppress_two_way / suppress_breakdown / guard_estimates  with k = 10
-        -> export_check   (on *unrounded* counts)
-        -> round_counts
-        -> neutralize_frame -> to_csv
+    Runs on *unrounded* counts, after suppression at the export threshold and before
+    :func:`round_counts` (see the module docstring for the pipeline).
 
     Rules (one :class:`Check` per row per rule)
     -------------------------------------------
@@ -168,9 +171,7 @@ def export_check(
     table_name : str
         Name written in checks.csv (e.g. ``"descriptives.csv"``).
     frame : DataFrame
-        The table to export.
-    kind : {"frequency", "magnitude", "regression"}
-    count_cols : sequence of str
+        The table to export; ``kind`` is "frequency", "magnitude" or "regression".
     k_export : int
         Minimum exported cell (default 10, never below 3).
     key_cols : sequence of str, optional
@@ -192,10 +193,28 @@ def export_check(
         if "suppressed" in out.columns
         else np.zeros(len(out), dtype=bool)
     )
-    checks: list[Check] = []
     failed = np.zeros(len(out), dtype=bool)
+    checks = _min_cell_checks(table_name, out, count_cols, row_keys, already, k_export, failed)
+    if kind == "magnitude":
+        dominance = _dominance_checks(table_name, out, row_keys, dominance_value_col, contributions)
+        for i, check in enumerate(dominance):
+            if already[i]:
+                check = Check(table_name, row_keys[i], "dominance", "pass", "suppressed before export")
+            failed[i] |= check.outcome == "fail"
+            checks.append(check)
+    if kind == "regression":
+        checks += _residual_df_checks(table_name, out, residual_df_col, row_keys, already, failed)
+    labels = set(label_cols if label_cols is not None
+                 else (key_cols if key_cols is not None else _default_labels(out)))
+    return _blank_failed(out, failed, already, labels), checks
 
-    counts = out[list(count_cols)].apply(pd.to_numeric, errors="coerce")
+
+def _min_cell_checks(table_name: str, frame: pd.DataFrame, count_cols: Sequence[str],
+                     row_keys: Sequence[str], already: np.ndarray, k_export: int,
+                     failed: np.ndarray) -> list[Check]:
+    """The min-cell rule per row; marks ``failed`` in place."""
+    checks: list[Check] = []
+    counts = frame[list(count_cols)].apply(pd.to_numeric, errors="coerce")
     for i, key in enumerate(row_keys):
         if already[i]:
             checks.append(Check(table_name, key, "min_cell", "pass", "suppressed before export"))
@@ -210,42 +229,47 @@ def export_check(
             ))
         else:
             checks.append(Check(table_name, key, "min_cell", "pass", f"all counts 0 or >= {k_export}"))
+    return checks
 
-    if kind == "magnitude":
-        for i, check in enumerate(_dominance_checks(table_name, out, row_keys, dominance_value_col, contributions)):
-            if already[i]:
-                check = Check(table_name, row_keys[i], "dominance", "pass", "suppressed before export")
-            failed[i] |= check.outcome == "fail"
-            checks.append(check)
 
-    if kind == "regression":
-        for i, key in enumerate(row_keys):
-            if already[i]:
-                checks.append(Check(table_name, key, "residual_df", "pass", "suppressed before export"))
-                continue
-            df_value = (
-                pd.to_numeric(pd.Series([out[residual_df_col].iloc[i]]), errors="coerce").iloc[0]
-                if residual_df_col is not None and residual_df_col in out.columns
-                else np.nan
-            )
-            if pd.isna(df_value):
-                checks.append(Check(table_name, key, "residual_df", "review", "residual degrees of freedom not reported"))
-            elif df_value < MIN_RESIDUAL_DF:
-                failed[i] = True
-                checks.append(Check(table_name, key, "residual_df", "fail", f"residual df {df_value:g} below {MIN_RESIDUAL_DF}"))
-            else:
-                checks.append(Check(table_name, key, "residual_df", "pass", f"residual df {df_value:g}"))
+def _residual_df_checks(table_name: str, frame: pd.DataFrame, residual_df_col: str | None,
+                        row_keys: Sequence[str], already: np.ndarray, failed: np.ndarray) -> list[Check]:
+    """The residual-df rule per row of a regression table; marks ``failed`` in place."""
+    checks: list[Check] = []
+    for i, key in enumerate(row_keys):
+        if already[i]:
+            checks.append(Check(table_name, key, "residual_df", "pass", "suppressed before export"))
+            continue
+        df_value = (
+            pd.to_numeric(pd.Series([frame[residual_df_col].iloc[i]]), errors="coerce").iloc[0]
+            if residual_df_col is not None and residual_df_col in frame.columns
+            else np.nan
+        )
+        if pd.isna(df_value):
+            checks.append(Check(table_name, key, "residual_df", "review",
+                                "residual degrees of freedom not reported"))
+        elif df_value < MIN_RESIDUAL_DF:
+            failed[i] = True
+            checks.append(Check(table_name, key, "residual_df", "fail",
+                                f"residual df {df_value:g} below {MIN_RESIDUAL_DF}"))
+        else:
+            checks.append(Check(table_name, key, "residual_df", "pass", f"residual df {df_value:g}"))
+    return checks
 
-    labels = set(label_cols if label_cols is not None else (key_cols if key_cols is not None else _default_labels(out)))
+
+def _blank_failed(out: pd.DataFrame, failed: np.ndarray, already: np.ndarray, labels: set[str]
+                  ) -> pd.DataFrame:
+    """Blank every non-label column of a failed row and mark it suppressed."""
     blank = pd.Series(failed, index=out.index)
     for col in out.columns:
         if col in labels or col in ("suppressed", "status"):
             continue
         out[col] = out[col].mask(blank)
     out["suppressed"] = already | failed
-    status = out["status"].to_numpy(dtype=object) if "status" in out.columns else np.full(len(out), OK, dtype=object)
+    status = (out["status"].to_numpy(dtype=object) if "status" in out.columns
+              else np.full(len(out), OK, dtype=object))
     out["status"] = np.where(failed, INSUFFICIENT, status)
-    return out, checks
+    return out
 
 
 def _default_labels(frame: pd.DataFrame) -> list[str]:

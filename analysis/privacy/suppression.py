@@ -276,7 +276,6 @@ def suppress_breakdown(
     Without step 2 a hidden site is ``total - sum(visible sites)``. With two
     or more hidden cells only their *sum* can be derived, and the rule keeps
     that sum at ``k`` or more: the derived group is itself large enough.
-
     Residual risk: see the module docstring.
 
     Parameters
@@ -292,10 +291,9 @@ def suppress_breakdown(
         Columns that identify a breakdown.
     k : int
         Minimum group size (>= 3).
-    category_col, total_value : optional
-        ``frame[category_col] == total_value`` marks the total rows.
-    total_mask : optional
-        Boolean per row, True for total rows (alternative to ``total_value``).
+    category_col, total_value, total_mask : optional
+        ``frame[category_col] == total_value``, or the boolean ``total_mask``, marks
+        the total rows.
 
     Returns
     -------

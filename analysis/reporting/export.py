@@ -24,12 +24,10 @@ import hashlib
 import io
 import json
 import platform
-import re
 import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis.access.scope import Scope, require
@@ -39,6 +37,7 @@ from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
 from analysis.privacy import export_checks, suppression
 from analysis.privacy.csv_safety import neutralize_frame
+from analysis.privacy.export_tables import check_table, public_reason
 from analysis.reporting.report import (
     DESCRIPTIVE_COLUMNS,
     ESTIMATE_COLUMNS,
@@ -53,43 +52,6 @@ __all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summar
 
 #: Fixed timestamp of zip entries: the bundle carries no date and is reproducible.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-#: Columns that never leave: they give exact counts back (df = n - 2; sentences may quote
-#: group sizes) or are internal.
-#: Balance carries its comparison's group sizes only for the min-cell check.
-_DROP = {"estimates": ("residual_df", "sentence", "caveat"),
-         "descriptives": ("wave_index", *CONTRIBUTION_COLUMNS), "participation": (),
-         "balance": ("n_participants", "n_comparison"), "reliability": ()}
-_COUNTS = {
-    "descriptives": ("n",),
-    "estimates": ("n_participants", "n_comparison"),
-    "participation": ("n_respondents", "n_participants"),
-    "balance": ("n_participants", "n_comparison"),
-    "reliability": ("n",),
-}
-#: How each table is checked: magnitude tables get the dominance rule, regression
-#: tables the residual-df rule, and every table the min-cell rule.
-_KIND = {"estimates": "regression", "descriptives": "magnitude", "reliability": "frequency",
-         "balance": "frequency", "participation": "frequency"}
-#: Tables whose statistics are not sums or means of individual values: dominance is
-#: recorded as not applicable (a pass with this reason) rather than left for review.
-_DOMINANCE_NOT_APPLICABLE = {
-    "reliability": "dominance: not applicable (statistic is not a sum or mean of individual values: "
-                   "Cronbach's alpha is a ratio of variances)",
-    "balance": "dominance: not applicable (statistic is not a sum or mean of individual values: "
-               "standardised differences and variance ratios)",
-}
-_NO_MODEL_OUTPUT = ("no model output shipped (the estimate could not be computed); "
-                    "its counts are checked by min_cell")
-_KEYS = {
-    "descriptives": ("outcome", "wave", "site", "group"),
-    "estimates": ("analysis", "outcome", "wave"),
-    "participation": ("breakdown", "wave", "site", "role", "session_type"),
-    "balance": ("outcome", "wave", "covariate"),
-    "reliability": ("scale", "wave"),
-}
-
-
-
 @dataclass(frozen=True)
 class ExportBundle:
     """The zip and what the checks found (for the export page)."""
@@ -136,12 +98,12 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     checked: dict[str, pd.DataFrame] = {}
     all_checks: list[export_checks.Check] = []
     for name, frame in frames.items():
-        out, checks = _check(name, frame, k_export,
-                             contributions if name == "descriptives" else None)
+        out, checks = check_table(name, frame, k_export,
+                                  contributions if name == "descriptives" else None)
         checked[name] = out
         all_checks.extend(checks)
     checks = export_checks.checks_frame(all_checks)
-    checks["reason"] = checks["reason"].map(_public_reason)
+    checks["reason"] = checks["reason"].map(public_reason)
 
     files: dict[str, bytes] = {}
     for name, frame in checked.items():
@@ -230,126 +192,6 @@ def _descriptive_contributions(descriptives: pd.DataFrame, contributions: pd.Dat
     empty = pd.to_numeric(descriptives["n"].reset_index(drop=True), errors="coerce").fillna(0) <= 0
     out.loc[empty, ["largest", "second_largest", "total"]] = 0.0
     return out
-
-
-def _check(name: str, frame: pd.DataFrame, k_export: int, contributions: pd.DataFrame | None = None
-           ) -> tuple[pd.DataFrame, list[export_checks.Check]]:
-    count_cols = [c for c in _COUNTS[name] if c in frame.columns]
-    keys = [c for c in _KEYS[name] if c in frame.columns]
-    kind = _KIND[name]
-    residual = "residual_df" if name == "estimates" else None
-    frame = frame.reset_index(drop=True)
-    labels = [*keys, *(c for c in ("effect_size_kind", "adjust_method", "unit") if c in frame.columns)]
-    out, checks = export_checks.export_check(f"{name}.csv", frame, kind, count_cols, k_export,
-                                          contributions=contributions, residual_df_col=residual,
-                                          key_cols=keys, label_cols=labels)
-    if name == "balance":
-        checks = _balance_checks(checks, frame)
-    if name in _DOMINANCE_NOT_APPLICABLE:
-        checks = checks + [export_checks.Check(c.table, c.row_key, "dominance", "pass", _DOMINANCE_NOT_APPLICABLE[name])
-                           for c in checks if c.rule == "min_cell"]
-    if name == "estimates":
-        checks = _no_model_checks(checks, frame)
-    if name == "descriptives":
-        out, checks = _complete_dominance(out, checks, frame, labels)
-    if name == "estimates":
-        failed = out["suppressed"].astype(bool) & ~frame["suppressed"].astype(bool)
-        out.loc[out["suppressed"].astype(bool), ["sentence", "caveat"]] = ""
-        out.loc[failed, "status"] = suppression.INSUFFICIENT
-    if "status" in out.columns:
-        # estimator reasons can quote exact group sizes: ship the category only
-        out["status"] = out["status"].where(
-            out["status"].isin([suppression.OK, suppression.INSUFFICIENT, suppression.NO_DATA]),
-            "not enough data")
-    out = export_checks.round_counts(out, count_cols)
-    out = out.drop(columns=[c for c in _DROP[name] if c in out.columns])
-    return out, checks
-
-
-def _balance_checks(checks: list[export_checks.Check], frame: pd.DataFrame) -> list[export_checks.Check]:
-    """Balance rows whose comparison's group sizes are unknown need a person to look."""
-    unknown = frame[["n_participants", "n_comparison"]].isna().all(axis=1).to_numpy()
-    already = (frame["suppressed"].fillna(False).astype(bool).to_numpy() if "suppressed" in frame.columns
-               else np.zeros(len(frame), dtype=bool))
-    out, row = [], 0
-    for check in checks:
-        if check.rule == "min_cell":
-            if unknown[row] and not already[row]:
-                check = replace(check, outcome="review", reason="group sizes of the IPW comparison not found")
-            elif check.outcome == "pass" and not already[row]:
-                check = replace(check, reason="both groups (and every covariate level shown) have at least "
-                                              "the minimum cell count")
-            row += 1
-        out.append(check)
-    return out
-
-
-def _no_model_checks(checks: list[export_checks.Check], frame: pd.DataFrame) -> list[export_checks.Check]:
-    """An estimate row without any model number has nothing for the residual-df rule to protect."""
-    numbers = [c for c in ("estimate", "ci_low", "ci_high", "p_value", "effect_size") if c in frame.columns]
-    empty = frame[numbers].apply(pd.to_numeric, errors="coerce").isna().all(axis=1).to_numpy()
-    out, row = [], 0
-    for check in checks:
-        if check.rule == "residual_df":
-            if check.outcome == "review" and empty[row]:
-                check = replace(check, outcome="pass", reason=_NO_MODEL_OUTPUT)
-            row += 1
-        out.append(check)
-    return out
-
-
-def _complete_dominance(out: pd.DataFrame, checks: list[export_checks.Check], frame: pd.DataFrame,
-                        labels: list[str]) -> tuple[pd.DataFrame, list[export_checks.Check]]:
-    """Blank the rest of an outcome × wave block in which a cell failed dominance.
-
-    The descriptives hold the site × group table with both margins, and a mean's n is
-    implied by its SD and CI: one blanked cell would come back as margin minus the
-    visible cells. Blanking the whole block of that outcome and wave leaves nothing to
-    subtract (conservative; dominance failures at n >= 10 are rare).
-    """
-    failed = np.array([c.outcome == "fail" for c in checks if c.rule == "dominance"], dtype=bool)
-    if not failed.any():
-        return out, checks
-    block = frame["outcome"].astype(str) + "\x1f" + frame["wave"].astype(str)
-    in_block = block.isin(set(block[failed])).to_numpy()
-    extra = in_block & ~out["suppressed"].fillna(False).astype(bool).to_numpy()
-    if not extra.any():
-        return out, checks
-    mask = pd.Series(extra, index=out.index)
-    for col in out.columns:
-        if col not in labels and col not in ("suppressed", "status"):
-            out[col] = out[col].mask(mask)
-    out["suppressed"] = out["suppressed"].astype(bool) | extra
-    out.loc[mask, "status"] = suppression.INSUFFICIENT
-    keys = [c.row_key for c in checks if c.rule == "min_cell"]
-    table = checks[0].table
-    added = [export_checks.Check(table, keys[i], "dominance_complement", "fail",
-                              "blanked with a cell of the same outcome and wave that failed dominance "
-                              "(it could otherwise be recovered by subtraction from the margins)")
-             for i in np.flatnonzero(extra)]
-    return out, checks + added
-
-
-_REASON_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(\w+)=\d+ below (\d+)"), r"\1 below \2"),
-    (re.compile(r"^residual df \S+ below (\d+)$"), r"residual df below \1"),
-    (re.compile(r"^residual df \S+$"), f"residual df at least {export_checks.MIN_RESIDUAL_DF}"),
-    (re.compile(r"^largest (\d+) contributions are \d+% of the cell total \(limit (\d+%)\)$"),
-     r"largest \1 contributions exceed \2 of the cell total"),
-    (re.compile(r"^largest (\d+) contributions are \d+% of the cell total$"),
-     rf"largest \1 contributions at most {export_checks.DOMINANCE_K:.0%} of the cell total"),
-)
-
-
-def _public_reason(reason: str) -> str:
-    """A check's reason without the exact numbers behind it.
-
-    checks.csv ships in the bundle: a blanked cell's exact count, a residual df (n - p)
-    or a dominance share would give back what the check protects.
-    """
-    for pattern, replacement in _REASON_PATTERNS:
-        reason = pattern.sub(replacement, reason)
-    return reason
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
