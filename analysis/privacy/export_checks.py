@@ -312,7 +312,8 @@ def _dominance_checks(
         elif s > DOMINANCE_K * t:
             checks.append(Check(
                 table_name, key, "dominance", "fail",
-                f"largest {DOMINANCE_N} contributions are {s / t:.0%} of the cell total (limit {DOMINANCE_K:.0%})",
+                f"largest {DOMINANCE_N} contributions are {s / t:.0%} of the cell total "
+                f"(limit {DOMINANCE_K:.0%})",
             ))
         else:
             checks.append(Check(

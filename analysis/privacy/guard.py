@@ -137,7 +137,8 @@ def suppress_with_forced(frame: pd.DataFrame, count_col: str, value_cols: Sequen
 
     A forced cell enters the suppression with the count ``min(count, k - 1)`` (so it is
     primary-suppressed); the complementary rule then treats it as a hidden cell of at
-    most that size, which is conservative (the real hidden sums are at least as large). Counts and values come back from
+    most that size, which is conservative (the real hidden sums are at least as large). Counts and
+    values come back from
     the real frame; hidden rows lose them as usual.
     """
     work = frame.copy()
@@ -295,7 +296,8 @@ def suppress_descriptives(raw: pd.DataFrame, respondents: pd.DataFrame, value_co
     return out
 
 
-def blank_rows(frame: pd.DataFrame, count_col: str, value_cols: Sequence[str], hide: np.ndarray) -> pd.DataFrame:
+def blank_rows(frame: pd.DataFrame, count_col: str, value_cols: Sequence[str],
+               hide: np.ndarray) -> pd.DataFrame:
     out = frame.copy()
     counts = pd.to_numeric(out[count_col], errors="coerce").fillna(0).to_numpy()
     no_data = (counts <= 0) & ~hide

@@ -106,7 +106,8 @@ def _fallback_sentence(est: Estimate) -> str:
     estimate = est.estimate
     if estimate is None or row["ci_low"] is None or row["ci_high"] is None:
         return f"{label} at {row['wave']}: no estimate ({est.status})."
-    unit = "percentage points" if row["analysis"] == "high_burnout_rd" else (scale.unit if scale else "points")
+    unit = ("percentage points" if row["analysis"] == "high_burnout_rd"
+            else (scale.unit if scale else "points"))
     if row["analysis"] == "dose_response":
         return (f"{label} at {row['wave']}: each session attended went with a change of "
                 f"{estimate:+.2f} {unit} (95% CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}).")
@@ -312,7 +313,8 @@ def balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k:
     balance = adjust.balance_table(panel, outcome, wave, index=index)
     table = balance.table.copy()
     # covariate levels are taken at baseline inside adjust; count them the same way
-    base = panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]].drop_duplicates("person", keep="last")
+    base = (panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]]
+            .drop_duplicates("person", keep="last"))
     people = pairs[["person", "participant"]].merge(base, on="person", how="left")
     keep = []
     for name in table["covariate"].astype(str):

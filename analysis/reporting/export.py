@@ -164,7 +164,8 @@ def _with_group_sizes(balance: pd.DataFrame, estimates: pd.DataFrame) -> pd.Data
     out = balance.reset_index(drop=True).copy()
     if out.empty:
         return out.assign(n_participants=pd.Series(dtype="Int64"), n_comparison=pd.Series(dtype="Int64"))
-    sizes = (estimates.loc[estimates["analysis"] == "ipw", ["outcome", "wave", "n_participants", "n_comparison"]]
+    columns = ["outcome", "wave", "n_participants", "n_comparison"]
+    sizes = (estimates.loc[estimates["analysis"] == "ipw", columns]
              .assign(wave=lambda f: f["wave"].astype(str))
              .drop_duplicates(["outcome", "wave"]))
     out["wave"] = out["wave"].astype(str)

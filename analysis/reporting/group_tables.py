@@ -45,8 +45,9 @@ def descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: Se
         return pd.DataFrame(columns=columns)
     floors = ({o: float(SCALES_BY_KEY[o].low) for o in outcomes} if with_contributions
               else None)
-    full = guard.suppress_descriptives(_descriptives(panel_all, outcomes, cutoffs, by_site=True, floors=floors),
-                                       respondents, _DESCRIPTIVE_VALUES, k)
+    full = guard.suppress_descriptives(
+        _descriptives(panel_all, outcomes, cutoffs, by_site=True, floors=floors),
+        respondents, _DESCRIPTIVE_VALUES, k)
     if filters.sites is None and filters.roles is None:
         return full[columns]
     selection = (_descriptives(panel, outcomes, cutoffs, by_site=False, floors=floors) if len(panel)
@@ -117,7 +118,8 @@ def participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, p
             ((resp - part > 0) & (resp - part < k))
         hide = small.to_numpy() | by_wave["wave"].map(lambda w: bool(member_hidden.get(w, False))).to_numpy()
         blanked = guard.blank_rows(by_wave, "n_respondents", ["n_participants", *participant_stats], hide)
-        blanked["n_participants"] = pd.to_numeric(blanked["n_participants"], errors="coerce").round().astype("Int64")
+        participants = pd.to_numeric(blanked["n_participants"], errors="coerce")
+        blanked["n_participants"] = participants.round().astype("Int64")
         blanked["site"] = "selection"
         parts.append(blanked)
     # by wave × role (whole selection), two-way role × group with margins
