@@ -5,22 +5,23 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from threadpoolctl import threadpool_info
 
-from analysis.stats import adjust
-from analysis.stats import effects
-from analysis.stats.adjust import (
+from analysis.stats.causal import (
     ONE_PRE_WAVE,
     ancova,
-    balance_table,
-    compare_all,
     did,
     dose_response,
-    estimates_frame,
     high_burnout_rd,
-    ipw,
     parallel_trends_check,
     unadjusted,
 )
+from analysis.stats.compare import ANALYSES, compare_all, estimates_frame
+from analysis.stats.contingency import risk_difference
+from analysis.stats.multiplicity import holm
+from analysis.stats.parametric import welch_difference
+from analysis.stats.regression import one_blas_thread
+from analysis.stats.weighting import balance_table, ipw, propensity_weights
 
 SITES = np.array(["north", "south", "east"])
 ROLES = np.array(["psychologist", "counselor"])
@@ -69,7 +70,7 @@ def panel() -> pd.DataFrame:
 def test_unadjusted_is_welch_at_the_wave(panel):
     est = unadjusted(panel, "cbi_work", "2024-Q3")
     rows = panel[panel.wave == "2024-Q3"]
-    ref = effects.welch_difference(rows.loc[rows.participant, "cbi_work"], rows.loc[~rows.participant, "cbi_work"])
+    ref = welch_difference(rows.loc[rows.participant, "cbi_work"], rows.loc[~rows.participant, "cbi_work"])
     assert (est.analysis, est.outcome, est.wave) == ("unadjusted", "cbi_work", "2024-Q3")
     assert est.estimate == pytest.approx(ref.estimate, rel=1e-12)
     assert est.p_value == pytest.approx(ref.p_value, rel=1e-12)
@@ -180,7 +181,7 @@ def test_high_burnout_rd_in_percentage_points(panel):
     rows = panel[panel.wave == "2024-Q3"]
     a = rows.loc[rows.participant, "cbi_work"]
     b = rows.loc[~rows.participant, "cbi_work"]
-    ref = effects.risk_difference(int((a >= 50).sum()), a.size, int((b >= 50).sum()), b.size, percent=True)
+    ref = risk_difference(int((a >= 50).sum()), a.size, int((b >= 50).sum()), b.size, percent=True)
     assert est.analysis == "high_burnout_rd"
     assert est.estimate == pytest.approx(ref.estimate) and est.ci_low == pytest.approx(ref.ci_low)
     assert est.get("cutoff") == 50.0
@@ -278,7 +279,7 @@ def test_compare_all_adjusts_primary_with_holm_and_rest_with_bh(panel):
         assert est.p_adjusted == pytest.approx(est.p_value)
     two_primary = compare_all(panel, ["cbi_work", "ucla3"], primary={"cbi_work": "cbi", "ucla3": "cbi"},
                               analyses=("unadjusted",))
-    expected = effects.holm([e.p_value for e in two_primary])
+    expected = holm([e.p_value for e in two_primary])
     assert [e.p_adjusted for e in two_primary] == pytest.approx(expected)
 
 
@@ -288,7 +289,7 @@ def test_estimates_frame_columns(panel):
     assert list(frame.columns)[:14] == ["analysis", "outcome", "wave", "estimate", "ci_low", "ci_high",
                                         "p_value", "p_adjusted", "n_participants", "n_comparison",
                                         "effect_size", "effect_size_kind", "residual_df", "status"]
-    assert set(frame["analysis"]) == set(adjust.ANALYSES)
+    assert set(frame["analysis"]) == set(ANALYSES)
     assert frame["status"].iloc[-1].startswith("not enough data")
     assert frame.loc[frame.analysis == "dose_response", "n_comparison"].isna().all()
 
@@ -325,7 +326,7 @@ def test_numpy_fits_equal_statsmodels(seed):
     assert est.p_value == pytest.approx(ref.pvalues["group"], rel=1e-9)
     assert est.residual_df == ref.df_resid
 
-    weighting = adjust._propensity_weights(panel, "cbi_work", "2024-Q3", ("site", "role"), (0.01, 0.99))
+    weighting = propensity_weights(panel, "cbi_work", "2024-Q3", ("site", "role"), (0.01, 0.99))
     pairs = weighting.pairs
     design = sm.add_constant(pairs["group"].astype(float))
     ref = sm.WLS(pairs["follow_up"], design, weights=weighting.weights).fit(cov_type="HC1", use_t=True)
@@ -356,13 +357,12 @@ def test_compare_all_shares_work_but_matches_single_calls(panel):
                 (single.estimate, single.ci_low, single.ci_high, single.p_value)
 
 
-def test_single_blas_thread_restores_and_nests():
-    before = [get() for get, _ in adjust._openblas_controls()]
-    with adjust.single_blas_thread():
-        with adjust.single_blas_thread():
-            assert all(get() == 1 for get, _ in adjust._openblas_controls())
-        assert all(get() == 1 for get, _ in adjust._openblas_controls())
-    assert [get() for get, _ in adjust._openblas_controls()] == before
+def test_one_blas_thread_limits_every_blas_once_per_process():
+    one_blas_thread()
+    one_blas_thread()  # a second call changes nothing
+    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    assert blas, "numpy and scipy load a BLAS"
+    assert all(info["num_threads"] == 1 for info in blas)
 
 
 def test_high_burnout_rd_reports_residual_df(panel):
@@ -406,13 +406,13 @@ def _synthetic_panel(data) -> pd.DataFrame:
 def test_did_interval_covers_the_true_effect_90_to_99_percent_of_the_time():
     """100 seeded data sets with a known effect: the 95% DiD interval covers the truth
     (the sample's average effect on the treated) in 90-99 of them."""
-    from tooling.synthetic import SyntheticConfig, generate  # noqa: PLC0415
+    from tooling.synthetic import SyntheticConfig, generate
 
     covered = tried = 0
     for seed in range(100):
         data = generate(SyntheticConfig(n_people=300, seed=1000 + seed, label_rate=0.0))
-        wave = sorted(data.survey["wave"].unique())[-1]
-        estimate = adjust.did(_synthetic_panel(data), "cbi_work", wave)
+        wave = max(data.survey["wave"].unique())
+        estimate = did(_synthetic_panel(data), "cbi_work", wave)
         truth = data.truth["att"]["cbi_work"][wave]
         assert estimate.ok, estimate.status
         tried += 1
@@ -423,9 +423,9 @@ def test_did_interval_covers_the_true_effect_90_to_99_percent_of_the_time():
 
 def test_did_on_synthetic_panel_matches_the_generators_exact_did():
     """Our panel building and DiD reproduce the generator's own DiD point estimate."""
-    from tooling.synthetic import SyntheticConfig, generate  # noqa: PLC0415
+    from tooling.synthetic import SyntheticConfig, generate
 
     data = generate(SyntheticConfig(n_people=300, seed=7, label_rate=0.0))
-    wave = sorted(data.survey["wave"].unique())[-1]
-    estimate = adjust.did(_synthetic_panel(data), "cbi_work", wave)
+    wave = max(data.survey["wave"].unique())
+    estimate = did(_synthetic_panel(data), "cbi_work", wave)
     assert estimate.estimate == pytest.approx(data.truth["did_exact"]["cbi_work"][wave], abs=1e-9)

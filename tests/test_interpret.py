@@ -2,8 +2,8 @@
 
 import pytest
 
-from analysis.stats.adjust import ONE_PRE_WAVE
-from analysis.stats.effects import Estimate, not_enough
+from analysis.stats.causal import ONE_PRE_WAVE
+from analysis.stats.estimates import Estimate, not_enough
 from analysis.reporting.interpret import caveats, effect_size_word, lords_paradox_note, sentence
 
 
@@ -101,7 +101,7 @@ def test_no_lords_note_when_they_agree_or_missing():
 def test_accepts_estimates_frame_rows():
     import math
 
-    from analysis.stats.adjust import estimates_frame
+    from analysis.stats.compare import estimates_frame
 
     frame = estimates_frame([make(), not_enough("no participants", analysis="did", outcome="cbi_work")])
     ok_row, bad_row = frame.to_dict("records")

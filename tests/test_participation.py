@@ -131,7 +131,7 @@ def test_large_panel_is_fast():
 
 def test_descriptives_dominance_contributions():
     """With ``floors``: per cell the two largest (value - floor) and the cell total, no loops."""
-    from analysis.panel.participation import CONTRIBUTION_COLUMNS  # noqa: PLC0415
+    from analysis.panel.participation import CONTRIBUTION_COLUMNS
 
     n = 12
     panel = pd.DataFrame({

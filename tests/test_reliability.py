@@ -11,7 +11,10 @@ import pytest
 
 from analysis.definitions.instruments import ITEM_COLUMNS, SCALES_BY_KEY
 from analysis.stats.reliability import (
-    RELIABILITY_COLUMNS, cronbach_alpha, item_scores_sql, reliability_table,
+    RELIABILITY_COLUMNS,
+    cronbach_alpha,
+    item_scores_sql,
+    reliability_table,
 )
 
 REL = 1e-6

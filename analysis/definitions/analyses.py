@@ -3,7 +3,7 @@
 The dashboards' labels and help, the plain-English sentences and caveats, the export's
 methods note and the leadership report all read these records, so no description of a
 method is written twice. The ``name`` is the ``analysis`` value of estimates.csv
-(DESIGN.md); the texts state what :mod:`analysis.stats.adjust` actually computes.
+(DESIGN.md); the texts state what :mod:`analysis.stats` actually computes.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ ANALYSES: tuple[Analysis, ...] = (
         mean_difference=False,
     ),
 )
-"""Every analysis of :func:`analysis.stats.adjust.compare_all`, in reporting order."""
+"""Every analysis of :func:`analysis.stats.compare.compare_all`, in reporting order."""
 
 ANALYSES_BY_NAME: Mapping[str, Analysis] = MappingProxyType({a.name: a for a in ANALYSES})
 

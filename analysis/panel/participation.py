@@ -20,11 +20,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["CONTRIBUTION_COLUMNS", "DOSE_BANDS", "dose_band", "as_flag", "attendance_timing",
-           "participation_summary", "descriptives"]
+from analysis.stats.estimates import t_half_width
+
+__all__ = [
+    "CONTRIBUTION_COLUMNS",
+    "DOSE_BANDS",
+    "as_flag",
+    "attendance_timing",
+    "descriptives",
+    "dose_band",
+    "participation_summary",
+]
 
 DOSE_BANDS: tuple[str, ...] = ("0", "1–2", "3–5", "6+")
 _DOSE_COLUMNS = {"0": "dose_0", "1–2": "dose_1_2", "3–5": "dose_3_5", "6+": "dose_6_plus"}
@@ -257,8 +265,37 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
     base = panel[["wave", "wave_index", "site", "participant", *outcomes]].copy()
     base["group"] = np.where(as_flag(base["participant"]), "participants", "comparison")
     base["site"] = base["site"].astype("string").fillna("unknown")
+    frame, aggregations = _value_columns(base, outcomes, cutoffs)
+    dominance_order = _dominance_inputs(frame, outcomes, floors, aggregations) if floors is not None else {}
     tables = []
-    # one grouping per breakdown for every outcome at once (not one per outcome)
+    site_levels = [False, True] if by_site else [False]
+    for split_site in site_levels:
+        for split_group in (False, True):
+            if outcomes:
+                tables.extend(_cell_summaries(frame, outcomes, cutoffs, aggregations, dominance_order,
+                                              floors is not None, split_site, split_group))
+    columns = ["outcome", "wave", "wave_index", "site", "group", "n", "mean", "sd", "ci_low", "ci_high",
+               "n_high", "share_high", "share_high_ci_low", "share_high_ci_high"]
+    if floors is not None:
+        columns += list(CONTRIBUTION_COLUMNS)
+    if not tables:
+        return pd.DataFrame(columns=columns)
+    out = _with_intervals(pd.concat(tables, ignore_index=True), confidence)
+    group_order = {"participants": 0, "comparison": 1, "all": 2}
+    out["_outcome_order"] = out["outcome"].map({name: i for i, name in enumerate(outcomes)})
+    out["_site_order"] = np.where(out["site"] == "all", 0, 1)
+    out["_group_order"] = out["group"].map(group_order)
+    out = out.sort_values(["_outcome_order", "wave_index", "wave", "_site_order", "site", "_group_order"],
+                          kind="stable")
+    return out[columns].reset_index(drop=True)
+
+
+def _value_columns(base: pd.DataFrame, outcomes: Sequence[str], cutoffs: Mapping[str, tuple[float, str]]
+                   ) -> tuple[pd.DataFrame, dict[str, tuple[str, str]]]:
+    """Each outcome's values and high flags as numbered columns, with their aggregations.
+
+    One grouping per breakdown then serves every outcome at once (not one per outcome).
+    """
     frame = base[["wave", "wave_index", "site", "group"]].copy()
     aggregations: dict[str, tuple[str, str]] = {}
     for i, outcome in enumerate(outcomes):
@@ -271,60 +308,68 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
         aggregations.update({f"n{i}": (f"value{i}", "count"), f"mean{i}": (f"value{i}", "mean"),
                              f"sd{i}": (f"value{i}", "std"), f"n_high{i}": (f"high{i}", "sum"),
                              f"n_flagged{i}": (f"high{i}", "count")})
-    # dominance inputs: sorted once per outcome (largest first, missing last); per breakdown
-    # the row ranked second in its cell feeds a "max" in the same groupby as the statistics
+    return frame, aggregations
+
+
+def _dominance_inputs(frame: pd.DataFrame, outcomes: Sequence[str], floors: Mapping[str, float],
+                      aggregations: dict[str, tuple[str, str]]) -> dict[int, np.ndarray]:
+    """Contribution columns (added to ``frame`` and ``aggregations``) and each outcome's order.
+
+    Sorted once per outcome (largest first, missing last); per breakdown the row ranked
+    second in its cell feeds a "max" in the same groupby as the statistics.
+    """
     dominance_order: dict[int, np.ndarray] = {}
-    if floors is not None:
-        for i, outcome in enumerate(outcomes):
-            if outcome not in floors:
-                continue
-            shifted = (frame[f"value{i}"] - float(floors[outcome])).clip(lower=0.0)
-            frame[f"contrib{i}"] = shifted
-            frame[f"second{i}"] = np.nan
-            dominance_order[i] = np.argsort(-shifted.to_numpy(), kind="stable")
-            aggregations.update({f"contrib_largest{i}": (f"contrib{i}", "max"),
-                                 f"contrib_second_largest{i}": (f"second{i}", "max"),
-                                 f"contrib_total{i}": (f"contrib{i}", "sum")})
-    site_levels = [False, True] if by_site else [False]
-    for split_site in site_levels:
-        for split_group in (False, True):
-            keys = ["wave", "wave_index"] + (["site"] if split_site else []) + (["group"] if split_group else [])
-            if not outcomes:
-                continue
-            if dominance_order:
-                cells = frame.groupby(keys, observed=True, sort=False, dropna=False).ngroup().to_numpy()
-                for i, order in dominance_order.items():
-                    ranked = cells[order]
-                    rank = np.empty(len(order), dtype="int64")
-                    rank[order] = pd.Series(ranked).groupby(ranked, sort=False).cumcount().to_numpy()
-                    frame[f"second{i}"] = frame[f"contrib{i}"].where(rank == 1)
-            grouped = frame.groupby(keys, observed=True, sort=True, dropna=False).agg(**aggregations)
-            grouped = grouped.reset_index()
-            for i, outcome in enumerate(outcomes):
-                summary = grouped[keys].copy()
-                for name in ("n", "mean", "sd", "n_high", "n_flagged"):
-                    summary[name] = grouped[f"{name}{i}"]
-                if floors is not None:
-                    for name in CONTRIBUTION_COLUMNS:
-                        summary[name] = grouped[f"{name}{i}"] if i in dominance_order else np.nan
-                if not split_site:
-                    summary["site"] = "all"
-                if not split_group:
-                    summary["group"] = "all"
-                summary["outcome"] = outcome
-                summary["has_cutoff"] = outcome in cutoffs
-                tables.append(summary)
-    columns = ["outcome", "wave", "wave_index", "site", "group", "n", "mean", "sd", "ci_low", "ci_high",
-               "n_high", "share_high", "share_high_ci_low", "share_high_ci_high"]
-    if floors is not None:
-        columns += list(CONTRIBUTION_COLUMNS)
-    if not tables:
-        return pd.DataFrame(columns=columns)
-    out = pd.concat(tables, ignore_index=True)
+    for i, outcome in enumerate(outcomes):
+        if outcome not in floors:
+            continue
+        shifted = (frame[f"value{i}"] - float(floors[outcome])).clip(lower=0.0)
+        frame[f"contrib{i}"] = shifted
+        frame[f"second{i}"] = np.nan
+        dominance_order[i] = np.argsort(-shifted.to_numpy(), kind="stable")
+        aggregations.update({f"contrib_largest{i}": (f"contrib{i}", "max"),
+                             f"contrib_second_largest{i}": (f"second{i}", "max"),
+                             f"contrib_total{i}": (f"contrib{i}", "sum")})
+    return dominance_order
+
+
+def _cell_summaries(frame: pd.DataFrame, outcomes: Sequence[str], cutoffs: Mapping[str, tuple[float, str]],
+                    aggregations: dict[str, tuple[str, str]], dominance_order: dict[int, np.ndarray],
+                    with_contributions: bool, split_site: bool, split_group: bool) -> list[pd.DataFrame]:
+    """One breakdown (by wave, optionally site and group): a summary frame per outcome."""
+    keys = ["wave", "wave_index"] + (["site"] if split_site else []) + (["group"] if split_group else [])
+    if dominance_order:
+        cells = frame.groupby(keys, observed=True, sort=False, dropna=False).ngroup().to_numpy()
+        for i, order in dominance_order.items():
+            ranked = cells[order]
+            rank = np.empty(len(order), dtype="int64")
+            rank[order] = pd.Series(ranked).groupby(ranked, sort=False).cumcount().to_numpy()
+            frame[f"second{i}"] = frame[f"contrib{i}"].where(rank == 1)
+    grouped = frame.groupby(keys, observed=True, sort=True, dropna=False).agg(**aggregations)
+    grouped = grouped.reset_index()
+    tables = []
+    for i, outcome in enumerate(outcomes):
+        summary = grouped[keys].copy()
+        for name in ("n", "mean", "sd", "n_high", "n_flagged"):
+            summary[name] = grouped[f"{name}{i}"]
+        if with_contributions:
+            for name in CONTRIBUTION_COLUMNS:
+                summary[name] = grouped[f"{name}{i}"] if i in dominance_order else np.nan
+        if not split_site:
+            summary["site"] = "all"
+        if not split_group:
+            summary["group"] = "all"
+        summary["outcome"] = outcome
+        summary["has_cutoff"] = outcome in cutoffs
+        tables.append(summary)
+    return tables
+
+
+def _with_intervals(out: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """The mean's t interval and the share's Wilson interval per cell."""
     n = out["n"].to_numpy(dtype="float64")
     out["mean"] = out["mean"].where(out["n"] > 0)
     out["sd"] = out["sd"].where(out["n"] > 1)
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * out["sd"] / np.sqrt(np.maximum(n, 1))
+    half = t_half_width(out["sd"], n, confidence)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     flagged = out["n_flagged"].to_numpy(dtype="int64")
@@ -336,10 +381,4 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
     out["share_high"] = np.where(usable, n_high / safe_n, np.nan)
     out["share_high_ci_low"] = np.where(usable, low, np.nan)
     out["share_high_ci_high"] = np.where(usable, high, np.nan)
-    group_order = {"participants": 0, "comparison": 1, "all": 2}
-    out["_outcome_order"] = out["outcome"].map({name: i for i, name in enumerate(outcomes)})
-    out["_site_order"] = np.where(out["site"] == "all", 0, 1)
-    out["_group_order"] = out["group"].map(group_order)
-    out = out.sort_values(["_outcome_order", "wave_index", "wave", "_site_order", "site", "_group_order"],
-                          kind="stable")
-    return out[columns].reset_index(drop=True)
+    return out

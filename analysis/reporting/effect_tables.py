@@ -8,7 +8,6 @@ analyses registry.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,13 +16,18 @@ import pandas as pd
 from analysis.access.scope import Scope
 from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.panel.index import PanelIndex, follow_up_waves
+from analysis.panel.pairs import build_pairs
 from analysis.panel.participation import (
     dose_band,
 )
 from analysis.privacy import suppression
 from analysis.reporting import interpret
-from analysis.stats import adjust
-from analysis.stats.effects import Estimate, minimum_detectable_effect
+from analysis.stats import weighting
+from analysis.stats.compare import compare_all, estimates_frame
+from analysis.stats.effect_sizes import pooled_sd
+from analysis.stats.estimates import Estimate, t_half_width
+from analysis.stats.power import minimum_detectable_effect
 from analysis.storage.queries import Filters, load_item_scores, response_quality
 from analysis.storage.store import Store
 
@@ -50,8 +54,8 @@ def estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, 
     columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
     if panel.empty or not outcomes:
         return pd.DataFrame(columns=columns), []
-    results = adjust.compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
-    frame = adjust.estimates_frame(results)
+    results = compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
+    frame = estimates_frame(results)
     reasons = frame["status"].copy()
     frame = frame.drop(columns=["status"])
     label_cols = (*suppression.ESTIMATE_LABEL_COLUMNS, "adjust_method")
@@ -125,16 +129,16 @@ def _fallback_sentence(est: Estimate) -> str:
 # ------------------------------------------------------------------ pairs-based tables
 
 
-def _pairs_all(panel: pd.DataFrame, outcome: str, index: adjust.PanelIndex | None = None) -> pd.DataFrame:
+def _pairs_all(panel: pd.DataFrame, outcome: str, index: PanelIndex | None = None) -> pd.DataFrame:
     """Every follow-up row with the person's baseline score (last baseline row), all waves.
 
-    Built from row positions (:class:`analysis.stats.adjust.PanelIndex`) instead of a merge,
+    Built from row positions (:class:`analysis.panel.index.PanelIndex`) instead of a merge,
     with only the columns the dose, MDE and balance tables read. With ``index`` the
     latest outcome's frame is kept for the next caller (one at a time: at 1M rows each
     is ~60 MB).
     """
     if index is None:
-        index = adjust.PanelIndex(panel)
+        index = PanelIndex(panel)
     key = ("pairs_all", outcome)
     if key in index.memo:
         return index.memo[key]  # type: ignore[return-value]
@@ -165,10 +169,10 @@ CHANGE_COLUMNS: tuple[str, ...] = (
 
 
 def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.DataFrame, k: int,
-                  index: adjust.PanelIndex | None) -> pd.DataFrame:
+                  index: PanelIndex | None) -> pd.DataFrame:
     """Change since baseline per outcome × follow-up wave × group (participants, comparison).
 
-    The people are those :func:`analysis.stats.adjust.did` uses at that wave (its pairs: seen
+    The people are those :func:`analysis.stats.causal.did` uses at that wave (its pairs: seen
     at baseline and at the wave with the outcome at both; group = participant at the
     wave), so ``mean_change(participants) - mean_change(comparison)`` is the DiD
     estimate and ``n`` its ``n_participants`` / ``n_comparison``. The 95% interval is
@@ -179,8 +183,6 @@ def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Dat
     """
     if index is None or not outcomes or panel.empty:
         return pd.DataFrame(columns=list(CHANGE_COLUMNS))
-    from scipy import stats  # noqa: PLC0415 - only here
-
     base_waves = panel.loc[panel["wave_index"] == 0, "wave"]
     baseline_wave = str(base_waves.iloc[0]) if len(base_waves) else None
     wave_index = panel[["wave", "wave_index"]].drop_duplicates("wave")
@@ -191,9 +193,9 @@ def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Dat
         did_hidden = set(zip(did_rows["outcome"], did_rows["wave"].astype(str)))
     rows = []
     for outcome in outcomes:
-        for wave in adjust.follow_up_waves(panel):
+        for wave in follow_up_waves(panel):
             # the DiD's own pairs, built without keeping them in the index's memo
-            pairs = adjust._build_pairs(panel, outcome, wave, (), index)
+            pairs = build_pairs(panel, outcome, wave, (), index)
             group = pairs["participant"].to_numpy(dtype=bool)
             change = pairs["change"].to_numpy(dtype="float64")
             n1, n0 = int(group.sum()), int((~group).sum())
@@ -208,7 +210,7 @@ def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Dat
                     n = len(values)
                     mean = float(values.mean())
                     sd = float(values.std(ddof=1)) if n > 1 else float("nan")
-                    half = float(stats.t.ppf(0.975, max(n - 1, 1))) * sd / math.sqrt(n)
+                    half = t_half_width(sd, n)
                     row.update(n=n, mean_change=mean, sd_change=sd, ci_low=mean - half,
                                ci_high=mean + half)
                 rows.append(row)
@@ -223,7 +225,7 @@ def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Dat
 
 
 def dose_and_mde_tables(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
-                         index: adjust.PanelIndex | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                         index: PanelIndex | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The dose and MDE tables, one pass over the outcomes (each outcome's pairs once)."""
     parts, rows = [], []
     for outcome in outcomes:
@@ -251,8 +253,7 @@ def _dose_table(parts: list[pd.DataFrame], k: int) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     table = pd.concat(parts, ignore_index=True)
     n = table["n"].to_numpy(dtype="float64")
-    from scipy import stats  # noqa: PLC0415 - only here
-    half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * table["sd_change"] / np.sqrt(np.maximum(n, 1))
+    half = t_half_width(table["sd_change"], n)
     table["ci_low"] = table["mean_change"] - half
     table["ci_high"] = table["mean_change"] + half
     table = suppression.suppress_breakdown(table, "n", ["mean_change", "sd_change", "ci_low", "ci_high"],
@@ -274,8 +275,7 @@ def _mde_rows(pairs: pd.DataFrame, outcome: str, k: int) -> list[dict]:
             continue
         a = group.loc[group["participant"], "baseline"]
         b = group.loc[~group["participant"], "baseline"]
-        pooled = ((n1 - 1) * a.var(ddof=1) + (n0 - 1) * b.var(ddof=1)) / (n1 + n0 - 2)
-        sd = math.sqrt(pooled) if pooled > 0 else None
+        sd = pooled_sd(n1, a.var(ddof=1), n0, b.var(ddof=1))
         d = minimum_detectable_effect(n1, n0)
         rows.append({"outcome": outcome, "wave": wave, "n_participants": n1, "n_comparison": n0,
                      "mde_d": d, "baseline_sd": sd,
@@ -297,7 +297,7 @@ def _mde_table(rows: list[dict]) -> pd.DataFrame:
 
 
 def balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k: int,
-                   index: adjust.PanelIndex | None = None) -> pd.DataFrame:
+                   index: PanelIndex | None = None) -> pd.DataFrame:
     """IPW balance for the headline; only when both groups, and every covariate level
     shown, have at least ``k`` people in each group (an SMD of a tiny level reveals it)."""
     columns = ["outcome", "wave", "covariate", "smd_before", "smd_after", "variance_ratio_before",
@@ -310,9 +310,9 @@ def balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k:
     n0 = int(len(pairs) - n1)
     if n1 < k or n0 < k:
         return pd.DataFrame(columns=columns)
-    balance = adjust.balance_table(panel, outcome, wave, index=index)
+    balance = weighting.balance_table(panel, outcome, wave, index=index)
     table = balance.table.copy()
-    # covariate levels are taken at baseline inside adjust; count them the same way
+    # covariate levels are taken at baseline inside the weighting; count them the same way
     base = (panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]]
             .drop_duplicates("person", keep="last"))
     people = pairs[["person", "participant"]].merge(base, on="person", how="left")

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.definitions.analyses import analysis as registered_analysis
-from analysis.stats.effects import Estimate, finite_or_none
+from analysis.stats.estimates import Estimate, finite_or_none
 
 __all__ = ["effect_size_word", "as_estimate", "sentence", "caveats", "lords_paradox_note"]
 
@@ -107,8 +107,8 @@ def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None =
 
     Parameters
     ----------
-    estimate : an :class:`~analysis.stats.effects.Estimate` (participants minus
-        comparison) or a row of :func:`analysis.stats.adjust.estimates_frame`.
+    estimate : an :class:`~analysis.stats.estimates.Estimate` (participants minus
+        comparison) or a row of :func:`analysis.stats.compare.estimates_frame`.
     outcome_label : what the outcome is called, e.g. ``"work burnout"``
         (default: the outcome's column name).
     unit_label : the outcome's units, e.g. ``"points"`` (risk differences always
@@ -189,7 +189,7 @@ def caveats(estimate: Estimate | Mapping[str, Any], reliability: float | None = 
     estimate : the result to qualify.
     reliability : Cronbach's α of the outcome scale, when known; below 0.7 adds a
         caveat (measurement error blurs and shrinks differences).
-    trends : a :class:`analysis.stats.adjust.TrendsCheck` or caveat string for DiD.
+    trends : a :class:`analysis.stats.causal.TrendsCheck` or caveat string for DiD.
     small_group : group size under which results are called imprecise.
     baseline_gap : standardized baseline difference (``extra["baseline_smd"]``
         of a DiD estimate) from which regression to the mean is mentioned.

@@ -2,7 +2,7 @@
 
 :func:`build_report` reads the stored data once (panel and attendance, through
 :mod:`analysis.storage.queries` with the viewer's scope), runs every analysis of
-:mod:`analysis.stats.adjust`, and passes every table through :mod:`analysis.privacy`
+:mod:`analysis.stats.compare`, and passes every table through :mod:`analysis.privacy`
 before it is returned, so nothing that leaves this module can show a group smaller
 than ``settings.min_group_size``. :func:`write_report` writes the contract CSVs.
 
@@ -38,6 +38,7 @@ import pandas as pd
 from analysis.access.scope import Scope, require
 from analysis.access.settings import Settings
 from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.panel.index import PanelIndex, follow_up_waves
 from analysis.privacy import guard, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.guard import FilterRefused
@@ -57,8 +58,8 @@ from analysis.reporting.group_tables import (
     participation_table,
     split_contributions,
 )
-from analysis.stats import adjust
-from analysis.stats.effects import Estimate
+from analysis.stats.estimates import Estimate
+from analysis.stats.regression import one_blas_thread
 from analysis.storage.queries import Filters, available, load_attendance, load_panel
 from analysis.storage.store import Store
 
@@ -202,9 +203,8 @@ def build_report(
     FilterRefused
         When a filter is refused.
     """
-    with adjust.single_blas_thread():
-        return _build_report(store, scope, settings, filters, outcomes, waves,
-                             with_contributions)
+    one_blas_thread()
+    return _build_report(store, scope, settings, filters, outcomes, waves, with_contributions)
 
 
 def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filters,
@@ -240,9 +240,9 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
                                          filters, k)
     estimates, results = estimate_table(panel, chosen, cutoffs, k)
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
-    follow_ups = adjust.follow_up_waves(panel) if len(panel) else []
+    follow_ups = follow_up_waves(panel) if len(panel) else []
     headline_wave = follow_ups[-1] if follow_ups else None
-    index = adjust.PanelIndex(panel) if len(panel) else None
+    index = PanelIndex(panel) if len(panel) else None
     balance = balance_table(panel, headline_outcome, headline_wave, k, index)
     dose, mde = dose_and_mde_tables(panel, chosen, k, index)
     change = change_table(panel, chosen, estimates, k, index)

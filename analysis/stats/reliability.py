@@ -10,8 +10,8 @@ item left unreversed correlates negatively with the rest and drags α down.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd

@@ -21,7 +21,7 @@ from analysis.definitions.analyses import ANALYSES, MEAN_DIFFERENCE_ANALYSES
 from analysis.reporting import interpret
 from analysis.storage import queries
 from analysis.reporting import report
-from analysis.stats.effects import Estimate
+from analysis.stats.estimates import Estimate
 from analysis.privacy.guard import FilterDecision, check_filter, guard_filter, respondents_table
 from analysis.privacy.suppression import INSUFFICIENT, NO_DATA, OK, suppress_breakdown
 from analysis.views.figures import METHOD_LABELS, Chart, outcome_label, outcome_unit, visible
