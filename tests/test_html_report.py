@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import re
 
+import plotly.graph_objects as go
 from markupsafe import escape
 
-import plotly.graph_objects as go
-
-from analysis.reporting.html_report import build_html_report
-from analysis.reporting.report import build_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
+from analysis.reporting.html_report import build_html_report
+from analysis.reporting.report import build_report
 from tests.test_report import make_store
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.definitions.instruments import INSTRUMENTS, SCALES, item_code_sql, scale_score_sql
-from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
+from analysis.definitions.instruments import INSTRUMENTS, SCALES, item_code_sql, scale_score_sql
+from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
 from analysis.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,8 @@ def load_sample_direct(store: Store, survey: Path = SAMPLE / "survey.csv",
                     "created_at, is_sample) VALUES (1, 1, 'survey', 'survey.csv', 'x', 0, now(), true)")
         names = base + ["survey_date"] + item_cols + [s.key for s in scales]
         exprs = base + ["survey_date"] + item_cols + [scale_score_sql(s) for s in scales]
-        cur.execute(f"INSERT INTO survey (upload_id, {', '.join(names)}) SELECT 1, {', '.join(exprs)} FROM coded")
+        cur.execute(f"INSERT INTO survey (upload_id, {', '.join(names)}) "
+                    f"SELECT 1, {', '.join(exprs)} FROM coded")
         cur.execute("INSERT INTO attendance (upload_id, respondent_id, session_date, session_type, "
                     "duration_minutes) SELECT 1, respondent_id, CAST(session_date AS DATE), session_type, "
                     "CAST(duration_minutes AS DOUBLE) FROM read_csv(?, all_varchar=true)", [str(attendance)])
@@ -53,7 +54,7 @@ def make_store(path: Path, survey: Path | None = None) -> Store:
     store = Store(path)
     if survey is None:
         try:
-            from analysis.intake import ingest  # noqa: PLC0415
+            from analysis.intake import ingest
             ingest.load_sample(store, LOCAL)
             return store
         except (ImportError, AttributeError):
@@ -94,8 +95,8 @@ def test_every_analysis_for_every_scored_outcome(tables):
             assert set(here) == expected, (outcome, wave)
 
 
-def SCALES_BY_KEY_HAS_CUTOFF(outcome: str) -> bool:  # noqa: N802 - helper reads like a predicate
-    from analysis.definitions.instruments import SCALES_BY_KEY  # noqa: PLC0415
+def SCALES_BY_KEY_HAS_CUTOFF(outcome: str) -> bool:
+    from analysis.definitions.instruments import SCALES_BY_KEY
     return SCALES_BY_KEY[outcome].cutoff is not None
 
 
@@ -137,7 +138,8 @@ def test_small_practice_never_has_a_count(tables):
 def test_known_effect_recovered_and_naive_biased(tables):
     est = tables.estimates
     for wave, att in TRUTH["att"]["cbi_work"].items():
-        did = est.loc[(est["analysis"] == "did") & (est["outcome"] == "cbi_work") & (est["wave"] == wave)].iloc[0]
+        rows = est.loc[(est["analysis"] == "did") & (est["outcome"] == "cbi_work") & (est["wave"] == wave)]
+        did = rows.iloc[0]
         assert did["ci_low"] <= att <= did["ci_high"], (wave, att, did["ci_low"], did["ci_high"])
         naive = est.loc[(est["analysis"] == "unadjusted") & (est["outcome"] == "cbi_work")
                         & (est["wave"] == wave)].iloc[0]
