@@ -22,7 +22,7 @@ from analysis.reporting import interpret
 from analysis.storage import queries
 from analysis.reporting import report
 from analysis.stats.estimates import Estimate
-from analysis.privacy.guard import FilterDecision, check_filter, guard_filter, respondents_table
+from analysis.privacy.guard import FilterDecision, FilterRefused, check_filter, guard_filter, respondents_table
 from analysis.privacy.suppression import INSUFFICIENT, NO_DATA, OK, suppress_breakdown
 from analysis.views.figures import METHOD_LABELS, Chart, outcome_label, outcome_unit, visible
 from analysis.definitions.instruments import SCALES_BY_KEY
@@ -171,7 +171,7 @@ def guard_filters(store: Store, scope: Scope, settings: Settings,
         return decision
     try:
         guard_filter(panel, filters, respondents_table(panel, k), k)
-    except report.FilterRefused as refusal:
+    except FilterRefused as refusal:
         return FilterDecision(False, str(refusal))
     return decision
 
