@@ -1,6 +1,6 @@
 """Admin pages and the sign-in gate, run through Streamlit's AppTest on a scratch store."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -46,7 +46,7 @@ def _page(name: str, scope: Scope | None) -> AppTest:
     if scope is not None:
         at.session_state[auth.SCOPE_KEY] = scope
         at.session_state[auth.METHOD_KEY] = "password"
-        at.session_state[auth.ACTIVITY_KEY] = datetime.now(timezone.utc).replace(tzinfo=None)
+        at.session_state[auth.ACTIVITY_KEY] = datetime.now(UTC).replace(tzinfo=None)
         at.session_state[auth.IDLE_KEY] = 30
     return at.run()
 
@@ -187,7 +187,7 @@ def test_gate_requires_sign_in_once_an_account_exists(seeded):
 
     # Idle past the limit: signed out, with a notice, and the sign-out is audited.
     at.session_state[auth.ACTIVITY_KEY] = (
-        datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=31))
+        datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=31))
     at.run()
     assert not _contents(at)
     assert any("without activity" in i.value for i in at.info)
@@ -233,7 +233,7 @@ def test_accounts_page_under_single_sign_on_points_to_the_role_map(seeded):
     at.secrets["auth"] = {"client_id": "id"}
     at.session_state[auth.SCOPE_KEY] = ADMIN
     at.session_state[auth.METHOD_KEY] = "sso"
-    at.session_state[auth.ACTIVITY_KEY] = datetime.now(timezone.utc).replace(tzinfo=None)
+    at.session_state[auth.ACTIVITY_KEY] = datetime.now(UTC).replace(tzinfo=None)
     at.session_state[auth.IDLE_KEY] = 30
     at.run()
     assert not at.exception

@@ -15,7 +15,7 @@ from analysis.reporting.html_report import build_html_report
 from analysis.reporting.report import build_report
 from analysis.stats import causal, weighting
 from analysis.stats.estimates import Estimate
-from analysis.views import dashboard, figures
+from analysis.views import help as views_help
 
 
 def test_records_are_frozen_unique_and_complete():
@@ -50,9 +50,9 @@ def test_methods_note_shows_each_record():
 
 def test_dashboard_help_and_figure_labels_read_the_registry():
     for record in ANALYSES:
-        assert dashboard.METHOD_HELP[record.name] == record.help
-    assert {a.name: a.label for a in MEAN_DIFFERENCE_ANALYSES} == figures.METHOD_LABELS
-    forest = dashboard.HOW_TO_READ["forest"]
+        assert views_help.METHOD_HELP[record.name] == record.help
+    assert {a.name: a.label for a in MEAN_DIFFERENCE_ANALYSES} == views_help.METHOD_LABELS
+    forest = views_help.HOW_TO_READ["forest"]
     for record in MEAN_DIFFERENCE_ANALYSES:
         assert f"*{record.label}* {record.how_to_read}" in forest
 

@@ -9,11 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.views import dashboard
-from analysis.storage import queries
 from analysis.access.scope import LOCAL, Scope
 from analysis.access.settings import Settings
+from analysis.storage import queries
 from analysis.storage.store import Store
+from analysis.views.aggregates import follow_descriptives, monthly_attendance, score_quantiles
+from analysis.views.impact import impact_charts
+from analysis.views.overview import format_count, format_effect, overview_model
+from analysis.views.participation_view import participation_charts
+from analysis.views.practices import practices_chart, practices_matrix
+from analysis.views.quality import quality_charts
+from analysis.views.selection import guard_filters, site_from_selection
 from tests.test_pages import load_sample_data
 
 K = 5
@@ -34,9 +40,9 @@ def store():
 # ---------------------------------------------------------------- guard_filters
 
 def test_guard_allows_everything_and_a_large_site(store):
-    assert dashboard.guard_filters(store, LOCAL, Settings(), queries.Filters()).allowed
-    decision = dashboard.guard_filters(store, LOCAL, Settings(),
-                                       queries.Filters(sites=("Harbor Family Therapy",)))
+    assert guard_filters(store, LOCAL, Settings(), queries.Filters()).allowed
+    decision = guard_filters(store, LOCAL, Settings(),
+                             queries.Filters(sites=("Harbor Family Therapy",)))
     assert decision.allowed, decision.reason
 
 
@@ -47,45 +53,45 @@ def test_guard_head_count_is_the_panels(store):
     assert queries.count_respondents(store, LOCAL) == panel["person"].nunique()
     assert queries.count_respondents(store, LOCAL, waves) == \
         panel.loc[panel["wave"].isin(waves), "person"].nunique()
-    decision = dashboard.guard_filters(store, LOCAL, Settings(), queries.Filters())
+    decision = guard_filters(store, LOCAL, Settings(), queries.Filters())
     assert f"covers {panel['person'].nunique()} people" in decision.reason
 
 
 def test_guard_refuses_a_selection_below_k(store):
-    decision = dashboard.guard_filters(store, LOCAL, Settings(),
-                                       queries.Filters(sites=(SMALL_SITE,)))
+    decision = guard_filters(store, LOCAL, Settings(),
+                             queries.Filters(sites=(SMALL_SITE,)))
     assert not decision.allowed
     assert "4 people" in decision.reason and str(K) in decision.reason
 
 
 def test_guard_refuses_a_remainder_below_k(store):
     everyone_but_small = tuple(s for s in ALL_SITES if s != SMALL_SITE)
-    decision = dashboard.guard_filters(store, LOCAL, Settings(),
-                                       queries.Filters(sites=everyone_but_small))
+    decision = guard_filters(store, LOCAL, Settings(),
+                             queries.Filters(sites=everyone_but_small))
     assert not decision.allowed
     assert "left out" in decision.reason and "4" in decision.reason
 
 
 def test_guard_refuses_sites_outside_the_viewers_scope(store):
     manager = Scope(role="practice_manager", practices=frozenset({"Harbor Family Therapy"}))
-    decision = dashboard.guard_filters(store, manager, Settings(),
-                                       queries.Filters(sites=("Riverside Counseling Collective",)))
+    decision = guard_filters(store, manager, Settings(),
+                             queries.Filters(sites=("Riverside Counseling Collective",)))
     assert not decision.allowed and "outside your access" in decision.reason
 
 
 def test_guard_uses_the_configured_threshold(store):
     site = ("Harbor Family Therapy",)
-    assert dashboard.guard_filters(store, LOCAL, Settings(), queries.Filters(sites=site)).allowed
-    strict = dashboard.guard_filters(store, LOCAL, Settings(min_group_size=100),
-                                     queries.Filters(sites=site))
+    assert guard_filters(store, LOCAL, Settings(), queries.Filters(sites=site)).allowed
+    strict = guard_filters(store, LOCAL, Settings(min_group_size=100),
+                           queries.Filters(sites=site))
     assert not strict.allowed
 
 
 def test_guard_follows_the_reports_finer_rule(store):
     # Summit has enough people, but hiding Willow Creek alone would be undone by
     # subtraction, so the report hides Summit too: the sidebar refuses it as well.
-    decision = dashboard.guard_filters(store, LOCAL, Settings(),
-                                       queries.Filters(sites=("Summit Social Work Associates",)))
+    decision = guard_filters(store, LOCAL, Settings(),
+                             queries.Filters(sites=("Summit Social Work Associates",)))
     assert not decision.allowed and "not shown on their own" in decision.reason
 
 
@@ -103,7 +109,7 @@ def test_guard_follows_the_reports_finer_rule(store):
     ({"selection": {"points": [{"y": 3}]}}, None),
 ])
 def test_site_from_selection(event, expected):
-    assert dashboard.site_from_selection(event) == expected
+    assert site_from_selection(event) == expected
 
 
 # ---------------------------------------------------------------- aggregates
@@ -114,7 +120,7 @@ def test_score_quantiles_suppresses_small_groups():
         "wave": ["w1"] * 60 + ["w2"] * 60, "wave_index": [0] * 60 + [1] * 60,
         "participant": [False] * 60 + [True] * 4 + [False] * 56,
         "cbi_work": rng.normal(50, 10, 120)})
-    q = dashboard.score_quantiles(panel, "cbi_work", K)
+    q = score_quantiles(panel, "cbi_work", K)
     w2 = q.loc[q["wave"] == "w2"].set_index("group")
     assert w2.loc["participants", "status"] == "insufficient"
     assert pd.isna(w2.loc["participants", "median"]) and pd.isna(w2.loc["participants", "n"])
@@ -128,7 +134,7 @@ def test_score_quantiles_suppresses_small_groups():
 def test_monthly_attendance_hides_months_below_k():
     dates = pd.to_datetime(["2025-01-05"] * 12 + ["2025-02-03"] * 2 + ["2025-03-01"] * 9)
     persons = list(range(12)) + [0, 1] + list(range(9))
-    table = dashboard.monthly_attendance(pd.DataFrame({"person": persons, "session_date": dates}), K)
+    table = monthly_attendance(pd.DataFrame({"person": persons, "session_date": dates}), K)
     by_month = table.set_index("month")
     assert by_month.loc["2025-02", "status"] == "insufficient"
     assert pd.isna(by_month.loc["2025-02", "sessions"])
@@ -144,7 +150,7 @@ def _tables(store, settings=Settings()):
 
 
 def test_overview_model_on_the_sample(store):
-    model = dashboard.overview_model(_tables(store), "cbi_work", k=K)
+    model = overview_model(_tables(store), "cbi_work", k=K)
     assert model.wave == "2025-Q4"
     assert model.respondents and model.respondents >= K
     assert 0 < model.participation_rate < 1
@@ -163,30 +169,30 @@ def test_overview_says_when_data_cannot_support_a_claim():
         estimates=pd.DataFrame(columns=["analysis", "outcome", "wave", "estimate", "ci_low",
                                         "ci_high", "status"]),
         notes=())
-    model = dashboard.overview_model(empty, "cbi_work", k=K)
+    model = overview_model(empty, "cbi_work", k=K)
     assert not model.can_claim and "cannot support a claim" in model.sentence
-    assert dashboard.format_effect(model) == "cannot tell yet"
-    assert dashboard.format_count(model.respondents) == "insufficient"
+    assert format_effect(model) == "cannot tell yet"
+    assert format_count(model.respondents) == "insufficient"
 
 
 def test_practices_matrix_marks_small_sites(store):
-    matrix = dashboard.practices_matrix(_tables(store), ["cbi_work"])
+    matrix = practices_matrix(_tables(store), ["cbi_work"])
     small = matrix.loc[matrix["site"] == SMALL_SITE].iloc[0]
     assert small["status"] == "insufficient" and pd.isna(small["mean"]) and pd.isna(small["n"])
     ok = matrix.loc[matrix["status"] == "ok"]
     assert (ok["n"] >= K).all()
     assert np.allclose(ok["better"], -ok["difference"])   # burnout: lower is better
-    chart = dashboard.practices_chart(matrix, K)
+    chart = practices_chart(matrix, K)
     assert chart.takeaway and "too small" in chart.takeaway
 
 
 def test_chart_sets_have_takeaways(store):
     tables = _tables(store)
-    q = dashboard.score_quantiles(queries.load_panel(store, LOCAL, ["cbi_work"]), "cbi_work", K)
-    monthly = dashboard.monthly_attendance(queries.load_attendance(store, LOCAL), K)
-    charts = (dashboard.impact_charts(tables, q, "cbi_work", None, ["cbi_work", "cbi_personal"], K)
-              + dashboard.participation_charts(tables, monthly, "cbi_work", None, K)
-              + dashboard.quality_charts(tables, None, K))
+    q = score_quantiles(queries.load_panel(store, LOCAL, ["cbi_work"]), "cbi_work", K)
+    monthly = monthly_attendance(queries.load_attendance(store, LOCAL), K)
+    charts = (impact_charts(tables, q, "cbi_work", None, ["cbi_work", "cbi_personal"], K)
+              + participation_charts(tables, monthly, "cbi_work", None, K)
+              + quality_charts(tables, None, K))
     assert len(charts) == 8 + 6 + 3
     for chart in charts:
         assert chart.takeaway, chart.key
@@ -199,13 +205,13 @@ def test_quantiles_follow_the_reports_hidden_cells():
     panel = pd.DataFrame({"wave": ["w1"] * 80, "wave_index": [0] * 80,
                           "participant": [True] * 30 + [False] * 50,
                           "cbi_work": rng.normal(50, 10, 80)})
-    q = dashboard.score_quantiles(panel, "cbi_work", K)
+    q = score_quantiles(panel, "cbi_work", K)
     assert (q["status"] == "ok").all()
     descriptives = pd.DataFrame({"outcome": ["cbi_work"] * 2, "wave": ["w1"] * 2,
                                  "site": ["all"] * 2, "group": ["participants", "comparison"],
                                  "suppressed": [True, False],
                                  "status": ["insufficient", "ok"]})
-    aligned = dashboard.follow_descriptives(q, descriptives, "cbi_work").set_index("group")
+    aligned = follow_descriptives(q, descriptives, "cbi_work").set_index("group")
     assert aligned.loc["participants", "status"] == "insufficient"
     assert pd.isna(aligned.loc["participants", "n"]) and pd.isna(aligned.loc["participants", "median"])
     assert aligned.loc["comparison", "status"] == "ok"

@@ -9,8 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.views import figures
-from analysis.views.figures import COMPARISON, PARTICIPANTS
+from analysis.views.figure_base import COMPARISON, INSUFFICIENT_GREY, PARTICIPANTS
+from analysis.views.help import METHOD_LABELS
+from analysis.views.impact_figures import (
+    dose_response_figure,
+    effect_size_figure,
+    forest_figure,
+    love_figure,
+    mde_figure,
+)
+from analysis.views.participation_figures import breakdown_figure, monthly_attendance_figure, retention_figure
+from analysis.views.practices_figures import practices_heatmap
+from analysis.views.quality_figures import alpha_figure, responses_figure
+from analysis.views.trend_figures import change_figure, distribution_figure, trend_figure
 
 SECRET = 987.654321       # a value only a suppressed row carries
 SECRET_N = 3              # a count below the threshold
@@ -53,7 +64,7 @@ def estimates() -> pd.DataFrame:
 
 
 def test_trend_figure_drops_suppressed_and_shows_n():
-    chart = figures.trend_figure(descriptives(), "cbi_work", k=5)
+    chart = trend_figure(descriptives(), "cbi_work", k=5)
     assert not _contains_secret(chart.figure)
     assert all("n = " in h for h in _hovers(chart.figure))
     colours = {t.line.color for t in chart.figure.data if t.mode == "lines+markers"}
@@ -66,7 +77,7 @@ def test_trend_figure_drops_suppressed_and_shows_n():
 
 
 def test_forest_figure_zero_line_and_no_hidden_estimate():
-    chart = figures.forest_figure(estimates(), ["cbi_work", "cbi_personal"], "2025-Q3", k=5)
+    chart = forest_figure(estimates(), ["cbi_work", "cbi_personal"], "2025-Q3", k=5)
     fig = chart.figure
     assert not _contains_secret(fig)
     assert any(s.x0 == 0 and s.x1 == 0 for s in fig.layout.shapes)
@@ -83,7 +94,7 @@ def test_distribution_uses_precomputed_quantiles_not_points():
         dict(wave="2025-Q1", wave_index=0, group="comparison", n=SECRET_N, p05=SECRET,
              q1=SECRET, median=SECRET, q3=SECRET, p95=SECRET, status="insufficient"),
     ])
-    fig = figures.distribution_figure(q, "cbi_work").figure
+    fig = distribution_figure(q, "cbi_work").figure
     boxes = [t for t in fig.data if t.type == "box"]
     assert len(boxes) == 1 and boxes[0].boxpoints is False
     assert boxes[0].y is None, "a box built from quantiles carries no individual scores"
@@ -96,7 +107,7 @@ def test_bar_charts_hatch_insufficient_without_numbers():
                             "sessions": [40.0, SECRET, 55.0],
                             "suppressed": [False, True, False],
                             "status": ["ok", "insufficient", "ok"]})
-    fig = figures.monthly_attendance_figure(monthly, k=5).figure
+    fig = monthly_attendance_figure(monthly, k=5).figure
     assert not _contains_secret(fig)
     hatched = [t for t in fig.data if t.marker.pattern.shape == "/"]
     assert hatched and list(hatched[0].x) == ["2025-02"] and hatched[0].text[0] == "insufficient"
@@ -111,11 +122,11 @@ def test_heatmap_distinguishes_insufficient_from_no_data():
         dict(site="C", outcome="cbi_work", n=pd.NA, mean=np.nan, org_mean=42.0,
              difference=np.nan, better=np.nan, status="no data"),
     ])
-    fig = figures.practices_heatmap(matrix, k=5).figure
+    fig = practices_heatmap(matrix, k=5).figure
     assert not _contains_secret(fig)
     names = {t.name: t for t in fig.data}
     assert "insufficient" in names and "no data" in names
-    assert names["insufficient"].colorscale[0][1] == figures.INSUFFICIENT_GREY
+    assert names["insufficient"].colorscale[0][1] == INSUFFICIENT_GREY
     assert names["no data"].colorscale[0][1] == "rgba(0,0,0,0)"
     assert "insufficient" in list(np.ravel(names["insufficient"].text))
     assert "no data" in list(np.ravel(names["no data"].text))
@@ -127,30 +138,30 @@ def test_alpha_figure_caution_line():
                              ci_high=0.7, n=100, status="ok"),
                         dict(outcome="cbi_personal", wave="2025-Q1", alpha=SECRET, ci_low=SECRET,
                              ci_high=SECRET, n=SECRET_N, status="insufficient")])
-    fig = figures.alpha_figure(rel).figure
+    fig = alpha_figure(rel).figure
     assert any(s.x0 == 0.7 for s in fig.layout.shapes)
     assert fig.data[0].marker.color[0] == COMPARISON
     assert not _contains_secret(fig)
 
 
 @pytest.mark.parametrize("builder", [
-    lambda: figures.love_figure(pd.DataFrame({"covariate": ["site=A"], "smd_before": [0.3],
-                                              "smd_after": [0.05]})),
-    lambda: figures.dose_response_figure(pd.DataFrame({
+    lambda: love_figure(pd.DataFrame({"covariate": ["site=A"], "smd_before": [0.3],
+                                      "smd_after": [0.05]})),
+    lambda: dose_response_figure(pd.DataFrame({
         "outcome": ["cbi_work"] * 2, "dose_band": ["0", "1–2"], "n": pd.array([40, pd.NA], "Int64"),
         "mean_change": [1.0, SECRET], "ci_low": [0.0, SECRET], "ci_high": [2.0, SECRET],
         "status": ["ok", "insufficient"]}), "cbi_work", k=5),
-    lambda: figures.breakdown_figure(pd.DataFrame({
+    lambda: breakdown_figure(pd.DataFrame({
         "role": ["x", "y"], "n_respondents": [40, SECRET_N], "n_participants": [10, 1],
         "participation_rate": [0.25, SECRET], "status": ["ok", "insufficient"]}), "role", "t", 5),
-    lambda: figures.retention_figure(pd.DataFrame({
+    lambda: retention_figure(pd.DataFrame({
         "wave": ["a", "b"], "n_respondents": [40, SECRET_N], "n_participants": [10, 1],
         "participation_rate": [0.25, SECRET], "retention": [0.5, SECRET],
         "status": ["ok", "insufficient"]})),
-    lambda: figures.mde_figure(pd.DataFrame({
+    lambda: mde_figure(pd.DataFrame({
         "outcome": ["cbi_work", "cbi_personal"], "n_participants": [40, SECRET_N],
         "n_comparison": [40, 50], "mde_points": [4.0, SECRET], "status": ["ok", "insufficient"]})),
-    lambda: figures.responses_figure(pd.DataFrame({
+    lambda: responses_figure(pd.DataFrame({
         "wave": ["a", "b"], "n_responses": [400, SECRET_N], "status": ["ok", "insufficient"]})),
 ])
 def test_every_figure_has_alt_hover_n_and_no_hidden_value(builder):
@@ -176,7 +187,7 @@ def change_table() -> pd.DataFrame:
 
 
 def test_change_figure_starts_at_zero_and_drops_hidden_waves():
-    chart = figures.change_figure(change_table(), "cbi_work", k=5)
+    chart = change_figure(change_table(), "cbi_work", k=5)
     fig = chart.figure
     assert not _contains_secret(fig)
     lines = [t for t in fig.data if t.mode == "lines+markers"]
@@ -195,22 +206,22 @@ def test_change_figure_starts_at_zero_and_drops_hidden_waves():
 def test_forest_gives_each_outcome_its_own_axis():
     est = estimates()
     small = est.loc[est["outcome"] == "cbi_work"].assign(outcome="miniz_burnout", estimate=-0.3,
-                                                          ci_low=-0.5, ci_high=-0.1)
-    chart = figures.forest_figure(pd.concat([est, small]), ["cbi_work", "miniz_burnout",
-                                                            "cbi_personal"], "2025-Q3", k=5)
+                                                         ci_low=-0.5, ci_high=-0.1)
+    chart = forest_figure(pd.concat([est, small]), ["cbi_work", "miniz_burnout",
+                                                    "cbi_personal"], "2025-Q3", k=5)
     fig = chart.figure
     assert not _contains_secret(fig)
     axes = {t.xaxis for t in fig.data}
     assert axes == {"x", "x2"}, "a 1–5 scale never shares the 0–100 scale's axis"
     assert "scale points" in fig.layout.xaxis2.title.text
-    single = figures.forest_figure(est, ["cbi_work"], "2025-Q3", k=5).figure
-    assert list(single.layout.yaxis.categoryarray)[::-1] == list(figures.METHOD_LABELS.values())
+    single = forest_figure(est, ["cbi_work"], "2025-Q3", k=5).figure
+    assert list(single.layout.yaxis.categoryarray)[::-1] == list(METHOD_LABELS.values())
 
 
 def test_effect_size_figure_standardizes_and_hides_suppressed():
     est = estimates().assign(effect_size=-0.3, effect_size_kind="d_baseline_sd")
     est.loc[est["suppressed"], "effect_size"] = SECRET
-    chart = figures.effect_size_figure(est, ["cbi_work", "cbi_personal"], "2025-Q3")
+    chart = effect_size_figure(est, ["cbi_work", "cbi_personal"], "2025-Q3")
     fig = chart.figure
     assert not _contains_secret(fig)
     point = fig.data[0]
@@ -225,7 +236,7 @@ def test_effect_size_figure_standardizes_and_hides_suppressed():
 
 def test_chart_pickles_as_the_same_figure():
     import pickle
-    chart = figures.change_figure(change_table(), "cbi_work", k=5, takeaway="t", how_to_read="h")
+    chart = change_figure(change_table(), "cbi_work", k=5, takeaway="t", how_to_read="h")
     back = pickle.loads(pickle.dumps(chart))
     assert json.loads(back.figure.to_json()) == json.loads(chart.figure.to_json())
     assert (back.key, back.alt, back.takeaway, back.how_to_read) == \

@@ -11,7 +11,8 @@ import pytest
 
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
-from analysis.definitions.instruments import INSTRUMENTS, SCALES, item_code_sql, scale_score_sql
+from analysis.definitions.instruments import INSTRUMENTS, SCALES
+from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
 from analysis.storage.store import Store
 
@@ -54,8 +55,8 @@ def make_store(path: Path, survey: Path | None = None) -> Store:
     store = Store(path)
     if survey is None:
         try:
-            from analysis.intake import ingest
-            ingest.load_sample(store, LOCAL)
+            from analysis.intake.sample import load_sample
+            load_sample(store, LOCAL)
             return store
         except (ImportError, AttributeError):
             pass

@@ -49,13 +49,15 @@ def default_figures(tables: ReportTables) -> list[tuple[str, go.Figure]]:
     k = tables.settings.min_group_size
     figures: list[tuple[str, go.Figure]] = []
     try:
-        from analysis.views import figures as shared  # noqa: PLC0415 - the dashboards' figure functions
+        # the dashboards' figure functions
+        from analysis.views.impact_figures import forest_figure  # noqa: PLC0415
+        from analysis.views.trend_figures import trend_figure  # noqa: PLC0415
         if outcome is not None:
-            chart = shared.trend_figure(tables.descriptives, outcome, k=k)
+            chart = trend_figure(tables.descriptives, outcome, k=k)
             figures.append((chart.alt or "Mean score per wave", chart.figure))
         if wave is not None:
             outcomes = list(dict.fromkeys(tables.estimates["outcome"]))
-            chart = shared.forest_figure(tables.estimates, outcomes, wave, k=k)
+            chart = forest_figure(tables.estimates, outcomes, wave, k=k)
             figures.append((chart.alt or "Estimates by method", chart.figure))
         return figures
     except Exception:  # fall back to the minimal figures below
@@ -132,7 +134,7 @@ def build_html_report(tables: ReportTables,
     tables : ReportTables
         From :func:`analysis.reporting.report.build_report` (already disclosure-checked).
     figures : sequence, optional
-        plotly Figures, :class:`analysis.views.figures.Chart` objects or ``(title, Figure)``
+        plotly Figures, :class:`analysis.views.figure_base.Chart` objects or ``(title, Figure)``
         pairs; default :func:`default_figures`.
     """
     chosen = default_figures(tables) if figures is None else [_as_pair(f) for f in figures]
