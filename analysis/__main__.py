@@ -194,9 +194,9 @@ COMMANDS: dict[str, tuple[AddArguments, Run, str]] = {
 #: Subcommands defined in other modules, imported only when used:
 #: name → (module, add_arguments function, run function, help).
 LAZY_COMMANDS: dict[str, tuple[str, str, str, str]] = {
-    "report": ("analysis.reporting.report", "add_report_arguments", "run_report_command",
+    "report": ("analysis.reporting.cli", "add_report_arguments", "run_report_command",
                "write estimates.csv and descriptives.csv"),
-    "export": ("analysis.reporting.export", "add_export_arguments", "run_export_command",
+    "export": ("analysis.reporting.cli", "add_export_arguments", "run_export_command",
                "write the researcher export bundle (.zip)"),
     "bench": ("tooling.bench", "add_arguments", "run_command",
               "time loading and analysing a large synthetic data set"),
