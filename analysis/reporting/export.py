@@ -33,12 +33,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.storage import audit
+from analysis.reporting import bundle_fields
+from analysis.reporting.bundle_fields import ExportOptions
 from analysis.privacy import disclosure
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
 from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, ReportTables, build_report, ordered
 from analysis.access.scope import Scope, require
 from analysis.access.settings import Settings
+from analysis.storage.queries import count_respondents
 from analysis.storage.store import Store
 
 __all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary", "write_export"]
@@ -109,7 +112,8 @@ class ExportBundle:
     files: tuple[str, ...]
 
 
-def build_export(store: Store, scope: Scope, *, settings: Settings) -> bytes:
+def build_export(store: Store, scope: Scope, *, settings: Settings,
+                 options: ExportOptions = ExportOptions()) -> bytes:
     """The researcher bundle as zip bytes (see module docstring). Audited.
 
     Raises
@@ -117,12 +121,17 @@ def build_export(store: Store, scope: Scope, *, settings: Settings) -> bytes:
     PermissionDenied
         When the scope may not export.
     """
-    return build_export_bundle(store, scope, settings=settings).zip_bytes
+    return build_export_bundle(store, scope, settings=settings, options=options).zip_bytes
 
 
 def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
-                        tables: ReportTables | None = None) -> ExportBundle:
-    """The bundle with its checks; ``tables`` must have been built at the export threshold."""
+                        tables: ReportTables | None = None,
+                        options: ExportOptions = ExportOptions()) -> ExportBundle:
+    """The bundle with its checks; ``tables`` must have been built at the export threshold.
+
+    ``options`` (organization label, program type) are the organization's own choices
+    for a consortium meta-analysis (:mod:`analysis.reporting.bundle_fields`).
+    """
     try:
         require(scope, "export")
     except Exception:
@@ -141,6 +150,8 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         "reliability": tables.reliability,
     }
     frames["balance"] = _with_group_sizes(frames["balance"], tables.estimates)
+    frames["estimates"] = bundle_fields.add_estimate_fields(
+        frames["estimates"], bundle_fields.months_since_baseline(store), options)
     contributions = _descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
     checked: dict[str, pd.DataFrame] = {}
     all_checks: list[disclosure.Check] = []
@@ -159,12 +170,13 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     outcomes = sorted(set(tables.estimates["outcome"]) | set(tables.descriptives["outcome"]),
                       key=list(SCALES_BY_KEY).index)
     files["methods.md"] = methods_markdown(outcomes, export_settings, k_export).encode("utf-8")
-    files["config.json"] = json.dumps(_config(export_settings, k_export, outcomes, tables),
-                                      indent=2, sort_keys=True).encode("utf-8")
+    config = _config(export_settings, k_export, outcomes, tables)
+    config["consortium"] = {**asdict(options), "size_band": bundle_fields.size_band(
+        count_respondents(store, scope))}
+    files["config.json"] = json.dumps(config, indent=2, sort_keys=True).encode("utf-8")
     files["checks.csv"] = _csv(checks)
-    manifest = {"files": [{"name": n, "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
-                          for n, b in files.items()]}
-    files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
+    files["manifest.json"] = bundle_fields.manifest_bytes(
+        files, {**config["export"], "settings": config["settings"], **asdict(options)})
     zip_bytes = _zip(files)
     summary = checks_summary(checks)
     with store.transaction() as cur:
@@ -478,6 +490,11 @@ def add_export_arguments(parser: "argparse.ArgumentParser") -> None:  # noqa: F8
     """The ``export`` subcommand's arguments (for the CLI registry)."""
     parser.add_argument("--db", required=True, help="the DuckDB database file")
     parser.add_argument("--out", required=True, help="the zip file to write")
+    parser.add_argument("--org-label", default=bundle_fields.ANONYMOUS,
+                        help="the organization's name as a consortium will see it "
+                             "(default: anonymous)")
+    parser.add_argument("--program-type", default="not stated",
+                        help="the program's type for meta-regression, e.g. group, online, mixed")
 
 
 def run_export_command(args: "argparse.Namespace") -> int:  # noqa: F821
@@ -494,8 +511,13 @@ def run_export_command(args: "argparse.Namespace") -> int:  # noqa: F821
         print(f"--out {args.out}: the export is a .zip file.", file=sys.stderr)
         return 2
     try:
+        options = ExportOptions(organization=args.org_label, program_type=args.program_type)
+    except ValueError as error:
+        print(f"--org-label/--program-type: {error}", file=sys.stderr)
+        return 2
+    try:
         with Store(args.db) as store:
-            bundle = build_export_bundle(store, LOCAL, settings=load_settings(store))
+            bundle = build_export_bundle(store, LOCAL, settings=load_settings(store), options=options)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_bytes(bundle.zip_bytes)
     except Exception as error:  # noqa: BLE001 - the CLI reports, never tracebacks
