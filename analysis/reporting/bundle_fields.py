@@ -41,6 +41,7 @@ from scipy import stats
 
 from analysis import __version__ as APP_VERSION
 from analysis.definitions.instruments import INSTRUMENTS, SCALES_BY_KEY
+from analysis.storage.queries import wave_order
 from analysis.storage.store import Store
 
 __all__ = ["ANONYMOUS", "APP_VERSION", "BUNDLE_FORMAT", "DF_CLASSES", "SIZE_BANDS", "ExportOptions",
@@ -115,15 +116,13 @@ def months_since_baseline(store: Store) -> dict[str, int]:
     Windows are compared at their midpoints (first and last survey date of the wave);
     the baseline is the earliest wave, as everywhere in the app.
     """
-    from analysis.storage.queries import wave_order  # noqa: PLC0415
-
     waves = wave_order(store)
     if waves.empty:
         return {}
     first = pd.to_datetime(waves["first_date"])
     middle = first + (pd.to_datetime(waves["last_date"]) - first) / 2
     days = (middle - middle.iloc[0]).dt.total_seconds() / 86400
-    return {str(w): int(round(d / _DAYS_PER_MONTH)) for w, d in zip(waves["wave"], days)}
+    return {str(w): int(np.rint(d / _DAYS_PER_MONTH)) for w, d in zip(waves["wave"], days)}
 
 
 def add_estimate_fields(estimates: pd.DataFrame, months: dict[str, int],

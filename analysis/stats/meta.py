@@ -326,10 +326,29 @@ def _design(moderators: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.column_stack(columns), tuple(terms)
 
 
-def _hat_complement(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``P = W - W X (X'WX)⁻¹ X'W`` (metafor's P)."""
+@dataclass(frozen=True)
+class _Projection:
+    """Pieces of metafor's ``P = W - W X (X'WX)⁻¹ X'W`` without forming the k × k matrix.
+
+    ``py`` is ``P y``, ``trace`` is ``tr P`` and ``trace_squared`` is ``tr(P P)``; each
+    costs O(k p²), so pooling hundreds of organizations stays cheap.
+    """
+
+    py: np.ndarray
+    trace: float
+    trace_squared: float
+
+
+def _projection(design: np.ndarray, weights: np.ndarray, y: np.ndarray) -> _Projection:
     wx = design * weights[:, None]
-    return np.diag(weights) - wx @ np.linalg.solve(design.T @ wx, wx.T)
+    information = design.T @ wx
+    beta = np.linalg.solve(information, wx.T @ y)
+    # B = (X'WX)^-1 X'W^2 X: tr P = sum w - tr B; tr PP = sum w^2 - 2 tr(A^-1 X'W^3 X) + tr(B B)
+    b = np.linalg.solve(information, wx.T @ wx)
+    c = np.linalg.solve(information, (wx * weights[:, None]).T @ wx)
+    return _Projection(py=weights * (y - design @ beta),
+                       trace=float(weights.sum() - np.trace(b)),
+                       trace_squared=float(np.sum(weights ** 2) - 2 * np.trace(c) + np.sum(b * b.T)))
 
 
 def _fit(y: np.ndarray, v: np.ndarray, design: np.ndarray, method: str, test: str) -> _Fit:
@@ -339,8 +358,8 @@ def _fit(y: np.ndarray, v: np.ndarray, design: np.ndarray, method: str, test: st
     if method == "FE":
         tau2 = 0.0
     elif method == "DL":
-        fixed = _hat_complement(design, 1 / v)
-        tau2 = max(0.0, float((centered @ fixed @ centered - (k - p)) / np.trace(fixed)))
+        fixed = _projection(design, 1 / v, centered)
+        tau2 = max(0.0, float((centered @ fixed.py - (k - p)) / fixed.trace))
     else:
         tau2, iterations = _reml_tau2(centered, v, design)
     weights = 1 / (v + tau2)
@@ -354,9 +373,9 @@ def _fit(y: np.ndarray, v: np.ndarray, design: np.ndarray, method: str, test: st
         vb = vb * (0.0 if rss <= np.finfo(float).eps else rss / (k - p))
         t_df = k - p
         crit = float(stats.t.isf((1 - _LEVEL) / 2, t_df))
-    fixed = _hat_complement(design, 1 / v)
-    qe = max(0.0, float(centered @ fixed @ centered))
-    typical = (k - p) / float(np.trace(fixed))
+    fixed = _projection(design, 1 / v, centered)
+    qe = max(0.0, float(centered @ fixed.py))
+    typical = (k - p) / fixed.trace
     if method == "FE":
         i2 = max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else 0.0
         h2 = qe / (k - p)
@@ -370,15 +389,16 @@ def _fit(y: np.ndarray, v: np.ndarray, design: np.ndarray, method: str, test: st
 def _reml_tau2(centered: np.ndarray, v: np.ndarray, design: np.ndarray) -> tuple[float, int]:
     """REML tau² by metafor's Fisher scoring (start, step, halving, stop, ll0 check)."""
     k, p = design.shape
-    ols = np.eye(k) - design @ np.linalg.solve(design.T @ design, design.T)
-    tau2 = max(0.0, float((centered @ ols @ centered - np.trace(ols * v)) / (k - p)))
+    # Hedges' start: (y'P y - tr(P V)) / (k - p) with the unweighted P = I - X (X'X)^-1 X'
+    ols = _projection(design, np.ones(k), centered)
+    leverage = np.einsum("ij,ji->i", design, np.linalg.solve(design.T @ design, design.T))
+    tau2 = max(0.0, float((centered @ ols.py - np.sum((1 - leverage) * v)) / (k - p)))
     change, iteration = _THRESHOLD + 1, 0
     while change > _THRESHOLD:
         iteration += 1
         old = tau2
-        hat = _hat_complement(design, 1 / (v + tau2))
-        hat2 = hat @ hat
-        step = float((centered @ hat2 @ centered - np.trace(hat)) / np.trace(hat2))
+        hat = _projection(design, 1 / (v + tau2), centered)
+        step = float((hat.py @ hat.py - hat.trace) / hat.trace_squared)
         if not np.isfinite(step):
             step = 0.0
         while tau2 + step < 0:
