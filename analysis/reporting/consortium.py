@@ -27,6 +27,7 @@ import io
 import json
 import os
 import shutil
+import struct
 import sys
 import tempfile
 import zipfile
@@ -36,12 +37,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.access.scope import Scope, require
 from analysis.reporting.bundle_fields import ANONYMOUS, verify_manifest_bytes
 from analysis.stats import meta
 
 __all__ = ["ALIGNMENTS", "POOLED_COLUMNS", "WITHHELD", "Bundle", "BundleRefused", "CombineResult",
-           "combine", "display_labels", "public_studies", "read_bundle", "read_bundles",
-           "regression_descriptors", "study_table", "write_combined"]
+           "combine", "combine_uploaded", "combined_files", "combined_zip", "display_labels", "public_studies",
+           "read_bundle", "read_bundles", "regression_descriptors", "study_table", "write_combined"]
 
 ALIGNMENTS: tuple[str, ...] = ("labels", "months")
 POOLED_COLUMNS: tuple[str, ...] = (
@@ -119,7 +121,12 @@ def read_bundle(data: bytes, source: str) -> Bundle:
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            container = _container_problems(data, archive)
+            if container:
+                raise BundleRefused([f"{source}: {problem}" for problem in container])
             members = {info.filename: archive.read(info) for info in archive.infolist()}
+    except BundleRefused:
+        raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
         raise BundleRefused([f"{source}: not a readable bundle zip ({error})"]) from None
     except Exception as error:  # noqa: BLE001 - zlib errors from a changed compressed byte
@@ -149,6 +156,52 @@ def read_bundle(data: bytes, source: str) -> Bundle:
         program_type=str(consortium.get("program_type", "not stated")),
         size_band=str(consortium.get("size_band", "not stated")),
         app_version=str(manifest.get("app_version", "")), estimates=estimates)
+
+
+#: How the export writes every zip entry (fixed date: a bundle carries no date).
+_ENTRY = {"date_time": (1980, 1, 1, 0, 0, 0), "compress_type": zipfile.ZIP_DEFLATED, "extra": b"",
+          "comment": b"", "internal_attr": 0, "external_attr": 0o600 << 16, "volume": 0,
+          "create_version": 20, "extract_version": 20}
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+#: End of central directory: signature, disk numbers, entry counts, size, offset, comment length.
+_END_RECORD = struct.Struct("<4s4H2LH")
+
+
+def _container_problems(data: bytes, archive: zipfile.ZipFile) -> list[str]:
+    """Zip bytes outside the files' contents that differ from what the export writes.
+
+    Contents are checked by CRC-32 and the manifest's SHA-256; this covers the rest, so
+    that any changed byte of the file is found: each entry's central record is as the
+    export writes it, its local header repeats it, and no byte lies outside the entries,
+    the central directory and its end record.
+    """
+    problems, position = [], 0
+    for info in archive.infolist():
+        odd = [name for name, value in _ENTRY.items() if getattr(info, name) != value]
+        if info.create_system not in (0, 3) or info.flag_bits & ~0x800:
+            odd.append("create_system/flags")
+        local = _LOCAL_HEADER.unpack_from(data, info.header_offset)
+        expected = (b"PK\x03\x04", info.extract_version, info.reserved, info.flag_bits,
+                    info.compress_type, *_dos_time(info.date_time), info.CRC, info.compress_size,
+                    info.file_size, len(info.orig_filename.encode("utf-8")), 0)
+        if info.header_offset != position or local != expected:
+            odd.append("local header")
+        position = (info.header_offset + _LOCAL_HEADER.size + local[10] + local[11]
+                    + info.compress_size)
+        if odd:
+            problems.append(f"{info.filename}: zip entry altered ({', '.join(odd)})")
+    end = data[-_END_RECORD.size:]
+    entries = len(archive.infolist())
+    if archive.comment or position != archive.start_dir or len(end) != _END_RECORD.size or \
+            _END_RECORD.unpack(end)[:5] != (b"PK\x05\x06", 0, 0, entries, entries) or \
+            _END_RECORD.unpack(end)[7] != 0:
+        problems.append("the zip's directory was altered (bytes outside the bundle's files)")
+    return problems
+
+
+def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
+    year, month, day, hour, minute, second = date_time
+    return (hour << 11 | minute << 5 | second // 2, (year - 1980) << 9 | month << 5 | day)
 
 
 def _file_problems(source: str, manifest: dict, members: dict[str, bytes]) -> list[str]:
@@ -396,25 +449,56 @@ def _concat(frames: list[pd.DataFrame], first: str) -> pd.DataFrame:
 # ------------------------------------------------------------------ writing
 
 
-def write_combined(result: CombineResult, out_dir: str | Path) -> list[Path]:
-    """Write every table and ``methods.md`` into ``out_dir``; returns the paths written."""
+def combined_files(result: CombineResult) -> dict[str, bytes]:
+    """Every output file's bytes: the tables as CSV (text cells neutralised against
+    formula injection, studies with rare descriptors withheld) and ``methods.md``."""
     from analysis.privacy.disclosure import neutralize_frame  # noqa: PLC0415
     from analysis.reporting.consortium_methods import methods_note  # noqa: PLC0415
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tables = {"pooled.csv": result.pooled, "studies.csv": public_studies(result.studies),
               "leave_one_out.csv": result.leave_one_out, "egger.csv": result.egger,
               "meta_regression.csv": result.meta_regression}
+    files = {name: neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n")
+             .encode("utf-8") for name, frame in tables.items()}
+    files["methods.md"] = methods_note(result).encode("utf-8")
+    return files
+
+
+def combined_zip(result: CombineResult) -> bytes:
+    """Every output file of :func:`combined_files` in one zip (for a download)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in combined_files(result).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def write_combined(result: CombineResult, out_dir: str | Path) -> list[Path]:
+    """Write every file of :func:`combined_files` into ``out_dir``; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, frame in tables.items():
-        path = out / name
-        path.write_text(neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n"),
-                        encoding="utf-8")
-        written.append(path)
-    path = out / "methods.md"
-    path.write_text(methods_note(result), encoding="utf-8")
-    return [*written, path]
+    for name, data in combined_files(result).items():
+        (out / name).write_bytes(data)
+        written.append(out / name)
+    return written
+
+
+def combine_uploaded(scope: Scope, sources: Sequence[tuple[str, bytes]], *, align: str = "labels",
+                     method: str = "REML") -> CombineResult:
+    """Verify and combine uploaded bundles for a viewer who may use researcher outputs.
+
+    Raises
+    ------
+    PermissionDenied
+        When the viewer's role may not export (researchers and admins may).
+    BundleRefused
+        When fewer than two bundles are given or any fails verification.
+    """
+    require(scope, "export")
+    if len(sources) < 2:
+        raise BundleRefused(["combine needs at least two bundles"])
+    return combine(read_bundles(sources), align=align, method=method)
 
 
 def pooled_summary(result: CombineResult) -> str:
