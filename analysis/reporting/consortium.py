@@ -27,7 +27,6 @@ import io
 import json
 import os
 import shutil
-import struct
 import sys
 import tempfile
 import zipfile
@@ -35,10 +34,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.access.scope import Scope, require
 from analysis.reporting.bundle_fields import ANONYMOUS, verify_manifest_bytes
+from analysis.reporting.bundle_zip import container_problems
 from analysis.stats import meta
 
 __all__ = ["ALIGNMENTS", "POOLED_COLUMNS", "WITHHELD", "Bundle", "BundleRefused", "CombineResult",
@@ -54,6 +55,9 @@ POOLED_COLUMNS: tuple[str, ...] = (
 GROUP_KEYS: tuple[str, ...] = ("analysis", "outcome", "scale_version", "wave")
 #: Egger's test and the funnel plot need at least this many organizations (Sterne 2011).
 MIN_K_EGGER = 10
+#: Leave-one-out up to this many organizations: beyond, no single one carries more than
+#: a few percent of the weight and a table of hundreds of refits helps no reader.
+MAX_K_LEAVE_ONE_OUT = 100
 #: Meta-regression: at least this many organizations per descriptor in the model.
 MIN_K_PER_DESCRIPTOR = 10
 #: Every level of a descriptor must hold at least this many organizations (else a
@@ -121,7 +125,7 @@ def read_bundle(data: bytes, source: str) -> Bundle:
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            container = _container_problems(data, archive)
+            container = container_problems(data, archive)
             if container:
                 raise BundleRefused([f"{source}: {problem}" for problem in container])
             members = {info.filename: archive.read(info) for info in archive.infolist()}
@@ -158,52 +162,6 @@ def read_bundle(data: bytes, source: str) -> Bundle:
         app_version=str(manifest.get("app_version", "")), estimates=estimates)
 
 
-#: How the export writes every zip entry (fixed date: a bundle carries no date).
-_ENTRY = {"date_time": (1980, 1, 1, 0, 0, 0), "compress_type": zipfile.ZIP_DEFLATED, "extra": b"",
-          "comment": b"", "internal_attr": 0, "external_attr": 0o600 << 16, "volume": 0,
-          "create_version": 20, "extract_version": 20}
-_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
-#: End of central directory: signature, disk numbers, entry counts, size, offset, comment length.
-_END_RECORD = struct.Struct("<4s4H2LH")
-
-
-def _container_problems(data: bytes, archive: zipfile.ZipFile) -> list[str]:
-    """Zip bytes outside the files' contents that differ from what the export writes.
-
-    Contents are checked by CRC-32 and the manifest's SHA-256; this covers the rest, so
-    that any changed byte of the file is found: each entry's central record is as the
-    export writes it, its local header repeats it, and no byte lies outside the entries,
-    the central directory and its end record.
-    """
-    problems, position = [], 0
-    for info in archive.infolist():
-        odd = [name for name, value in _ENTRY.items() if getattr(info, name) != value]
-        if info.create_system not in (0, 3) or info.flag_bits & ~0x800:
-            odd.append("create_system/flags")
-        local = _LOCAL_HEADER.unpack_from(data, info.header_offset)
-        expected = (b"PK\x03\x04", info.extract_version, info.reserved, info.flag_bits,
-                    info.compress_type, *_dos_time(info.date_time), info.CRC, info.compress_size,
-                    info.file_size, len(info.orig_filename.encode("utf-8")), 0)
-        if info.header_offset != position or local != expected:
-            odd.append("local header")
-        position = (info.header_offset + _LOCAL_HEADER.size + local[10] + local[11]
-                    + info.compress_size)
-        if odd:
-            problems.append(f"{info.filename}: zip entry altered ({', '.join(odd)})")
-    end = data[-_END_RECORD.size:]
-    entries = len(archive.infolist())
-    if archive.comment or position != archive.start_dir or len(end) != _END_RECORD.size or \
-            _END_RECORD.unpack(end)[:5] != (b"PK\x05\x06", 0, 0, entries, entries) or \
-            _END_RECORD.unpack(end)[7] != 0:
-        problems.append("the zip's directory was altered (bytes outside the bundle's files)")
-    return problems
-
-
-def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
-    year, month, day, hour, minute, second = date_time
-    return (hour << 11 | minute << 5 | second // 2, (year - 1980) << 9 | month << 5 | day)
-
-
 def _file_problems(source: str, manifest: dict, members: dict[str, bytes]) -> list[str]:
     listed = manifest.get("files")
     if not isinstance(listed, list):
@@ -232,7 +190,8 @@ def read_bundles(sources: Sequence[tuple[str, bytes]]) -> list[Bundle]:
         With every problem found, including the same bundle given twice or two bundles
         with the same organization label (either would count an organization twice).
     """
-    bundles, problems = [], []
+    bundles: list[Bundle] = []
+    problems: list[str] = []
     for source, data in sources:
         try:
             bundles.append(read_bundle(data, source))
@@ -344,18 +303,22 @@ def combine(bundles: Sequence[Bundle], *, align: str = "labels", method: str = "
         raise ValueError(f"method must be one of {', '.join(meta.METHODS)}, not {method!r}")
     studies = study_table(bundles, align)
     pooled, loo, egger, regression = [], [], [], []
-    not_pooled = 0
+    not_pooled, failed = 0, []
     for keys, group in studies.groupby(list(GROUP_KEYS), sort=False):
         if len(group) < 2:
             not_pooled += 1
             continue
         labels = dict(zip(GROUP_KEYS, keys))
         yi, sei = group["estimate"].to_numpy(), group["std_error"].to_numpy()
-        pooled.append(_pooled_row(labels, group, meta.pool(yi, sei, method)))  # type: ignore[arg-type]
-        if len(group) >= 3:
-            frame = meta.leave_one_out(yi, sei, list(group["organization"]), method)  # type: ignore[arg-type]
-            loo.append(frame.assign(**labels))
-        if len(group) >= MIN_K_EGGER:
+        try:
+            pooled.append(_pooled_row(labels, group, meta.pool(yi, sei, method)))  # type: ignore[arg-type]
+            if 3 <= len(group) <= MAX_K_LEAVE_ONE_OUT:
+                frame = meta.leave_one_out(yi, sei, list(group["organization"]), method)  # type: ignore[arg-type]
+                loo.append(frame.assign(**labels))
+        except ArithmeticError:  # REML did not converge: as metafor, no estimate
+            failed.append(" ".join(str(k) for k in keys[:2]) + f" {keys[3]}")
+            continue
+        if len(group) >= MIN_K_EGGER and np.ptp(sei) > 0:
             test = meta.egger_test(yi, sei, method)  # type: ignore[arg-type]
             egger.append({**labels, "k": test.k, "statistic": test.statistic, "p_value": test.p_value,
                           "limit_estimate": test.limit_estimate, "t_df": test.t_df})
@@ -364,7 +327,9 @@ def combine(bundles: Sequence[Bundle], *, align: str = "labels", method: str = "
             regression.append(fit.frame().assign(**labels, k=fit.k, tau2=fit.tau2, r2=fit.r2,
                                                  qm=fit.qm, qm_p_value=fit.qm_p_value))
     notes = (f"{not_pooled} estimate(s) were present in only one bundle and were not pooled."
-             if not_pooled else "",)
+             if not_pooled else "",
+             f"{method} did not converge for {', '.join(failed)}: not pooled (try --method DL)."
+             if failed else "")
     return CombineResult(
         pooled=_integers(pd.DataFrame(pooled, columns=list(POOLED_COLUMNS))),
         studies=studies, leave_one_out=_concat(loo, "left_out"), egger=pd.DataFrame(egger),
