@@ -534,3 +534,41 @@ def test_page_is_refused_to_a_role_without_researcher_outputs(bundle_paths) -> N
     at.file_uploader(key="bundles").set_value(
         [(f"{p.parent.name}.zip", p.read_bytes(), "application/zip") for p in bundle_paths[:2]]).run()
     assert not at.exception and not at.success and not at.get("plotly_chart")
+
+
+def test_export_page_lets_the_organization_choose_its_label(bundle_paths, monkeypatch) -> None:
+    import streamlit as st
+
+    from analysis.access.scope import LOCAL
+    from analysis.storage.store import DB_ENV
+
+    monkeypatch.setenv(DB_ENV, str(bundle_paths[0].parent / "db.duckdb"))
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(PAGE.parent / "export.py"), default_timeout=120)
+        at.session_state[auth.SCOPE_KEY] = LOCAL
+        at.session_state[auth.METHOD_KEY] = "local"
+        at.run()
+        assert not at.exception and at.text_input[0].value == ANONYMOUS
+        at.text_input[0].set_value('Bad "label"').run()
+        assert at.error and not at.get("download_button")
+        at.text_input[0].set_value("Harbor Peer Network").run()
+        assert not at.exception and not at.error and at.get("download_button")
+    finally:
+        st.cache_resource.clear()
+
+
+def test_forest_and_funnel_plots_show_display_labels_only(bundle_paths) -> None:
+    from analysis.views.consortium_figures import forest_plot, funnel_plot, group_rows
+
+    result = consortium.combine(read_all(bundle_paths))
+    rows, pooled = group_rows(result.studies, result.pooled, "did", "cbi_work", "2025-Q2")
+    forest = forest_plot(rows, pooled, "cbi_work")
+    names = set(forest.figure.data[0].y)
+    assert names == set(consortium.display_labels(read_all(bundle_paths)))
+    assert len(forest.figure.data) == 3  # organizations, pooled diamond, prediction interval
+    assert forest.table["weight_percent"].sum() == pytest.approx(100)
+    assert f"I² {pooled['i2']:.0f}%" in forest.alt
+    funnel = funnel_plot(rows, pooled, "cbi_work")
+    assert list(funnel.figure.data[0].y) == list(rows["std_error"])
+    assert "needs at least 10" in funnel.alt

@@ -542,3 +542,8 @@ def test_meta_regression_needs_more_studies_than_coefficients() -> None:
     mods = pd.DataFrame({"program_type": ["a", "b", "c"]})
     with pytest.raises(ValueError, match="cannot support"):
         meta.meta_regression([1.0, 2.0, 3.0], [0.5, 0.5, 0.5], mods)
+
+
+def test_egger_is_refused_when_every_standard_error_is_equal() -> None:
+    with pytest.raises(ValueError, match="same"):
+        meta.egger_test([1.0, 2.0, 0.5, 1.5], [0.5, 0.5, 0.5, 0.5])
