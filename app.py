@@ -59,6 +59,7 @@ if scope.may("upload"):
 if scope.may("export"):
     sections["Research"] = [
         st.Page("screens/export.py", title="Researcher export", icon=":material/download:"),
+        st.Page("screens/consortium.py", title="Consortium", icon=":material/hub:"),
     ]
 admin = []
 if scope.may("accounts"):

@@ -198,6 +198,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str, str]] = {
                "write estimates.csv and descriptives.csv"),
     "export": ("analysis.reporting.cli", "add_export_arguments", "run_export_command",
                "write the researcher export bundle (.zip)"),
+    "combine": ("analysis.reporting.consortium", "add_combine_arguments", "run_combine_command",
+                "pool researcher bundles of several organizations (meta-analysis)"),
     "bench": ("tooling.bench", "add_arguments", "run_command",
               "time loading and analysing a large synthetic data set"),
 }

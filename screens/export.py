@@ -6,6 +6,7 @@ import streamlit as st
 
 from analysis.access.scope import Scope
 from analysis.access.settings import Settings, load_settings
+from analysis.reporting.bundle_fields import ANONYMOUS, ExportOptions
 from analysis.reporting.export import build_export_bundle
 from analysis.reporting.html_report import build_html_report
 from analysis.reporting.report import build_report
@@ -36,8 +37,8 @@ counts rounded to a multiple of 5, failing cells blanked.""")
 
 
 @st.cache_data(show_spinner="Checking the export…", max_entries=4)
-def _bundle(_store: Store, version: str, scope: Scope, settings: Settings):
-    return build_export_bundle(_store, scope, settings=settings)
+def _bundle(_store: Store, version: str, scope: Scope, settings: Settings, options: ExportOptions):
+    return build_export_bundle(_store, scope, settings=settings, options=options)
 
 
 @st.cache_data(show_spinner="Building the leadership report…", max_entries=4)
@@ -45,7 +46,16 @@ def _html(_store: Store, version: str, scope: Scope, settings: Settings) -> str:
     return build_html_report(build_report(_store, scope, settings=settings))
 
 
-bundle = allowed_or_stop(lambda: _bundle(store, store.data_version(), scope, settings))
+with st.expander("For a consortium meta-analysis (optional)"):
+    label = st.text_input("Your organization's name as the consortium will see it", value=ANONYMOUS,
+                          help="Leave 'anonymous' and the consortium sees 'Organization A', 'B', ...")
+    program = st.text_input("Program type", value="not stated", help="e.g. group, online, mixed")
+try:
+    options = ExportOptions(organization=label, program_type=program)
+except ValueError as error:
+    st.error(str(error))
+    st.stop()
+bundle = allowed_or_stop(lambda: _bundle(store, store.data_version(), scope, settings, options))
 
 st.subheader("Output checks", anchor=False)
 failed = int(bundle.summary["fail"].sum()) if len(bundle.summary) else 0

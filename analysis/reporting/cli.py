@@ -17,6 +17,8 @@ from analysis.access.scope import LOCAL
 from analysis.access.settings import load_settings
 from analysis.privacy.guard import FilterRefused
 from analysis.privacy.suppression import ABSOLUTE_MIN_GROUP_SIZE
+from analysis.reporting import bundle_fields
+from analysis.reporting.bundle_fields import ExportOptions
 from analysis.reporting.export import build_export_bundle
 from analysis.reporting.report import ReportTables, build_report, write_report
 from analysis.storage.store import Store, StoreUnavailable
@@ -87,6 +89,11 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``export`` subcommand's arguments (for the CLI registry)."""
     parser.add_argument("--db", required=True, help="the DuckDB database file")
     parser.add_argument("--out", required=True, help="the zip file to write")
+    parser.add_argument("--org-label", default=bundle_fields.ANONYMOUS,
+                        help="the organization's name as a consortium will see it "
+                             "(default: anonymous)")
+    parser.add_argument("--program-type", default="not stated",
+                        help="the program's type for meta-regression, e.g. group, online, mixed")
 
 
 def run_export_command(args: argparse.Namespace) -> int:
@@ -99,8 +106,14 @@ def run_export_command(args: argparse.Namespace) -> int:
         print(f"--out {args.out}: the export is a .zip file.", file=sys.stderr)
         return 2
     try:
+        options = ExportOptions(organization=args.org_label, program_type=args.program_type)
+    except ValueError as error:
+        print(f"--org-label/--program-type: {error}", file=sys.stderr)
+        return 2
+    try:
         with Store(args.db) as store:
-            bundle = build_export_bundle(store, LOCAL, settings=load_settings(store))
+            bundle = build_export_bundle(store, LOCAL, settings=load_settings(store),
+                                         options=options)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_bytes(bundle.zip_bytes)
     except Exception as error:  # the CLI reports, never tracebacks

@@ -38,6 +38,8 @@ from analysis.panel.participation import CONTRIBUTION_COLUMNS
 from analysis.privacy import export_checks, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.export_tables import check_table, public_reason
+from analysis.reporting import bundle_fields
+from analysis.reporting.bundle_fields import ExportOptions
 from analysis.reporting.report import (
     DESCRIPTIVE_COLUMNS,
     ESTIMATE_COLUMNS,
@@ -46,6 +48,7 @@ from analysis.reporting.report import (
     ordered,
 )
 from analysis.storage import audit
+from analysis.storage.queries import count_respondents
 from analysis.storage.store import Store
 
 __all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary", "write_export"]
@@ -62,7 +65,8 @@ class ExportBundle:
     files: tuple[str, ...]
 
 
-def build_export(store: Store, scope: Scope, *, settings: Settings) -> bytes:
+def build_export(store: Store, scope: Scope, *, settings: Settings,
+                 options: ExportOptions = ExportOptions()) -> bytes:
     """The researcher bundle as zip bytes (see module docstring). Audited.
 
     Raises
@@ -70,12 +74,17 @@ def build_export(store: Store, scope: Scope, *, settings: Settings) -> bytes:
     PermissionDenied
         When the scope may not export.
     """
-    return build_export_bundle(store, scope, settings=settings).zip_bytes
+    return build_export_bundle(store, scope, settings=settings, options=options).zip_bytes
 
 
 def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
-                        tables: ReportTables | None = None) -> ExportBundle:
-    """The bundle with its checks; ``tables`` must have been built at the export threshold."""
+                        tables: ReportTables | None = None,
+                        options: ExportOptions = ExportOptions()) -> ExportBundle:
+    """The bundle with its checks; ``tables`` must have been built at the export threshold.
+
+    ``options`` (organization label, program type) are the organization's own choices
+    for a consortium meta-analysis (:mod:`analysis.reporting.bundle_fields`).
+    """
     try:
         require(scope, "export")
     except Exception:
@@ -94,6 +103,8 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         "reliability": tables.reliability,
     }
     frames["balance"] = _with_group_sizes(frames["balance"], tables.estimates)
+    frames["estimates"] = bundle_fields.add_estimate_fields(
+        frames["estimates"], bundle_fields.months_since_baseline(store), options)
     contributions = _descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
     checked: dict[str, pd.DataFrame] = {}
     all_checks: list[export_checks.Check] = []
@@ -112,12 +123,13 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     outcomes = sorted(set(tables.estimates["outcome"]) | set(tables.descriptives["outcome"]),
                       key=list(SCALES_BY_KEY).index)
     files["methods.md"] = methods_markdown(outcomes, export_settings, k_export).encode("utf-8")
-    files["config.json"] = json.dumps(_config(export_settings, k_export, outcomes, tables),
-                                      indent=2, sort_keys=True).encode("utf-8")
+    config = _config(export_settings, k_export, outcomes, tables)
+    config["consortium"] = {**asdict(options), "size_band": bundle_fields.size_band(
+        count_respondents(store, scope))}
+    files["config.json"] = json.dumps(config, indent=2, sort_keys=True).encode("utf-8")
     files["checks.csv"] = _csv(checks)
-    manifest = {"files": [{"name": n, "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
-                          for n, b in files.items()]}
-    files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
+    files["manifest.json"] = bundle_fields.manifest_bytes(
+        files, {**config["export"], "settings": config["settings"], **asdict(options)})
     zip_bytes = _zip(files)
     summary = checks_summary(checks)
     with store.transaction() as cur:
