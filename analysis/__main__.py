@@ -175,6 +175,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str, str]] = {
                "write estimates.csv and descriptives.csv"),
     "export": ("analysis.reporting.export", "add_export_arguments", "run_export_command",
                "write the researcher export bundle (.zip)"),
+    "user": ("analysis.access.user_cli", "add_arguments", "run_command",
+             "accounts: user add | list | disable | enable | reset-password"),
     "bench": ("tooling.bench", "add_arguments", "run_command",
               "time loading and analysing a large synthetic data set"),
 }

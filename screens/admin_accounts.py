@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.access import accounts
+from analysis.access import accounts, passwords, sso
 from analysis.access.scope import ROLE_LABELS, PermissionDenied
 from ui import auth
 from ui.state import get_store
@@ -21,7 +21,7 @@ st.caption("Who may sign in, with which role, and for which practices. Every cha
 if auth.uses_single_sign_on():
     st.info(
         "People sign in with the organisation's identity provider; their roles come "
-        f"from the role map ({accounts.role_map_path()}). Local accounts are not used "
+        f"from the role map ({sso.role_map_path()}). Local accounts are not used "
         "while single sign-on is configured.", icon=":material/badge:")
     st.stop()
 if accounts.needs_bootstrap(store):
@@ -80,7 +80,7 @@ with create, st.form("create_account", clear_on_submit=True):
     role, practices = role_and_practices("create")
     new_password = st.text_input(
         "Initial password", type="password",
-        help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters; hand it over in person "
+        help=f"At least {passwords.MIN_PASSWORD_LENGTH} characters; hand it over in person "
              "or by phone, never with the username in the same message.")
     if st.form_submit_button("Create account", type="primary"):
         apply(accounts.create_account, f"Account {username} created.",

@@ -35,8 +35,9 @@ def run_safely(action: Callable[[], object]) -> object | None:
         return None
 
 
-def _preview_of(store: Store, upload: ingest.UploadFile) -> ingest.Preview | None:
-    return run_safely(lambda: ingest.preview(upload, rows=10, store=store))
+def _preview_of(store: Store, scope: Scope,
+                upload: ingest.UploadFile) -> ingest.Preview | None:
+    return run_safely(lambda: ingest.preview(upload, rows=10, store=store, scope=scope))
 
 
 def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.UploadFile | None:
@@ -45,7 +46,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.U
     Returns the file with the mapping chosen on screen, or None when it cannot be read.
     """
     data = uploaded.getvalue()
-    automatic = _preview_of(store, ingest.UploadFile(kind, uploaded.name, data))
+    automatic = _preview_of(store, scope, ingest.UploadFile(kind, uploaded.name, data))
     if automatic is None:
         return None
     st.caption(f"{uploaded.name}: {automatic.encoding_label}, "
@@ -78,7 +79,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.U
                      icon=":material/bookmark_added:")
 
     upload = ingest.UploadFile(kind, uploaded.name, data, mapping)
-    chosen = automatic if mapping == automatic.mapping else (_preview_of(store, upload)
+    chosen = automatic if mapping == automatic.mapping else (_preview_of(store, scope, upload)
                                                               or automatic)
     if chosen.missing_required:
         st.warning("Required columns not mapped yet: " + ", ".join(chosen.missing_required)

@@ -43,7 +43,7 @@ class Settings:
     min_group_size: int = 5
     export_min_cell: int = 10
     min_sessions: int = 1
-    pseudonymize: int = 0
+    pseudonymize: int = 1
     idle_minutes: int = 30
 
 

@@ -58,7 +58,8 @@ from analysis.storage import audit
 from analysis.definitions.contract import columns_for, normalize_header
 from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES, SCORED_COLUMNS, item_code_sql, \
     scale_score_sql
-from analysis.intake.pseudonymize import pseudonyms
+from analysis.intake import mappings
+from analysis.intake.pseudonymize import key_problem, pseudonymize_by_default, pseudonyms
 from analysis.intake.readers import ENCODING_LABELS, SYSTEM_ERRORS, DecodedFile, StagedFile, decode, \
     row_number_sql, stage
 from analysis.access.scope import PermissionDenied, Scope, require
@@ -354,28 +355,18 @@ def suggest_mapping(headers: Sequence[str], kind: Kind,
     return mapping
 
 
-def saved_mappings(store: Store, kind: Kind) -> dict[str, str]:
-    """The mappings saved for ``kind`` (source header → canonical; ``""`` = not stored)."""
+def saved_mappings(store: Store, kind: Kind, scope: Scope | None = None) -> dict[str, str]:
+    """The mappings saved for ``kind`` by ``scope``'s practices (None: the command line;
+    source header → canonical; ``""`` = not stored). See :mod:`analysis.intake.mappings`."""
     with store.cursor() as cur:
-        return dict(cur.execute(
-            "SELECT source_header, canonical FROM column_mappings WHERE kind = ?", [kind]
-        ).fetchall())
+        return mappings.saved(cur, kind, scope)
 
 
 def save_mapping(store: Store, kind: Kind, mapping: Mapping[str, str | None],
                  scope: Scope | None = None) -> None:
-    """Remember a mapping for the next upload (headers mapped to None are saved as ``""``)."""
-    if scope is not None:
-        require(scope, "upload")
-    allowed = set(canonical_columns(kind))
-    bad = sorted(v for v in mapping.values() if v and v not in allowed)
-    if bad:
-        raise ValueError("not columns of the data contract: " + ", ".join(bad))
-    now = _now()
-    with store.transaction() as cur:
-        for header, target in mapping.items():
-            cur.execute("INSERT OR REPLACE INTO column_mappings VALUES (?, ?, ?, ?)",
-                        [kind, header, target or "", now])
+    """Remember a mapping for the next upload of ``scope``'s practices (headers mapped to
+    None are saved as ``""``)."""
+    mappings.save(store, kind, mapping, scope, canonical_columns(kind))
 
 
 def _resolve_mapping(upload: UploadFile, headers: Sequence[str],
@@ -431,7 +422,8 @@ def _coverage(present: Iterable[str]) -> tuple[ScaleCoverage, ...]:
     return tuple(out)
 
 
-def preview(upload: UploadFile, rows: int = 10, *, store: Store | None = None) -> Preview:
+def preview(upload: UploadFile, rows: int = 10, *, store: Store | None = None,
+            scope: Scope | None = None) -> Preview:
     """Headers, suggested mapping, first rows, encoding and which scales will be scored.
 
     Parameters
@@ -442,10 +434,12 @@ def preview(upload: UploadFile, rows: int = 10, *, store: Store | None = None) -
         How many data rows to show.
     store : Store, optional
         Source of saved mappings.
+    scope : Scope, optional
+        Whose saved mappings (those of the scope's practices; None: the command line's).
     """
     import csv  # noqa: PLC0415
 
-    saved = saved_mappings(store, upload.kind) if store is not None else {}
+    saved = saved_mappings(store, upload.kind, scope) if store is not None else {}
     with tempfile.TemporaryDirectory(prefix="ppi_preview_") as workdir:
         decoded = decode(upload.data, upload.file_name, workdir)
         first: list[list[str]] = []
@@ -517,8 +511,7 @@ def _now() -> datetime:
 
 
 def _pseudonymize_setting(cur: duckdb.DuckDBPyConnection) -> bool:
-    row = cur.execute("SELECT value FROM settings WHERE key = 'pseudonymize'").fetchone()
-    return bool(row) and row[0].strip() == "1"
+    return pseudonymize_by_default(cur)
 
 
 def _check_kinds(files: Sequence[UploadFile]) -> None:
@@ -703,16 +696,14 @@ def _prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope:
              progress: Progress | None = None) -> _Prepared:
     """Decode, stage, map, validate: everything but writing. Raises PermissionDenied."""
     report = progress or (lambda fraction, text: None)
-    pseudonymized = bool(pseudonymize) or _pseudonymize_setting(cur)
+    pseudonymized = _pseudonymize_setting(cur) if pseudonymize is None else bool(pseudonymize)
     by_kind = {f.kind: f for f in files}
     problems: list[Problem] = []
     decoded: dict[str, DecodedFile] = {}
     staged: dict[str, StagedFile] = {}
     chosen: dict[str, dict[str, int]] = {}
     unmapped: dict[str, tuple[str, ...]] = {}
-    saved = {k: dict(cur.execute(
-        "SELECT source_header, canonical FROM column_mappings WHERE kind = ?", [k]
-    ).fetchall()) for k in by_kind}
+    saved = {k: mappings.saved(cur, k, scope) for k in by_kind}
     for number, (kind, upload) in enumerate(by_kind.items()):
         report(0.05 + 0.25 * number / len(by_kind), f"Reading {upload.file_name}")
         d = decode(upload.data, upload.file_name, workdir)
@@ -731,6 +722,9 @@ def _prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope:
                                                                           saved[kind])
         problems.extend(mapping_problems)
     if pseudonymized and staged:
+        missing_key = key_problem(cur, files[0].file_name)
+        if missing_key is not None:
+            return _unreadable_upload(files, decoded, problems + [missing_key])
         _build_id_map(cur, staged, chosen)
     views: dict[str, FileView] = {}
     for kind, s in staged.items():
@@ -839,7 +833,7 @@ def _pseudonymization_mismatch(cur: duckdb.DuckDBPyConnection, pseudonymized: bo
 
 
 def validate_upload(store: Store, files: Sequence[UploadFile], scope: Scope,
-                    pseudonymize: bool | None = False, *, replace: bool = False
+                    pseudonymize: bool | None = None, *, replace: bool = False
                     ) -> ValidationReport:
     """Check an upload against the contract and the stored data; nothing is written.
 
@@ -932,7 +926,7 @@ class _Refused(Exception):
 
 
 def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: bool = False,
-           pseudonymize: bool | None = False, is_sample: bool = False,
+           pseudonymize: bool | None = None, is_sample: bool = False,
            progress: Progress | None = None) -> IngestResult:
     """Validate and store an upload, all files or nothing.
 
@@ -945,8 +939,9 @@ def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: 
         Needs ``upload`` on every site the files touch.
     replace : bool
         Replace stored survey rows with the same (respondent_id, wave).
-    pseudonymize : bool
-        Hash IDs before storage (also on when the installation's setting says so).
+    pseudonymize : bool or None
+        Hash IDs before storage; None (the default) follows the installation's setting,
+        which is on unless an administrator switched it off.
     is_sample : bool
         Marks the sample data (removable with :func:`remove_sample`).
     progress : callable, optional
