@@ -58,7 +58,8 @@ from analysis.storage import audit
 from analysis.definitions.contract import columns_for, normalize_header
 from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES, SCORED_COLUMNS, item_code_sql, \
     scale_score_sql
-from analysis.intake import mappings
+from analysis.intake import mappings, scoped, waves
+from analysis.intake.scoped import SURVEY_IN_SCOPE
 from analysis.intake.pseudonymize import key_problem, pseudonymize_by_default, pseudonyms
 from analysis.intake.readers import ENCODING_LABELS, SYSTEM_ERRORS, DecodedFile, StagedFile, decode, \
     row_number_sql, stage
@@ -591,7 +592,7 @@ def _existing_key_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
     """Survey pairs already stored: errors unless replacing. Returns (problems, count)."""
     if not {"respondent_id", "wave"} <= set(view.columns):
         return [], 0
-    base = (f"SELECT v._rid, v.wave, s.upload_id FROM {view.relation} v JOIN survey s "
+    base = (f"SELECT v._rid, v.wave, s.upload_id FROM {view.relation} v JOIN {SURVEY_IN_SCOPE} s "
             f"ON s.respondent_id = v._key AND s.wave = trim(v.wave)")
     count = cur.execute(f"SELECT count(*) FROM ({base})").fetchone()[0]
     if not count or replace:
@@ -623,7 +624,7 @@ def _attendance_problems(cur: duckdb.DuckDBPyConnection, views: Mapping[str, Fil
     view = views["attendance"]
     if "respondent_id" not in view.columns or "session_date" not in view.columns:
         return [], 0
-    known = "SELECT respondent_id AS k FROM survey"
+    known = f"SELECT respondent_id AS k FROM {SURVEY_IN_SCOPE}"
     if "survey" in views:
         known += f" UNION SELECT _key FROM {views['survey'].relation}"
     problems: list[Problem] = []
@@ -675,13 +676,13 @@ def _scope_sites(cur: duckdb.DuckDBPyConnection, views: Mapping[str, FileView],
         sites["survey"] = set(summary[v.file_name].sites)
         if replace_count:
             sites["survey"] |= {r[0] for r in cur.execute(
-                f"SELECT DISTINCT s.site FROM survey s JOIN {v.relation} v ON "
+                f"SELECT DISTINCT s.site FROM {SURVEY_IN_SCOPE} s JOIN {v.relation} v ON "
                 "s.respondent_id = v._key AND s.wave = trim(v.wave)").fetchall()}
     if "attendance" in views:
         v = views["attendance"]
         # UNION ALL: DISTINCT below removes repeats once, after the semi-join has kept
         # only the people in this attendance file (a UNION deduplicated every survey row).
-        known = "SELECT respondent_id AS k, site FROM survey"
+        known = f"SELECT respondent_id AS k, site FROM {SURVEY_IN_SCOPE}"
         if "survey" in views and "site" in views["survey"].columns:
             known += (f" UNION ALL SELECT _key, trim(site) FROM {views['survey'].relation} "
                       "WHERE _key IS NOT NULL")
@@ -734,6 +735,7 @@ def _prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope:
             by_kind[kind].file_name, kind, f"v_{kind}",
             {c: s.headers[i] for c, i in chosen[kind].items()},
             lambda rid, s=s: row_number_sql(s, rid), unmapped[kind])
+    problems.extend(scoped.limit_to_scope(cur, scope, views))
     summary = {}
     values: dict[str, dict[str, tuple[str, ...]]] = {}
     for number, (kind, view) in enumerate(views.items()):
@@ -1105,19 +1107,24 @@ def _write(cur: duckdb.DuckDBPyConnection, prepared: _Prepared, scope: Scope, re
         if replace and s.replaced:
             cur.execute("CREATE OR REPLACE TEMP TABLE new_keys AS SELECT DISTINCT _key AS k, "
                         f"trim(wave) AS w FROM {view.relation}")
+            in_scope = f"s.site IN (SELECT DISTINCT site FROM {SURVEY_IN_SCOPE})"
             cur.execute("INSERT INTO survey_replaced SELECT ?, s.* FROM survey s WHERE EXISTS "
                         "(SELECT 1 FROM new_keys n WHERE n.k = s.respondent_id AND "
-                        "n.w = s.wave)", [upload_id])
+                        f"n.w = s.wave) AND {in_scope}", [upload_id])
             moved = cur.execute("SELECT count(*) FROM survey_replaced WHERE replaced_by = ?",
                                 [upload_id]).fetchone()[0]
             cur.execute("DELETE FROM survey s USING new_keys n WHERE n.k = s.respondent_id "
-                        "AND n.w = s.wave")
+                        f"AND n.w = s.wave AND {in_scope}")
             cur.execute("UPDATE uploads SET n_replaced = ? WHERE upload_id = ?",
                         [moved, upload_id])
         *prepare, (insert, _) = _survey_insert_sql(view, prepared.values.get("survey"))
         for statement, params in prepare:
             cur.execute(statement, params)
         cur.execute(insert, {"upload_id": upload_id})
+        wave_problems = waves.register(cur, upload_id, scope, view.file_name)
+        if wave_problems:
+            prepared.problems = sort_problems(prepared.problems + wave_problems)
+            raise _Refused(prepared)
         summary[view.file_name] = _with(s, replaced=int(moved), upload_id=upload_id)
         upload_ids.append(upload_id)
     if "attendance" in prepared.views:
@@ -1176,14 +1183,14 @@ def undo(store: Store, upload_id: int, scope: Scope) -> UndoResult:
 
 
 def _undo(cur: duckdb.DuckDBPyConnection, upload_id: int, scope: Scope) -> UndoResult:
-    row = cur.execute("SELECT kind, file_name, status, coalesce(sites, []) FROM uploads "
-                      "WHERE upload_id = ?", [upload_id]).fetchone()
+    row = cur.execute("SELECT kind, file_name, status, coalesce(sites, []), uploaded_by "
+                      "FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
     if row is None:
         raise UploadNotFound(f"There is no upload number {upload_id}.")
-    kind, file_name, state, sites = row
+    kind, file_name, state, sites, uploaded_by = row
+    scoped.require_undo(scope, sites, uploaded_by)
     if state != "applied":
         raise UploadNotFound(f"Upload {upload_id} ({file_name}) is already {state}.")
-    require(scope, "undo", sites)
     removed = restored = 0
     if kind == "survey":
         removed = cur.execute("SELECT count(*) FROM survey WHERE upload_id = ?",
