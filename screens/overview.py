@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.definitions.plain_text import markdown_escape
 from analysis.views import dashboard
 from ui.charts import overview_for, show_chart
 from ui.filters import sidebar
@@ -17,7 +18,8 @@ store = get_store()
 selection = sidebar(store)
 model = overview_for(store, selection)
 
-st.subheader(f"{model.outcome_label} at {model.wave or 'the latest wave'}", anchor=False)
+st.subheader(markdown_escape(f"{model.outcome_label} at {model.wave or 'the latest wave'}"),
+             anchor=False)
 used, burn_p, burn_c, effect = st.columns([1, 1, 1, 1.3])
 used.metric("Respondents", dashboard.format_count(model.respondents),
             help="People who answered the survey at this wave, in your selection.")
@@ -42,4 +44,4 @@ for caveat in model.caveats:
     st.caption(caveat)
 
 show_chart(model.change)
-st.caption(f"Selection: {selection.describe()}. Details on the Impact page.")
+st.caption(f"Selection: {markdown_escape(selection.describe())}. Details on the Impact page.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.definitions.plain_text import markdown_escape
 from ui.charts import participation_for, show_chart
 from ui.filters import sidebar
 from ui.state import get_store
@@ -20,4 +21,4 @@ for chart in charts:
     st.divider()
     show_chart(chart)
 
-st.caption(f"Selection: {selection.describe()}.")
+st.caption(f"Selection: {markdown_escape(selection.describe())}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.definitions.plain_text import markdown_escape
 from analysis.views import dashboard
 from ui.charts import practices_for, show_chart
 from ui.filters import focus_site, sidebar
@@ -27,4 +28,4 @@ show_chart(practices_for(store, selection), on_select=_focus_clicked_practice, k
 if selection.filters.sites:
     st.info("Focused on: " + ", ".join(selection.filters.sites) + ". Clear the Practices "
             "filter in the sidebar to see all practices again.", icon=":material/filter_alt:")
-st.caption(f"Selection: {selection.describe()}.")
+st.caption(f"Selection: {markdown_escape(selection.describe())}.")

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
+from analysis.definitions.plain_text import markdown_escape
 from analysis.views import dashboard
 from analysis.storage import queries
 from analysis.reporting import report
@@ -37,12 +38,12 @@ def show_chart(chart: Chart, *, on_select: str | Callable[[], None] = "ignore",
     """
     key = key or f"chart_{chart.key}"
     if chart.takeaway:
-        st.markdown(f"**{chart.takeaway}**")
+        st.markdown(f"**{markdown_escape(chart.takeaway)}**")
     config = dict(_PLOTLY_CONFIG, toImageButtonOptions=dict(
         _PLOTLY_CONFIG["toImageButtonOptions"], filename=chart.key))
     extra = {"on_select": on_select, "selection_mode": "points"} if on_select != "ignore" else {}
     event = st.plotly_chart(chart.figure, width="stretch", config=config, key=key, **extra)
-    st.caption(chart.alt)
+    st.caption(markdown_escape(chart.alt))
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left.expander("How to read this"):
         st.markdown(chart.how_to_read or chart.alt)

@@ -59,6 +59,7 @@ from analysis.definitions.contract import columns_for, normalize_header
 from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES, SCORED_COLUMNS, item_code_sql, \
     scale_score_sql
 from analysis.intake import mappings, scoped, waves
+from analysis.intake.labels import label_problems, normalized_sql
 from analysis.intake.scoped import SURVEY_IN_SCOPE
 from analysis.intake.pseudonymize import key_problem, pseudonymize_by_default, pseudonyms
 from analysis.intake.readers import ENCODING_LABELS, SYSTEM_ERRORS, DecodedFile, StagedFile, decode, \
@@ -528,7 +529,8 @@ def _check_kinds(files: Sequence[UploadFile]) -> None:
 
 def _view_sql(name: str, staged: StagedFile, chosen: Mapping[str, int],
               pseudonymized: bool) -> str:
-    cols = [f"s.c{index} AS {q(canonical)}" for canonical, index in chosen.items()]
+    cols = [f"{normalized_sql(canonical, f's.c{index}')} AS {q(canonical)}"
+            for canonical, index in chosen.items()]
     id_index = chosen.get("respondent_id")
     if id_index is None:
         key = "NULL::VARCHAR"
@@ -736,6 +738,8 @@ def _prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope:
             {c: s.headers[i] for c, i in chosen[kind].items()},
             lambda rid, s=s: row_number_sql(s, rid), unmapped[kind])
     problems.extend(scoped.limit_to_scope(cur, scope, views))
+    for view in views.values():
+        problems.extend(label_problems(cur, view))
     summary = {}
     values: dict[str, dict[str, tuple[str, ...]]] = {}
     for number, (kind, view) in enumerate(views.items()):

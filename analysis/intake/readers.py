@@ -34,6 +34,7 @@ from pathlib import Path
 
 import duckdb
 
+from analysis.intake import limits
 from analysis.intake.validate import Problem
 
 #: Encodings the reader may report; the label is what users see in a warning.
@@ -290,17 +291,22 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _xlsx_to_csv(data: bytes, target: Path) -> None:
+def _xlsx_to_csv(data: bytes, target: Path, file_name: str = "") -> None:
     from openpyxl import load_workbook  # noqa: PLC0415 - only workbooks need it
 
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
+        # The stored dimension can claim 16,384 columns; rows are read as they are.
+        sheet.reset_dimensions()
         with target.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             width = None
             pending_blank = 0
-            for row in sheet.iter_rows(values_only=True):
+            for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+                too_big = limits.sheet_problem(file_name, max(len(row), width or 0), number)
+                if too_big is not None:
+                    raise limits.LimitExceeded(too_big)
                 cells = [_cell_text(v) for v in row]
                 while cells and cells[-1] == "" and (width is None or len(cells) > width):
                     cells.pop()
@@ -346,8 +352,14 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
             file_name, "The file is empty: it has no header row and no data.",
             "a header row and at least one data row"),))
     if _is_xlsx(data):
+        too_big = limits.xlsx_problem(data, file_name)
+        if too_big is not None:
+            return DecodedFile(file_name, None, encoding="xlsx", problems=(too_big,))
         try:
-            _xlsx_to_csv(data, target)
+            _xlsx_to_csv(data, target, file_name)
+        except limits.LimitExceeded as exceeded:
+            target.unlink(missing_ok=True)
+            return DecodedFile(file_name, None, encoding="xlsx", problems=(exceeded.problem,))
         except Exception as error:  # noqa: BLE001 - a damaged workbook is the user's problem
             return DecodedFile(file_name, None, problems=(_problem(
                 file_name, f"This Excel workbook could not be read ({type(error).__name__}). "
@@ -367,6 +379,9 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
     binary = _sniff_binary(data, file_name)
     if binary is not None:
         return DecodedFile(file_name, None, problems=(binary,))
+    too_big = limits.text_problem(data, file_name)
+    if too_big is not None:
+        return DecodedFile(file_name, None, problems=(too_big,))
     if _plain_utf8(data):
         # Already what DuckDB reads (UTF-8, no byte-order mark, no carriage return, no
         # NUL): the original bytes are written as they are, not decoded, normalised and
