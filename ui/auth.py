@@ -249,7 +249,9 @@ def _alone(screen) -> None:
     if st.session_state.pop(CLEAR_COOKIE_KEY, False):
         _cookie_script("", 0)
     pages = [st.Page(screen, title="Sign in", icon=":material/login:", default=True)]
-    wanted = _requested_page()
+    # From the session, not this run's request: a form's rerun names the page by its
+    # hash, and the page must still exist for the form's values to arrive.
+    wanted = st.session_state.get(NEXT_PAGE_KEY)
     if wanted:
         # The same screen at the bookmarked address: no "page not found", and the
         # address stays in the browser's bar until the page opens after sign-in.
