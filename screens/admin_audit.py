@@ -6,6 +6,7 @@ import streamlit as st
 
 from analysis.access import accounts
 from analysis.privacy.disclosure import neutralize_frame
+from analysis.access.in_words import ACTION_LABELS, events_in_words
 from analysis.access.scope import PermissionDenied
 from ui import auth
 from ui.state import get_store
@@ -26,13 +27,15 @@ except PermissionDenied as error:
     st.stop()
 
 left, right = st.columns(2)
-action = left.selectbox("Action", [ANY, *sorted(events["action"].unique())])
-user = right.selectbox("User", [ANY, *sorted(events["username"].unique())])
+action = left.selectbox("What", [ANY, *sorted(events["action"].unique())],
+                        format_func=lambda a: a if a == ANY else ACTION_LABELS.get(a, a))
+user = right.selectbox("Who", [ANY, *sorted(events["username"].unique())])
 shown = accounts.filter_events(events, None if action == ANY else action,
                                None if user == ANY else user)
 
 st.write(f"{len(shown)} of the {len(events)} most recent events.")
-st.dataframe(shown, hide_index=True)
+st.dataframe(events_in_words(shown), hide_index=True,
+             column_config={"Details": st.column_config.TextColumn("Details", width="large")})
 st.download_button(
     "Download as CSV", neutralize_frame(shown).to_csv(index=False).encode("utf-8"),
     file_name="audit_log.csv", mime="text/csv", icon=":material/download:")

@@ -73,7 +73,7 @@ def test_admin_sees_and_changes_settings(seeded):
     group.set_value(7)
     at.button[0].click().run()
     assert not at.exception
-    assert any("min_group_size = 7" in s.value for s in at.success)
+    assert any("Smallest group shown: 7 people" in s.value for s in at.success)
     from ui.state import get_store
     assert get_store().get_setting("min_group_size") == "7"
     assert ("admin", "setting", "ok") in _audit(seeded)
@@ -103,23 +103,43 @@ def test_admin_lists_and_creates_accounts(seeded):
     at = _page("admin_accounts.py", ADMIN)
     assert not at.exception
     listed = at.dataframe[0].value
-    assert set(listed["username"]) == {"admin", "pm.north"}
+    assert set(listed["Username"]) == {"admin", "pm.north"}
     assert "password_hash" not in listed.columns
+    # In words: no raw role keys, no None, no column names of the database.
+    north = listed.set_index("Username").loc["pm.north"]
+    assert north["Role"] == "Practice manager" and north["Practices"] == "North"
+    assert listed.set_index("Username").loc["admin", "Practices"] == "All practices"
+    assert north["Last sign-in"] == "Never" and north["Status"] == "Active"
+    text = listed.to_string()
+    assert "None" not in text and "practice_manager" not in text and "created_at" not in text
     at.text_input[0].set_value("researcher.one")
     at.selectbox(key="create_role").set_value("researcher")
     at.text_input[1].set_value("Moss-covered-stone-33")
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert any("researcher.one" in s.value for s in at.success)
-    assert set(at.dataframe[0].value["username"]) == {"admin", "pm.north", "researcher.one"}
+    assert set(at.dataframe[0].value["Username"]) == {"admin", "pm.north", "researcher.one"}
 
 
 def test_admin_reads_and_filters_the_audit_log(seeded):
     at = _page("admin_audit.py", ADMIN)
     assert not at.exception
-    assert len(at.dataframe[0].value) == 2  # the two account creations
+    log = at.dataframe[0].value
+    assert len(log) == 2  # the two account creations
+    assert set(log["What"]) == {"Account change"} and set(log["Outcome"]) == {"Done"}
+    assert "Account pm.north created" in " ".join(log["Details"])
+    assert "{" not in " ".join(log["Details"]) and "None" not in log.to_string()
     at.selectbox[1].set_value("admin").run()
-    assert set(at.dataframe[0].value["username"]) == {"admin"}
+    assert set(at.dataframe[0].value["Who"]) == {"admin"}
+
+
+def test_settings_page_speaks_in_words(seeded):
+    at = _page("admin_settings.py", ADMIN)
+    captions = " ".join(c.value for c in at.caption)
+    assert "(1 = on)" not in captions and "0–1" not in captions
+    assert "From 3 to 100 people." in captions
+    assert at.toggle(key="setting_pseudonymize").label == "Pseudonymize IDs on upload"
+    assert at.toggle(key="setting_pseudonymize").value is True  # on by default
 
 
 # -- the gate ---------------------------------------------------------------------------
