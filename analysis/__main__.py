@@ -67,8 +67,10 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attendance", help="attendance CSV (or .xlsx)")
     parser.add_argument("--replace", action="store_true",
                         help="replace stored survey rows with the same respondent and wave")
-    parser.add_argument("--pseudonymize", action="store_true",
-                        help="replace every respondent ID by a keyed hash before storage")
+    parser.add_argument("--pseudonymize", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="replace every respondent ID by a keyed hash before storage "
+                             "(default: the installation's setting, on unless switched off)")
 
 
 def run_ingest(args: argparse.Namespace) -> int:
