@@ -17,7 +17,7 @@ store = get_store()
 selection = sidebar(store)
 charts, note = impact_for(store, selection)
 if note:
-    st.warning(note, icon=":material/balance:")
+    st.warning(markdown_escape(note), icon=":material/balance:")
 
 for chart in charts:
     st.divider()

@@ -37,11 +37,11 @@ effect.metric("Program effect",
 effect.caption(dashboard.format_interval(model))
 
 if model.can_claim:
-    st.success(model.sentence, icon=":material/check_circle:")
+    st.success(markdown_escape(model.sentence), icon=":material/check_circle:")
 else:
-    st.info(model.sentence, icon=":material/help:")
+    st.info(markdown_escape(model.sentence), icon=":material/help:")
 for caveat in model.caveats:
-    st.caption(caveat)
+    st.caption(markdown_escape(caveat))
 
 show_chart(model.change)
 st.caption(f"Selection: {markdown_escape(selection.describe())}. Details on the Impact page.")

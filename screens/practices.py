@@ -26,6 +26,7 @@ selection = sidebar(store)
 show_chart(practices_for(store, selection), on_select=_focus_clicked_practice, key=HEATMAP_KEY)
 
 if selection.filters.sites:
-    st.info("Focused on: " + ", ".join(selection.filters.sites) + ". Clear the Practices "
-            "filter in the sidebar to see all practices again.", icon=":material/filter_alt:")
+    st.info("Focused on: " + markdown_escape(", ".join(selection.filters.sites))
+            + ". Clear the Practices filter in the sidebar to see all practices again.",
+            icon=":material/filter_alt:")
 st.caption(f"Selection: {markdown_escape(selection.describe())}.")

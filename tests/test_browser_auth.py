@@ -49,6 +49,21 @@ def _cli(*args: str, env: dict) -> None:
                    capture_output=True)
 
 
+#: A wave label that Markdown would draw as an image: a tracking pixel aimed at leadership.
+PIXEL_LABEL = "![w](http://127.0.0.1:9/px.png) 6m"
+
+
+def _label_latest_wave_with_markup(db: str) -> None:
+    """Stored before ingest refused markup (as an older database may hold it)."""
+    import duckdb
+
+    with duckdb.connect(db) as con:
+        latest = con.execute("SELECT wave FROM wave_registry ORDER BY first_date DESC "
+                             "LIMIT 1").fetchone()[0]
+        con.execute("UPDATE survey SET wave = ? WHERE wave = ?", [PIXEL_LABEL, latest])
+        con.execute("UPDATE wave_registry SET wave = ? WHERE wave = ?", [PIXEL_LABEL, latest])
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _require_browser()
@@ -56,6 +71,7 @@ def server(tmp_path_factory):
     env = dict(os.environ, PPI_DB=str(tmp / "app.duckdb"), PYTHONUNBUFFERED="1",
                PPI_SECRET_FILE=str(tmp / "keys" / "pseudonym.key"))
     _cli("demo", "--db", env["PPI_DB"], env=env)
+    _label_latest_wave_with_markup(env["PPI_DB"])
     port = _free_port()
     log = tmp / "streamlit.log"
     with log.open("w") as out:
@@ -139,8 +155,15 @@ def test_fresh_install_is_not_taken_over(server, browser):
     context = browser.new_context()
     tab = _tab(context)
     tab.goto(f"http://localhost:{port}/")
+    pixel_requests = []
+    tab.on("request", lambda request: pixel_requests.append(request.url)
+           if "px.png" in request.url else None)
     tab.get_by_text("Local single-user mode").first.wait_for()
     tab.locator("[data-testid='stMetric']").filter(has_text="Program effect").wait_for()
+    # A label with Markdown image syntax is shown as text, never fetched.
+    tab.get_by_text(PIXEL_LABEL).first.wait_for()
+    assert tab.locator("img[src*='px.png']").count() == 0 and not pixel_requests
+    tab.screenshot(path=str(SHOTS / "auth_local_session_markup_label.png"), full_page=True)
     # The first administrator is made there; the sign-in screen then shows no menu.
     tab.get_by_role("link", name="Accounts").first.click()
     tab.get_by_role("button", name="Create administrator").wait_for()

@@ -98,6 +98,8 @@ def start(store: Store, scope: Scope, method: str, now: datetime) -> str:
     """
     session_id = _b64(secrets.token_bytes(32))
     with store.transaction() as cur:
+        # Housekeeping on the way: sessions past their absolute expiry are gone for good.
+        cur.execute("DELETE FROM sessions WHERE expires_at <= ?", [now])
         cur.execute(
             "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, NULL)",
             [_id_hash(session_id), scope.user, method, now, now,
