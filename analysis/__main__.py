@@ -66,8 +66,10 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attendance", help="attendance CSV (or .xlsx)")
     parser.add_argument("--replace", action="store_true",
                         help="replace stored survey rows with the same respondent and wave")
-    parser.add_argument("--pseudonymize", action="store_true",
-                        help="replace every respondent ID by a keyed hash before storage")
+    parser.add_argument("--pseudonymize", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="replace every respondent ID by a keyed hash before storage "
+                             "(default: the installation's setting, on unless switched off)")
     # Exports of survey and meeting tools (analysis.intake.importers).
     parser.add_argument("--wave", help="the wave of a one-wave survey export")
     parser.add_argument("--map", action="append", default=[], metavar="TARGET=SOURCE",
@@ -198,6 +200,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str, str]] = {
                "write estimates.csv and descriptives.csv"),
     "export": ("analysis.reporting.cli", "add_export_arguments", "run_export_command",
                "write the researcher export bundle (.zip)"),
+    "user": ("analysis.access.user_cli", "add_arguments", "run_command",
+             "accounts: user add | list | disable | enable | reset-password"),
     "bench": ("tooling.bench", "add_arguments", "run_command",
               "time loading and analysing a large synthetic data set"),
 }
