@@ -97,11 +97,14 @@ def run_ingest(args: argparse.Namespace) -> int:
         _print_problems(problems)
         return 2
     files = [UploadFile(f.kind, f.file_name, f.data) for f in prepared]
-    # E-mail addresses link exports: they are always replaced by the keyed hash.
-    pseudonymize = args.pseudonymize or any(f.conversion is not None for f in prepared)
+    # E-mail addresses link exports: they are always replaced by the keyed hash. Otherwise
+    # --[no-]pseudonymize decides, and without either the installation's setting (on unless
+    # an administrator switched it off) does: None must reach ingest as None.
+    converted = any(f.conversion is not None for f in prepared)
+    pseudonymize = True if converted else args.pseudonymize
     with _open_store(args) as store:
         result = ingest(store, files, LOCAL, replace=args.replace,
-                               pseudonymize=pseudonymize)
+                        pseudonymize=pseudonymize)
         if result.status == "applied":
             remember_mapping(store, prepared, args.map)
     return _report_result(locate_problems(result, prepared))
