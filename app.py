@@ -74,4 +74,12 @@ if scope.may("audit"):
 if admin:
     sections["Admin"] = admin
 
-st.navigation(sections).run()
+navigation = st.navigation(sections)
+# A bookmarked page asked for before sign-in opens now, when the role has it (after
+# st.navigation, which replaces the sign-in screen's pages with these).
+wanted = auth.take_requested_page()
+target = next((p for group in sections.values() for p in group
+               if wanted and p.url_path == wanted), None)
+if target is not None:
+    st.switch_page(target)
+navigation.run()

@@ -66,8 +66,10 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attendance", help="attendance CSV (or .xlsx)")
     parser.add_argument("--replace", action="store_true",
                         help="replace stored survey rows with the same respondent and wave")
-    parser.add_argument("--pseudonymize", action="store_true",
-                        help="replace every respondent ID by a keyed hash before storage")
+    parser.add_argument("--pseudonymize", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="replace every respondent ID by a keyed hash before storage "
+                             "(default: the installation's setting, on unless switched off)")
     # Exports of survey and meeting tools (analysis.intake.importers).
     parser.add_argument("--wave", help="the wave of a one-wave survey export")
     parser.add_argument("--map", action="append", default=[], metavar="TARGET=SOURCE",
@@ -95,11 +97,14 @@ def run_ingest(args: argparse.Namespace) -> int:
         _print_problems(problems)
         return 2
     files = [UploadFile(f.kind, f.file_name, f.data) for f in prepared]
-    # E-mail addresses link exports: they are always replaced by the keyed hash.
-    pseudonymize = args.pseudonymize or any(f.conversion is not None for f in prepared)
+    # E-mail addresses link exports: they are always replaced by the keyed hash. Otherwise
+    # --[no-]pseudonymize decides, and without either the installation's setting (on unless
+    # an administrator switched it off) does: None must reach ingest as None.
+    converted = any(f.conversion is not None for f in prepared)
+    pseudonymize = True if converted else args.pseudonymize
     with _open_store(args) as store:
         result = ingest(store, files, LOCAL, replace=args.replace,
-                               pseudonymize=pseudonymize)
+                        pseudonymize=pseudonymize)
         if result.status == "applied":
             remember_mapping(store, prepared, args.map)
     return _report_result(locate_problems(result, prepared))
@@ -200,6 +205,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str, str]] = {
                "write the researcher export bundle (.zip)"),
     "combine": ("analysis.reporting.consortium", "add_combine_arguments", "run_combine_command",
                 "pool researcher bundles of several organizations (meta-analysis)"),
+    "user": ("analysis.access.user_cli", "add_arguments", "run_command",
+             "accounts: user add | list | disable | enable | reset-password"),
     "bench": ("tooling.bench", "add_arguments", "run_command",
               "time loading and analysing a large synthetic data set"),
 }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.access import accounts
+from analysis.access import accounts, passwords, sso
+from analysis.access.in_words import accounts_in_words
 from analysis.access.scope import ROLE_LABELS, PermissionDenied
 from ui import auth
 from ui.page import admin_page_start, allowed_or_stop
@@ -18,10 +19,11 @@ scope, store = admin_page_start("Accounts",
 if auth.uses_single_sign_on():
     st.info(
         "People sign in with the organisation's identity provider; their roles come "
-        f"from the role map ({accounts.role_map_path()}). Local accounts are not used "
+        f"from the role map ({sso.role_map_path()}). Local accounts are not used "
         "while single sign-on is configured.", icon=":material/badge:")
     st.stop()
 if accounts.needs_bootstrap(store):
+    # Only the local single-user session (a browser on this computer) gets the form.
     auth.bootstrap_form(store)
     st.stop()
 
@@ -58,11 +60,7 @@ def role_and_practices(key: str, role: str = "leadership",
     return chosen_role, chosen
 
 
-st.dataframe(
-    table, hide_index=True,
-    column_config={"role": st.column_config.TextColumn("role"),
-                   "failed_attempts": st.column_config.NumberColumn("failed sign-ins")},
-)
+st.dataframe(accounts_in_words(table), hide_index=True)
 usernames = table["username"].tolist()
 
 create, access, status, password = st.tabs(
@@ -73,8 +71,9 @@ with create, st.form("create_account", clear_on_submit=True):
     role, practices = role_and_practices("create")
     new_password = st.text_input(
         "Initial password", type="password",
-        help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters; hand it over in person "
-             "or by phone, never with the username in the same message.")
+        help=f"At least {passwords.MIN_PASSWORD_LENGTH} characters and hard to guess (three "
+             "or four unrelated words work well); hand it over in person or by phone, never "
+             "with the username in the same message.")
     if st.form_submit_button("Create account", type="primary"):
         apply(accounts.create_account, f"Account {username} created.",
               username, new_password, role, practices)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.access import accounts
+from analysis.access.in_words import ACTION_LABELS, events_in_words
 from analysis.privacy.csv_safety import neutralize_frame
 from ui.page import admin_page_start, allowed_or_stop
 
@@ -16,13 +17,15 @@ scope, store = admin_page_start("Audit log",
 events = allowed_or_stop(lambda: accounts.audit_events(store, scope))
 
 left, right = st.columns(2)
-action = left.selectbox("Action", [ANY, *sorted(events["action"].unique())])
-user = right.selectbox("User", [ANY, *sorted(events["username"].unique())])
+action = left.selectbox("What", [ANY, *sorted(events["action"].unique())],
+                        format_func=lambda a: a if a == ANY else ACTION_LABELS.get(a, a))
+user = right.selectbox("Who", [ANY, *sorted(events["username"].unique())])
 shown = accounts.filter_events(events, None if action == ANY else action,
                                None if user == ANY else user)
 
 st.write(f"{len(shown)} of the {len(events)} most recent events.")
-st.dataframe(shown, hide_index=True)
+st.dataframe(events_in_words(shown), hide_index=True,
+             column_config={"Details": st.column_config.TextColumn("Details", width="large")})
 st.download_button(
     "Download as CSV", neutralize_frame(shown).to_csv(index=False).encode("utf-8"),
     file_name="audit_log.csv", mime="text/csv", icon=":material/download:")

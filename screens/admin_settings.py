@@ -6,7 +6,7 @@ import streamlit as st
 
 from analysis.access import accounts
 from analysis.access.scope import PermissionDenied
-from analysis.access.settings import SETTING_SPECS, load_settings, save_setting
+from analysis.access.settings import SETTING_SPECS, SPECS_BY_KEY, load_settings, save_setting
 from ui import auth
 from ui.page import admin_page_start, allowed_or_stop
 
@@ -24,16 +24,16 @@ current = load_settings(store)
 with st.form("settings"):
     chosen = {}
     for spec in SETTING_SPECS:
-        label = spec.key.replace("_", " ").capitalize()
         value = getattr(current, spec.key)
-        if (spec.minimum, spec.maximum) == (0, 1):
-            chosen[spec.key] = int(st.toggle(label, value=bool(value), help=spec.description,
-                                             key=f"setting_{spec.key}"))
+        if spec.is_switch:
+            chosen[spec.key] = int(st.toggle(spec.label, value=bool(value),
+                                             help=spec.description, key=f"setting_{spec.key}"))
+            st.caption(spec.description)
         else:
             chosen[spec.key] = st.number_input(
-                label, min_value=spec.minimum, max_value=spec.maximum, value=value, step=1,
-                help=spec.description, key=f"setting_{spec.key}")
-        st.caption(f"{spec.description} Allowed: {spec.minimum}–{spec.maximum}.")
+                f"{spec.label} ({spec.unit})", min_value=spec.minimum, max_value=spec.maximum,
+                value=value, step=1, help=spec.description, key=f"setting_{spec.key}")
+            st.caption(f"{spec.description} {spec.allowed()}")
     submitted = st.form_submit_button("Save settings", type="primary")
 
 if submitted:
@@ -47,6 +47,8 @@ if submitted:
         st.error(str(error))
     else:
         st.session_state[NOTICE] = (
-            "Saved: " + ", ".join(f"{k} = {v}" for k, v in changed.items())
+            "Saved: " + "; ".join(
+                f"{SPECS_BY_KEY[k].label}: {SPECS_BY_KEY[k].value_in_words(int(v))}"
+                for k, v in changed.items())
             if changed else "Nothing changed.")
         st.rerun()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.definitions.plain_text import markdown_escape
 from ui.charts import impact_for
 from ui.page import page_start, selection_footer, show_charts
 
@@ -13,7 +14,7 @@ store, selection = page_start(
     "time, four ways of comparing them fairly, and whether more sessions help more.")
 charts, note = impact_for(store, selection)
 if note:
-    st.warning(note, icon=":material/balance:")
+    st.warning(markdown_escape(note), icon=":material/balance:")
 
 show_charts(charts)
 selection_footer(selection)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.definitions.plain_text import markdown_escape
 from analysis.views.overview import format_count, format_effect, format_interval, format_level, format_share
 from ui.charts import overview_for, show_chart
 from ui.page import page_start, selection_footer
@@ -14,7 +15,8 @@ store, selection = page_start(
     "who do not take part? From your own anonymized survey and attendance data.")
 model = overview_for(store, selection)
 
-st.subheader(f"{model.outcome_label} at {model.wave or 'the latest wave'}", anchor=False)
+st.subheader(markdown_escape(f"{model.outcome_label} at {model.wave or 'the latest wave'}"),
+             anchor=False)
 used, burn_p, burn_c, effect = st.columns([1, 1, 1, 1.3])
 used.metric("Respondents", format_count(model.respondents),
             help="People who answered the survey at this wave, in your selection.")
@@ -32,11 +34,11 @@ effect.metric("Program effect",
 effect.caption(format_interval(model))
 
 if model.can_claim:
-    st.success(model.sentence, icon=":material/check_circle:")
+    st.success(markdown_escape(model.sentence), icon=":material/check_circle:")
 else:
-    st.info(model.sentence, icon=":material/help:")
+    st.info(markdown_escape(model.sentence), icon=":material/help:")
 for caveat in model.caveats:
-    st.caption(caveat)
+    st.caption(markdown_escape(caveat))
 
 show_chart(model.change)
 selection_footer(selection, " Details on the Impact page.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.definitions.plain_text import markdown_escape
 from analysis.views.selection import site_from_selection
 from ui.charts import practices_for, show_chart
 from ui.filters import focus_site
@@ -22,6 +23,7 @@ store, selection = page_start("Practices compared",
 show_chart(practices_for(store, selection), on_select=_focus_clicked_practice, key=HEATMAP_KEY)
 
 if selection.filters.sites:
-    st.info("Focused on: " + ", ".join(selection.filters.sites) + ". Clear the Practices "
-            "filter in the sidebar to see all practices again.", icon=":material/filter_alt:")
+    st.info("Focused on: " + markdown_escape(", ".join(selection.filters.sites))
+            + ". Clear the Practices filter in the sidebar to see all practices again.",
+            icon=":material/filter_alt:")
 selection_footer(selection)

@@ -28,8 +28,10 @@ def _secret_file(tmp_path_factory) -> Iterable[Path]:
 
 @pytest.fixture()
 def store(tmp_path) -> Iterable[Store]:
-    """A fresh, empty store in a temporary folder."""
+    """A fresh, empty store in a temporary folder, pseudonymization switched off so that
+    tests can read the IDs they wrote (tests/intake/test_pseudonymize.py checks the default)."""
     with Store(tmp_path / "test.duckdb") as s:
+        s.set_setting("pseudonymize", "0")
         yield s
 
 

@@ -5,25 +5,32 @@
 modes, in this order:
 
 1. ``[auth]`` in ``.streamlit/secrets.toml``: single sign-on through ``st.login``
-   (OpenID Connect); the role comes from the role map (:mod:`analysis.access.accounts`).
+   (OpenID Connect); the role comes from the role map (:mod:`analysis.access.sso`).
 2. No account yet: the local single-user mode (everything allowed) - but only for a
-   browser on this computer talking to a server on this computer; anyone else sees only
-   the form that creates the first administrator.
-3. Otherwise: username and password; sessions end after ``idle_minutes`` without a step.
+   browser on this computer talking directly to this server (:func:`request_is_local`).
+   Anyone else sees a page saying how an administrator creates the first account on the
+   command line; never a form that would let them create it.
+3. Otherwise: username and password. A sign-in opens a server-side session
+   (:mod:`analysis.access.sessions`) whose signed token is kept in a cookie, so a reload,
+   a new tab or a bookmark keeps the session until sign-out, idle expiry or revocation;
+   a bookmarked page asks for sign-in and then opens.
 
 Pages call :func:`current_scope`. The rules themselves live in :mod:`analysis`.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException, StreamlitSecretNotFoundError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from analysis.access import accounts
+from analysis.access import accounts, passwords, sessions, signin, sso
+from analysis.access.local_mode import is_loopback_host, local_request_problem
 from analysis.access.scope import LOCAL, ROLE_LABELS, PermissionDenied, Scope
 from analysis.access.settings import load_settings
 from analysis.storage.store import Store
@@ -33,13 +40,22 @@ METHOD_KEY = "auth_method"  # "password", "sso" or "local"
 ACTIVITY_KEY = "auth_last_activity"
 IDLE_KEY = "auth_idle_minutes"
 NOTICE_KEY = "auth_notice"
+TOKEN_KEY = "auth_session_token"
+CLEAR_COOKIE_KEY = "auth_clear_cookie"
+NEXT_PAGE_KEY = "auth_next_page"
+_PAGE_PATH = re.compile(r"[a-z0-9_-]{1,64}")
 
 LOCAL_BANNER = (
     "Local single-user mode: no accounts yet — anyone who can open this page on this "
-    "computer sees everything. Create an admin account in Admin → Accounts to require "
-    "sign-in."
+    "computer sees everything. Create an administrator in Admin → Accounts (or with "
+    "`python -m analysis user add`) to require sign-in."
 )
-_PROXY_HEADERS = ("X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-Ip")
+NO_ACCOUNT_YET = (
+    "This installation has no account yet, so nobody can sign in from here. An "
+    "administrator creates the first account on the server:"
+)
+USER_ADD_COMMAND = ("python -m analysis user add --db PATH --username NAME --role admin"
+                    "   # the password is read from the first line of standard input")
 
 
 def _now() -> datetime:
@@ -59,7 +75,7 @@ def _remember(scope: Scope, method: str, idle_minutes: int) -> None:
 
 
 def _forget(notice: str | None = None) -> None:
-    for key in (SCOPE_KEY, METHOD_KEY, ACTIVITY_KEY, IDLE_KEY):
+    for key in (SCOPE_KEY, METHOD_KEY, ACTIVITY_KEY, IDLE_KEY, TOKEN_KEY):
         st.session_state.pop(key, None)
     if notice:
         st.session_state[NOTICE_KEY] = notice
@@ -73,7 +89,7 @@ def current_scope() -> Scope:
     """
     scope = st.session_state.get(SCOPE_KEY)
     method = st.session_state.get(METHOD_KEY)
-    if scope is not None and method != "local" and accounts.is_session_expired(
+    if scope is not None and method != "local" and sessions.is_session_expired(
             st.session_state.get(ACTIVITY_KEY), _now(),
             st.session_state.get(IDLE_KEY, 0)):
         scope = None
@@ -81,7 +97,6 @@ def current_scope() -> Scope:
         st.warning("Please sign in first: open the app's start page.",
                    icon=":material/lock:")
         try:
-            # A bookmarked page opened before the server ran app.py lands here.
             st.page_link("app.py", label="Open the start page", icon=":material/login:")
         except StreamlitAPIException:
             pass  # the page runs on its own (tests): the warning says enough
@@ -99,36 +114,15 @@ def show_permission_error(error: PermissionDenied) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def is_loopback_host(host: str | None) -> bool:
-    """Whether a ``Host`` header value (``localhost:8501``, ``[::1]:8501``) names this
-    computer."""
-    if not host:
-        return False
-    name = host.strip().lower()
-    if name.startswith("["):
-        name = name[1:name.find("]")] if "]" in name else name
-    elif name.count(":") == 1:
-        name = name.split(":", 1)[0]
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def _request_is_local() -> bool:
-    """Whether this browser talks to the server from the same computer, directly.
-
-    All must hold: the connection comes from a loopback address (``st.context.ip_address``
-    is None for those), the browser asked for ``localhost``/a loopback address (so DNS
-    rebinding and reverse proxies that keep the public host name fail), and no proxy
-    header is present. A server behind a reverse proxy is therefore never "local".
-    """
-    headers = st.context.headers
-    if any(headers.get(name) for name in _PROXY_HEADERS):
-        return False
-    return st.context.ip_address is None and is_loopback_host(headers.get("Host"))
+def request_is_local() -> bool:
+    """Whether this browser talks to this server from the same computer, directly
+    (see :mod:`analysis.access.local_mode` for the rules)."""
+    headers = {k: v for k, v in st.context.headers.items()}
+    # st.context.ip_address is None for the peers 127.0.0.1 and ::1 (and when there is
+    # no connection at all, but then there are no headers and the Host check fails).
+    peer = st.context.ip_address or ("127.0.0.1" if headers else None)
+    port = int(st.get_option("server.port"))
+    return local_request_problem(headers, peer, port) is None
 
 
 def uses_single_sign_on() -> bool:
@@ -147,6 +141,47 @@ def uses_single_sign_on() -> bool:
 
 
 # ---------------------------------------------------------------------------------------
+# The session cookie and the page asked for
+# ---------------------------------------------------------------------------------------
+
+
+def _cookie_script(value: str, max_age: int) -> None:
+    """Set (or with ``max_age`` 0, clear) the session cookie in the browser.
+
+    Streamlit has no server-side Set-Cookie for app code, so a one-line script sets it:
+    path ``/``, ``SameSite=Strict`` (never sent from another site), ``Secure`` behind
+    HTTPS. The token is in no URL and no page text.
+    """
+    secure = "; Secure" if (st.context.url or "").startswith("https://") else ""
+    cookie = (f"{sessions.COOKIE_NAME}={value}; Path=/; Max-Age={max_age}; "
+              f"SameSite=Strict{secure}")
+    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>",
+            unsafe_allow_javascript=True, width=1)
+
+
+def _remember_requested_page() -> None:
+    """Keep the page a bookmark or a deep link asked for, to open it after sign-in."""
+    wanted = _requested_page()
+    if wanted and NEXT_PAGE_KEY not in st.session_state:
+        st.session_state[NEXT_PAGE_KEY] = wanted
+
+
+def _requested_page() -> str | None:
+    """The URL path of the page the browser asked for (``impact``), if any."""
+    ctx = get_script_run_ctx()
+    wanted = getattr(getattr(ctx, "pages_manager", None), "intended_page_name", None)
+    return str(wanted) if wanted and _PAGE_PATH.fullmatch(str(wanted)) else None
+
+
+def take_requested_page() -> str | None:
+    """The URL path asked for before sign-in (once; then forgotten), for ``app.py`` to
+    open with ``st.switch_page`` when the viewer's role has that page."""
+    if st.session_state.get(SCOPE_KEY) is None:
+        return None
+    return st.session_state.pop(NEXT_PAGE_KEY, None)
+
+
+# ---------------------------------------------------------------------------------------
 # Screens
 # ---------------------------------------------------------------------------------------
 
@@ -156,17 +191,24 @@ def _sidebar(store: Store, scope: Scope, method: str) -> None:
         if method == "local":
             st.warning(LOCAL_BANNER, icon=":material/warning:")
             return
+        if method == "password" and st.session_state.get(TOKEN_KEY):
+            _cookie_script(st.session_state[TOKEN_KEY], sessions.ABSOLUTE_HOURS * 3600)
         st.caption(f"Signed in as **{scope.user}** · {ROLE_LABELS[scope.role]}")
         if st.button("Sign out", icon=":material/logout:", key="auth_sign_out"):
-            accounts.record_sign_out(store, scope, "signed out")
+            signin.record_sign_out(store, scope, "signed out")
+            sessions.end(store, st.session_state.get(TOKEN_KEY), _now())
             _forget("You are signed out.")
+            st.session_state[CLEAR_COOKIE_KEY] = True
             if method == "sso":
                 st.logout()
             st.rerun()
 
 
 def bootstrap_form(store: Store) -> None:
-    """The form that creates the first administrator (only while no account exists)."""
+    """The form that creates the first administrator: only in the local single-user
+    session (a browser on this computer), while no account exists."""
+    if st.session_state.get(METHOD_KEY) != "local" or not accounts.needs_bootstrap(store):
+        return
     st.subheader("Create the first administrator")
     st.write(
         "No account exists yet. The first account is an administrator; after it is "
@@ -176,8 +218,8 @@ def bootstrap_form(store: Store) -> None:
         username = st.text_input("Username")
         password = st.text_input(
             "Password", type="password",
-            help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters; not a common word "
-                 "or a run of keys.")
+            help=f"At least {passwords.MIN_PASSWORD_LENGTH} characters and hard to guess: "
+                 "three or four unrelated words work well.")
         repeat = st.text_input("Repeat the password", type="password")
         submitted = st.form_submit_button("Create administrator", type="primary")
     if not submitted:
@@ -190,7 +232,7 @@ def bootstrap_form(store: Store) -> None:
     except (ValueError, PermissionDenied) as error:
         st.error(str(error))
         return
-    _forget(f"Administrator {accounts.normalize_username(username)} created. "
+    _forget(f"Administrator {passwords.normalize_username(username)} created. "
             "Sign in with it now.")
     st.rerun()
 
@@ -201,20 +243,54 @@ def _show_notice() -> None:
         st.info(notice, icon=":material/info:")
 
 
-def _sign_in_form(store: Store) -> None:
-    st.title("Peer Program Impact")
-    _show_notice()
-    with st.form("auth_sign_in"):
-        username = st.text_input("Username", autocomplete="username")
-        password = st.text_input("Password", type="password",
-                                 autocomplete="current-password")
-        submitted = st.form_submit_button("Sign in", type="primary")
-    if submitted:
-        result = accounts.verify_sign_in(store, username, password)
-        if result.ok and result.scope is not None:
-            _remember(result.scope, "password", load_settings(store).idle_minutes)
-            st.rerun()
-        st.error(result.message, icon=":material/lock:")
+def _alone(screen) -> None:
+    """Show ``screen`` as the only page (no sidebar menu from an earlier run) and stop."""
+    _remember_requested_page()
+    if st.session_state.pop(CLEAR_COOKIE_KEY, False):
+        _cookie_script("", 0)
+    pages = [st.Page(screen, title="Sign in", icon=":material/login:", default=True)]
+    # From the session, not this run's request: a form's rerun names the page by its
+    # hash, and the page must still exist for the form's values to arrive.
+    wanted = st.session_state.get(NEXT_PAGE_KEY)
+    if wanted:
+        # The same screen at the bookmarked address: no "page not found", and the
+        # address stays in the browser's bar until the page opens after sign-in.
+        pages.append(st.Page(screen, title="Sign in", url_path=wanted))
+    st.navigation(pages, position="hidden").run()
+    st.stop()
+
+
+def _sign_in_screen(store: Store) -> None:
+    def sign_in() -> None:
+        st.title("Peer Program Impact")
+        _show_notice()
+        with st.form("auth_sign_in"):
+            username = st.text_input("Username", autocomplete="username")
+            password = st.text_input("Password", type="password",
+                                     autocomplete="current-password")
+            submitted = st.form_submit_button("Sign in", type="primary")
+        if submitted:
+            result = signin.verify_sign_in(store, username, password)
+            if result.ok and result.scope is not None:
+                idle = load_settings(store).idle_minutes
+                _remember(result.scope, "password", idle)
+                st.session_state[TOKEN_KEY] = sessions.start(
+                    store, result.scope, "password", _now())
+                st.rerun()
+            st.error(result.message, icon=":material/lock:")
+
+    _alone(sign_in)
+
+
+def _no_account_screen() -> None:
+    def first_account() -> None:
+        st.title("Peer Program Impact")
+        st.info(NO_ACCOUNT_YET, icon=":material/lock:")
+        st.code(USER_ADD_COMMAND, language="bash")
+        st.caption("Opened on the server itself at http://localhost (with no proxy in "
+                   "between), the app runs for one person without accounts.")
+
+    _alone(first_account)
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,14 +306,12 @@ def gate(store: Store) -> Scope:
     if uses_single_sign_on():
         return _gate_sso(store)
     if accounts.needs_bootstrap(store):
-        if _request_is_local():
+        if request_is_local():
             _remember(LOCAL, "local", 0)
             _sidebar(store, LOCAL, "local")
             return LOCAL
         _forget()
-        st.title("Peer Program Impact")
-        bootstrap_form(store)
-        st.stop()
+        _no_account_screen()
     return _gate_password(store)
 
 
@@ -249,25 +323,46 @@ def _still_signed_in(store: Store, method: str) -> tuple[Scope | None, bool]:
         _forget()
         return None, False
     idle = load_settings(store).idle_minutes
-    if accounts.is_session_expired(st.session_state.get(ACTIVITY_KEY), _now(), idle):
-        accounts.record_sign_out(store, scope, "idle")
+    if sessions.is_session_expired(st.session_state.get(ACTIVITY_KEY), _now(), idle):
+        signin.record_sign_out(store, scope, "idle")
+        sessions.end(store, st.session_state.get(TOKEN_KEY), _now())
         _forget(f"You were signed out after {idle} minutes without activity.")
+        st.session_state[CLEAR_COOKIE_KEY] = True
         return None, True
     if method == "password":
-        fresh = accounts.active_scope(store, scope.user)
+        token = st.session_state.get(TOKEN_KEY)
+        fresh = sessions.resume(store, token, _now(), idle)
         if fresh is None:
-            accounts.record_sign_out(store, scope, "deactivated")
-            _forget("This account is no longer active.")
+            signin.record_sign_out(store, scope, "ended")
+            _forget("Your session has ended (signed out elsewhere, the password was "
+                    "reset or the account is no longer active). Please sign in again.")
+            st.session_state[CLEAR_COOKIE_KEY] = True
             return None, True
-        scope = fresh
+        scope = fresh.scope
     _remember(scope, method, idle)
     return scope, False
 
 
+def _resume_from_cookie(store: Store) -> Scope | None:
+    """A session kept in the browser's cookie (a reload, a new tab, a bookmark)."""
+    token = st.context.cookies.get(sessions.COOKIE_NAME)
+    if not token or st.session_state.get(CLEAR_COOKIE_KEY):
+        return None
+    idle = load_settings(store).idle_minutes
+    resumed = sessions.resume(store, token, _now(), idle)
+    if resumed is None or resumed.method != "password":
+        return None
+    _remember(resumed.scope, "password", idle)
+    st.session_state[TOKEN_KEY] = resumed.token
+    return resumed.scope
+
+
 def _gate_password(store: Store) -> Scope:
-    scope, _ = _still_signed_in(store, "password")
+    scope, ended = _still_signed_in(store, "password")
+    if scope is None and not ended:
+        scope = _resume_from_cookie(store)
     if scope is None:
-        _sign_in_form(store)
+        _sign_in_screen(store)  # stops the run
         st.stop()
     _sidebar(store, scope, "password")
     return scope
@@ -289,13 +384,13 @@ def _gate_sso(store: Store) -> Scope:
     if ended:
         st.logout()  # the identity cookie goes too: the next visit signs in afresh
         st.stop()
-    if scope is None or scope.user != accounts.sso_identity(email, claims):
+    if scope is None or scope.user != sso.sso_identity(email, claims):
         try:
-            scope = accounts.sso_scope(email, claims, accounts.load_role_map())
+            scope = sso.sso_scope(email, claims, sso.load_role_map())
         except ValueError as error:
             st.error(str(error))
             st.stop()
-        accounts.record_sso_sign_in(store, email, scope)
+        sso.record_sso_sign_in(store, email, scope)
         if scope is None:
             st.error(f"{email or 'This account'} is not authorised to use this app. "
                      "Ask an administrator to add you to the role map.")
@@ -304,3 +399,8 @@ def _gate_sso(store: Store) -> Scope:
         _remember(scope, "sso", load_settings(store).idle_minutes)
     _sidebar(store, scope, "sso")
     return scope
+
+
+__all__ = ["current_scope", "gate", "is_loopback_host", "request_is_local",
+           "take_requested_page", "uses_single_sign_on", "bootstrap_form",
+           "show_permission_error"]

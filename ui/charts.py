@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analysis.definitions.plain_text import markdown_escape
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.reporting import report
 from analysis.storage import queries
@@ -44,12 +45,12 @@ def show_chart(chart: Chart, *, on_select: str | Callable[[], None] = "ignore",
     """
     key = key or f"chart_{chart.key}"
     if chart.takeaway:
-        st.markdown(f"**{chart.takeaway}**")
+        st.markdown(f"**{markdown_escape(chart.takeaway)}**")
     config = dict(_PLOTLY_CONFIG, toImageButtonOptions=dict(
         _PLOTLY_CONFIG["toImageButtonOptions"], filename=chart.key))
     extra = {"on_select": on_select, "selection_mode": "points"} if on_select != "ignore" else {}
     event = st.plotly_chart(chart.figure, width="stretch", config=config, key=key, **extra)
-    st.caption(chart.alt)
+    st.caption(markdown_escape(chart.alt))
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left.expander("How to read this"):
         st.markdown(chart.how_to_read or chart.alt)

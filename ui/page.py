@@ -10,6 +10,7 @@ from typing import TypeVar
 import streamlit as st
 
 from analysis.access.scope import PermissionDenied, Scope
+from analysis.definitions.plain_text import markdown_escape
 from analysis.storage.store import Store
 from analysis.views.figure_base import Chart
 from ui import auth
@@ -43,7 +44,8 @@ def show_charts(charts: Sequence[Chart]) -> None:
 
 def selection_footer(selection: Selection, more: str = "") -> None:
     """The selection in words, so a screenshot says what it shows."""
-    st.caption(f"Selection: {selection.describe()}.{more}")
+    # Site and wave labels are user data: shown as text, never as Markdown.
+    st.caption(f"Selection: {markdown_escape(selection.describe())}.{more}")
 
 
 def chart_page(title: str, purpose: str,

@@ -39,8 +39,8 @@ def run_safely(action: Callable[[], object]) -> object | None:
         return None
 
 
-def _preview_of(store: Store, upload: UploadFile) -> Preview | None:
-    return run_safely(lambda: preview_upload(upload, rows=10, store=store))
+def _preview_of(store: Store, scope: Scope, upload: UploadFile) -> Preview | None:
+    return run_safely(lambda: preview_upload(upload, rows=10, store=store, scope=scope))
 
 
 def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> UploadFile | None:
@@ -49,7 +49,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> UploadFi
     Returns the file with the mapping chosen on screen, or None when it cannot be read.
     """
     data = imported_data(kind, uploaded)
-    automatic = _preview_of(store, UploadFile(kind, uploaded.name, data))
+    automatic = _preview_of(store, scope, UploadFile(kind, uploaded.name, data))
     if automatic is None:
         return None
     st.caption(f"{uploaded.name}: {automatic.encoding_label}, "
@@ -82,7 +82,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> UploadFi
                      icon=":material/bookmark_added:")
 
     upload = UploadFile(kind, uploaded.name, data, mapping)
-    chosen = automatic if mapping == automatic.mapping else (_preview_of(store, upload)
+    chosen = automatic if mapping == automatic.mapping else (_preview_of(store, scope, upload)
                                                               or automatic)
     if chosen.missing_required:
         st.warning("Required columns not mapped yet: " + ", ".join(chosen.missing_required)

@@ -17,8 +17,14 @@ Decisions
   twice adds the second copy only if the store does not already have two. A cumulative
   attendance export can therefore be uploaded again each quarter and only new sessions
   are added. Sessions of people with no survey row are stored, with a warning.
-- Pseudonymization is on when the caller asks for it or the installation's setting
-  ``pseudonymize`` is 1; IDs are replaced by keyed hashes before anything is stored.
+- Pseudonymization follows the caller when it says (``pseudonymize=True/False``), else
+  the installation's setting ``pseudonymize``, which is on unless an administrator
+  switched it off; IDs are replaced by keyed hashes before anything is stored. When
+  pseudonymized data is stored and the key file is missing, the upload is refused.
+- A practice manager's upload is checked against their own practices' stored rows only
+  (:mod:`analysis.intake.scoped`); a new wave is registered in a fixed order
+  (:mod:`analysis.intake.waves`); labels are normalised and refused when they carry
+  markup (:mod:`analysis.intake.labels`).
 - A refusal because of the data writes nothing (not even to the audit log, so the
   database is exactly as before); a refusal because of the viewer's scope is audited.
 """
@@ -29,7 +35,7 @@ import tempfile
 from collections.abc import Sequence
 
 from analysis.access.scope import PermissionDenied, Scope, require
-from analysis.intake.prepare import Prepared, check_kinds, prepare_or_refuse
+from analysis.intake.prepare import Refused, check_kinds, prepare_or_refuse
 from analysis.intake.problems import Problem, has_errors, sort_problems
 from analysis.intake.stored_checks import already_applied, unchanged_warnings
 from analysis.intake.values import FileSummary, IngestResult, Progress, UploadFile, ValidationReport
@@ -39,7 +45,7 @@ from analysis.storage.store import Store
 
 
 def validate_upload(store: Store, files: Sequence[UploadFile], scope: Scope,
-                    pseudonymize: bool | None = False, *, replace: bool = False
+                    pseudonymize: bool | None = None, *, replace: bool = False
                     ) -> ValidationReport:
     """Check an upload against the contract and the stored data; nothing is written.
 
@@ -86,14 +92,8 @@ def already_stored(store: Store, files: Sequence[UploadFile]) -> tuple[str, ...]
     return tuple(f.file_name for f in files if f.file_name in applied)
 
 
-class _Refused(Exception):
-    def __init__(self, prepared: Prepared) -> None:
-        super().__init__("refused")
-        self.prepared = prepared
-
-
 def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: bool = False,
-           pseudonymize: bool | None = False, is_sample: bool = False,
+           pseudonymize: bool | None = None, is_sample: bool = False,
            progress: Progress | None = None) -> IngestResult:
     """Validate and store an upload, all files or nothing.
 
@@ -106,8 +106,9 @@ def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: 
         Needs ``upload`` on every site the files touch.
     replace : bool
         Replace stored survey rows with the same (respondent_id, wave).
-    pseudonymize : bool
-        Hash IDs before storage (also on when the installation's setting says so).
+    pseudonymize : bool or None
+        Hash IDs before storage; None (the default) follows the installation's setting,
+        which is on unless an administrator switched it off.
     is_sample : bool
         Marks the sample data (removable with :func:`remove_sample`).
     progress : callable, optional
@@ -147,13 +148,13 @@ def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: 
                                           report)
             prepared.problems = sort_problems(prepared.problems + skipped)
             if has_errors(prepared.problems):
-                raise _Refused(prepared)
+                raise Refused(prepared)
             result = write(cur, prepared, scope, replace, is_sample, report)
             for f in files:
                 if f.file_name in applied:
                     result.summary[f.file_name] = FileSummary(
                         f.file_name, f.kind, unchanged=True, upload_id=applied[f.file_name][0])
-    except _Refused as refused:
+    except Refused as refused:
         report(1.0, "Refused")
         p = refused.prepared
         return IngestResult("refused", (), None, tuple(p.problems), p.summary)

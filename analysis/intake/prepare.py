@@ -19,9 +19,11 @@ import pandas as pd
 
 from analysis.access.scope import Scope, require
 from analysis.definitions.scoring_sql import quote_identifier as q
-from analysis.intake.mapping import resolve_mapping
+from analysis.intake import scoped
+from analysis.intake.labels import label_problems, normalized_sql
+from analysis.intake.mapping import resolve_mapping, saved_for
 from analysis.intake.problems import Problem, has_errors, sort_problems
-from analysis.intake.pseudonymize import pseudonyms
+from analysis.intake.pseudonymize import key_problem, pseudonymize_by_default, pseudonyms
 from analysis.intake.readers import DecodedFile, decode
 from analysis.intake.staging import SYSTEM_ERRORS, StagedFile, row_number_sql, stage
 from analysis.intake.stored_checks import (
@@ -33,7 +35,7 @@ from analysis.intake.stored_checks import (
 )
 from analysis.intake.validate import FileView, validate_view
 from analysis.intake.values import KINDS, FileSummary, Progress, UploadFile, with_changes
-from analysis.storage.store import first, read_settings, single_value
+from analysis.storage.store import first, single_value
 
 _log = logging.getLogger(__name__)
 
@@ -53,9 +55,12 @@ class Prepared:
     values: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
-def pseudonymize_setting(cur: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the installation's setting says every upload is pseudonymized."""
-    return read_settings(cur).get("pseudonymize", "").strip() == "1"
+class Refused(Exception):
+    """An upload refused because of its data (nothing written); carries the problems."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        super().__init__("refused")
+        self.prepared = prepared
 
 
 def check_kinds(files: Sequence[UploadFile]) -> None:
@@ -71,7 +76,8 @@ def check_kinds(files: Sequence[UploadFile]) -> None:
 
 def view_sql(name: str, staged: StagedFile, chosen: Mapping[str, int],
               pseudonymized: bool) -> str:
-    cols = [f"s.c{index} AS {q(canonical)}" for canonical, index in chosen.items()]
+    cols = [f"{normalized_sql(canonical, f's.c{index}')} AS {q(canonical)}"
+            for canonical, index in chosen.items()]
     id_index = chosen.get("respondent_id")
     if id_index is None:
         key = "NULL::VARCHAR"
@@ -135,16 +141,15 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
              progress: Progress | None = None) -> Prepared:
     """Decode, stage, map, validate: everything but writing. Raises PermissionDenied."""
     report = progress or (lambda fraction, text: None)
-    pseudonymized = bool(pseudonymize) or pseudonymize_setting(cur)
+    # None follows the installation's setting, on unless an administrator switched it off.
+    pseudonymized = pseudonymize_by_default(cur) if pseudonymize is None else bool(pseudonymize)
     by_kind = {f.kind: f for f in files}
     problems: list[Problem] = []
     decoded: dict[str, DecodedFile] = {}
     staged: dict[str, StagedFile] = {}
     chosen: dict[str, dict[str, int]] = {}
     unmapped: dict[str, tuple[str, ...]] = {}
-    saved = {k: dict(cur.execute(
-        "SELECT source_header, canonical FROM column_mappings WHERE kind = ?", [k]
-    ).fetchall()) for k in by_kind}
+    saved = {k: saved_for(cur, k, scope) for k in by_kind}
     for number, (kind, upload) in enumerate(by_kind.items()):
         report(0.05 + 0.25 * number / len(by_kind), f"Reading {upload.file_name}")
         d = decode(upload.data, upload.file_name, workdir)
@@ -163,6 +168,9 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
                                                                           saved[kind])
         problems.extend(mapping_problems)
     if pseudonymized and staged:
+        missing_key = key_problem(cur, files[0].file_name)
+        if missing_key is not None:
+            return unreadable_upload(files, decoded, problems + [missing_key])
         build_id_map(cur, staged, chosen)
     views: dict[str, FileView] = {}
     for kind, s in staged.items():
@@ -172,6 +180,9 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
             by_kind[kind].file_name, kind, f"v_{kind}",
             {c: s.headers[i] for c, i in chosen[kind].items()},
             lambda rid, s=s: row_number_sql(s, rid), unmapped[kind])
+    problems.extend(scoped.limit_to_scope(cur, scope, views))
+    for view in views.values():
+        problems.extend(label_problems(cur, view))
     summary = {}
     values: dict[str, dict[str, tuple[str, ...]]] = {}
     for number, (kind, view) in enumerate(views.items()):

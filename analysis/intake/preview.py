@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
+from analysis.access.scope import Scope
 from analysis.definitions.contract import columns_for
 from analysis.definitions.instruments import SCALES
 from analysis.intake.mapping import saved_mappings, suggest_mapping
@@ -33,7 +34,8 @@ def scale_coverage(present: Iterable[str]) -> tuple[ScaleCoverage, ...]:
     return tuple(out)
 
 
-def preview(upload: UploadFile, rows: int = 10, *, store: Store | None = None) -> Preview:
+def preview(upload: UploadFile, rows: int = 10, *, store: Store | None = None,
+            scope: Scope | None = None) -> Preview:
     """Headers, suggested mapping, first rows, encoding and which scales will be scored.
 
     Parameters
@@ -44,8 +46,10 @@ def preview(upload: UploadFile, rows: int = 10, *, store: Store | None = None) -
         How many data rows to show.
     store : Store, optional
         Source of saved mappings.
+    scope : Scope, optional
+        Whose saved mappings (those of the scope's practices; None: the command line's).
     """
-    saved = saved_mappings(store, upload.kind) if store is not None else {}
+    saved = saved_mappings(store, upload.kind, scope) if store is not None else {}
     with tempfile.TemporaryDirectory(prefix="ppi_preview_") as workdir, \
             (store.cursor() if store is not None else scratch_cursor()) as cur:
         decoded = decode(upload.data, upload.file_name, workdir)

@@ -3,12 +3,16 @@
 Each ID becomes ``h_`` followed by the first 20 hex digits (80 bits) of
 HMAC-SHA256(secret, ID). The secret is 32 random bytes made once per installation and
 kept in a file outside the database and the repository (``$PPI_SECRET_FILE``, default
-``~/.peer_program_impact/pseudonym.key``, readable by its owner only), so that a copy of
-the database alone cannot be reversed by hashing guessed IDs.
+``~/.peer_program_impact/pseudonym.key``, mode 0600 in a folder the app makes 0700), so
+that a copy of the database alone cannot be reversed by hashing guessed IDs.
+
+Pseudonymization is on by default (an administrator may switch it off in Settings).
 
 The same ID gives the same hash in the survey and the attendance file and in every
-later upload on the same installation; losing the secret file means later uploads no
-longer match earlier ones (back it up with the database, but store it apart).
+later upload on the same installation. Losing the secret file would make every
+returning person a new respondent, so once pseudonymized data is stored a missing key
+stops the upload (:func:`key_problem`) instead of silently making a new one: restore the
+key from the backup (kept apart from the database) or start over with a new database.
 
 Collision odds: for n distinct IDs, about n² / 2⁸¹; for 100,000 IDs that is 4 × 10⁻¹⁵.
 """
@@ -17,45 +21,67 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-#: Environment variable naming the secret file.
-SECRET_ENV = "PPI_SECRET_FILE"
-DEFAULT_SECRET_FILE = Path("~/.peer_program_impact/pseudonym.key")
+import duckdb
+
+from analysis.intake.problems import Problem
+from analysis.storage.private_files import (
+    DEFAULT_SECRET_FILE, SECRET_ENV, KeyMissing, read_or_create_key, secret_path,
+)
+
+__all__ = ["DEFAULT_SECRET_FILE", "SECRET_ENV", "PREFIX", "HEX_DIGITS", "secret_path",
+           "load_secret", "KeyMissing", "pseudonym", "pseudonyms", "pseudonymize_by_default",
+           "key_problem"]
+
 PREFIX = "h_"
 HEX_DIGITS = 20
 
 
-def secret_path() -> Path:
-    """The secret file: ``$PPI_SECRET_FILE`` or ``~/.peer_program_impact/pseudonym.key``."""
-    return Path(os.environ.get(SECRET_ENV) or DEFAULT_SECRET_FILE).expanduser()
+def load_secret(path: Path | None = None, *, create: bool = True) -> bytes:
+    """The installation's secret, created (32 random bytes, mode 0600) on first use.
+
+    Raises
+    ------
+    KeyMissing
+        The file is absent and ``create`` is False.
+    ValueError
+        The file is damaged (too short).
+    """
+    try:
+        return read_or_create_key(path or secret_path(), create=create)
+    except ValueError as error:
+        raise ValueError(f"The pseudonymization key file is damaged: {error}") from error
 
 
-def load_secret(path: Path | None = None) -> bytes:
-    """The installation's secret, created (32 random bytes, mode 0600) on first use."""
-    path = path or secret_path()
-    if path.exists():
-        secret = path.read_bytes()
-        if len(secret) < 16:
-            raise ValueError(f"The pseudonymization key file {path} is damaged (too short).")
-        return secret
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.chmod(path.parent, 0o700)
-    except OSError:
-        pass
-    secret = secrets.token_bytes(32)
-    # O_EXCL: two processes creating the key at once must not end with different keys.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(secret)
-    return secret
+def pseudonymize_by_default(cur: duckdb.DuckDBPyConnection) -> bool:
+    """The installation's setting: on unless an administrator stored ``0``."""
+    row = cur.execute("SELECT value FROM settings WHERE key = 'pseudonymize'").fetchone()
+    return row is None or row[0].strip() != "0"
+
+
+def key_problem(cur: duckdb.DuckDBPyConnection, file_name: str,
+                path: Path | None = None) -> Problem | None:
+    """A refusal when the key is missing although pseudonymized data is stored.
+
+    A new key would give every returning person a new code, splitting each person in
+    two without any error; the upload stops instead, and says how to recover.
+    """
+    target = path or secret_path()
+    if target.exists():
+        return None
+    stored = cur.execute("SELECT count(*) FROM uploads WHERE pseudonymized AND "
+                         "status = 'applied'").fetchone()[0]
+    if not stored:
+        return None
+    return Problem(
+        file_name, None, None, None, "the pseudonymization key used for the stored data",
+        "error",
+        f"the pseudonymization key {target} is missing, but {stored} stored upload"
+        f"{'s were' if stored != 1 else ' was'} pseudonymized with it. Restore the key "
+        f"file from your backup (or point {SECRET_ENV} to it), or start over with a new "
+        "database; a new key would make every returning person a new respondent")
 
 
 def pseudonym(respondent_id: str, secret: bytes) -> str:
@@ -76,3 +102,4 @@ def pseudonyms(ids: Iterable[str], secret: bytes | None = None) -> dict[str, str
     """Hashes of many IDs: ``{id: pseudonym}`` (the secret is loaded once)."""
     key = secret if secret is not None else load_secret()
     return {i: pseudonym(i, key) for i in ids}
+

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+from analysis.intake import limits
 from analysis.intake.problems import Problem
 
 #: Encodings the reader may report; the label is what users see in a warning.
@@ -228,17 +229,22 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _xlsx_to_csv(data: bytes, target: Path) -> None:
+def _xlsx_to_csv(data: bytes, target: Path, file_name: str = "") -> None:
     from openpyxl import load_workbook  # noqa: PLC0415 - only workbooks need it
 
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
+        # The stored dimension can claim 16,384 columns; rows are read as they are.
+        sheet.reset_dimensions()
         with target.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             width = None
             pending_blank = 0
-            for row in sheet.iter_rows(values_only=True):
+            for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+                too_big = limits.sheet_problem(file_name, max(len(row), width or 0), number)
+                if too_big is not None:
+                    raise limits.LimitExceeded(too_big)
                 cells = [_cell_text(v) for v in row]
                 while cells and cells[-1] == "" and (width is None or len(cells) > width):
                     cells.pop()
@@ -256,6 +262,31 @@ def _xlsx_to_csv(data: bytes, target: Path) -> None:
                 writer.writerow(cells)
     finally:
         workbook.close()
+
+
+def _decode_xlsx(data: bytes, file_name: str, target: Path) -> DecodedFile:
+    """The first sheet of a workbook as a UTF-8 CSV at ``target`` (see :func:`decode`);
+    too large a workbook is refused before it is unpacked."""
+    too_big = limits.xlsx_problem(data, file_name)
+    if too_big is not None:
+        return DecodedFile(file_name, None, encoding="xlsx", problems=(too_big,))
+    try:
+        _xlsx_to_csv(data, target, file_name)
+    except limits.LimitExceeded as exceeded:
+        target.unlink(missing_ok=True)
+        return DecodedFile(file_name, None, encoding="xlsx", problems=(exceeded.problem,))
+    except Exception as error:  # noqa: BLE001 - a damaged workbook is the user's problem
+        return DecodedFile(file_name, None, problems=(_problem(
+            file_name, f"This Excel workbook could not be read ({type(error).__name__}). "
+            "Open it in Excel, save it again as .xlsx or CSV, and upload that.",
+            "a readable .xlsx workbook"),))
+    text = target.read_text(encoding="utf-8")
+    if not text.strip():
+        return DecodedFile(file_name, None, encoding="xlsx", problems=(_problem(
+            file_name, "The first sheet of this workbook is empty.",
+            "a header row and at least one data row on the first sheet"),))
+    headers = _parse_header(_first_record(text), ",") or ()
+    return DecodedFile(file_name, target, headers, ",", "xlsx", False)
 
 
 def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
@@ -284,20 +315,7 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
             file_name, "The file is empty: it has no header row and no data.",
             "a header row and at least one data row"),))
     if _is_xlsx(data):
-        try:
-            _xlsx_to_csv(data, target)
-        except Exception as error:  # noqa: BLE001 - a damaged workbook is the user's problem
-            return DecodedFile(file_name, None, problems=(_problem(
-                file_name, f"This Excel workbook could not be read ({type(error).__name__}). "
-                "Open it in Excel, save it again as .xlsx or CSV, and upload that.",
-                "a readable .xlsx workbook"),))
-        text = target.read_text(encoding="utf-8")
-        if not text.strip():
-            return DecodedFile(file_name, None, encoding="xlsx", problems=(_problem(
-                file_name, "The first sheet of this workbook is empty.",
-                "a header row and at least one data row on the first sheet"),))
-        headers = _parse_header(_first_record(text), ",") or ()
-        return DecodedFile(file_name, target, headers, ",", "xlsx", False)
+        return _decode_xlsx(data, file_name, target)
     if data.startswith(b"PK\x03\x04"):
         return DecodedFile(file_name, None, problems=(_problem(
             file_name, "This file is a zip archive, not a table. Unzip it and upload the CSV "
@@ -305,6 +323,9 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
     binary = _sniff_binary(data, file_name)
     if binary is not None:
         return DecodedFile(file_name, None, problems=(binary,))
+    too_big = limits.text_problem(data, file_name)
+    if too_big is not None:
+        return DecodedFile(file_name, None, problems=(too_big,))
     if _plain_utf8(data):
         # Already what DuckDB reads (UTF-8, no byte-order mark, no carriage return, no
         # NUL): the original bytes are written as they are, not decoded, normalised and

@@ -15,6 +15,7 @@ import duckdb
 
 from analysis.definitions.instruments import SCALES
 from analysis.intake.problems import Problem, shown
+from analysis.intake.scoped import SURVEY_IN_SCOPE
 from analysis.intake.validate import MAX_PER_CHECK, FileView
 from analysis.intake.values import FileSummary, UploadFile
 from analysis.storage.store import first, single_value
@@ -25,7 +26,8 @@ def existing_key_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
     """Survey pairs already stored: errors unless replacing. Returns (problems, count)."""
     if not {"respondent_id", "wave"} <= set(view.columns):
         return [], 0
-    base = (f"SELECT v._rid, v.wave, s.upload_id FROM {view.relation} v JOIN survey s "
+    base = (f"SELECT v._rid, v.wave, s.upload_id FROM {view.relation} v "
+            f"JOIN {SURVEY_IN_SCOPE} s "
             f"ON s.respondent_id = v._key AND s.wave = trim(v.wave)")
     count = single_value(cur, f"SELECT count(*) FROM ({base})")
     if not count or replace:
@@ -57,7 +59,7 @@ def attendance_problems(cur: duckdb.DuckDBPyConnection, views: Mapping[str, File
     view = views["attendance"]
     if "respondent_id" not in view.columns or "session_date" not in view.columns:
         return [], 0
-    known = "SELECT respondent_id AS k FROM survey"
+    known = f"SELECT respondent_id AS k FROM {SURVEY_IN_SCOPE}"
     if "survey" in views:
         known += f" UNION SELECT _key FROM {views['survey'].relation}"
     problems: list[Problem] = []
@@ -109,13 +111,13 @@ def scope_sites(cur: duckdb.DuckDBPyConnection, views: Mapping[str, FileView],
         sites["survey"] = set(summary[v.file_name].sites)
         if replace_count:
             sites["survey"] |= {r[0] for r in cur.execute(
-                f"SELECT DISTINCT s.site FROM survey s JOIN {v.relation} v ON "
+                f"SELECT DISTINCT s.site FROM {SURVEY_IN_SCOPE} s JOIN {v.relation} v ON "
                 "s.respondent_id = v._key AND s.wave = trim(v.wave)").fetchall()}
     if "attendance" in views:
         v = views["attendance"]
         # UNION ALL: DISTINCT below removes repeats once, after the semi-join has kept
         # only the people in this attendance file (a UNION deduplicated every survey row).
-        known = "SELECT respondent_id AS k, site FROM survey"
+        known = f"SELECT respondent_id AS k, site FROM {SURVEY_IN_SCOPE}"
         if "survey" in views and "site" in views["survey"].columns:
             known += (f" UNION ALL SELECT _key, trim(site) FROM {views['survey'].relation} "
                       "WHERE _key IS NOT NULL")

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from analysis.access.scope import PermissionDenied, Scope, require
+from analysis.intake import scoped
 from analysis.intake.values import StoreStatus, UndoResult, UploadNotFound, now
 from analysis.storage import audit
 from analysis.storage.store import Store, first, single_value
@@ -42,14 +43,14 @@ def undo(store: Store, upload_id: int, scope: Scope) -> UndoResult:
 
 
 def undo_on(cur: duckdb.DuckDBPyConnection, upload_id: int, scope: Scope) -> UndoResult:
-    row = first(cur, "SELECT kind, file_name, status, coalesce(sites, []) FROM uploads "
-                "WHERE upload_id = ?", [upload_id])
+    row = first(cur, "SELECT kind, file_name, status, coalesce(sites, []), uploaded_by "
+                "FROM uploads WHERE upload_id = ?", [upload_id])
     if row is None:
         raise UploadNotFound(f"There is no upload number {upload_id}.")
-    kind, file_name, state, sites = row
+    kind, file_name, state, sites, uploaded_by = row
+    scoped.require_undo(scope, sites, uploaded_by)
     if state != "applied":
         raise UploadNotFound(f"Upload {upload_id} ({file_name}) is already {state}.")
-    require(scope, "undo", sites)
     removed = restored = 0
     if kind == "survey":
         removed = single_value(cur, "SELECT count(*) FROM survey WHERE upload_id = ?", [upload_id])

@@ -20,7 +20,10 @@ from analysis.definitions.contract import columns_for
 from analysis.definitions.instruments import INSTRUMENTS, SCALES
 from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.definitions.scoring_sql import quote_identifier as q
-from analysis.intake.prepare import Prepared
+from analysis.intake import waves
+from analysis.intake.prepare import Prepared, Refused
+from analysis.intake.problems import sort_problems
+from analysis.intake.scoped import SURVEY_IN_SCOPE
 from analysis.intake.stored_checks import attendance_new_sql
 from analysis.intake.validate import FileView
 from analysis.intake.values import FileSummary, IngestResult, Progress, UploadFile, now, with_changes
@@ -133,19 +136,24 @@ def write(cur: duckdb.DuckDBPyConnection, prepared: Prepared, scope: Scope, repl
         if replace and s.replaced:
             cur.execute("CREATE OR REPLACE TEMP TABLE new_keys AS SELECT DISTINCT _key AS k, "
                         f"trim(wave) AS w FROM {view.relation}")
+            in_scope = f"s.site IN (SELECT DISTINCT site FROM {SURVEY_IN_SCOPE})"
             cur.execute("INSERT INTO survey_replaced SELECT ?, s.* FROM survey s WHERE EXISTS "
                         "(SELECT 1 FROM new_keys n WHERE n.k = s.respondent_id AND "
-                        "n.w = s.wave)", [upload_id])
+                        f"n.w = s.wave) AND {in_scope}", [upload_id])
             moved = single_value(cur, "SELECT count(*) FROM survey_replaced WHERE replaced_by = ?",
                                  [upload_id])
             cur.execute("DELETE FROM survey s USING new_keys n WHERE n.k = s.respondent_id "
-                        "AND n.w = s.wave")
+                        f"AND n.w = s.wave AND {in_scope}")
             cur.execute("UPDATE uploads SET n_replaced = ? WHERE upload_id = ?",
                         [moved, upload_id])
         *prepare, (insert, _) = survey_insert_sql(view, prepared.values.get("survey"))
         for statement, params in prepare:
             cur.execute(statement, params)
         cur.execute(insert, {"upload_id": upload_id})
+        wave_problems = waves.register(cur, upload_id, scope, view.file_name)
+        if wave_problems:
+            prepared.problems = sort_problems(prepared.problems + wave_problems)
+            raise Refused(prepared)
         summary[view.file_name] = with_changes(s, replaced=int(moved), upload_id=upload_id)
         upload_ids.append(upload_id)
     if "attendance" in prepared.views:

@@ -64,14 +64,29 @@ class Available:
     n_respondents: int
 
 
-def wave_order(store: Store) -> pd.DataFrame:
-    """Waves in time order: ``wave, wave_index, first_date, last_date`` (0 = baseline)."""
+#: Each stored wave's ordering date: fixed when the wave was first stored (the
+#: ``wave_registry``, see :mod:`analysis.intake.waves`), else the date of its first row.
+_WAVE_DATES = ("SELECT s.wave, coalesce(any_value(r.first_date), min(s.survey_date)) "
+               "AS order_date FROM survey s LEFT JOIN wave_registry r USING (wave) "
+               "GROUP BY s.wave")
+
+
+def wave_order(store: Store, scope: Scope | None = None) -> pd.DataFrame:
+    """Waves in time order: ``wave, wave_index, first_date, last_date`` (0 = baseline).
+
+    The order is the one fixed when each wave was first stored; with a ``scope``, only
+    the waves of its practices are listed and numbered (a practice's baseline is its own
+    first wave).
+    """
+    sites = scope.site_list() if scope is not None else None
     with store.cursor() as cur:
         return cur.execute(
-            "SELECT wave, CAST(row_number() OVER (ORDER BY min(survey_date), wave) - 1 "
-            "AS INTEGER) AS wave_index, min(survey_date) AS first_date, "
-            "max(survey_date) AS last_date FROM survey GROUP BY wave ORDER BY wave_index"
-        ).df()
+            "SELECT s.wave, CAST(row_number() OVER (ORDER BY any_value(d.order_date), "
+            "s.wave) - 1 AS INTEGER) AS wave_index, min(s.survey_date) AS first_date, "
+            f"max(s.survey_date) AS last_date FROM survey s JOIN ({_WAVE_DATES}) d "
+            "USING (wave) WHERE CAST(? AS VARCHAR[]) IS NULL OR "
+            "list_contains(CAST(? AS VARCHAR[]), s.site) GROUP BY s.wave ORDER BY wave_index",
+            [sites, sites]).df()
 
 
 def available(store: Store, scope: Scope) -> Available:
@@ -93,7 +108,7 @@ def available(store: Store, scope: Scope) -> Available:
             "SELECT DISTINCT coalesce(a.session_type, 'not stated') FROM attendance a "
             f"WHERE a.respondent_id IN (SELECT respondent_id FROM survey WHERE {_SURVEY_FILTER}) "
             "ORDER BY 1", params).fetchall()]
-    waves = tuple(wave_order(store)["wave"])
+    waves = tuple(wave_order(store, scope)["wave"])
     outcomes = tuple(c for c, n in zip(SCORED_COLUMNS, row[2:]) if n)
     return Available(tuple(sites), tuple(roles), waves, outcomes, tuple(types),
                      int(row[0]), int(row[1]))
@@ -138,9 +153,9 @@ def load_panel(
     sql = f"""
         WITH s AS (SELECT * FROM survey WHERE {_SURVEY_FILTER}),
         waves AS (
-            SELECT wave, CAST(row_number() OVER (ORDER BY min(survey_date), wave) - 1
-                   AS INTEGER) AS wave_index
-            FROM survey GROUP BY wave),
+            SELECT s.wave, CAST(row_number() OVER (ORDER BY any_value(d.order_date), s.wave)
+                   - 1 AS INTEGER) AS wave_index
+            FROM s JOIN ({_WAVE_DATES}) d USING (wave) GROUP BY s.wave),
         running AS (
             SELECT respondent_id, session_date,
                    CAST(sum(count(*)) OVER (PARTITION BY respondent_id

@@ -65,5 +65,29 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             event_id BIGINT PRIMARY KEY, occurred_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL,
             action VARCHAR NOT NULL, outcome VARCHAR NOT NULL, detail VARCHAR)""",
     )),
+    (2, (
+        # Signed-in sessions kept across reloads (analysis.access.sessions): only the
+        # SHA-256 of each session id is stored.
+        """CREATE TABLE IF NOT EXISTS sessions (
+            token_hash VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, method VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL,
+            expires_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP)""",
+        # The order of waves, fixed when a wave is first stored (analysis.intake.waves),
+        # so that a later upload from one practice cannot change everyone's baseline.
+        """CREATE TABLE IF NOT EXISTS wave_registry (
+            wave VARCHAR PRIMARY KEY, first_date DATE NOT NULL,
+            registered_by VARCHAR NOT NULL, registered_at TIMESTAMP NOT NULL)""",
+        "INSERT INTO wave_registry SELECT wave, min(survey_date), 'before wave order', "
+        "CAST(now() AS TIMESTAMP) FROM survey GROUP BY wave ON CONFLICT DO NOTHING",
+        # Saved column mappings belong to the practices of whoever saved them ('*' = all).
+        """CREATE TABLE column_mappings_owned (
+            owner VARCHAR NOT NULL, kind VARCHAR NOT NULL, source_header VARCHAR NOT NULL,
+            canonical VARCHAR NOT NULL, saved_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (owner, kind, source_header))""",
+        "INSERT INTO column_mappings_owned SELECT '*', kind, source_header, canonical, "
+        "saved_at FROM column_mappings",
+        "DROP TABLE column_mappings",
+        "ALTER TABLE column_mappings_owned RENAME TO column_mappings",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -20,6 +20,7 @@ from typing import Any, Self
 import duckdb
 
 from analysis.storage import schema
+from analysis.storage.private_files import make_private_dirs, restrict_new_file
 
 #: Environment variable naming the database file.
 DB_ENV = "PPI_DB"
@@ -139,9 +140,10 @@ class Store:
         self.read_only = read_only
         self._write_lock = threading.RLock()
         target = str(self.path)
+        created = target != ":memory:" and not self.path.exists()
         try:
             if target != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dirs(self.path.parent)
             self._root = duckdb.connect(
                 target, read_only=read_only,
                 # DuckDB keeps what a query used up to its limit (80% of RAM by default);
@@ -152,6 +154,9 @@ class Store:
             )
         except (duckdb.Error, OSError) as error:
             raise StoreUnavailable(explain_open_error(self.path, error)) from error
+        if created:
+            # Mental-health data: the file the app creates is its owner's alone.
+            restrict_new_file(self.path)
         if not read_only:
             self.migrate()
 

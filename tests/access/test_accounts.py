@@ -1,16 +1,21 @@
 """Accounts and sign-in: hashing, delays, scopes, refusals, single sign-on, idle expiry."""
 
+import io
 import logging
+import os
+import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
 
-from analysis.access import accounts
-from analysis.access.accounts import (
-    create_account, is_session_expired, list_accounts, retry_delay, sso_scope,
-    verify_sign_in,
-)
+from analysis.access import accounts, passwords, sessions, signin, sso
+from analysis.access.accounts import create_account, list_accounts
+from analysis.access.sessions import is_session_expired
+from analysis.access.signin import retry_delay, verify_sign_in
+from analysis.access.sso import sso_scope
 from analysis.access.scope import LOCAL, PermissionDenied, Scope, require
 from analysis.storage.store import Store
 
@@ -19,18 +24,17 @@ PM_PASSWORD = "Quiet-harbour-58"
 T0 = datetime(2025, 3, 1, 9, 0, 0)
 
 
-PRODUCTION_HASHER = accounts._HASHER
+PRODUCTION_HASHER = passwords.HASHER
 #: The same algorithm at a test-friendly cost (the production cost is checked below).
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle(monkeypatch):
-    monkeypatch.setattr(accounts, "_HASHER", FAST_HASHER)
-    monkeypatch.setattr(accounts, "_dummy_hash", None)
-    accounts._unknown_names.clear()
+    monkeypatch.setattr(passwords, "HASHER", FAST_HASHER)
+    signin.unknown_names.clear()
     yield
-    accounts._unknown_names.clear()
+    signin.unknown_names.clear()
 
 
 @pytest.fixture
@@ -86,7 +90,7 @@ def test_bootstrap_must_be_an_admin(store):
 
 @pytest.mark.parametrize("password", [
     "short-1A", "aaaaaaaaaaaaaaaa", "123456789012", "Password2024!", "qwertyuiopas",
-    "xx-admin-secure-xx",
+    "xx-admin-secure-xx", "P@ssw0rd2024", "qwertyuiop12", "Therapist2025!", "Password123456", "Welcome12345",
 ])
 def test_trivial_passwords_refused(store, password):
     with pytest.raises(ValueError):
@@ -100,7 +104,7 @@ def test_correct_password_signs_in_and_wrong_is_refused(store, pm):
     assert good.scope.practices == frozenset({"North"})
     bad = verify_sign_in(store, "pm.north", PM_PASSWORD + "x", now=T0)
     assert not bad.ok and bad.scope is None
-    assert bad.message.startswith(accounts.NOT_ACCEPTED)
+    assert bad.message.startswith(signin.NOT_ACCEPTED)
 
 
 def test_delay_grows_from_third_failure_and_success_resets(store, admin):
@@ -158,7 +162,7 @@ def test_every_sign_in_is_audited(store, admin):
 def test_deactivated_account_cannot_sign_in(store, admin, pm):
     accounts.deactivate(store, admin, "pm.north")
     result = verify_sign_in(store, "pm.north", PM_PASSWORD, now=T0)
-    assert not result.ok and result.message == accounts.NOT_ACCEPTED
+    assert not result.ok and result.message == signin.NOT_ACCEPTED
     assert accounts.active_scope(store, "pm.north") is None
     accounts.set_active(store, admin, "pm.north", True)
     assert verify_sign_in(store, "pm.north", PM_PASSWORD, now=T0).ok
@@ -263,19 +267,19 @@ def test_sso_mapping_by_user_group_and_domain():
 def test_role_map_file_is_checked(tmp_path, monkeypatch):
     good = tmp_path / "roles.toml"
     good.write_text('[users]\n"a@b.org" = { role = "researcher" }\n')
-    monkeypatch.setenv(accounts.ROLE_MAP_ENV, str(good))
-    assert accounts.load_role_map()["users"]["a@b.org"]["role"] == "researcher"
+    monkeypatch.setenv(sso.ROLE_MAP_ENV, str(good))
+    assert sso.load_role_map()["users"]["a@b.org"]["role"] == "researcher"
     bad = tmp_path / "bad.toml"
     bad.write_text('[users]\n"a@b.org" = { role = "practice_manager" }\n')
     with pytest.raises(ValueError, match="practice"):
-        accounts.load_role_map(bad)
-    assert accounts.load_role_map(tmp_path / "missing.toml") == {}
+        sso.load_role_map(bad)
+    assert sso.load_role_map(tmp_path / "missing.toml") == {}
 
 
 def test_sso_sign_in_is_audited(store):
-    accounts.record_sso_sign_in(store, "Carol@Example.org", sso_scope(
+    sso.record_sso_sign_in(store, "Carol@Example.org", sso_scope(
         "carol@example.org", {}, ROLE_MAP))
-    accounts.record_sso_sign_in(store, "eve@elsewhere.org", None)
+    sso.record_sso_sign_in(store, "eve@elsewhere.org", None)
     assert [(r[0], r[2]) for r in _audit(store)] == [("carol@example.org", "ok"),
                                                      ("eve@elsewhere.org", "refused")]
 
@@ -287,6 +291,152 @@ def test_idle_expiry():
 
 
 def test_example_role_map_is_valid():
-    example = accounts.load_role_map(
-        accounts.DEFAULT_ROLE_MAP.parent.parent / "config" / "roles.example.toml")
+    example = sso.load_role_map(
+        sso.DEFAULT_ROLE_MAP.parent.parent / "config" / "roles.example.toml")
     assert sso_scope("manager.north@example.org", {}, example).practices == {"North"}
+
+
+def test_strength_estimate_accepts_unguessable_passwords():
+    for password in (ADMIN_PASSWORD, PM_PASSWORD, "correct horse battery staple"):
+        assert passwords.password_problem(password, "someone") is None
+    assert "at most" in passwords.password_problem("x" * 5000)
+
+
+def test_parallel_wrong_passwords_cannot_race_the_throttle(store, admin, monkeypatch):
+    # Twelve wrong passwords at once: each attempt is counted before its password is
+    # checked, so only the free attempts and the one that starts the wait are checked.
+    checked = []
+    real = passwords.verify_password
+
+    def counting(password_hash, password):
+        checked.append(password)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", counting)
+    barrier = threading.Barrier(12)
+
+    def attempt(i):
+        barrier.wait()
+        return verify_sign_in(store, "admin", f"Wrong-password-{i:02d}", now=T0)
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(attempt, range(12)))
+    assert not any(r.ok for r in results)
+    assert len(checked) == signin.FREE_ATTEMPTS + 1
+    assert sum(r.message.startswith("Too many attempts") for r in results) == 12 - len(checked)
+    with store.cursor() as cur:
+        assert cur.execute("SELECT failed_attempts FROM accounts WHERE username = 'admin'"
+                           ).fetchone()[0] == signin.FREE_ATTEMPTS + 1
+
+
+def test_parallel_attempts_on_unknown_names_are_throttled_too(store, admin):
+    barrier = threading.Barrier(8)
+
+    def attempt(i):
+        barrier.wait()
+        return verify_sign_in(store, "nobody", f"Wrong-password-{i:02d}", now=T0)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(attempt, range(8)))
+    assert sum(r.message.startswith("Too many attempts") for r in results) == 8 - 3
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def test_session_token_survives_a_reload_until_sign_out(store, pm):
+    token = sessions.start(store, pm, "password", T0)
+    again = sessions.resume(store, token, T0 + timedelta(minutes=5), 30)
+    assert again is not None and again.scope == pm and again.method == "password"
+    # Only a hash of the session id is stored; the token names nobody.
+    with store.cursor() as cur:
+        stored = cur.execute("SELECT token_hash FROM sessions").fetchall()
+    assert token.split(".")[0] not in str(stored) and "pm.north" not in token
+    sessions.end(store, token, T0 + timedelta(minutes=6))
+    assert sessions.resume(store, token, T0 + timedelta(minutes=7), 30) is None
+
+
+def test_session_expires_when_idle_and_after_the_absolute_limit(store, pm):
+    token = sessions.start(store, pm, "password", T0)
+    assert sessions.resume(store, token, T0 + timedelta(minutes=31), 30) is None
+    token = sessions.start(store, pm, "password", T0)
+    now = T0
+    for _ in range(sessions.ABSOLUTE_HOURS * 4):  # active every 15 minutes
+        now += timedelta(minutes=15)
+        alive = sessions.resume(store, token, now, 30)
+    assert alive is None
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),   # altered signature
+    lambda t: "x" + t,                                              # altered id
+    lambda t: t.split(".")[0],                                      # no signature
+    lambda t: "",
+    lambda t: "é.é",
+])
+def test_forged_session_tokens_are_refused(store, pm, tamper):
+    token = sessions.start(store, pm, "password", T0)
+    assert sessions.resume(store, tamper(token), T0, 30) is None
+
+
+def test_password_reset_and_deactivation_end_open_sessions(store, admin, pm):
+    token = sessions.start(store, pm, "password", T0)
+    accounts.reset_password(store, admin, "pm.north", "Another-river-stone-9")
+    assert sessions.resume(store, token, T0, 30) is None
+    token = sessions.start(store, pm, "password", T0)
+    accounts.deactivate(store, admin, "pm.north")
+    assert sessions.resume(store, token, T0, 30) is None
+
+
+def test_role_change_applies_to_an_open_session(store, admin, pm):
+    token = sessions.start(store, pm, "password", T0)
+    accounts.update_access(store, admin, "pm.north", "practice_manager", ["South"])
+    assert sessions.resume(store, token, T0, 30).scope.practices == frozenset({"South"})
+
+
+def test_session_key_file_is_private(store, pm, tmp_path, monkeypatch):
+    monkeypatch.setenv(sessions.SESSION_KEY_ENV, str(tmp_path / "new" / "session.key"))
+    sessions.start(store, pm, "password", T0)
+    assert stat.S_IMODE(os.stat(tmp_path / "new").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "new" / "session.key").st_mode) == 0o600
+
+
+# ------------------------------------------------------------------ user command
+
+
+def _user(monkeypatch, capsys, *args, stdin=""):
+    from analysis.__main__ import main  # noqa: PLC0415
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(["user", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_user_command_adds_lists_disables_and_resets(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "cli.duckdb")
+    assert _user(monkeypatch, capsys, "add", "--db", db, "--username", "Ada", "--role",
+                 "admin", stdin=ADMIN_PASSWORD + "\n")[0] == 0
+    code, _, err = _user(monkeypatch, capsys, "add", "--db", db, "--username", "bob",
+                         "--role", "leadership", stdin="P@ssw0rd2024\n")
+    assert code == 2 and "too easy to guess" in err
+    code, _, err = _user(monkeypatch, capsys, "add", "--db", db, "--username", "pm.north",
+                         "--role", "practice_manager", stdin=PM_PASSWORD + "\n")
+    assert code == 2 and "at least one practice" in err
+    assert _user(monkeypatch, capsys, "add", "--db", db, "--username", "pm.north", "--role",
+                 "practice_manager", "--practice", "North", "--practice", "Bay",
+                 stdin=PM_PASSWORD + "\nignored second line\n")[0] == 0
+    code, out, _ = _user(monkeypatch, capsys, "list", "--db", db)
+    assert code == 0 and "Practice manager" in out and "Bay, North" in out
+    assert PM_PASSWORD not in out and "argon2" not in out
+    assert _user(monkeypatch, capsys, "disable", "--db", db, "--username", "ada")[0] == 2
+    assert _user(monkeypatch, capsys, "disable", "--db", db, "--username", "pm.north")[0] == 0
+    assert _user(monkeypatch, capsys, "reset-password", "--db", db, "--username", "nobody",
+                 stdin="Another-river-stone-9\n")[0] == 2
+    assert _user(monkeypatch, capsys, "reset-password", "--db", db, "--username", "ada",
+                 stdin="\n")[0] == 2
+    assert _user(monkeypatch, capsys, "enable", "--db", db, "--username", "pm.north")[0] == 0
+    assert _user(monkeypatch, capsys, "reset-password", "--db", db, "--username", "pm.north",
+                 stdin="Another-river-stone-9\n")[0] == 0
+    with Store(db) as store:
+        assert verify_sign_in(store, "pm.north", "Another-river-stone-9").ok

@@ -71,6 +71,22 @@ def test_ingest_ok_replace_and_pseudonymize(db, tmp_path):
     assert replaced.returncode == 0 and "3 stored rows replaced" in replaced.stdout
 
 
+def test_ingest_follows_the_pseudonymize_setting_unless_told(db, tmp_path):
+    plain = tmp_path / "s.csv"
+    plain.write_bytes(csv_bytes(survey_rows(2)))
+    assert cli("ingest", "--db", str(db), "--survey", str(plain)).returncode == 0
+    later = tmp_path / "s2.csv"
+    later.write_bytes(csv_bytes(survey_rows(2, wave="2025-Q2", date="2025-05-01")))
+    assert cli("ingest", "--db", str(db), "--survey", str(later), "--no-pseudonymize"
+               ).returncode == 0
+    with Store(db) as store, store.cursor() as cur:
+        stored = dict(cur.execute("SELECT wave, list(respondent_id ORDER BY respondent_id) "
+                                  "FROM survey GROUP BY wave").fetchall())
+    # Default (no flag): the setting, which is on; --no-pseudonymize: the IDs as given.
+    assert all(i.startswith("h_") for i in stored["2025-Q1"])
+    assert stored["2025-Q2"] == ["P0001", "P0002"]
+
+
 def test_usage_errors_exit_2(db, tmp_path):
     assert cli("ingest", "--db", str(db)).returncode == 2
     assert cli("ingest", "--db", str(db), "--survey", str(tmp_path / "missing.csv")

@@ -9,6 +9,7 @@ from analysis.intake.ingest import ingest
 from analysis.intake.values import UploadFile
 from analysis.intake.pseudonymize import load_secret, pseudonym, pseudonyms, secret_path
 from analysis.access.scope import LOCAL
+from analysis.storage.store import Store
 from tests.factories import ATTENDANCE_HEADER, attendance_rows, csv_bytes, survey_rows
 
 
@@ -70,3 +71,50 @@ def test_installation_setting_turns_pseudonymization_on(store):
     with store.cursor() as cur:
         assert cur.execute("SELECT bool_and(respondent_id LIKE 'h_%') FROM survey").fetchone()[0]
         assert cur.execute("SELECT bool_and(pseudonymized) FROM uploads").fetchone()[0]
+
+
+def test_pseudonymization_is_on_by_default(tmp_path):
+    rows = survey_rows(2)
+    rows[0][0] = "Anna Berg"
+    with Store(tmp_path / "fresh.duckdb") as fresh:
+        result = ingest(fresh, [UploadFile("survey", "s.csv", csv_bytes(rows))],
+                        LOCAL)
+        assert result.status == "applied"
+        with fresh.cursor() as cur:
+            ids = [r[0] for r in cur.execute("SELECT respondent_id FROM survey").fetchall()]
+            assert cur.execute("SELECT bool_and(pseudonymized) FROM uploads").fetchone()[0]
+    assert all(i.startswith("h_") for i in ids)
+
+
+def test_a_lost_key_stops_ingest_instead_of_making_a_new_one(tmp_path, monkeypatch):
+    key = tmp_path / "keys" / "pseudonym.key"
+    monkeypatch.setenv("PPI_SECRET_FILE", str(key))
+    with Store(tmp_path / "db.duckdb") as store:
+        first = UploadFile("survey", "s.csv", csv_bytes(survey_rows(3)))
+        assert ingest(store, [first], LOCAL).status == "applied"
+        key.unlink()
+        later = UploadFile("survey", "s2.csv", csv_bytes(
+            survey_rows(3, wave="2025-Q2", date="2025-05-01")))
+        result = ingest(store, [later], LOCAL)
+        assert result.status == "refused"
+        [error] = [p for p in result.problems if p.severity == "error"]
+        assert "key" in error.message and "missing" in error.message
+        assert "Restore the key" in error.message
+        assert not key.exists()
+        with store.cursor() as cur:
+            assert cur.execute("SELECT count(*) FROM survey").fetchone()[0] == 3
+
+
+def test_database_and_key_are_private_and_existing_folders_untouched(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    monkeypatch.setenv("PPI_SECRET_FILE", str(shared / "pseudonym.key"))
+    load_secret()
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o755  # not ours: never chmod-ed
+    assert stat.S_IMODE(os.stat(shared / "pseudonym.key").st_mode) == 0o600
+    with Store(tmp_path / "new" / "deeper" / "app.duckdb"):
+        pass
+    for folder in (tmp_path / "new", tmp_path / "new" / "deeper"):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "new" / "deeper" / "app.duckdb").st_mode) == 0o600

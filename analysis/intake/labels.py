@@ -1,0 +1,76 @@
+"""Labels are text: normalised when they arrive, and never markup.
+
+Wave, site and category labels end up in headings, captions, chart titles and exports.
+At ingest they are
+
+* normalised to NFC and stripped of invisible formatting characters (bidirectional
+  overrides and isolates, zero-width spaces and joiners, soft hyphens, byte-order
+  marks), so that two practices can never look alike while being different text, nor
+  a label display reversed;
+* refused when they carry markup (a Markdown link or image, an HTML tag, a backtick, a
+  Streamlit colour or icon directive): a wave named ``![w](http://host/px.png)`` would
+  otherwise be a tracking pixel aimed at leadership wherever a page forgot to escape it;
+* refused when one column has more distinct values than :class:`InputLimits` allows
+  (each category becomes a chart bar, a filter entry and a table row).
+
+Pages render labels as plain text as well (:func:`analysis.definitions.plain_text`).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from analysis.definitions.contract import ATTENDANCE_COLUMNS, SURVEY_COLUMNS
+from analysis.intake import limits as bounds
+from analysis.definitions.scoring_sql import quote_identifier as q
+from analysis.intake.problems import Problem
+from analysis.intake.validate import MAX_PER_CHECK, FileView
+
+#: Canonical columns holding a label or a category.
+LABEL_COLUMNS = frozenset(c.name for c in SURVEY_COLUMNS + ATTENDANCE_COLUMNS
+                          if c.kind in ("label", "category"))
+#: Invisible characters removed from labels (RE2 class).
+INVISIBLE = (r"[\x{00AD}\x{061C}\x{180E}\x{200B}-\x{200F}\x{202A}-\x{202E}"
+             r"\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}]")
+#: Markup refused in labels (RE2): a link or image, an HTML tag, a backtick, a directive.
+MARKUP = r"\]\s*\(|!\[|<[A-Za-z/!?]|`|:[a-z-]+(\[|/)"
+
+
+def normalized_sql(canonical: str, expression: str) -> str:
+    """SQL for a stored value of ``canonical``: NFC, invisible characters removed, for
+    labels and categories; other columns unchanged."""
+    if canonical not in LABEL_COLUMNS:
+        return expression
+    return f"regexp_replace(nfc_normalize({expression}), '{INVISIBLE}', '', 'g')"
+
+
+def label_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
+                   limits: bounds.InputLimits | None = None) -> list[Problem]:
+    """Labels with markup (errors, first rows named) and columns with too many values."""
+    limits = limits or bounds.DEFAULT
+    problems: list[Problem] = []
+    for canonical, source in view.columns.items():
+        if canonical not in LABEL_COLUMNS:
+            continue
+        column = q(canonical)
+        distinct = cur.execute(
+            f"SELECT approx_count_distinct(nullif(trim({column}), '')) FROM {view.relation}"
+        ).fetchone()[0] or 0
+        if distinct > limits.max_categories:
+            problems.append(Problem(
+                view.file_name, None, source, None,
+                f"at most {limits.max_categories:,} different values", "error",
+                f"this column has about {distinct:,} different values; a {canonical} column "
+                f"may have at most {limits.max_categories:,}. Is it mapped to the right "
+                "column?"))
+            continue
+        rows = cur.execute(
+            f"SELECT {view.row_sql('_rid')}, {column} FROM {view.relation} WHERE "
+            f"regexp_matches({column}, '{MARKUP}') ORDER BY _rid LIMIT {MAX_PER_CHECK}"
+        ).fetchall()
+        problems.extend(Problem(
+            view.file_name, int(row), source, str(value)[:80], "plain text", "error",
+            "this label contains markup (a link, an image, an HTML tag, a backtick or a "
+            "directive); labels are shown as plain text. Remove those characters")
+            for row, value in rows)
+    return problems
