@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +112,18 @@ def _capped(cap_bytes: int):
     return limit
 
 
-def _run(file: Path, db: Path, scratch: Path, cap_bytes: int) -> dict[str, object]:
+@dataclass(frozen=True)
+class Outcome:
+    """One refused (or not) file: exit status, wall time, peak memory, first message."""
+
+    exit: int
+    seconds: float
+    peak_mib: int
+    message: str
+    leftovers: tuple[str, ...]
+
+
+def _run(file: Path, db: Path, scratch: Path, cap_bytes: int) -> Outcome:
     env = dict(os.environ, TMPDIR=str(scratch), PYTHONPATH=str(ROOT))
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
@@ -125,9 +137,8 @@ def _run(file: Path, db: Path, scratch: Path, cap_bytes: int) -> dict[str, objec
         seconds = time.perf_counter() - start
         err.seek(0)
         message = (err.read().strip().splitlines() or [""])[0][:150]
-    return {"exit": child.returncode, "seconds": round(seconds, 1),
-            "peak_mib": round(usage.ru_maxrss / 1024), "message": message,
-            "leftovers": sorted(p.name for p in scratch.iterdir())}
+    return Outcome(child.returncode, round(seconds, 1), round(usage.ru_maxrss / 1024), message,
+                   tuple(sorted(p.name for p in scratch.iterdir())))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,13 +169,13 @@ def main(argv: list[str] | None = None) -> int:
         before = _fingerprint(db)
         result = _run(path, db, scratch, int(args.cap_gib * (1 << 30)))
         unchanged = _fingerprint(db) == before
-        passed = result["exit"] == 2 and result["seconds"] < TIME_LIMIT_SECONDS and \
-            unchanged and not result["leftovers"]
+        passed = result.exit == 2 and result.seconds < TIME_LIMIT_SECONDS and \
+            unchanged and not result.leftovers
         ok &= passed
         print(f"{'ok  ' if passed else 'FAIL'} {label:<26} {path.stat().st_size / 1e6:7.1f} MB "
-              f"exit {result['exit']}  {result['seconds']:>5} s  peak {result['peak_mib']} MiB  "
-              f"db unchanged: {unchanged}  temp files left: {len(result['leftovers'])}\n"
-              f"     {result['message']}")
+              f"exit {result.exit}  {result.seconds:>5} s  peak {result.peak_mib} MiB  "
+              f"db unchanged: {unchanged}  temp files left: {len(result.leftovers)}\n"
+              f"     {result.message}")
     return 0 if ok else 1
 
 
