@@ -1,0 +1,299 @@
+"""Group-time average effects on participants (Callaway & Sant'Anna 2021) and the event study.
+
+Who is compared
+---------------
+A person's program start is their first session. A person's *cohort* ``g`` is the first
+wave at whose survey they had taken part (``participant`` true); ``g`` is known only
+when they were also surveyed, not yet taking part, at wave ``g - 1``. People who had
+attended a session by their first survey (their baseline) have no measure from before
+the program: they are **left out** of every comparison here and counted per wave
+(:func:`left_out_counts`).
+
+Estimates
+---------
+``ATT(g, t)`` (t ≥ g) is the mean change from wave ``g - 1`` to ``t`` of cohort ``g`` minus
+the mean change over the same waves of people not (yet) taking part at ``t``: the
+never-treated and the not-yet-treated, seen at both waves (Callaway & Sant'Anna's
+"not yet treated" control group, base period ``g - 1``). Before the start (t < g)
+the placebo ``ATT(g, t)`` compares the change from ``t - 1`` to ``t`` (their "varying"
+base period): under parallel trends it is 0.
+
+The ``did`` row at wave ``w`` is ``Σ_g n_gw ATT(g, w) / Σ_g n_gw`` over cohorts
+``g ≤ w`` (``n_gw`` participants of cohort g in the cell): the average effect at ``w``
+among people who took part by ``w`` but had not by their baseline survey. The event
+study averages ``ATT(g, g + e)`` the same way for each time since start ``e``.
+
+Inference: the cells are stacked (one row per person and cell, the change as outcome,
+a mean and a participant shift per cell); every estimate here is a linear combination
+of that saturated OLS, so its standard error is CR2 with Satterthwaite df
+(:func:`analysis.stats.clustering.cr2_contrast`), clustered by person (a person used in
+several cells is one cluster) or by site when participation is concentrated by site
+(:func:`analysis.stats.clustering.choose_clusters`). Cohort weights are treated as
+fixed.
+
+References
+----------
+Callaway B, Sant'Anna PHC (2021). J Econometrics 225:200-230.
+Roth J, Sant'Anna PHC, Bilinski A, Poe J (2023). J Econometrics 235:2218-2244.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.panel.index import PanelIndex
+from analysis.panel.participation import as_flag
+from analysis.stats.clustering import ClusterChoice, choose_clusters, cr2_contrast
+from analysis.stats.effect_sizes import standardize
+from analysis.stats.estimates import Estimate, not_enough, t_inference
+
+__all__ = ["Cell", "ProgramTiming", "did_at_wave", "event_study", "group_time_cells", "left_out_counts",
+           "outcome_matrix", "program_timing"]
+
+NEVER = -1
+LEFT_OUT_NOTE = ("people who had attended a session by their first survey have no measure from before "
+                 "the program and are left out")
+
+
+@dataclass(frozen=True, eq=False)
+class ProgramTiming:
+    """Each person's waves, participation and cohort (arrays over people × waves)."""
+
+    people: np.ndarray          # person ids, sorted
+    waves: tuple[str, ...]      # labels by wave_index (position = index)
+    observed: np.ndarray        # bool, people × waves
+    participant: np.ndarray     # bool, people × waves (False where not observed)
+    cohort: np.ndarray          # wave index of the first participation, NEVER, or -2 (unknown)
+    left_out: np.ndarray        # bool: had started by their first survey
+    site: np.ndarray | None     # site at the first survey
+    rows: np.ndarray            # panel row per person × wave (-1 where not observed)
+    clusters: ClusterChoice
+
+
+def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> ProgramTiming:
+    """People × waves arrays of :class:`ProgramTiming` (memoised on ``index``)."""
+    if index is not None and "program timing" in index.memo:
+        return index.memo["program timing"]  # type: ignore[return-value]
+    frame = panel[["person", "wave", "wave_index", "sessions", "participant"]]
+    labels = frame.drop_duplicates("wave_index").sort_values("wave_index")
+    n_waves = int(frame["wave_index"].max()) + 1 if len(frame) else 0
+    waves = [""] * n_waves
+    for label, position in zip(labels["wave"].astype(str), labels["wave_index"].astype(int)):
+        waves[position] = label
+    people, person_code = np.unique(frame["person"].to_numpy(), return_inverse=True)
+    wave_code = frame["wave_index"].to_numpy(dtype="int64")
+    rows = np.full((people.size, n_waves), -1, dtype="int64")
+    rows[person_code, wave_code] = np.arange(len(frame))  # the last row of a person × wave wins
+    observed = rows >= 0
+    started = (pd.to_numeric(frame["sessions"]).fillna(0).to_numpy() > 0)
+    took_part = as_flag(frame["participant"]).to_numpy()
+    participant = np.where(observed, took_part[np.maximum(rows, 0)], False)
+    has_started = np.where(observed, started[np.maximum(rows, 0)], False)
+    first = np.argmax(observed, axis=1)
+    left_out = has_started[np.arange(people.size), first]
+    any_part = participant.any(axis=1)
+    g = np.where(any_part, np.argmax(participant, axis=1), NEVER)
+    known = (g > 0) & observed[np.arange(people.size), np.maximum(g - 1, 0)]
+    cohort = np.where(any_part, np.where(known, g, -2), NEVER)
+    cohort = np.where(left_out, -3, cohort)
+    site = None
+    if "site" in panel.columns:
+        site = panel["site"].astype("string").fillna("missing").to_numpy()[rows[np.arange(people.size), first]]
+    eligible = ~left_out
+    clusters = choose_clusters(people[eligible], None if site is None else site[eligible], any_part[eligible])
+    timing = ProgramTiming(people, tuple(waves), observed, participant, cohort, left_out, site, rows, clusters)
+    if index is not None:
+        index.memo["program timing"] = timing
+    return timing
+
+
+def outcome_matrix(panel: pd.DataFrame, outcome: str, timing: ProgramTiming) -> np.ndarray:
+    """The outcome as people × waves (NaN where not observed or missing)."""
+    values = pd.to_numeric(panel[outcome]).astype("float64").to_numpy()
+    return np.where(timing.observed, values[np.maximum(timing.rows, 0)], np.nan)
+
+
+@dataclass(frozen=True, eq=False)
+class Cell:
+    """One group-time comparison: cohort ``g`` at wave ``t``, changes from wave ``base``."""
+
+    cohort: int
+    period: int
+    base: int
+    treated: np.ndarray   # person positions
+    control: np.ndarray
+    change_treated: np.ndarray
+    change_control: np.ndarray
+
+    @property
+    def estimate(self) -> float:
+        return float(self.change_treated.mean() - self.change_control.mean())
+
+    @property
+    def event_time(self) -> int:
+        return self.period - self.cohort
+
+
+def _cell(timing: ProgramTiming, y: np.ndarray, g: int, t: int, base: int) -> Cell | None:
+    change = y[:, t] - y[:, base]
+    present = ~np.isnan(change) & ~timing.left_out
+    treated = np.flatnonzero(present & (timing.cohort == g))
+    later = max(t, base)
+    # not yet taking part at the later wave (never-treated included), not cohort g itself
+    control = np.flatnonzero(present & ~timing.participant[:, later] & (timing.cohort != g))
+    if treated.size < 2 or control.size < 2:
+        return None
+    return Cell(g, t, base, treated, control, change[treated], change[control])
+
+
+def group_time_cells(panel: pd.DataFrame, outcome: str, index: PanelIndex | None = None) -> list[Cell]:
+    """Every estimable ``ATT(g, t)`` cell (post: base ``g - 1``; pre: base ``t - 1``).
+
+    Cells with fewer than two participants or comparison people are skipped.
+    """
+    timing = program_timing(panel, index)
+    y = outcome_matrix(panel, outcome, timing)
+    cells = []
+    n_waves = len(timing.waves)
+    for g in sorted(set(timing.cohort[timing.cohort > 0].tolist())):
+        for t in range(1, n_waves):
+            base = g - 1 if t >= g else t - 1
+            cell = _cell(timing, y, g, t, base)
+            if cell is not None:
+                cells.append(cell)
+    return cells
+
+
+def _stacked_contrast(cells: Sequence[Cell], weights: Sequence[float], timing: ProgramTiming
+                      ) -> tuple[float, float, float, int, str]:
+    """(estimate, se, df, clusters, se_type) of ``Σ w_c ATT_c`` by CR2 on the stacked cells."""
+    k = len(cells)
+    sizes = [c.treated.size + c.control.size for c in cells]
+    n = int(sum(sizes))
+    design = np.zeros((n, 2 * k))
+    y = np.empty(n)
+    person = np.empty(n, dtype="int64")
+    start = 0
+    for i, cell in enumerate(cells):
+        stop = start + sizes[i]
+        design[start:stop, 2 * i] = 1.0
+        design[start:start + cell.treated.size, 2 * i + 1] = 1.0
+        y[start:stop] = np.concatenate([cell.change_treated, cell.change_control])
+        person[start:stop] = np.concatenate([cell.treated, cell.control])
+        start = stop
+    contrast = np.zeros(2 * k)
+    contrast[1::2] = weights
+    choice = timing.clusters
+    if choice.unit == "site" and timing.site is not None:
+        clusters = timing.site[person]
+    else:
+        clusters = person
+    test = cr2_contrast(design, y, clusters, contrast)
+    return test.estimate, test.se, test.df, test.clusters, choice.se_type
+
+
+def left_out_counts(panel: pd.DataFrame, outcome: str, index: PanelIndex | None = None) -> dict[str, int]:
+    """Per wave label: people with the outcome at that wave who are left out (started by baseline)."""
+    timing = program_timing(panel, index)
+    y = outcome_matrix(panel, outcome, timing)
+    present = ~np.isnan(y) & timing.left_out[:, None]
+    return {label: int(present[:, i].sum()) for i, label in enumerate(timing.waves)}
+
+
+def did_at_wave(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95, *,
+                index: PanelIndex | None = None) -> Estimate:
+    """The ``did`` row: group-time ATTs at ``wave`` averaged over cohorts (module docstring).
+
+    ``extra`` has ``cohorts`` (tuples ``(cohort wave, participants, ATT)``),
+    ``left_out`` (people at this wave left out because they had started by their
+    baseline survey), ``se_type`` and ``cluster_reason``, ``clusters``, the mean
+    changes, and ``baseline_smd`` (participants minus comparison at baseline over the
+    pooled baseline SD), which the report uses to warn about regression to the mean.
+    ``effect_size`` is the estimate over the pooled baseline SD of the people compared.
+    """
+    labels = {"analysis": "did", "outcome": outcome, "wave": str(wave)}
+    timing = program_timing(panel, index)
+    if str(wave) not in timing.waves:
+        return not_enough("wave not in the data", **labels)
+    w = timing.waves.index(str(wave))
+    left_out = left_out_counts(panel, outcome, index).get(str(wave), 0)
+    cells = [c for c in group_time_cells(panel, outcome, index) if c.period == w and c.cohort <= w]
+    treated = np.unique(np.concatenate([c.treated for c in cells])) if cells else np.empty(0, "int64")
+    control = np.unique(np.concatenate([c.control for c in cells])) if cells else np.empty(0, "int64")
+    if not cells:
+        return not_enough("no participants who joined after their baseline survey, with a comparison, "
+                          "seen before and at this wave", n_participants=0, n_comparison=int(control.size),
+                          extra={"left_out": left_out}, **labels)
+    sizes = np.array([c.treated.size for c in cells], dtype="float64")
+    weights = sizes / sizes.sum()
+    estimate, se, df, clusters, se_type = _stacked_contrast(cells, weights, timing)
+    value, low, high, p_value, se = t_inference(estimate, se, df, confidence)
+    if low is None:
+        return not_enough("no variation in change", n_participants=int(treated.size),
+                          n_comparison=int(control.size), extra={"left_out": left_out}, **labels)
+    y = outcome_matrix(panel, outcome, timing)
+    base1 = y[treated, 0]
+    base0 = y[control, 0]
+    base1, base0 = base1[~np.isnan(base1)], base0[~np.isnan(base0)]
+    sd = _pooled(base1, base0)
+    return Estimate(
+        estimate=value, ci_low=low, ci_high=high, p_value=p_value, n_participants=int(treated.size),
+        n_comparison=int(control.size), effect_size=standardize(value, sd), effect_size_kind="d_baseline_sd",
+        residual_df=df,
+        extra={"se": se, "se_type": se_type, "cluster_reason": timing.clusters.reason, "clusters": clusters,
+               "left_out": left_out, "left_out_note": LEFT_OUT_NOTE,
+               "cohorts": tuple((timing.waves[c.cohort], int(c.treated.size), c.estimate) for c in cells),
+               "change_participants": float(np.average([c.change_treated.mean() for c in cells], weights=sizes)),
+               "change_comparison": float(np.average([c.change_control.mean() for c in cells], weights=sizes)),
+               "baseline_participants": float(base1.mean()) if base1.size else None,
+               "baseline_comparison": float(base0.mean()) if base0.size else None,
+               "baseline_sd": sd,
+               "baseline_smd": standardize(float(base1.mean() - base0.mean()), sd)
+               if base1.size and base0.size else None,
+               "estimand": "average effect at this wave on people who took part by it but not by their "
+                           "baseline survey, against people not (yet) taking part"},
+        **labels,
+    )
+
+
+def _pooled(a: np.ndarray, b: np.ndarray) -> float | None:
+    if a.size < 2 or b.size < 2:
+        return None
+    pooled = ((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2)
+    return float(np.sqrt(pooled)) if pooled > 0 else None
+
+
+EVENT_STUDY_COLUMNS: tuple[str, ...] = (
+    "outcome", "event_time", "period", "estimate", "ci_low", "ci_high", "p_value", "std_error", "df",
+    "n_participants", "n_comparison", "cohorts", "se_type")
+
+
+def event_study(panel: pd.DataFrame, outcome: str, confidence: float = 0.95, *,
+                index: PanelIndex | None = None) -> pd.DataFrame:
+    """Effect by waves since the first session (``event_time`` e = t - g), with placebos.
+
+    ``e ≥ 0``: average of ``ATT(g, g + e)`` over cohorts (weights: participants per
+    cell). ``e < 0``: placebo estimates, each the change from ``t - 1`` to ``t`` before
+    the start (needs two pre-program waves, i.e. cohorts joining at wave 2 or later);
+    under parallel trends they are 0, so they are the parallel-trends check the report
+    shows. ``period`` is ``"pre"`` or ``"post"``. CR2 intervals as :func:`did_at_wave`.
+    """
+    timing = program_timing(panel, index)
+    cells = group_time_cells(panel, outcome, index)
+    rows = []
+    for e in sorted({c.event_time for c in cells}):
+        chosen = [c for c in cells if c.event_time == e]
+        sizes = np.array([c.treated.size for c in chosen], dtype="float64")
+        estimate, se, df, _, se_type = _stacked_contrast(chosen, sizes / sizes.sum(), timing)
+        value, low, high, p_value, se = t_inference(estimate, se, df, confidence)
+        rows.append({
+            "outcome": outcome, "event_time": int(e), "period": "pre" if e < 0 else "post",
+            "estimate": value, "ci_low": low, "ci_high": high, "p_value": p_value, "std_error": se, "df": df,
+            "n_participants": int(np.unique(np.concatenate([c.treated for c in chosen])).size),
+            "n_comparison": int(np.unique(np.concatenate([c.control for c in chosen])).size),
+            "cohorts": len(chosen), "se_type": se_type})
+    return pd.DataFrame(rows, columns=list(EVENT_STUDY_COLUMNS))
