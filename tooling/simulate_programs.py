@@ -136,7 +136,10 @@ def simulate(scenario: Scenario, seed: int) -> SimulatedProgram:
     start = _start_days(rng, scenario, joined, survey.astype("float64"))
     months = np.where(np.isnan(start)[:, None], -1.0, (survey - np.nan_to_num(start)[:, None]) / 30.44)
     active = months >= 0
-    sessions = np.where(active, 1 + rng.poisson(2.0 * np.clip(months, 0, None)), 0)
+    # a Poisson process of ~2 sessions a month from the first session: counts only grow
+    exposure = np.clip(months, 0, None)
+    steps = np.diff(np.concatenate([np.zeros((n, 1)), exposure], axis=1), axis=1)
+    sessions = np.where(active, 1 + np.cumsum(rng.poisson(2.0 * steps), axis=1), 0)
     effect = np.where(active, -(3.0 + 2.0 * np.minimum(np.clip(months, 0, None) / 6.0, 1.0)), 0.0)
     observed = np.ones((n, waves), bool)
     if waves > 1:
