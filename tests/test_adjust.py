@@ -440,3 +440,4 @@ def test_did_row_equals_the_two_by_two_did_when_nobody_started_before_baseline(p
         assert row.estimate == pytest.approx(classic.estimate, abs=1e-9)
         assert row.get("left_out") == 0
         assert row.get("se") == pytest.approx(classic.get("se"), rel=0.05)
+        assert row.get("change_participants") == pytest.approx(classic.get("change_participants"))

@@ -22,8 +22,10 @@ CELLS = {(1, 1): (-4.138421588315827, 1.3416704816390648), (1, 2): (-5.161080891
          (2, 2): (-3.8840049105511567, 1.1488922399875445), (2, 3): (-5.708594216170033, 1.1788337435847063),
          (3, 1): (0.3118441095381659, 1.316424669895339), (3, 2): (1.162796642374802, 1.5266512027238603),
          (3, 3): (-2.9353324295608614, 1.6198279230189747)}
-CALENDAR = {1: (-4.138421588315827, 1.3416704816390648), 2: (-4.5427072587779875, 0.8897671876098634),
-            3: (-4.240109413409575, 0.8478322102151782)}
+# the did row (base wave 0), from R lm + clubSandwich CR2 / Satterthwaite on the same panel
+# (tests/reference/did_row_reference.R): wave -> (estimate, SE, df)
+DID_ROW_R = {1: (-4.138421588316, 1.353997676543, 63.1575888976), 2: (-3.616471102082, 0.933778570249, 161.6308906824),
+             3: (-3.043546286066, 0.864055127544, 268.0385545262)}
 DYNAMIC = {-2: (0.3118441095381659, 1.316424669895339), -1: (1.5785049476381472, 0.9310751715377024),
            0: (-3.712531693989247, 0.7829520260449838), 1: (-5.426192606761864, 0.8581784522385872),
            2: (-3.846771606785522, 1.2617952890185995)}
@@ -42,15 +44,25 @@ def test_cells_equal_csdid(reference_panel):
         assert cells[key] == pytest.approx(att, abs=1e-9)
 
 
-def test_did_row_is_csdid_calendar_aggregation(reference_panel):
+def test_did_row_matches_r_lm_with_clubsandwich(reference_panel):
     index = PanelIndex(reference_panel)
-    for wave, (att, se) in CALENDAR.items():
+    for wave, (att, se, df) in DID_ROW_R.items():
         est = did_at_wave(reference_panel, "cbi_work", f"W{wave}", index=index)
         assert est.estimate == pytest.approx(att, abs=1e-9)
-        # CR2 by person is the analytic influence-function SE with a small-sample correction
-        assert est.get("se") == pytest.approx(se, rel=0.03)
-        assert est.get("se") >= se * 0.999
+        assert est.get("se") == pytest.approx(se, rel=1e-9)
+        assert est.residual_df == pytest.approx(df, rel=1e-8)
         assert est.get("se_type") == "CR2 by person"
+
+
+def test_did_row_is_the_size_weighted_average_of_cohort_atts_from_baseline(reference_panel):
+    est = did_at_wave(reference_panel, "cbi_work", "W3")
+    cohorts = est.get("cohorts")
+    assert [c[0] for c in cohorts] == ["W1", "W2", "W3"]
+    average = sum(n * att for _, n, att in cohorts) / sum(n for _, n, _ in cohorts)
+    assert est.estimate == pytest.approx(average, abs=1e-9)
+    # cohort 1's ATT from baseline is csdid's ATT(1, 3) (its base g - 1 is the baseline)
+    assert cohorts[0][2] == pytest.approx(CELLS[(1, 3)][0], abs=1e-9)
+    assert est.get("change_participants") - est.get("change_comparison") == pytest.approx(est.estimate)
 
 
 def test_event_study_is_csdid_dynamic_aggregation(reference_panel):

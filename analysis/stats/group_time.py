@@ -18,10 +18,13 @@ never-treated and the not-yet-treated, seen at both waves (Callaway & Sant'Anna'
 the placebo ``ATT(g, t)`` compares the change from ``t - 1`` to ``t`` (their "varying"
 base period): under parallel trends it is 0.
 
-The ``did`` row at wave ``w`` is ``Σ_g n_gw ATT(g, w) / Σ_g n_gw`` over cohorts
-``g ≤ w`` (``n_gw`` participants of cohort g in the cell): the average effect at ``w``
-among people who took part by ``w`` but had not by their baseline survey. The event
-study averages ``ATT(g, g + e)`` the same way for each time since start ``e``.
+The ``did`` row at wave ``w`` averages, over cohorts ``g ≤ w`` weighted by their size,
+the group-time ATTs *from baseline* (base wave 0 for every cohort: Y_w - Y_0 of
+cohort g minus that of the people not taking part at w): the average effect at ``w``
+among people who took part by ``w`` but had not by their baseline survey, as the data
+contract's "change from baseline" says (:func:`did_at_wave`). The event study keeps
+Callaway & Sant'Anna's base ``g - 1`` (the cells above, checked against csdid) and
+averages ``ATT(g, g + e)`` over cohorts for each time since start ``e``.
 
 Inference: the cells are stacked (one row per person and cell, the change as outcome,
 a mean and a participant shift per cell); every estimate here is a linear combination
@@ -51,7 +54,7 @@ from analysis.stats.clustering import ClusterChoice, choose_clusters, cr2_contra
 from analysis.stats.effect_sizes import standardize
 from analysis.stats.estimates import Estimate, not_enough, t_inference
 
-__all__ = ["Cell", "ProgramTiming", "did_at_wave", "event_study", "group_time_cells", "left_out_counts",
+__all__ = ["Cell", "ProgramTiming", "baseline_cell", "did_at_wave", "event_study", "group_time_cells", "left_out_counts",
            "outcome_matrix", "program_timing"]
 
 NEVER = -1
@@ -204,56 +207,79 @@ def left_out_counts(panel: pd.DataFrame, outcome: str, index: PanelIndex | None 
     return {label: int(present[:, i].sum()) for i, label in enumerate(timing.waves)}
 
 
+def baseline_cell(panel: pd.DataFrame, outcome: str, wave: str, index: PanelIndex | None = None
+                  ) -> tuple[Cell | None, int, int]:
+    """The ``did`` row's people at ``wave``: (cell, participants, comparison) with base wave 0.
+
+    Participants: took part by ``wave`` but not by their baseline survey; comparison:
+    not taking part at ``wave`` (never- and not-yet-treated); both seen at baseline and
+    ``wave`` with the outcome at both. The cell is None when a group has fewer than 2.
+    """
+    timing = program_timing(panel, index)
+    w = timing.waves.index(str(wave))
+    y = outcome_matrix(panel, outcome, timing)
+    change = y[:, w] - y[:, 0]
+    present = ~np.isnan(change) & ~timing.left_out
+    treated = np.flatnonzero(present & timing.participant[:, w])
+    control = np.flatnonzero(present & ~timing.participant[:, w])
+    if treated.size < 2 or control.size < 2:
+        return None, int(treated.size), int(control.size)
+    return Cell(0, w, 0, treated, control, change[treated], change[control]), int(treated.size), int(control.size)
+
+
 def did_at_wave(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95, *,
                 index: PanelIndex | None = None) -> Estimate:
-    """The ``did`` row: group-time ATTs at ``wave`` averaged over cohorts (module docstring).
+    """The ``did`` row: the group-time ATTs at ``wave`` with base wave 0, averaged over cohorts.
 
-    ``extra`` has ``cohorts`` (tuples ``(cohort wave, participants, ATT)``),
-    ``left_out`` (people at this wave left out because they had started by their
-    baseline survey), ``se_type`` and ``cluster_reason``, ``clusters``, the mean
-    changes, and ``baseline_smd`` (participants minus comparison at baseline over the
-    pooled baseline SD), which the report uses to warn about regression to the mean.
-    ``effect_size`` is the estimate over the pooled baseline SD of the people compared.
+    ``ATT(g, w)`` from baseline is the mean change (baseline to ``w``) of cohort g minus
+    that of the people not taking part at ``w``; their average over cohorts weighted by
+    cohort size is the mean change of everyone who took part by ``w`` but not by their
+    baseline, minus the comparison's (the comparison group is the same for every
+    cohort). So it is also the two-by-two DiD of change from baseline among the people
+    not left out, and the change table's two mean changes differ by exactly this
+    estimate. CR2 SE (one row per person: HC2 when clustered by person) with
+    Satterthwaite df.
+
+    ``extra`` has ``cohorts`` (tuples ``(cohort wave, participants, ATT from baseline)``;
+    ``"unknown"`` for participants whose joining wave was not observed), ``left_out``
+    (people at this wave who had started by their baseline survey), ``se_type`` and
+    ``cluster_reason``, ``clusters``, the mean changes, and ``baseline_smd``
+    (participants minus comparison at baseline over the pooled baseline SD), which the
+    report uses to warn about regression to the mean. ``effect_size`` is the estimate
+    over the pooled baseline SD of the people compared.
     """
     labels = {"analysis": "did", "outcome": outcome, "wave": str(wave)}
     timing = program_timing(panel, index)
-    if str(wave) not in timing.waves:
-        return not_enough("wave not in the data", **labels)
-    w = timing.waves.index(str(wave))
+    if str(wave) not in timing.waves or timing.waves.index(str(wave)) == 0:
+        return not_enough("not a follow-up wave in the data", **labels)
     left_out = left_out_counts(panel, outcome, index).get(str(wave), 0)
-    cells = [c for c in group_time_cells(panel, outcome, index) if c.period == w and c.cohort <= w]
-    treated = np.unique(np.concatenate([c.treated for c in cells])) if cells else np.empty(0, "int64")
-    control = np.unique(np.concatenate([c.control for c in cells])) if cells else np.empty(0, "int64")
-    if not cells:
-        return not_enough("no participants who joined after their baseline survey, with a comparison, "
-                          "seen before and at this wave", n_participants=0, n_comparison=int(control.size),
-                          extra={"left_out": left_out}, **labels)
-    sizes = np.array([c.treated.size for c in cells], dtype="float64")
-    weights = sizes / sizes.sum()
-    estimate, se, df, clusters, se_type = _stacked_contrast(cells, weights, timing)
+    cell, n1, n0 = baseline_cell(panel, outcome, wave, index)
+    if cell is None:
+        reason = ("no participants who joined after their baseline survey seen at baseline and this wave"
+                  if n1 == 0 else "no comparison people seen at baseline and this wave" if n0 == 0
+                  else f"fewer than 2 people in a group (participants {n1}, comparison {n0})")
+        return not_enough(reason, n_participants=n1, n_comparison=n0, extra={"left_out": left_out}, **labels)
+    estimate, se, df, clusters, se_type = _stacked_contrast([cell], [1.0], timing)
     value, low, high, p_value, se = t_inference(estimate, se, df, confidence)
     if low is None:
-        return not_enough("no variation in change", n_participants=int(treated.size),
-                          n_comparison=int(control.size), extra={"left_out": left_out}, **labels)
+        return not_enough("no variation in change from baseline", n_participants=n1, n_comparison=n0,
+                          extra={"left_out": left_out}, **labels)
     y = outcome_matrix(panel, outcome, timing)
-    base1 = y[treated, 0]
-    base0 = y[control, 0]
-    base1, base0 = base1[~np.isnan(base1)], base0[~np.isnan(base0)]
+    base1, base0 = y[cell.treated, 0], y[cell.control, 0]
     sd = _pooled(base1, base0)
+    mean0 = float(cell.change_control.mean())
+    cohort = timing.cohort[cell.treated]
+    cohorts = tuple((timing.waves[g] if g > 0 else "unknown", int((cohort == g).sum()),
+                     float(cell.change_treated[cohort == g].mean() - mean0))
+                    for g in sorted(set(cohort.tolist()), key=lambda g: (g <= 0, g)))
     return Estimate(
-        estimate=value, ci_low=low, ci_high=high, p_value=p_value, n_participants=int(treated.size),
-        n_comparison=int(control.size), effect_size=standardize(value, sd), effect_size_kind="d_baseline_sd",
-        residual_df=df,
+        estimate=value, ci_low=low, ci_high=high, p_value=p_value, n_participants=n1, n_comparison=n0,
+        effect_size=standardize(value, sd), effect_size_kind="d_baseline_sd", residual_df=df,
         extra={"se": se, "se_type": se_type, "cluster_reason": timing.clusters.reason, "clusters": clusters,
-               "left_out": left_out, "left_out_note": LEFT_OUT_NOTE,
-               "cohorts": tuple((timing.waves[c.cohort], int(c.treated.size), c.estimate) for c in cells),
-               "change_participants": float(np.average([c.change_treated.mean() for c in cells], weights=sizes)),
-               "change_comparison": float(np.average([c.change_control.mean() for c in cells], weights=sizes)),
-               "baseline_participants": float(base1.mean()) if base1.size else None,
-               "baseline_comparison": float(base0.mean()) if base0.size else None,
-               "baseline_sd": sd,
-               "baseline_smd": standardize(float(base1.mean() - base0.mean()), sd)
-               if base1.size and base0.size else None,
+               "left_out": left_out, "left_out_note": LEFT_OUT_NOTE, "cohorts": cohorts,
+               "change_participants": float(cell.change_treated.mean()), "change_comparison": mean0,
+               "baseline_participants": float(base1.mean()), "baseline_comparison": float(base0.mean()),
+               "baseline_sd": sd, "baseline_smd": standardize(float(base1.mean() - base0.mean()), sd),
                "estimand": "average effect at this wave on people who took part by it but not by their "
                            "baseline survey, against people not (yet) taking part"},
         **labels,

@@ -5,7 +5,8 @@ Run once, with csdid installed apart from the project (it pins other versions):
     pip install --target /tmp/csdid_env csdid==0.4.3
     PYTHONPATH=/tmp/csdid_env:. python tests/reference/make_csdid_reference.py
 
-Prints the dictionaries stored in tests/test_group_time.py. The data: the
+Prints the dictionaries stored in tests/test_group_time.py and writes the panel to
+/tmp/gt.csv for tests/reference/did_row_reference.R (``Rscript ... /tmp/gt.csv``). The data: the
 simulator's ``staggered`` situation with 400 people, no missed waves, seed 11 (balanced,
 so csdid's calendar weights equal the cell sizes).
 """
@@ -28,7 +29,7 @@ res = fit.results
 cells = {(int(g) - 1, int(t) - 1): (float(a), float(s))
          for g, t, a, s in zip(res["group"], res["year"], res["att"], res["se"])}
 print("CELLS =", cells)
-for kind in ("calendar", "dynamic"):
+for kind in ("dynamic",):
     agg = fit.aggte(typec=kind, bstrap=False).atte
     print(kind.upper(), "=", {int(k) - (1 if kind == "calendar" else 0): (float(a), float(s))
                               for k, a, s in zip(agg["egt"], agg["att_egt"], agg["se_egt"])})
