@@ -18,8 +18,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.stats.causal import ancova  # noqa: E402
-from analysis.stats.regression import covariate_design, full_rank, one_blas_thread, robust_fit  # noqa: E402
+from analysis.stats.causal import ancova
+from analysis.stats.regression import covariate_design, full_rank, one_blas_thread, robust_fit
 
 
 def make_panel(people: int, sites: int, seed: int = 1) -> pd.DataFrame:
@@ -30,11 +30,20 @@ def make_panel(people: int, sites: int, seed: int = 1) -> pd.DataFrame:
     joined = rng.random(people) < 0.4
     frames = []
     for label, index in (("base", 0), ("follow", 1)):
-        frames.append(pd.DataFrame({
-            "person": np.arange(people), "wave": label, "wave_index": index,
-            "site": pd.Categorical([f"s{k:04d}" for k in site]), "role": pd.Categorical([f"r{k}" for k in role]),
-            "sessions": joined * index * 3, "participant": joined & (index == 1),
-            "cbi_work": 40 + level + rng.normal(0, 5, people) - 3 * joined * index}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "person": np.arange(people),
+                    "wave": label,
+                    "wave_index": index,
+                    "site": pd.Categorical([f"s{k:04d}" for k in site]),
+                    "role": pd.Categorical([f"r{k}" for k in role]),
+                    "sessions": joined * index * 3,
+                    "participant": joined & (index == 1),
+                    "cbi_work": 40 + level + rng.normal(0, 5, people) - 3 * joined * index,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -42,10 +51,18 @@ def dummy_fit(panel: pd.DataFrame) -> tuple[float, float]:
     """The former way: every site a dummy column, SVD of the whole design."""
     wide = panel.pivot(index="person", columns="wave", values="cbi_work")
     follow = panel.loc[panel["wave_index"] == 1].set_index("person")
-    pairs = pd.DataFrame({"group": follow["participant"].astype(float), "baseline": wide["base"],
-                          "site": follow["site"], "role": follow["role"]})
+    pairs = pd.DataFrame(
+        {
+            "group": follow["participant"].astype(float),
+            "baseline": wide["base"],
+            "site": follow["site"],
+            "role": follow["role"],
+        }
+    )
     dummies, _, _ = covariate_design(pairs, ("site", "role"))
-    design = np.column_stack([np.ones(len(pairs)), pairs[["group", "baseline"]].to_numpy(), dummies.to_numpy()])
+    design = np.column_stack(
+        [np.ones(len(pairs)), pairs[["group", "baseline"]].to_numpy(), dummies.to_numpy()]
+    )
     _, svd = full_rank(design)
     fit = robust_fit(wide["follow"].to_numpy(), design, "HC3", svd=svd)
     return float(fit.params[1]), float(np.sqrt(fit.cov[1, 1]))

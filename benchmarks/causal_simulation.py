@@ -22,12 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.panel.index import PanelIndex  # noqa: E402
-from analysis.stats.causal import ancova, did  # noqa: E402
-from analysis.stats.dr_did import weighted_did  # noqa: E402
-from analysis.stats.group_time import did_at_wave  # noqa: E402
-from analysis.stats.regression import one_blas_thread  # noqa: E402
-from tooling.simulate_programs import OUTCOME, SITUATIONS, scaled, simulate  # noqa: E402
+from analysis.panel.index import PanelIndex
+from analysis.stats.causal import ancova, did
+from analysis.stats.dr_did import weighted_did
+from analysis.stats.group_time import did_at_wave
+from analysis.stats.regression import one_blas_thread
+from tooling.simulate_programs import OUTCOME, SITUATIONS, scaled, simulate
 
 ESTIMATORS = {
     "did": lambda p, w, i: did_at_wave(p, OUTCOME, w, index=i),
@@ -55,12 +55,19 @@ def run(seeds: int, size: int) -> list[dict[str, object]]:
         for (estimator, wave), values in records.items():
             errors = np.array([v[0] for v in values], dtype=float)
             covered = np.array([v[1] for v in values], dtype=float)
-            rows.append({"n": size, "situation": name, "estimator": estimator, "wave": wave,
-                         "mean_error": float(np.nanmean(errors)) if np.isfinite(errors).any() else np.nan,
-                         "rmse": float(np.sqrt(np.nanmean(errors ** 2))) if np.isfinite(errors).any() else np.nan,
-                         "coverage": float(np.nanmean(covered)) if np.isfinite(covered).any() else np.nan,
-                         "returned": float(np.isfinite(errors).mean()),
-                         "credible": float(np.mean([v[2] for v in values]))})
+            rows.append(
+                {
+                    "n": size,
+                    "situation": name,
+                    "estimator": estimator,
+                    "wave": wave,
+                    "mean_error": float(np.nanmean(errors)) if np.isfinite(errors).any() else np.nan,
+                    "rmse": float(np.sqrt(np.nanmean(errors**2))) if np.isfinite(errors).any() else np.nan,
+                    "coverage": float(np.nanmean(covered)) if np.isfinite(covered).any() else np.nan,
+                    "returned": float(np.isfinite(errors).mean()),
+                    "credible": float(np.mean([v[2] for v in values])),
+                }
+            )
     return rows
 
 
@@ -75,8 +82,11 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         started = time.perf_counter()
         for row in run(args.seeds, size):
-            print("| {n} | {situation} | {estimator} | {wave} | {mean_error:+.2f} | {rmse:.2f} | {coverage:.0%} | "
-                  "{returned:.0%} | {credible:.0%} |".format(**row), flush=True)
+            print(
+                "| {n} | {situation} | {estimator} | {wave} | {mean_error:+.2f} | {rmse:.2f} "
+                "| {coverage:.0%} | {returned:.0%} | {credible:.0%} |".format(**row),
+                flush=True,
+            )
         print(f"<!-- {args.seeds} data sets of {size}: {time.perf_counter() - started:.0f} s -->", flush=True)
 
 

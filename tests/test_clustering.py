@@ -17,8 +17,12 @@ def _data():
 
 
 # R: coef_test(lm(y ~ x1 + d), vcov = "CR2", cluster = cl, test = "Satterthwaite")
-CLUBSANDWICH = {(1, 0, 0): (0.476693399171, 3.40054003742), (0, 1, 0): (0.099032654309, 7.34406414390),
-                (0, 0, 1): (0.508031524975, 5.94427389045), (0, 1, 1): (0.517315950377, 6.526773867870)}
+CLUBSANDWICH = {
+    (1, 0, 0): (0.476693399171, 3.40054003742),
+    (0, 1, 0): (0.099032654309, 7.34406414390),
+    (0, 0, 1): (0.508031524975, 5.94427389045),
+    (0, 1, 1): (0.517315950377, 6.526773867870),
+}
 
 
 @pytest.mark.parametrize("contrast", list(CLUBSANDWICH))
@@ -42,7 +46,7 @@ def test_cluster_labels_do_not_matter():
 def test_influence_variance_sums_within_clusters():
     phi = np.array([1.0, -1.0, 2.0, 0.5])
     variance, df = influence_variance(phi, np.array([0, 0, 1, 1]))
-    assert variance == pytest.approx(2 / 1 * (0.0 ** 2 + 2.5 ** 2)) and df == 1
+    assert variance == pytest.approx(2 / 1 * (0.0**2 + 2.5**2)) and df == 1
     variance, df = influence_variance(phi, None)
     assert variance == pytest.approx(4 / 3 * float(np.square(phi).sum())) and df == 3
 

@@ -60,7 +60,8 @@ def test_left_out_people_are_not_compared():
     timing = program_timing(data.panel)
     est = weighted_did(data.panel, "cbi_work", "W1", method="dr")
     assert est.get("left_out") == int(timing.left_out.sum() - 0) - int(
-        (timing.left_out & ~timing.observed[:, 1]).sum())
+        (timing.left_out & ~timing.observed[:, 1]).sum()
+    )
     assert est.analysis == "dr_did"
 
 

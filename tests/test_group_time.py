@@ -17,18 +17,31 @@ from tooling.simulate_programs import SITUATIONS, simulate
 
 # csdid ATTgt(control_group="notyettreated", base_period="varying", est_method="reg"),
 # cohorts and periods as wave indexes: (g, t) -> (ATT, analytic SE)
-CELLS = {(1, 1): (-4.138421588315827, 1.3416704816390648), (1, 2): (-5.161080891807256, 1.2649230120112551),
-         (1, 3): (-3.846771606785522, 1.2617952890185993), (2, 1): (1.912879019263012, 1.1729475720249174),
-         (2, 2): (-3.8840049105511567, 1.1488922399875445), (2, 3): (-5.708594216170033, 1.1788337435847063),
-         (3, 1): (0.3118441095381659, 1.316424669895339), (3, 2): (1.162796642374802, 1.5266512027238603),
-         (3, 3): (-2.9353324295608614, 1.6198279230189747)}
+CELLS = {
+    (1, 1): (-4.138421588315827, 1.3416704816390648),
+    (1, 2): (-5.161080891807256, 1.2649230120112551),
+    (1, 3): (-3.846771606785522, 1.2617952890185993),
+    (2, 1): (1.912879019263012, 1.1729475720249174),
+    (2, 2): (-3.8840049105511567, 1.1488922399875445),
+    (2, 3): (-5.708594216170033, 1.1788337435847063),
+    (3, 1): (0.3118441095381659, 1.316424669895339),
+    (3, 2): (1.162796642374802, 1.5266512027238603),
+    (3, 3): (-2.9353324295608614, 1.6198279230189747),
+}
 # the did row (base wave 0), from R lm + clubSandwich CR2 / Satterthwaite on the same panel
 # (tests/reference/did_row_reference.R): wave -> (estimate, SE, df)
-DID_ROW_R = {1: (-4.138421588316, 1.353997676543, 63.1575888976), 2: (-3.616471102082, 0.933778570249, 161.6308906824),
-             3: (-3.043546286066, 0.864055127544, 268.0385545262)}
-DYNAMIC = {-2: (0.3118441095381659, 1.316424669895339), -1: (1.5785049476381472, 0.9310751715377024),
-           0: (-3.712531693989247, 0.7829520260449838), 1: (-5.426192606761864, 0.8581784522385872),
-           2: (-3.846771606785522, 1.2617952890185995)}
+DID_ROW_R = {
+    1: (-4.138421588316, 1.353997676543, 63.1575888976),
+    2: (-3.616471102082, 0.933778570249, 161.6308906824),
+    3: (-3.043546286066, 0.864055127544, 268.0385545262),
+}
+DYNAMIC = {
+    -2: (0.3118441095381659, 1.316424669895339),
+    -1: (1.5785049476381472, 0.9310751715377024),
+    0: (-3.712531693989247, 0.7829520260449838),
+    1: (-5.426192606761864, 0.8581784522385872),
+    2: (-3.846771606785522, 1.2617952890185995),
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +89,9 @@ def test_event_study_is_csdid_dynamic_aggregation(reference_panel):
 
 def test_people_who_started_before_baseline_are_left_out_and_counted(reference_panel):
     timing = program_timing(reference_panel)
-    started = reference_panel.loc[(reference_panel["wave_index"] == 0) & (reference_panel["sessions"] > 0), "person"]
+    started = reference_panel.loc[
+        (reference_panel["wave_index"] == 0) & (reference_panel["sessions"] > 0), "person"
+    ]
     assert set(timing.people[timing.left_out]) == set(started)
     counts = left_out_counts(reference_panel, "cbi_work")
     assert counts["W2"] == started.size  # balanced panel: everyone answers every wave
@@ -98,7 +113,10 @@ def test_no_eligible_participants_gives_not_enough_data(reference_panel):
     panel = reference_panel.copy()
     panel["sessions"] = np.where(panel["participant"], 5, 0)
     ever = panel.loc[panel["participant"], "person"].unique()
-    panel.loc[panel["person"].isin(ever) & (panel["wave_index"] == 0), ["sessions", "participant"]] = (3, True)
+    panel.loc[panel["person"].isin(ever) & (panel["wave_index"] == 0), ["sessions", "participant"]] = (
+        3,
+        True,
+    )
     est = did_at_wave(panel, "cbi_work", "W1")
     assert not est.ok and est.status.startswith("not enough data")
     assert est.get("left_out") == len(ever)

@@ -30,4 +30,5 @@ def test_trends_breakdown():
     assert trends_breakdown(-1.0, 0.9, 50, [0.5]).breakdown == 0.0
     assert trends_breakdown(-4.5, 0.9, 50, []).breakdown is None
     assert trends_breakdown(-4.5, 0.9, 1e6, [0.3, -1.5], waves_after=2).breakdown == pytest.approx(
-        result.breakdown / 2)
+        result.breakdown / 2
+    )

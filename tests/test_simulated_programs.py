@@ -56,6 +56,7 @@ def test_did_and_ipw_in_harder_situations(situation):
 def test_ancova_is_right_when_people_join_on_their_baseline_score_and_did_is_not():
     def _ancova(panel, wave, index):
         return ancova(panel, "cbi_work", wave, index=index)
+
     ancova_errors, _ = _errors("selection_baseline", _ancova, range(3))
     did_errors, _ = _errors("selection_baseline", _did, range(3))
     assert abs(ancova_errors.mean()) < 0.8
@@ -69,4 +70,4 @@ def test_simulator_answer_key():
     assert all(-5.0 <= v <= -3.0 for v in data.truth.values())
     assert (panel.groupby("person")["sessions"].diff().dropna() >= 0).all()
     started = panel.loc[(panel["wave_index"] == 0), "sessions"].gt(0).mean()
-    assert 0.03 < started < 0.15   # 20% of the ~40% who join
+    assert 0.03 < started < 0.15  # 20% of the ~40% who join

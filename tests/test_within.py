@@ -20,10 +20,20 @@ def _panel(n_people=900, n_sites=60, seed=3, collinear_role=False):
     rows = []
     for wave, index in (("base", 0), ("follow", 1)):
         score = 40 + level + rng.normal(0, 5, n_people) - 3 * joined * index
-        rows.append(pd.DataFrame({"person": np.arange(n_people), "wave": wave, "wave_index": index,
-                                  "site": [f"s{k:03d}" for k in site], "role": [f"r{k}" for k in role],
-                                  "sessions": joined * index * 4, "participant": joined & (index == 1),
-                                  "cbi_work": score}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "person": np.arange(n_people),
+                    "wave": wave,
+                    "wave_index": index,
+                    "site": [f"s{k:03d}" for k in site],
+                    "role": [f"r{k}" for k in role],
+                    "sessions": joined * index * 4,
+                    "participant": joined & (index == 1),
+                    "cbi_work": score,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -33,7 +43,9 @@ def test_absorbed_site_equals_site_dummies():
     assert est.get("absorbed") == "site"
     wide = panel.pivot(index="person", columns="wave", values="cbi_work")
     frame = panel.loc[panel["wave_index"] == 1, ["person", "site", "role", "participant"]].set_index("person")
-    frame = frame.assign(follow=wide["follow"], baseline=wide["base"], group=frame["participant"].astype(float))
+    frame = frame.assign(
+        follow=wide["follow"], baseline=wide["base"], group=frame["participant"].astype(float)
+    )
     fit = smf.ols("follow ~ group + baseline + C(site) + C(role)", frame).fit(cov_type="HC3", use_t=True)
     assert est.estimate == pytest.approx(fit.params["group"], rel=1e-9)
     assert est.get("se") == pytest.approx(fit.bse["group"], rel=1e-9)

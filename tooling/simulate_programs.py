@@ -54,10 +54,10 @@ class Scenario:
     n_sites: int = 10
     join_rate: float = 0.4
     selection: float = 0.6
-    selection_on: str = "trait"        # "trait" or "baseline"
+    selection_on: str = "trait"  # "trait" or "baseline"
     early_share: float = 0.0
     staggered: bool = False
-    rollout: bool = False              # only half the sites offer the program
+    rollout: bool = False  # only half the sites offer the program
     attrition: float = 0.0
     missing_rate: float = 0.12
     site_shock: float = 1.0
@@ -80,7 +80,7 @@ class SimulatedProgram:
     """A panel frame and its answer key."""
 
     panel: pd.DataFrame
-    truth: dict[str, float]    # wave label -> true average effect (did row's people)
+    truth: dict[str, float]  # wave label -> true average effect (did row's people)
     scenario: Scenario
     seed: int
 
@@ -100,8 +100,9 @@ def _solve_intercept(z: np.ndarray, slope: float, rate: float) -> float:
     return (low + high) / 2
 
 
-def _start_days(rng: np.random.Generator, scenario: Scenario, joined: np.ndarray, survey: np.ndarray
-                ) -> np.ndarray:
+def _start_days(
+    rng: np.random.Generator, scenario: Scenario, joined: np.ndarray, survey: np.ndarray
+) -> np.ndarray:
     """Day of the first session (days since _DAY0), NaN for people who never join."""
     n = joined.size
     baseline, last = survey[:, 0], survey[:, -1]
@@ -110,7 +111,9 @@ def _start_days(rng: np.random.Generator, scenario: Scenario, joined: np.ndarray
         after = baseline + 1 + rng.random(n) * (last - 10 - baseline)
     else:
         soon = rng.random(n) < 0.6
-        after = np.where(soon, baseline + 1 + rng.random(n) * 45, baseline + 1 + rng.random(n) * (last - baseline))
+        after = np.where(
+            soon, baseline + 1 + rng.random(n) * 45, baseline + 1 + rng.random(n) * (last - baseline)
+        )
     start = np.where(early, baseline - 1 - rng.random(n) * 180, after)
     return np.where(joined, np.floor(start), np.nan)
 
@@ -121,7 +124,9 @@ def simulate(scenario: Scenario, seed: int) -> SimulatedProgram:
     n, waves = scenario.n_people, scenario.n_waves
     site = rng.integers(0, scenario.n_sites, n)
     role = rng.integers(0, 4, n)
-    trait = rng.normal(0, 4, scenario.n_sites)[site] + np.array([0.0, 2.0, -2.0, 1.0])[role] + rng.normal(0, 8, n)
+    trait = (
+        rng.normal(0, 4, scenario.n_sites)[site] + np.array([0.0, 2.0, -2.0, 1.0])[role] + rng.normal(0, 8, n)
+    )
     shock = rng.normal(0, scenario.site_shock, (scenario.n_sites, waves))[site]
     noise = rng.normal(0, 6, (n, waves))
     survey = (np.arange(waves) * 91)[None, :] + rng.integers(0, 14, (n, waves))
@@ -149,13 +154,19 @@ def simulate(scenario: Scenario, seed: int) -> SimulatedProgram:
     y = untreated + effect
     labels = [f"W{t}" for t in range(waves)]
     person_i, wave_i = np.nonzero(observed)
-    panel = pd.DataFrame({
-        "person": person_i.astype("int64") + 1, "wave": np.array(labels)[wave_i], "wave_index": wave_i,
-        "survey_date": _DAY0 + survey[person_i, wave_i].astype("timedelta64[D]"),
-        "site": np.char.add("site ", site.astype(str))[person_i],
-        "role": np.char.add("role ", role.astype(str))[person_i],
-        "sessions": sessions[person_i, wave_i].astype("int64"),
-        "participant": sessions[person_i, wave_i] >= 1, OUTCOME: y[person_i, wave_i]})
+    panel = pd.DataFrame(
+        {
+            "person": person_i.astype("int64") + 1,
+            "wave": np.array(labels)[wave_i],
+            "wave_index": wave_i,
+            "survey_date": _DAY0 + survey[person_i, wave_i].astype("timedelta64[D]"),
+            "site": np.char.add("site ", site.astype(str))[person_i],
+            "role": np.char.add("role ", role.astype(str))[person_i],
+            "sessions": sessions[person_i, wave_i].astype("int64"),
+            "participant": sessions[person_i, wave_i] >= 1,
+            OUTCOME: y[person_i, wave_i],
+        }
+    )
     panel["survey_date"] = pd.to_datetime(panel["survey_date"])
     eligible = joined & ~(start <= survey[:, 0])
     truth = {}

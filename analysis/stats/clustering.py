@@ -51,8 +51,9 @@ class ContrastTest:
 
 
 def _grouped_sum(codes: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
-    return np.stack([np.bincount(codes, weights=values[:, i], minlength=count)
-                     for i in range(values.shape[1])], axis=1)
+    return np.stack(
+        [np.bincount(codes, weights=values[:, i], minlength=count) for i in range(values.shape[1])], axis=1
+    )
 
 
 def _sym_sqrt(matrix: np.ndarray) -> np.ndarray:
@@ -60,8 +61,9 @@ def _sym_sqrt(matrix: np.ndarray) -> np.ndarray:
     return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
 
 
-def cr2_contrast(design: np.ndarray, y: np.ndarray, clusters: np.ndarray, contrast: np.ndarray
-                 ) -> ContrastTest:
+def cr2_contrast(
+    design: np.ndarray, y: np.ndarray, clusters: np.ndarray, contrast: np.ndarray
+) -> ContrastTest:
     """OLS of ``y`` on ``design``; CR2 SE and Satterthwaite df of ``contrast · β``.
 
     Parameters
@@ -103,8 +105,9 @@ def cr2_contrast(design: np.ndarray, y: np.ndarray, clusters: np.ndarray, contra
     full = 1.0 - lam < 1e-10
     safe = np.where(lam > tiny, lam, 1.0)
     # A = I + B K B' with K = V diag(f) V'; f = ((1-λ)^-½ - 1)/λ, MP (f = -1/λ) at λ = 1
-    f = np.where(lam > tiny, np.where(full, -1.0, (1.0 / np.sqrt(np.where(full, 1.0, 1.0 - lam)) - 1.0)) / safe,
-                 0.0)
+    f = np.where(
+        lam > tiny, np.where(full, -1.0, (1.0 / np.sqrt(np.where(full, 1.0, 1.0 - lam)) - 1.0)) / safe, 0.0
+    )
     k = np.einsum("cik,ck,cjk->cij", vec, f, vec)
     # (I - H)^-1 = I + B K2 B' with K2 = V diag(1/(1-λ)) V' on λ > 0 (0 where λ = 1: MP)
     f2 = np.where(lam > tiny, np.where(full, -1.0 / safe, 1.0 / np.where(full, 1.0, 1.0 - lam)), 0.0)
@@ -116,7 +119,7 @@ def cr2_contrast(design: np.ndarray, y: np.ndarray, clusters: np.ndarray, contra
     pieces = adjusted @ mc
     variance = float(np.square(pieces).sum())
     # Satterthwaite df
-    smc = s @ mc                      # X_j'X_j M c, per cluster (count × p)
+    smc = s @ mc  # X_j'X_j M c, per cluster (count × p)
     r = smc + np.einsum("cij,cjk,ck->ci", s, mk, smc)
     mk2 = np.einsum("ij,cjk,kl->cil", root, k2, root)
     s_j = smc @ mc + np.einsum("ci,cij,cj->c", smc, mk2, smc)
@@ -151,7 +154,7 @@ def influence_variance(influence: np.ndarray, clusters: np.ndarray | None) -> tu
 class ClusterChoice:
     """Which unit the standard errors are clustered on, and why (``se_type`` text)."""
 
-    unit: str            # "person" or "site"
+    unit: str  # "person" or "site"
     se_type: str
     reason: str
     site_share: float | None
@@ -174,14 +177,22 @@ def choose_clusters(person: np.ndarray, site: np.ndarray | None, treated: np.nda
     frame = pd.DataFrame({"site": pd.Series(site).astype("string").fillna("missing").to_numpy(), "t": t})
     by_site = frame.groupby("site")["t"].agg(["mean", "size"])
     total = float(np.square(t - t.mean()).sum())
-    share = float((by_site["size"] * np.square(by_site["mean"] - t.mean())).sum() / total) if total > 0 else 0.0
+    share = (
+        float((by_site["size"] * np.square(by_site["mean"] - t.mean())).sum() / total) if total > 0 else 0.0
+    )
     rollout = bool((by_site["mean"] == 0).any() and (by_site["mean"] > 0).any())
     if len(by_site) < MIN_SITES:
         return ClusterChoice("person", "CR2 by person", f"fewer than {MIN_SITES} sites", share)
     if rollout or share >= SITE_CONCENTRATION:
-        why = ("some sites have no participants (the program runs at some sites only)" if rollout
-               else f"participation is concentrated by site (site explains {share:.0%} of who took part)")
+        why = (
+            "some sites have no participants (the program runs at some sites only)"
+            if rollout
+            else f"participation is concentrated by site (site explains {share:.0%} of who took part)"
+        )
         return ClusterChoice("site", "CR2 by site (Satterthwaite df)", why, share)
-    return ClusterChoice("person", "CR2 by person",
-                         f"participation is spread across sites (site explains {share:.0%} of who took part)",
-                         share)
+    return ClusterChoice(
+        "person",
+        "CR2 by person",
+        f"participation is spread across sites (site explains {share:.0%} of who took part)",
+        share,
+    )

@@ -20,7 +20,9 @@ from analysis.stats.group_time import did_at_wave
 from analysis.stats.multiplicity import adjust_families
 from analysis.stats.regression import one_blas_thread
 
-__all__ = ["ANALYSES", "ESTIMATE_COLUMNS", "EXTRA_COLUMNS", "OPTIONAL_ANALYSES", "compare_all", "estimates_frame"]
+__all__ = [
+    "ANALYSES", "ESTIMATE_COLUMNS", "EXTRA_COLUMNS", "OPTIONAL_ANALYSES", "compare_all", "estimates_frame",
+]
 
 ANALYSES: tuple[str, ...] = ("unadjusted", "did", "ancova", "ipw", "high_burnout_rd", "dose_response")
 #: computed only when asked for (``analyses=``): the doubly robust companion of ``ipw``
@@ -87,10 +89,10 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
                     results.append(high_burnout_rd(panel, outcome, wave, cutoff, direction, index=index))
                 elif analysis == "dose_response":
                     results.append(dose_response(panel, outcome, wave, index=index))
-        timing = index.memo.get("program timing")
+        timing = index.memo.get(("program timing",))
         index.memo.clear()  # one wave's pairs at a time in memory
         if timing is not None:
-            index.memo["program timing"] = timing  # who started when: the same for every wave
+            index.memo[("program timing",)] = timing  # who started when: the same for every wave
     return adjust_families(results, primary)
 
 

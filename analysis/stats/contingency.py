@@ -17,7 +17,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-
 from scipy import stats
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
@@ -125,7 +124,8 @@ def relative_risk(x1: int, n1: int, x2: int, n2: int, confidence: float) -> dict
     note = "Katz log interval; Haldane correction for the finite end (zero cell)"
     if x2 == 0:
         return {"relative_risk": None, "relative_risk_ci_low": low, "relative_risk_ci_high": None,
-                "relative_risk_note": "nobody in the comparison group above the cut-off: no finite ratio; " + note}
+                "relative_risk_note": "nobody in the comparison group above the cut-off: no finite ratio; "
+                + note}
     point = (x1 / n1) / (x2 / n2)
     if x1 == 0:
         low = 0.0

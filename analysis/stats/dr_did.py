@@ -57,7 +57,7 @@ class DrDidFit:
 
     att: float
     influence: np.ndarray
-    weights: np.ndarray        # 1 for participants, trimmed odds for the comparison group
+    weights: np.ndarray  # 1 for participants, trimmed odds for the comparison group
     propensity: np.ndarray
 
 
@@ -73,8 +73,9 @@ def _logit(d: np.ndarray, x: np.ndarray) -> np.ndarray | None:
     return np.asarray(fit.predict(x), dtype="float64")
 
 
-def drdid_panel(delta_y: np.ndarray, treated: np.ndarray, x: np.ndarray, method: str = "dr",
-                trim: float = 0.995) -> DrDidFit | None:
+def drdid_panel(
+    delta_y: np.ndarray, treated: np.ndarray, x: np.ndarray, method: str = "dr", trim: float = 0.995
+) -> DrDidFit | None:
     """Doubly robust (``"dr"``) or normalized IPW (``"ipw"``) DiD on panel data.
 
     Parameters
@@ -122,11 +123,14 @@ def drdid_panel(delta_y: np.ndarray, treated: np.ndarray, x: np.ndarray, method:
         inf_treat = inf_treat - lin_ols @ np.mean(w1[:, None] * x, axis=0)
         inf_cont = inf_cont - lin_ols @ np.mean(w0[:, None] * x, axis=0)
     psi = inf_treat / np.mean(w1) - inf_cont / np.mean(w0)
-    return DrDidFit(att=float(eta1 - eta0), influence=psi / n, weights=np.where(d == 1, w1, w0), propensity=ps)
+    return DrDidFit(
+        att=float(eta1 - eta0), influence=psi / n, weights=np.where(d == 1, w1, w0), propensity=ps
+    )
 
 
-def _overlap_levels(frame: pd.DataFrame, treated: np.ndarray, covariates: Sequence[str]
-                    ) -> tuple[np.ndarray, int, int, list[str]]:
+def _overlap_levels(
+    frame: pd.DataFrame, treated: np.ndarray, covariates: Sequence[str]
+) -> tuple[np.ndarray, int, int, list[str]]:
     """Rows kept after dropping levels without participants or without comparison people."""
     keep = np.ones(len(frame), bool)
     notes: list[str] = []
@@ -163,8 +167,9 @@ def _design(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
             if column.nunique() > 1:
                 blocks.append(column.astype("float64").rename(name))
         else:
-            dummies = pd.get_dummies(column.astype("string"), prefix=name, prefix_sep="=", drop_first=True,
-                                     dtype="float64")
+            dummies = pd.get_dummies(
+                column.astype("string"), prefix=name, prefix_sep="=", drop_first=True, dtype="float64"
+            )
             blocks.append(dummies)
     return pd.concat(blocks, axis=1)
 
@@ -181,8 +186,29 @@ def _balance(x: np.ndarray, d: np.ndarray, w: np.ndarray) -> float:
     return float(worst)
 
 
-def _sample(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str],
-            index: PanelIndex | None) -> tuple[pd.DataFrame, int] | None:
+def _credibility(x: np.ndarray, d: np.ndarray, fit: DrDidFit, trim: float) -> tuple[list[str], dict]:
+    """Why the weighted comparison is not credible (empty when it is), and its diagnostics."""
+    control_w = fit.weights[d == 0]
+    n0 = int((d == 0).sum())
+    ess = float(control_w.sum() ** 2 / np.square(control_w).sum()) if control_w.sum() > 0 else 0.0
+    smd = _balance(x, d, fit.weights)
+    problems = []
+    if smd > SMD_LIMIT:
+        problems.append(f"balance after weighting is poor (largest |SMD| {smd:.2f} > {SMD_LIMIT})")
+    if ess < max(10.0, n0 / 20.0):
+        problems.append(f"the weighted comparison group is effectively {ess:.0f} people")
+    return problems, {
+        "comparison_trimmed": int(((fit.propensity >= trim) & (d == 0)).sum()),
+        "max_smd_after": smd,
+        "ess_comparison": ess,
+        "credible": not problems,
+        "weights": "odds of joining for the comparison group (effect on participants)",
+    }
+
+
+def _sample(
+    panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str], index: PanelIndex | None
+) -> tuple[pd.DataFrame, int] | None:
     timing = program_timing(panel, index)
     if str(wave) not in timing.waves:
         return None
@@ -190,21 +216,38 @@ def _sample(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[s
     y = outcome_matrix(panel, outcome, timing)
     use = ~timing.left_out & ~np.isnan(y[:, 0]) & ~np.isnan(y[:, w])
     base_rows = timing.rows[use, 0]
-    frame = pd.DataFrame({"change": y[use, w] - y[use, 0], "baseline": y[use, 0],
-                          "group": timing.participant[use, w].astype("int64"),
-                          "cluster": timing.site[use] if timing.clusters.unit == "site" and timing.site is not None
-                          else timing.people[use]})
+    frame = pd.DataFrame(
+        {
+            "change": y[use, w] - y[use, 0],
+            "baseline": y[use, 0],
+            "group": timing.participant[use, w].astype("int64"),
+            "cluster": timing.site[use]
+            if timing.clusters.unit == "site" and timing.site is not None
+            else timing.people[use],
+        }
+    )
     for name in covariates:
         if name in panel.columns:
             column = panel[name].to_numpy()[base_rows]
-            frame[name] = column if is_numeric(panel[name]) else pd.Series(column).astype("string").fillna(
-                "missing").to_numpy()
+            frame[name] = (
+                column
+                if is_numeric(panel[name])
+                else pd.Series(column).astype("string").fillna("missing").to_numpy()
+            )
     return frame, int(np.sum(timing.left_out & ~np.isnan(y[:, w])))
 
 
-def weighted_did(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str] = ("site", "role"),
-                 method: str = "ipw", confidence: float = 0.95, trim: float = 0.99, *,
-                 index: PanelIndex | None = None) -> Estimate:
+def weighted_did(
+    panel: pd.DataFrame,
+    outcome: str,
+    wave: str,
+    covariates: Sequence[str] = ("site", "role"),
+    method: str = "ipw",
+    confidence: float = 0.95,
+    trim: float = 0.99,
+    *,
+    index: PanelIndex | None = None,
+) -> Estimate:
     """The ``ipw`` (``method="ipw"``) or ``dr_did`` (``"dr"``) row at ``wave`` (module docstring).
 
     ``extra``: ``se_type``, ``dropped_note``, ``participants_dropped``,
@@ -222,38 +265,44 @@ def weighted_did(panel: pd.DataFrame, outcome: str, wave: str, covariates: Seque
     frame = frame.loc[keep].reset_index(drop=True)
     d = frame["group"].to_numpy(dtype="float64")
     n1, n0 = int(d.sum()), int(d.size - d.sum())
-    info = {"left_out": left_out, "participants_dropped": dropped_part, "comparison_dropped": dropped_comp,
-            "dropped_note": "; ".join(dict.fromkeys(notes)) or None, "covariates_used": tuple(used)}
+    info = {
+        "left_out": left_out,
+        "participants_dropped": dropped_part,
+        "comparison_dropped": dropped_comp,
+        "dropped_note": "; ".join(dict.fromkeys(notes)) or None,
+        "covariates_used": tuple(used),
+    }
     design = _design(frame, used)
-    if n1 < 2 or n0 < 2 or len(frame) <= design.shape[1] + 1:
-        return not_enough("too few participants or comparison people left to weight", n_participants=n1,
-                          n_comparison=n0, extra=info, **labels)
     x = design.to_numpy(dtype="float64")
-    if np.linalg.matrix_rank(x) < x.shape[1]:
-        return not_enough("covariates are collinear among the people compared", n_participants=n1,
-                          n_comparison=n0, extra=info, **labels)
-    fit = drdid_panel(frame["change"].to_numpy(), d, x, method=method, trim=trim)
+    fit = None
+    if n1 < 2 or n0 < 2 or len(frame) <= design.shape[1] + 1:
+        reason = "too few participants or comparison people left to weight"
+    elif np.linalg.matrix_rank(x) < x.shape[1]:
+        reason = "covariates are collinear among the people compared"
+    else:
+        fit = drdid_panel(frame["change"].to_numpy(), d, x, method=method, trim=trim)
+        reason = "propensity model did not converge (groups separate on the covariates)"
     if fit is None:
-        return not_enough("propensity model did not converge (groups separate on the covariates)",
-                          n_participants=n1, n_comparison=n0, extra=info, **labels)
+        return not_enough(reason, n_participants=n1, n_comparison=n0, extra=info, **labels)
     variance, df = influence_variance(fit.influence, frame["cluster"].to_numpy())
     estimate, low, high, p_value, se = t_inference(fit.att, np.sqrt(variance), df, confidence)
-    control_w = fit.weights[d == 0]
-    ess = float(control_w.sum() ** 2 / np.square(control_w).sum()) if control_w.sum() > 0 else 0.0
-    smd = _balance(x, d, fit.weights)
-    problems = []
-    if smd > SMD_LIMIT:
-        problems.append(f"balance after weighting is poor (largest |SMD| {smd:.2f} > {SMD_LIMIT})")
-    if ess < max(10.0, n0 / 20.0):
-        problems.append(f"the weighted comparison group is effectively {ess:.0f} people")
+    problems, diagnostics = _credibility(x, d, fit, trim)
     sd = np.sqrt((frame.loc[d == 1, "baseline"].var() + frame.loc[d == 0, "baseline"].var()) / 2)
-    clustered_by_site = program_timing(panel, index).clusters.unit == "site"
-    info.update({"se": se, "se_type": ("influence function (propensity estimated), clustered by "
-                                       + ("site" if clustered_by_site else "person")),
-                 "comparison_trimmed": int(((fit.propensity >= trim) & (d == 0)).sum()),
-                 "max_smd_after": smd, "ess_comparison": ess, "credible": not problems,
-                 "weights": "odds of joining for the comparison group (effect on participants)"})
+    unit = "site" if program_timing(panel, index).clusters.unit == "site" else "person"
+    info.update(diagnostics)
+    info.update({"se": se, "se_type": f"influence function (propensity estimated), clustered by {unit}"})
     status = "ok" if not problems else "not credible: " + "; ".join(problems)
-    return Estimate(estimate=estimate, ci_low=low, ci_high=high, p_value=p_value, n_participants=n1,
-                    n_comparison=n0, effect_size=standardize(estimate, float(sd)),
-                    effect_size_kind="d_baseline_sd", status=status, residual_df=df, extra=info, **labels)
+    return Estimate(
+        estimate=estimate,
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
+        n_participants=n1,
+        n_comparison=n0,
+        effect_size=standardize(estimate, float(sd)),
+        effect_size_kind="d_baseline_sd",
+        status=status,
+        residual_df=df,
+        extra=info,
+        **labels,
+    )

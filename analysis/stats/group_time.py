@@ -54,33 +54,44 @@ from analysis.stats.clustering import ClusterChoice, choose_clusters, cr2_contra
 from analysis.stats.effect_sizes import standardize
 from analysis.stats.estimates import Estimate, not_enough, t_inference
 
-__all__ = ["Cell", "ProgramTiming", "baseline_cell", "did_at_wave", "event_study", "group_time_cells", "left_out_counts",
-           "outcome_matrix", "program_timing"]
+__all__ = [
+    "Cell",
+    "ProgramTiming",
+    "baseline_cell",
+    "did_at_wave",
+    "event_study",
+    "group_time_cells",
+    "left_out_counts",
+    "outcome_matrix",
+    "program_timing",
+]
 
 NEVER = -1
-LEFT_OUT_NOTE = ("people who had attended a session by their first survey have no measure from before "
-                 "the program and are left out")
+LEFT_OUT_NOTE = (
+    "people who had attended a session by their first survey have no measure from before "
+    "the program and are left out"
+)
 
 
 @dataclass(frozen=True, eq=False)
 class ProgramTiming:
     """Each person's waves, participation and cohort (arrays over people × waves)."""
 
-    people: np.ndarray          # person ids, sorted
-    waves: tuple[str, ...]      # labels by wave_index (position = index)
-    observed: np.ndarray        # bool, people × waves
-    participant: np.ndarray     # bool, people × waves (False where not observed)
-    cohort: np.ndarray          # wave index of the first participation, NEVER, or -2 (unknown)
-    left_out: np.ndarray        # bool: had started by their first survey
-    site: np.ndarray | None     # site at the first survey
-    rows: np.ndarray            # panel row per person × wave (-1 where not observed)
+    people: np.ndarray  # person ids, sorted
+    waves: tuple[str, ...]  # labels by wave_index (position = index)
+    observed: np.ndarray  # bool, people × waves
+    participant: np.ndarray  # bool, people × waves (False where not observed)
+    cohort: np.ndarray  # wave index of the first participation, NEVER, or -2 (unknown)
+    left_out: np.ndarray  # bool: had started by their first survey
+    site: np.ndarray | None  # site at the first survey
+    rows: np.ndarray  # panel row per person × wave (-1 where not observed)
     clusters: ClusterChoice
 
 
 def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> ProgramTiming:
     """People × waves arrays of :class:`ProgramTiming` (memoised on ``index``)."""
-    if index is not None and "program timing" in index.memo:
-        return index.memo["program timing"]  # type: ignore[return-value]
+    if index is not None and ("program timing",) in index.memo:
+        return index.memo[("program timing",)]  # type: ignore[return-value]
     frame = panel[["person", "wave", "wave_index", "sessions", "participant"]]
     labels = frame.drop_duplicates("wave_index").sort_values("wave_index")
     n_waves = int(frame["wave_index"].max()) + 1 if len(frame) else 0
@@ -92,7 +103,7 @@ def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> Prog
     rows = np.full((people.size, n_waves), -1, dtype="int64")
     rows[person_code, wave_code] = np.arange(len(frame))  # the last row of a person × wave wins
     observed = rows >= 0
-    started = (pd.to_numeric(frame["sessions"]).fillna(0).to_numpy() > 0)
+    started = pd.to_numeric(frame["sessions"]).fillna(0).to_numpy() > 0
     took_part = as_flag(frame["participant"]).to_numpy()
     participant = np.where(observed, took_part[np.maximum(rows, 0)], False)
     has_started = np.where(observed, started[np.maximum(rows, 0)], False)
@@ -105,12 +116,16 @@ def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> Prog
     cohort = np.where(left_out, -3, cohort)
     site = None
     if "site" in panel.columns:
-        site = panel["site"].astype("string").fillna("missing").to_numpy()[rows[np.arange(people.size), first]]
+        site = (
+            panel["site"].astype("string").fillna("missing").to_numpy()[rows[np.arange(people.size), first]]
+        )
     eligible = ~left_out
     clusters = choose_clusters(people[eligible], None if site is None else site[eligible], any_part[eligible])
-    timing = ProgramTiming(people, tuple(waves), observed, participant, cohort, left_out, site, rows, clusters)
+    timing = ProgramTiming(
+        people, tuple(waves), observed, participant, cohort, left_out, site, rows, clusters
+    )
     if index is not None:
-        index.memo["program timing"] = timing
+        index.memo[("program timing",)] = timing
     return timing
 
 
@@ -127,7 +142,7 @@ class Cell:
     cohort: int
     period: int
     base: int
-    treated: np.ndarray   # person positions
+    treated: np.ndarray  # person positions
     control: np.ndarray
     change_treated: np.ndarray
     change_control: np.ndarray
@@ -171,8 +186,9 @@ def group_time_cells(panel: pd.DataFrame, outcome: str, index: PanelIndex | None
     return cells
 
 
-def _stacked_contrast(cells: Sequence[Cell], weights: Sequence[float], timing: ProgramTiming
-                      ) -> tuple[float, float, float, int, str]:
+def _stacked_contrast(
+    cells: Sequence[Cell], weights: Sequence[float], timing: ProgramTiming
+) -> tuple[float, float, float, int, str]:
     """(estimate, se, df, clusters, se_type) of ``Σ w_c ATT_c`` by CR2 on the stacked cells."""
     k = len(cells)
     sizes = [c.treated.size + c.control.size for c in cells]
@@ -184,7 +200,7 @@ def _stacked_contrast(cells: Sequence[Cell], weights: Sequence[float], timing: P
     for i, cell in enumerate(cells):
         stop = start + sizes[i]
         design[start:stop, 2 * i] = 1.0
-        design[start:start + cell.treated.size, 2 * i + 1] = 1.0
+        design[start : start + cell.treated.size, 2 * i + 1] = 1.0
         y[start:stop] = np.concatenate([cell.change_treated, cell.change_control])
         person[start:stop] = np.concatenate([cell.treated, cell.control])
         start = stop
@@ -207,8 +223,9 @@ def left_out_counts(panel: pd.DataFrame, outcome: str, index: PanelIndex | None 
     return {label: int(present[:, i].sum()) for i, label in enumerate(timing.waves)}
 
 
-def baseline_cell(panel: pd.DataFrame, outcome: str, wave: str, index: PanelIndex | None = None
-                  ) -> tuple[Cell | None, int, int]:
+def baseline_cell(
+    panel: pd.DataFrame, outcome: str, wave: str, index: PanelIndex | None = None
+) -> tuple[Cell | None, int, int]:
     """The ``did`` row's people at ``wave``: (cell, participants, comparison) with base wave 0.
 
     Participants: took part by ``wave`` but not by their baseline survey; comparison:
@@ -224,11 +241,16 @@ def baseline_cell(panel: pd.DataFrame, outcome: str, wave: str, index: PanelInde
     control = np.flatnonzero(present & ~timing.participant[:, w])
     if treated.size < 2 or control.size < 2:
         return None, int(treated.size), int(control.size)
-    return Cell(0, w, 0, treated, control, change[treated], change[control]), int(treated.size), int(control.size)
+    return (
+        Cell(0, w, 0, treated, control, change[treated], change[control]),
+        int(treated.size),
+        int(control.size),
+    )
 
 
-def did_at_wave(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95, *,
-                index: PanelIndex | None = None) -> Estimate:
+def did_at_wave(
+    panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95, *, index: PanelIndex | None = None
+) -> Estimate:
     """The ``did`` row: the group-time ATTs at ``wave`` with base wave 0, averaged over cohorts.
 
     ``ATT(g, w)`` from baseline is the mean change (baseline to ``w``) of cohort g minus
@@ -255,35 +277,66 @@ def did_at_wave(panel: pd.DataFrame, outcome: str, wave: str, confidence: float 
     left_out = left_out_counts(panel, outcome, index).get(str(wave), 0)
     cell, n1, n0 = baseline_cell(panel, outcome, wave, index)
     if cell is None:
-        reason = ("no participants who joined after their baseline survey seen at baseline and this wave"
-                  if n1 == 0 else "no comparison people seen at baseline and this wave" if n0 == 0
-                  else f"fewer than 2 people in a group (participants {n1}, comparison {n0})")
+        reason = (
+            "no participants who joined after their baseline survey seen at baseline and this wave"
+            if n1 == 0
+            else "no comparison people seen at baseline and this wave"
+            if n0 == 0
+            else f"fewer than 2 people in a group (participants {n1}, comparison {n0})"
+        )
         return not_enough(reason, n_participants=n1, n_comparison=n0, extra={"left_out": left_out}, **labels)
     estimate, se, df, clusters, se_type = _stacked_contrast([cell], [1.0], timing)
     value, low, high, p_value, se = t_inference(estimate, se, df, confidence)
     if low is None:
-        return not_enough("no variation in change from baseline", n_participants=n1, n_comparison=n0,
-                          extra={"left_out": left_out}, **labels)
+        return not_enough(
+            "no variation in change from baseline",
+            n_participants=n1,
+            n_comparison=n0,
+            extra={"left_out": left_out},
+            **labels,
+        )
+    extra = _did_extra(panel, outcome, cell, timing)
+    sd = extra["baseline_sd"]
+    return Estimate(
+        estimate=value,
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
+        n_participants=n1,
+        n_comparison=n0,
+        effect_size=standardize(value, sd),
+        effect_size_kind="d_baseline_sd",
+        residual_df=df,
+        extra={"se": se, "se_type": se_type, "cluster_reason": timing.clusters.reason, "clusters": clusters,
+               "left_out": left_out, "left_out_note": LEFT_OUT_NOTE, **extra},
+        **labels,
+    )
+
+
+def _did_extra(panel: pd.DataFrame, outcome: str, cell: Cell, timing: ProgramTiming) -> dict:
+    """The did row's descriptive extras: cohorts, mean changes, baseline means and SMD."""
     y = outcome_matrix(panel, outcome, timing)
     base1, base0 = y[cell.treated, 0], y[cell.control, 0]
     sd = _pooled(base1, base0)
     mean0 = float(cell.change_control.mean())
     cohort = timing.cohort[cell.treated]
-    cohorts = tuple((timing.waves[g] if g > 0 else "unknown", int((cohort == g).sum()),
-                     float(cell.change_treated[cohort == g].mean() - mean0))
-                    for g in sorted(set(cohort.tolist()), key=lambda g: (g <= 0, g)))
-    return Estimate(
-        estimate=value, ci_low=low, ci_high=high, p_value=p_value, n_participants=n1, n_comparison=n0,
-        effect_size=standardize(value, sd), effect_size_kind="d_baseline_sd", residual_df=df,
-        extra={"se": se, "se_type": se_type, "cluster_reason": timing.clusters.reason, "clusters": clusters,
-               "left_out": left_out, "left_out_note": LEFT_OUT_NOTE, "cohorts": cohorts,
-               "change_participants": float(cell.change_treated.mean()), "change_comparison": mean0,
-               "baseline_participants": float(base1.mean()), "baseline_comparison": float(base0.mean()),
-               "baseline_sd": sd, "baseline_smd": standardize(float(base1.mean() - base0.mean()), sd),
-               "estimand": "average effect at this wave on people who took part by it but not by their "
-                           "baseline survey, against people not (yet) taking part"},
-        **labels,
+    cohorts = tuple(
+        (timing.waves[g] if g > 0 else "unknown", int((cohort == g).sum()),
+         float(cell.change_treated[cohort == g].mean() - mean0))
+        for g in sorted(set(cohort.tolist()), key=lambda g: (g <= 0, g))
     )
+    return {
+        "cohorts": cohorts,
+        "waves_since_baseline": int(cell.period),
+        "change_participants": float(cell.change_treated.mean()),
+        "change_comparison": mean0,
+        "baseline_participants": float(base1.mean()),
+        "baseline_comparison": float(base0.mean()),
+        "baseline_sd": sd,
+        "baseline_smd": standardize(float(base1.mean() - base0.mean()), sd),
+        "estimand": "average effect at this wave on people who took part by it but not by their "
+        "baseline survey, against people not (yet) taking part",
+    }
 
 
 def _pooled(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -294,12 +347,25 @@ def _pooled(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 EVENT_STUDY_COLUMNS: tuple[str, ...] = (
-    "outcome", "event_time", "period", "estimate", "ci_low", "ci_high", "p_value", "std_error", "df",
-    "n_participants", "n_comparison", "cohorts", "se_type")
+    "outcome",
+    "event_time",
+    "period",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "std_error",
+    "df",
+    "n_participants",
+    "n_comparison",
+    "cohorts",
+    "se_type",
+)
 
 
-def event_study(panel: pd.DataFrame, outcome: str, confidence: float = 0.95, *,
-                index: PanelIndex | None = None) -> pd.DataFrame:
+def event_study(
+    panel: pd.DataFrame, outcome: str, confidence: float = 0.95, *, index: PanelIndex | None = None
+) -> pd.DataFrame:
     """Effect by waves since the first session (``event_time`` e = t - g), with placebos.
 
     ``e ≥ 0``: average of ``ATT(g, g + e)`` over cohorts (weights: participants per
@@ -316,10 +382,21 @@ def event_study(panel: pd.DataFrame, outcome: str, confidence: float = 0.95, *,
         sizes = np.array([c.treated.size for c in chosen], dtype="float64")
         estimate, se, df, _, se_type = _stacked_contrast(chosen, sizes / sizes.sum(), timing)
         value, low, high, p_value, se = t_inference(estimate, se, df, confidence)
-        rows.append({
-            "outcome": outcome, "event_time": int(e), "period": "pre" if e < 0 else "post",
-            "estimate": value, "ci_low": low, "ci_high": high, "p_value": p_value, "std_error": se, "df": df,
-            "n_participants": int(np.unique(np.concatenate([c.treated for c in chosen])).size),
-            "n_comparison": int(np.unique(np.concatenate([c.control for c in chosen])).size),
-            "cohorts": len(chosen), "se_type": se_type})
+        rows.append(
+            {
+                "outcome": outcome,
+                "event_time": int(e),
+                "period": "pre" if e < 0 else "post",
+                "estimate": value,
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": p_value,
+                "std_error": se,
+                "df": df,
+                "n_participants": int(np.unique(np.concatenate([c.treated for c in chosen])).size),
+                "n_comparison": int(np.unique(np.concatenate([c.control for c in chosen])).size),
+                "cohorts": len(chosen),
+                "se_type": se_type,
+            }
+        )
     return pd.DataFrame(rows, columns=list(EVENT_STUDY_COLUMNS))

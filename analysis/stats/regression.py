@@ -112,7 +112,8 @@ class Absorbed:
         """Subtract each level's mean from every column (rows × columns or a vector)."""
         counts = np.bincount(self.codes, minlength=self.levels).astype("float64")
         if values.ndim == 1:
-            return values - (np.bincount(self.codes, weights=values, minlength=self.levels) / counts)[self.codes]
+            sums = np.bincount(self.codes, weights=values, minlength=self.levels)
+            return values - (sums / counts)[self.codes]
         means = np.stack([np.bincount(self.codes, weights=values[:, j], minlength=self.levels)
                           for j in range(values.shape[1])], axis=1) / counts[:, None]
         return values - means[self.codes]

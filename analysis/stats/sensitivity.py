@@ -68,13 +68,17 @@ def e_value(estimate: float, ci_low: float, ci_high: float, sd: float) -> EValue
         nearest = ci_low if estimate > 0 else ci_high
         interval = e_value_rr(math.exp(0.91 * nearest / sd))
     if interval == 1.0:
-        sentence = ("The interval already includes no effect, so no hidden factor is needed to explain "
-                    "the result away.")
+        sentence = (
+            "The interval already includes no effect, so no hidden factor is needed to explain "
+            "the result away."
+        )
     else:
-        sentence = (f"To explain this result away, something we did not measure would have to make people "
-                    f"{point:.1f} times more likely to join and, at the same time, {point:.1f} times more "
-                    f"likely to have a different score (to move the interval to no effect: {interval:.1f} "
-                    f"times).")
+        sentence = (
+            f"To explain this result away, something we did not measure would have to make people "
+            f"{point:.1f} times more likely to join and, at the same time, {point:.1f} times more "
+            f"likely to have a different score (to move the interval to no effect: {interval:.1f} "
+            f"times)."
+        )
     return EValue(point, interval, sentence)
 
 
@@ -82,13 +86,19 @@ def e_value(estimate: float, ci_low: float, ci_high: float, sd: float) -> EValue
 class TrendsBreakdown:
     """Relative-magnitude breakdown of a DiD estimate (module docstring)."""
 
-    breakdown: float | None      # M̄*; None without placebo estimates
+    breakdown: float | None  # M̄*; None without placebo estimates
     largest_placebo: float | None
     sentence: str
 
 
-def trends_breakdown(estimate: float, se: float, df: float, placebos: Sequence[float], waves_after: int = 1,
-                     confidence: float = 0.95) -> TrendsBreakdown:
+def trends_breakdown(
+    estimate: float,
+    se: float,
+    df: float,
+    placebos: Sequence[float],
+    waves_after: int = 1,
+    confidence: float = 0.95,
+) -> TrendsBreakdown:
     """Smallest ``M̄`` for which a trends violation ``M̄ × max|placebo|`` per wave overturns the estimate.
 
     Parameters
@@ -98,8 +108,12 @@ def trends_breakdown(estimate: float, se: float, df: float, placebos: Sequence[f
     waves_after : waves from the base wave to the estimated wave (violations add up).
     """
     if not placebos:
-        return TrendsBreakdown(None, None, "With one survey before the program, trends before it cannot be "
-                                           "compared, so this check is not possible.")
+        return TrendsBreakdown(
+            None,
+            None,
+            "With one survey before the program, trends before it cannot be "
+            "compared, so this check is not possible.",
+        )
     largest = max(abs(p) for p in placebos)
     half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
     room = abs(estimate) - half
@@ -108,7 +122,9 @@ def trends_breakdown(estimate: float, se: float, df: float, placebos: Sequence[f
     if largest == 0:
         return TrendsBreakdown(math.inf, largest, "Before the program the two groups moved exactly alike.")
     breakdown = room / (waves_after * largest)
-    sentence = (f"The result holds unless, after the program started, the two groups' trends differed by "
-                f"more than {breakdown:.1f} times the largest gap seen between them before it "
-                f"({largest:.1f} points a wave).")
+    sentence = (
+        f"The result holds unless, after the program started, the two groups' trends differed by "
+        f"more than {breakdown:.1f} times the largest gap seen between them before it "
+        f"({largest:.1f} points a wave)."
+    )
     return TrendsBreakdown(float(breakdown), float(largest), sentence)
