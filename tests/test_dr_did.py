@@ -73,3 +73,18 @@ def test_poor_balance_is_not_credible():
     panel["pull"] = joined * 4 + np.random.default_rng(0).normal(0, 0.4, len(panel))
     est = weighted_did(panel, "cbi_work", "W2", covariates=("pull",), method="ipw")
     assert est.estimate is None or est.status.startswith("not credible") or not est.ok
+
+
+def test_balance_table_of_the_att_weights():
+    from analysis.stats.dr_did import weighted_balance
+
+    data = simulate(replace(SITUATIONS["site_rollout"], n_people=600), 8)
+    balance = weighted_balance(data.panel, "cbi_work", "W3")
+    assert balance.status == "ok"
+    table = balance.table.set_index("covariate")
+    assert "baseline cbi_work" in table.index and any(name.startswith("site=") for name in table.index)
+    # the logistic score equations make the weighted covariate means close to the participants'
+    covariates = table.drop(index="baseline cbi_work")
+    assert covariates["smd_after"].abs().max() < 0.1
+    assert covariates["smd_after"].abs().max() <= covariates["smd_before"].abs().max()
+    assert balance.ess_comparison is not None and balance.ess_comparison < balance.n_comparison

@@ -45,8 +45,9 @@ from analysis.stats.clustering import influence_variance
 from analysis.stats.effect_sizes import standardize
 from analysis.stats.estimates import Estimate, not_enough, t_inference
 from analysis.stats.group_time import outcome_matrix, program_timing
+from analysis.stats.weighting import Balance
 
-__all__ = ["DrDidFit", "drdid_panel", "weighted_did"]
+__all__ = ["DrDidFit", "drdid_panel", "prepare", "weighted_balance", "weighted_did"]
 
 SMD_LIMIT = 0.1
 
@@ -237,6 +238,32 @@ def _sample(
     return frame, int(np.sum(timing.left_out & ~np.isnan(y[:, w])))
 
 
+def prepare(
+    panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str], index: PanelIndex | None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
+    """The people compared at ``wave`` after dropping levels without overlap, their design, notes.
+
+    None when ``wave`` is not in the data. The frame has ``change, baseline, group,
+    cluster`` and the covariates; the design has a constant and dummies (first level
+    dropped); the dict holds ``left_out``, the dropped counts and ``dropped_note``.
+    """
+    built = _sample(panel, outcome, wave, covariates, index)
+    if built is None:
+        return None
+    frame, left_out = built
+    used = [c for c in covariates if c in frame.columns]
+    keep, dropped_part, dropped_comp, notes = _overlap_levels(frame, frame["group"].to_numpy(), used)
+    frame = frame.loc[keep].reset_index(drop=True)
+    info = {
+        "left_out": left_out,
+        "participants_dropped": dropped_part,
+        "comparison_dropped": dropped_comp,
+        "dropped_note": "; ".join(dict.fromkeys(notes)) or None,
+        "covariates_used": tuple(used),
+    }
+    return frame, _design(frame, used), info
+
+
 def weighted_did(
     panel: pd.DataFrame,
     outcome: str,
@@ -255,24 +282,12 @@ def weighted_did(
     ``max_smd_after``, ``ess_comparison``, ``left_out`` and ``credible``.
     """
     labels = {"analysis": "ipw" if method == "ipw" else "dr_did", "outcome": outcome, "wave": str(wave)}
-    built = _sample(panel, outcome, wave, covariates, index)
-    if built is None:
+    prepared = prepare(panel, outcome, wave, covariates, index)
+    if prepared is None:
         return not_enough("wave not in the data", **labels)
-    frame, left_out = built
-    used = [c for c in covariates if c in frame.columns]
-    treated = frame["group"].to_numpy()
-    keep, dropped_part, dropped_comp, notes = _overlap_levels(frame, treated, used)
-    frame = frame.loc[keep].reset_index(drop=True)
+    frame, design, info = prepared
     d = frame["group"].to_numpy(dtype="float64")
     n1, n0 = int(d.sum()), int(d.size - d.sum())
-    info = {
-        "left_out": left_out,
-        "participants_dropped": dropped_part,
-        "comparison_dropped": dropped_comp,
-        "dropped_note": "; ".join(dict.fromkeys(notes)) or None,
-        "covariates_used": tuple(used),
-    }
-    design = _design(frame, used)
     x = design.to_numpy(dtype="float64")
     fit = None
     if n1 < 2 or n0 < 2 or len(frame) <= design.shape[1] + 1:
@@ -306,3 +321,66 @@ def weighted_did(
         extra=info,
         **labels,
     )
+
+
+def weighted_balance(
+    panel: pd.DataFrame,
+    outcome: str,
+    wave: str,
+    covariates: Sequence[str] = ("site", "role"),
+    trim: float = 0.99,
+    threshold: float = SMD_LIMIT,
+    *,
+    index: PanelIndex | None = None,
+) -> Balance:
+    """Balance before and after the ``ipw`` row's ATT weights, as :class:`analysis.stats.weighting.Balance`.
+
+    Rows: the baseline score and each covariate column of the propensity model;
+    ``smd = (mean participants - mean comparison) / √((s1² + s0²)/2)`` with the comparison
+    mean weighted by the odds after weighting and unweighted SDs both times;
+    ``variance_ratio`` participants over comparison; ``flag`` when ``|smd_after| > 0.1``.
+    """
+    prepared = prepare(panel, outcome, wave, covariates, index)
+    columns = [
+        "covariate",
+        "smd_before",
+        "smd_after",
+        "variance_ratio_before",
+        "variance_ratio_after",
+        "flag",
+    ]
+    if prepared is None:
+        return Balance(
+            pd.DataFrame(columns=columns), None, None, 0, 0, "not enough data: wave not in the data"
+        )
+    frame, design, _ = prepared
+    d = frame["group"].to_numpy(dtype="float64")
+    n1, n0 = int(d.sum()), int(d.size - d.sum())
+    fit = None
+    if n1 >= 2 and n0 >= 2 and np.linalg.matrix_rank(design.to_numpy()) == design.shape[1]:
+        fit = drdid_panel(frame["change"].to_numpy(), d, design.to_numpy(dtype="float64"), "ipw", trim)
+    weights = fit.weights if fit is not None else np.ones_like(d)
+    matrix = pd.concat([frame["baseline"].rename(f"baseline {outcome}"), design.iloc[:, 1:]], axis=1)
+    rows = []
+    for name in matrix.columns:
+        x = matrix[name].to_numpy(dtype="float64")
+        a, b = x[d == 1], x[d == 0]
+        spread = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2) if a.size > 1 and b.size > 1 else np.nan
+        after = np.average(b, weights=weights[d == 0]) if b.size and fit is not None else np.nan
+        v_after = np.average((b - after) ** 2, weights=weights[d == 0]) if fit is not None else np.nan
+        rows.append(
+            {
+                "covariate": name,
+                "smd_before": (a.mean() - b.mean()) / spread if spread else np.nan,
+                "smd_after": (a.mean() - after) / spread if spread else np.nan,
+                "variance_ratio_before": a.var(ddof=1) / b.var(ddof=1) if b.var(ddof=1) > 0 else np.nan,
+                "variance_ratio_after": a.var(ddof=0) / v_after if v_after > 0 else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows).reindex(columns=columns)
+    judged = table["smd_after"] if fit is not None else table["smd_before"]
+    table["flag"] = judged.abs() > threshold
+    control_w = weights[d == 0]
+    ess = float(control_w.sum() ** 2 / np.square(control_w).sum()) if fit is not None else None
+    status = "ok" if fit is not None else "not enough data: weights not estimable"
+    return Balance(table, float(n1) if fit is not None else None, ess, n1, n0, status)
