@@ -7,16 +7,13 @@ import streamlit as st
 from analysis.access import accounts
 from analysis.access.scope import ROLE_LABELS, PermissionDenied
 from ui import auth
-from ui.state import get_store
+from ui.page import admin_page_start, allowed_or_stop
 
 NOTICE = "admin_accounts_notice"
 
-scope = auth.current_scope()
-store = get_store()
-
-st.title("Accounts")
-st.caption("Who may sign in, with which role, and for which practices. Every change is "
-           "written to the audit log.")
+scope, store = admin_page_start("Accounts",
+                                "Who may sign in, with which role, and for which practices. Every "
+                                "change is written to the audit log.")
 
 if auth.uses_single_sign_on():
     st.info(
@@ -28,12 +25,8 @@ if accounts.needs_bootstrap(store):
     auth.bootstrap_form(store)
     st.stop()
 
-try:
-    table = accounts.list_accounts(store, scope)
-    sites = accounts.known_sites(store, scope)
-except PermissionDenied as error:
-    auth.show_permission_error(error)
-    st.stop()
+table, sites = allowed_or_stop(
+    lambda: (accounts.list_accounts(store, scope), accounts.known_sites(store, scope)))
 
 if NOTICE in st.session_state:
     st.success(st.session_state.pop(NOTICE), icon=":material/check_circle:")

@@ -5,25 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.access import accounts
-from analysis.privacy.disclosure import neutralize_frame
-from analysis.access.scope import PermissionDenied
-from ui import auth
-from ui.state import get_store
+from analysis.privacy.csv_safety import neutralize_frame
+from ui.page import admin_page_start, allowed_or_stop
 
 ANY = "(any)"
 
-scope = auth.current_scope()
-store = get_store()
-
-st.title("Audit log")
-st.caption("Who signed in, changed data, settings or accounts, and what was refused. "
-           "Passwords and respondent IDs are never recorded.")
-
-try:
-    events = accounts.audit_events(store, scope)
-except PermissionDenied as error:
-    auth.show_permission_error(error)
-    st.stop()
+scope, store = admin_page_start("Audit log",
+                                "Who signed in, changed data, settings or accounts, and what was "
+                                "refused. Passwords and respondent IDs are never recorded.")
+events = allowed_or_stop(lambda: accounts.audit_events(store, scope))
 
 left, right = st.columns(2)
 action = left.selectbox("Action", [ANY, *sorted(events["action"].unique())])

@@ -8,22 +8,14 @@ from analysis.access import accounts
 from analysis.access.scope import PermissionDenied
 from analysis.access.settings import SETTING_SPECS, load_settings, save_setting
 from ui import auth
-from ui.state import get_store
+from ui.page import admin_page_start, allowed_or_stop
 
 NOTICE = "admin_settings_notice"
 
-scope = auth.current_scope()
-store = get_store()
-
-st.title("Settings")
-st.caption("Rules that apply to everyone using this installation. Each change is "
-           "written to the audit log.")
-
-try:
-    accounts.check_allowed(store, scope, "settings")
-except PermissionDenied as error:
-    auth.show_permission_error(error)
-    st.stop()
+scope, store = admin_page_start("Settings",
+                                "Rules that apply to everyone using this installation. Each change "
+                                "is written to the audit log.")
+allowed_or_stop(lambda: accounts.check_allowed(store, scope, "settings"))
 
 if NOTICE in st.session_state:
     st.success(st.session_state.pop(NOTICE), icon=":material/check_circle:")

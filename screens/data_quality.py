@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import streamlit as st
+from ui.charts import quality_for
+from ui.page import chart_page
 
-from ui.charts import quality_for, show_chart
-from ui.filters import sidebar
-from ui.state import get_store
-
-st.title("Can we trust the data?", anchor=False)
-st.caption("How many people answered each wave, how many questions were left blank, and "
-           "whether each scale's questions hang together.")
-
-store = get_store()
-selection = sidebar(store)
-charts = quality_for(store, selection)
-
-for chart in charts:
-    st.divider()
-    show_chart(chart)
-
-st.caption(f"Selection: {selection.describe()}.")
+chart_page("Can we trust the data?",
+           "How many people answered each wave, how many questions were left blank, and "
+           "whether each scale's questions hang together.",
+           quality_for)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.auth import current_scope, show_permission_error
-from ui.state import get_store
-
+from analysis.access.scope import Scope
+from analysis.access.settings import Settings, load_settings
 from analysis.reporting.export import build_export_bundle
 from analysis.reporting.html_report import build_html_report
 from analysis.reporting.report import build_report
-from analysis.access.scope import PermissionDenied, Scope
-from analysis.access.settings import Settings, load_settings
 from analysis.storage.store import Store
+from ui.auth import current_scope
+from ui.page import allowed_or_stop
+from ui.state import get_store
 
 scope = current_scope()
 st.title("Export for researchers", anchor=False)
@@ -45,11 +45,7 @@ def _html(_store: Store, version: str, scope: Scope, settings: Settings) -> str:
     return build_html_report(build_report(_store, scope, settings=settings))
 
 
-try:
-    bundle = _bundle(store, store.data_version(), scope, settings)
-except PermissionDenied as error:
-    show_permission_error(error)
-    st.stop()
+bundle = allowed_or_stop(lambda: _bundle(store, store.data_version(), scope, settings))
 
 st.subheader("Output checks", anchor=False)
 failed = int(bundle.summary["fail"].sum()) if len(bundle.summary) else 0

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.intake import ingest
-from ui import auth
+from analysis.intake.sample import has_sample, remove_sample
+from analysis.intake.uploads import history, undo
 from ui import upload_helpers as helpers
-from ui.state import get_store
+from ui.page import admin_page_start
 
 NOTICE = "history_notice"
 
-scope = auth.current_scope()
-store = get_store()
-
-st.title("Import history")
-st.caption("Every file uploaded, newest first. An upload that went wrong can be taken "
-           "back out here.")
+scope, store = admin_page_start("Import history",
+                                "Every file uploaded, newest first. An upload that went wrong can "
+                                "be taken back out here.")
 
 if NOTICE in st.session_state:
     st.success(st.session_state.pop(NOTICE), icon=":material/check_circle:")
 
-uploads = helpers.run_safely(lambda: ingest.history(store, scope))
+uploads = helpers.run_safely(lambda: history(store, scope))
 if uploads is None:
     st.stop()
 if uploads.empty:
@@ -52,21 +49,21 @@ else:
     confirmed = st.checkbox(f"Yes, take upload {chosen} out whole", key="undo_confirm")
     if st.button("Undo this upload", icon=":material/undo:", disabled=not confirmed,
                  key="undo"):
-        done = helpers.run_safely(lambda: ingest.undo(store, chosen, scope))
+        done = helpers.run_safely(lambda: undo(store, chosen, scope))
         if done is not None:
             st.session_state[NOTICE] = done.message()
             st.session_state.pop("undo_confirm", None)
             st.rerun()
 
 # Remove the sample data ------------------------------------------------------------------
-if ingest.has_sample(store) and scope.may("undo"):
+if has_sample(store) and scope.may("undo"):
     st.subheader("Remove the sample data")
     st.markdown("The sample data (synthetic professionals in fictional practices) is "
                 "loaded. Remove it before relying on the dashboards; it will not come back.")
     sure = st.checkbox("Yes, remove the sample data", key="sample_confirm")
     if st.button("Remove the sample data", icon=":material/delete:", disabled=not sure,
                  key="remove_sample"):
-        removed = helpers.run_safely(lambda: ingest.remove_sample(store, scope))
+        removed = helpers.run_safely(lambda: remove_sample(store, scope))
         if removed is not None:
             st.session_state[NOTICE] = (f"The sample data was removed ({removed} "
                                         f"upload{'s' if removed != 1 else ''} taken out).")

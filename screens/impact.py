@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.charts import impact_for, show_chart
-from ui.filters import sidebar
-from ui.state import get_store
+from ui.charts import impact_for
+from ui.page import page_start, selection_footer, show_charts
 
-st.title("Does peer support lower burnout?", anchor=False)
-st.caption("Participants compared with colleagues who did not take part: their scores over "
-           "time, four ways of comparing them fairly, and whether more sessions help more.")
-
-store = get_store()
-selection = sidebar(store)
+store, selection = page_start(
+    "Does peer support lower burnout?",
+    "Participants compared with colleagues who did not take part: their scores over "
+    "time, four ways of comparing them fairly, and whether more sessions help more.")
 charts, note = impact_for(store, selection)
 if note:
     st.warning(note, icon=":material/balance:")
 
-for chart in charts:
-    st.divider()
-    show_chart(chart)
-
-st.caption(f"Selection: {selection.describe()}.")
+show_charts(charts)
+selection_footer(selection)

@@ -4,35 +4,32 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.views import dashboard
+from analysis.views.overview import format_count, format_effect, format_interval, format_level, format_share
 from ui.charts import overview_for, show_chart
-from ui.filters import sidebar
-from ui.state import get_store
+from ui.page import page_start, selection_footer
 
-st.title("Peer support at a glance", anchor=False)
-st.caption("Is the program used, and are participants less burned out than colleagues "
-           "who do not take part? From your own anonymized survey and attendance data.")
-
-store = get_store()
-selection = sidebar(store)
+store, selection = page_start(
+    "Peer support at a glance",
+    "Is the program used, and are participants less burned out than colleagues "
+    "who do not take part? From your own anonymized survey and attendance data.")
 model = overview_for(store, selection)
 
 st.subheader(f"{model.outcome_label} at {model.wave or 'the latest wave'}", anchor=False)
 used, burn_p, burn_c, effect = st.columns([1, 1, 1, 1.3])
-used.metric("Respondents", dashboard.format_count(model.respondents),
+used.metric("Respondents", format_count(model.respondents),
             help="People who answered the survey at this wave, in your selection.")
-used.metric("Took part in peer support", dashboard.format_share(model.participation_rate),
+used.metric("Took part in peer support", format_share(model.participation_rate),
             help=f"Attended at least {selection.settings.min_sessions} session(s) by the survey.")
-burn_p.metric(f"Participants: average ({model.unit})", dashboard.format_level(model.participants),
+burn_p.metric(f"Participants: average ({model.unit})", format_level(model.participants),
               help="Average score of participants at this wave.")
-burn_p.metric("Participants: high burnout", dashboard.format_share(model.participants.share_high),
+burn_p.metric("Participants: high burnout", format_share(model.participants.share_high),
               help="Share at or above the instrument's cut-off.")
-burn_c.metric(f"Comparison: average ({model.unit})", dashboard.format_level(model.comparison),
+burn_c.metric(f"Comparison: average ({model.unit})", format_level(model.comparison),
               help="Average score of respondents who did not take part.")
-burn_c.metric("Comparison: high burnout", dashboard.format_share(model.comparison.share_high))
+burn_c.metric("Comparison: high burnout", format_share(model.comparison.share_high))
 effect.metric("Program effect",
-              dashboard.format_effect(model), help=model.effect_help)
-effect.caption(dashboard.format_interval(model))
+              format_effect(model), help=model.effect_help)
+effect.caption(format_interval(model))
 
 if model.can_claim:
     st.success(model.sentence, icon=":material/check_circle:")
@@ -42,4 +39,4 @@ for caveat in model.caveats:
     st.caption(caveat)
 
 show_chart(model.change)
-st.caption(f"Selection: {selection.describe()}. Details on the Impact page.")
+selection_footer(selection, " Details on the Impact page.")

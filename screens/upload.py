@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.intake import ingest
+from analysis.intake.ingest import ingest, validate_upload
+from analysis.intake.values import UploadFile
 from analysis.access.settings import load_settings
 from ui import auth
 from ui import upload_helpers as helpers
@@ -44,7 +45,7 @@ if not any(chosen.values()):
     st.stop()
 
 # 2. Mapping, preview and scales, per file -----------------------------------------------
-files: list[ingest.UploadFile] = []
+files: list[UploadFile] = []
 for kind, uploaded in chosen.items():
     if uploaded is None:
         continue
@@ -74,7 +75,7 @@ fingerprint = (tuple((f.kind, f.sha256, tuple(sorted(f.mapping.items()))) for f 
 
 # 4. Validate -----------------------------------------------------------------------------
 if st.button("Validate", icon=":material/fact_check:", key="validate"):
-    checked = helpers.run_safely(lambda: ingest.validate_upload(
+    checked = helpers.run_safely(lambda: validate_upload(
         store, files, scope, pseudonymize, replace=replace))
     if checked is not None:
         st.session_state[REPORT] = (fingerprint, checked)
@@ -111,7 +112,7 @@ if st.button("Upload", type="primary", icon=":material/cloud_upload:", key="uplo
              disabled=not ready,
              help=None if ready else "Validate first; upload opens when there are no errors."):
     bar = st.progress(0.0, text="Starting")
-    result = helpers.run_safely(lambda: ingest.ingest(
+    result = helpers.run_safely(lambda: ingest(
         store, files, scope, replace=replace, pseudonymize=pseudonymize,
         progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text)))
     bar.empty()

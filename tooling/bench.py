@@ -21,8 +21,8 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
 ``overview_cold`` / ``impact_cold``
     What the Overview / Impact page computes on a cache miss (first visit after an
     upload): the sidebar's ``data_version``, settings, ``queries.available`` and
-    ``dashboard.guard_filters``; ``build_report``; for Impact the score quantiles
-    (``load_panel`` of one outcome + ``dashboard.score_quantiles``); then the page's
+    ``selection.guard_filters``; ``build_report``; for Impact the score quantiles
+    (``load_panel`` of one outcome + ``aggregates.score_quantiles``); then the page's
     uncached calls (``overview_model``, or ``impact_charts`` + ``lords_paradox_note``).
 ``overview_warm`` / ``impact_warm``
     The same page on a ``st.cache_data`` hit. ``st.cache_data`` stores the pickled
@@ -52,8 +52,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 DEFAULT_REPEATS = 3
@@ -106,7 +107,7 @@ def _repeat(action: Callable[[int], Any], repeats: int,
     runs: list[float] = []
     spent = 0.0
     for i in range(repeats):
-        seconds, _ = _timed(lambda: action(i))
+        seconds, _ = _timed(lambda i=i: action(i))
         runs.append(seconds)
         spent += seconds
         if spent + seconds > budget:
@@ -125,12 +126,13 @@ def _people_for(rows: int) -> int:
 
 def _ingest_files(store: Any, survey: Path, attendance: Path) -> Any:
     """One all-or-nothing upload of both files through the app's ingest."""
-    from analysis.intake import ingest as ingest_module  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.intake.ingest import ingest  # noqa: PLC0415
+    from analysis.intake.values import UploadFile  # noqa: PLC0415
 
-    files = [ingest_module.UploadFile.from_path("survey", survey),
-             ingest_module.UploadFile.from_path("attendance", attendance)]
-    result = ingest_module.ingest(store, files, LOCAL)
+    files = [UploadFile.from_path("survey", survey),
+             UploadFile.from_path("attendance", attendance)]
+    result = ingest(store, files, LOCAL)
     if getattr(result, "status", None) != "applied":
         raise RuntimeError(f"bench upload not applied: {result}")
     return result
@@ -179,9 +181,9 @@ def stage_ingest(args: argparse.Namespace) -> dict:
 
 
 def stage_report(args: argparse.Namespace) -> dict:
-    from analysis.reporting.report import build_report, write_report  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.reporting.report import build_report, write_report  # noqa: PLC0415
     from analysis.storage.store import Store  # noqa: PLC0415
 
     out = Path(args.work) / "report_out"
@@ -203,14 +205,14 @@ def _save_default_cache(store: Any, tables: Any, work: Path) -> None:
     """What st.cache_data holds after a first visit with the default selection (the
     report's tables are the same cache entry for every page), for the warm stages when
     the cold page stages are skipped (``--stages``)."""
-    from analysis.views import dashboard  # noqa: PLC0415
+    from analysis.views import aggregates  # noqa: PLC0415
     from analysis.storage import queries  # noqa: PLC0415
 
     inputs = _page_inputs(store)
     panel = queries.load_panel(store, inputs["scope"], [inputs["outcome"]],
                                inputs["settings"].min_sessions, inputs["filters"])
     values = {"available": queries.available(store, inputs["scope"]), "tables": tables,
-              "quantiles": dashboard.score_quantiles(panel, inputs["outcome"],
+              "quantiles": aggregates.score_quantiles(panel, inputs["outcome"],
                                                      inputs["settings"].min_group_size)}
     blob = {name: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             for name, value in values.items()}
@@ -219,9 +221,9 @@ def _save_default_cache(store: Any, tables: Any, work: Path) -> None:
 
 def _page_inputs(store: Any) -> dict:
     """The default selection the sidebar gives on a first visit (everything, all waves)."""
-    from analysis.storage import queries  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.storage import queries  # noqa: PLC0415
 
     settings = load_settings(store)
     available = queries.available(store, LOCAL)
@@ -233,7 +235,7 @@ def _page_inputs(store: Any) -> dict:
 
 def _cold_page(store: Any, page: str, parts: dict[str, list[float]]) -> dict[str, Any]:
     """One cold visit of ``page``; returns the values st.cache_data would have stored."""
-    from analysis.views import dashboard  # noqa: PLC0415
+    from analysis.views import aggregates, overview, selection  # noqa: PLC0415
     from analysis.storage import queries  # noqa: PLC0415
     from analysis.reporting import report  # noqa: PLC0415
 
@@ -247,20 +249,20 @@ def _cold_page(store: Any, page: str, parts: dict[str, list[float]]) -> dict[str
     inputs = part("settings_and_available", lambda: _page_inputs(store))
     scope, settings = inputs["scope"], inputs["settings"]
     cached["available"] = queries.available(store, scope)
-    part("guard_filters", lambda: dashboard.guard_filters(store, scope, settings,
+    part("guard_filters", lambda: selection.guard_filters(store, scope, settings,
                                                           inputs["filters"], None))
     tables = part("build_report", lambda: report.build_report(
         store, scope, settings=settings, filters=inputs["filters"],
         outcomes=list(inputs["outcomes"]), waves=None))
     cached["tables"] = tables
     if page == "overview":
-        part("overview_model", lambda: dashboard.overview_model(
+        part("overview_model", lambda: overview.overview_model(
             tables, inputs["outcome"], None, k=settings.min_group_size))
     else:
         def quantiles() -> Any:
             panel = queries.load_panel(store, scope, [inputs["outcome"]],
                                        settings.min_sessions, inputs["filters"])
-            return dashboard.score_quantiles(panel, inputs["outcome"], settings.min_group_size)
+            return aggregates.score_quantiles(panel, inputs["outcome"], settings.min_group_size)
 
         cached["quantiles"] = part("score_quantiles", quantiles)
         part("impact_charts", lambda: _impact_page(tables, cached["quantiles"], inputs))
@@ -269,13 +271,13 @@ def _cold_page(store: Any, page: str, parts: dict[str, list[float]]) -> dict[str
 
 
 def _impact_page(tables: Any, quantiles: Any, inputs: dict) -> Any:
-    from analysis.views import dashboard  # noqa: PLC0415
+    from analysis.views import impact, report_tables  # noqa: PLC0415
 
     k = inputs["settings"].min_group_size
-    charts = dashboard.impact_charts(tables, quantiles, inputs["outcome"], None,
+    charts = impact.impact_charts(tables, quantiles, inputs["outcome"], None,
                                      inputs["outcomes"], k)
-    dashboard.lords_paradox_note(tables.estimates, inputs["outcome"],
-                                 dashboard.latest_wave(tables, inputs["outcome"], None))
+    impact.lords_paradox_note(tables.estimates, inputs["outcome"],
+                              report_tables.latest_wave(tables, inputs["outcome"], None))
     return charts
 
 
@@ -304,7 +306,7 @@ def _cache_key(*values: Any) -> str:
 
 def stage_page_warm(args: argparse.Namespace, page: str) -> dict:
     """A page rerun on st.cache_data hits (see the module docstring for what is counted)."""
-    from analysis.views import dashboard  # noqa: PLC0415
+    from analysis.views import overview  # noqa: PLC0415
     from analysis.access.settings import load_settings  # noqa: PLC0415
     from analysis.storage.store import Store  # noqa: PLC0415
 
@@ -323,7 +325,7 @@ def stage_page_warm(args: argparse.Namespace, page: str) -> dict:
                        inputs["outcomes"], inputs["waves"])
             tables = pickle.loads(blob["tables"])
             if page == "overview":
-                dashboard.overview_model(tables, inputs["outcome"], None,
+                overview.overview_model(tables, inputs["outcome"], None,
                                          k=settings.min_group_size)
             else:
                 version = store.data_version()  # quantiles_for
@@ -364,7 +366,7 @@ def _child(stage: str, rows: int, work: Path, survey: Path, attendance: Path, db
     command = [sys.executable, "-m", "tooling.bench", "--stage", stage, "--rows", str(rows),
                "--work", str(work), "--survey", str(survey), "--attendance", str(attendance),
                "--db", str(db), "--repeats", str(repeats)]
-    done = subprocess.run(command, capture_output=True, text=True,
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
                           cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])

@@ -1,4 +1,4 @@
-"""Drawing a :class:`~analysis.views.figures.Chart` the same way on every page, and the cached
+"""Drawing a :class:`~analysis.views.figure_base.Chart` the same way on every page, and the cached
 data the dashboards draw from.
 
 Caching: every cached function takes the store as ``_store`` (excluded from hashing) and
@@ -9,17 +9,24 @@ dictionary look-up and a new upload is never served stale.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from analysis.views import dashboard
-from analysis.storage import queries
+from analysis.privacy.csv_safety import neutralize_frame
 from analysis.reporting import report
-from analysis.privacy.disclosure import neutralize_frame
-from analysis.views.figures import Chart
+from analysis.storage import queries
 from analysis.storage.store import Store
+from analysis.views.aggregates import monthly_attendance, score_quantiles
+from analysis.views.figure_base import Chart
+from analysis.views.impact import impact_charts, lords_paradox_note
+from analysis.views.overview import OverviewModel, overview_model
+from analysis.views.participation_view import participation_charts
+from analysis.views.practices import practices_chart, practices_matrix
+from analysis.views.quality import quality_charts
+from analysis.views.report_tables import latest_wave
 
 _PLOTLY_CONFIG = {
     "displayModeBar": True,
@@ -82,7 +89,7 @@ def _quantiles(_store: Store, data_version: str, scope, settings, filters: queri
     panel = queries.load_panel(_store, scope, [outcome], settings.min_sessions, filters)
     if waves:
         panel = panel.loc[panel["wave"].isin(list(waves))]
-    return dashboard.score_quantiles(panel, outcome, settings.min_group_size)
+    return score_quantiles(panel, outcome, settings.min_group_size)
 
 
 def quantiles_for(store: Store, selection) -> pd.DataFrame:
@@ -94,13 +101,7 @@ def quantiles_for(store: Store, selection) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _monthly(_store: Store, data_version: str, scope, k: int,
              filters: queries.Filters) -> pd.DataFrame:
-    return dashboard.monthly_attendance(queries.load_attendance(_store, scope, filters), k)
-
-
-def monthly_for(store: Store, selection) -> pd.DataFrame:
-    """Sessions per calendar month (cached, months below K suppressed)."""
-    return _monthly(store, store.data_version(), selection.scope,
-                    selection.settings.min_group_size, selection.filters)
+    return monthly_attendance(queries.load_attendance(_store, scope, filters), k)
 
 
 # ---------------------------------------------------------------- cached page models
@@ -108,7 +109,7 @@ def monthly_for(store: Store, selection) -> pd.DataFrame:
 # What each dashboard draws, cached like the report it is built from (same key: data
 # version, scope, settings, filters, plus what the page chooses), so a rerun with the
 # same selection unpickles the finished charts instead of rebuilding every figure.
-# Charts pickle as their figure's JSON (analysis.views.figures.Chart.__reduce__).
+# Charts pickle as their figure's JSON (analysis.views.figure_base.Chart.__reduce__).
 
 
 def _refusal_stops(build: Callable[[], Any]) -> Any:
@@ -120,6 +121,14 @@ def _refusal_stops(build: Callable[[], Any]) -> Any:
         st.stop()
 
 
+def _page_model(build: Callable[..., Any], store: Store, selection, *extra: Any) -> Any:
+    """``build`` (a cached page model) for the sidebar selection; a refused selection stops
+    the page with the reason."""
+    return _refusal_stops(lambda: build(
+        store, store.data_version(), selection.scope, selection.settings, selection.filters,
+        selection.outcomes, selection.waves, *extra))
+
+
 def _tables(store: Store, version: str, selection) -> Any:
     return _report(store, version, selection.scope, selection.settings, selection.filters,
                    selection.outcomes, selection.waves)
@@ -129,14 +138,12 @@ def _tables(store: Store, version: str, selection) -> Any:
 def _overview(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
               outcomes: tuple[str, ...], waves: tuple[str, ...] | None, outcome: str):
     tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
-    return dashboard.overview_model(tables, outcome, waves, k=settings.min_group_size)
+    return overview_model(tables, outcome, waves, k=settings.min_group_size)
 
 
-def overview_for(store: Store, selection) -> dashboard.OverviewModel:
+def overview_for(store: Store, selection) -> OverviewModel:
     """The Overview's model for the sidebar selection (cached)."""
-    return _refusal_stops(lambda: _overview(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, selection.outcome))
+    return _page_model(_overview, store, selection, selection.outcome)
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
@@ -145,18 +152,15 @@ def _impact(_store: Store, data_version: str, scope, settings, filters: queries.
             outcome: str) -> tuple[list[Chart], str]:
     tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
     quantiles = _quantiles(_store, data_version, scope, settings, filters, outcome, waves)
-    charts = dashboard.impact_charts(tables, quantiles, outcome, waves, outcomes,
-                                     settings.min_group_size)
-    note = dashboard.lords_paradox_note(tables.estimates, outcome,
-                                        dashboard.latest_wave(tables, outcome, waves))
+    charts = impact_charts(tables, quantiles, outcome, waves, outcomes,
+                           settings.min_group_size)
+    note = lords_paradox_note(tables.estimates, outcome, latest_wave(tables, outcome, waves))
     return charts, note
 
 
 def impact_for(store: Store, selection) -> tuple[list[Chart], str]:
     """The Impact page's charts and its Lord's paradox note ("" when none), cached."""
-    return _refusal_stops(lambda: _impact(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, selection.outcome))
+    return _page_model(_impact, store, selection, selection.outcome)
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
@@ -165,29 +169,25 @@ def _participation(_store: Store, data_version: str, scope, settings, filters: q
                    outcome: str) -> list[Chart]:
     tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
     monthly = _monthly(_store, data_version, scope, settings.min_group_size, filters)
-    return dashboard.participation_charts(tables, monthly, outcome, waves, settings.min_group_size)
+    return participation_charts(tables, monthly, outcome, waves, settings.min_group_size)
 
 
 def participation_for(store: Store, selection) -> list[Chart]:
     """The Participation page's charts (cached)."""
-    return _refusal_stops(lambda: _participation(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, selection.outcome))
+    return _page_model(_participation, store, selection, selection.outcome)
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
 def _practices(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
                outcomes: tuple[str, ...], waves: tuple[str, ...] | None) -> Chart:
     tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
-    matrix = dashboard.practices_matrix(tables, outcomes, waves)
-    return dashboard.practices_chart(matrix, settings.min_group_size)
+    matrix = practices_matrix(tables, outcomes, waves)
+    return practices_chart(matrix, settings.min_group_size)
 
 
 def practices_for(store: Store, selection) -> Chart:
     """The Practices heatmap (cached)."""
-    return _refusal_stops(lambda: _practices(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves))
+    return _page_model(_practices, store, selection)
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
@@ -195,11 +195,9 @@ def _quality(_store: Store, data_version: str, scope, settings, filters: queries
              outcomes: tuple[str, ...], waves: tuple[str, ...] | None,
              all_waves: tuple[str, ...]) -> list[Chart]:
     tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
-    return dashboard.quality_charts(tables, waves or all_waves, settings.min_group_size)
+    return quality_charts(tables, waves or all_waves, settings.min_group_size)
 
 
 def quality_for(store: Store, selection) -> list[Chart]:
     """The Data quality page's charts (cached)."""
-    return _refusal_stops(lambda: _quality(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, selection.all_waves))
+    return _page_model(_quality, store, selection, selection.all_waves)

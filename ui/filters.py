@@ -3,7 +3,7 @@
 Values live in ``st.session_state`` under ``ppi_*`` keys (not the widgets' own keys,
 which Streamlit forgets on pages that do not draw them), so the selection follows the
 viewer from page to page. Every change is checked by
-:func:`analysis.views.dashboard.guard_filters` *before* the widgets are drawn: a selection
+:func:`analysis.views.selection.guard_filters` *before* the widgets are drawn: a selection
 that would show (or, by subtraction, reveal) fewer than K people is refused with the
 reason, and the previous allowed selection stays in force. Nothing is dropped silently.
 """
@@ -14,12 +14,13 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
-from analysis.views import dashboard
-from analysis.storage import queries
-from analysis.views.figures import outcome_label
 from analysis.access.scope import Scope
 from analysis.access.settings import Settings, load_settings
+from analysis.privacy.guard import FilterDecision
+from analysis.storage import queries
 from analysis.storage.store import Store
+from analysis.views.figure_base import outcome_label
+from analysis.views.selection import guard_filters
 from ui import auth
 
 #: The outcome the dashboards open on, first one the data has.
@@ -58,8 +59,8 @@ class Selection:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _guard(_store: Store, data_version: str, scope: Scope, settings: Settings,
-           filters: queries.Filters, waves: tuple[str, ...] | None) -> dashboard.FilterDecision:
-    return dashboard.guard_filters(_store, scope, settings, filters, waves)
+           filters: queries.Filters, waves: tuple[str, ...] | None) -> FilterDecision:
+    return guard_filters(_store, scope, settings, filters, waves)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

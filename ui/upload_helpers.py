@@ -1,17 +1,21 @@
 """Streamlit-side helpers of the Upload and Import history pages.
 
-Only drawing and the translation between widgets and :mod:`analysis.intake.ingest` values live
-here; reading, mapping rules, validation and storage are all in :mod:`analysis.intake.ingest`.
+Only drawing and the translation between widgets and :mod:`analysis.intake.values` live
+here; reading, mapping rules, validation and storage are all in :mod:`analysis.intake`.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
 
-from analysis.intake import ingest
+from analysis.intake.mapping import canonical_columns, save_mapping
+from analysis.intake.preview import preview as preview_upload
+from analysis.intake.problems import problems_frame
+from analysis.intake.values import IngestResult, Preview, UploadFile
+from analysis.intake import importers
 from analysis.definitions.instruments import recognise
 from analysis.access.scope import PermissionDenied, Scope
 from analysis.storage.store import Store, StoreUnavailable
@@ -21,7 +25,7 @@ USER_ERRORS = (PermissionDenied, StoreUnavailable, ValueError, LookupError)
 
 DO_NOT_STORE = "(do not store)"
 KIND_LABELS = {"survey": "Survey responses", "attendance": "Session attendance"}
-FILE_TYPES = ["csv", "txt", "tsv", "xlsx"]
+FILE_TYPES = ["csv", "txt", "tsv", "xlsx", "zip"]  # zip: a set of Teams or Zoom reports
 _SOURCE = "Column in your file"
 _TARGET = "Stored as"
 
@@ -35,17 +39,17 @@ def run_safely(action: Callable[[], object]) -> object | None:
         return None
 
 
-def _preview_of(store: Store, upload: ingest.UploadFile) -> ingest.Preview | None:
-    return run_safely(lambda: ingest.preview(upload, rows=10, store=store))
+def _preview_of(store: Store, upload: UploadFile) -> Preview | None:
+    return run_safely(lambda: preview_upload(upload, rows=10, store=store))
 
 
-def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.UploadFile | None:
+def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> UploadFile | None:
     """Column mapping, preview and recognised scales for one uploaded file.
 
     Returns the file with the mapping chosen on screen, or None when it cannot be read.
     """
-    data = uploaded.getvalue()
-    automatic = _preview_of(store, ingest.UploadFile(kind, uploaded.name, data))
+    data = imported_data(kind, uploaded)
+    automatic = _preview_of(store, UploadFile(kind, uploaded.name, data))
     if automatic is None:
         return None
     st.caption(f"{uploaded.name}: {automatic.encoding_label}, "
@@ -55,7 +59,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.U
         show_problems(automatic.problems, key=f"read_problems_{kind}")
         return None
 
-    options = [DO_NOT_STORE, *ingest.canonical_columns(kind)]
+    options = [DO_NOT_STORE, *canonical_columns(kind)]
     table = pd.DataFrame({
         _SOURCE: list(automatic.headers),
         _TARGET: [automatic.mapping.get(h) or DO_NOT_STORE for h in automatic.headers],
@@ -72,12 +76,12 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.U
                for row in edited.to_dict("records")}
     if st.button("Save this mapping for the next file", key=f"save_mapping_{kind}",
                  icon=":material/bookmark:"):
-        saved = run_safely(lambda: ingest.save_mapping(store, kind, mapping, scope) or True)
+        saved = run_safely(lambda: save_mapping(store, kind, mapping, scope) or True)
         if saved:
             st.toast("Mapping saved: files with these headers will be matched the same way.",
                      icon=":material/bookmark_added:")
 
-    upload = ingest.UploadFile(kind, uploaded.name, data, mapping)
+    upload = UploadFile(kind, uploaded.name, data, mapping)
     chosen = automatic if mapping == automatic.mapping else (_preview_of(store, upload)
                                                               or automatic)
     if chosen.missing_required:
@@ -93,16 +97,43 @@ def mapping_section(store: Store, scope: Scope, kind: str, uploaded) -> ingest.U
     return upload
 
 
+def imported_data(kind: str, uploaded) -> bytes:
+    """The file's bytes, or, for a recognised export (Qualtrics, Zoom …), the contract
+    table it converts to, with one line naming what was recognised and what is dropped."""
+    data = uploaded.getvalue()
+    try:
+        if kind == "survey":
+            conversion = importers.convert_survey(uploaded.name, data)
+            if conversion is not None and conversion.needs_wave:
+                wave = st.text_input("Which wave is this export? (e.g. baseline, 2025-Q1)",
+                                     key=f"wave_{upload_digest(data)}").strip()
+                conversion = importers.convert_survey(uploaded.name, data, wave=wave or None)
+        else:
+            conversion = importers.convert_attendance(
+                importers.report_files(uploaded.name, data))
+    except Exception:  # noqa: BLE001 - an unreadable export is read as a plain file
+        conversion = None
+    if conversion is None:
+        return data
+    st.info(conversion.describe(), icon=":material/travel_explore:")
+    if conversion.dropped:
+        st.caption("Never stored (names, addresses, locations, free text, metadata): "
+                   + conversion.dropped_text() + ".")
+    for problem in conversion.problems:
+        st.warning(problem.message, icon=":material/info:")
+    return conversion.data
+
+
 def _delimiter_words(delimiter: str) -> str:
     return {",": "commas", ";": "semicolons", "\t": "tabs"}.get(delimiter, repr(delimiter))
 
 
 def upload_digest(data: bytes) -> str:
     """A short fingerprint of a file's bytes (to key widgets and reports to that file)."""
-    return ingest.UploadFile("survey", "", data).sha256[:16]
+    return UploadFile("survey", "", data).sha256[:16]
 
 
-def mapped_rows(preview: ingest.Preview) -> pd.DataFrame:
+def mapped_rows(preview: Preview) -> pd.DataFrame:
     """The preview's first rows under their canonical names, columns not stored left out."""
     keep = [i for i, h in enumerate(preview.headers) if preview.mapping.get(h)]
     rows = preview.rows.iloc[:, keep].copy()
@@ -126,16 +157,16 @@ def show_scales(mapping: dict[str, str | None]) -> None:
 
 
 def show_problems(problems: Sequence, key: str) -> None:
-    """The problems table (errors first, see :func:`analysis.intake.ingest.problems_frame`) with a
+    """The problems table (errors first, see :func:`analysis.intake.problems.problems_frame`) with a
     CSV download."""
-    frame = ingest.problems_frame(problems)
+    frame = problems_frame(problems)
     st.dataframe(frame, hide_index=True, width="stretch")
     st.download_button("Download the problems (CSV)", frame.to_csv(index=False),
                        file_name="upload_problems.csv", mime="text/csv",
                        icon=":material/download:", key=key)
 
 
-def summary_table(result: ingest.IngestResult) -> pd.DataFrame:
+def summary_table(result: IngestResult) -> pd.DataFrame:
     """One row per file of an upload: rows, respondents, waves, sites."""
     return pd.DataFrame([{
         "File": s.file_name, "Kind": s.kind,

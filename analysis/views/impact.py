@@ -1,0 +1,280 @@
+"""The Impact page model: its charts in storyboard order, each with its takeaway sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.privacy.suppression import (
+    OK,
+)
+from analysis.reporting import interpret
+from analysis.stats.estimates import Estimate
+from analysis.views.aggregates import follow_descriptives
+from analysis.views.figure_base import (
+    Chart,
+    lower_first,
+    outcome_digits,
+    outcome_label,
+    outcome_unit,
+    visible,
+)
+from analysis.views.help import HOW_TO_READ, METHOD_LABELS
+from analysis.views.impact_figures import (
+    dose_response_figure,
+    effect_size_figure,
+    forest_figure,
+    love_figure,
+    mde_figure,
+)
+from analysis.views.report_tables import (
+    HEADLINE_METHODS,
+    as_int,
+    latest_wave_of,
+    report_table,
+)
+from analysis.views.trend_figures import change_figure, distribution_figure, trend_figure
+
+
+def impact_charts(tables: Any, quantiles: pd.DataFrame, outcome: str,
+                  waves: Sequence[str] | None, outcomes: Sequence[str], k: int) -> list[Chart]:
+    """The Impact page's charts, in storyboard order."""
+    descriptives, estimates = tables.descriptives, tables.estimates
+    wave = latest_wave_of(descriptives, outcome, waves)
+    label = outcome_label(outcome)
+    quantiles = follow_descriptives(quantiles, descriptives, outcome)
+    charts = [
+        change_chart(tables, outcome, waves, wave, k),
+        trend_figure(descriptives, outcome, waves, k=k,
+                     takeaway=trend_takeaway(descriptives, outcome, waves),
+                     how_to_read=HOW_TO_READ["trend"]),
+        distribution_figure(quantiles, outcome, waves, k=k,
+                            takeaway=distribution_takeaway(quantiles, label, wave),
+                            how_to_read=HOW_TO_READ["distribution"]),
+        forest_figure(estimates, [outcome], wave or "", k=k,
+                      takeaway=forest_takeaway(estimates, [outcome], wave),
+                      how_to_read=HOW_TO_READ["forest"]),
+        effect_size_figure(estimates, outcomes, wave or "",
+                           takeaway=effect_size_takeaway(estimates, outcomes, wave),
+                           how_to_read=HOW_TO_READ["effect_sizes"]),
+    ]
+    balance = report_table(tables, "balance")
+    if "outcome" in balance.columns:
+        balance = balance.loc[balance["outcome"] == outcome]
+    if "wave" in balance.columns and wave is not None:
+        balance = balance.loc[balance["wave"].astype(str) == str(wave)]
+    charts.append(love_figure(balance, takeaway=balance_takeaway(balance),
+                              how_to_read=HOW_TO_READ["balance"]))
+    dose = report_table(tables, "dose")
+    if "wave" in dose.columns and wave is not None:
+        dose = dose.loc[dose["wave"].astype(str) == str(wave)]
+    slope = _estimates_for(tables, "dose_response", outcome, wave)
+    charts.append(dose_response_figure(dose, outcome, slope, k=k,
+                                       takeaway=dose_takeaway(slope, outcome),
+                                       how_to_read=HOW_TO_READ["dose_response"]))
+    mde = report_table(tables, "mde")
+    if "wave" in mde.columns and wave is not None:
+        mde = mde.loc[mde["wave"].astype(str) == str(wave)]
+    mde = _with_observed(mde, estimates)
+    charts.append(mde_figure(mde, takeaway=mde_takeaway(mde, outcome),
+                             how_to_read=HOW_TO_READ["mde"]))
+    return charts
+
+
+def _estimates_for(tables: Any, analysis: str, outcome: str, wave: str | None) -> pd.Series | None:
+    est = tables.estimates
+    rows = est.loc[(est["analysis"] == analysis) & (est["outcome"] == outcome)
+                   & (est["wave"].astype(str) == str(wave))]
+    return None if rows.empty else rows.iloc[0]
+
+
+def _with_observed(mde: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFrame:
+    """The MDE rows with the headline method's observed difference beside them."""
+    if mde.empty:
+        return mde
+    observed = visible(estimates.loc[estimates["analysis"] == HEADLINE_METHODS[0]])
+    observed = observed[["outcome", "wave", "estimate"]].rename(columns={"estimate": "observed"})
+    return mde.merge(observed, on=["outcome", "wave"], how="left")
+
+
+def change_chart(tables: Any, outcome: str, waves: Sequence[str] | None, wave: str | None,
+                 k: int | None) -> Chart:
+    """Change since baseline for both groups (the report's ``change`` table), with its
+    takeaway at ``wave`` (the headline's wave)."""
+    change = report_table(tables, "change")
+    return change_figure(change, outcome, waves, k=k,
+                         takeaway=change_takeaway(change, outcome, wave),
+                         how_to_read=HOW_TO_READ["change"])
+
+
+def _moved(value: float, unit: str, digits: int) -> str:
+    if round(abs(value), digits) == 0:
+        return "stayed about the same"
+    return f"{'fell' if value < 0 else 'rose'} {abs(value):.{digits}f} {unit}"
+
+
+def change_takeaway(change: pd.DataFrame, outcome: str, wave: str | None) -> str:
+    """Each group's change since baseline at ``wave`` and the gap between them (the DiD)."""
+    label = lower_first(outcome_label(outcome))
+    rows = (visible(change.loc[(change["outcome"] == outcome) & (change["wave"].astype(str) == str(wave))])
+            .dropna(subset=["mean_change"]) if not change.empty and wave is not None else change)
+    means = dict(zip(rows["group"], rows["mean_change"])) if not rows.empty else {}
+    if "participants" not in means or "comparison" not in means:
+        return (f"Not enough people answered both the baseline survey and {wave or 'a later wave'} "
+                f"in both groups to show how {label} changed.")
+    unit, digits = outcome_unit(outcome), outcome_digits(outcome)
+    p, c = float(means["participants"]), float(means["comparison"])
+    gap = abs(p - c)
+    size = (f"a {gap:.{digits}f}-point difference" if unit == "points"
+            else f"a difference of {gap:.{digits}f} {unit}")
+    return (f"Since baseline, participants' {label} {_moved(p, unit, digits)} by {wave} while "
+            f"non-participants' {_moved(c, unit, digits).replace(f' {unit}', '')}: {size}.")
+
+
+def trend_takeaway(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] | None) -> str:
+    """Where the two groups' averages stand at the latest wave both can be shown.
+
+    Never a change from one wave to another: 'participants' at each wave are whoever
+    had attended by then (nobody at baseline), so a group's first and last waves hold
+    different people; change is :func:`change_takeaway`'s.
+    """
+    rows = visible(descriptives.loc[(descriptives["outcome"] == outcome)
+                                    & (descriptives["site"] == "all")
+                                    & descriptives["group"].isin(["participants", "comparison"])])
+    rows = rows.dropna(subset=["mean"])
+    if waves:
+        rows = rows.loc[rows["wave"].isin(list(waves))]
+    label, unit, digits = outcome_label(outcome), outcome_unit(outcome), outcome_digits(outcome)
+    both = rows.groupby("wave")["group"].nunique()
+    both = both[both == 2].index
+    if not len(both):
+        return f"{label}: not enough people in both groups at any one wave to compare their levels."
+    ranked = rows.loc[rows["wave"].isin(both)]
+    if "wave_index" in ranked.columns:
+        ranked = ranked.sort_values("wave_index")
+    wave = ranked["wave"].iloc[-1]
+    at_wave = ranked.loc[ranked["wave"] == wave]
+    means = dict(zip(at_wave["group"], at_wave["mean"]))
+    return (f"At {wave}, participants' {lower_first(label)} averaged "
+            f"{means['participants']:.{digits}f} {unit} "
+            f"and the comparison group's {means['comparison']:.{digits}f}. These are levels of "
+            "different people at each wave; the change since baseline (above) is what shows "
+            "the program's effect.")
+
+
+def distribution_takeaway(quantiles: pd.DataFrame, label: str, wave: str | None) -> str:
+    """The two groups' medians at ``wave``, or why they cannot be compared."""
+    rows = visible(quantiles.loc[quantiles["wave"] == wave]) if not quantiles.empty else quantiles
+    medians = {g: float(r["median"]) for g, r in rows.set_index("group").iterrows()} if not rows.empty else {}
+    if "participants" in medians and "comparison" in medians:
+        return (f"At {wave}, the middle participant scores {medians['participants']:.0f} on "
+                f"{label.lower()}, the middle non-participant {medians['comparison']:.0f}.")
+    return f"Not enough people in both groups at {wave} to compare the spread of scores."
+
+
+def lords_paradox_note(estimates: pd.DataFrame, outcome: str, wave: str | None) -> str:
+    """The Lord's paradox note of :mod:`analysis.reporting.interpret` when the difference-in-differences
+    and ANCOVA rows of ``outcome`` at ``wave`` disagree, else ``""``."""
+    if estimates is None or estimates.empty or wave is None:
+        return ""
+    rows = visible(estimates.loc[(estimates["outcome"] == outcome)
+                                 & (estimates["wave"].astype(str) == str(wave))])
+    found = {}
+    for method in ("did", "ancova"):
+        hit = rows.loc[(rows["analysis"] == method) & rows["estimate"].notna()]
+        if hit.empty:
+            return ""
+        row = hit.iloc[0]
+        found[method] = Estimate(method, outcome, str(wave), row["estimate"], row["ci_low"],
+                                 row["ci_high"], row.get("p_value"), as_int(row.get("n_participants")),
+                                 as_int(row.get("n_comparison")))
+    return interpret.lords_paradox_note(found["did"], found["ancova"]) or ""
+
+
+def forest_takeaway(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str | None) -> str:
+    """How many of the ways of comparing show participants better off, beyond chance."""
+    if wave is None:
+        return "No follow-up wave to compare yet."
+    rows = visible(estimates.loc[estimates["analysis"].isin(list(METHOD_LABELS))
+                                 & estimates["outcome"].isin(list(outcomes))
+                                 & (estimates["wave"].astype(str) == str(wave))]).dropna(
+        subset=["estimate", "ci_low", "ci_high"])
+    if rows.empty:
+        return f"Too few people at {wave} to compare the groups."
+    better = sum(1 for _, row in rows.iterrows() if _better_beyond_chance(row))
+    what = "ways of comparing" if len(set(rows["outcome"])) == 1 else "comparisons"
+    if better == len(rows):
+        return f"All {len(rows)} {what} at {wave} show participants better off, beyond chance."
+    if better == 0:
+        return (f"None of the {len(rows)} {what} at {wave} shows participants better off "
+                "beyond chance.")
+    return (f"{better} of {len(rows)} {what} at {wave} show participants better off beyond "
+            "chance; the others cannot tell the groups apart.")
+
+
+def _better_beyond_chance(row: pd.Series) -> bool:
+    worse_high = SCALES_BY_KEY[row["outcome"]].higher_is_worse if row["outcome"] in SCALES_BY_KEY else True
+    beyond = not (row["ci_low"] <= 0 <= row["ci_high"])
+    return beyond and ((row["estimate"] < 0) == worse_high)
+
+
+def effect_size_takeaway(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str | None,
+                         analysis: str = HEADLINE_METHODS[0]) -> str:
+    """Across outcomes: how many favour participants, and the largest standardized effect."""
+    if wave is None:
+        return "No follow-up wave to compare yet."
+    rows = visible(estimates.loc[(estimates["analysis"] == analysis)
+                                 & estimates["outcome"].isin(list(outcomes))
+                                 & (estimates["wave"].astype(str) == str(wave))]).dropna(
+        subset=["estimate", "ci_low", "ci_high", "effect_size"])
+    if rows.empty:
+        return f"Too few people at {wave} to compare the outcomes."
+    better = sum(1 for _, row in rows.iterrows() if _better_beyond_chance(row))
+    top = rows.loc[rows["effect_size"].abs().idxmax()]
+    word = interpret.effect_size_word(float(top["effect_size"])) or ""
+    return (f"{METHOD_LABELS.get(analysis, analysis)} shows participants better off beyond chance "
+            f"on {better} of {len(rows)} outcomes; the largest effect is "
+            f"{lower_first(outcome_label(str(top['outcome'])))} "
+            f"({float(top['effect_size']):+.2f} standard deviations"
+            + (f", {word}" if word else "") + ").")
+
+
+def balance_takeaway(balance: pd.DataFrame) -> str:
+    """How many background characteristics differed between the groups, before and after weighting."""
+    rows = visible(balance)
+    if rows.empty or "smd_before" not in rows.columns:
+        return "Balance between the groups cannot be shown for this selection."
+    before = int((rows["smd_before"].abs() > 0.1).sum())
+    after = int((rows["smd_after"].abs() > 0.1).sum()) if "smd_after" in rows.columns else before
+    return (f"{before} of {len(rows)} background characteristics differed between the groups "
+            f"at the start; after weighting, {after} still do.")
+
+
+def dose_takeaway(slope: pd.Series | None, outcome: str) -> str:
+    """The change in scores per session attended, or that there is no clear link."""
+    unit = outcome_unit(outcome)
+    if slope is None or slope.get("status", OK) != OK or pd.isna(slope.get("estimate")):
+        return "Too few participants to relate the number of sessions to change in scores."
+    value, low, high = float(slope["estimate"]), float(slope["ci_low"]), float(slope["ci_high"])
+    if low <= 0 <= high:
+        return (f"No clear link between sessions attended and change ({value:+.2f} {unit} per "
+                "session, interval includes zero).")
+    return (f"Each session attended goes with a change of about {value:+.2f} {unit} "
+            f"(95% interval {low:+.2f} to {high:+.2f}).")
+
+
+def mde_takeaway(mde: pd.DataFrame, outcome: str) -> str:
+    """The smallest difference in ``outcome`` this data could tell apart from chance."""
+    rows = visible(mde)
+    if rows.empty or "mde_points" not in rows.columns:
+        return "Not enough people to say what size of difference this data could detect."
+    row = rows.loc[rows["outcome"] == outcome] if "outcome" in rows.columns else rows
+    if row.empty:
+        row = rows
+    value = float(row["mde_points"].iloc[0])
+    return (f"With these numbers of people, only differences of about {value:.1f} "
+            f"{outcome_unit(outcome)} or more in {outcome_label(str(row['outcome'].iloc[0])).lower()} "
+            "can be told apart from chance.")

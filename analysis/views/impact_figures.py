@@ -1,0 +1,317 @@
+"""Figures of the program's effect: forest plot, effect sizes, covariate balance,
+dose-response and the smallest detectable difference."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.privacy.suppression import INSUFFICIENT, OK
+from analysis.views.figure_base import (
+    COMPARISON,
+    NEUTRAL,
+    PARTICIPANTS,
+    Chart,
+    apply_layout,
+    download_table,
+    empty_figure,
+    hidden_labels,
+    insufficient_bars,
+    lower_first,
+    new_figure,
+    outcome_digits,
+    outcome_label,
+    outcome_unit,
+    reference_line,
+    visible,
+)
+from analysis.views.help import METHOD_LABELS
+
+
+def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
+                  k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
+    """Forest plot: each method's estimate (participants minus comparison) with its CI.
+
+    One panel per outcome, each with its own x axis in the outcome's units (a 0–100
+    scale and a 1–5 scale on one axis would flatten the short one to a dot); with
+    one outcome, one panel whose rows are the four methods.
+    """
+    rows = estimates.loc[estimates["analysis"].isin(list(METHOD_LABELS))
+                         & estimates["outcome"].isin(list(outcomes))
+                         & (estimates["wave"].astype(str) == str(wave))].copy()
+    rows["_o"] = rows["outcome"].map({o: i for i, o in enumerate(outcomes)})
+    rows["_m"] = rows["analysis"].map({m: i for i, m in enumerate(METHOD_LABELS)})
+    rows = rows.sort_values(["_o", "_m"])
+    rows["row_label"] = [METHOD_LABELS[a] for a in rows["analysis"]]
+    present = [o for o in outcomes if o in set(rows["outcome"])]
+    fig = new_figure()
+    row_height, gap, top, bottom = 34, 70, 80, 60
+    height = top + bottom + sum(row_height * max(1, int((rows["outcome"] == o).sum())) + gap
+                                for o in present) - (gap if present else 0)
+    plot_height = max(1, height - top - bottom)
+    cursor = 1.0
+    for i, outcome in enumerate(present):
+        suffix = "" if i == 0 else str(i + 1)
+        part = rows.loc[rows["outcome"] == outcome]
+        span = row_height * max(1, len(part)) / plot_height
+        domain = [max(0.0, cursor - span), cursor]
+        cursor = domain[0] - gap / plot_height
+        label, unit, digits = outcome_label(outcome), outcome_unit(outcome), outcome_digits(outcome)
+        categories = list(part["row_label"])[::-1]
+        shown = visible(part).dropna(subset=["estimate", "ci_low", "ci_high"])
+        if not shown.empty:
+            fig.add_scatter(
+                x=shown["estimate"], y=shown["row_label"], mode="markers",
+                xaxis=f"x{suffix}", yaxis=f"y{suffix}", legendgroup="estimate",
+                name="Participants minus comparison (95% interval)", showlegend=i == 0,
+                marker=dict(color=PARTICIPANTS, size=11, symbol="diamond"),
+                error_x=dict(type="data", symmetric=False,
+                             array=shown["ci_high"] - shown["estimate"],
+                             arrayminus=shown["estimate"] - shown["ci_low"], thickness=2),
+                customdata=np.c_[shown["ci_low"], shown["ci_high"],
+                                 shown["n_participants"].astype("Float64").fillna(np.nan),
+                                 shown["n_comparison"].astype("Float64").fillna(np.nan)],
+                hovertemplate=(f"{label} · %{{y}}<br>difference %{{x:+.{digits}f}} {unit}"
+                               f"<br>95% interval %{{customdata[0]:.{digits}f}} to "
+                               f"%{{customdata[1]:.{digits}f}}"
+                               "<br>n = %{customdata[2]:,.0f} participants, "
+                               "%{customdata[3]:,.0f} comparison<extra></extra>"))
+        for _, row in hidden_labels(part, ["row_label"]).iterrows():
+            fig.add_annotation(x=0, y=row["row_label"], xref=f"x{suffix}", yref=f"y{suffix}",
+                               text=str(row["status"]), showarrow=False, xanchor="left", xshift=6,
+                               font=dict(color="#666666", size=11))
+        fig.add_shape(type="line", x0=0, x1=0, y0=0, y1=1, xref=f"x{suffix}",
+                      yref=f"y{suffix} domain", line=dict(color="#333333", width=1, dash="dot"))
+        x_title = f"{label}: participants minus comparison ({unit}); left of 0 = lower for participants"
+        fig.update_layout({
+            f"xaxis{suffix}": dict(anchor=f"y{suffix}", title=dict(text=x_title, font=dict(size=12)),
+                                   zeroline=False),
+            f"yaxis{suffix}": dict(domain=domain, anchor=f"x{suffix}", type="category",
+                                   categoryorder="array", categoryarray=categories,
+                                   automargin=True),
+        })
+    if not present:
+        empty_figure(fig, f"No comparisons at {wave} for the current selection.")
+    title = (f"{outcome_label(present[0])} at {wave}: four ways of comparing the groups"
+             if len(present) == 1
+             else f"Participants minus comparison at {wave}, each outcome in its own units")
+    apply_layout(fig, title, None, None, height=max(300, height),
+                 margin=dict(l=10, r=10, t=top, b=bottom))
+    alt = (f"Forest plot of the difference between participants and comparison at {wave} for "
+           f"{len(present)} outcome(s) by {len(METHOD_LABELS)} methods, each a point with a "
+           "95% interval against a dotted line at zero (no difference), each outcome on its "
+           "own axis in its own units.")
+    table = rows.drop(columns=["_o", "_m", "row_label"])
+    return Chart("forest", fig, alt, download_table(table), takeaway, how_to_read)
+
+
+#: Cohen's benchmarks for a standardized difference, drawn as faint lines.
+EFFECT_SIZE_MARKS = ((0.2, "small"), (0.5, "moderate"))
+
+
+EFFECT_SIZE_KINDS = {
+    "d_baseline_sd": "standard deviations of the baseline score",
+    "d_follow_up_sd": "standard deviations of the follow-up score",
+    "hedges_g": "standard deviations (Hedges' g)",
+}
+
+
+def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
+                       analysis: str = "did", takeaway: str = "", how_to_read: str = "") -> Chart:
+    """Every outcome on one axis: one method's effect in standard deviations.
+
+    ``effect_size`` is the estimate divided by a standard deviation
+    (``effect_size_kind``: DiD divides by the pooled baseline SD), so scales of any
+    range compare. The interval is the estimate's interval divided by the same SD
+    (``ci × effect_size / estimate``; the SD's own uncertainty is not added).
+    """
+    rows = estimates.loc[(estimates["analysis"] == analysis) & estimates["outcome"].isin(list(outcomes))
+                         & (estimates["wave"].astype(str) == str(wave))].copy()
+    rows["_o"] = rows["outcome"].map({o: i for i, o in enumerate(outcomes)})
+    rows = rows.sort_values("_o")
+    rows["row_label"] = [outcome_label(o) + ("" if SCALES_BY_KEY.get(o) is None
+                                             or SCALES_BY_KEY[o].higher_is_worse
+                                             else " (higher = better)") for o in rows["outcome"]]
+    categories = list(rows["row_label"])[::-1]
+    fig = new_figure()
+    shown = visible(rows).dropna(subset=["estimate", "ci_low", "ci_high", "effect_size"])
+    shown = shown.loc[shown["estimate"] != 0]
+    kind = str(shown["effect_size_kind"].dropna().iloc[0]) if "effect_size_kind" in shown.columns \
+        and shown["effect_size_kind"].notna().any() else "d_baseline_sd"
+    for size, word in EFFECT_SIZE_MARKS:
+        for sign in (-1, 1):
+            reference_line(fig, "x", sign * size, dict(color="#CCCCCC", width=1, dash="dash"))
+        fig.add_annotation(x=-size, y=1, yref="paper", yanchor="bottom", text=word, showarrow=False,
+                           font=dict(color="#888888", size=11))
+    if not shown.empty:
+        scale = shown["effect_size"] / shown["estimate"]
+        low = np.minimum(shown["ci_low"] * scale, shown["ci_high"] * scale)
+        high = np.maximum(shown["ci_low"] * scale, shown["ci_high"] * scale)
+        fig.add_scatter(
+            x=shown["effect_size"], y=shown["row_label"], mode="markers",
+            name=f"{METHOD_LABELS.get(analysis, analysis)} (95% interval)",
+            marker=dict(color=PARTICIPANTS, size=11, symbol="diamond"),
+            error_x=dict(type="data", symmetric=False, array=high - shown["effect_size"],
+                         arrayminus=shown["effect_size"] - low, thickness=2),
+            customdata=np.c_[low, high, shown["estimate"],
+                             shown["n_participants"].astype("Float64").fillna(np.nan),
+                             shown["n_comparison"].astype("Float64").fillna(np.nan),
+                             [outcome_unit(o) for o in shown["outcome"]]],
+            hovertemplate=("%{y}<br>effect size %{x:+.2f} SD (95% interval %{customdata[0]:+.2f} "
+                           "to %{customdata[1]:+.2f})<br>in the outcome's units: "
+                           "%{customdata[2]:+.2f} %{customdata[5]}"
+                           "<br>n = %{customdata[3]:,.0f} participants, "
+                           "%{customdata[4]:,.0f} comparison<extra></extra>"))
+    for _, row in hidden_labels(rows, ["row_label"]).iterrows():
+        fig.add_annotation(x=0, y=row["row_label"], text=str(row["status"]), showarrow=False,
+                           xanchor="left", xshift=6, font=dict(color="#666666", size=11))
+    reference_line(fig, "x", 0, dict(color="#333333", width=1, dash="dot"))
+    if not categories:
+        empty_figure(fig, f"No comparisons at {wave} for the current selection.")
+    apply_layout(fig, f"All outcomes on one scale: {METHOD_LABELS.get(analysis, analysis).lower()} at {wave}",
+                 f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')}); "
+                 "left of 0 = lower for participants", "", height=max(300, 110 + 40 * len(categories)))
+    fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category", automargin=True)
+    limit = float(np.nanmax(np.abs(np.r_[shown["ci_low"] * (shown["effect_size"] / shown["estimate"]),
+                                         shown["ci_high"] * (shown["effect_size"] / shown["estimate"]),
+                                         0.6]))) if not shown.empty else 0.6
+    fig.update_xaxes(range=[-limit * 1.1, limit * 1.1], zeroline=False)
+    alt = (f"Dot plot of the {METHOD_LABELS.get(analysis, analysis).lower()} effect at {wave} for "
+           f"{len(categories)} outcome(s) in standard deviations, each with a 95% interval, with "
+           "a dotted line at zero and dashed lines at 0.2 (small) and 0.5 (moderate).")
+    table = rows.drop(columns=["_o", "row_label"])
+    return Chart("effect_sizes", fig, alt, download_table(table), takeaway, how_to_read)
+
+
+def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
+    """Love plot: standardized mean differences before and after weighting, ±0.1 band."""
+    rows = visible(balance).dropna(subset=["smd_before"]) if not balance.empty else balance
+    fig = new_figure()
+    if not rows.empty:
+        order = [_covariate_label(c) for c in
+                 rows.assign(a=rows["smd_before"].abs()).sort_values("a")["covariate"]]
+        fig.add_vrect(x0=-0.1, x1=0.1, fillcolor="#DDDDDD", opacity=0.5, line_width=0,
+                      annotation_text="well balanced (±0.1)", annotation_position="top left")
+        n_text = _n_text(balance)
+        for column, name, colour, symbol in (("smd_before", "Before weighting", COMPARISON, "circle-open"),
+                                             ("smd_after", "After weighting", PARTICIPANTS, "circle")):
+            if column not in rows.columns:
+                continue
+            fig.add_scatter(x=rows[column], y=[_covariate_label(c) for c in rows["covariate"]],
+                            mode="markers", name=name,
+                            marker=dict(color=colour, size=11, symbol=symbol, line=dict(width=2)),
+                            hovertemplate=(f"%{{y}}<br>{name.lower()}: %{{x:+.2f}} SD"
+                                           f"{n_text}<extra></extra>"))
+        fig.update_yaxes(categoryorder="array", categoryarray=order)
+    else:
+        empty_figure(fig, "Balance cannot be shown for the current selection.")
+    reference_line(fig, "x", 0, dict(color="#333333", width=1))
+    apply_layout(fig, "Were participants and comparison alike at the start?",
+                 "Standardized difference (in standard deviations)", "",
+                 height=max(320, 80 + 28 * len(rows)))
+    alt = ("Dot plot of how different participants and comparison were in each background "
+           "characteristic, before and after weighting, with a shaded band from -0.1 to 0.1 "
+           "marking good balance.")
+    return Chart("balance", fig, alt, download_table(balance), takeaway, how_to_read)
+
+
+def _covariate_label(name: str) -> str:
+    """A balance covariate in words: "site=Harbor" → "Practice: Harbor",
+    "baseline cbi_work" → "Baseline work-related burnout"."""
+    name = str(name)
+    if name.startswith("baseline "):
+        return "Baseline " + lower_first(outcome_label(name.removeprefix("baseline ")))
+    if "=" in name:
+        covariate, level = name.split("=", 1)
+        words = {"site": "Practice", "role": "Role", "years_band": "Years in practice",
+                 "caseload_band": "Caseload"}.get(covariate, covariate.replace("_", " ").capitalize())
+        return f"{words}: {level}"
+    return name.replace("_", " ")
+
+
+def _n_text(table: pd.DataFrame) -> str:
+    if {"n_participants", "n_comparison"} <= set(table.columns):
+        shown = visible(table)
+        if not shown.empty and shown["n_participants"].notna().any():
+            n1 = int(shown["n_participants"].dropna().iloc[0])
+            n0 = int(shown["n_comparison"].dropna().iloc[0])
+            return f"<br>n = {n1:,} participants, {n0:,} comparison"
+    return "<br>n: see table"
+
+
+def dose_response_figure(dose: pd.DataFrame, outcome: str, slope: pd.Series | None = None,
+                         k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
+    """Mean change from baseline by dose band (sessions attended), with CIs and the slope."""
+    label, unit = outcome_label(outcome), outcome_unit(outcome)
+    rows = dose.loc[dose["outcome"] == outcome] if "outcome" in dose.columns else dose
+    if "dose_band" in rows.columns:
+        rows = rows.loc[rows["dose_band"].astype(str) != "all"]
+    fig = new_figure()
+    shown = visible(rows).dropna(subset=["mean_change"])
+    if not shown.empty:
+        has_ci = {"ci_low", "ci_high"} <= set(shown.columns)
+        fig.add_bar(
+            x=shown["dose_band"], y=shown["mean_change"], name="Average change since baseline",
+            marker_color=PARTICIPANTS,
+            error_y=dict(type="data", symmetric=False,
+                         array=(shown["ci_high"] - shown["mean_change"]) if has_ci else None,
+                         arrayminus=(shown["mean_change"] - shown["ci_low"]) if has_ci else None),
+            customdata=shown[["n"]].to_numpy(),
+            hovertemplate=(f"%{{x}} sessions<br>average change %{{y:+.1f}} {unit}"
+                           "<br>n = %{customdata[0]:,.0f} people<extra></extra>"))
+    gaps = hidden_labels(rows, ["dose_band"])
+    height = float(np.nanmax(np.abs(shown["mean_change"]))) if not shown.empty else 1.0
+    insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, "dose_band"]), height, k)
+    title = f"{label}: change since baseline by sessions attended"
+    if slope is not None and slope.get("status", OK) == OK and pd.notna(slope.get("estimate")):
+        title += (f"<br><sup>about {slope['estimate']:+.2f} {unit} per session (95% interval "
+                  f"{slope['ci_low']:+.2f} to {slope['ci_high']:+.2f})</sup>")
+    if not fig.data:
+        empty_figure(fig, "Not enough participants to show change by sessions attended.")
+    apply_layout(fig, title, "Sessions attended (band)", f"Change since baseline ({unit})")
+    fig.update_xaxes(type="category")
+    alt = (f"Bar chart of the average change in {label.lower()} since baseline for people who "
+           "attended 0, 1–2, 3–5 and 6 or more sessions, with 95% intervals.")
+    return Chart("dose_response", fig, alt, download_table(rows), takeaway, how_to_read)
+
+
+def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
+    """Smallest difference each outcome's data could reliably detect, beside the observed one."""
+    rows = visible(mde)
+    fig = new_figure()
+    # in standard deviations of the baseline score, so that 0–100 and 1–5 scales share the axis
+    standardized = {"mde_d", "baseline_sd"} <= set(rows.columns)
+    value = "mde_d" if standardized else ("mde_points" if "mde_points" in rows.columns else None)
+    if value and not rows.empty:
+        labels = [outcome_label(o) for o in rows["outcome"]]
+        units = [outcome_unit(o) for o in rows["outcome"]]
+        custom = np.c_[rows.get("n_participants", pd.Series(np.nan, index=rows.index)).astype("Float64"),
+                       rows.get("n_comparison", pd.Series(np.nan, index=rows.index)).astype("Float64"),
+                       units, rows.get("mde_points", pd.Series(np.nan, index=rows.index)).astype("Float64")]
+        what = "SD" if standardized else "%{customdata[2]}"
+        fig.add_bar(y=labels, x=rows[value], orientation="h", name="Smallest detectable difference",
+                    marker_color=NEUTRAL, customdata=custom,
+                    hovertemplate=(f"%{{y}}<br>smallest detectable difference %{{x:.2f}} {what}"
+                                   " (%{customdata[3]:.2f} %{customdata[2]})"
+                                   "<br>n = %{customdata[0]:,.0f} participants, "
+                                   "%{customdata[1]:,.0f} comparison<extra></extra>"))
+        if "observed" in rows.columns:
+            observed = rows["observed"].abs() / (rows["baseline_sd"] if standardized else 1.0)
+            fig.add_scatter(y=labels, x=observed, mode="markers",
+                            name="Difference observed (size)", customdata=custom,
+                            marker=dict(color=PARTICIPANTS, size=12, symbol="diamond"),
+                            hovertemplate=(f"%{{y}}<br>observed difference %{{x:.2f}} {what}"
+                                           "<br>n = %{customdata[0]:,.0f} participants, "
+                                           "%{customdata[1]:,.0f} comparison<extra></extra>"))
+    else:
+        empty_figure(fig, "Not enough people to judge what this data could detect.")
+    apply_layout(fig, "What size of difference could this data detect?",
+                 "Difference (standard deviations of the baseline score)" if standardized
+                 else "Difference (outcome points)", "", height=max(300, 90 + 40 * len(rows)))
+    alt = ("Horizontal bars of the smallest difference between participants and comparison "
+           "the data could detect with 80% power per outcome, with the observed difference as "
+           "a diamond.")
+    return Chart("mde", fig, alt, download_table(mde), takeaway, how_to_read)

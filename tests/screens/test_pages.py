@@ -1,0 +1,118 @@
+"""Every dashboard page renders with the sample data, filters change the numbers, and
+nothing on screen shows a group smaller than the anonymity threshold."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from analysis.access.scope import LOCAL
+from analysis.storage.store import DB_ENV, Store
+from tests.factories import load_sample_data
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "sample"
+PAGES = ["overview", "impact", "participation", "practices", "data_quality"]
+K = 5
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "sample.duckdb"
+    with Store(path) as store:
+        load_sample_data(store)
+    return path
+
+
+@pytest.fixture()
+def app(sample_db, monkeypatch):
+    monkeypatch.setenv(DB_ENV, str(sample_db))
+    st.cache_resource.clear()
+
+    def make(page: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "screens" / f"{page}.py"), default_timeout=TIMEOUT)
+        at.session_state["auth_scope"] = LOCAL
+        at.session_state["auth_method"] = "local"
+        return at
+
+    yield make
+    st.cache_resource.clear()
+
+
+def _shown_numbers(at: AppTest) -> list[str]:
+    """Every count-like text on screen: metric values and table cells."""
+    texts = [str(m.value) for m in at.metric]
+    for frame in [*at.dataframe, *at.table]:
+        texts += [str(v) for v in frame.value.to_numpy().ravel()]
+    return texts
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_charts(app, page):
+    at = app(page).run()
+    assert not at.exception, at.exception
+    assert at.title, "page has a title"
+    charts = at.get("plotly_chart")
+    assert charts, f"{page} shows at least one chart"
+    assert len(at.get("download_button")) == len(charts)
+    assert at.sidebar.multiselect, "shared filters are in the sidebar"
+
+
+def test_overview_headline_metrics(app):
+    at = app("overview").run()
+    labels = [m.label for m in at.metric]
+    assert "Respondents" in labels
+    respondents = next(m.value for m in at.metric if m.label == "Respondents")
+    assert int(str(respondents).replace(",", "")) >= K
+    assert any("effect" in label.lower() for label in labels)
+
+
+def test_changing_a_filter_changes_the_numbers(app):
+    at = app("overview").run()
+    before = next(m.value for m in at.metric if m.label == "Respondents")
+    at.sidebar.multiselect[1].select("Harbor Family Therapy").run()
+    assert not at.exception
+    assert not at.warning or "Harbor" not in at.warning[0].value
+    after = next(m.value for m in at.metric if m.label == "Respondents")
+    assert after != before
+    # the selection follows the viewer to the next page
+    assert at.session_state["ppi_sites"] == ["Harbor Family Therapy"]
+
+
+def test_too_small_selection_is_refused_with_a_reason(app):
+    at = app("overview").run()
+    before = next(m.value for m in at.metric if m.label == "Respondents")
+    at.sidebar.multiselect[1].select("Willow Creek Counseling").run()
+    assert not at.exception
+    assert any("identif" in w.value or "not shown" in w.value for w in at.sidebar.warning)
+    assert next(m.value for m in at.metric if m.label == "Respondents") == before
+    assert at.session_state["ppi_sites"] == []
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_count_below_threshold_on_screen(app, page):
+    at = app(page).run()
+    for text in _shown_numbers(at):
+        number = re.fullmatch(r"[0-9][0-9,]*", text.strip())
+        if number:
+            assert int(text.replace(",", "")) == 0 or int(text.replace(",", "")) >= K, text
+
+
+def test_a_practice_focused_elsewhere_applies_on_every_page(app):
+    overview = app("overview").run()
+    everyone = next(m.value for m in overview.metric if m.label == "Respondents")
+    # what the Practices heatmap click does (ui.filters.focus_site), then another page
+    at = app("participation")
+    at.session_state["ppi_sites"] = ["Harbor Family Therapy"]
+    at.run()
+    assert not at.exception
+    assert at.sidebar.multiselect[1].value == ["Harbor Family Therapy"]
+    overview = app("overview")
+    overview.session_state["ppi_sites"] = ["Harbor Family Therapy"]
+    overview.run()
+    assert next(m.value for m in overview.metric if m.label == "Respondents") != everyone

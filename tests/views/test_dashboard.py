@@ -1,0 +1,217 @@
+"""Dashboard models: the filter guard, the heatmap click, suppressed aggregates, and the
+Overview's "cannot support a claim"."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.access.scope import LOCAL, Scope
+from analysis.access.settings import Settings
+from analysis.storage import queries
+from analysis.storage.store import Store
+from analysis.views.aggregates import follow_descriptives, monthly_attendance, score_quantiles
+from analysis.views.impact import impact_charts
+from analysis.views.overview import format_count, format_effect, overview_model
+from analysis.views.participation_view import participation_charts
+from analysis.views.practices import practices_chart, practices_matrix
+from analysis.views.quality import quality_charts
+from analysis.views.selection import guard_filters, site_from_selection
+from tests.factories import load_sample_data
+
+K = 5
+ALL_SITES = ("Cedar Grove Counseling", "Harbor Family Therapy",
+             "Lakeshore Divorce and Family Counseling", "Maple Street Family Services",
+             "Northgate Psychology Group", "Riverside Counseling Collective",
+             "Summit Social Work Associates", "Willow Creek Counseling")
+SMALL_SITE = "Willow Creek Counseling"   # 4 people in the sample: below K
+
+
+@pytest.fixture(scope="module")
+def store():
+    with Store(":memory:") as s:
+        load_sample_data(s)
+        yield s
+
+
+# ---------------------------------------------------------------- guard_filters
+
+def test_guard_allows_everything_and_a_large_site(store):
+    assert guard_filters(store, LOCAL, Settings(), queries.Filters()).allowed
+    decision = guard_filters(store, LOCAL, Settings(),
+                             queries.Filters(sites=("Harbor Family Therapy",)))
+    assert decision.allowed, decision.reason
+
+
+def test_guard_head_count_is_the_panels(store):
+    """The unfiltered guard counts people with one query: the same as the panel's."""
+    panel = queries.load_panel(store, LOCAL, outcomes=[])
+    waves = sorted(panel["wave"].unique())[:2]
+    assert queries.count_respondents(store, LOCAL) == panel["person"].nunique()
+    assert queries.count_respondents(store, LOCAL, waves) == \
+        panel.loc[panel["wave"].isin(waves), "person"].nunique()
+    decision = guard_filters(store, LOCAL, Settings(), queries.Filters())
+    assert f"covers {panel['person'].nunique()} people" in decision.reason
+
+
+def test_guard_refuses_a_selection_below_k(store):
+    decision = guard_filters(store, LOCAL, Settings(),
+                             queries.Filters(sites=(SMALL_SITE,)))
+    assert not decision.allowed
+    assert "4 people" in decision.reason and str(K) in decision.reason
+
+
+def test_guard_refuses_a_remainder_below_k(store):
+    everyone_but_small = tuple(s for s in ALL_SITES if s != SMALL_SITE)
+    decision = guard_filters(store, LOCAL, Settings(),
+                             queries.Filters(sites=everyone_but_small))
+    assert not decision.allowed
+    assert "left out" in decision.reason and "4" in decision.reason
+
+
+def test_guard_refuses_sites_outside_the_viewers_scope(store):
+    manager = Scope(role="practice_manager", practices=frozenset({"Harbor Family Therapy"}))
+    decision = guard_filters(store, manager, Settings(),
+                             queries.Filters(sites=("Riverside Counseling Collective",)))
+    assert not decision.allowed and "outside your access" in decision.reason
+
+
+def test_guard_uses_the_configured_threshold(store):
+    site = ("Harbor Family Therapy",)
+    assert guard_filters(store, LOCAL, Settings(), queries.Filters(sites=site)).allowed
+    strict = guard_filters(store, LOCAL, Settings(min_group_size=100),
+                           queries.Filters(sites=site))
+    assert not strict.allowed
+
+
+def test_guard_follows_the_reports_finer_rule(store):
+    # Summit has enough people, but hiding Willow Creek alone would be undone by
+    # subtraction, so the report hides Summit too: the sidebar refuses it as well.
+    decision = guard_filters(store, LOCAL, Settings(),
+                             queries.Filters(sites=("Summit Social Work Associates",)))
+    assert not decision.allowed and "not shown on their own" in decision.reason
+
+
+# ---------------------------------------------------------------- site_from_selection
+
+@pytest.mark.parametrize("event, expected", [
+    ({"selection": {"points": [{"x": "Personal burnout", "y": "Harbor Family Therapy",
+                                "curve_number": 0}]}}, "Harbor Family Therapy"),
+    ({"selection": {"points": []}}, None),
+    ({"selection": {"points": [{"x": "a", "y": None}, {"x": "b", "y": "B"}]}}, "B"),
+    ({"points": [{"y": "C"}]}, "C"),
+    (SimpleNamespace(selection=SimpleNamespace(points=[{"y": "D"}])), "D"),
+    (None, None),
+    ({}, None),
+    ({"selection": {"points": [{"y": 3}]}}, None),
+])
+def test_site_from_selection(event, expected):
+    assert site_from_selection(event) == expected
+
+
+# ---------------------------------------------------------------- aggregates
+
+def test_score_quantiles_suppresses_small_groups():
+    rng = np.random.default_rng(1)
+    panel = pd.DataFrame({
+        "wave": ["w1"] * 60 + ["w2"] * 60, "wave_index": [0] * 60 + [1] * 60,
+        "participant": [False] * 60 + [True] * 4 + [False] * 56,
+        "cbi_work": rng.normal(50, 10, 120)})
+    q = score_quantiles(panel, "cbi_work", K)
+    w2 = q.loc[q["wave"] == "w2"].set_index("group")
+    assert w2.loc["participants", "status"] == "insufficient"
+    assert pd.isna(w2.loc["participants", "median"]) and pd.isna(w2.loc["participants", "n"])
+    # complementary: the comparison group would reveal the 4 by subtraction from "all"
+    assert w2.loc["comparison", "suppressed"] or w2.loc["all", "suppressed"]
+    w1 = q.loc[(q["wave"] == "w1") & (q["group"] == "comparison")].iloc[0]
+    assert w1["status"] == "ok" and w1["q1"] < w1["median"] < w1["q3"]
+    assert w1["p05"] < w1["q1"] and w1["p95"] > w1["q3"]
+
+
+def test_monthly_attendance_hides_months_below_k():
+    dates = pd.to_datetime(["2025-01-05"] * 12 + ["2025-02-03"] * 2 + ["2025-03-01"] * 9)
+    persons = list(range(12)) + [0, 1] + list(range(9))
+    table = monthly_attendance(pd.DataFrame({"person": persons, "session_date": dates}), K)
+    by_month = table.set_index("month")
+    assert by_month.loc["2025-02", "status"] == "insufficient"
+    assert pd.isna(by_month.loc["2025-02", "sessions"])
+    # one hidden month alone is found from a total: a second one is hidden too
+    assert by_month["suppressed"].sum() >= 2
+
+
+# ---------------------------------------------------------------- page models
+
+def _tables(store, settings=Settings()):
+    from analysis.reporting import report
+    return report.build_report(store, LOCAL, settings=settings)
+
+
+def test_overview_model_on_the_sample(store):
+    model = overview_model(_tables(store), "cbi_work", k=K)
+    assert model.wave == "2025-Q4"
+    assert model.respondents and model.respondents >= K
+    assert 0 < model.participation_rate < 1
+    assert model.participants.mean is not None and model.comparison.mean is not None
+    assert model.effect is not None and model.effect_low < model.effect < model.effect_high
+    assert model.sentence and "Difference-in-differences" in model.effect_help
+    assert model.change is not None and model.change.takeaway.startswith("Since baseline")
+    # the takeaway's gap is the headline's DiD estimate, never a different start wave
+    assert f"{abs(model.effect):.1f}-point difference" in model.change.takeaway
+
+
+def test_overview_says_when_data_cannot_support_a_claim():
+    empty = SimpleNamespace(
+        descriptives=pd.DataFrame(columns=["outcome", "wave", "site", "group", "n", "mean",
+                                           "ci_low", "ci_high", "share_high", "status"]),
+        estimates=pd.DataFrame(columns=["analysis", "outcome", "wave", "estimate", "ci_low",
+                                        "ci_high", "status"]),
+        notes=())
+    model = overview_model(empty, "cbi_work", k=K)
+    assert not model.can_claim and "cannot support a claim" in model.sentence
+    assert format_effect(model) == "cannot tell yet"
+    assert format_count(model.respondents) == "insufficient"
+
+
+def test_practices_matrix_marks_small_sites(store):
+    matrix = practices_matrix(_tables(store), ["cbi_work"])
+    small = matrix.loc[matrix["site"] == SMALL_SITE].iloc[0]
+    assert small["status"] == "insufficient" and pd.isna(small["mean"]) and pd.isna(small["n"])
+    ok = matrix.loc[matrix["status"] == "ok"]
+    assert (ok["n"] >= K).all()
+    assert np.allclose(ok["better"], -ok["difference"])   # burnout: lower is better
+    chart = practices_chart(matrix, K)
+    assert chart.takeaway and "too small" in chart.takeaway
+
+
+def test_chart_sets_have_takeaways(store):
+    tables = _tables(store)
+    q = score_quantiles(queries.load_panel(store, LOCAL, ["cbi_work"]), "cbi_work", K)
+    monthly = monthly_attendance(queries.load_attendance(store, LOCAL), K)
+    charts = (impact_charts(tables, q, "cbi_work", None, ["cbi_work", "cbi_personal"], K)
+              + participation_charts(tables, monthly, "cbi_work", None, K)
+              + quality_charts(tables, None, K))
+    assert len(charts) == 8 + 6 + 3
+    for chart in charts:
+        assert chart.takeaway, chart.key
+        assert chart.how_to_read, chart.key
+        assert chart.alt, chart.key
+
+
+def test_quantiles_follow_the_reports_hidden_cells():
+    rng = np.random.default_rng(2)
+    panel = pd.DataFrame({"wave": ["w1"] * 80, "wave_index": [0] * 80,
+                          "participant": [True] * 30 + [False] * 50,
+                          "cbi_work": rng.normal(50, 10, 80)})
+    q = score_quantiles(panel, "cbi_work", K)
+    assert (q["status"] == "ok").all()
+    descriptives = pd.DataFrame({"outcome": ["cbi_work"] * 2, "wave": ["w1"] * 2,
+                                 "site": ["all"] * 2, "group": ["participants", "comparison"],
+                                 "suppressed": [True, False],
+                                 "status": ["insufficient", "ok"]})
+    aligned = follow_descriptives(q, descriptives, "cbi_work").set_index("group")
+    assert aligned.loc["participants", "status"] == "insufficient"
+    assert pd.isna(aligned.loc["participants", "n"]) and pd.isna(aligned.loc["participants", "median"])
+    assert aligned.loc["comparison", "status"] == "ok"

@@ -1,0 +1,244 @@
+"""Figures: suppressed rows never become traces, hover text or ticks; palette, n in
+every hover label, alt text, insufficient vs no-data cells."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.views.figure_base import COMPARISON, INSUFFICIENT_GREY, PARTICIPANTS
+from analysis.views.help import METHOD_LABELS
+from analysis.views.impact_figures import (
+    dose_response_figure,
+    effect_size_figure,
+    forest_figure,
+    love_figure,
+    mde_figure,
+)
+from analysis.views.participation_figures import breakdown_figure, monthly_attendance_figure, retention_figure
+from analysis.views.practices_figures import practices_heatmap
+from analysis.views.quality_figures import alpha_figure, responses_figure
+from analysis.views.trend_figures import change_figure, distribution_figure, trend_figure
+
+SECRET = 987.654321       # a value only a suppressed row carries
+SECRET_N = 3              # a count below the threshold
+
+
+def _contains_secret(fig) -> bool:
+    text = fig.to_json()
+    return any(s in text for s in ("987.65", "987.6", "988", "987"))
+
+
+def _hovers(fig) -> list[str]:
+    return [t.hovertemplate for t in fig.data if getattr(t, "hovertemplate", None)
+            and t.hoverinfo != "skip"]
+
+
+def descriptives() -> pd.DataFrame:
+    rows = []
+    for i, wave in enumerate(["2025-Q1", "2025-Q2", "2025-Q3"]):
+        for group, mean in (("participants", 40.0 - i), ("comparison", 45.0)):
+            rows.append(dict(outcome="cbi_work", wave=wave, wave_index=i, site="all", group=group,
+                             n=50 + i, mean=mean, sd=10.0, ci_low=mean - 2, ci_high=mean + 2,
+                             share_high=0.3, suppressed=False, status="ok"))
+    # a suppressed cell that (wrongly) still carries numbers: the figure must drop them
+    rows.append(dict(outcome="cbi_work", wave="2025-Q4", wave_index=3, site="all",
+                     group="participants", n=SECRET_N, mean=SECRET, sd=SECRET, ci_low=SECRET,
+                     ci_high=SECRET, share_high=0.5, suppressed=True, status="insufficient"))
+    return pd.DataFrame(rows)
+
+
+def estimates() -> pd.DataFrame:
+    rows = []
+    for a in ("unadjusted", "did", "ancova", "ipw"):
+        rows.append(dict(analysis=a, outcome="cbi_work", wave="2025-Q3", estimate=-3.0,
+                         ci_low=-5.0, ci_high=-1.0, p_value=0.01, n_participants=40,
+                         n_comparison=80, suppressed=False, status="ok"))
+    rows.append(dict(analysis="did", outcome="cbi_personal", wave="2025-Q3", estimate=SECRET,
+                     ci_low=SECRET, ci_high=SECRET, p_value=0.5, n_participants=SECRET_N,
+                     n_comparison=80, suppressed=True, status="insufficient"))
+    return pd.DataFrame(rows)
+
+
+def test_trend_figure_drops_suppressed_and_shows_n():
+    chart = trend_figure(descriptives(), "cbi_work", k=5)
+    assert not _contains_secret(chart.figure)
+    assert all("n = " in h for h in _hovers(chart.figure))
+    colours = {t.line.color for t in chart.figure.data if t.mode == "lines+markers"}
+    assert colours == {PARTICIPANTS, COMPARISON}
+    assert "insufficient" in json.dumps(chart.figure.to_dict()["layout"]["annotations"])
+    assert chart.alt and "(points)" in chart.figure.layout.yaxis.title.text
+    # the download keeps the label, not the number
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["mean"].isna().all() and hidden["n"].isna().all()
+
+
+def test_forest_figure_zero_line_and_no_hidden_estimate():
+    chart = forest_figure(estimates(), ["cbi_work", "cbi_personal"], "2025-Q3", k=5)
+    fig = chart.figure
+    assert not _contains_secret(fig)
+    assert any(s.x0 == 0 and s.x1 == 0 for s in fig.layout.shapes)
+    assert len(fig.data[0].x) == 4
+    assert all("n = " in h for h in _hovers(fig))
+    labels = fig.layout.yaxis.categoryarray
+    assert any("Difference-in-differences" in label for label in labels)
+
+
+def test_distribution_uses_precomputed_quantiles_not_points():
+    q = pd.DataFrame([
+        dict(wave="2025-Q1", wave_index=0, group="participants", n=40, p05=10, q1=20,
+             median=30, q3=40, p95=60, status="ok"),
+        dict(wave="2025-Q1", wave_index=0, group="comparison", n=SECRET_N, p05=SECRET,
+             q1=SECRET, median=SECRET, q3=SECRET, p95=SECRET, status="insufficient"),
+    ])
+    fig = distribution_figure(q, "cbi_work").figure
+    boxes = [t for t in fig.data if t.type == "box"]
+    assert len(boxes) == 1 and boxes[0].boxpoints is False
+    assert boxes[0].y is None, "a box built from quantiles carries no individual scores"
+    assert not _contains_secret(fig)
+
+
+def test_bar_charts_hatch_insufficient_without_numbers():
+    monthly = pd.DataFrame({"month": ["2025-01", "2025-02", "2025-03"],
+                            "people": pd.array([20, pd.NA, 30], dtype="Int64"),
+                            "sessions": [40.0, SECRET, 55.0],
+                            "suppressed": [False, True, False],
+                            "status": ["ok", "insufficient", "ok"]})
+    fig = monthly_attendance_figure(monthly, k=5).figure
+    assert not _contains_secret(fig)
+    hatched = [t for t in fig.data if t.marker.pattern.shape == "/"]
+    assert hatched and list(hatched[0].x) == ["2025-02"] and hatched[0].text[0] == "insufficient"
+
+
+def test_heatmap_distinguishes_insufficient_from_no_data():
+    matrix = pd.DataFrame([
+        dict(site="A", outcome="cbi_work", n=30, mean=40.0, org_mean=42.0, difference=-2.0,
+             better=2.0, status="ok"),
+        dict(site="B", outcome="cbi_work", n=SECRET_N, mean=SECRET, org_mean=42.0,
+             difference=SECRET, better=SECRET, status="insufficient"),
+        dict(site="C", outcome="cbi_work", n=pd.NA, mean=np.nan, org_mean=42.0,
+             difference=np.nan, better=np.nan, status="no data"),
+    ])
+    fig = practices_heatmap(matrix, k=5).figure
+    assert not _contains_secret(fig)
+    names = {t.name: t for t in fig.data}
+    assert "insufficient" in names and "no data" in names
+    assert names["insufficient"].colorscale[0][1] == INSUFFICIENT_GREY
+    assert names["no data"].colorscale[0][1] == "rgba(0,0,0,0)"
+    assert "insufficient" in list(np.ravel(names["insufficient"].text))
+    assert "no data" in list(np.ravel(names["no data"].text))
+    assert list(fig.data[0].y) == ["A", "B", "C"]
+
+
+def test_alpha_figure_caution_line():
+    rel = pd.DataFrame([dict(outcome="cbi_work", wave="2025-Q1", alpha=0.65, ci_low=0.6,
+                             ci_high=0.7, n=100, status="ok"),
+                        dict(outcome="cbi_personal", wave="2025-Q1", alpha=SECRET, ci_low=SECRET,
+                             ci_high=SECRET, n=SECRET_N, status="insufficient")])
+    fig = alpha_figure(rel).figure
+    assert any(s.x0 == 0.7 for s in fig.layout.shapes)
+    assert fig.data[0].marker.color[0] == COMPARISON
+    assert not _contains_secret(fig)
+
+
+@pytest.mark.parametrize("builder", [
+    lambda: love_figure(pd.DataFrame({"covariate": ["site=A"], "smd_before": [0.3],
+                                      "smd_after": [0.05]})),
+    lambda: dose_response_figure(pd.DataFrame({
+        "outcome": ["cbi_work"] * 2, "dose_band": ["0", "1–2"], "n": pd.array([40, pd.NA], "Int64"),
+        "mean_change": [1.0, SECRET], "ci_low": [0.0, SECRET], "ci_high": [2.0, SECRET],
+        "status": ["ok", "insufficient"]}), "cbi_work", k=5),
+    lambda: breakdown_figure(pd.DataFrame({
+        "role": ["x", "y"], "n_respondents": [40, SECRET_N], "n_participants": [10, 1],
+        "participation_rate": [0.25, SECRET], "status": ["ok", "insufficient"]}), "role", "t", 5),
+    lambda: retention_figure(pd.DataFrame({
+        "wave": ["a", "b"], "n_respondents": [40, SECRET_N], "n_participants": [10, 1],
+        "participation_rate": [0.25, SECRET], "retention": [0.5, SECRET],
+        "status": ["ok", "insufficient"]})),
+    lambda: mde_figure(pd.DataFrame({
+        "outcome": ["cbi_work", "cbi_personal"], "n_participants": [40, SECRET_N],
+        "n_comparison": [40, 50], "mde_points": [4.0, SECRET], "status": ["ok", "insufficient"]})),
+    lambda: responses_figure(pd.DataFrame({
+        "wave": ["a", "b"], "n_responses": [400, SECRET_N], "status": ["ok", "insufficient"]})),
+])
+def test_every_figure_has_alt_hover_n_and_no_hidden_value(builder):
+    chart = builder()
+    assert chart.alt.endswith(".") and len(chart.alt) > 30
+    assert not _contains_secret(chart.figure)
+    for hover in _hovers(chart.figure):
+        assert "n = " in hover or "n:" in hover or "insufficient" in hover, hover
+
+
+def change_table() -> pd.DataFrame:
+    rows = []
+    for i, wave in enumerate(["2025-Q2", "2025-Q3"], start=1):
+        for group, mean in (("participants", -2.0 * i), ("comparison", 1.0 * i)):
+            rows.append(dict(outcome="cbi_work", wave=wave, wave_index=i, baseline_wave="2025-Q1",
+                             group=group, n=40 + i, mean_change=mean, sd_change=10.0,
+                             ci_low=mean - 2, ci_high=mean + 2, suppressed=False, status="ok"))
+    for group in ("participants", "comparison"):   # a hidden wave that (wrongly) kept numbers
+        rows.append(dict(outcome="cbi_work", wave="2025-Q4", wave_index=3, baseline_wave="2025-Q1",
+                         group=group, n=SECRET_N, mean_change=SECRET, sd_change=SECRET,
+                         ci_low=SECRET, ci_high=SECRET, suppressed=True, status="insufficient"))
+    return pd.DataFrame(rows)
+
+
+def test_change_figure_starts_at_zero_and_drops_hidden_waves():
+    chart = change_figure(change_table(), "cbi_work", k=5)
+    fig = chart.figure
+    assert not _contains_secret(fig)
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert {t.line.color for t in lines} == {PARTICIPANTS, COMPARISON}
+    for line in lines:
+        assert line.x[0] == "2025-Q1" and line.y[0] == 0.0, "both groups start at 0 at baseline"
+        assert "2025-Q4" not in line.x
+        assert all("n = " in h for h in line.hovertext[1:])
+    # the gap drawn at the last shown wave is participants minus comparison (the DiD)
+    assert "gap -6.0" in json.dumps(fig.to_dict()["layout"]["annotations"])
+    assert "insufficient" in json.dumps(fig.to_dict()["layout"]["annotations"])
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["mean_change"].isna().all() and hidden["n"].isna().all()
+
+
+def test_forest_gives_each_outcome_its_own_axis():
+    est = estimates()
+    small = est.loc[est["outcome"] == "cbi_work"].assign(outcome="miniz_burnout", estimate=-0.3,
+                                                         ci_low=-0.5, ci_high=-0.1)
+    chart = forest_figure(pd.concat([est, small]), ["cbi_work", "miniz_burnout",
+                                                    "cbi_personal"], "2025-Q3", k=5)
+    fig = chart.figure
+    assert not _contains_secret(fig)
+    axes = {t.xaxis for t in fig.data}
+    assert axes == {"x", "x2"}, "a 1–5 scale never shares the 0–100 scale's axis"
+    assert "scale points" in fig.layout.xaxis2.title.text
+    single = forest_figure(est, ["cbi_work"], "2025-Q3", k=5).figure
+    assert list(single.layout.yaxis.categoryarray)[::-1] == list(METHOD_LABELS.values())
+
+
+def test_effect_size_figure_standardizes_and_hides_suppressed():
+    est = estimates().assign(effect_size=-0.3, effect_size_kind="d_baseline_sd")
+    est.loc[est["suppressed"], "effect_size"] = SECRET
+    chart = effect_size_figure(est, ["cbi_work", "cbi_personal"], "2025-Q3")
+    fig = chart.figure
+    assert not _contains_secret(fig)
+    point = fig.data[0]
+    assert list(point.x) == [-0.3]
+    # interval scaled by the same SD as the estimate: -5..-1 points at -3 points = -0.5..-0.1 SD
+    assert point.x[0] - point.error_x.arrayminus[0] == pytest.approx(-0.5)
+    assert point.x[0] + point.error_x.array[0] == pytest.approx(-0.1)
+    assert "n = " in point.hovertemplate and "baseline score" in fig.layout.xaxis.title.text
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["effect_size"].isna().all() and hidden["estimate"].isna().all()
+
+
+def test_chart_pickles_as_the_same_figure():
+    import pickle
+    chart = change_figure(change_table(), "cbi_work", k=5, takeaway="t", how_to_read="h")
+    back = pickle.loads(pickle.dumps(chart))
+    assert json.loads(back.figure.to_json()) == json.loads(chart.figure.to_json())
+    assert (back.key, back.alt, back.takeaway, back.how_to_read) == \
+        (chart.key, chart.alt, chart.takeaway, chart.how_to_read)
+    pd.testing.assert_frame_equal(back.table, chart.table)
