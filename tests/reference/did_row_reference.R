@@ -1,4 +1,4 @@
-# Reference for the did row (tests/test_group_time.py): the two-by-two DiD of change from
+# Reference for the did row (tests/stats/test_group_time.py): the two-by-two DiD of change from
 # baseline among people with no session by their baseline survey, lm + clubSandwich CR2
 # (one row per person) with Satterthwaite df. Input: the reference panel written as CSV
 # (person, wave_index, participant, sessions, cbi_work, site).

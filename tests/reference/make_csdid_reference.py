@@ -5,7 +5,7 @@ Run once, with csdid installed apart from the project (it pins other versions):
     pip install --target /tmp/csdid_env csdid==0.4.3
     PYTHONPATH=/tmp/csdid_env:. python tests/reference/make_csdid_reference.py
 
-Prints the dictionaries stored in tests/test_group_time.py and writes the panel to
+Prints the dictionaries stored in tests/stats/test_group_time.py and writes the panel to
 /tmp/gt.csv for tests/reference/did_row_reference.R (``Rscript ... /tmp/gt.csv``). The data: the
 simulator's ``staggered`` situation with 400 people, no missed waves, seed 11 (balanced,
 so csdid's calendar weights equal the cell sizes).

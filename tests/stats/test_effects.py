@@ -94,7 +94,7 @@ def test_risk_difference_percentage_points():
 
 # Exact unconditional mid-p (score ordering, Berger-Boos γ = 1e-4), computed in R by a
 # hand-coded version maximising over the nuisance share with optimize()
-# (tests/reference_exact_mid_p.R): x1, n1, x2, n2, two-sided p.
+# (tests/reference/exact_mid_p.R): x1, n1, x2, n2, two-sided p.
 EXACT_MID_P = [(1, 40, 0, 300, 0.056943), (7, 34, 1, 34, 0.025977), (3, 20, 1, 300, 0.000500),
                (2, 10, 1, 10, 0.589049), (0, 30, 4, 25, 0.027999)]
 
