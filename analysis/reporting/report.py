@@ -459,8 +459,8 @@ def _notes(panel: pd.DataFrame, estimates: pd.DataFrame, reliability: pd.DataFra
             notes.append(
                 "The event-study table (event_study.csv) shows, for people who answered two or more "
                 "surveys before joining, how participants and the comparison group moved before the "
-                "program: estimates near 0 before the start support the DiD's parallel-trends "
-                "assumption.")
+                "program: estimates near 0 before the start support the DiD's assumption of "
+                "parallel trends.")
         if timing.left_out.any():
             notes.append(
                 "People who had attended a session by their first survey have no measure from before "

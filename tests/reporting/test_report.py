@@ -109,7 +109,7 @@ def test_headline_leads_with_a_credible_doubly_robust_did_on_primary_outcome(tab
     if h.analysis == "dr_did":
         assert "doubly robust" in h.why_this_analysis and h.sentence.startswith("Weighted and adjusted")
     assert h.wave == TRUTH["waves"][-1] and h.estimate is not None and h.ancova_estimate is not None
-    assert "parallel" in h.bracket and "same starting score" in h.bracket
+    assert "changed as much" in h.bracket and "same starting score" in h.bracket
     assert "times more likely to join" in h.sensitivity or "includes no effect" in h.sensitivity
     assert any("parallel trends" in n for n in tables.notes)
     assert set(tables.event_study["period"]) <= {"pre", "post"} and len(tables.event_study) > 0
