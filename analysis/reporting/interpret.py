@@ -130,7 +130,8 @@ def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None =
     outcome_label = outcome_label or estimate.outcome or "the outcome"
     if estimate.status.startswith("not credible") and estimate.estimate is not None:
         reason = estimate.status.removeprefix("not credible: ")
-        text = sentence(replace(estimate, status="ok"), outcome_label, unit_label, higher_is_worse, wave_label)
+        text = sentence(replace(estimate, status="ok"), outcome_label, unit_label, higher_is_worse,
+                        wave_label)
         return f"{text} This weighted comparison is not credible: {reason}."
     if not estimate.ok or estimate.estimate is None:
         where = f" at {wave_label}" if wave_label else ""
@@ -187,12 +188,12 @@ def _p_text(est: Estimate) -> str | None:
     if est.p_adjusted is None:
         return None
     method = {"holm": "Holm", "benjamini_hochberg": "Benjamini–Hochberg"}.get(est.adjust_method or "", "")
-    return f"p = {_p(est.p_adjusted)} adjusted for the outcomes looked at together" + (
+    return f"{_p(est.p_adjusted)} adjusted for the outcomes looked at together" + (
         f", {method}" if method else "")
 
 
 def _p(value: float) -> str:
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
 def _size_tail(est: Estimate, lower: bool, higher_is_worse: bool) -> str:
@@ -259,7 +260,8 @@ def caveats(estimate: Estimate | Mapping[str, Any], reliability: float | None = 
         notes.append(f"The scale's reliability is low (α = {reliability:.2f}, below 0.70): measurement "
                      "error blurs differences.")
     if _includes_zero(estimate):
-        notes.append("The 95% CI includes zero: we cannot rule out no effect.")
+        noun = "effect" if estimate.analysis in ADJUSTED else "difference"
+        notes.append(f"The 95% CI includes zero: we cannot rule out no {noun}.")
     return notes
 
 
