@@ -80,18 +80,26 @@ ANALYSES: tuple[Analysis, ...] = (
         name="did",
         label="Difference-in-differences",
         short_label="Difference-in-differences",
-        estimand="participants' mean change since baseline minus the comparison group's",
+        estimand="the average effect at a wave on people who took part by then but not by their "
+                 "baseline survey: their mean change since baseline minus that of people not (yet) "
+                 "taking part",
         assumption="Assumes both groups would have changed alike without the program (parallel trends).",
-        method="Difference-in-differences of change from baseline (OLS with person-clustered SEs). "
-               "Assumes parallel trends: without the program both groups would have changed alike. "
-               "With one pre-program wave this cannot be tested.",
+        method="Group-time difference-in-differences (Callaway & Sant'Anna 2021, not-yet-treated "
+               "comparison): each cohort's change from baseline minus the change of people not taking "
+               "part at the wave, averaged over cohorts by size; people who had attended a session by "
+               "their first survey have no pre-program measure and are left out (counted per wave in "
+               "left_out). Standard errors CR2 with Satterthwaite df, clustered by site when "
+               "participation is concentrated by site (se_type says which and why), else by person. "
+               "Pre-program placebo estimates (event_study.csv) check parallel trends where people "
+               "answered two surveys before joining.",
         help="Difference-in-differences (change over time compared between groups): how much "
              "participants' scores changed since the first survey, minus how much the "
-             "comparison group's changed.",
+             "comparison group's changed; people already attending at the first survey are left out.",
         how_to_read="(change over time compared between groups) compares how much each group "
                     "changed since the first survey.",
         sentence_lead="Compared with their own baseline, participants changed",
-        citation="Angrist & Pischke (2009), Mostly Harmless Econometrics, ch. 5",
+        citation="Callaway & Sant'Anna (2021), J Econometrics 225:200-230; Pustejovsky & Tipton (2018), "
+                 "J Bus Econ Stat 36:672-683",
         mean_difference=True,
     ),
     Analysis(
@@ -102,7 +110,8 @@ ANALYSES: tuple[Analysis, ...] = (
                  "score, site and role",
         assumption="Assumes that people with the same baseline score would have scored alike later, "
                    "whichever group they were in.",
-        method="Follow-up score adjusted for baseline score, site and role (OLS, HC3). Assumes "
+        method="Follow-up score adjusted for baseline score, site and role (OLS, HC3; site absorbed by "
+               "demeaning, identical to site dummies). Assumes "
                "selection on the measured baseline score. Differs from DiD when groups differ at "
                "baseline (Lord's paradox).",
         help="ANCOVA (adjusted for the baseline score, site and role): the difference between "
@@ -117,22 +126,26 @@ ANALYSES: tuple[Analysis, ...] = (
         name="ipw",
         label="Weighted for who joins (IPW)",
         short_label="Weighted (IPW)",
-        estimand="the difference in mean follow-up score had everyone been in either group "
-                 "(average effect in everyone)",
-        assumption="Assumes the baseline score, site and role capture every reason for joining that "
-                   "also affects burnout (no hidden confounding).",
-        method="Inverse-probability-weighted difference at follow-up (logistic propensity on baseline "
-               "score, site and role; the propensity is bounded at its 1st and 99th percentiles "
-               "before forming the stabilised weights, which truncates each group's extreme weights; "
-               "WLS with HC1 SEs, weights treated as known). Assumes no unmeasured confounding and "
-               "overlap.",
+        estimand="the average effect on participants: their change since baseline minus the change of "
+                 "non-participants weighted to resemble them (same people as the DiD)",
+        assumption="Assumes that, within the same site and role, both groups would have changed alike "
+                   "without the program.",
+        method="Inverse-probability-weighted difference-in-differences on participants (Abadie 2005; "
+               "the normalized estimator of Sant'Anna & Zhao 2020): logistic propensity on site and "
+               "role at baseline; comparison people weighted by the odds of joining; comparison people "
+               "with propensity ≥ 0.99 get no weight; site or role levels without participants (or "
+               "without comparison people) are dropped, counted and said. Standard errors from the "
+               "influence function, which accounts for the estimated propensity, clustered as the DiD. "
+               "Marked not credible when a covariate's |SMD| after weighting exceeds 0.1 or the "
+               "weighted comparison group's effective size collapses. The doubly robust version "
+               "(Sant'Anna & Zhao 2020) leads the headline when credible.",
         help="IPW (inverse-probability weighting): the comparison group reweighted to resemble "
-             "the people who joined.",
+             "the people who joined, then changes since baseline compared.",
         how_to_read="(inverse-probability weighting) reweights the comparison group to look like "
                     "those who joined.",
-        sentence_lead="Weighted to make the groups alike, participants scored",
-        citation="Austin & Stuart (2015), Stat Med 34:3661-3679; Cole & Hernán (2008), "
-                 "Am J Epidemiol 168:656-664",
+        sentence_lead="Weighted for who joined, participants changed",
+        citation="Abadie (2005), Rev Econ Stud 72:1-19; Sant'Anna & Zhao (2020), J Econometrics "
+                 "219:101-122; Austin & Stuart (2015), Stat Med 34:3661-3679",
         mean_difference=True,
     ),
     Analysis(
@@ -143,7 +156,9 @@ ANALYSES: tuple[Analysis, ...] = (
                  "percentage points",
         assumption="Raw difference in shares: it does not account for who chose to join.",
         method="Risk difference of the share above the instrument's cut-off, in percentage "
-               "points (Newcombe hybrid-score CI). Unadjusted.",
+               "points (Newcombe hybrid-score CI and score test; when an expected count is under 5, "
+               "an exact unconditional mid-p test with the interval that inverts it, so the two "
+               "agree). The relative risk is the plain ratio of the shares. Unadjusted.",
         help="Share above the cut-off: the percentage of participants above the instrument's "
              "cut-off minus the percentage of the comparison group.",
         how_to_read="compares the percentage of each group above the instrument's cut-off.",

@@ -27,6 +27,9 @@ __all__ = ["add_export_arguments", "add_report_arguments", "run_export_command",
            "summary_paragraph"]
 
 
+_METHOD = {"did": "DiD", "dr_did": "doubly robust DiD"}
+
+
 def summary_paragraph(tables: ReportTables, out_dir: str | Path | None = None) -> str:
     """One paragraph for the command line: what was written and the headline."""
     est = tables.estimates
@@ -37,7 +40,8 @@ def summary_paragraph(tables: ReportTables, out_dir: str | Path | None = None) -
             f"(groups under {tables.settings.min_group_size}), "
             f"{len(tables.descriptives)} descriptive cells.")
     if tables.headline is not None:
-        text += f" Headline ({tables.headline.outcome_label}, {tables.headline.wave}, DiD): " \
+        method = _METHOD.get(tables.headline.analysis, "DiD")
+        text += f" Headline ({tables.headline.outcome_label}, {tables.headline.wave}, {method}): " \
                 f"{tables.headline.sentence}"
         if tables.headline.lords_paradox:
             text += " " + tables.headline.lords_paradox

@@ -17,21 +17,22 @@ from analysis.access.scope import Scope
 from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.index import PanelIndex, follow_up_waves
-from analysis.panel.pairs import build_pairs
 from analysis.panel.participation import (
     dose_band,
 )
 from analysis.privacy import suppression
 from analysis.reporting import interpret
-from analysis.stats import weighting
 from analysis.stats.compare import compare_all, estimates_frame
+from analysis.stats.dr_did import weighted_balance
 from analysis.stats.effect_sizes import pooled_sd
 from analysis.stats.estimates import Estimate, t_half_width
+from analysis.stats.group_time import EVENT_STUDY_COLUMNS, baseline_cell, event_study, program_timing
 from analysis.stats.power import minimum_detectable_effect
 from analysis.storage.queries import Filters, load_item_scores, response_quality
 from analysis.storage.store import Store
 
 __all__ = ["CHANGE_COLUMNS", "ESTIMATE_COLUMNS", "balance_table", "change_table", "dose_and_mde_tables",
+           "event_study_table",
            "estimate_table", "quality_table", "reliability_table"]
 
 #: Contract columns of estimates.csv, in order (DESIGN.md).
@@ -39,7 +40,8 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "analysis", "outcome", "wave", "estimate", "ci_low", "ci_high", "p_value", "n_participants",
     "n_comparison", "effect_size", "effect_size_kind", "suppressed",
 )
-_ESTIMATE_EXTRAS = ("p_adjusted", "adjust_method", "residual_df", "status", "sentence", "caveat")
+_ESTIMATE_EXTRAS = ("p_adjusted", "adjust_method", "residual_df", "status", "sentence", "caveat", "se_type",
+                    "left_out")
 
 
 # ------------------------------------------------------------------ estimates
@@ -69,8 +71,15 @@ def estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, 
     # keep the estimator's reason when nothing was suppressed but nothing could be computed
     computed_fail = (guarded["status"] == suppression.OK) & guarded["estimate"].isna()
     guarded.loc[computed_fail, "status"] = reasons[computed_fail]
+    # a weighted comparison that balanced poorly keeps its numbers but says so
+    not_credible = (guarded["status"] == suppression.OK) & reasons.astype(str).str.startswith("not credible")
+    guarded.loc[not_credible, "status"] = reasons[not_credible]
     if dose.any():
         guarded.loc[dose, "n_comparison"] = pd.NA
+    # people left out (started by baseline) are a group too: a count under k is not shown
+    left_out = pd.to_numeric(guarded["left_out"], errors="coerce")
+    hide = guarded["suppressed"] | ((left_out > 0) & (left_out < k))
+    guarded["left_out"] = left_out.mask(hide).astype("Int64")
     sentences, caveats = _texts(results, guarded["suppressed"].to_numpy(dtype=bool), k)
     guarded["sentence"] = sentences
     guarded["caveat"] = caveats
@@ -172,10 +181,11 @@ def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Dat
                   index: PanelIndex | None) -> pd.DataFrame:
     """Change since baseline per outcome × follow-up wave × group (participants, comparison).
 
-    The people are those :func:`analysis.stats.causal.did` uses at that wave (its pairs: seen
-    at baseline and at the wave with the outcome at both; group = participant at the
-    wave), so ``mean_change(participants) - mean_change(comparison)`` is the DiD
-    estimate and ``n`` its ``n_participants`` / ``n_comparison``. The 95% interval is
+    The people are those the ``did`` row compares at that wave
+    (:func:`analysis.stats.group_time.baseline_cell`: seen at baseline and at the wave with
+    the outcome at both, people who had started by their baseline left out; group =
+    participant at the wave), so ``mean_change(participants) - mean_change(comparison)``
+    is the DiD estimate and ``n`` its ``n_participants`` / ``n_comparison``. The 95% interval is
     the t interval of each group's mean change. Suppressed like that estimate
     (:func:`analysis.privacy.suppression.guard_estimates` on the same two counts): both rows of
     a wave are hidden when either group has 1 to k - 1 people (or the DiD row is
@@ -194,15 +204,16 @@ def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Dat
     rows = []
     for outcome in outcomes:
         for wave in follow_up_waves(panel):
-            # the DiD's own pairs, built without keeping them in the index's memo
-            pairs = build_pairs(panel, outcome, wave, (), index)
-            group = pairs["participant"].to_numpy(dtype=bool)
-            change = pairs["change"].to_numpy(dtype="float64")
-            n1, n0 = int(group.sum()), int((~group).sum())
+            # the did row's own people
+            cell, n1, n0 = baseline_cell(panel, outcome, wave, index)
+            treated = cell.change_treated if cell is not None else np.empty(0)
+            control = cell.change_control if cell is not None else np.empty(0)
             small = (0 < n1 < k) or (0 < n0 < k) or (outcome, str(wave)) in did_hidden
             empty = (n1 == 0 or n0 == 0) and not small
             status = suppression.INSUFFICIENT if small else (suppression.NO_DATA if empty else suppression.OK)
-            for name, values in (("participants", change[group]), ("comparison", change[~group])):
+            if cell is None and status == suppression.OK:
+                status = suppression.NO_DATA
+            for name, values in (("participants", treated), ("comparison", control)):
                 row = {"outcome": outcome, "wave": str(wave), "wave_index": wave_index.get(str(wave)),
                        "baseline_wave": baseline_wave, "group": name, "suppressed": small,
                        "status": status}
@@ -214,7 +225,6 @@ def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Dat
                     row.update(n=n, mean_change=mean, sd_change=sd, ci_low=mean - half,
                                ci_high=mean + half)
                 rows.append(row)
-            del pairs
     out = pd.DataFrame(rows).reindex(columns=list(CHANGE_COLUMNS))
     out["n"] = pd.to_numeric(out["n"], errors="coerce").round().astype("Int64")
     for col in ("mean_change", "sd_change", "ci_low", "ci_high"):
@@ -296,21 +306,47 @@ def _mde_table(rows: list[dict]) -> pd.DataFrame:
     return out
 
 
+def event_study_table(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
+                      index: PanelIndex | None) -> pd.DataFrame:
+    """Effect by waves since the first session per outcome (:func:`analysis.stats.group_time.event_study`).
+
+    Rows with ``period == "pre"`` are the pre-program placebo estimates (0 under parallel
+    trends). A row is suppressed (numbers hidden) when either group has fewer than
+    ``k`` people.
+    """
+    columns = [*EVENT_STUDY_COLUMNS, "suppressed"]
+    if index is None or panel.empty or not outcomes:
+        return pd.DataFrame(columns=columns)
+    frames = [event_study(panel, outcome, index=index) for outcome in outcomes]
+    table = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
+        else pd.DataFrame(columns=list(EVENT_STUDY_COLUMNS))
+    small = (table["n_participants"] < k) | (table["n_comparison"] < k)
+    table["suppressed"] = small.astype(bool)
+    hidden = ["estimate", "ci_low", "ci_high", "p_value", "std_error", "df", "n_participants", "n_comparison"]
+    table[hidden] = table[hidden].astype("float64").mask(small)
+    return table.reindex(columns=columns)
+
+
 def balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k: int,
                    index: PanelIndex | None = None) -> pd.DataFrame:
-    """IPW balance for the headline; only when both groups, and every covariate level
-    shown, have at least ``k`` people in each group (an SMD of a tiny level reveals it)."""
+    """Balance of the ``ipw`` row's ATT weights for the headline
+    (:func:`analysis.stats.dr_did.weighted_balance`); only when both groups, and every
+    covariate level shown, have at least ``k`` people in each group (an SMD of a tiny
+    level reveals it). People left out of the comparison (started by baseline) are not
+    counted."""
     columns = ["outcome", "wave", "covariate", "smd_before", "smd_after", "variance_ratio_before",
                "variance_ratio_after", "flag"]
     if outcome is None or wave is None:
         return pd.DataFrame(columns=columns)
     pairs = _pairs_all(panel, outcome, index)
     pairs = pairs.loc[pairs["wave"].astype(str) == str(wave)]
+    timing = program_timing(panel, index)
+    pairs = pairs.loc[~pairs["person"].isin(timing.people[timing.left_out])]
     n1 = int(pairs["participant"].sum())
     n0 = int(len(pairs) - n1)
     if n1 < k or n0 < k:
         return pd.DataFrame(columns=columns)
-    balance = weighting.balance_table(panel, outcome, wave, index=index)
+    balance = weighted_balance(panel, outcome, wave, index=index)
     table = balance.table.copy()
     # covariate levels are taken at baseline inside the weighting; count them the same way
     base = (panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]]

@@ -11,6 +11,7 @@ Effect-size words follow Cohen (1988): |d| < 0.2 negligible, < 0.5 small,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -54,7 +55,7 @@ def as_estimate(value: Estimate | Mapping[str, Any]) -> Estimate:
     for name in ("analysis", "outcome", "wave"):
         fields[name] = fields[name] or ""
     status = str(row.get("status") or "ok")
-    if status != "ok" and not status.startswith("not enough data"):
+    if status != "ok" and not status.startswith(("not enough data", "not credible")):
         status = f"not enough data: {status}"
     if status == "ok" and fields["estimate"] is None:
         status = "not enough data: no estimate"
@@ -127,6 +128,11 @@ def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None =
     """
     estimate = as_estimate(estimate)
     outcome_label = outcome_label or estimate.outcome or "the outcome"
+    if estimate.status.startswith("not credible") and estimate.estimate is not None:
+        reason = estimate.status.removeprefix("not credible: ")
+        text = sentence(replace(estimate, status="ok"), outcome_label, unit_label, higher_is_worse,
+                        wave_label)
+        return f"{text} This weighted comparison is not credible: {reason}."
     if not estimate.ok or estimate.estimate is None:
         where = f" at {wave_label}" if wave_label else ""
         reason = estimate.status.removeprefix("not enough data: ")
@@ -137,13 +143,17 @@ def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None =
     analysis = estimate.analysis
     when = f" at {wave_label}" if wave_label else ""
 
-    if analysis == "did":
+    if analysis in ("did", "ipw", "dr_did"):
         since = f" between baseline and {wave_label}" if wave_label else ""
+        others = "non-participants'" if analysis == "did" else "comparable non-participants'"
+        lead = {"did": "", "ipw": "Weighted for who joined, ",
+                "dr_did": "Weighted and adjusted for who joined, "}
+        subject = f"{lead[analysis]}{'p' if lead[analysis] else 'P'}articipants' {outcome_label}"
         if value == 0:
-            body = f"Participants' {outcome_label} changed by the same amount as non-participants'{since}"
+            body = f"{subject} changed by the same amount as {others}{since}"
         else:
             verb = "fell" if lower else "rose"
-            body = f"Participants' {outcome_label} {verb} {amount} more than non-participants'{since}"
+            body = f"{subject} {verb} {amount} more than {others}{since}"
     elif analysis in ("high_burnout_rd", "risk_difference"):
         side = "low" if estimate.get("direction") == "low" else "high"
         pp = f"{_number(abs(value))} percentage points"
@@ -155,28 +165,50 @@ def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None =
         body = (f"Among participants, each extra session attended went with a {direction} of {amount} "
                 f"in {outcome_label}{when}")
     else:
-        lead = {
-            "ancova": "Taking baseline scores into account, participants' ",
-            "ipw": "After weighting for differences in who joined, participants' ",
-        }.get(analysis, "Participants' ")
+        leads = {"ancova": "Taking baseline scores into account, participants' "}
+        lead = leads.get(analysis, "Participants' ")
         comparison = "the same as" if value == 0 else f"{amount} {'lower' if lower else 'higher'} than"
         body = f"{lead}{outcome_label}{when} was {comparison} non-participants'"
-
     # Magnitudes are spoken without sign ("fell 8.5"), so the interval flips with them.
     interval = _interval(estimate, flip=lower)
-    text = body + (f" ({interval})" if interval else "")
-    word = effect_size_word(estimate.effect_size) if estimate.effect_size_kind in STANDARDIZED_KINDS else None
-    bad_share = analysis in ("high_burnout_rd", "risk_difference")
-    favourable = lower if bad_share else (lower == higher_is_worse)
-    tail = []
-    if word:
-        against = "" if favourable or word == "negligible" else ", unfavourable to participants"
-        tail.append(f"a {word} effect{against}")
-    if _includes_zero(estimate):
-        tail.append(CANNOT_RULE_OUT)
-    if tail:
-        text += " — " + (", but ".join(tail) if word else tail[0])
+    p_text = _p_text(estimate)
+    inside = "; ".join(part for part in (interval, p_text) if part)
+    text = body + (f" ({inside})" if inside else "")
+    return text + _size_tail(estimate, lower, higher_is_worse)
     return text + "."
+
+
+#: analyses that adjust for who joined: their numbers may be called effects
+ADJUSTED = frozenset({"did", "ancova", "ipw", "dr_did"})
+
+
+def _p_text(est: Estimate) -> str | None:
+    """Where the estimate belongs to a family of outcomes looked at together, its adjusted p
+    (the raw p of one of several outcomes overstates the evidence); else nothing."""
+    if est.p_adjusted is None:
+        return None
+    method = {"holm": "Holm", "benjamini_hochberg": "Benjamini–Hochberg"}.get(est.adjust_method or "", "")
+    return f"{_p(est.p_adjusted)} adjusted for the outcomes looked at together" + (
+        f", {method}" if method else "")
+
+
+def _p(value: float) -> str:
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
+def _size_tail(est: Estimate, lower: bool, higher_is_worse: bool) -> str:
+    """" — a moderate effect" (adjusted) or " — a moderate difference" (raw); no size word when the
+    interval includes zero (then only that the data cannot rule out none)."""
+    noun = "effect" if est.analysis in ADJUSTED else "difference"
+    if _includes_zero(est):
+        return f" — the data cannot rule out no {noun}."
+    word = effect_size_word(est.effect_size) if est.effect_size_kind in STANDARDIZED_KINDS else None
+    if not word:
+        return "."
+    bad_share = est.analysis in ("high_burnout_rd", "risk_difference")
+    favourable = lower if bad_share else (lower == higher_is_worse)
+    against = "" if favourable or word == "negligible" else ", unfavourable to participants"
+    return f" — a {word} {noun}{against}."
 
 
 def caveats(estimate: Estimate | Mapping[str, Any], reliability: float | None = None,
@@ -228,7 +260,8 @@ def caveats(estimate: Estimate | Mapping[str, Any], reliability: float | None = 
         notes.append(f"The scale's reliability is low (α = {reliability:.2f}, below 0.70): measurement "
                      "error blurs differences.")
     if _includes_zero(estimate):
-        notes.append("The 95% CI includes zero: we cannot rule out no effect.")
+        noun = "effect" if estimate.analysis in ADJUSTED else "difference"
+        notes.append(f"The 95% CI includes zero: we cannot rule out no {noun}.")
     return notes
 
 

@@ -29,7 +29,7 @@ hide a selection total when any of its members is hidden.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,7 @@ from analysis.reporting.effect_tables import (
     change_table,
     dose_and_mde_tables,
     estimate_table,
+    event_study_table,
     quality_table,
     reliability_table,
 )
@@ -58,7 +59,11 @@ from analysis.reporting.group_tables import (
     participation_table,
     split_contributions,
 )
+from analysis.stats.dr_did import weighted_did
 from analysis.stats.estimates import Estimate
+from analysis.stats.group_time import program_timing
+from analysis.stats.headline import ANCOVA_ASSUMPTION, DID_ASSUMPTION
+from analysis.stats.headline import headline as headline_of
 from analysis.stats.regression import one_blas_thread
 from analysis.storage.queries import Filters, available, load_attendance, load_panel
 from analysis.storage.store import Store
@@ -109,6 +114,11 @@ class Headline:
     ancova_ci_high: float | None
     lords_paradox: str | None
     suppressed: bool
+    #: one plain sentence on each end of the DiD-ANCOVA bracket, and who was left out
+    bracket: str | None = None
+    #: E-value and how large a parallel-trends violation would overturn the result
+    sensitivity: str | None = None
+    left_out: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +171,8 @@ class ReportTables:
     data_version: str
     change: pd.DataFrame = field(default_factory=pd.DataFrame)
     descriptive_contributions: pd.DataFrame | None = None
+    #: effect by waves since the first session, with pre-program placebos (event_study.csv)
+    event_study: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # ------------------------------------------------------------------ entry points
@@ -246,6 +258,8 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     balance = balance_table(panel, headline_outcome, headline_wave, k, index)
     dose, mde = dose_and_mde_tables(panel, chosen, k, index)
     change = change_table(panel, chosen, estimates, k, index)
+    event = event_study_table(panel, chosen, k, index)
+    lead = _lead_estimates(panel, results, headline_outcome, headline_wave, index)
     del index
     reliability = reliability_table(store, scope, filters, chosen, k)
     quality = quality_table(store, scope, filters, k)
@@ -264,6 +278,8 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
 
     descriptives, contributions = split_contributions(descriptives)
     headline = _headline(estimates, results, headline_outcome, headline_wave)
+    if headline is not None and not headline.suppressed:
+        headline = _with_sensitivity(headline, lead, event, k)
     notes = _notes(panel, estimates, reliability, headline_outcome, k)
     return ReportTables(
         estimates=estimates.reset_index(drop=True),
@@ -272,7 +288,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         balance=balance, dose=dose.reset_index(drop=True), mde=mde.reset_index(drop=True),
         reliability=reliability, quality=quality, notes=tuple(notes), headline=headline,
         settings=settings, data_version=store.data_version(),
-        change=change.reset_index(drop=True),
+        change=change.reset_index(drop=True), event_study=event.reset_index(drop=True),
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),
     )
@@ -291,6 +307,7 @@ def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
         "descriptives.csv": ordered(tables.descriptives, DESCRIPTIVE_COLUMNS),
         "participation.csv": tables.participation,
         "balance.csv": tables.balance,
+        "event_study.csv": tables.event_study,
     }
     paths = []
     for name, frame in frames.items():
@@ -380,17 +397,75 @@ def _headline(estimates: pd.DataFrame, results: Sequence[Estimate], outcome: str
     )
 
 
+def _lead_estimates(panel: pd.DataFrame, results: Sequence[Estimate], outcome: str | None,
+                    wave: str | None, index: PanelIndex | None) -> dict[str, Estimate]:
+    """The headline's estimates by analysis, with the doubly robust DiD computed for it."""
+    if outcome is None or wave is None or index is None:
+        return {}
+    found = {e.analysis: e for e in results if e.outcome == outcome and str(e.wave) == str(wave)}
+    found["dr_did"] = weighted_did(panel, outcome, wave, method="dr", index=index)
+    return found
+
+
+def _with_sensitivity(head: Headline, lead: dict[str, Estimate], event: pd.DataFrame, k: int) -> Headline:
+    """Lead with a credible doubly robust estimate; add the bracket, the E-value and trends sentences."""
+    if not lead:
+        return head
+    dr = lead.get("dr_did")
+    if dr is not None and dr.ok and min(dr.n_participants or 0, dr.n_comparison or 0) < k:
+        lead = {name: est for name, est in lead.items() if name != "dr_did"}  # too few to show
+    placebo = event.loc[(event["outcome"] == head.outcome) & ~event["suppressed"].astype(bool)] \
+        if len(event) else None
+    result = headline_of(lead, placebo)
+    changes: dict[str, object] = {"bracket": f"{DID_ASSUMPTION} {ANCOVA_ASSUMPTION}"}
+    if result.bracket is not None:
+        low, high = result.bracket
+        changes["bracket"] = (f"The two standard comparisons put the difference between {low:+.1f} and "
+                              f"{high:+.1f} {head.unit}. " + changes["bracket"])
+    lead_est = result.lead
+    if lead_est is not None and lead_est.analysis == "dr_did":
+        scale = SCALES_BY_KEY[head.outcome]
+        changes.update(analysis="dr_did", estimate=lead_est.estimate, ci_low=lead_est.ci_low,
+                       ci_high=lead_est.ci_high, p_value=lead_est.p_value,
+                       n_participants=lead_est.n_participants, n_comparison=lead_est.n_comparison,
+                       sentence=str(interpret.sentence(lead_est, scale.label.lower(), scale.unit,
+                                                       scale.higher_is_worse, head.wave)),
+                       why_this_analysis=("The doubly robust comparison (weighting for who joined and "
+                                          "modelling the change together) balanced the groups well, so it "
+                                          "leads; " + head.why_this_analysis[0].lower()
+                                          + head.why_this_analysis[1:]))
+    parts = [s.sentence for s in (result.e_value, result.trends) if s is not None]
+    changes["sensitivity"] = " ".join(parts) or None
+    if result.left_out:
+        who = f"{result.left_out} people" if result.left_out >= k else f"Fewer than {k} people"
+        changes["left_out"] = (f"{who} had attended a session by their first survey: with no measure from "
+                               "before the program, they are left out of the change-from-baseline and "
+                               "weighted comparisons.")
+    return replace(head, **changes)  # type: ignore[arg-type]
+
+
 def _notes(panel: pd.DataFrame, estimates: pd.DataFrame, reliability: pd.DataFrame,
            headline_outcome: str | None, k: int) -> list[str]:
     notes = []
     if len(panel):
-        started = panel.groupby("wave_index")["sessions"].max().fillna(0) > 0
-        pre_waves = int((~started).sum())
-        if pre_waves < 2:
+        timing = program_timing(panel)
+        late = timing.cohort >= 2  # joined after two surveys: their trend before joining is seen
+        if int(late.sum()) < k:
             notes.append(
-                "Only one wave was collected before anyone attended a session, so whether "
-                "participants and the comparison group were already moving differently "
-                "(parallel trends) cannot be tested; the DiD estimate assumes it.")
+                "Too few people answered two surveys before joining, so whether participants and "
+                "the comparison group were already moving differently (parallel trends) cannot be "
+                "checked; the change-from-baseline (DiD) estimate assumes it.")
+        else:
+            notes.append(
+                "The event-study table (event_study.csv) shows, for people who answered two or more "
+                "surveys before joining, how participants and the comparison group moved before the "
+                "program: estimates near 0 before the start support the DiD's assumption of "
+                "parallel trends.")
+        if timing.left_out.any():
+            notes.append(
+                "People who had attended a session by their first survey have no measure from before "
+                "the program: they are left out of the change-from-baseline (did) and weighted (ipw) "
+                "comparisons; estimates.csv counts them per wave (left_out, hidden under k).")
     if len(estimates) and estimates["suppressed"].any():
         notes.append(f"Some estimates are not shown because a group has fewer than {k} people.")
     if len(reliability):

@@ -45,7 +45,7 @@ from analysis.stats.estimates import Estimate, finite_or_none, not_enough, t_inf
 from analysis.stats.nonparametric import mann_whitney
 from analysis.stats.parametric import welch_difference
 from analysis.stats.power import minimum_detectable_effect
-from analysis.stats.regression import covariate_design, full_rank, robust_fit
+from analysis.stats.regression import Absorbed, absorbed_factor, covariate_design, full_rank, robust_fit
 
 __all__ = [
     "DEFAULT_COVARIATES",
@@ -252,7 +252,11 @@ def ancova(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[st
     """Follow-up score adjusted for baseline score and covariates (ANCOVA).
 
     OLS ``follow_up = β0 + β1·group + β2·baseline + Σ covariate dummies``, with
-    HC3 heteroskedasticity-robust SE and t inference on the residual df.
+    HC3 heteroskedasticity-robust SE and t inference on the residual df. The
+    covariate with the most levels (usually site) is absorbed by demeaning within its
+    levels instead of dummy columns (:func:`analysis.stats.regression.absorbed_factor`;
+    identical numbers, and the rank check runs on the small demeaned problem, so 200
+    practices cost what 2 do); ``extra["absorbed"]`` names it.
     ``estimate = β1``. Covariates with a single level in the sample are dropped
     (listed in ``extra["covariates_dropped"]``). ``effect_size`` = β1 / pooled
     follow-up SD (kind ``"d_follow_up_sd"``).
@@ -268,40 +272,53 @@ def ancova(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[st
     reason = thin_reason(n1, n0)
     if reason:
         return not_enough(reason, n_participants=n1, n_comparison=n0, **labels)
-    extra_design, used, dropped = covariate_design(pairs, covariates)
-    design = pd.concat([pd.Series(1.0, index=pairs.index, name="const"),
-                        pairs["group"].astype("float64"), pairs["baseline"], extra_design], axis=1)
+    absorbed = absorbed_factor(pairs, covariates)
+    rest = [c for c in covariates if absorbed is None or c != absorbed.name]
+    extra_design, used, dropped = covariate_design(pairs, rest)
+    if absorbed is not None:
+        used = [c for c in covariates if c == absorbed.name or c in used]
+    leading = [] if absorbed is not None else [pd.Series(1.0, index=pairs.index, name="const")]
+    design = pd.concat([*leading, pairs["group"].astype("float64"), pairs["baseline"], extra_design], axis=1)
     rank_memo = (index.memo, ("full rank", outcome, str(wave), tuple(covariates))) if index else None
     return fit_group_effect(pairs["follow_up"], design, pairs, n1, n0, labels, "HC3", confidence,
                              {"covariates_used": tuple(used), "covariates_dropped": tuple(dropped),
-                              "se_type": "HC3"}, rank_memo=rank_memo)
+                              "se_type": "HC3", "absorbed": absorbed.name if absorbed else None},
+                             rank_memo=rank_memo, absorbed=absorbed)
 
 
 def fit_group_effect(y: pd.Series, design: pd.DataFrame, pairs: pd.DataFrame, n1: int, n0: int,
                       labels: Mapping[str, str], cov_type: str, confidence: float,
                       extra: Mapping[str, object], weights: np.ndarray | None = None,
-                      rank_memo: tuple[dict, tuple] | None = None) -> Estimate:
-    """The ``group`` coefficient (column 1 of ``design``) of an OLS/WLS fit, robust SE.
+                      rank_memo: tuple[dict, tuple] | None = None, absorbed: Absorbed | None = None
+                      ) -> Estimate:
+    """The ``group`` coefficient of an OLS/WLS fit, robust SE.
+
+    With ``absorbed`` the design has no constant and both it and ``y`` are demeaned
+    within the absorbed levels first; the rank check then runs on that small matrix.
 
     ``rank_memo`` (dict, key) records whether ``design`` had full rank: the
     propensity design of the same pairs is a subset of its columns, so it then has
     full rank too and IPW skips its own SVD.
     """
     matrix = design.to_numpy(dtype="float64")
+    outcome_values = y.to_numpy(dtype="float64")
+    if absorbed is not None:
+        matrix = absorbed.demean(matrix)
+        outcome_values = absorbed.demean(outcome_values)
     has_full_rank, svd = full_rank(matrix)
     if rank_memo is not None:
         rank_memo[0][rank_memo[1]] = has_full_rank
     if not has_full_rank:
         return not_enough("covariates leave no independent group comparison (collinear)",
                           n_participants=n1, n_comparison=n0, **labels)
-    if len(design) - design.shape[1] < 1:
+    if len(design) - design.shape[1] - (absorbed.levels if absorbed is not None else 0) < 1:
         return not_enough("no residual degrees of freedom", n_participants=n1, n_comparison=n0, **labels)
     if y.std(ddof=0) == 0:
         return not_enough("all values equal", n_participants=n1, n_comparison=n0, **labels)
     position = list(design.columns).index("group")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        fit = robust_fit(y.to_numpy(dtype="float64"), matrix, cov_type, weights=weights,
-                          svd=svd if weights is None else None)
+        fit = robust_fit(outcome_values, matrix, cov_type, weights=weights,
+                          svd=svd if weights is None else None, absorbed=absorbed)
         estimate, low, high, p_value, se = fit.coefficient(position, confidence)
     if low is None:
         return not_enough("group effect not estimable (a person has full leverage or no variation)",

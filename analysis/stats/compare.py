@@ -13,20 +13,27 @@ import pandas as pd
 
 from analysis.panel.index import PanelIndex, follow_up_waves
 from analysis.panel.pairs import shared_pairs
-from analysis.stats.causal import DEFAULT_COVARIATES, ancova, did, dose_response, high_burnout_rd, unadjusted
+from analysis.stats.causal import DEFAULT_COVARIATES, ancova, dose_response, high_burnout_rd, unadjusted
+from analysis.stats.dr_did import weighted_did
 from analysis.stats.estimates import Estimate
+from analysis.stats.group_time import did_at_wave
 from analysis.stats.multiplicity import adjust_families
 from analysis.stats.regression import one_blas_thread
-from analysis.stats.weighting import ipw
 
-__all__ = ["ANALYSES", "ESTIMATE_COLUMNS", "compare_all", "estimates_frame"]
+__all__ = [
+    "ANALYSES", "ESTIMATE_COLUMNS", "EXTRA_COLUMNS", "OPTIONAL_ANALYSES", "compare_all", "estimates_frame",
+]
 
 ANALYSES: tuple[str, ...] = ("unadjusted", "did", "ancova", "ipw", "high_burnout_rd", "dose_response")
+#: computed only when asked for (``analyses=``): the doubly robust companion of ``ipw``
+OPTIONAL_ANALYSES: tuple[str, ...] = ("dr_did",)
 ESTIMATE_COLUMNS: tuple[str, ...] = (
     "analysis", "outcome", "wave", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted",
     "n_participants", "n_comparison", "effect_size", "effect_size_kind", "residual_df", "status",
     "adjust_method",
 )
+#: taken from each estimate's ``extra``: how the SE was clustered, people left out (started by baseline)
+EXTRA_COLUMNS: tuple[str, ...] = ("se_type", "left_out")
 
 
 def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
@@ -57,7 +64,7 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
     """
     cutoffs = cutoffs or {}
     primary = primary or {}
-    wanted = [a for a in ANALYSES if a in set(analyses)]
+    wanted = [a for a in (*ANALYSES, *OPTIONAL_ANALYSES) if a in set(analyses)]
     present = [o for o in outcomes if o in panel.columns]
     results: list[Estimate] = []
     one_blas_thread()
@@ -71,17 +78,21 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
                 if analysis == "unadjusted":
                     results.append(unadjusted(panel, outcome, wave, index=index))
                 elif analysis == "did":
-                    results.append(did(panel, outcome, wave, index=index))
+                    results.append(did_at_wave(panel, outcome, wave, index=index))
                 elif analysis == "ancova":
                     results.append(ancova(panel, outcome, wave, covariates, index=index))
-                elif analysis == "ipw":
-                    results.append(ipw(panel, outcome, wave, covariates, index=index))
+                elif analysis in ("ipw", "dr_did"):
+                    method = "ipw" if analysis == "ipw" else "dr"
+                    results.append(weighted_did(panel, outcome, wave, covariates, method=method, index=index))
                 elif analysis == "high_burnout_rd" and outcome in cutoffs:
                     cutoff, direction = cutoffs[outcome]
                     results.append(high_burnout_rd(panel, outcome, wave, cutoff, direction, index=index))
                 elif analysis == "dose_response":
                     results.append(dose_response(panel, outcome, wave, index=index))
+        timing = index.memo.get(("program timing",))
         index.memo.clear()  # one wave's pairs at a time in memory
+        if timing is not None:
+            index.memo[("program timing",)] = timing  # who started when: the same for every wave
     return adjust_families(results, primary)
 
 
@@ -90,10 +101,14 @@ def estimates_frame(estimates: Sequence[Estimate]) -> pd.DataFrame:
 
     Columns: ``analysis, outcome, wave, estimate, ci_low, ci_high, p_value,
     p_adjusted, n_participants, n_comparison, effect_size, effect_size_kind,
-    residual_df, status, adjust_method``.
+    residual_df, status, adjust_method``, then ``se_type`` (how the standard error was
+    computed and clustered) and ``left_out`` (people at the wave left out of ``did``
+    and ``ipw`` because they had started the program by their baseline survey).
     """
-    rows = [{column: getattr(est, column) for column in ESTIMATE_COLUMNS} for est in estimates]
-    frame = pd.DataFrame(rows, columns=list(ESTIMATE_COLUMNS))
+    rows = [{**{column: getattr(est, column) for column in ESTIMATE_COLUMNS},
+             **{column: est.get(column) for column in EXTRA_COLUMNS}} for est in estimates]
+    frame = pd.DataFrame(rows, columns=[*ESTIMATE_COLUMNS, *EXTRA_COLUMNS])
+    frame["left_out"] = pd.array(frame["left_out"], dtype="Int64")
     for column in ("estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size", "residual_df"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in ("n_participants", "n_comparison"):

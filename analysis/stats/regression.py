@@ -23,7 +23,8 @@ from threadpoolctl import threadpool_limits
 from analysis.panel.index import is_numeric
 from analysis.stats.estimates import t_inference
 
-__all__ = ["RobustFit", "covariate_design", "full_rank", "one_blas_thread", "robust_fit"]
+__all__ = ["Absorbed", "RobustFit", "absorbed_factor", "covariate_design", "full_rank", "one_blas_thread",
+           "robust_fit"]
 
 
 @cache
@@ -100,6 +101,48 @@ def _dummies_from_codes(column: pd.Series, name: str, drop_first: bool) -> pd.Da
 
 
 @dataclass(frozen=True, eq=False)
+class Absorbed:
+    """A categorical covariate absorbed by demeaning (fixest's within transformation)."""
+
+    name: str
+    codes: np.ndarray      # level per row, 0..levels-1
+    levels: int
+
+    def demean(self, values: np.ndarray) -> np.ndarray:
+        """Subtract each level's mean from every column (rows × columns or a vector)."""
+        counts = np.bincount(self.codes, minlength=self.levels).astype("float64")
+        if values.ndim == 1:
+            sums = np.bincount(self.codes, weights=values, minlength=self.levels)
+            return values - (sums / counts)[self.codes]
+        means = np.stack([np.bincount(self.codes, weights=values[:, j], minlength=self.levels)
+                          for j in range(values.shape[1])], axis=1) / counts[:, None]
+        return values - means[self.codes]
+
+    def leverage(self) -> np.ndarray:
+        """Each row's leverage from the level dummies alone: 1 / rows in its level."""
+        return 1.0 / np.bincount(self.codes, minlength=self.levels)[self.codes]
+
+
+def absorbed_factor(pairs: pd.DataFrame, covariates: Sequence[str]) -> Absorbed | None:
+    """The categorical covariate with the most levels (at least 2) in ``pairs``, to absorb.
+
+    Only one factor is absorbed, exactly (one pass of demeaning); the others stay as
+    dummy columns, few by nature (roles, bands), so HC3 leverages stay exact.
+    """
+    best: Absorbed | None = None
+    for name in covariates:
+        if name not in pairs.columns:
+            continue
+        column = pairs[name]
+        if is_numeric(column) and not isinstance(column.dtype, pd.CategoricalDtype):
+            continue
+        codes, levels = pd.factorize(column.astype("string").fillna("missing"), sort=True)
+        if len(levels) >= 2 and (best is None or len(levels) > best.levels):
+            best = Absorbed(name, codes.astype("int64"), len(levels))
+    return best
+
+
+@dataclass(frozen=True, eq=False)
 class RobustFit:
     """A least-squares fit with a robust covariance, as statsmodels computes it."""
 
@@ -129,12 +172,18 @@ def full_rank(design: np.ndarray) -> tuple[bool, tuple[np.ndarray, np.ndarray, n
 
 
 def robust_fit(y: np.ndarray, design: np.ndarray, cov_type: str, weights: np.ndarray | None = None,
-                svd: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> RobustFit:
+                svd: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                absorbed: Absorbed | None = None) -> RobustFit:
     """OLS/WLS by the pseudo-inverse with an HC1 or HC3 covariance.
 
     The same arithmetic as statsmodels ``OLS/WLS(...).fit(cov_type=..., use_t=True)``
     (``method="pinv"``: ``pinv_extended`` with rcond 1e-15; HC scales from the whitened
     residuals; t on ``n - p`` df), without its per-fit overhead.
+
+    With ``absorbed`` (OLS only), ``y`` and ``design`` are already demeaned within its
+    levels: by Frisch–Waugh–Lovell the coefficients, residuals and the sandwich block
+    equal those of the fit with the level dummies; the leverage adds ``1/n_level`` and
+    the df lose one per level, so HC1/HC3 and t match the dummy fit exactly.
     """
     if weights is not None:
         root = np.sqrt(weights)
@@ -149,10 +198,13 @@ def robust_fit(y: np.ndarray, design: np.ndarray, cov_type: str, weights: np.nda
     params = np.dot(pinv, wendog)
     resid = wendog - np.dot(wexog, params)
     nobs, k = wexog.shape
-    df = float(nobs - k)
+    k_total = k + (absorbed.levels if absorbed is not None else 0)
+    df = float(nobs - k_total)
     if cov_type == "HC3":
         normalized = np.dot(pinv, np.transpose(pinv))
         leverage = np.einsum("ij,ik,kj->i", wexog, wexog, normalized)
+        if absorbed is not None:
+            leverage = leverage + absorbed.leverage()
         scale = (resid / (1 - leverage)) ** 2
     elif cov_type == "HC1":
         scale = nobs / df * resid ** 2

@@ -59,6 +59,11 @@ HOW_TO_READ: dict[str, str] = {
         "(dashed lines). Left of 0 means lower scores for participants: better for burnout "
         "and loneliness, worse for outcomes marked *higher = better*. The lines are 95% "
         "intervals; one crossing 0 means the data cannot tell."),
+    "event_study": (
+        "Each dot is the difference between participants and the comparison group, by how many "
+        "survey waves had passed since a participant's first session (0 = the first survey after it). "
+        "Dots left of 0 come from before people joined: if the program is what made the difference, "
+        "they sit near 0. Bars are 95% intervals."),
     "balance": (
         "Each row is a background characteristic. A dot far from zero means participants "
         "and comparison differed in it before any peer support. Hollow orange dots are the "

@@ -26,6 +26,7 @@ from analysis.views.help import HOW_TO_READ, METHOD_LABELS
 from analysis.views.impact_figures import (
     dose_response_figure,
     effect_size_figure,
+    event_study_figure,
     forest_figure,
     love_figure,
     mde_figure,
@@ -61,6 +62,9 @@ def impact_charts(tables: Any, quantiles: pd.DataFrame, outcome: str,
                            takeaway=effect_size_takeaway(estimates, outcomes, wave),
                            how_to_read=HOW_TO_READ["effect_sizes"]),
     ]
+    event = report_table(tables, "event_study")
+    charts.append(event_study_figure(event, outcome, takeaway=event_study_takeaway(event, outcome),
+                                     how_to_read=HOW_TO_READ["event_study"]))
     balance = report_table(tables, "balance")
     if "outcome" in balance.columns:
         balance = balance.loc[balance["outcome"] == outcome]
@@ -278,3 +282,21 @@ def mde_takeaway(mde: pd.DataFrame, outcome: str) -> str:
     return (f"With these numbers of people, only differences of about {value:.1f} "
             f"{outcome_unit(outcome)} or more in {outcome_label(str(row['outcome'].iloc[0])).lower()} "
             "can be told apart from chance.")
+
+
+def event_study_takeaway(event: pd.DataFrame, outcome: str) -> str:
+    """One sentence on the pre-program checks and the effect over time since joining."""
+    if event.empty or "outcome" not in event.columns:
+        return "Not enough people joined at different times to show the effect by time since joining."
+    shown = (event["outcome"] == outcome) & ~event["suppressed"].astype(bool)
+    rows = event.loc[shown].dropna(subset=["estimate"])
+    pre = rows.loc[rows["period"] == "pre"]
+    if pre.empty:
+        check = ("Nobody answered two surveys before joining, so trends before the program cannot be "
+                 "checked here.")
+    elif ((pre["ci_low"] <= 0) & (pre["ci_high"] >= 0)).all():
+        check = "Before joining, participants and the comparison group moved alike (every check includes 0)."
+    else:
+        check = ("Before joining, participants and the comparison group already moved differently: read "
+                 "the change-from-baseline estimate with caution.")
+    return check

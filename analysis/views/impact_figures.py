@@ -315,3 +315,37 @@ def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> 
            "the data could detect with 80% power per outcome, with the observed difference as "
            "a diamond.")
     return Chart("mde", fig, alt, download_table(mde), takeaway, how_to_read)
+
+
+def event_study_figure(event: pd.DataFrame, outcome: str, takeaway: str = "", how_to_read: str = "") -> Chart:
+    """Effect by waves since the first session, with the pre-program placebo estimates.
+
+    ``event`` is the report's event-study table (``outcome, event_time, period, estimate,
+    ci_low, ci_high, ..., suppressed``); suppressed rows never become points.
+    """
+    rows = event.loc[event["outcome"] == outcome] if "outcome" in event.columns else event
+    rows = rows.loc[~rows["suppressed"].astype(bool)].dropna(subset=["estimate"]) if len(rows) else rows
+    fig = new_figure()
+    if len(rows):
+        unit = outcome_unit(outcome)
+        for period, name, colour in (("pre", "Before joining (should be near 0)", COMPARISON),
+                                     ("post", "After the first session", PARTICIPANTS)):
+            part = rows.loc[rows["period"] == period]
+            if part.empty:
+                continue
+            fig.add_scatter(
+                x=part["event_time"], y=part["estimate"], mode="markers", name=name,
+                marker=dict(color=colour, size=11),
+                error_y=dict(type="data", symmetric=False, array=part["ci_high"] - part["estimate"],
+                             arrayminus=part["estimate"] - part["ci_low"]),
+                hovertemplate=(f"%{{x}} waves since the first session<br>%{{y:+.1f}} {unit}"
+                               "<extra></extra>"))
+    else:
+        empty_figure(fig, "The effect by time since joining cannot be shown for the current selection.")
+    reference_line(fig, "y", 0, dict(color="#333333", width=1))
+    apply_layout(fig, "Effect by time since joining",
+                 "Waves since the first session (0 = first survey after it)",
+                 f"Participants minus comparison ({outcome_unit(outcome)})")
+    alt = ("Dot plot with 95% intervals of the difference between participants and the comparison group "
+           "by waves since the first session; dots left of 0 are checks from before people joined.")
+    return Chart("event_study", fig, alt, download_table(rows), takeaway, how_to_read)

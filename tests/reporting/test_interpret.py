@@ -1,5 +1,7 @@
 """Plain-language sentences, caveats and the Lord's paradox note."""
 
+import dataclasses
+
 import pytest
 
 from analysis.reporting.interpret import caveats, effect_size_word, lords_paradox_note, sentence
@@ -30,8 +32,11 @@ def test_sentence_when_interval_includes_zero():
     text = sentence(make(estimate=-1.2, low=-3.0, high=0.6, es=-0.1), "work burnout", "points",
                     wave_label="2024-Q3")
     assert text == ("Participants' work burnout fell 1.2 points more than non-participants' between "
-                    "baseline and 2024-Q3 (95% CI −0.6 to 3.0) — a negligible effect, but the data "
-                    "cannot rule out no effect.")
+                    "baseline and 2024-Q3 (95% CI −0.6 to 3.0) — the data cannot rule out no effect.")
+    # a raw comparison is a difference, never an effect; no size word when the interval spans 0
+    raw = sentence(make(analysis="unadjusted", estimate=4.7, low=-1.0, high=10.4, es=0.9, kind="hedges_g"),
+                   "client burnout")
+    assert raw.endswith("— the data cannot rule out no difference.") and "large" not in raw
 
 
 def test_unfavourable_effect_is_named():
@@ -51,13 +56,21 @@ def test_risk_difference_and_dose_sentences():
               direction="high")
     assert sentence(rd, "work burnout", wave_label="2024-Q3") == (
         "The share of participants with high work burnout at 2024-Q3 was 12.3 percentage points lower than "
-        "among non-participants (95% CI 4.0 to 20.1) — a small effect.")
+        "among non-participants (95% CI 4.0 to 20.1) — a small difference.")
     dose = make(analysis="dose_response", estimate=-0.42, low=-0.7, high=-0.1, es=None, kind=None, n0=None)
     assert sentence(dose, "work burnout") == (
         "Among participants, each extra session attended went with a fall of 0.42 points in work burnout "
         "(95% CI 0.10 to 0.70).")
     ipw = make(analysis="ipw", estimate=-3.0, low=-5.0, high=-1.0, es=-0.3, kind="d_follow_up_sd")
-    assert sentence(ipw, "work burnout").startswith("After weighting for differences in who joined")
+    assert sentence(ipw, "work burnout").startswith("Weighted for who joined, participants' work burnout fell")
+
+
+def test_sentence_quotes_the_adjusted_p_of_a_family():
+    est = make(estimate=-3.0, low=-5.0, high=-1.0, es=-0.3)
+    est = dataclasses.replace(est, p_adjusted=0.0123, adjust_method="holm")
+    text = sentence(est, "work burnout")
+    assert "p = 0.012 adjusted for the outcomes looked at together, Holm" in text
+    assert "p = 0.012" in text and "0.001" not in text
 
 
 def test_not_enough_data_sentence():

@@ -103,11 +103,16 @@ def test_known_effect_recovered_and_naive_biased(tables):
         assert naive["estimate"] - att > 4
 
 
-def test_headline_is_did_on_primary_outcome(tables):
+def test_headline_leads_with_a_credible_doubly_robust_did_on_primary_outcome(tables):
     h = tables.headline
-    assert h is not None and h.outcome == "cbi_work" and h.analysis == "did"
+    assert h is not None and h.outcome == "cbi_work" and h.analysis in ("dr_did", "did")
+    if h.analysis == "dr_did":
+        assert "doubly robust" in h.why_this_analysis and h.sentence.startswith("Weighted and adjusted")
     assert h.wave == TRUTH["waves"][-1] and h.estimate is not None and h.ancova_estimate is not None
+    assert "changed as much" in h.bracket and "same starting score" in h.bracket
+    assert "times more likely to join" in h.sensitivity or "includes no effect" in h.sensitivity
     assert any("parallel trends" in n for n in tables.notes)
+    assert set(tables.event_study["period"]) <= {"pre", "post"} and len(tables.event_study) > 0
     for name in ("balance", "dose", "mde", "reliability", "quality"):
         assert len(getattr(tables, name)) > 0, name
     assert not tables.balance["covariate"].str.contains(SMALL_SITE).any()

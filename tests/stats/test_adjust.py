@@ -18,6 +18,8 @@ from analysis.stats.causal import (
 )
 from analysis.stats.compare import ANALYSES, compare_all, estimates_frame
 from analysis.stats.contingency import risk_difference
+from analysis.stats.dr_did import weighted_did
+from analysis.stats.group_time import did_at_wave
 from analysis.stats.multiplicity import holm
 from analysis.stats.parametric import welch_difference
 from analysis.stats.regression import one_blas_thread
@@ -348,9 +350,9 @@ def test_compare_all_shares_work_but_matches_single_calls(panel):
     """compare_all's shared index and pairs give the same estimates as one call each."""
     results = {(e.analysis, e.outcome): e for e in compare_all(panel, ["cbi_work", "ucla3"])}
     for outcome in ("cbi_work", "ucla3"):
-        for name, single in (("did", did(panel, outcome, "2024-Q3")),
+        for name, single in (("did", did_at_wave(panel, outcome, "2024-Q3")),
                              ("ancova", ancova(panel, outcome, "2024-Q3")),
-                             ("ipw", ipw(panel, outcome, "2024-Q3")),
+                             ("ipw", weighted_did(panel, outcome, "2024-Q3")),
                              ("unadjusted", unadjusted(panel, outcome, "2024-Q3"))):
             shared = results[(name, outcome)]
             assert (shared.estimate, shared.ci_low, shared.ci_high, shared.p_value) == \
@@ -429,3 +431,13 @@ def test_did_on_synthetic_panel_matches_the_generators_exact_did():
     wave = max(data.survey["wave"].unique())
     estimate = did(_synthetic_panel(data), "cbi_work", wave)
     assert estimate.estimate == pytest.approx(data.truth["did_exact"]["cbi_work"][wave], abs=1e-9)
+
+
+def test_did_row_equals_the_two_by_two_did_when_nobody_started_before_baseline(panel):
+    """With two waves and no early joiners the group-time row is the classic DiD (same SE type aside)."""
+    for outcome in ("cbi_work", "ucla3"):
+        row, classic = did_at_wave(panel, outcome, "2024-Q3"), did(panel, outcome, "2024-Q3")
+        assert row.estimate == pytest.approx(classic.estimate, abs=1e-9)
+        assert row.get("left_out") == 0
+        assert row.get("se") == pytest.approx(classic.get("se"), rel=0.05)
+        assert row.get("change_participants") == pytest.approx(classic.get("change_participants"))

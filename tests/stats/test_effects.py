@@ -75,22 +75,66 @@ def test_mann_whitney_with_ties_is_asymptotic():
     assert est.effect_size == pytest.approx(-0.2, rel=REL)
 
 
-def test_risk_difference_newcombe_fagerland():
-    est = risk_difference(7, 34, 1, 34)
-    assert est.estimate == pytest.approx(0.17647, abs=5e-6)
-    assert est.ci_low == pytest.approx(0.018921, abs=5e-7)
-    assert est.ci_high == pytest.approx(0.340369, abs=5e-7)
-    assert est.get("relative_risk") == pytest.approx(7.0)
-    assert est.get("relative_risk_ci_low") == pytest.approx(0.9096, abs=5e-5)
-    assert est.get("relative_risk_ci_high") == pytest.approx(53.87, abs=5e-3)
+def test_risk_difference_newcombe_when_counts_are_not_small():
+    # Newcombe (1998) example (a): 56/70 vs 48/80, method 10 gives 0.0524 to 0.3339
+    est = risk_difference(56, 70, 48, 80)
+    assert est.estimate == pytest.approx(0.2, abs=1e-9)
+    assert est.ci_low == pytest.approx(0.0524, abs=5e-5)
+    assert est.ci_high == pytest.approx(0.3339, abs=5e-5)
+    assert est.get("method").startswith("Newcombe")
 
 
 def test_risk_difference_percentage_points():
-    est = risk_difference(7, 34, 1, 34, percent=True)
-    assert est.estimate == pytest.approx(17.647, abs=5e-4)
-    assert est.ci_low == pytest.approx(1.8921, abs=5e-5)
-    assert est.ci_high == pytest.approx(34.0369, abs=5e-5)
+    est = risk_difference(56, 70, 48, 80, percent=True)
+    assert est.estimate == pytest.approx(20.0, abs=1e-9)
+    assert est.ci_low == pytest.approx(5.24, abs=5e-3)
+    assert est.ci_high == pytest.approx(33.39, abs=5e-3)
     assert 0 < est.p_value < 1
+
+
+# Exact unconditional mid-p (score ordering, Berger-Boos γ = 1e-4), computed in R by a
+# hand-coded version maximising over the nuisance share with optimize()
+# (tests/reference/exact_mid_p.R): x1, n1, x2, n2, two-sided p.
+EXACT_MID_P = [(1, 40, 0, 300, 0.056943), (7, 34, 1, 34, 0.025977), (3, 20, 1, 300, 0.000500),
+               (2, 10, 1, 10, 0.589049), (0, 30, 4, 25, 0.027999)]
+
+
+@pytest.mark.parametrize("x1, n1, x2, n2, p_value", EXACT_MID_P)
+def test_small_counts_use_exact_mid_p_matching_r(x1, n1, x2, n2, p_value):
+    est = risk_difference(x1, n1, x2, n2)
+    assert est.get("method").startswith("exact")
+    assert est.p_value == pytest.approx(p_value, abs=2e-3)
+    # interval and p agree: 0 is outside the interval exactly when p < .05
+    assert (est.p_value < 0.05) == (est.ci_low > 0 or est.ci_high < 0)
+    assert est.ci_low <= est.estimate <= est.ci_high
+
+
+def test_one_in_forty_against_none_in_three_hundred_is_not_significant():
+    est = risk_difference(1, 40, 0, 300)
+    assert est.p_value > 0.05 and est.ci_low < 0 < est.ci_high
+
+
+def test_exact_interval_and_p_agree_on_random_sparse_tables():
+    rng = np.random.default_rng(7)
+    for _ in range(12):
+        n1, n2 = int(rng.integers(8, 60)), int(rng.integers(8, 60))
+        x1, x2 = int(rng.integers(0, 4)), int(rng.integers(0, 4))
+        est = risk_difference(x1, n1, x2, n2)
+        assert est.get("method").startswith("exact")
+        assert (est.p_value < 0.05) == (est.ci_low > 0 or est.ci_high < 0)
+
+
+def test_relative_risk_never_points_the_wrong_way():
+    # 0% vs 1%: Haldane's corrected ratio was 1.05 (pointing to harm)
+    est = risk_difference(0, 300, 3, 300)
+    assert est.get("relative_risk") == 0.0 and est.get("relative_risk_ci_low") == 0.0
+    assert est.get("relative_risk_ci_high") > 0
+    est = risk_difference(3, 300, 0, 300)
+    assert est.get("relative_risk") is None and est.get("relative_risk_ci_low") > 0
+    est = risk_difference(7, 34, 1, 34)
+    assert est.get("relative_risk") == pytest.approx(7.0)
+    assert est.get("relative_risk_ci_low") == pytest.approx(0.9096, abs=5e-5)
+    assert est.get("relative_risk_ci_high") == pytest.approx(53.87, abs=5e-3)
 
 
 def test_relative_risk_epitools():
@@ -105,7 +149,8 @@ def test_risk_difference_zero_cells_stay_finite():
     assert est.status == "ok" and est.estimate == 0
     assert est.get("relative_risk") is None
     est = risk_difference(5, 20, 0, 25)
-    assert est.get("relative_risk") is not None and "Haldane" in est.get("relative_risk_note")
+    assert est.get("relative_risk") is None and est.get("relative_risk_ci_low") is not None
+    assert "Haldane" in est.get("relative_risk_note")
 
 
 def test_risk_difference_empty_group():

@@ -193,7 +193,7 @@ def test_chart_sets_have_takeaways(store):
     charts = (impact_charts(tables, q, "cbi_work", None, ["cbi_work", "cbi_personal"], K)
               + participation_charts(tables, monthly, "cbi_work", None, K)
               + quality_charts(tables, None, K))
-    assert len(charts) == 8 + 6 + 3
+    assert len(charts) == 9 + 6 + 3  # Impact: 9 with the effect by time since joining
     for chart in charts:
         assert chart.takeaway, chart.key
         assert chart.how_to_read, chart.key
