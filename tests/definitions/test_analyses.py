@@ -33,12 +33,17 @@ def test_records_are_frozen_unique_and_complete():
     assert analysis("no such analysis") is None
 
 
-def test_ipw_note_states_what_the_code_bounds():
-    """The code bounds the propensity at its 1st/99th percentiles, not the weights."""
+def test_ipw_note_states_what_the_code_does():
+    """ATT odds weights, comparison people with propensity >= 0.99 unweighted (dr_did.weighted_did's
+    default trim), influence-function SEs, the not-credible rule."""
     method = ANALYSES_BY_NAME["ipw"].method
-    assert "propensity is bounded at its 1st and 99th percentiles" in method
-    assert "capped" not in method
-    assert "HC1" in method
+    assert "weighted by the odds of joining" in method
+    assert "propensity ≥ 0.99 get no weight" in method
+    assert "influence function" in method and "|SMD| after weighting exceeds 0.1" in method
+    import inspect
+
+    from analysis.stats.dr_did import SMD_LIMIT, weighted_did
+    assert inspect.signature(weighted_did).parameters["trim"].default == 0.99 and SMD_LIMIT == 0.1
 
 
 def test_methods_note_shows_each_record():
