@@ -101,3 +101,48 @@ def run_cli(*args: str, stdin: str | None = None) -> CliRun:
     finally:
         sys.stdin = saved_stdin
     return CliRun(int(code or 0), out.getvalue(), err.getvalue())
+
+
+def attack_store(path: Path, seed: int = 0, small_practice: int = 3) -> Store:
+    """A store built like the attacks of issue 13 (held-out shapes vary with ``seed``).
+
+    Five practices: four of 16-24 people and one of ``small_practice`` people; two waves;
+    ``cbi_work`` scored. Exactly one person attended exactly one session (the threshold
+    attack: 1 vs 2 sessions), one person of the second practice attended 6+ sessions
+    (the dose-band attack), everyone else 0 or 2-4 sessions.
+    """
+    import random
+
+    from analysis.intake.ingest import ingest
+    from analysis.intake.values import UploadFile
+
+    rng = random.Random(seed)
+    sizes = [rng.randint(16, 24) for _ in range(4)] + [small_practice]
+    names = [f"Practice {c}" for c in "ABCDE"]
+    survey = [("respondent_id", "wave", "survey_date", "site", "role", "cbi_work")]
+    attendance = [ATTENDANCE_HEADER]
+    person = 0
+    for site, size in zip(names, sizes):
+        for i in range(size):
+            person += 1
+            rid = f"R{person:04d}"
+            role = rng.choice(["counselor", "psychologist"])
+            for wave, date in (("baseline", "2025-01-10"), ("follow-up", "2025-06-10")):
+                survey.append((rid, wave, date, site, role, round(rng.uniform(20, 80), 1)))
+            if person == 1:
+                sessions = 1
+            elif site == "Practice B" and i == 0:
+                sessions = 7
+            else:
+                sessions = rng.choice([0, 0, 2, 3, 4])
+            for s in range(sessions):
+                attendance.append((rid, f"2025-{2 + s % 4:02d}-{1 + s:02d}", "group", 60))
+    folder = path.parent / f"{path.stem}_csv"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "survey.csv").write_bytes(csv_bytes(survey[1:], header=survey[0]))
+    (folder / "attendance.csv").write_bytes(csv_bytes(attendance[1:], header=attendance[0]))
+    store = Store(path)
+    result = ingest(store, [UploadFile.from_path("survey", folder / "survey.csv"),
+                            UploadFile.from_path("attendance", folder / "attendance.csv")], LOCAL)
+    assert result.status == "applied", result.problems
+    return store

@@ -19,6 +19,7 @@ from analysis.privacy.guard import FilterRefused
 from analysis.privacy.suppression import ABSOLUTE_MIN_GROUP_SIZE
 from analysis.reporting.export import build_export_bundle
 from analysis.reporting.report import ReportTables, build_report, write_report
+from analysis.storage.queries import Filters
 from analysis.storage.store import Store, StoreUnavailable
 
 __all__ = ["add_export_arguments", "add_report_arguments", "run_export_command", "run_report_command",
@@ -50,6 +51,12 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="directory for the CSV files")
     parser.add_argument("--min-group-size", type=int, default=None,
                         help="anonymity threshold k (at least 3; default: the stored setting)")
+    parser.add_argument("--min-sessions", type=int, default=None,
+                        help="participant = attended at least N sessions (default: the stored "
+                             "setting); only thresholds the privacy guard offers are accepted")
+    parser.add_argument("--practice", action="append", default=None, metavar="NAME",
+                        help="report on these practices only (repeatable); refused when the "
+                             "selection could identify people")
 
 
 def run_report_command(args: argparse.Namespace) -> int:
@@ -60,6 +67,10 @@ def run_report_command(args: argparse.Namespace) -> int:
               f"least {ABSOLUTE_MIN_GROUP_SIZE} so that no one can be identified.",
               file=sys.stderr)
         return 2
+    if args.min_sessions is not None and args.min_sessions < 1:
+        print(f"--min-sessions {args.min_sessions} refused: a participant attended at least 1 "
+              "session.", file=sys.stderr)
+        return 2
     if not Path(args.db).is_file():
         print(f"--db {args.db}: no database file there.", file=sys.stderr)
         return 2
@@ -68,7 +79,10 @@ def run_report_command(args: argparse.Namespace) -> int:
             settings = load_settings(store)
             if args.min_group_size is not None:
                 settings = replace(settings, min_group_size=int(args.min_group_size))
-            tables = build_report(store, LOCAL, settings=settings)
+            if args.min_sessions is not None:
+                settings = replace(settings, min_sessions=int(args.min_sessions))
+            sites = tuple(dict.fromkeys(args.practice)) if args.practice else None
+            tables = build_report(store, LOCAL, settings=settings, filters=Filters(sites=sites))
             write_report(tables, args.out)
     except StoreUnavailable as error:
         print(str(error), file=sys.stderr)

@@ -35,13 +35,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.access.scope import Scope, require
+from analysis.access.scope import LOCAL, Scope, require
 from analysis.access.settings import Settings
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.index import PanelIndex, follow_up_waves
 from analysis.privacy import guard, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.guard import FilterRefused
+from analysis.privacy.slice_tables import guard_tables, slice_cells
+from analysis.privacy.slicing import Slice, check_slice
 from analysis.reporting import interpret
 from analysis.reporting.effect_tables import (
     ESTIMATE_COLUMNS,
@@ -54,7 +56,9 @@ from analysis.reporting.effect_tables import (
 )
 from analysis.reporting.group_tables import (
     DESCRIPTIVE_COLUMNS,
+    balance_following,
     descriptive_table,
+    monthly_table,
     participation_table,
     split_contributions,
 )
@@ -140,6 +144,8 @@ class ReportTables:
       suppressed``.
     * ``quality``: ``wave, outcome, n_responses, n_scored, share_items_missing,
       suppressed``.
+    * ``monthly``: ``month, people, sessions, suppressed, status``: sessions attended per
+      calendar month by the people of the selection.
     * ``descriptive_contributions``: ``outcome, wave, site, group`` and
       :data:`analysis.panel.participation.CONTRIBUTION_COLUMNS` per descriptives cell (the
       two largest individual contributions and the cell total, for the export's
@@ -161,6 +167,7 @@ class ReportTables:
     data_version: str
     change: pd.DataFrame = field(default_factory=pd.DataFrame)
     descriptive_contributions: pd.DataFrame | None = None
+    monthly: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # ------------------------------------------------------------------ entry points
@@ -218,6 +225,10 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     attendance_all = load_attendance(store, scope)
     filtered = filters.sites is not None or filters.roles is not None
 
+    slice_ = Slice(sites=filters.sites, roles=filters.roles, min_sessions=int(settings.min_sessions),
+                   scope_sites=None if scope.practices is None else tuple(sorted(scope.practices)))
+    org = panel_all if scope.practices is None else load_panel(store, LOCAL, chosen, settings.min_sessions)
+    thresholds = check_slice(org, slice_, k)
     respondents = guard.respondents_table(panel_all, k)
     if filtered:
         guard.guard_filter(panel_all, filters, respondents, k)
@@ -249,6 +260,18 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     del index
     reliability = reliability_table(store, scope, filters, chosen, k)
     quality = quality_table(store, scope, filters, k)
+    monthly = monthly_table(attendance, k)
+    if not slice_.is_base():
+        org_attendance = (attendance_all if scope.practices is None else load_attendance(store, LOCAL))
+        cells = slice_cells(org, org_attendance, chosen, slice_, thresholds, k)
+        guarded = guard_tables({"descriptives": descriptives, "estimates": estimates, "mde": mde,
+                                "participation": participation, "change": change, "dose": dose,
+                                "reliability": reliability, "quality": quality, "monthly": monthly},
+                               cells)
+        descriptives, estimates, mde = guarded["descriptives"], guarded["estimates"], guarded["mde"]
+        participation, change, dose = guarded["participation"], guarded["change"], guarded["dose"]
+        reliability, quality, monthly = guarded["reliability"], guarded["quality"], guarded["monthly"]
+        balance = balance_following(balance, estimates, headline_outcome, headline_wave)
 
     if report_waves is not None:
         wanted = set(map(str, report_waves))
@@ -272,14 +295,17 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         balance=balance, dose=dose.reset_index(drop=True), mde=mde.reset_index(drop=True),
         reliability=reliability, quality=quality, notes=tuple(notes), headline=headline,
         settings=settings, data_version=store.data_version(),
-        change=change.reset_index(drop=True),
+        change=change.reset_index(drop=True), monthly=monthly.reset_index(drop=True),
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),
     )
 
 
 def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
-    """Write estimates.csv, descriptives.csv, participation.csv and balance.csv.
+    """Write every aggregate table the dashboards draw, one CSV each.
+
+    estimates, descriptives (contract), participation, balance, dose (dose bands),
+    change, mde, reliability, quality and monthly_attendance.
 
     Contract columns first, in contract order; suppressed and missing numbers are
     empty cells; text cells are neutralised against formula injection.
@@ -291,6 +317,12 @@ def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
         "descriptives.csv": ordered(tables.descriptives, DESCRIPTIVE_COLUMNS),
         "participation.csv": tables.participation,
         "balance.csv": tables.balance,
+        "dose.csv": tables.dose,
+        "change.csv": tables.change,
+        "mde.csv": tables.mde,
+        "reliability.csv": tables.reliability,
+        "quality.csv": tables.quality,
+        "monthly_attendance.csv": tables.monthly,
     }
     paths = []
     for name, frame in frames.items():
