@@ -133,7 +133,7 @@ def guard_descriptives(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
 def _pair_of_groups(table: pd.DataFrame, cells: pd.DataFrame, keys: list[str],
                     extra: dict[str, str]) -> np.ndarray:
     """Rows whose participants and comparison counts both match a safe cell."""
-    ok = np.ones(len(table), dtype=bool)
+    ok = np.ones(len(table), dtype=bool)  # written in place below
     for group, col in (("participants", "n_participants"), ("comparison", "n_comparison")):
         if col not in table.columns:
             continue
@@ -174,7 +174,7 @@ def guard_participation(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     if table.empty:
         return table
     answers = cells.answers.loc[cells.answers["outcome"] == _ANY]
-    hide = table["breakdown"].astype(str).eq("session_type").to_numpy()  # overlapping: no atoms
+    hide = np.array(table["breakdown"].astype(str).eq("session_type"), dtype=bool)  # overlapping: no atoms
     by_role = table["breakdown"].astype(str).eq("role").to_numpy()
     hide |= by_role  # role rows are not a practice breakdown: not shown outside the base slice
     keyed = table.assign(site=_site_key(table), outcome=_ANY)

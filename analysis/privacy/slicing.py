@@ -210,7 +210,7 @@ def follow_cells(table: pd.DataFrame, cells: pd.DataFrame, keys: Sequence[str],
     right[keys] = right[keys].astype(str)
     right = right.drop_duplicates(subset=keys)
     merged = left.merge(right, on=keys, how="left")
-    safe = merged["safe"].fillna(False).astype(bool).to_numpy()
+    safe = np.array(merged["safe"].fillna(False).astype(bool), dtype=bool)
     if count_col is not None and count_col in table.columns:
         mine = pd.to_numeric(table[count_col], errors="coerce").to_numpy(dtype=float)
         theirs = pd.to_numeric(merged["n"], errors="coerce").to_numpy(dtype=float)

@@ -117,6 +117,9 @@ def run_export_command(args: argparse.Namespace) -> int:
             bundle = build_export_bundle(store, LOCAL, settings=load_settings(store))
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_bytes(bundle.zip_bytes)
+    except FilterRefused as error:
+        print(f"export refused: {error}", file=sys.stderr)
+        return 2
     except Exception as error:  # the CLI reports, never tracebacks
         print(f"export failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

@@ -35,7 +35,7 @@ from analysis.access.settings import Settings
 from analysis.definitions.analyses import ANALYSES
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
-from analysis.privacy import export_checks, suppression
+from analysis.privacy import export_checks, releases, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.export_tables import check_table, public_reason
 from analysis.reporting.report import (
@@ -104,6 +104,11 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         all_checks.extend(checks)
     checks = export_checks.checks_frame(all_checks)
     checks["reason"] = checks["reason"].map(public_reason)
+    # exact counts of what ships, checked against every earlier export (differencing over time)
+    released = releases.release_cells(
+        {name: frame.reset_index(drop=True).assign(suppressed=checked[name]["suppressed"].to_numpy())
+         for name, frame in frames.items() if "suppressed" in checked[name].columns})
+    releases.check_release(store, "export", released, k_export)
 
     files: dict[str, bytes] = {}
     for name, frame in checked.items():
@@ -120,6 +125,7 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
     zip_bytes = _zip(files)
     summary = checks_summary(checks)
+    releases.record_release(store, "export", scope.user, k_export, released)
     with store.transaction() as cur:
         audit.record(cur, scope.user, "export", "ok", {
             "files": sorted(files), "sha256": hashlib.sha256(zip_bytes).hexdigest(),
