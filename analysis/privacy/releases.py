@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -83,7 +83,7 @@ def record_release(store: Store, kind: str, username: str, k: int, cells: Mappin
     """Record a release (one row; the counts are kept for later checks, never shown)."""
     with store.transaction() as cur:
         cur.execute("INSERT INTO releases VALUES (nextval('release_seq'), ?, ?, ?, ?, ?)",
-                    [datetime.now(timezone.utc).replace(tzinfo=None), kind, username, int(k),
+                    [datetime.now(UTC).replace(tzinfo=None), kind, username, int(k),
                      json.dumps(dict(cells), sort_keys=True)])
 
 

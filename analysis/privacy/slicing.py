@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.privacy.guard import FilterRefused
+from analysis.privacy.guard import FilterRefused, refusal_text
 
 __all__ = [
     "BASE_MIN_SESSIONS",
@@ -92,28 +92,6 @@ class Slice:
         if self.scope_sites is None:
             return self.sites
         return tuple(s for s in self.sites if s in set(self.scope_sites))
-
-
-def refusal_text(kind: str, k: int) -> str:
-    """The sentence a refusal shows; it states no count but ``k``.
-
-    Examples
-    --------
-    >>> refusal_text("small", 5)
-    'This selection cannot be shown: it would show a group of fewer than 5 people, directly or by comparison with another view. Choose a wider selection.'
-    """
-    texts = {
-        "small": (f"This selection cannot be shown: it would show a group of fewer than {k} "
-                  "people, directly or by comparison with another view. Choose a wider selection."),
-        "remainder": (f"This selection cannot be shown: the people it leaves out would be fewer "
-                      f"than {k}, who could be identified by subtraction. Choose a selection "
-                      f"that leaves out no one or at least {k} people."),
-        "threshold": (f"This participation threshold is not offered: moving to it from another "
-                      f"threshold would change the groups by fewer than {k} people. Choose one "
-                      "of the thresholds offered."),
-        "empty": "No one in this selection answered the survey.",
-    }
-    return texts[kind]
 
 
 # ------------------------------------------------------------------ thresholds and atoms
