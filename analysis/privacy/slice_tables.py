@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.privacy.slicing import Slice, atom_labels, atom_safe_cells, follow_cells
+from analysis.privacy.slicing import Atoms, Slice, atom_labels, atom_safe_cells, follow_cells
 
 __all__ = ["SliceCells", "slice_cells", "guard_tables"]
 
@@ -45,8 +45,10 @@ class SliceCells:
 
 
 def _groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows per group; the ``all`` group does not depend on the threshold: no dose step."""
     group = np.where(frame["participant"].astype(bool), "participants", "comparison")
-    return pd.concat([frame.assign(group=group), frame.assign(group="all")], ignore_index=True)
+    everyone = frame.assign(group="all", atom=frame["atom_any_dose"])
+    return pd.concat([frame.assign(group=group), everyone], ignore_index=True)
 
 
 def _checked(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
@@ -59,10 +61,11 @@ def _checked(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
 
 
 def slice_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str], slice_: Slice,
-                thresholds: tuple[int, ...], k: int) -> SliceCells:
+                atoms: Atoms, k: int) -> SliceCells:
     """The checked cells of every table, from the organization's panel and attendance."""
     frame = org.copy()
-    frame["atom"] = atom_labels(frame, slice_, thresholds)
+    frame["atom"] = atom_labels(frame, slice_, atoms)
+    frame["atom_any_dose"] = atom_labels(frame, slice_, atoms, sessions_col=None)
     in_slice = np.ones(len(frame), dtype=bool)
     sites = slice_.site_choice()
     if sites is not None:
@@ -70,7 +73,7 @@ def slice_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str]
     if slice_.roles is not None:
         in_slice &= frame["role"].isin(list(slice_.roles)).to_numpy()
     frame["in_slice"] = in_slice
-    base_cols = ["person", "wave", "site", "role", "participant", "atom", "in_slice"]
+    base_cols = ["person", "wave", "site", "role", "participant", "atom", "atom_any_dose", "in_slice"]
     answer_parts, pair_parts = [], []
     baseline = frame.loc[frame["wave_index"] == 0]
     for outcome in [_ANY, *outcomes]:
@@ -93,15 +96,15 @@ def slice_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str]
         pairs_cells = _checked(pairs, ["outcome", "wave", "group", "dose_band"], k)
     else:
         pairs_cells = pd.DataFrame(columns=["outcome", "wave", "group", "dose_band", "safe", "n"])
-    months = _month_cells(attendance, slice_, k)
+    months = _month_cells(attendance, slice_, atoms, k)
     return SliceCells(answers_cells, pairs_cells, months)
 
 
-def _month_cells(attendance: pd.DataFrame, slice_: Slice, k: int) -> pd.DataFrame:
+def _month_cells(attendance: pd.DataFrame, slice_: Slice, atoms: Atoms, k: int) -> pd.DataFrame:
     if attendance.empty:
         return pd.DataFrame(columns=["month", "safe", "n"])
     rows = attendance.assign(month=attendance["session_date"].dt.strftime("%Y-%m"))
-    rows["atom"] = atom_labels(rows, slice_, (), sessions_col=None)
+    rows["atom"] = atom_labels(rows, slice_, atoms, sessions_col=None)
     in_slice = np.ones(len(rows), dtype=bool)
     sites = slice_.site_choice()
     if sites is not None:
@@ -201,7 +204,8 @@ def guard_change(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
 def guard_dose(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     if table.empty:
         return table
-    probe = table.assign(group="all")
+    band = table["dose_band"].astype(str)
+    probe = table.assign(group="all", dose_band=band.where(band != "all", _ALL))
     checked = follow_cells(probe, cells.pairs, ["outcome", "wave", "group", "dose_band"], "n", [])
     return _hide(table, checked["suppressed"].to_numpy(dtype=bool), _CHANGE_VALUES)
 

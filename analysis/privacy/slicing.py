@@ -15,7 +15,10 @@ guard makes every such difference 0 or at least ``k`` people:
 * **Atoms.** The organization's rows are cut into atoms: practice × (role, when roles
   are chosen) × *dose step*. Dose steps are the intervals between offered thresholds
   (:func:`offered_thresholds`), so any two offered thresholds differ by whole steps.
-  Any two slices the guard allows differ, in any cell, by a union of whole atoms.
+  Practices (and roles) that the organization's own breakdown hides (too small, or
+  hidden to protect a small one) are pooled into one atom and cannot be chosen, so no
+  slice but the whole organization holds any of them (:func:`partition`). Any two
+  slices the guard allows differ, in any cell, by a union of whole atoms.
 * **Cells.** The *base slice* (whole organization, no practice or role chosen, threshold
   :data:`BASE_MIN_SESSIONS`) is protected by ordinary suppression. Every other slice
   shows a count cell only when each atom in that cell's definition, over the whole
@@ -25,8 +28,8 @@ guard makes every such difference 0 or at least ``k`` people:
 * **Exactness.** A table whose sample is a subset of a checked cell (an estimate, the
   dose bands) is shown only when its count equals that cell's count, so the sample is
   the cell (:func:`follow_cells`).
-* **Refusals** (:func:`check_slice`): a threshold that is not offered; a practice or role
-  with fewer than ``k`` people at some wave; a selection, or the people it leaves out,
+* **Refusals** (:func:`check_slice`): a threshold that is not offered; a pooled practice
+  or role (also within the viewer's scope); a selection, or the people it leaves out,
   between 1 and ``k - 1`` at some wave. No refusal states a count other than ``k``.
 
 The guard reads counts of the whole organization (never shown) to decide what a
@@ -41,17 +44,25 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.privacy.guard import FilterRefused, refusal_text
+from analysis.privacy.guard import (
+    FilterRefused,
+    hidden_cells,
+    refusal_text,
+    respondents_table,
+    role_visibility,
+)
 
 __all__ = [
     "BASE_MIN_SESSIONS",
+    "POOLED",
+    "Atoms",
     "Slice",
     "atom_labels",
     "atom_safe_cells",
     "check_slice",
     "follow_cells",
     "offered_thresholds",
-    "refusal_text",
+    "partition",
 ]
 
 #: The participation threshold of the base slice (DESIGN.md's default).
@@ -134,14 +145,46 @@ def _step_safe(rows: pd.DataFrame, k: int) -> bool:
     return True
 
 
-def atom_labels(frame: pd.DataFrame, slice_: Slice, thresholds: Sequence[int],
+@dataclass(frozen=True)
+class Atoms:
+    """How the organization is cut into atoms.
+
+    ``thresholds``: the offered thresholds (dose steps lie between them). ``sites`` and
+    ``roles``: those that may be chosen; the others (hidden, or hidden to protect a
+    hidden one, in the organization's own breakdown at the base threshold) are pooled
+    into one atom, :data:`POOLED`, that no slice but the whole organization contains.
+    """
+
+    thresholds: tuple[int, ...]
+    sites: frozenset[str]
+    roles: frozenset[str]
+
+
+#: The atom label of the practices (or roles) that cannot be chosen on their own.
+POOLED = "(pooled)"
+
+
+def partition(panel: pd.DataFrame, k: int) -> Atoms:
+    """The atoms of the organization's panel (``person, wave, site, role, sessions``)."""
+    if panel.empty:
+        return Atoms((BASE_MIN_SESSIONS,), frozenset(), frozenset())
+    base = panel.assign(participant=panel["sessions"].to_numpy() >= BASE_MIN_SESSIONS)
+    hidden_sites = {s for _, s, _ in hidden_cells(respondents_table(base, k))}
+    sites = frozenset(map(str, base["site"].unique())) - hidden_sites
+    roles = frozenset(str(r) for r, shown in role_visibility(base, k).items() if shown)
+    return Atoms(offered_thresholds(panel, k), sites, roles)
+
+
+def atom_labels(frame: pd.DataFrame, slice_: Slice, atoms: Atoms,
                 sessions_col: str | None = "sessions") -> pd.Series:
-    """Each row's atom: practice × (role when roles are chosen) × dose step."""
-    label = frame["site"].astype(str)
+    """Each row's atom: practice (or pooled) × (role or pooled, when roles are chosen) × dose step."""
+    site = frame["site"].astype(str)
+    label = site.where(site.isin(atoms.sites), POOLED)
     if slice_.roles is not None and "role" in frame.columns:
-        label = label + "|" + frame["role"].astype(str)
+        role = frame["role"].astype(str)
+        label = label + "|" + role.where(role.isin(atoms.roles), POOLED)
     if sessions_col is not None and sessions_col in frame.columns:
-        steps = np.searchsorted(np.asarray(thresholds), frame[sessions_col].to_numpy(), side="right")
+        steps = np.searchsorted(np.asarray(atoms.thresholds), frame[sessions_col].to_numpy(), side="right")
         label = label + "|" + pd.Series(steps, index=frame.index).astype(str)
     return label
 
@@ -212,7 +255,7 @@ def follow_cells(table: pd.DataFrame, cells: pd.DataFrame, keys: Sequence[str],
 # ------------------------------------------------------------------ refusals
 
 
-def check_slice(panel: pd.DataFrame, slice_: Slice, k: int) -> tuple[int, ...]:
+def check_slice(panel: pd.DataFrame, slice_: Slice, k: int) -> Atoms:
     """Refuse a slice that shows a small group directly or by subtraction.
 
     Parameters
@@ -225,27 +268,29 @@ def check_slice(panel: pd.DataFrame, slice_: Slice, k: int) -> tuple[int, ...]:
 
     Returns
     -------
-    tuple of int
-        The offered thresholds (the dose steps of the atoms).
+    Atoms
+        The organization's atoms, for :func:`atom_labels`.
 
     Raises
     ------
     FilterRefused
-        With :func:`refusal_text`; no count but ``k`` is stated.
+        With :func:`analysis.privacy.guard.refusal_text`; no count but ``k`` is stated.
     """
-    thresholds = offered_thresholds(panel, k)
-    if int(slice_.min_sessions) not in thresholds:
+    atoms = partition(panel, k)
+    if int(slice_.min_sessions) not in atoms.thresholds:
         raise FilterRefused(refusal_text("threshold", k))
     if slice_.is_base() or panel.empty:
-        return thresholds
+        return atoms
     mask = np.ones(len(panel), dtype=bool)
     sites = slice_.site_choice()
     if sites is not None:
+        if not set(sites) <= atoms.sites and set(sites) & set(panel["site"].astype(str)):
+            raise FilterRefused(refusal_text("small", k))  # a pooled practice: not on its own
         mask &= panel["site"].isin(list(sites)).to_numpy()
-        _members_large(panel, "site", sites, k)
     if slice_.roles is not None:
+        if not set(slice_.roles) <= atoms.roles and set(slice_.roles) & set(panel["role"].astype(str)):
+            raise FilterRefused(refusal_text("small", k))
         mask &= panel["role"].isin(list(slice_.roles)).to_numpy()
-        _members_large(panel, "role", slice_.roles, k)
     if not mask.any():
         raise FilterRefused(refusal_text("empty", k))
     chosen = panel.loc[mask].groupby("wave")["person"].nunique()
@@ -256,12 +301,4 @@ def check_slice(panel: pd.DataFrame, slice_: Slice, k: int) -> tuple[int, ...]:
     rest = everyone - chosen
     if ((rest > 0) & (rest < k)).any():
         raise FilterRefused(refusal_text("remainder", k))
-    return thresholds
-
-
-def _members_large(panel: pd.DataFrame, column: str, members: Sequence[str], k: int) -> None:
-    """Each chosen practice (or role) holds 0 or ``k``+ people at every wave."""
-    rows = panel.loc[panel[column].isin(list(members))]
-    counts = rows.groupby(["wave", column])["person"].nunique().to_numpy()
-    if ((counts > 0) & (counts < k)).any():
-        raise FilterRefused(refusal_text("small", k))
+    return atoms

@@ -228,7 +228,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     slice_ = Slice(sites=filters.sites, roles=filters.roles, min_sessions=int(settings.min_sessions),
                    scope_sites=None if scope.practices is None else tuple(sorted(scope.practices)))
     org = panel_all if scope.practices is None else load_panel(store, LOCAL, chosen, settings.min_sessions)
-    thresholds = check_slice(org, slice_, k)
+    atoms = check_slice(org, slice_, k)
     respondents = guard.respondents_table(panel_all, k)
     if filtered:
         guard.guard_filter(panel_all, filters, respondents, k)
@@ -263,7 +263,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     monthly = monthly_table(attendance, k)
     if not slice_.is_base():
         org_attendance = (attendance_all if scope.practices is None else load_attendance(store, LOCAL))
-        cells = slice_cells(org, org_attendance, chosen, slice_, thresholds, k)
+        cells = slice_cells(org, org_attendance, chosen, slice_, atoms, k)
         guarded = guard_tables({"descriptives": descriptives, "estimates": estimates, "mde": mde,
                                 "participation": participation, "change": change, "dose": dose,
                                 "reliability": reliability, "quality": quality, "monthly": monthly},
