@@ -146,3 +146,37 @@ def attack_store(path: Path, seed: int = 0, small_practice: int = 3) -> Store:
                             UploadFile.from_path("attendance", folder / "attendance.csv")], LOCAL)
     assert result.status == "applied", result.problems
     return store
+
+
+#: Columns of report tables that count people, and the labels that name a cell.
+COUNT_COLUMNS = ("n", "n_participants", "n_comparison", "n_respondents", "people", "n_responses",
+                 "n_scored")
+CELL_LABELS = ("analysis", "outcome", "scale", "wave", "site", "group", "breakdown", "role",
+               "session_type", "dose_band", "month", "covariate")
+
+
+def count_cells(folder: Path) -> dict[tuple[str, ...], int]:
+    """Every shown count cell of a report folder: ``(file, label=value..., column) -> n``.
+
+    A selection's total (site ``selection``) and the organization's (site ``all``) are the
+    same cell of two slices.
+    """
+    import pandas as pd
+
+    cells: dict[tuple[str, ...], int] = {}
+    for path in sorted(Path(folder).glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        labels = [c for c in CELL_LABELS if c in frame.columns]
+        for _, row in frame.iterrows():
+            names = tuple(f"{c}={'all' if c == 'site' and row[c] == 'selection' else row[c]}"
+                          for c in labels)
+            for col in (c for c in COUNT_COLUMNS if c in frame.columns):
+                if row[col] != "":
+                    cells[(path.name, *names, col)] = int(float(row[col]))
+    return cells
+
+
+def small_differences(a: dict[tuple[str, ...], int], b: dict[tuple[str, ...], int],
+                      k: int) -> list[tuple[tuple[str, ...], int, int]]:
+    """Cells shown in both whose counts differ by 1 to k - 1 (what an attacker subtracts)."""
+    return [(key, a[key], b[key]) for key in sorted(set(a) & set(b)) if 0 < abs(a[key] - b[key]) < k]
