@@ -74,7 +74,8 @@ def refusal_text(kind: str, k: int) -> str:
     """
     texts = {
         "small": (f"This selection cannot be shown: it would show a group of fewer than {k} "
-                  "people, directly or by comparison with another view. Choose a wider selection."),
+                  "people, who could be identified directly or by comparison with another view. "
+                  "Choose a wider selection."),
         "remainder": (f"This selection cannot be shown: the people it leaves out would be fewer "
                       f"than {k}, who could be identified by subtraction. Choose a selection "
                       f"that leaves out no one or at least {k} people."),

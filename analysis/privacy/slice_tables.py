@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.privacy.slicing import Atoms, Slice, atom_labels, atom_safe_cells, follow_cells
 
-__all__ = ["SliceCells", "slice_cells", "guard_tables"]
+__all__ = ["SliceCells", "follow_group_totals", "guard_tables", "slice_cells"]
 
 _ALL = "__all__"
 _ANY = "__any__"
@@ -243,4 +243,24 @@ def guard_tables(tables: dict[str, pd.DataFrame], cells: SliceCells) -> dict[str
     quality = guard_counted(tables["quality"], cells, "outcome", "n_scored", ("share_items_missing",))
     out["quality"] = guard_counted(quality, cells, "outcome", "n_responses", (), any_outcome=True)
     out["monthly"] = guard_months(tables["monthly"], cells)
+    return out
+
+
+def follow_group_totals(table: pd.DataFrame, descriptives: pd.DataFrame, outcome: str,
+                        value_cols: tuple[str, ...] = ("n", "p05", "q1", "median", "q3", "p95")
+                        ) -> pd.DataFrame:
+    """Hide rows (``wave, group, n``) not shown, with the same ``n``, by the report's total.
+
+    For aggregates the report does not carry (score quantiles of the dashboards): a row
+    counting exactly the people of a shown total cell (organization or selection) of
+    the guarded descriptives adds no group size; any other row is hidden.
+    """
+    if table.empty:
+        return table
+    totals = descriptives.loc[(descriptives["outcome"] == outcome)
+                              & descriptives["site"].astype(str).isin(["all", "selection"])]
+    cells = totals.assign(safe=~totals["suppressed"].astype(bool))[["wave", "group", "safe", "n"]]
+    checked = follow_cells(table.assign(suppressed=False), cells, ["wave", "group"], "n", [])
+    hide = checked["suppressed"].to_numpy(dtype=bool)
+    out = _hide(table, hide, tuple(c for c in value_cols if c in table.columns))
     return out
