@@ -56,10 +56,10 @@ def slice_of(scope: Scope, settings: Settings, filters: queries.Filters) -> Slic
                  scope_sites=None if scope.practices is None else tuple(sorted(scope.practices)))
 
 
-def thresholds_offered(store: Store, settings: Settings) -> tuple[int, ...]:
+def thresholds_offered(store: Store, k: int) -> tuple[int, ...]:
     """The participation thresholds the sidebar may offer (each dose step 0 or k+ people)."""
     panel = queries.load_panel(store, LOCAL, outcomes=[], min_sessions=1)
-    return offered_thresholds(panel, settings.min_group_size)
+    return offered_thresholds(panel, k)
 
 
 def site_from_selection(event: Any) -> str | None:
