@@ -7,8 +7,7 @@ import streamlit as st
 from analysis.access.scope import Scope
 from analysis.access.settings import Settings, load_settings
 from analysis.reporting.export import build_export_bundle
-from analysis.reporting.html_report import build_html_report
-from analysis.reporting.report import build_report
+from analysis.reporting.export_report import leadership_report_for_export
 from analysis.storage.store import Store
 from ui.auth import current_scope
 from ui.page import allowed_or_stop
@@ -42,7 +41,8 @@ def _bundle(_store: Store, version: str, scope: Scope, settings: Settings):
 
 @st.cache_data(show_spinner="Building the leadership report…", max_entries=4)
 def _html(_store: Store, version: str, scope: Scope, settings: Settings) -> str:
-    return build_html_report(build_report(_store, scope, settings=settings))
+    # it leaves through the export page: built at the export's k, counts rounded (issue 13)
+    return leadership_report_for_export(_store, scope, settings=settings)
 
 
 bundle = allowed_or_stop(lambda: _bundle(store, store.data_version(), scope, settings))

@@ -48,7 +48,8 @@ from analysis.reporting.report import (
 from analysis.storage import audit
 from analysis.storage.store import Store
 
-__all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary", "write_export"]
+__all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary",
+           "descriptive_contributions", "export_settings", "write_export"]
 
 #: Fixed timestamp of zip entries: the bundle carries no date and is reproducible.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -82,10 +83,10 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         with store.transaction() as cur:
             audit.record(cur, scope.user, "export", "refused", {"reason": "role may not export"})
         raise
-    k_export = suppression.validate_min_group_size(max(settings.export_min_cell, settings.min_group_size))
-    export_settings = replace(settings, min_group_size=k_export)
+    export_settings_ = export_settings(settings)
+    k_export = export_settings_.min_group_size
     if tables is None:
-        tables = build_report(store, scope, settings=export_settings, with_contributions=True)
+        tables = build_report(store, scope, settings=export_settings_, with_contributions=True)
     frames = {
         "descriptives": ordered(tables.descriptives, DESCRIPTIVE_COLUMNS),
         "estimates": ordered(tables.estimates, ESTIMATE_COLUMNS),
@@ -94,7 +95,7 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         "reliability": tables.reliability,
     }
     frames["balance"] = _with_group_sizes(frames["balance"], tables.estimates)
-    contributions = _descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
+    contributions = descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
     checked: dict[str, pd.DataFrame] = {}
     all_checks: list[export_checks.Check] = []
     for name, frame in frames.items():
@@ -116,8 +117,8 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     files["results.xlsx"] = _xlsx(checked)
     outcomes = sorted(set(tables.estimates["outcome"]) | set(tables.descriptives["outcome"]),
                       key=list(SCALES_BY_KEY).index)
-    files["methods.md"] = methods_markdown(outcomes, export_settings, k_export).encode("utf-8")
-    files["config.json"] = json.dumps(_config(export_settings, k_export, outcomes, tables),
+    files["methods.md"] = methods_markdown(outcomes, export_settings_, k_export).encode("utf-8")
+    files["config.json"] = json.dumps(_config(export_settings_, k_export, outcomes, tables),
                                       indent=2, sort_keys=True).encode("utf-8")
     files["checks.csv"] = _csv(checks)
     manifest = {"files": [{"name": n, "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
@@ -132,6 +133,12 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
             "k_export": k_export, "failed_cells": int((checks["outcome"] == "fail").sum()),
         })
     return ExportBundle(zip_bytes, checks, summary, tuple(files))
+
+
+def export_settings(settings: Settings) -> Settings:
+    """The settings every export-bound output is built at: k = the export's minimum cell."""
+    k_export = suppression.validate_min_group_size(max(settings.export_min_cell, settings.min_group_size))
+    return replace(settings, min_group_size=k_export)
 
 
 def write_export(store: Store, scope: Scope, out_file: str | Path, *, settings: Settings) -> Path:
@@ -179,7 +186,7 @@ def _with_group_sizes(balance: pd.DataFrame, estimates: pd.DataFrame) -> pd.Data
     return merged.set_axis(out.index)
 
 
-def _descriptive_contributions(descriptives: pd.DataFrame, contributions: pd.DataFrame | None
+def descriptive_contributions(descriptives: pd.DataFrame, contributions: pd.DataFrame | None
                                ) -> pd.DataFrame | None:
     """Dominance inputs aligned on the descriptives' rows (``largest``, ``second_largest``,
     ``total``), or None when the report did not compute them (then 'review')."""
