@@ -43,7 +43,7 @@ from analysis.privacy import guard, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.guard import FilterRefused
 from analysis.privacy.slice_tables import guard_tables, slice_cells
-from analysis.privacy.slicing import Slice, check_slice
+from analysis.privacy.slicing import Atoms, Slice, check_slice
 from analysis.reporting import interpret
 from analysis.reporting.effect_tables import (
     ESTIMATE_COLUMNS,
@@ -225,10 +225,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     attendance_all = load_attendance(store, scope)
     filtered = filters.sites is not None or filters.roles is not None
 
-    slice_ = Slice(sites=filters.sites, roles=filters.roles, min_sessions=int(settings.min_sessions),
-                   scope_sites=None if scope.practices is None else tuple(sorted(scope.practices)))
-    org = panel_all if scope.practices is None else load_panel(store, LOCAL, chosen, settings.min_sessions)
-    atoms = check_slice(org, slice_, k)
+    slice_, org, atoms = _checked_slice(store, scope, settings, filters, chosen, panel_all)
     respondents = guard.respondents_table(panel_all, k)
     if filtered:
         guard.guard_filter(panel_all, filters, respondents, k)
@@ -261,16 +258,15 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     reliability = reliability_table(store, scope, filters, chosen, k)
     quality = quality_table(store, scope, filters, k)
     monthly = monthly_table(attendance, k)
-    if not slice_.is_base():
-        org_attendance = (attendance_all if scope.practices is None else load_attendance(store, LOCAL))
-        cells = slice_cells(org, org_attendance, chosen, slice_, atoms, k)
-        guarded = guard_tables({"descriptives": descriptives, "estimates": estimates, "mde": mde,
-                                "participation": participation, "change": change, "dose": dose,
-                                "reliability": reliability, "quality": quality, "monthly": monthly},
-                               cells)
-        descriptives, estimates, mde = guarded["descriptives"], guarded["estimates"], guarded["mde"]
-        participation, change, dose = guarded["participation"], guarded["change"], guarded["dose"]
-        reliability, quality, monthly = guarded["reliability"], guarded["quality"], guarded["monthly"]
+    if not slice_.is_base():  # every table held to the one guard's cell rule
+        org_attendance = attendance_all if scope.practices is None else load_attendance(store, LOCAL)
+        guarded = guard_tables({
+            "descriptives": descriptives, "estimates": estimates, "mde": mde, "participation": participation,
+            "change": change, "dose": dose, "reliability": reliability, "quality": quality,
+            "monthly": monthly}, slice_cells(org, org_attendance, chosen, slice_, atoms, k))
+        descriptives, estimates, mde, participation, change, dose, reliability, quality, monthly = (
+            guarded[name] for name in ("descriptives", "estimates", "mde", "participation", "change",
+                                       "dose", "reliability", "quality", "monthly"))
         balance = balance_following(balance, estimates, headline_outcome, headline_wave)
 
     if report_waves is not None:
@@ -299,6 +295,19 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),
     )
+
+
+def _checked_slice(store: Store, scope: Scope, settings: Settings, filters: Filters,
+                   chosen: Sequence[str], panel_all: pd.DataFrame) -> tuple[Slice, pd.DataFrame, Atoms]:
+    """The viewer's slice (scope included), the organization's panel, and the guard's atoms.
+
+    Raises :class:`FilterRefused` when the one guard refuses the slice.
+    """
+    slice_ = Slice(sites=filters.sites, roles=filters.roles, min_sessions=int(settings.min_sessions),
+                   scope_sites=None if scope.practices is None else tuple(sorted(scope.practices)))
+    # a scope is a selection: the guard reads the organization's counts (never shown)
+    org = panel_all if scope.practices is None else load_panel(store, LOCAL, chosen, settings.min_sessions)
+    return slice_, org, check_slice(org, slice_, settings.min_group_size)
 
 
 def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
