@@ -8,8 +8,7 @@ from analysis.access.scope import Scope
 from analysis.access.settings import Settings, load_settings
 from analysis.reporting.bundle_fields import ANONYMOUS, ExportOptions
 from analysis.reporting.export import build_export_bundle
-from analysis.reporting.html_report import build_html_report
-from analysis.reporting.report import build_report
+from analysis.reporting.export_report import leadership_report_for_export
 from analysis.storage.store import Store
 from ui.auth import current_scope
 from ui.page import allowed_or_stop
@@ -43,7 +42,8 @@ def _bundle(_store: Store, version: str, scope: Scope, settings: Settings, optio
 
 @st.cache_data(show_spinner="Building the leadership report…", max_entries=4)
 def _html(_store: Store, version: str, scope: Scope, settings: Settings) -> str:
-    return build_html_report(build_report(_store, scope, settings=settings))
+    # it leaves through the export page: built at the export's k, counts rounded (issue 13)
+    return leadership_report_for_export(_store, scope, settings=settings)
 
 
 with st.expander("For a consortium meta-analysis (optional)"):

@@ -101,3 +101,82 @@ def run_cli(*args: str, stdin: str | None = None) -> CliRun:
     finally:
         sys.stdin = saved_stdin
     return CliRun(int(code or 0), out.getvalue(), err.getvalue())
+
+
+def attack_store(path: Path, seed: int = 0, small_practice: int = 3) -> Store:
+    """A store built like the attacks of issue 13 (held-out shapes vary with ``seed``).
+
+    Five practices: four of 16-24 people and one of ``small_practice`` people; two waves;
+    ``cbi_work`` scored. Exactly one person attended exactly one session (the threshold
+    attack: 1 vs 2 sessions), one person of the second practice attended 6+ sessions
+    (the dose-band attack), everyone else 0 or 2-4 sessions.
+    """
+    import random
+
+    from analysis.intake.ingest import ingest
+    from analysis.intake.values import UploadFile
+
+    rng = random.Random(seed)
+    sizes = [rng.randint(16, 24) for _ in range(4)] + [small_practice]
+    names = [f"Practice {c}" for c in "ABCDE"]
+    survey = [("respondent_id", "wave", "survey_date", "site", "role", "cbi_work")]
+    attendance = [ATTENDANCE_HEADER]
+    person = 0
+    for site, size in zip(names, sizes):
+        for i in range(size):
+            person += 1
+            rid = f"R{person:04d}"
+            role = rng.choice(["counselor", "psychologist"])
+            for wave, date in (("baseline", "2025-01-10"), ("follow-up", "2025-06-10")):
+                survey.append((rid, wave, date, site, role, round(rng.uniform(20, 80), 1)))
+            if person == 1:
+                sessions = 1
+            elif site == "Practice B" and i == 0:
+                sessions = 7
+            else:
+                sessions = rng.choice([0, 0, 2, 3, 4])
+            for s in range(sessions):
+                attendance.append((rid, f"2025-{2 + s % 4:02d}-{1 + s:02d}", "group", 60))
+    folder = path.parent / f"{path.stem}_csv"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "survey.csv").write_bytes(csv_bytes(survey[1:], header=survey[0]))
+    (folder / "attendance.csv").write_bytes(csv_bytes(attendance[1:], header=attendance[0]))
+    store = Store(path)
+    result = ingest(store, [UploadFile.from_path("survey", folder / "survey.csv"),
+                            UploadFile.from_path("attendance", folder / "attendance.csv")], LOCAL)
+    assert result.status == "applied", result.problems
+    return store
+
+
+#: Columns of report tables that count people, and the labels that name a cell.
+COUNT_COLUMNS = ("n", "n_participants", "n_comparison", "n_respondents", "people", "n_responses",
+                 "n_scored")
+CELL_LABELS = ("analysis", "outcome", "scale", "wave", "site", "group", "breakdown", "role",
+               "session_type", "dose_band", "month", "covariate")
+
+
+def count_cells(folder: Path) -> dict[tuple[str, ...], int]:
+    """Every shown count cell of a report folder: ``(file, label=value..., column) -> n``.
+
+    A selection's total (site ``selection``) and the organization's (site ``all``) are the
+    same cell of two slices.
+    """
+    import pandas as pd
+
+    cells: dict[tuple[str, ...], int] = {}
+    for path in sorted(Path(folder).glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        labels = [c for c in CELL_LABELS if c in frame.columns]
+        for _, row in frame.iterrows():
+            names = tuple(f"{c}={'all' if c == 'site' and row[c] == 'selection' else row[c]}"
+                          for c in labels)
+            for col in (c for c in COUNT_COLUMNS if c in frame.columns):
+                if row[col] != "":
+                    cells[(path.name, *names, col)] = int(float(row[col]))
+    return cells
+
+
+def small_differences(a: dict[tuple[str, ...], int], b: dict[tuple[str, ...], int],
+                      k: int) -> list[tuple[tuple[str, ...], int, int]]:
+    """Cells shown in both whose counts differ by 1 to k - 1 (what an attacker subtracts)."""
+    return [(key, a[key], b[key]) for key in sorted(set(a) & set(b)) if 0 < abs(a[key] - b[key]) < k]

@@ -17,10 +17,11 @@ import streamlit as st
 
 from analysis.definitions.plain_text import markdown_escape
 from analysis.privacy.csv_safety import neutralize_frame
+from analysis.privacy.slice_tables import follow_group_totals
 from analysis.reporting import report
 from analysis.storage import queries
 from analysis.storage.store import Store
-from analysis.views.aggregates import monthly_attendance, score_quantiles
+from analysis.views.aggregates import score_quantiles
 from analysis.views.figure_base import Chart
 from analysis.views.impact import impact_charts, lords_paradox_note
 from analysis.views.overview import OverviewModel, overview_model
@@ -99,12 +100,6 @@ def quantiles_for(store: Store, selection) -> pd.DataFrame:
                       selection.filters, selection.outcome, selection.waves)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _monthly(_store: Store, data_version: str, scope, k: int,
-             filters: queries.Filters) -> pd.DataFrame:
-    return monthly_attendance(queries.load_attendance(_store, scope, filters), k)
-
-
 # ---------------------------------------------------------------- cached page models
 #
 # What each dashboard draws, cached like the report it is built from (same key: data
@@ -152,7 +147,9 @@ def _impact(_store: Store, data_version: str, scope, settings, filters: queries.
             outcomes: tuple[str, ...], waves: tuple[str, ...] | None,
             outcome: str) -> tuple[list[Chart], str]:
     tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
-    quantiles = _quantiles(_store, data_version, scope, settings, filters, outcome, waves)
+    quantiles = follow_group_totals(  # the guard: no group size the report does not show
+        _quantiles(_store, data_version, scope, settings, filters, outcome, waves),
+        tables.descriptives, outcome)
     charts = impact_charts(tables, quantiles, outcome, waves, outcomes,
                            settings.min_group_size)
     note = lords_paradox_note(tables.estimates, outcome, latest_wave(tables, outcome, waves))
@@ -169,8 +166,8 @@ def _participation(_store: Store, data_version: str, scope, settings, filters: q
                    outcomes: tuple[str, ...], waves: tuple[str, ...] | None,
                    outcome: str) -> list[Chart]:
     tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
-    monthly = _monthly(_store, data_version, scope, settings.min_group_size, filters)
-    return participation_charts(tables, monthly, outcome, waves, settings.min_group_size)
+    # monthly attendance as the report's guard left it (every slice, scope included)
+    return participation_charts(tables, tables.monthly, outcome, waves, settings.min_group_size)
 
 
 def participation_for(store: Store, selection) -> list[Chart]:

@@ -20,7 +20,7 @@ from analysis.privacy.guard import FilterDecision
 from analysis.storage import queries
 from analysis.storage.store import Store
 from analysis.views.figure_base import outcome_label
-from analysis.views.selection import guard_filters
+from analysis.views.selection import guard_filters, thresholds_offered
 from ui import auth
 
 #: The outcome the dashboards open on, first one the data has.
@@ -61,6 +61,11 @@ class Selection:
 def _guard(_store: Store, data_version: str, scope: Scope, settings: Settings,
            filters: queries.Filters, waves: tuple[str, ...] | None) -> FilterDecision:
     return guard_filters(_store, scope, settings, filters, waves)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _offered(_store: Store, data_version: str, k: int) -> tuple[int, ...]:
+    return thresholds_offered(_store, k)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -118,6 +123,9 @@ def sidebar(store: Store) -> Selection:
     available = _available(store, version, scope)
     state = st.session_state
     values = _candidate(state, available, settings)
+    offered = _offered(store, version, settings.min_group_size)
+    # only thresholds whose every dose step holds k or more people (the guard's offer)
+    values["min_sessions"] = max([t for t in offered if t <= values["min_sessions"]] or [offered[0]])
     allowed = state.get(_ALLOWED)
     guarded = ("waves", "sites", "roles", "min_sessions")  # what changes group sizes
     if allowed is None or any(allowed.get(k) != values[k] for k in guarded):
@@ -129,7 +137,9 @@ def sidebar(store: Store) -> Selection:
         else:
             state[_REFUSED] = decision.reason
             previous = allowed or {**values, "waves": list(available.waves), "sites": [],
-                                   "roles": [], "min_sessions": settings.min_sessions}
+                                   "roles": [],
+                                   "min_sessions": max([t for t in offered if t <= settings.min_sessions]
+                                                       or [offered[0]])}
             values.update({k: previous[k] for k in guarded})
             if allowed is None:
                 state[_ALLOWED] = dict(values)
@@ -155,11 +165,11 @@ def sidebar(store: Store) -> Selection:
                             "Practices page to focus on it.")
         st.multiselect("Roles", available.roles, key="_ppi_widget_roles",
                        on_change=_persist, args=("roles",), placeholder="All roles")
-        st.number_input("Participant = attended at least … sessions", min_value=1, max_value=50,
-                        step=1, key="_ppi_widget_min_sessions", on_change=_persist,
-                        args=("min_sessions",),
-                        help="Sessions attended on or before the survey date that make "
-                             "someone a participant at that wave.")
+        st.selectbox("Participant = attended at least … sessions", offered,
+                     key="_ppi_widget_min_sessions", on_change=_persist, args=("min_sessions",),
+                     help="Sessions attended on or before the survey date that make someone a "
+                          "participant at that wave. Only thresholds that change the groups by "
+                          f"none or at least {settings.min_group_size} people are offered.")
         st.caption(f"Groups smaller than {settings.min_group_size} people are never shown.")
 
     return Selection(

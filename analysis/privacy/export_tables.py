@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
 from analysis.privacy.export_checks import DOMINANCE_K, MIN_RESIDUAL_DF, Check, export_check, round_counts
+from analysis.privacy.rounded_statistics import from_rounded_counts
 from analysis.privacy.suppression import INSUFFICIENT, NO_DATA, OK
 
 __all__ = ["check_table", "public_reason"]
@@ -100,6 +101,7 @@ def check_table(name: str, frame: pd.DataFrame, k_export: int, contributions: pd
             out["status"].isin([OK, INSUFFICIENT, NO_DATA]),
             "not enough data")
     out = round_counts(out, count_cols)
+    out = from_rounded_counts(name, out)  # intervals and SDs must not give the exact n back
     out = out.drop(columns=[c for c in _DROP[name] if c in out.columns])
     return out, checks
 

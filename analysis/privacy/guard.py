@@ -52,6 +52,7 @@ __all__ = [
     "check_filter",
     "guard_filter",
     "hidden_cells",
+    "refusal_text",
     "respondents_table",
     "role_table_counts",
     "role_visibility",
@@ -61,6 +62,29 @@ __all__ = [
 
 GROUPS: tuple[str, ...] = ("participants", "comparison", "all")
 """The group column's values in every report table."""
+
+
+def refusal_text(kind: str, k: int) -> str:
+    """The sentence a refusal shows; it states no count but ``k``.
+
+    Examples
+    --------
+    >>> refusal_text("remainder", 5).count("5")
+    2
+    """
+    texts = {
+        "small": (f"This selection cannot be shown: it would show a group of fewer than {k} "
+                  "people, who could be identified directly or by comparison with another view. "
+                  "Choose a wider selection."),
+        "remainder": (f"This selection cannot be shown: the people it leaves out would be fewer "
+                      f"than {k}, who could be identified by subtraction. Choose a selection "
+                      f"that leaves out no one or at least {k} people."),
+        "threshold": (f"This participation threshold is not offered: moving to it from another "
+                      f"threshold would change the groups by fewer than {k} people. Choose one "
+                      "of the thresholds offered."),
+        "empty": "No one in this selection answered the survey.",
+    }
+    return texts[kind]
 
 
 class FilterRefused(Exception):
@@ -102,29 +126,22 @@ def check_filter(n_selected: int, n_total: int, k: int = DEFAULT_MIN_GROUP_SIZE)
 
     Examples
     --------
-    >>> check_filter(3, 40, 5).reason
-    'This selection covers 3 people; at least 5 are needed so that no one can be identified.'
+    >>> check_filter(3, 40, 5).allowed
+    False
+    >>> "3" in check_filter(3, 40, 5).reason
+    False
     """
     k = validate_min_group_size(k)
     n_selected, n_total = int(n_selected), int(n_total)
     if n_selected < 0 or n_total < n_selected:
         raise ValueError(f"inconsistent filter sizes: {n_selected} of {n_total}")
     remainder = n_total - n_selected
+    # the reasons state no count but k: "covers 3 people" would itself tell the group's size
     if n_selected < k:
-        people = "person" if n_selected == 1 else "people"
-        return FilterDecision(
-            False,
-            f"This selection covers {n_selected} {people}; at least {k} are needed "
-            "so that no one can be identified.",
-        )
+        return FilterDecision(False, refusal_text("small", k))
     if 0 < remainder < k:
-        return FilterDecision(
-            False,
-            f"This selection covers {n_selected} people, but the people left out "
-            f"would number {remainder}, which could identify them by subtraction. "
-            f"Choose a selection that leaves out none or at least {k}.",
-        )
-    return FilterDecision(True, f"This selection covers {n_selected} people.")
+        return FilterDecision(False, refusal_text("remainder", k))
+    return FilterDecision(True, "This selection may be shown.")
 
 
 # ------------------------------------------------------------------ tables kept consistent

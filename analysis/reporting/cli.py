@@ -21,6 +21,7 @@ from analysis.reporting import bundle_fields
 from analysis.reporting.bundle_fields import ExportOptions
 from analysis.reporting.export import build_export_bundle
 from analysis.reporting.report import ReportTables, build_report, write_report
+from analysis.storage.queries import Filters
 from analysis.storage.store import Store, StoreUnavailable
 
 __all__ = ["add_export_arguments", "add_report_arguments", "run_export_command", "run_report_command",
@@ -56,6 +57,12 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="directory for the CSV files")
     parser.add_argument("--min-group-size", type=int, default=None,
                         help="anonymity threshold k (at least 3; default: the stored setting)")
+    parser.add_argument("--min-sessions", type=int, default=None,
+                        help="participant = attended at least N sessions (default: the stored "
+                             "setting); only thresholds the privacy guard offers are accepted")
+    parser.add_argument("--practice", action="append", default=None, metavar="NAME",
+                        help="report on these practices only (repeatable); refused when the "
+                             "selection could identify people")
 
 
 def run_report_command(args: argparse.Namespace) -> int:
@@ -66,6 +73,10 @@ def run_report_command(args: argparse.Namespace) -> int:
               f"least {ABSOLUTE_MIN_GROUP_SIZE} so that no one can be identified.",
               file=sys.stderr)
         return 2
+    if args.min_sessions is not None and args.min_sessions < 1:
+        print(f"--min-sessions {args.min_sessions} refused: a participant attended at least 1 "
+              "session.", file=sys.stderr)
+        return 2
     if not Path(args.db).is_file():
         print(f"--db {args.db}: no database file there.", file=sys.stderr)
         return 2
@@ -74,7 +85,10 @@ def run_report_command(args: argparse.Namespace) -> int:
             settings = load_settings(store)
             if args.min_group_size is not None:
                 settings = replace(settings, min_group_size=int(args.min_group_size))
-            tables = build_report(store, LOCAL, settings=settings)
+            if args.min_sessions is not None:
+                settings = replace(settings, min_sessions=int(args.min_sessions))
+            sites = tuple(dict.fromkeys(args.practice)) if args.practice else None
+            tables = build_report(store, LOCAL, settings=settings, filters=Filters(sites=sites))
             write_report(tables, args.out)
     except StoreUnavailable as error:
         print(str(error), file=sys.stderr)
@@ -120,6 +134,9 @@ def run_export_command(args: argparse.Namespace) -> int:
                                          options=options)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_bytes(bundle.zip_bytes)
+    except FilterRefused as error:
+        print(f"export refused: {error}", file=sys.stderr)
+        return 2
     except Exception as error:  # the CLI reports, never tracebacks
         print(f"export failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

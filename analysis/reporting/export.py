@@ -35,7 +35,7 @@ from analysis.access.settings import Settings
 from analysis.definitions.analyses import ANALYSES
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
-from analysis.privacy import export_checks, suppression
+from analysis.privacy import export_checks, releases, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.export_tables import check_table, public_reason
 from analysis.reporting import bundle_fields
@@ -51,7 +51,8 @@ from analysis.storage import audit
 from analysis.storage.queries import count_respondents
 from analysis.storage.store import Store
 
-__all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary", "write_export"]
+__all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary",
+           "descriptive_contributions", "export_settings", "write_export"]
 
 #: Fixed timestamp of zip entries: the bundle carries no date and is reproducible.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -91,10 +92,10 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         with store.transaction() as cur:
             audit.record(cur, scope.user, "export", "refused", {"reason": "role may not export"})
         raise
-    k_export = suppression.validate_min_group_size(max(settings.export_min_cell, settings.min_group_size))
-    export_settings = replace(settings, min_group_size=k_export)
+    export_settings_ = export_settings(settings)
+    k_export = export_settings_.min_group_size
     if tables is None:
-        tables = build_report(store, scope, settings=export_settings, with_contributions=True)
+        tables = build_report(store, scope, settings=export_settings_, with_contributions=True)
     frames = {
         "descriptives": ordered(tables.descriptives, DESCRIPTIVE_COLUMNS),
         "estimates": ordered(tables.estimates, ESTIMATE_COLUMNS),
@@ -105,7 +106,7 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     frames["balance"] = _with_group_sizes(frames["balance"], tables.estimates)
     frames["estimates"] = bundle_fields.add_estimate_fields(
         frames["estimates"], bundle_fields.months_since_baseline(store), options)
-    contributions = _descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
+    contributions = descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
     checked: dict[str, pd.DataFrame] = {}
     all_checks: list[export_checks.Check] = []
     for name, frame in frames.items():
@@ -115,6 +116,11 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         all_checks.extend(checks)
     checks = export_checks.checks_frame(all_checks)
     checks["reason"] = checks["reason"].map(public_reason)
+    # exact counts of what ships, checked against every earlier export (differencing over time)
+    released = releases.release_cells(
+        {name: frame.reset_index(drop=True).assign(suppressed=checked[name]["suppressed"].to_numpy())
+         for name, frame in frames.items() if "suppressed" in checked[name].columns})
+    releases.check_release(store, "export", released, k_export)
 
     files: dict[str, bytes] = {}
     for name, frame in checked.items():
@@ -122,8 +128,8 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     files["results.xlsx"] = _xlsx(checked)
     outcomes = sorted(set(tables.estimates["outcome"]) | set(tables.descriptives["outcome"]),
                       key=list(SCALES_BY_KEY).index)
-    files["methods.md"] = methods_markdown(outcomes, export_settings, k_export).encode("utf-8")
-    config = _config(export_settings, k_export, outcomes, tables)
+    files["methods.md"] = methods_markdown(outcomes, export_settings_, k_export).encode("utf-8")
+    config = _config(export_settings_, k_export, outcomes, tables)
     config["consortium"] = {**asdict(options), "size_band": bundle_fields.size_band(
         count_respondents(store, scope))}
     files["config.json"] = json.dumps(config, indent=2, sort_keys=True).encode("utf-8")
@@ -132,12 +138,19 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         files, {**config["export"], "settings": config["settings"], **asdict(options)})
     zip_bytes = _zip(files)
     summary = checks_summary(checks)
+    releases.record_release(store, "export", scope.user, k_export, released)
     with store.transaction() as cur:
         audit.record(cur, scope.user, "export", "ok", {
             "files": sorted(files), "sha256": hashlib.sha256(zip_bytes).hexdigest(),
             "k_export": k_export, "failed_cells": int((checks["outcome"] == "fail").sum()),
         })
     return ExportBundle(zip_bytes, checks, summary, tuple(files))
+
+
+def export_settings(settings: Settings) -> Settings:
+    """The settings every export-bound output is built at: k = the export's minimum cell."""
+    k_export = suppression.validate_min_group_size(max(settings.export_min_cell, settings.min_group_size))
+    return replace(settings, min_group_size=k_export)
 
 
 def write_export(store: Store, scope: Scope, out_file: str | Path, *, settings: Settings) -> Path:
@@ -185,7 +198,7 @@ def _with_group_sizes(balance: pd.DataFrame, estimates: pd.DataFrame) -> pd.Data
     return merged.set_axis(out.index)
 
 
-def _descriptive_contributions(descriptives: pd.DataFrame, contributions: pd.DataFrame | None
+def descriptive_contributions(descriptives: pd.DataFrame, contributions: pd.DataFrame | None
                                ) -> pd.DataFrame | None:
     """Dominance inputs aligned on the descriptives' rows (``largest``, ``second_largest``,
     ``total``), or None when the report did not compute them (then 'review')."""

@@ -22,7 +22,8 @@ from analysis.panel.participation import descriptives as _descriptives
 from analysis.privacy import guard, suppression
 from analysis.storage.queries import Filters
 
-__all__ = ["DESCRIPTIVE_COLUMNS", "descriptive_table", "participation_table", "split_contributions"]
+__all__ = ["DESCRIPTIVE_COLUMNS", "balance_following", "descriptive_table", "monthly_table",
+           "participation_table", "split_contributions"]
 
 #: Contract columns of descriptives.csv, in order (DESIGN.md).
 DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
@@ -145,3 +146,35 @@ def participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, p
         out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
     out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
     return out.reindex(columns=columns)
+
+
+# ------------------------------------------------------------------ monthly attendance and balance
+
+
+def monthly_table(attendance: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Sessions and distinct people per calendar month; months of fewer than ``k``
+    people suppressed (and enough others that none is derivable).
+
+    Returns
+    -------
+    DataFrame
+        ``month`` (``YYYY-MM``), ``people``, ``sessions``, ``suppressed``, ``status``.
+    """
+    if attendance.empty:
+        return pd.DataFrame(columns=["month", "people", "sessions", "suppressed", "status"])
+    month = attendance["session_date"].dt.strftime("%Y-%m")
+    table = (attendance.assign(month=month).groupby("month", sort=True)
+             .agg(people=("person", "nunique"), sessions=("person", "size")).reset_index())
+    return suppression.suppress_breakdown(table, "people", ["sessions"], [], k)
+
+
+def balance_following(balance: pd.DataFrame, estimates: pd.DataFrame, outcome: str | None,
+                      wave: str | None) -> pd.DataFrame:
+    """The balance table, blanked when the headline DiD estimate it describes is hidden."""
+    if balance.empty or outcome is None or wave is None:
+        return balance
+    did = estimates.loc[(estimates["analysis"] == "did") & (estimates["outcome"] == outcome)
+                        & (estimates["wave"].astype(str) == str(wave))]
+    if len(did) and not bool(did["suppressed"].astype(bool).any()):
+        return balance
+    return balance.iloc[:0]

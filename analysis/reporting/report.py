@@ -35,13 +35,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.access.scope import Scope, require
+from analysis.access.scope import LOCAL, Scope, require
 from analysis.access.settings import Settings
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.panel.index import PanelIndex, follow_up_waves
 from analysis.privacy import guard, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.guard import FilterRefused
+from analysis.privacy.slice_tables import guard_tables, slice_cells
+from analysis.privacy.slicing import Atoms, Slice, check_slice
 from analysis.reporting import interpret
 from analysis.reporting.effect_tables import (
     ESTIMATE_COLUMNS,
@@ -55,7 +57,9 @@ from analysis.reporting.effect_tables import (
 )
 from analysis.reporting.group_tables import (
     DESCRIPTIVE_COLUMNS,
+    balance_following,
     descriptive_table,
+    monthly_table,
     participation_table,
     split_contributions,
 )
@@ -150,6 +154,8 @@ class ReportTables:
       suppressed``.
     * ``quality``: ``wave, outcome, n_responses, n_scored, share_items_missing,
       suppressed``.
+    * ``monthly``: ``month, people, sessions, suppressed, status``: sessions attended per
+      calendar month by the people of the selection.
     * ``descriptive_contributions``: ``outcome, wave, site, group`` and
       :data:`analysis.panel.participation.CONTRIBUTION_COLUMNS` per descriptives cell (the
       two largest individual contributions and the cell total, for the export's
@@ -173,6 +179,7 @@ class ReportTables:
     descriptive_contributions: pd.DataFrame | None = None
     #: effect by waves since the first session, with pre-program placebos (event_study.csv)
     event_study: pd.DataFrame = field(default_factory=pd.DataFrame)
+    monthly: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # ------------------------------------------------------------------ entry points
@@ -230,6 +237,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     attendance_all = load_attendance(store, scope)
     filtered = filters.sites is not None or filters.roles is not None
 
+    slice_, org, atoms = _checked_slice(store, scope, settings, filters, chosen, panel_all)
     respondents = guard.respondents_table(panel_all, k)
     if filtered:
         guard.guard_filter(panel_all, filters, respondents, k)
@@ -263,6 +271,17 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     del index
     reliability = reliability_table(store, scope, filters, chosen, k)
     quality = quality_table(store, scope, filters, k)
+    monthly = monthly_table(attendance, k)
+    if not slice_.is_base():  # every table held to the one guard's cell rule
+        org_attendance = attendance_all if scope.practices is None else load_attendance(store, LOCAL)
+        guarded = guard_tables({
+            "descriptives": descriptives, "estimates": estimates, "mde": mde, "participation": participation,
+            "change": change, "dose": dose, "reliability": reliability, "quality": quality,
+            "monthly": monthly}, slice_cells(org, org_attendance, chosen, slice_, atoms, k))
+        descriptives, estimates, mde, participation, change, dose, reliability, quality, monthly = (
+            guarded[name] for name in ("descriptives", "estimates", "mde", "participation", "change",
+                                       "dose", "reliability", "quality", "monthly"))
+        balance = balance_following(balance, estimates, headline_outcome, headline_wave)
 
     if report_waves is not None:
         wanted = set(map(str, report_waves))
@@ -289,13 +308,30 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         reliability=reliability, quality=quality, notes=tuple(notes), headline=headline,
         settings=settings, data_version=store.data_version(),
         change=change.reset_index(drop=True), event_study=event.reset_index(drop=True),
+        monthly=monthly.reset_index(drop=True),
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),
     )
 
 
+def _checked_slice(store: Store, scope: Scope, settings: Settings, filters: Filters,
+                   chosen: Sequence[str], panel_all: pd.DataFrame) -> tuple[Slice, pd.DataFrame, Atoms]:
+    """The viewer's slice (scope included), the organization's panel, and the guard's atoms.
+
+    Raises :class:`FilterRefused` when the one guard refuses the slice.
+    """
+    slice_ = Slice(sites=filters.sites, roles=filters.roles, min_sessions=int(settings.min_sessions),
+                   scope_sites=None if scope.practices is None else tuple(sorted(scope.practices)))
+    # a scope is a selection: the guard reads the organization's counts (never shown)
+    org = panel_all if scope.practices is None else load_panel(store, LOCAL, chosen, settings.min_sessions)
+    return slice_, org, check_slice(org, slice_, settings.min_group_size)
+
+
 def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
-    """Write estimates.csv, descriptives.csv, participation.csv and balance.csv.
+    """Write every aggregate table the dashboards draw, one CSV each.
+
+    estimates, descriptives (contract), participation, balance, dose (dose bands),
+    change, mde, reliability, quality and monthly_attendance.
 
     Contract columns first, in contract order; suppressed and missing numbers are
     empty cells; text cells are neutralised against formula injection.
@@ -308,6 +344,12 @@ def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
         "participation.csv": tables.participation,
         "balance.csv": tables.balance,
         "event_study.csv": tables.event_study,
+        "dose.csv": tables.dose,
+        "change.csv": tables.change,
+        "mde.csv": tables.mde,
+        "reliability.csv": tables.reliability,
+        "quality.csv": tables.quality,
+        "monthly_attendance.csv": tables.monthly,
     }
     paths = []
     for name, frame in frames.items():

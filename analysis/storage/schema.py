@@ -89,5 +89,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "DROP TABLE column_mappings",
         "ALTER TABLE column_mappings_owned RENAME TO column_mappings",
     )),
+    # What each export released (exact counts of the cells shipped, never shown): a later
+    # release that differs from an earlier one by 1 to k - 1 people in a cell is refused.
+    (3, (
+        "CREATE SEQUENCE IF NOT EXISTS release_seq START 1",
+        """CREATE TABLE IF NOT EXISTS releases (
+            release_id BIGINT PRIMARY KEY, released_at TIMESTAMP NOT NULL, kind VARCHAR NOT NULL,
+            username VARCHAR NOT NULL, min_group_size INTEGER NOT NULL, cells VARCHAR NOT NULL)""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -6,59 +6,60 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from analysis.access.scope import PermissionDenied, Scope, require
+from analysis.access.scope import LOCAL, PermissionDenied, Scope, require
 from analysis.access.settings import Settings
 from analysis.privacy.guard import (
     FilterDecision,
     FilterRefused,
-    check_filter,
     guard_filter,
     respondents_table,
 )
+from analysis.privacy.slicing import Slice, check_slice, offered_thresholds
 from analysis.storage import queries
 from analysis.storage.store import Store
 
 
 def guard_filters(store: Store, scope: Scope, settings: Settings,
                   filters: queries.Filters, waves: Sequence[str] | None = None) -> FilterDecision:
-    """May this selection be shown? Refuses, with the reason, what could identify people.
+    """May this selection be shown? Asks the one guard (:mod:`analysis.privacy.slicing`).
 
     1. Sites outside the viewer's access are refused.
-    2. :func:`analysis.privacy.guard.check_filter` with ``settings.min_group_size`` on the
-       respondents of the selection and of the rest of the viewer's scope (in the chosen
-       waves): fewer than K selected, or between 1 and K - 1 left out, is refused.
-    3. The report's own, finer rule (per wave and group, hidden practices and roles), so
-       that a selection allowed here is never refused by :func:`analysis.reporting.report.build_report`.
+    2. :func:`analysis.privacy.slicing.check_slice` on the organization's counts: the
+       practices, roles, threshold and the viewer's scope together (waves add no cell:
+       every table is per wave).
+    3. The report's own rule for chosen practices and roles
+       (:func:`analysis.privacy.guard.guard_filter`), so that a selection allowed here
+       is never refused by :func:`analysis.reporting.report.build_report`.
+
+    Reasons state no count but ``k``.
     """
+    del waves  # each table is per wave: choosing waves removes rows, never adds a cell
     try:
         require(scope, "view", filters.sites or ())
     except PermissionDenied as error:
         return FilterDecision(False, str(error))
     k = settings.min_group_size
-    if filters == queries.Filters():
-        # nothing selected: only the head count is needed, one aggregate query
-        n_total = queries.count_respondents(store, scope, waves)
-        if 0 < n_total < k:
-            return check_filter(n_total, n_total, k)
-        return FilterDecision(True, f"This selection covers {n_total} people.")
-    panel = queries.load_panel(store, scope, outcomes=[], min_sessions=settings.min_sessions)
-    in_waves = panel["wave"].isin(list(waves)).to_numpy() if waves else np.ones(len(panel), bool)
-    n_total = int(panel.loc[in_waves, "person"].nunique())
-    selected = in_waves.copy()
-    if filters.sites is not None:
-        selected &= panel["site"].isin(list(filters.sites)).to_numpy()
-    if filters.roles is not None:
-        selected &= panel["role"].isin(list(filters.roles)).to_numpy()
-    decision = check_filter(int(panel.loc[selected, "person"].nunique()), n_total, k)
-    if not decision.allowed:
-        return decision
     try:
-        guard_filter(panel, filters, respondents_table(panel, k), k)
+        check_slice(queries.load_panel(store, LOCAL, outcomes=[], min_sessions=settings.min_sessions),
+                    slice_of(scope, settings, filters), k)
+        if filters != queries.Filters():
+            panel = queries.load_panel(store, scope, outcomes=[], min_sessions=settings.min_sessions)
+            guard_filter(panel, filters, respondents_table(panel, k), k)
     except FilterRefused as refusal:
         return FilterDecision(False, str(refusal))
-    return decision
+    return FilterDecision(True, "This selection may be shown.")
+
+
+def slice_of(scope: Scope, settings: Settings, filters: queries.Filters) -> Slice:
+    """The guard's slice for a viewer, their settings and filters."""
+    return Slice(sites=filters.sites, roles=filters.roles, min_sessions=int(settings.min_sessions),
+                 scope_sites=None if scope.practices is None else tuple(sorted(scope.practices)))
+
+
+def thresholds_offered(store: Store, k: int) -> tuple[int, ...]:
+    """The participation thresholds the sidebar may offer (each dose step 0 or k+ people)."""
+    panel = queries.load_panel(store, LOCAL, outcomes=[], min_sessions=1)
+    return offered_thresholds(panel, k)
 
 
 def site_from_selection(event: Any) -> str | None:

@@ -358,12 +358,12 @@ def test_check_filter(selected: int, total: int, allowed: bool) -> None:
     assert decision.reason
 
 
-def test_check_filter_reasons_are_plain_english() -> None:
-    assert check_filter(3, 40, 5).reason == (
-        "This selection covers 3 people; at least 5 are needed so that no one can be identified."
-    )
+def test_check_filter_reasons_are_plain_english_and_state_only_k() -> None:
+    reason = check_filter(3, 40, 5).reason
+    assert reason.startswith("This selection cannot be shown") and "fewer than 5 people" in reason
+    assert "3" not in reason  # issue 13: "covers 3 people" told the group's size
     reason = check_filter(38, 40, 5).reason
-    assert "left out would number 2, which could identify them by subtraction" in reason
+    assert "leaves out would be fewer than 5" in reason and "2" not in reason
 
 
 @FAST

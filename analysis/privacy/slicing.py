@@ -1,0 +1,304 @@
+"""The one guard for every way of slicing the data: may this slice be shown, and which of
+its cells.
+
+A *slice* is everything that decides which people a table counts: the practices chosen,
+the roles chosen, the participation threshold (``min_sessions``), the waves, and the
+viewer's own scope (a practice manager's "all" is a selection of practices). Every
+output (dashboards, chart downloads, figure data, the HTML report, ``report``,
+``export``) asks this module.
+
+Rule
+----
+Two slices differ, in a table cell, by the people counted in one and not the other. The
+guard makes every such difference 0 or at least ``k`` people:
+
+* **Atoms.** The organization's rows are cut into atoms: practice × (role, when roles
+  are chosen) × *dose step*. Dose steps are the intervals between offered thresholds
+  (:func:`offered_thresholds`), so any two offered thresholds differ by whole steps.
+  Practices (and roles) that the organization's own breakdown hides (too small, or
+  hidden to protect a small one) are pooled into one atom and cannot be chosen, so no
+  slice but the whole organization holds any of them (:func:`partition`). Any two
+  slices the guard allows differ, in any cell, by a union of whole atoms.
+* **Cells.** The *base slice* (whole organization, no practice or role chosen, threshold
+  :data:`BASE_MIN_SESSIONS`) is protected by ordinary suppression. Every other slice
+  shows a count cell only when each atom in that cell's definition, over the whole
+  organization, holds 0 or at least ``k`` people (:func:`atom_safe_cells`); otherwise
+  the cell is not shown. A union of atoms that each hold 0 or ``k``+ people holds 0 or
+  ``k``+ people, so no pair of allowed slices isolates fewer than ``k``.
+* **Exactness.** A table whose sample is a subset of a checked cell (an estimate, the
+  dose bands) is shown only when its count equals that cell's count, so the sample is
+  the cell (:func:`follow_cells`).
+* **Refusals** (:func:`check_slice`): a threshold that is not offered; a pooled practice
+  or role (also within the viewer's scope); a selection, or the people it leaves out,
+  between 1 and ``k - 1`` at some wave. No refusal states a count other than ``k``.
+
+The guard reads counts of the whole organization (never shown) to decide what a
+narrower scope may see: a scope is a selection like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.privacy.guard import (
+    FilterRefused,
+    hidden_cells,
+    refusal_text,
+    respondents_table,
+    role_visibility,
+)
+
+__all__ = [
+    "BASE_MIN_SESSIONS",
+    "POOLED",
+    "Atoms",
+    "Slice",
+    "atom_labels",
+    "atom_safe_cells",
+    "check_slice",
+    "follow_cells",
+    "offered_thresholds",
+    "partition",
+]
+
+#: The participation threshold of the base slice (DESIGN.md's default).
+BASE_MIN_SESSIONS = 1
+
+#: Highest threshold ever offered (the dashboards' widget stops there too).
+MAX_THRESHOLD = 50
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Which people a view counts.
+
+    Parameters
+    ----------
+    sites, roles : tuple of str or None
+        Practices and roles chosen (None: no choice made).
+    min_sessions : int
+        Participation threshold.
+    scope_sites : tuple of str or None
+        The viewer's practices (None: the whole organization).
+    """
+
+    sites: tuple[str, ...] | None = None
+    roles: tuple[str, ...] | None = None
+    min_sessions: int = BASE_MIN_SESSIONS
+    scope_sites: tuple[str, ...] | None = None
+
+    def is_base(self) -> bool:
+        """The whole organization at the base threshold, nothing chosen."""
+        return (self.sites is None and self.roles is None and self.scope_sites is None
+                and int(self.min_sessions) == BASE_MIN_SESSIONS)
+
+    def site_choice(self) -> tuple[str, ...] | None:
+        """The practices the slice covers (choice within scope), None for all."""
+        if self.sites is None:
+            return self.scope_sites
+        if self.scope_sites is None:
+            return self.sites
+        return tuple(s for s in self.sites if s in set(self.scope_sites))
+
+
+# ------------------------------------------------------------------ thresholds and atoms
+
+
+def offered_thresholds(panel: pd.DataFrame, k: int, highest: int = MAX_THRESHOLD) -> tuple[int, ...]:
+    """Thresholds whose every dose step holds 0 or at least ``k`` people.
+
+    Going up from :data:`BASE_MIN_SESSIONS`, a threshold ``t`` is offered when the people
+    with ``previous offered <= sessions < t`` number 0 or at least ``k`` at every wave,
+    within the whole organization, within each practice and within each role. Two
+    offered thresholds then differ by whole steps.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        The organization's panel (``wave, site, role, sessions``).
+    k : int
+        Minimum group size.
+    """
+    offered = [BASE_MIN_SESSIONS]
+    if panel.empty:
+        return tuple(offered)
+    sessions = panel["sessions"].to_numpy()
+    top = int(min(highest, sessions.max() + 1))
+    for t in range(BASE_MIN_SESSIONS + 1, top + 1):
+        step = (sessions >= offered[-1]) & (sessions < t)
+        if _step_safe(panel.loc[step], k):
+            offered.append(t)
+    return tuple(offered)
+
+
+def _step_safe(rows: pd.DataFrame, k: int) -> bool:
+    if rows.empty:
+        return True
+    for by in (["wave"], ["wave", "site"], ["wave", "role"]):
+        counts = rows.groupby(by, observed=True).size().to_numpy()
+        if ((counts > 0) & (counts < k)).any():
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Atoms:
+    """How the organization is cut into atoms.
+
+    ``thresholds``: the offered thresholds (dose steps lie between them). ``sites`` and
+    ``roles``: those that may be chosen; the others (hidden, or hidden to protect a
+    hidden one, in the organization's own breakdown at the base threshold) are pooled
+    into one atom, :data:`POOLED`, that no slice but the whole organization contains.
+    """
+
+    thresholds: tuple[int, ...]
+    sites: frozenset[str]
+    roles: frozenset[str]
+
+
+#: The atom label of the practices (or roles) that cannot be chosen on their own.
+POOLED = "(pooled)"
+
+
+def partition(panel: pd.DataFrame, k: int) -> Atoms:
+    """The atoms of the organization's panel (``person, wave, site, role, sessions``)."""
+    if panel.empty:
+        return Atoms((BASE_MIN_SESSIONS,), frozenset(), frozenset())
+    base = panel.assign(participant=panel["sessions"].to_numpy() >= BASE_MIN_SESSIONS)
+    hidden_sites = {s for _, s, _ in hidden_cells(respondents_table(base, k))}
+    sites = frozenset(map(str, base["site"].unique())) - hidden_sites
+    roles = frozenset(str(r) for r, shown in role_visibility(base, k).items() if shown)
+    return Atoms(offered_thresholds(panel, k), sites, roles)
+
+
+def atom_labels(frame: pd.DataFrame, slice_: Slice, atoms: Atoms,
+                sessions_col: str | None = "sessions") -> pd.Series:
+    """Each row's atom: practice (or pooled) × (role or pooled, when roles are chosen) × dose step."""
+    site = frame["site"].astype(str)
+    label = site.where(site.isin(atoms.sites), POOLED)
+    if slice_.roles is not None and "role" in frame.columns:
+        role = frame["role"].astype(str)
+        label = label + "|" + role.where(role.isin(atoms.roles), POOLED)
+    if sessions_col is not None and sessions_col in frame.columns:
+        steps = np.searchsorted(np.asarray(atoms.thresholds), frame[sessions_col].to_numpy(), side="right")
+        label = label + "|" + pd.Series(steps, index=frame.index).astype(str)
+    return label
+
+
+def atom_safe_cells(rows: pd.DataFrame, keys: Sequence[str], k: int,
+                    person_col: str = "person") -> pd.DataFrame:
+    """Per cell, whether every atom in it holds 0 or at least ``k`` people.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        One row per person counted in a cell, over the whole organization: ``keys``,
+        ``atom`` and ``person``.
+    keys : sequence of str
+        The columns naming a cell.
+
+    Returns
+    -------
+    DataFrame
+        ``keys`` + ``safe`` (bool).
+    """
+    keys = list(keys)
+    if rows.empty:
+        return pd.DataFrame(columns=[*keys, "safe"])
+    per_atom = rows.groupby([*keys, "atom"], observed=True)[person_col].nunique().rename("n").reset_index()
+    per_atom["bad"] = (per_atom["n"] > 0) & (per_atom["n"] < k)
+    return (per_atom.groupby(keys, observed=True)["bad"].any().map(lambda b: not b)
+            .rename("safe").reset_index())
+
+
+def follow_cells(table: pd.DataFrame, cells: pd.DataFrame, keys: Sequence[str],
+                 count_col: str | None, value_cols: Sequence[str]) -> pd.DataFrame:
+    """Hide the rows of ``table`` whose cell is not safe (or not found).
+
+    ``cells`` holds ``keys``, ``safe`` and, when ``count_col`` is given, ``n``: the
+    cell's count in the slice. A row whose ``count_col`` differs from that ``n`` is
+    hidden too (its sample is then not the checked cell).
+    """
+    if table.empty:
+        return table
+    keys = list(keys)
+    left = table[keys].astype(str).reset_index(drop=True)
+    right = cells.copy()
+    right[keys] = right[keys].astype(str)
+    right = right.drop_duplicates(subset=keys)
+    merged = left.merge(right, on=keys, how="left")
+    safe = np.array(merged["safe"].fillna(False).astype(bool), dtype=bool)
+    if count_col is not None and count_col in table.columns:
+        mine = pd.to_numeric(table[count_col], errors="coerce").to_numpy(dtype=float)
+        theirs = pd.to_numeric(merged["n"], errors="coerce").to_numpy(dtype=float)
+        present = ~np.isnan(mine)
+        safe &= ~present | (mine == theirs)
+    out = table.copy()
+    hide = ~safe
+    if not hide.any():
+        return out
+    hide_s = pd.Series(hide, index=out.index)
+    for col in value_cols:
+        if col in out.columns:
+            out[col] = out[col].mask(hide_s)
+    if "suppressed" in out.columns:
+        out["suppressed"] = out["suppressed"].fillna(False).astype(bool) | hide_s
+    if "status" in out.columns:
+        out["status"] = out["status"].mask(hide_s, "insufficient")
+    return out
+
+
+# ------------------------------------------------------------------ refusals
+
+
+def check_slice(panel: pd.DataFrame, slice_: Slice, k: int) -> Atoms:
+    """Refuse a slice that shows a small group directly or by subtraction.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        The organization's panel (``person, wave, site, role, sessions``), whatever the
+        viewer's scope.
+    slice_ : Slice
+    k : int
+
+    Returns
+    -------
+    Atoms
+        The organization's atoms, for :func:`atom_labels`.
+
+    Raises
+    ------
+    FilterRefused
+        With :func:`analysis.privacy.guard.refusal_text`; no count but ``k`` is stated.
+    """
+    atoms = partition(panel, k)
+    if int(slice_.min_sessions) not in atoms.thresholds:
+        raise FilterRefused(refusal_text("threshold", k))
+    if slice_.is_base() or panel.empty:
+        return atoms
+    mask = np.ones(len(panel), dtype=bool)
+    sites = slice_.site_choice()
+    if sites is not None:
+        if not set(sites) <= atoms.sites and set(sites) & set(panel["site"].astype(str)):
+            raise FilterRefused(refusal_text("small", k))  # a pooled practice: not on its own
+        mask &= panel["site"].isin(list(sites)).to_numpy()
+    if slice_.roles is not None:
+        if not set(slice_.roles) <= atoms.roles and set(slice_.roles) & set(panel["role"].astype(str)):
+            raise FilterRefused(refusal_text("small", k))
+        mask &= panel["role"].isin(list(slice_.roles)).to_numpy()
+    if not mask.any():
+        raise FilterRefused(refusal_text("empty", k))
+    chosen = panel.loc[mask].groupby("wave")["person"].nunique()
+    everyone = panel.groupby("wave")["person"].nunique()
+    chosen = chosen.reindex(everyone.index, fill_value=0)
+    if ((chosen > 0) & (chosen < k)).any():
+        raise FilterRefused(refusal_text("small", k))
+    rest = everyone - chosen
+    if ((rest > 0) & (rest < k)).any():
+        raise FilterRefused(refusal_text("remainder", k))
+    return atoms
