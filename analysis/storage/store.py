@@ -238,8 +238,11 @@ class Store:
             if version <= current:
                 continue
             with self.transaction() as cur:
-                for statement in statements:
-                    cur.execute(statement)
+                for step in statements:
+                    if isinstance(step, str):
+                        cur.execute(step)
+                    else:
+                        step(cur)
                 cur.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)]
                 )
