@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES
 from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.access.scope import LOCAL
+from analysis.storage.schema import add_item_columns
 from analysis.storage.store import DB_ENV, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +38,15 @@ def load_sample_data(store: Store) -> None:
         columns = {r[0] for r in cur.execute("DESCRIBE raw").fetchall()}
         codes = {c: (item_code_sql(i, f'"{c}"') if c in columns else "NULL")
                  for i in INSTRUMENTS for c in i.item_columns}
-        select = ["1", "respondent_id", "wave", "CAST(survey_date AS DATE)", "site"]
-        select += [c if c in columns else "NULL" for c in ("role", "years_band", "caseload_band")]
-        select += [f"({codes[c]})" for c in ITEM_COLUMNS]
-        select += ["NULL" if s.scored_only else scale_score_sql(s, lambda c: f"({codes[c]})")
-                   for s in SCALES]
-        cur.execute("INSERT INTO survey SELECT " + ", ".join(select) + " FROM raw")
+        add_item_columns(cur, ITEM_COLUMNS)
+        select = ["1 AS upload_id", "respondent_id", "wave",
+                  "CAST(survey_date AS DATE) AS survey_date", "site"]
+        select += [c if c in columns else f"NULL AS {c}"
+                   for c in ("role", "years_band", "caseload_band")]
+        select += [f"({codes[c]}) AS {c}" for c in ITEM_COLUMNS]
+        select += [("NULL" if s.scored_only else scale_score_sql(s, lambda c: f"({codes[c]})"))
+                   + f" AS {s.key}" for s in SCALES]
+        cur.execute("INSERT INTO survey BY NAME SELECT " + ", ".join(select) + " FROM raw")
         cur.execute("INSERT INTO attendance SELECT 2, respondent_id, CAST(session_date AS DATE), "
                     "session_type, CAST(duration_minutes AS DOUBLE) "
                     "FROM read_csv(?, all_varchar=true)", [str(SAMPLE / "attendance.csv")])

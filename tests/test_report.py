@@ -14,6 +14,7 @@ from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
+from analysis.storage.schema import add_item_columns
 from analysis.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,7 @@ def load_sample_direct(store: Store, survey: Path = SAMPLE / "survey.csv",
         scales = [s for s in SCALES if s.items and all(c in coded for c in s.item_columns)]
         cur.execute("INSERT INTO uploads (upload_id, batch_id, kind, file_name, sha256, n_rows, "
                     "created_at, is_sample) VALUES (1, 1, 'survey', 'survey.csv', 'x', 0, now(), true)")
+        add_item_columns(cur, item_cols)
         names = base + ["survey_date"] + item_cols + [s.key for s in scales]
         exprs = base + ["survey_date"] + item_cols + [scale_score_sql(s) for s in scales]
         cur.execute(f"INSERT INTO survey (upload_id, {', '.join(names)}) SELECT 1, {', '.join(exprs)} FROM coded")
