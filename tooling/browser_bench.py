@@ -167,13 +167,13 @@ def change_threshold(tab: Any, step: int) -> float:
     return time.perf_counter() - start
 
 
-def change_practice(tab: Any, practice: str | None) -> float:
-    """Focus on one practice (or clear the choice); seconds until the page settled."""
+def change_practice(tab: Any, practice: str, remove: bool = False) -> float:
+    """Focus on one practice (or remove it again); seconds until the page settled."""
     sidebar = tab.locator("[data-testid='stSidebar']")
     select = sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Practices")
     start = time.perf_counter()
-    if practice is None:
-        select.get_by_role("button", name="Clear all").first.click()
+    if remove:
+        select.get_by_role("button", name=f"Remove {practice}", exact=True).first.click()
     else:
         select.locator("input").first.fill(practice)
         select.locator("input").first.press("Enter")
@@ -222,7 +222,7 @@ def measure_pages(url: str, repeats: int, practices: Sequence[str],
                 for i in range(repeats):
                     # A practice not chosen before each time (a repeat would hit the cache).
                     chosen.append(change_practice(tab, chosen_practices[i]))
-                    change_practice(tab, None)
+                    change_practice(tab, chosen_practices[i], remove=True)
                 emit({"measure": f"{name}_practice", "rows": rows, "seconds": _median(chosen),
                       "median_of": len(chosen), "runs": [round(s, 3) for s in chosen]})
                 for t in tabs:
