@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.access.scope import PermissionDenied, Scope
 from analysis.intake.sample import has_sample, load_sample
 from analysis.intake.uploads import has_data
-from analysis.access.scope import PermissionDenied, Scope
 from analysis.storage.store import StoreUnavailable
 from ui import auth
 from ui.state import get_store

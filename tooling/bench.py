@@ -417,9 +417,10 @@ def bench_size(rows: int, repeats: int, emit: Callable[[dict], None],
                                                       skipped_wave_rate=0.0, **spread))
         survey, attendance = write_csv(data, work / "csv")
         n_rows, n_sessions = len(data.survey), len(data.attendance)
+        n_practices = int(data.survey["site"].nunique())
         del data
         emit({"measure": "generate", "rows": n_rows, "seconds": round(seconds, 3),
-              "practices": practices or len(data.survey["site"].unique()),
+              "practices": n_practices,
               "median_of": 1, "ratio_to_bare": None, "peak_rss_mb": None,
               "attendance_rows": n_sessions,
               "survey_csv_mb": round(survey.stat().st_size / 2**20, 1)})

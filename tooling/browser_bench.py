@@ -39,7 +39,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -138,10 +138,10 @@ def settled(tab: Any) -> None:
 def _rerun_started(tab: Any) -> None:
     """Give the change time to reach the server (the status widget may never appear
     when the rerun is quick)."""
-    try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
+
+    with suppress(PlaywrightTimeout):
         tab.locator("[data-testid='stStatusWidget']").wait_for(state="attached", timeout=1500)
-    except Exception:  # noqa: BLE001 - playwright's TimeoutError: the rerun was quick
-        pass
 
 
 def open_page(browser: Any, url: str) -> tuple[float, Any]:
