@@ -173,7 +173,10 @@ def change_practice(tab: Any, practice: str, remove: bool = False) -> float:
     select = sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Practices")
     start = time.perf_counter()
     if remove:
-        select.get_by_role("button", name=f"Remove {practice}", exact=True).first.click()
+        tag = select.get_by_role("button", name=f"Remove {practice}", exact=True)
+        if not tag.count():
+            return 0.0  # the choice was refused (too few people): nothing to remove
+        tag.first.click()
     else:
         select.locator("input").first.fill(practice)
         select.locator("input").first.press("Enter")
