@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analysis.access.scope import PermissionDenied, Scope
 from analysis.intake.sample import has_sample, load_sample
 from analysis.intake.uploads import has_data
-from analysis.access.scope import PermissionDenied, Scope
 from analysis.storage.store import StoreUnavailable
 from ui import auth
 from ui.state import get_store
@@ -29,11 +29,15 @@ scope: Scope = auth.gate(store)
 # for a viewer who may load data for every practice: the sample spans all of them).
 if scope.may("upload") and scope.practices is None and \
         store.get_setting("sample_dismissed") != "1" and not has_data(store):
-    with st.spinner("Loading the sample data for a first look…"):
-        try:
-            load_sample(store, scope)
-        except (PermissionDenied, StoreUnavailable) as error:
-            st.warning(f"The sample data could not be loaded: {error}")
+    # A progress line (reading, checking, storing), then the page's own "Computing the
+    # results…" while the first report is built.
+    loading = st.progress(0.0, text="Loading the sample data for a first look…")
+    try:
+        load_sample(store, scope, progress=lambda fraction, text: loading.progress(
+            min(max(fraction, 0.0), 1.0), text=f"Loading the sample data: {text}"))
+    except (PermissionDenied, StoreUnavailable) as error:
+        st.warning(f"The sample data could not be loaded: {error}")
+    loading.empty()
 
 if has_sample(store):
     st.info(

@@ -403,19 +403,24 @@ def _targets(record: dict) -> dict:
 
 
 def bench_size(rows: int, repeats: int, emit: Callable[[dict], None],
-               stages: Iterable[str] = STAGES) -> list[dict]:
+               stages: Iterable[str] = STAGES, practices: int | None = None) -> list[dict]:
     """Generate one size, run every stage in a subprocess, emit a record per measure."""
     from tooling.synthetic import generate_bench, write_csv  # noqa: PLC0415
 
     records: list[dict] = []
     with tempfile.TemporaryDirectory(prefix=f"ppi_bench_{rows}_") as tmp:
         work = Path(tmp)
+        spread = {} if not practices else {
+            "sites": tuple((f"Practice {i + 1:03d}", 1.0) for i in range(practices)),
+            "fixed_site_sizes": ()}
         seconds, data = _timed(lambda: generate_bench(_people_for(rows), N_WAVES, SEED,
-                                                      skipped_wave_rate=0.0))
+                                                      skipped_wave_rate=0.0, **spread))
         survey, attendance = write_csv(data, work / "csv")
         n_rows, n_sessions = len(data.survey), len(data.attendance)
+        n_practices = int(data.survey["site"].nunique())
         del data
         emit({"measure": "generate", "rows": n_rows, "seconds": round(seconds, 3),
+              "practices": n_practices,
               "median_of": 1, "ratio_to_bare": None, "peak_rss_mb": None,
               "attendance_rows": n_sessions,
               "survey_csv_mb": round(survey.stat().st_size / 2**20, 1)})
@@ -480,7 +485,7 @@ def machine() -> dict:
 
 
 def run_bench(sizes: Sequence[int], repeats: int, out: Path | None = None,
-              stages: Sequence[str] = STAGES) -> list[dict]:
+              stages: Sequence[str] = STAGES, practices: int | None = None) -> list[dict]:
     """Run every size and print (and append to ``out``) one JSON line per measure."""
     handle = open(out, "a", encoding="utf-8") if out else None  # noqa: SIM115
 
@@ -495,7 +500,7 @@ def run_bench(sizes: Sequence[int], repeats: int, out: Path | None = None,
         emit(machine())
         records: list[dict] = []
         for rows in sizes:
-            records += bench_size(rows, repeats, emit, stages)
+            records += bench_size(rows, repeats, emit, stages, practices)
         for line in scaling([r for r in records if isinstance(r.get("seconds"), float)]):
             emit(line)
     finally:
@@ -540,6 +545,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stages", type=_stages, default=list(STAGES),
                         help="comma-separated subset of " + ",".join(STAGES) + " (default "
                              "all; ingest and report are needed by the later stages)")
+    parser.add_argument("--practices", type=int, default=None,
+                        help="spread the people evenly over this many practices (default: "
+                             "the generator's eight practices of unequal size)")
     # Internal: one stage in a child process.
     for name in ("--stage", "--rows", "--work", "--survey", "--attendance", "--db"):
         parser.add_argument(name, help=argparse.SUPPRESS)
@@ -550,7 +558,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.stage:
         return run_stage(args)
     try:
-        run_bench(args.sizes, max(1, args.repeats), args.out, args.stages)
+        run_bench(args.sizes, max(1, args.repeats), args.out, args.stages, args.practices)
     except (RuntimeError, OSError) as error:
         print(str(error), file=sys.stderr)
         return 1

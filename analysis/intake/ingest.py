@@ -134,7 +134,7 @@ def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: 
     try:
         with store.translated_errors(), \
                 tempfile.TemporaryDirectory(prefix="ppi_upload_") as workdir, \
-                store.transaction() as cur:
+                store.transaction(large=True) as cur:
             applied = already_applied(cur, files)
             todo = [f for f in files if f.file_name not in applied]
             skipped = unchanged_warnings(cur, files)

@@ -5,7 +5,9 @@ answers turned into codes by :func:`~analysis.definitions.scoring_sql.item_code_
 scale scores computed from those codes by
 :func:`~analysis.definitions.scoring_sql.scale_score_sql` in the same statement.
 Uploaded scored columns (e.g. ``mbi_ee``) are stored when the scale's items are absent;
-columns outside the contract are never stored. Survey rows an upload replaces move to
+columns outside the contract are never stored, and an item column is added to the
+table the first time an upload brings it (:func:`~analysis.storage.schema.add_item_columns`).
+Survey rows an upload replaces move to
 ``survey_replaced`` so that undoing it restores them.
 """
 
@@ -28,6 +30,7 @@ from analysis.intake.stored_checks import attendance_new_sql
 from analysis.intake.validate import FileView
 from analysis.intake.values import FileSummary, IngestResult, Progress, UploadFile, now, with_changes
 from analysis.storage import audit
+from analysis.storage.schema import add_item_columns
 from analysis.storage.store import single_value
 
 
@@ -132,6 +135,8 @@ def write(cur: duckdb.DuckDBPyConnection, prepared: Prepared, scope: Scope, repl
         upload_id = insert_upload_row(cur, batch_id, upload, s, scope, is_sample,
                                        prepared.pseudonymized,
                                        warnings_by_file.get(view.file_name, 0))
+        # Before any row moves: survey and survey_replaced keep one column order.
+        add_item_columns(cur, view.columns)
         moved = 0
         if replace and s.replaced:
             cur.execute("CREATE OR REPLACE TEMP TABLE new_keys AS SELECT DISTINCT _key AS k, "

@@ -21,6 +21,7 @@ import pandas as pd
 from analysis.access.scope import Scope, require
 from analysis.definitions.contract import COVARIATES
 from analysis.definitions.instruments import INSTRUMENTS_BY_KEY, SCALES_BY_KEY, SCORED_COLUMNS
+from analysis.storage.schema import stored_item_columns
 from analysis.storage.store import Store, first
 
 # Filters are parameters; a NULL list means "no restriction".
@@ -244,13 +245,16 @@ def load_item_scores(
     if scale.scored_only:
         return pd.DataFrame(columns=["wave"])
     inst = INSTRUMENTS_BY_KEY[scale.instrument]
-    cols = []
-    for number, column in zip(scale.items, scale.item_columns):
-        expr = (f"{inst.code_min + inst.code_max} - {column}"
-                if number in scale.reversed_items else column)
-        cols.append(f"CAST({expr} AS DOUBLE) AS {column}")
-    sql = f"SELECT wave, {', '.join(cols)} FROM survey WHERE {_SURVEY_FILTER}"
     with store.cursor() as cur:
+        stored = set(stored_item_columns(cur))
+        cols = []
+        for number, column in zip(scale.items, scale.item_columns):
+            # An item no upload brought is not a stored column: blank for every row.
+            code = column if column in stored else "NULL"
+            expr = (f"{inst.code_min + inst.code_max} - {code}"
+                    if number in scale.reversed_items else code)
+            cols.append(f"CAST({expr} AS DOUBLE) AS {column}")
+        sql = f"SELECT wave, {', '.join(cols)} FROM survey WHERE {_SURVEY_FILTER}"
         return cur.execute(sql, _params(scope, filters)).df()
 
 
@@ -263,12 +267,16 @@ def response_quality(store: Store, scope: Scope, filters: Filters = Filters()) -
         ``wave, outcome, n_responses, n_scored, share_items_missing`` (aggregates only).
     """
     _check_sites(scope, filters)
+    with store.cursor() as cur:
+        stored = set(stored_item_columns(cur))
     parts = []
     for key, scale in SCALES_BY_KEY.items():
         if scale.scored_only:
             missing = "NULL"
         else:
-            blanks = " + ".join(f"CAST({c} IS NULL AS INTEGER)" for c in scale.item_columns)
+            # Items never uploaded are not stored columns: blank in every row.
+            blanks = " + ".join(f"CAST({c} IS NULL AS INTEGER)" if c in stored else "1"
+                                for c in scale.item_columns)
             # Scales uploaded as scored columns have no items to be missing.
             missing = (f"CASE WHEN sum({blanks}) < count(*) * {len(scale.items)} "
                        f"THEN sum({blanks}) / (count(*) * {len(scale.items)}.0) END")

@@ -2,10 +2,23 @@
 
 Column lists of ``survey`` and ``attendance`` come from the data contract and the
 instruments, so a new contract column or instrument needs no edit here. Migrations are
-applied in order by :meth:`analysis.storage.store.Store.migrate`, each once.
+applied in order by :meth:`analysis.storage.store.Store.migrate`, each once; a step is a
+SQL statement or a function of the migrating cursor.
+
+Item columns are stored only once some upload brings them (schema version 4): an
+upload of the 19 CBI items adds 19 columns, not the 75 of every instrument. Empty
+columns cost DuckDB an append and a compression pass per row group each, about a
+second per million rows at 97 columns. :func:`add_item_columns` adds an upload's item
+columns to ``survey`` and ``survey_replaced`` (same order in both, so a replaced row
+moves between them as it is) inside the upload's transaction; queries read the
+columns present with :func:`stored_item_columns` and take absent ones as blank.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import duckdb
 
 from analysis.definitions.contract import ATTENDANCE_COLUMNS, SURVEY_COLUMNS
 from analysis.definitions.instruments import ITEM_COLUMNS, SCORED_COLUMNS
@@ -31,8 +44,44 @@ def _attendance_columns_sql() -> str:
     return ", ".join(cols)
 
 
+def stored_item_columns(cur: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The item columns the ``survey`` table holds (in the instruments' order)."""
+    names = {r[0] for r in cur.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'survey' "
+        "AND table_schema = 'main'").fetchall()}
+    return tuple(c for c in ITEM_COLUMNS if c in names)
+
+
+def add_item_columns(cur: duckdb.DuckDBPyConnection, columns: Iterable[str]) -> None:
+    """Add the item columns not yet stored to ``survey`` and ``survey_replaced``.
+
+    Runs inside the caller's transaction (rolled back with it). ``columns`` are declared
+    item names only (others are ignored), so no user text reaches the SQL.
+    """
+    have = set(stored_item_columns(cur))
+    for column in (c for c in ITEM_COLUMNS if c in set(columns) and c not in have):
+        for table in ("survey", "survey_replaced"):
+            cur.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" TINYINT')
+
+
+def drop_empty_item_columns(cur: duckdb.DuckDBPyConnection) -> None:
+    """Migration 4: drop item columns no stored or replaced row answers."""
+    stored = stored_item_columns(cur)
+    if not stored:
+        return
+    counts = ", ".join(f'count("{c}")' for c in stored)
+    live = cur.execute(f"SELECT {counts} FROM survey").fetchone()
+    kept = cur.execute(f"SELECT {counts} FROM survey_replaced").fetchone()
+    for column, a, b in zip(stored, live, kept):
+        if not a and not b:
+            for table in ("survey", "survey_replaced"):
+                cur.execute(f'ALTER TABLE {table} DROP COLUMN "{column}"')
+
+
+Step = str | Callable[[duckdb.DuckDBPyConnection], None]
+
 #: Schema migrations, applied in order, each once; append, never edit a released one.
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+MIGRATIONS: tuple[tuple[int, tuple[Step, ...]], ...] = (
     (1, (
         "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
         "CREATE SEQUENCE IF NOT EXISTS upload_seq START 1",
@@ -97,5 +146,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             release_id BIGINT PRIMARY KEY, released_at TIMESTAMP NOT NULL, kind VARCHAR NOT NULL,
             username VARCHAR NOT NULL, min_group_size INTEGER NOT NULL, cells VARCHAR NOT NULL)""",
     )),
+    # Item columns only once uploaded (see the module notes).
+    (4, (drop_empty_item_columns,)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]

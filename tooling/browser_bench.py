@@ -1,0 +1,321 @@
+"""What a person waits for, in a real browser: ``python -m tooling.browser_bench``.
+
+For each size it generates seeded synthetic uploads (every person at every wave, spread
+over ``--practices`` practices), ingests them into a fresh database, starts
+``streamlit run app.py`` on a free loopback port with ``PPI_DB`` pointing at it, and
+drives Chromium (``/usr/bin/chromium`` through Playwright) as the local single-user
+viewer (no account exists, so the app signs the loopback viewer in).
+
+Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
+
+``<page>_cold``
+    First visit after the server starts (nothing cached): navigation until the first
+    chart is visible. Impact is measured after the Overview, whose report it shares
+    (``st.cache_data`` across pages and sessions), so ``impact_cold`` is Impact's own
+    work on top of a cached report.
+``<page>_warm``
+    A new browser tab (a new session) opening the page again: navigation until the
+    first chart is visible.
+``<page>_threshold`` / ``<page>_practice``
+    On an open page, a change of the participation threshold (sessions + 1, then back)
+    or of the practice filter (one practice, then all): from the change until the page
+    has settled (the app no longer running, nothing stale, a chart visible).
+``first_start``
+    (``--first-start``) A fresh, empty database: navigation until the Overview shows its
+    first chart, the sample data loaded on the way.
+
+Pages: Overview and Impact. The machine line gives nproc, CPU and RAM; the server and
+the browser share the machine's cores, so on a busy machine the figures overstate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+N_WAVES = 10
+SEED = 20261128
+SERVER_START_SECONDS = 90
+TIMEOUT_MS = 600_000
+#: Page titles (sidebar links) and their URL paths.
+PAGES = (("overview", ""), ("impact", "impact"))
+CHART = "[data-testid='stPlotlyChart']"
+THRESHOLD_LABEL = "Participant = attended at least … sessions"
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_db(rows: int, practices: int, work: Path) -> tuple[Path, float]:
+    """Generate ``rows`` survey rows over ``practices`` practices and ingest them.
+
+    Returns the database path and the ingest time in seconds.
+    """
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.intake.ingest import ingest  # noqa: PLC0415
+    from analysis.intake.values import UploadFile  # noqa: PLC0415
+    from analysis.storage.store import Store  # noqa: PLC0415
+    from tooling.synthetic import generate_bench, write_csv  # noqa: PLC0415
+
+    sites = tuple((f"Practice {i + 1:03d}", 1.0) for i in range(practices))
+    data = generate_bench(rows // N_WAVES, N_WAVES, SEED, skipped_wave_rate=0.0, sites=sites,
+                          fixed_site_sizes=())
+    survey, attendance = write_csv(data, work / "csv")
+    del data
+    db = work / "bench.duckdb"
+    with Store(db) as store:
+        start = time.perf_counter()
+        result = ingest(store, [UploadFile.from_path("survey", survey),
+                                UploadFile.from_path("attendance", attendance)], LOCAL)
+        seconds = time.perf_counter() - start
+    if result.status != "applied":
+        raise RuntimeError(f"bench upload not applied: {result.problems[:3]}")
+    return db, seconds
+
+
+@contextmanager
+def app_server(db: Path, log: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free loopback port with ``PPI_DB=db``; its URL."""
+    port = free_port()
+    env = dict(os.environ, PPI_DB=str(db), PYTHONUNBUFFERED="1")
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("streamlit did not start") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def settled(tab: Any) -> None:
+    """Wait until the script run is over: no running indicator, nothing stale, a chart."""
+    tab.wait_for_function(
+        "() => !document.querySelector(\"[data-testid='stStatusWidget']\")"
+        " && !document.querySelector(\"[data-stale='true']\")"
+        f" && document.querySelector(\"{CHART}\")", timeout=TIMEOUT_MS, polling=50)
+    tab.locator(CHART).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+
+
+def _rerun_started(tab: Any) -> None:
+    """Give the change time to reach the server (the status widget may never appear
+    when the rerun is quick)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
+
+    with suppress(PlaywrightTimeout):
+        tab.locator("[data-testid='stStatusWidget']").wait_for(state="attached", timeout=1500)
+
+
+def open_page(browser: Any, url: str) -> tuple[float, Any]:
+    """A new tab (a new session) navigating to ``url``: seconds to the first chart."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 1800})
+    tab.set_default_timeout(TIMEOUT_MS)
+    start = time.perf_counter()
+    tab.goto(url)
+    tab.locator(CHART).first.wait_for(state="visible")
+    return time.perf_counter() - start, tab
+
+
+def change_threshold(tab: Any, step: int) -> float:
+    """Type a new participation threshold; seconds until the page settled."""
+    box = tab.get_by_label(THRESHOLD_LABEL, exact=True).and_(
+        tab.get_by_test_id("stNumberInputField"))
+    value = int(box.input_value()) + step
+    start = time.perf_counter()
+    box.fill(str(value))
+    box.press("Enter")
+    _rerun_started(tab)
+    settled(tab)
+    return time.perf_counter() - start
+
+
+def change_practice(tab: Any, practice: str, remove: bool = False) -> float:
+    """Focus on one practice (or remove it again); seconds until the page settled."""
+    sidebar = tab.locator("[data-testid='stSidebar']")
+    select = sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Practices")
+    start = time.perf_counter()
+    if remove:
+        tag = select.get_by_role("button", name=f"Remove {practice}", exact=True)
+        if not tag.count():
+            return 0.0  # the choice was refused (too few people): nothing to remove
+        tag.first.click()
+    else:
+        select.locator("input").first.fill(practice)
+        select.locator("input").first.press("Enter")
+        tab.keyboard.press("Escape")
+    _rerun_started(tab)
+    settled(tab)
+    return time.perf_counter() - start
+
+
+def _median(runs: Sequence[float]) -> float:
+    return round(statistics.median(runs), 3)
+
+
+def measure_pages(url: str, repeats: int, practices: Sequence[str],
+                  emit: Callable[[dict], None], rows: int) -> None:
+    """Cold, warm and filter-change timings of each page (see the module notes)."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for number, (name, path) in enumerate(PAGES):
+                chosen_practices = practices[number * repeats:(number + 1) * repeats]
+                target = f"{url}/{path}"
+                cold, tab = open_page(browser, target)
+                tab.close()
+                emit({"measure": f"{name}_cold", "rows": rows, "seconds": round(cold, 3),
+                      "median_of": 1})
+                warm, tabs = [], []
+                for _ in range(repeats):
+                    seconds, tab = open_page(browser, target)
+                    warm.append(seconds)
+                    tabs.append(tab)
+                emit({"measure": f"{name}_warm", "rows": rows, "seconds": _median(warm),
+                      "median_of": len(warm), "runs": [round(s, 3) for s in warm]})
+                tab = tabs[-1]
+                settled(tab)
+                threshold = []
+                for i in range(repeats):
+                    # Always a value no page has used (the report cache is shared across
+                    # pages and sessions): a value seen before would be a cache hit.
+                    step = number * repeats + 1 if i == 0 else 1
+                    threshold.append(change_threshold(tab, step))
+                emit({"measure": f"{name}_threshold", "rows": rows,
+                      "seconds": _median(threshold), "median_of": len(threshold),
+                      "runs": [round(s, 3) for s in threshold]})
+                chosen = []
+                for i in range(repeats):
+                    # A practice not chosen before each time (a repeat would hit the cache).
+                    chosen.append(change_practice(tab, chosen_practices[i]))
+                    change_practice(tab, chosen_practices[i], remove=True)
+                emit({"measure": f"{name}_practice", "rows": rows, "seconds": _median(chosen),
+                      "median_of": len(chosen), "runs": [round(s, 3) for s in chosen]})
+                for t in tabs:
+                    t.close()
+        finally:
+            browser.close()
+
+
+def first_start(work: Path, emit: Callable[[dict], None]) -> None:
+    """A fresh database: navigation until the Overview's first chart (sample loaded)."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with app_server(work / "fresh.duckdb", work / "fresh.log") as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            seconds, _ = open_page(browser, url)
+        finally:
+            browser.close()
+    emit({"measure": "first_start", "rows": None, "seconds": round(seconds, 3),
+          "median_of": 1})
+
+
+def machine() -> dict:
+    """nproc, CPU model, RAM and load (the figures depend on them)."""
+    from tooling.bench import machine as bench_machine  # noqa: PLC0415
+
+    return dict(bench_machine(), load_average=os.getloadavg())
+
+
+def run(sizes: Sequence[int], practices: int, repeats: int, with_first_start: bool,
+        out: Path | None) -> None:
+    """Every size; one JSON line per measure on stdout (and appended to ``out``)."""
+    handle = open(out, "a", encoding="utf-8") if out else None  # noqa: SIM115
+
+    def emit(record: dict) -> None:
+        line = json.dumps(record)
+        print(line, flush=True)
+        if handle:
+            handle.write(line + "\n")
+            handle.flush()
+
+    try:
+        emit(machine())
+        with tempfile.TemporaryDirectory(prefix="ppi_browser_bench_") as tmp:
+            work = Path(tmp)
+            if with_first_start:
+                first_start(work, emit)
+            for rows in sizes:
+                sized = work / str(rows)
+                sized.mkdir()
+                db, ingest_seconds = make_db(rows, practices, sized)
+                emit({"measure": "ingest", "rows": rows, "practices": practices,
+                      "seconds": round(ingest_seconds, 3), "median_of": 1})
+                with app_server(db, sized / "streamlit.log") as url:
+                    measure_pages(url, repeats, [f"Practice {i:03d}" for i in range(7, 7 + 2 * repeats)],
+                                  emit, rows)
+                db.unlink()
+    finally:
+        if handle:
+            handle.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: exit 0 done, 1 a failure (message on stderr)."""
+    parser = argparse.ArgumentParser(prog="python -m tooling.browser_bench",
+                                     description="Browser timings of the dashboards.")
+    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES),
+                        help="survey rows per size, multiples of 10 (default 10k,100k,1M)")
+    parser.add_argument("--practices", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--first-start", action="store_true",
+                        help="also time a fresh database's first start (sample data)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if not CHROMIUM.exists():
+        print(f"{CHROMIUM} is missing", file=sys.stderr)
+        return 1
+    try:
+        run(sizes, args.practices, max(1, args.repeats), args.first_start, args.out)
+    except (RuntimeError, OSError) as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
