@@ -22,7 +22,7 @@ from analysis.storage import queries
 from analysis.storage import schema as schema_module
 from analysis.storage.schema import SCHEMA_VERSION, stored_item_columns
 from analysis.storage.store import Store
-from tests.conftest import SURVEY_HEADER, attendance_rows, csv_bytes, survey_rows
+from tests.factories import SURVEY_HEADER, attendance_rows, csv_bytes, survey_rows
 
 CBI_1_6 = tuple(f"cbi_{i}" for i in range(1, 7))
 
@@ -53,12 +53,13 @@ def _upload(store: Store, files: list[UploadFile], replace: bool = False) -> tup
 
 @pytest.fixture()
 def old_layout_db(tmp_path: Path, monkeypatch) -> tuple[Path, dict]:
-    """A schema-1 database holding an upload, a replacing upload and attendance."""
+    """A database at the schema before item columns were trimmed (every migration but the
+    last), holding an upload, a replacing upload and attendance."""
     path = tmp_path / "old.duckdb"
     with monkeypatch.context() as patch:
-        patch.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:1])
+        patch.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:-1])
         with Store(path) as store:
-            assert store.schema_version() == 1
+            assert store.schema_version() == SCHEMA_VERSION - 1
             assert stored_item_columns(store._root) == ITEM_COLUMNS
             first_ids = _upload(store, [_survey("q1.csv", survey_rows(6)),
                                         UploadFile("attendance", "att.csv",
@@ -77,7 +78,7 @@ def old_layout_db(tmp_path: Path, monkeypatch) -> tuple[Path, dict]:
 def test_old_layout_migrates_and_keeps_its_answers(old_layout_db) -> None:
     path, before = old_layout_db
     with Store(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 4
         assert _columns(store, "survey_replaced")[1:] == _columns(store, "survey")
         with store.cursor() as cur:
             assert stored_item_columns(cur) == CBI_1_6
@@ -86,8 +87,9 @@ def test_old_layout_migrates_and_keeps_its_answers(old_layout_db) -> None:
         # Undo of the replacing upload puts the replaced answers back.
         result = undo(store, before["second"], LOCAL)
         assert (result.rows_removed, result.rows_restored) == (3, 3)
+        replaced_ids = {r[0] for r in before["replaced"]}
         assert _rows(store, "survey") == sorted(
-            [r for r in before["survey"] if r[0] > "P0003"] + before["replaced"])
+            [r for r in before["survey"] if r[0] not in replaced_ids] + before["replaced"])
         assert _rows(store, "survey_replaced") == []
         undo(store, before["first"], LOCAL)
         assert _rows(store, "survey") == []
