@@ -40,6 +40,7 @@ from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.export_tables import check_table, public_reason
 from analysis.reporting import bundle_fields
 from analysis.reporting.bundle_fields import ExportOptions
+from analysis.reporting.bundle_zip import undated_xlsx
 from analysis.reporting.report import (
     DESCRIPTIVE_COLUMNS,
     ESTIMATE_COLUMNS,
@@ -218,8 +219,7 @@ def _xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
             safe = neutralize_frame(frame)
             safe = safe.astype(object).where(safe.notna(), None)
             safe.to_excel(writer, sheet_name=name[:31], index=False)
-    book = buffer.getvalue()
-    return book
+    return undated_xlsx(buffer.getvalue())
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
