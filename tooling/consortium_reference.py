@@ -57,8 +57,8 @@ def metafor_version() -> str:
 
 
 def main() -> int:
-    from tests.reporting.test_consortium import make_bundles, read_all  # noqa: PLC0415
     from analysis.reporting import consortium  # noqa: PLC0415
+    from tests.reporting.test_consortium import make_bundles, read_all  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_bundles(Path(tmp))

@@ -55,9 +55,9 @@ from analysis.definitions.instruments import INSTRUMENTS, SCALES_BY_KEY
 from analysis.storage.queries import wave_order
 from analysis.storage.store import Store
 
-__all__ = ["ANONYMOUS", "APP_VERSION", "BUNDLE_FORMAT", "DF_CLASSES", "LABEL_FIELDS", "SIZE_BANDS", "ExportOptions",
-           "add_estimate_fields", "df_class", "disclosure_df", "manifest_bytes", "months_since_baseline",
-           "scale_version", "size_band", "verify_manifest_bytes"]
+__all__ = ["ANONYMOUS", "APP_VERSION", "BUNDLE_FORMAT", "DF_CLASSES", "LABEL_FIELDS", "SIZE_BANDS",
+           "ExportOptions", "add_estimate_fields", "df_class", "disclosure_df", "manifest_bytes",
+           "months_since_baseline", "scale_version", "size_band", "verify_manifest_bytes"]
 
 BUNDLE_FORMAT = "peer-program-impact-bundle/2"
 ANONYMOUS = "anonymous"

@@ -24,7 +24,8 @@ XLSX_DATE = "1980-01-01T00:00:00Z"
 _CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 #: How the export writes every zip entry (fixed date: a bundle carries no date).
-_ENTRY = {"date_time": (1980, 1, 1, 0, 0, 0), "compress_type": zipfile.ZIP_DEFLATED, "extra": b"",
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_ENTRY = {"date_time": _ZIP_DATE, "compress_type": zipfile.ZIP_DEFLATED, "extra": b"",
           "comment": b"", "internal_attr": 0, "external_attr": 0o600 << 16, "volume": 0,
           "create_version": 20, "extract_version": 20}
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
@@ -113,7 +114,7 @@ def undated_xlsx(data: bytes) -> bytes:
             content = source.read(info)
             if info.filename == "docProps/core.xml":
                 content = _CORE_DATES.sub(rb"\g<1>" + XLSX_DATE.encode() + rb"\g<2>", content)
-            entry = zipfile.ZipInfo(info.filename, date_time=_ENTRY["date_time"])
+            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_DATE)
             entry.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(entry, content)
     return out.getvalue()
