@@ -375,3 +375,14 @@ def test_forest_and_funnel_plots_show_display_labels_only(bundle_paths) -> None:
     funnel = funnel_plot(rows, pooled, "cbi_work")
     assert list(funnel.figure.data[0].y) == list(rows["std_error"])
     assert "needs at least 10" in funnel.alt
+
+
+def test_results_workbook_carries_no_export_time(bundle_paths) -> None:
+    from analysis.reporting.bundle_zip import XLSX_DATE
+
+    with zipfile.ZipFile(bundle_paths[0]) as archive:
+        book = archive.read("results.xlsx")
+    with zipfile.ZipFile(io.BytesIO(book)) as workbook:
+        core = workbook.read("docProps/core.xml").decode()
+        assert {info.date_time for info in workbook.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert core.count(XLSX_DATE) == 2 and "2026" not in core
