@@ -8,12 +8,23 @@ The export adds to ``estimates.csv``:
     ``high_burnout_rd`` has a symmetric t interval; the Newcombe interval of a risk
     difference is not ``estimate ± t · SE``, so that row ships no standard error (pooling
     risk differences needs the 2×2 counts, which the export rounds).
+    The t interval's df is the estimator's own inference df (``residual_df`` of the
+    estimate): Satterthwaite df for the CR2 standard error of ``did``, clusters - 1 for
+    ``ipw``, n - p for the HC3 regressions, Welch's df for ``unadjusted``. The interval
+    was made as ``estimate ± t · SE`` with that df, so this is the estimator's SE itself.
 ``df_class``
-    A band of the residual degrees of freedom (:data:`DF_CLASSES`), never the exact
-    number: exact residual df gives counts back (``did``: people - 1; ``dose_response``:
-    participants - 2), which the base-5 rounding of the counts is there to hide. A band
-    of width >= 20 says whether a study's standard error rests on a small sample, which
-    is all a meta-analyst needs (HKSJ pooling uses the standard errors, not the df).
+    A band (:data:`DF_CLASSES`) of that same inference df, never the exact number (exact
+    df can give counts back: ``dose_response``: participants - 2), which the base-5
+    rounding of the counts is there to hide. It says how far a study's standard error can
+    be trusted (``under 10``: few clusters, e.g. CR2 by site), which is what a
+    meta-analyst needs (HKSJ pooling uses the standard errors, not the df).
+
+The export's disclosure rule (residual df >= 10) is about the *model*, not the
+inference: a near-saturated model gives individual values back, however its standard
+error is clustered. :func:`disclosure_df` gives the rule the model's residual df where
+it differs from the inference df (``did``: its model of change from baseline has two
+columns, group mean and participant shift, so n1 + n0 - 2), as ACRO does with
+``df_resid`` of a cluster-robust fit.
 ``instrument_version``, ``scale_version``
     The instrument's published name and version, and a short hash of the scale's scoring
     rule (items, reversals, aggregation, multiplier, offset, minimum answered, range):
@@ -44,19 +55,23 @@ from analysis.definitions.instruments import INSTRUMENTS, SCALES_BY_KEY
 from analysis.storage.queries import wave_order
 from analysis.storage.store import Store
 
-__all__ = ["ANONYMOUS", "APP_VERSION", "BUNDLE_FORMAT", "DF_CLASSES", "SIZE_BANDS", "ExportOptions",
-           "add_estimate_fields", "df_class", "manifest_bytes", "months_since_baseline",
-           "scale_version", "size_band", "verify_manifest_bytes"]
+__all__ = ["ANONYMOUS", "APP_VERSION", "BUNDLE_FORMAT", "DF_CLASSES", "LABEL_FIELDS", "SIZE_BANDS",
+           "ExportOptions", "add_estimate_fields", "df_class", "disclosure_df", "manifest_bytes",
+           "months_since_baseline", "scale_version", "size_band", "verify_manifest_bytes"]
 
 BUNDLE_FORMAT = "peer-program-impact-bundle/2"
 ANONYMOUS = "anonymous"
-#: Residual-df bands (lower bound, label); rows under 10 df never ship (disclosure rule).
-DF_CLASSES: tuple[tuple[int, str], ...] = ((10, "10-29"), (30, "30-99"), (100, "100-299"),
+#: Inference-df bands (lower bound, label).
+DF_CLASSES: tuple[tuple[int, str], ...] = ((0, "under 10"), (10, "10-29"), (30, "30-99"), (100, "100-299"),
                                            (300, "300+"))
 #: Respondent-count bands for the organization's size (lower bound, label).
 SIZE_BANDS: tuple[tuple[int, str], ...] = ((0, "under 50"), (50, "50-199"), (200, "200-999"),
                                            (1000, "1000+"))
 NO_STANDARD_ERROR = ("high_burnout_rd",)
+#: Added fields that describe the row, not its numbers: kept on rows the export checks blank.
+LABEL_FIELDS = ("instrument_version", "scale_version", "months_since_baseline", "organization")
+#: Analyses whose inference df is not the model's residual df, with the model's columns.
+MODEL_COLUMNS = {"did": 2}
 _DAYS_PER_MONTH = 365.25 / 12
 _HASH_PLACEHOLDER = "0" * 64
 
@@ -82,11 +97,26 @@ class ExportOptions:
             object.__setattr__(self, name, value)
 
 
-def df_class(residual_df: float | None) -> str | None:
-    """The band of a residual df (None when unknown or below the shipping threshold)."""
-    if residual_df is None or not np.isfinite(residual_df) or residual_df < DF_CLASSES[0][0]:
+def df_class(inference_df: float | None) -> str | None:
+    """The band of an inference df (None when unknown)."""
+    if inference_df is None or not np.isfinite(inference_df) or inference_df <= 0:
         return None
-    return [label for low, label in DF_CLASSES if residual_df >= low][-1]
+    return [label for low, label in DF_CLASSES if inference_df >= low][-1]
+
+
+def disclosure_df(estimates: pd.DataFrame) -> pd.Series:
+    """The residual df the export's disclosure rule checks, per row of ``estimates``.
+
+    The model's residual df (observations - model columns) for the analyses in
+    :data:`MODEL_COLUMNS`; elsewhere the estimate's ``residual_df``, which is that already.
+    """
+    df = pd.to_numeric(estimates["residual_df"], errors="coerce").astype("float64")
+    for analysis, columns in MODEL_COLUMNS.items():
+        rows = estimates["analysis"] == analysis
+        people = (pd.to_numeric(estimates.loc[rows, "n_participants"], errors="coerce")
+                  + pd.to_numeric(estimates.loc[rows, "n_comparison"], errors="coerce"))
+        df[rows] = (people - columns).astype("float64")
+    return df
 
 
 def size_band(respondents: int) -> str:
@@ -127,7 +157,7 @@ def months_since_baseline(store: Store) -> dict[str, int]:
 
 def add_estimate_fields(estimates: pd.DataFrame, months: dict[str, int],
                         options: ExportOptions) -> pd.DataFrame:
-    """``estimates`` (with ``residual_df``, before it is dropped) plus the fields above."""
+    """``estimates`` (with the estimator's ``residual_df``) plus the fields above."""
     out = estimates.copy()
     low = pd.to_numeric(out["ci_low"], errors="coerce").to_numpy(dtype="float64")
     high = pd.to_numeric(out["ci_high"], errors="coerce").to_numpy(dtype="float64")

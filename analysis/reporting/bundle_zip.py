@@ -11,14 +11,21 @@ the manifest covers can change that way.
 
 from __future__ import annotations
 
+import io
+import re
 import struct
 import zipfile
 import zlib
 
-__all__ = ["container_problems"]
+__all__ = ["container_problems", "undated_xlsx"]
+
+#: What a workbook's created/modified properties say (a bundle carries no date).
+XLSX_DATE = "1980-01-01T00:00:00Z"
+_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 #: How the export writes every zip entry (fixed date: a bundle carries no date).
-_ENTRY = {"date_time": (1980, 1, 1, 0, 0, 0), "compress_type": zipfile.ZIP_DEFLATED, "extra": b"",
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_ENTRY = {"date_time": _ZIP_DATE, "compress_type": zipfile.ZIP_DEFLATED, "extra": b"",
           "comment": b"", "internal_attr": 0, "external_attr": 0o600 << 16, "volume": 0,
           "create_version": 20, "extract_version": 20}
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
@@ -94,3 +101,20 @@ def _complete_deflate(raw: bytes, size: int) -> bool:
 def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
     year, month, day, hour, minute, second = date_time
     return (hour << 11 | minute << 5 | second // 2, (year - 1980) << 9 | month << 5 | day)
+
+
+def undated_xlsx(data: bytes) -> bytes:
+    """The workbook with no export time in it: openpyxl stamps ``created``/``modified``
+    (docProps/core.xml) and the zip entries with the clock; both become fixed, so the same
+    data give the same bytes (and the same manifest hashes)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "docProps/core.xml":
+                content = _CORE_DATES.sub(rb"\g<1>" + XLSX_DATE.encode() + rb"\g<2>", content)
+            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_DATE)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, content)
+    return out.getvalue()

@@ -103,8 +103,10 @@ def methods_note(result: CombineResult) -> str:
               f"{consortium.MIN_PER_LEVEL} organizations share it; meta-regression needs the same.",
               "- Participant counts in `pooled.csv` are sums of counts each bundle had already rounded "
               "to a multiple of 5.",
-              "- Exact residual degrees of freedom never leave an organization: bundles carry a band "
-              "(`df_class`).", ""]
+              "- Exact degrees of freedom never leave an organization: bundles carry a band "
+              "(`df_class`) of each estimate's own inference df (Satterthwaite df for the CR2 standard "
+              "error of `did`); `under 10` means few clusters, so that study's standard error is "
+              "itself uncertain.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -40,6 +40,7 @@ from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.export_tables import check_table, public_reason
 from analysis.reporting import bundle_fields
 from analysis.reporting.bundle_fields import ExportOptions
+from analysis.reporting.bundle_zip import undated_xlsx
 from analysis.reporting.report import (
     DESCRIPTIVE_COLUMNS,
     ESTIMATE_COLUMNS,
@@ -106,12 +107,17 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     frames["balance"] = _with_group_sizes(frames["balance"], tables.estimates)
     frames["estimates"] = bundle_fields.add_estimate_fields(
         frames["estimates"], bundle_fields.months_since_baseline(store), options)
+    # from here on residual_df is what the disclosure rule checks (the model's, not the inference df)
+    frames["estimates"]["residual_df"] = bundle_fields.disclosure_df(frames["estimates"])
     contributions = descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
     checked: dict[str, pd.DataFrame] = {}
     all_checks: list[export_checks.Check] = []
     for name, frame in frames.items():
         out, checks = check_table(name, frame, k_export,
                                   contributions if name == "descriptives" else None)
+        if name == "estimates":  # a blanked row still says whose, which scale and when
+            labels = list(bundle_fields.LABEL_FIELDS)
+            out[labels] = frame[labels].reset_index(drop=True)
         checked[name] = out
         all_checks.extend(checks)
     checks = export_checks.checks_frame(all_checks)
@@ -231,8 +237,7 @@ def _xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
             safe = neutralize_frame(frame)
             safe = safe.astype(object).where(safe.notna(), None)
             safe.to_excel(writer, sheet_name=name[:31], index=False)
-    book = buffer.getvalue()
-    return book
+    return undated_xlsx(buffer.getvalue())
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -300,8 +305,10 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
               f"- Counts are rounded to a multiple of {export_checks.EXPORT_ROUNDING_BASE}.",
               f"- Regression rows need at least {export_checks.MIN_RESIDUAL_DF} residual degrees of "
               "freedom; residual degrees of freedom are not shipped (they give counts back). They are: "
-              "Welch's df for `unadjusted`; people minus 1 for `did` (person clusters); n minus the "
-              "number of model columns for `ancova` and `ipw`; n minus 2 for `dose_response`; "
+              "Welch's df for `unadjusted`; participants plus comparison minus 2 for `did` (its model of "
+              "change from baseline; the CR2 standard error's Satterthwaite df is only shipped as a band, "
+              "`df_class`); clusters minus 1 for `ipw`; n minus the "
+              "number of model columns for `ancova`; n minus 2 for `dose_response`; "
               "n1 + n2 - 2 for `high_burnout_rd` (its score interval uses no t distribution, so this "
               "is the conservative analogue: the df of the two-group linear probability model). A row "
               "whose estimate could not be computed ships no model numbers and passes this rule; its "
