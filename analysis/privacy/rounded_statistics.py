@@ -9,7 +9,8 @@ fraction whose denominator is n. Released tables therefore carry
   n (no exact n in them);
 * estimates to two decimals, their standard error to two significant digits, the
   interval and p-value recomputed from those with degrees of freedom from the rounded
-  group sizes;
+  group sizes (or, for standard errors clustered by site, the estimator's own t quantile,
+  which depends on the sites rather than on the number of people);
 * shares and rates to two decimals, participation rates recomputed from rounded counts;
   share intervals left out (Wilson's interval is a function of the exact n).
 
@@ -57,12 +58,23 @@ def _estimates(out: pd.DataFrame) -> pd.DataFrame:
     n1 = pd.to_numeric(out.get("n_participants"), errors="coerce").astype("float64")
     n0 = pd.to_numeric(out.get("n_comparison"), errors="coerce").astype("float64")
     df = (n1.fillna(0) + n0.fillna(0) - 2).where(lambda d: d > 0)
-    estimate = pd.to_numeric(out["estimate"], errors="coerce").round(2)
+    out["estimate_unrounded"] = pd.to_numeric(out["estimate"], errors="coerce")
+    estimate = out["estimate_unrounded"].round(2)
     se = _significant(out["std_error"], 2) if "std_error" in out.columns else None
     out["estimate"] = estimate
     if se is not None:
-        out["std_error"] = se
         q = pd.Series(stats.t.ppf(0.975, df.to_numpy()), index=out.index)
+        # Standard errors clustered by site use Satterthwaite df from the few sites; the
+        # group sizes' df would shrink their interval below the truth. Their own t quantile
+        # (from the unrounded interval) depends on the sites, not on how many people there are.
+        by_site = out.get("se_type", pd.Series("", index=out.index)).fillna("").astype(str) \
+            .str.contains("site")
+        if by_site.any():
+            own_q = (pd.to_numeric(out["ci_high"], errors="coerce")
+                     - pd.to_numeric(out["estimate_unrounded"], errors="coerce")) \
+                / pd.to_numeric(out["std_error"], errors="coerce")
+            q = q.where(~by_site | ~np.isfinite(own_q), own_q)
+        out["std_error"] = se
         ratio = estimate.astype("float64") / se
         out["ci_low"] = (estimate - q * se).round(2)
         out["ci_high"] = (estimate + q * se).round(2)
@@ -73,7 +85,7 @@ def _estimates(out: pd.DataFrame) -> pd.DataFrame:
         out["effect_size"] = pd.to_numeric(out["effect_size"], errors="coerce").round(2)
     if "p_adjusted" in out.columns:
         out["p_adjusted"] = _significant(out["p_adjusted"], 2)
-    return out
+    return out.drop(columns="estimate_unrounded")
 
 
 def _participation(out: pd.DataFrame) -> pd.DataFrame:
