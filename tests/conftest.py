@@ -79,4 +79,7 @@ def _close_cached_stores() -> Iterable[None]:
     gc.collect()
     for leftover in [o for o in gc.get_objects() if isinstance(o, Store)]:
         leftover.close()
+        # A page module that outlived its run may still hold the Store: drop the Store's
+        # own references so its DuckDB objects are freed now, not at interpreter exit.
+        vars(leftover).clear()
     gc.collect()
