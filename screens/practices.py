@@ -7,7 +7,7 @@ import streamlit as st
 from analysis.views.selection import site_from_selection
 from ui.charts import practices_for, show_chart
 from ui.filters import focus_site
-from ui.page import page_start, selection_footer
+from ui.page import NARROW_ONLY, WIDE_ONLY, page_start, selection_footer
 
 HEATMAP_KEY = "practices_heatmap"
 
@@ -18,8 +18,16 @@ def _focus_clicked_practice() -> None:
 
 store, selection = page_start("Practices compared",
                               "Each practice's average at the latest wave against the whole "
-                              "organization. Click a practice to focus every dashboard on it.")
-show_chart(practices_for(store, selection), on_select=_focus_clicked_practice, key=HEATMAP_KEY)
+                              "organization, with how sure we can be. Click a practice to focus "
+                              "every dashboard on it.")
+chart, lines = practices_for(store, selection)
+with st.container(key=WIDE_ONLY):
+    show_chart(chart, on_select=_focus_clicked_practice, key=HEATMAP_KEY)
+with st.container(key=NARROW_ONLY):
+    # A grid of practices × outcomes cannot be read on a phone: the same cells as a list.
+    st.markdown(f"**{chart.takeaway}**")
+    st.markdown("\n".join(lines))
+    st.caption(chart.how_to_read)
 
 if selection.filters.sites:
     st.info("Focused on: " + ", ".join(selection.filters.sites) + ". Clear the Practices "

@@ -24,7 +24,7 @@ from analysis.views.figure_base import Chart
 from analysis.views.impact import impact_charts, lords_paradox_note
 from analysis.views.overview import OverviewModel, overview_model
 from analysis.views.participation_view import participation_charts
-from analysis.views.practices import practices_chart, practices_matrix
+from analysis.views.practices import practices_chart, practices_lines, practices_matrix
 from analysis.views.quality import quality_charts
 from analysis.views.report_tables import latest_wave
 
@@ -179,14 +179,14 @@ def participation_for(store: Store, selection) -> list[Chart]:
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
 def _practices(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
-               outcomes: tuple[str, ...], waves: tuple[str, ...] | None) -> Chart:
+               outcomes: tuple[str, ...], waves: tuple[str, ...] | None) -> tuple[Chart, tuple[str, ...]]:
     tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
     matrix = practices_matrix(tables, outcomes, waves)
-    return practices_chart(matrix, settings.min_group_size)
+    return practices_chart(matrix, settings.min_group_size), practices_lines(matrix)
 
 
-def practices_for(store: Store, selection) -> Chart:
-    """The Practices heatmap (cached)."""
+def practices_for(store: Store, selection) -> tuple[Chart, tuple[str, ...]]:
+    """The Practices heatmap and the same as a list for narrow screens (cached)."""
     return _page_model(_practices, store, selection)
 
 

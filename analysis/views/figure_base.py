@@ -151,8 +151,12 @@ def hidden_labels(table: pd.DataFrame, label_cols: Sequence[str]) -> pd.DataFram
 #: ``plotly_white`` template cost ~10 ms per figure (60 ms under load), most of a warm
 #: Impact page. :func:`new_figure` copies it without validating it again.
 _BASE_LAYOUT: dict = go.Layout(
-    template="plotly_white", font=_FONT, legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-    margin=dict(l=10, r=10, t=70, b=40), hoverlabel=dict(namelength=-1)).to_plotly_json()
+    # Legend below the chart (never over the title, readable on a phone) and plotly's
+    # toolbar upright at the right edge, so it never covers the title.
+    template="plotly_white", font=_FONT,
+    legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.01, x=0),
+    modebar=dict(orientation="v"), title=dict(yref="container", y=0.97, yanchor="top"),
+    margin=dict(l=10, r=40, t=50, b=110), hoverlabel=dict(namelength=-1)).to_plotly_json()
 
 
 def new_figure() -> go.Figure:
@@ -170,7 +174,8 @@ def new_figure() -> go.Figure:
 def apply_layout(fig: go.Figure, title: str, x_title: str | None, y_title: str | None,
                  **extra) -> go.Figure:
     """Title and axis titles (None: leave the axes' own titles, e.g. one per panel)."""
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), **extra)
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left", yref="container", y=0.97,
+                                 yanchor="top"), **extra)
     if x_title is not None:
         fig.update_xaxes(title_text=x_title)
     if y_title is not None:

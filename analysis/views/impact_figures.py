@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.definitions.instruments import SCALES_BY_KEY
-from analysis.privacy.disclosure import INSUFFICIENT, OK
+from analysis.privacy.disclosure import INSUFFICIENT
 from analysis.views.figure_base import (
     COMPARISON,
     NEUTRAL,
@@ -95,9 +95,8 @@ def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
         })
     if not present:
         empty_figure(fig, f"No comparisons at {wave} for the current selection.")
-    title = (f"{outcome_label(present[0])} at {wave}: four ways of comparing the groups"
-             if len(present) == 1
-             else f"Participants minus comparison at {wave}, each outcome in its own units")
+    title = (f"Four ways of comparing ({wave})" if len(present) == 1
+             else f"Each outcome in its own units ({wave})")
     apply_layout(fig, title, None, None, height=max(300, height),
                  margin=dict(l=10, r=10, t=top, b=bottom))
     alt = (f"Forest plot of the difference between participants and comparison at {wave} for "
@@ -171,7 +170,7 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
     reference_line(fig, "x", 0, dict(color="#333333", width=1, dash="dot"))
     if not categories:
         empty_figure(fig, f"No comparisons at {wave} for the current selection.")
-    apply_layout(fig, f"All outcomes on one scale: {METHOD_LABELS.get(analysis, analysis).lower()} at {wave}",
+    apply_layout(fig, f"All outcomes on one scale ({wave})",
                  f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')}); "
                  "left of 0 = lower for participants", "", height=max(300, 110 + 40 * len(categories)))
     fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category", automargin=True)
@@ -209,7 +208,7 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
     else:
         empty_figure(fig, "Balance cannot be shown for the current selection.")
     reference_line(fig, "x", 0, dict(color="#333333", width=1))
-    apply_layout(fig, "Were participants and comparison alike at the start?",
+    apply_layout(fig, "Were the groups alike at the start?",
                  "Standardized difference (in standard deviations)", "",
                  height=max(320, 80 + 28 * len(rows)))
     alt = ("Dot plot of how different participants and comparison were in each background "
@@ -242,9 +241,9 @@ def _n_text(table: pd.DataFrame) -> str:
     return "<br>n: see table"
 
 
-def dose_response_figure(dose: pd.DataFrame, outcome: str, slope: pd.Series | None = None,
+def dose_response_figure(dose: pd.DataFrame, outcome: str,
                          k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
-    """Mean change from baseline by dose band (sessions attended), with CIs and the slope."""
+    """Mean change from baseline by dose band (sessions attended), with 95% intervals."""
     label, unit = outcome_label(outcome), outcome_unit(outcome)
     rows = dose.loc[dose["outcome"] == outcome] if "outcome" in dose.columns else dose
     if "dose_band" in rows.columns:
@@ -265,10 +264,9 @@ def dose_response_figure(dose: pd.DataFrame, outcome: str, slope: pd.Series | No
     gaps = hidden_labels(rows, ["dose_band"])
     height = float(np.nanmax(np.abs(shown["mean_change"]))) if not shown.empty else 1.0
     insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, "dose_band"]), height, k)
-    title = f"{label}: change since baseline by sessions attended"
-    if slope is not None and slope.get("status", OK) == OK and pd.notna(slope.get("estimate")):
-        title += (f"<br><sup>about {slope['estimate']:+.2f} {unit} per session (95% interval "
-                  f"{slope['ci_low']:+.2f} to {slope['ci_high']:+.2f})</sup>")
+    # The per-session slope is in the takeaway, beside what the bars show; a title
+    # quoting the straight line alone read as contradicting the bars.
+    title = "Change by sessions attended"
     if not fig.data:
         empty_figure(fig, "Not enough participants to show change by sessions attended.")
     apply_layout(fig, title, "Sessions attended (band)", f"Change since baseline ({unit})")
