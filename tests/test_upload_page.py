@@ -270,7 +270,8 @@ def test_a_workbook_sheet_can_be_chosen(db, pair):
         pd.DataFrame({"notes": ["read me"]}).to_excel(writer, sheet_name="About", index=False)
         survey.to_excel(writer, sheet_name="Data", index=False)
     at = _page("upload.py")
-    at.file_uploader(key="file_survey").set_value(("book.xlsx", buffer.getvalue(), "application/octet-stream"))
+    at.file_uploader(key="file_survey").set_value(
+        ("book.xlsx", buffer.getvalue(), "application/octet-stream"))
     at.run()
     assert at.selectbox[0].options == ["About", "Data"]
     at.selectbox[0].select("Data").run()
