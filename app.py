@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.intake import ingest
+from analysis.intake.sample import has_sample, load_sample
+from analysis.intake.uploads import has_data
 from analysis.access.scope import PermissionDenied, Scope
 from analysis.storage.store import StoreUnavailable
 from ui import auth
@@ -27,14 +28,14 @@ scope: Scope = auth.gate(store)
 # First start on an empty database opens on the sample data, labelled as such (only
 # for a viewer who may load data for every practice: the sample spans all of them).
 if scope.may("upload") and scope.practices is None and \
-        store.get_setting("sample_dismissed") != "1" and not ingest.has_data(store):
+        store.get_setting("sample_dismissed") != "1" and not has_data(store):
     with st.spinner("Loading the sample data for a first look…"):
         try:
-            ingest.load_sample(store, scope)
+            load_sample(store, scope)
         except (PermissionDenied, StoreUnavailable) as error:
             st.warning(f"The sample data could not be loaded: {error}")
 
-if ingest.has_sample(store):
+if has_sample(store):
     st.info(
         "You are looking at **sample data**: synthetic professionals in fictional "
         "practices, made to show what the app does. Upload your own files on the "

@@ -72,7 +72,8 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    from analysis.intake import ingest  # noqa: PLC0415
+    from analysis.intake.ingest import ingest  # noqa: PLC0415
+    from analysis.intake.values import UploadFile  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     if not args.survey and not args.attendance:
@@ -85,10 +86,10 @@ def run_ingest(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             print(f"{path}: no such file.", file=sys.stderr)
             return 2
-        files.append(ingest.UploadFile.from_path(kind, path))
+        files.append(UploadFile.from_path(kind, path))
     with _open_store(args) as store:
-        result = ingest.ingest(store, files, LOCAL, replace=args.replace,
-                               pseudonymize=args.pseudonymize)
+        result = ingest(store, files, LOCAL, replace=args.replace,
+                        pseudonymize=args.pseudonymize)
     return _report_result(result)
 
 
@@ -100,14 +101,15 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from analysis.intake import ingest  # noqa: PLC0415
+    from analysis.intake.sample import load_sample  # noqa: PLC0415
+    from analysis.intake.uploads import status  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     with _open_store(args) as store:
-        result = ingest.load_sample(store, LOCAL)
+        result = load_sample(store, LOCAL)
         code = _report_result(result)
         if code == 0:
-            print("Sample data (synthetic) loaded. " + ingest.status(store, LOCAL).message())
+            print("Sample data (synthetic) loaded. " + status(store, LOCAL).message())
     return code
 
 
@@ -119,12 +121,12 @@ def add_status_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from analysis.intake import ingest  # noqa: PLC0415
+    from analysis.intake.uploads import history, status  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     with _open_store(args) as store:
-        state = ingest.status(store, LOCAL)
-        frame = ingest.history(store, LOCAL)
+        state = status(store, LOCAL)
+        frame = history(store, LOCAL)
     print(state.message())
     applied = frame[frame["status"] == "applied"] if len(frame) else frame
     for row in applied.itertuples():
@@ -143,13 +145,14 @@ def add_undo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_undo(args: argparse.Namespace) -> int:
-    from analysis.intake import ingest  # noqa: PLC0415
+    from analysis.intake.uploads import undo  # noqa: PLC0415
+    from analysis.intake.values import UploadNotFound  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     with _open_store(args) as store:
         try:
-            result = ingest.undo(store, args.upload, LOCAL)
-        except ingest.UploadNotFound as error:
+            result = undo(store, args.upload, LOCAL)
+        except UploadNotFound as error:
             print(str(error), file=sys.stderr)
             return 2
     print(result.message())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.intake import ingest
+from analysis.intake.sample import has_sample, remove_sample
+from analysis.intake.uploads import history, undo
 from ui import upload_helpers as helpers
 from ui.page import admin_page_start
 
@@ -17,7 +18,7 @@ scope, store = admin_page_start("Import history",
 if NOTICE in st.session_state:
     st.success(st.session_state.pop(NOTICE), icon=":material/check_circle:")
 
-uploads = helpers.run_safely(lambda: ingest.history(store, scope))
+uploads = helpers.run_safely(lambda: history(store, scope))
 if uploads is None:
     st.stop()
 if uploads.empty:
@@ -55,7 +56,7 @@ else:
     confirmed = st.checkbox(f"Yes, take upload {chosen} out whole", key=f"undo_confirm_{chosen}")
     if st.button("Undo this upload", icon=":material/undo:", disabled=not confirmed,
                  key="undo"):
-        done = helpers.run_safely(lambda: ingest.undo(store, chosen, scope))
+        done = helpers.run_safely(lambda: undo(store, chosen, scope))
         if done is not None:
             st.session_state[NOTICE] = done.message()
             st.session_state.pop(f"undo_confirm_{chosen}", None)
@@ -63,7 +64,7 @@ else:
 
 # Remove the sample data ------------------------------------------------------------------
 sample = uploads[uploads["is_sample"].astype(bool) & (uploads["status"] == "applied")]
-if ingest.has_sample(store) and scope.may("undo") and \
+if has_sample(store) and scope.may("undo") and \
         all(helpers.within_scope(sites, scope) for sites in sample["sites"]):
     st.header("Remove the sample data", anchor=False)
     st.markdown("The sample data (synthetic professionals in fictional practices) is "
@@ -71,7 +72,7 @@ if ingest.has_sample(store) and scope.may("undo") and \
     sure = st.checkbox("Yes, remove the sample data", key="sample_confirm")
     if st.button("Remove the sample data", icon=":material/delete:", disabled=not sure,
                  key="remove_sample"):
-        removed = helpers.run_safely(lambda: ingest.remove_sample(store, scope))
+        removed = helpers.run_safely(lambda: remove_sample(store, scope))
         if removed is not None:
             st.session_state[NOTICE] = (f"The sample data was removed ({removed} "
                                         f"upload{'s' if removed != 1 else ''} taken out).")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.access.settings import load_settings
-from analysis.intake import ingest
+from analysis.intake.ingest import ingest, validate_upload
+from analysis.intake.values import UploadFile, ValidationReport
 from ui import auth
 from ui import upload_helpers as helpers
 from ui.state import get_store
@@ -62,7 +63,7 @@ if not any(chosen.values()):
 report_area = st.container()
 
 # 2. Mapping, preview and scales, per file -----------------------------------------------
-files: list[ingest.UploadFile] = []
+files: list[UploadFile] = []
 for kind, uploaded in chosen.items():
     if uploaded is None:
         continue
@@ -94,13 +95,13 @@ fingerprint = (tuple((f.kind, f.sha256, tuple(sorted(f.mapping.items()))) for f 
 
 # 4. Validate -----------------------------------------------------------------------------
 if st.button("Check the files", icon=":material/fact_check:", key="validate"):
-    checked = helpers.run_safely(lambda: ingest.validate_upload(
+    checked = helpers.run_safely(lambda: validate_upload(
         store, files, scope, pseudonymize, replace=replace))
     if checked is not None:
         st.session_state[REPORT] = (fingerprint, checked)
         st.session_state.pop(RESULT, None)
 
-def show_report(report: ingest.ValidationReport) -> None:
+def show_report(report: ValidationReport) -> None:
     """What the check found: already-stored files, the verdict, the grouped problems."""
     # Files whose exact bytes are already stored are skipped, by validation as by upload.
     stored = {s.file_name for s in report.unchanged}
@@ -139,7 +140,7 @@ if st.button("Store the files", type="primary", icon=":material/cloud_upload:", 
              disabled=not ready,
              help=None if ready else "Check the files first; storing opens when there are no errors."):
     bar = st.progress(0.0, text="Starting")
-    result = helpers.run_safely(lambda: ingest.ingest(
+    result = helpers.run_safely(lambda: ingest(
         store, files, scope, replace=replace, pseudonymize=pseudonymize,
         progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text)))
     bar.empty()

@@ -61,11 +61,11 @@ def store(tmp_path) -> Iterable[Store]:
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory, _secret_file) -> Path:
     """A database file with the sample data loaded once per run (copy it to change it)."""
-    from analysis.intake import ingest  # noqa: PLC0415
+    from analysis.intake.sample import load_sample  # noqa: PLC0415
 
     path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     with Store(path) as s:
-        result = ingest.load_sample(s, LOCAL)
+        result = load_sample(s, LOCAL)
         assert result.status == "applied", result.problems
     return path
 

@@ -6,7 +6,6 @@ import io
 import json
 import re
 import zipfile
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -15,7 +14,6 @@ import pytest
 from analysis.reporting.export import build_export, build_export_bundle
 from analysis.access.scope import LOCAL, PermissionDenied, Scope
 from analysis.access.settings import Settings
-from analysis.storage.store import Store
 from tests.test_report import SAMPLE, make_store
 
 TABLES = ("descriptives.csv", "estimates.csv", "participation.csv", "balance.csv", "reliability.csv")

@@ -19,8 +19,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis.intake import ingest
-from analysis.storage import queries
+from analysis.intake import write as write_module
+from analysis.intake.ingest import ingest
+from analysis.intake.sample import load_sample, remove_sample
+from analysis.intake.uploads import undo
+from analysis.intake.values import UploadFile
+from analysis.storage import audit, queries
 from analysis.access.scope import LOCAL
 from analysis.storage.store import Store, StoreUnavailable
 from tooling.synthetic import SyntheticConfig, generate, generate_bench
@@ -142,7 +146,7 @@ def test_kill_minus_nine_during_ingest_never_leaves_a_partial_upload(
 def test_concurrent_uploads_and_reads_through_one_store(tmp_path: Path) -> None:
     base = generate(SyntheticConfig(n_people=20, n_waves=2, seed=3)).survey
     uploads_per_writer, writers, readers = 2, 4, 4
-    files = {(w, i): ingest.UploadFile(
+    files = {(w, i): UploadFile(
         "survey", f"survey_w{w}_{i}.csv",
         _with_prefix(base, f"W{w}U{i}_").to_csv(index=False).encode())
         for w in range(writers) for i in range(uploads_per_writer)}
@@ -154,7 +158,7 @@ def test_concurrent_uploads_and_reads_through_one_store(tmp_path: Path) -> None:
         def write(w: int) -> None:
             try:
                 for i in range(uploads_per_writer):
-                    results.append(ingest.ingest(store, [files[(w, i)]], LOCAL).status)
+                    results.append(ingest(store, [files[(w, i)]], LOCAL).status)
             except BaseException as error:  # noqa: BLE001
                 errors.append(error)
 
@@ -195,10 +199,10 @@ def test_concurrent_uploads_and_reads_through_one_store(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- full disk
 
 
-def _two_files() -> list[ingest.UploadFile]:
+def _two_files() -> list[UploadFile]:
     data = generate(SyntheticConfig(n_people=30, n_waves=2, seed=5))
-    return [ingest.UploadFile("survey", "survey.csv", data.survey.to_csv(index=False).encode()),
-            ingest.UploadFile("attendance", "attendance.csv",
+    return [UploadFile("survey", "survey.csv", data.survey.to_csv(index=False).encode()),
+            UploadFile("attendance", "attendance.csv",
                               data.attendance.to_csv(index=False).encode())]
 
 
@@ -220,10 +224,10 @@ def _ingest_on_full_disk(store: Store, monkeypatch, error: Exception) -> BaseExc
     def full_disk(*args, **kwargs):  # noqa: ANN002, ANN003
         raise error
 
-    monkeypatch.setattr(ingest, "_insert_attendance", full_disk)
+    monkeypatch.setattr(write_module, "insert_attendance", full_disk)
     try:
         with pytest.raises((StoreUnavailable, OSError, duckdb.Error)) as raised:
-            ingest.ingest(store, _two_files(), LOCAL)
+            ingest(store, _two_files(), LOCAL)
     finally:
         monkeypatch.undo()
     return raised.value
@@ -237,7 +241,7 @@ def test_disk_full_while_writing_stores_nothing(tmp_path: Path, monkeypatch,
         _ingest_on_full_disk(store, monkeypatch, error)
         assert _contents(store) == before, "half an upload was written"
         # Space again: the same upload now goes in whole.
-        assert ingest.ingest(store, _two_files(), LOCAL).status == "applied"
+        assert ingest(store, _two_files(), LOCAL).status == "applied"
     assert_whole(tmp_path / "full.duckdb")
 
 
@@ -255,23 +259,23 @@ def test_disk_full_while_writing_is_explained(tmp_path: Path, monkeypatch,
 def test_disk_full_while_undoing_is_explained_and_changes_nothing(
         tmp_path: Path, monkeypatch, error: Exception) -> None:
     with Store(tmp_path / "undo.duckdb") as store:
-        result = ingest.ingest(store, _two_files(), LOCAL)
+        result = ingest(store, _two_files(), LOCAL)
         assert result.status == "applied"
-        ingest.load_sample(store, LOCAL)
+        load_sample(store, LOCAL)
         before = _contents(store)
 
         def full_disk(*args, **kwargs):  # noqa: ANN002, ANN003
             raise error
 
-        monkeypatch.setattr(ingest.audit, "record", full_disk)  # after the deletes
-        for action in (lambda: ingest.undo(store, result.upload_ids[0], LOCAL),
-                       lambda: ingest.remove_sample(store, LOCAL)):
+        monkeypatch.setattr(audit, "record", full_disk)  # after the deletes
+        for action in (lambda: undo(store, result.upload_ids[0], LOCAL),
+                       lambda: remove_sample(store, LOCAL)):
             with pytest.raises(StoreUnavailable) as raised:
                 action()
             assert "full" in str(raised.value) and "nothing was changed" in str(raised.value)
             assert _contents(store) == before, "half an undo was written"
         monkeypatch.undo()
-        assert ingest.undo(store, result.upload_ids[0], LOCAL).rows_removed > 0
+        assert undo(store, result.upload_ids[0], LOCAL).rows_removed > 0
     assert_whole(tmp_path / "undo.duckdb")
 
 
@@ -291,7 +295,7 @@ def test_cli_on_a_full_disk_prints_one_line_and_exits_1(tmp_path: Path, monkeypa
     def full_disk(*args, **kwargs):  # noqa: ANN002, ANN003
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ingest, "_insert_attendance", full_disk)
+    monkeypatch.setattr(write_module, "insert_attendance", full_disk)
     code = main(["ingest", "--db", str(db), "--survey", str(paths[0]),
                  "--attendance", str(paths[1])])
     err = capsys.readouterr().err
@@ -329,7 +333,7 @@ def test_disk_full_at_commit_stores_nothing_and_says_so(tmp_path: Path, monkeypa
 
         store._root = Root()
         with pytest.raises(StoreUnavailable) as raised:
-            ingest.ingest(store, _two_files(), LOCAL)
+            ingest(store, _two_files(), LOCAL)
         store._root = real_root
         assert "full" in str(raised.value) and "nothing was changed" in str(raised.value)
         assert _contents(store) == before

@@ -5,27 +5,23 @@ re-encoding to UTF-16/cp1252/Mac Roman, column order shuffles, 100k-character fi
 empty lines, random unicode, truncation, byte-order marks, ...) must give a clean
 ``IngestResult`` -- ``refused`` with problems (and the database exactly as before) or
 ``applied``/``unchanged`` (with every row of the upload stored) -- and no exception.
-The mutations and the property are shared with ``benchmarks/fuzz_ingest.py``, which
+The mutations and the property are shared with ``tooling/fuzz_ingest.py``, which
 runs thousands of cases.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.intake import ingest
+from analysis.intake.ingest import ingest
+from analysis.intake.values import UploadFile
 from analysis.access.scope import LOCAL
 from analysis.storage.store import Store
+from tooling import fuzz_ingest as fuzz
 
-_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz_ingest.py"
-_spec = importlib.util.spec_from_file_location("fuzz_ingest", _SCRIPT)
-fuzz = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fuzz)
 
 BASE = fuzz.base_survey_csv()
 
@@ -40,7 +36,7 @@ KNOWN_ESCAPES = {
     "mixed_line_ends": [("crlf", 304638177), ("blank_field", 356852984),
                         ("empty_lines", 777451168)],
     "empty_first_line": [("empty_lines", 255594699), ("random_unicode", 992578459)],
-    # More of the same two, from benchmarks/fuzz_ingest.py --cases 3000 (seed 1).
+    # More of the same two, from tooling/fuzz_ingest.py --cases 3000 (seed 1).
     "crlf_twice": [("crlf", 699162531), ("crlf", 147845967)],
     "crlf_then_quote": [("crlf", 513571271), ("quote_char", 345634190)],
     "no_header_after_truncation": [("truncate", 930939933), ("crlf", 1043234911),
@@ -72,7 +68,7 @@ def test_former_escapes_are_refused_cleanly(store: Store, name: str) -> None:
 def test_an_empty_first_line_is_refused_with_the_reason(store: Store) -> None:
     data = fuzz.mutate(BASE, KNOWN_ESCAPES["empty_first_line"])
     before = fuzz.checksum(store)
-    result = ingest.ingest(store, [ingest.UploadFile("survey", "survey.csv", data)], LOCAL)
+    result = ingest(store, [UploadFile("survey", "survey.csv", data)], LOCAL)
     assert result.status == "refused" and fuzz.checksum(store) == before
     [error] = [p for p in result.problems if p.severity == "error"]
     assert (error.file, error.row) == ("survey.csv", 1)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.intake import ingest
+from analysis.intake import values as values_module
+from analysis.intake import write as write_module
+from analysis.intake.ingest import ingest, validate_upload
+from analysis.intake.mapping import save_mapping
+from analysis.intake.preview import preview as preview_upload
+from analysis.intake.sample import has_sample, load_sample, remove_sample
+from analysis.intake.uploads import has_data, history, status, undo
+from analysis.intake.values import UploadFile, UploadNotFound
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.access.scope import LOCAL, PermissionDenied, Scope
 from analysis.storage.store import Store
@@ -27,11 +34,11 @@ def fingerprint(store: Store) -> dict[str, tuple[int, str]]:
 
 
 def survey_file(rows=None, name="survey.csv", header=SURVEY_HEADER):
-    return ingest.UploadFile("survey", name, csv_bytes(rows or survey_rows(), header))
+    return UploadFile("survey", name, csv_bytes(rows or survey_rows(), header))
 
 
 def attendance_file(rows=None, name="attendance.csv"):
-    return ingest.UploadFile("attendance", name,
+    return UploadFile("attendance", name,
                              csv_bytes(rows or attendance_rows(), ATTENDANCE_HEADER))
 
 
@@ -43,7 +50,7 @@ def count(store, table, where="true"):
 def test_ingest_stores_codes_and_scores(store):
     rows = [["P0001", "2025-Q1", "2025-02-01", " Harbor ", "counselor", "1", "Seldom",
              "sometimes", "4", "5", ""]]
-    result = ingest.ingest(store, [survey_file(rows)], LOCAL)
+    result = ingest(store, [survey_file(rows)], LOCAL)
     assert result.status == "applied" and result.rows == 1
     with store.cursor() as cur:
         row = cur.execute("SELECT site, survey_date::VARCHAR, cbi_1, cbi_2, cbi_3, cbi_6, "
@@ -55,7 +62,7 @@ def test_ingest_stores_codes_and_scores(store):
 def test_scored_columns_used_when_items_absent(store):
     header = ("respondent_id", "wave", "survey_date", "site", "mbi_ee", "mbi_dp")
     rows = [["P1", "w1", "2025-01-01", "H", "27", ""], ["P2", "w1", "2025-01-01", "H", "3.5", "12"]]
-    assert ingest.ingest(store, [survey_file(rows, header=header)], LOCAL).status == "applied"
+    assert ingest(store, [survey_file(rows, header=header)], LOCAL).status == "applied"
     with store.cursor() as cur:
         assert cur.execute("SELECT mbi_ee, mbi_dp FROM survey ORDER BY respondent_id"
                            ).fetchall() == [(27.0, None), (3.5, 12.0)]
@@ -63,10 +70,10 @@ def test_scored_columns_used_when_items_absent(store):
 
 def test_same_file_twice_is_unchanged(store):
     files = [survey_file(), attendance_file()]
-    first = ingest.ingest(store, files, LOCAL)
+    first = ingest(store, files, LOCAL)
     assert first.status == "applied" and len(first.upload_ids) == 2
     before = fingerprint(store)
-    again = ingest.ingest(store, files, LOCAL)
+    again = ingest(store, files, LOCAL)
     assert again.status == "unchanged" and again.upload_ids == ()
     assert fingerprint(store) == before
 
@@ -75,69 +82,69 @@ def test_refused_upload_leaves_database_exactly_as_before(sample_store):
     before = fingerprint(sample_store)
     rows = survey_rows(3, wave="2026-Q1")
     rows[1][5] = "42"
-    result = ingest.ingest(sample_store, [survey_file(rows), attendance_file()], LOCAL)
+    result = ingest(sample_store, [survey_file(rows), attendance_file()], LOCAL)
     assert result.status == "refused"
     assert [p.row for p in result.problems if p.severity == "error"] == [3]
     assert fingerprint(sample_store) == before
 
 
 def test_failure_in_the_middle_rolls_everything_back(store, monkeypatch):
-    ingest.ingest(store, [survey_file(survey_rows(2, wave="w0"))], LOCAL)
+    ingest(store, [survey_file(survey_rows(2, wave="w0"))], LOCAL)
     before = fingerprint(store)
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(ingest, "_insert_attendance", broken)
+    monkeypatch.setattr(write_module, "insert_attendance", broken)
     with pytest.raises(RuntimeError):
-        ingest.ingest(store, [survey_file(), attendance_file()], LOCAL)
+        ingest(store, [survey_file(), attendance_file()], LOCAL)
     assert fingerprint(store) == before
 
 
 def test_existing_pairs_refused_then_replaced_then_restored_by_undo(store):
-    first = ingest.ingest(store, [survey_file(survey_rows(4))], LOCAL)
+    first = ingest(store, [survey_file(survey_rows(4))], LOCAL)
     newer = survey_rows(2, start=3, date="2025-02-10")  # P0003, P0004 again
     newer[0][5] = "5"
-    refused = ingest.ingest(store, [survey_file(newer, name="fix.csv")], LOCAL)
+    refused = ingest(store, [survey_file(newer, name="fix.csv")], LOCAL)
     assert refused.status == "refused"
     keys = [p for p in refused.problems if p.severity == "error"]
     assert [(p.file, p.row) for p in keys] == [("fix.csv", 2), ("fix.csv", 3)]
     assert all(f"upload {first.upload_ids[0]}" in p.message for p in keys)
 
-    replaced = ingest.ingest(store, [survey_file(newer, name="fix.csv")], LOCAL, replace=True)
+    replaced = ingest(store, [survey_file(newer, name="fix.csv")], LOCAL, replace=True)
     assert replaced.status == "applied" and replaced.replaced == 2
     assert count(store, "survey") == 4 and count(store, "survey_replaced") == 2
     assert count(store, "survey", "respondent_id = 'P0003' AND cbi_1 = 5") == 1
 
-    undone = ingest.undo(store, replaced.upload_ids[0], LOCAL)
+    undone = undo(store, replaced.upload_ids[0], LOCAL)
     assert (undone.rows_removed, undone.rows_restored) == (2, 2)
     assert count(store, "survey") == 4 and count(store, "survey_replaced") == 0
     assert count(store, "survey", f"upload_id = {first.upload_ids[0]}") == 4
-    with pytest.raises(ingest.UploadNotFound):
-        ingest.undo(store, replaced.upload_ids[0], LOCAL)
-    with pytest.raises(ingest.UploadNotFound):
-        ingest.undo(store, 999, LOCAL)
+    with pytest.raises(UploadNotFound):
+        undo(store, replaced.upload_ids[0], LOCAL)
+    with pytest.raises(UploadNotFound):
+        undo(store, 999, LOCAL)
 
 
 def test_undo_in_a_replace_chain(store):
-    a = ingest.ingest(store, [survey_file(survey_rows(2), name="a.csv")], LOCAL).upload_ids[0]
-    b = ingest.ingest(store, [survey_file(survey_rows(2, date="2025-02-02"), name="b.csv")],
+    a = ingest(store, [survey_file(survey_rows(2), name="a.csv")], LOCAL).upload_ids[0]
+    b = ingest(store, [survey_file(survey_rows(2, date="2025-02-02"), name="b.csv")],
                       LOCAL, replace=True).upload_ids[0]
-    c = ingest.ingest(store, [survey_file(survey_rows(2, date="2025-02-03"), name="c.csv")],
+    c = ingest(store, [survey_file(survey_rows(2, date="2025-02-03"), name="c.csv")],
                       LOCAL, replace=True).upload_ids[0]
-    ingest.undo(store, b, LOCAL)  # c still holds the pairs; a's rows now wait behind c
+    undo(store, b, LOCAL)  # c still holds the pairs; a's rows now wait behind c
     assert count(store, "survey", f"upload_id = {c}") == 2 and count(store, "survey") == 2
-    ingest.undo(store, c, LOCAL)
+    undo(store, c, LOCAL)
     assert count(store, "survey", f"upload_id = {a}") == 2 and count(store, "survey") == 2
     assert count(store, "survey_replaced") == 0
 
 
 def test_undo_attendance_and_history(store):
-    result = ingest.ingest(store, [survey_file(), attendance_file()], LOCAL)
+    result = ingest(store, [survey_file(), attendance_file()], LOCAL)
     survey_id, attendance_id = result.upload_ids
-    ingest.undo(store, attendance_id, LOCAL)
+    undo(store, attendance_id, LOCAL)
     assert count(store, "attendance") == 0 and count(store, "survey") == 6
-    frame = ingest.history(store, LOCAL)
+    frame = history(store, LOCAL)
     assert list(frame["upload_id"]) == [attendance_id, survey_id]
     assert list(frame["status"]) == ["undone", "applied"]
     with store.cursor() as cur:
@@ -147,9 +154,9 @@ def test_undo_attendance_and_history(store):
 
 
 def test_attendance_sessions_already_stored_are_skipped(store):
-    ingest.ingest(store, [survey_file(), attendance_file(attendance_rows(3))], LOCAL)
+    ingest(store, [survey_file(), attendance_file(attendance_rows(3))], LOCAL)
     cumulative = attendance_rows(3) + [["P0001", "2025-03-01", "group", 60]] * 2
-    result = ingest.ingest(store, [attendance_file(cumulative, name="att2.csv")], LOCAL)
+    result = ingest(store, [attendance_file(cumulative, name="att2.csv")], LOCAL)
     assert result.status == "applied" and result.summary["att2.csv"].skipped == 3
     assert count(store, "attendance") == 5
     assert any("already stored" in p.message for p in result.problems)
@@ -159,40 +166,40 @@ def test_practice_manager_only_uploads_own_sites(store):
     manager = Scope("practice_manager", frozenset({"Harbor"}), "pm")
     rows = survey_rows(2) + survey_rows(1, site="Cedar", start=10)
     with pytest.raises(PermissionDenied, match="Cedar"):
-        ingest.ingest(store, [survey_file(rows)], manager)
+        ingest(store, [survey_file(rows)], manager)
     assert count(store, "survey") == 0
     assert count(store, "audit_log", "outcome = 'refused'") == 1
-    assert ingest.ingest(store, [survey_file(survey_rows(2))], manager).status == "applied"
+    assert ingest(store, [survey_file(survey_rows(2))], manager).status == "applied"
     other = Scope("practice_manager", frozenset({"Cedar"}), "pm2")
-    upload_id = ingest.history(store, LOCAL)["upload_id"][0]
+    upload_id = history(store, LOCAL)["upload_id"][0]
     with pytest.raises(PermissionDenied):
-        ingest.undo(store, int(upload_id), other)
-    assert len(ingest.history(store, other)) == 0 and len(ingest.history(store, manager)) == 1
+        undo(store, int(upload_id), other)
+    assert len(history(store, other)) == 0 and len(history(store, manager)) == 1
     with pytest.raises(PermissionDenied):
-        ingest.ingest(store, [survey_file()], Scope("leadership"))
+        ingest(store, [survey_file()], Scope("leadership"))
 
 
 def test_progress_is_reported(store):
     seen = []
-    ingest.ingest(store, [survey_file(), attendance_file()], LOCAL,
+    ingest(store, [survey_file(), attendance_file()], LOCAL,
                   progress=lambda f, text: seen.append((f, text)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
 def test_sample_load_status_and_removal(sample_store):
-    state = ingest.status(sample_store, LOCAL)
+    state = status(sample_store, LOCAL)
     assert state.sample_present and state.survey_rows > 1000 and len(state.sites) >= 5
-    assert ingest.has_data(sample_store) and ingest.has_sample(sample_store)
-    assert ingest.load_sample(sample_store, LOCAL).status == "unchanged"
-    assert ingest.remove_sample(sample_store, LOCAL) == 2
-    assert not ingest.has_data(sample_store) and not ingest.has_sample(sample_store)
+    assert has_data(sample_store) and has_sample(sample_store)
+    assert load_sample(sample_store, LOCAL).status == "unchanged"
+    assert remove_sample(sample_store, LOCAL) == 2
+    assert not has_data(sample_store) and not has_sample(sample_store)
     assert sample_store.get_setting("sample_dismissed") == "1"
 
 
 def test_sample_scores_match_instrument_sql(sample_store):
     """Stored scores are those of scale_score_sql over the stored codes."""
-    from analysis.definitions.instruments import scale_score_sql
+    from analysis.definitions.scoring_sql import scale_score_sql
 
     scale = SCALES_BY_KEY["cbi_work"]
     with sample_store.cursor() as cur:
@@ -205,8 +212,8 @@ def test_sample_scores_match_instrument_sql(sample_store):
 def test_preview_mapping_and_saved_mapping(store):
     header = ("Respondent ID", "Wave", "Date", "Practice", "CBI 1", "CBI-2", "Comments")
     data = csv_bytes([["P1", "w1", "2025-01-01", "H", "1", "2", "ok"]], header)
-    upload = ingest.UploadFile("survey", "export.csv", data)
-    shown = ingest.preview(upload, store=store)
+    upload = UploadFile("survey", "export.csv", data)
+    shown = preview_upload(upload, store=store)
     assert shown.mapping == {"Respondent ID": "respondent_id", "Wave": "wave", "Date": None,
                              "Practice": None, "CBI 1": "cbi_1", "CBI-2": "cbi_2",
                              "Comments": None}
@@ -215,12 +222,12 @@ def test_preview_mapping_and_saved_mapping(store):
     assert personal.source == "items" and personal.missing_items == (
         "cbi_3", "cbi_4", "cbi_5", "cbi_6")
     assert shown.rows.shape == (1, 7) and shown.encoding == "utf-8"
-    ingest.save_mapping(store, "survey", {"Date": "survey_date", "Practice": "site",
+    save_mapping(store, "survey", {"Date": "survey_date", "Practice": "site",
                                           "Comments": None})
-    again = ingest.preview(upload, store=store)
+    again = preview_upload(upload, store=store)
     assert again.mapping["Date"] == "survey_date" and again.mapping["Practice"] == "site"
     assert not again.missing_required
-    result = ingest.ingest(store, [upload], LOCAL)
+    result = ingest(store, [upload], LOCAL)
     assert result.status == "applied"
     assert any(p.column == "Comments" and p.severity == "warning" for p in result.problems)
 
@@ -230,7 +237,7 @@ def test_explicit_mapping_conflicts_are_problems(store):
     data = csv_bytes([["P1", "P2", "w", "2025-01-01", "H", "1"]], header)
     mapping = {"id": "respondent_id", "id2": "respondent_id", "wave": "wave",
                "survey_date": "survey_date", "site": "site", "cbi_1": "cbi_1"}
-    report = ingest.validate_upload(store, [ingest.UploadFile("survey", "s.csv", data, mapping)],
+    report = validate_upload(store, [UploadFile("survey", "s.csv", data, mapping)],
                                     LOCAL)
     assert not report.ok and any("both 'id' and 'id2'" in p.message for p in report.problems)
 
@@ -247,12 +254,12 @@ def test_xlsx_and_semicolon_cp1252_uploads(store):
     sheet.append(["P0001", "2025-Q1", date(2025, 2, 1), "Hörby", "psychologist", 1, 2, 3, 4, 5, 1])
     buffer = io.BytesIO()
     book.save(buffer)
-    result = ingest.ingest(store, [ingest.UploadFile("survey", "s.xlsx", buffer.getvalue())],
+    result = ingest(store, [UploadFile("survey", "s.xlsx", buffer.getvalue())],
                            LOCAL)
     assert result.status == "applied"
     att = csv_bytes([["P0001", "2025-01-03", "café group", "60"]], ATTENDANCE_HEADER,
                     delimiter=";", encoding="cp1252", newline="\r\n")
-    result = ingest.ingest(store, [ingest.UploadFile("attendance", "a.csv", att)], LOCAL)
+    result = ingest(store, [UploadFile("attendance", "a.csv", att)], LOCAL)
     assert result.status == "applied"
     assert any("Windows-1252" in p.message for p in result.problems)
     with store.cursor() as cur:
@@ -262,51 +269,51 @@ def test_xlsx_and_semicolon_cp1252_uploads(store):
 
 def test_blank_trailing_rows_are_ignored(store):
     data = csv_bytes(survey_rows(2)) + b",,,,,,,,,,\n,,,,,,,,,,\n"
-    result = ingest.ingest(store, [ingest.UploadFile("survey", "s.csv", data)], LOCAL)
+    result = ingest(store, [UploadFile("survey", "s.csv", data)], LOCAL)
     assert result.status == "applied" and result.rows == 2
 
 
 def test_binary_upload_is_refused_cleanly(store):
-    result = ingest.ingest(store, [ingest.UploadFile("survey", "photo.csv",
+    result = ingest(store, [UploadFile("survey", "photo.csv",
                                                      b"\x89PNG\r\n\x1a\n\x00\x00")], LOCAL)
     assert result.status == "refused" and "PNG" in result.problems[0].message
 
 
 def test_kinds_are_checked(store):
     with pytest.raises(ValueError):
-        ingest.ingest(store, [survey_file(), survey_file(name="b.csv")], LOCAL)
+        ingest(store, [survey_file(), survey_file(name="b.csv")], LOCAL)
     with pytest.raises(ValueError):
-        ingest.ingest(store, [], LOCAL)
+        ingest(store, [], LOCAL)
 
 
 def test_mixed_line_endings_are_stored(store):
     data = csv_bytes(survey_rows(4))
     lines = data.split(b"\n")
     mixed = lines[0] + b"\r\n" + lines[1] + b"\n" + lines[2] + b"\r" + b"\r\n".join(lines[3:])
-    result = ingest.ingest(store, [ingest.UploadFile("survey", "survey.csv", mixed)], LOCAL)
+    result = ingest(store, [UploadFile("survey", "survey.csv", mixed)], LOCAL)
     assert result.status == "applied", result.problems
     assert count(store, "survey") == 4
 
 
 def test_a_file_the_csv_reader_gives_up_on_is_refused_not_raised(store, monkeypatch):
-    ingest.ingest(store, [survey_file(survey_rows(2, wave="w0"))], LOCAL)
+    ingest(store, [survey_file(survey_rows(2, wave="w0"))], LOCAL)
     before = fingerprint(store)
     # Without decode()'s normalisation, mixed line ends stop DuckDB's strict reader
     # inside ingest()'s transaction: the upload is refused and rolled back.
     monkeypatch.setattr("analysis.intake.readers.normalize_newlines", lambda text: text)
     data = csv_bytes(survey_rows(4)).replace(b"\n", b"\r\n", 2)
-    files = [ingest.UploadFile("survey", "survey.csv", data), attendance_file()]
-    result = ingest.ingest(store, files, LOCAL)
+    files = [UploadFile("survey", "survey.csv", data), attendance_file()]
+    result = ingest(store, files, LOCAL)
     assert result.status == "refused"
     [error] = [p for p in result.problems if p.severity == "error"]
     assert error.file == "survey.csv" and "could not be read as a table" in error.message
     assert set(result.summary) == {"survey.csv", "attendance.csv"}
     assert fingerprint(store) == before
-    report = ingest.validate_upload(store, files, LOCAL)
+    report = validate_upload(store, files, LOCAL)
     assert not report.ok and "could not be read" in report.errors[0].message
     # The store is still usable afterwards.
     monkeypatch.undo()
-    assert ingest.ingest(store, files, LOCAL).status == "applied"
+    assert ingest(store, files, LOCAL).status == "applied"
 
 
 def _stored_items(store):
@@ -326,7 +333,7 @@ def test_items_coded_from_validated_values_as_from_the_staged_table(tmp_path, mo
     for listed in (256, 0):
         monkeypatch.setattr("analysis.intake.validate.MAX_LISTED_VALUES", listed)
         with Store(tmp_path / f"items_{listed}.duckdb") as s:
-            assert ingest.ingest(s, [survey_file(rows)], LOCAL).status == "applied"
+            assert ingest(s, [survey_file(rows)], LOCAL).status == "applied"
             results.append(_stored_items(s))
     assert results[0] == results[1]
     assert results[0][0][1:7] == (3, 3, 2, 5, None, 1)
@@ -336,7 +343,7 @@ def test_items_coded_from_validated_values_as_from_the_staged_table(tmp_path, mo
 def test_sha256_is_computed_once_per_file(monkeypatch):
     upload = survey_file()
     calls = []
-    real = ingest.hashlib.sha256
-    monkeypatch.setattr(ingest.hashlib, "sha256", lambda data: calls.append(1) or real(data))
+    real = values_module.hashlib.sha256
+    monkeypatch.setattr(values_module.hashlib, "sha256", lambda data: calls.append(1) or real(data))
     assert upload.sha256 == upload.sha256 == real(upload.data).hexdigest()
     assert len(calls) == 1

@@ -10,8 +10,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES
+from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.access.scope import LOCAL
-from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES, item_code_sql, scale_score_sql
 from analysis.storage.store import DB_ENV, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,11 +23,11 @@ TIMEOUT = 60
 
 
 def load_sample_data(store: Store) -> None:
-    """The sample CSVs into ``store``: through ``analysis.intake.ingest`` when it exists, else
+    """The sample CSVs into ``store``: through ``analysis.intake.sample`` when it exists, else
     by scoring them here with the instruments' own SQL."""
     try:
-        from analysis.intake import ingest
-        ingest.load_sample(store, LOCAL)
+        from analysis.intake.sample import load_sample
+        load_sample(store, LOCAL)
         return
     except (ImportError, AttributeError):
         pass

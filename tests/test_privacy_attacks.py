@@ -6,7 +6,6 @@ import itertools
 import re
 import zipfile
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
-from analysis.intake import ingest
+from analysis.intake.ingest import ingest
+from analysis.intake.values import UploadFile
 from analysis.intake.pseudonymize import load_secret, pseudonym, pseudonyms, secret_path
 from analysis.access.scope import LOCAL
 from tests.conftest import ATTENDANCE_HEADER, attendance_rows, csv_bytes, survey_rows
@@ -34,9 +35,9 @@ def test_ids_hashed_consistently_across_files_and_uploads(store):
     rows[0][0] = "Anna Berg"  # a name is allowed when pseudonymizing, never stored
     att = attendance_rows(3)
     att[0][0] = "Anna Berg"
-    files = [ingest.UploadFile("survey", "s.csv", csv_bytes(rows)),
-             ingest.UploadFile("attendance", "a.csv", csv_bytes(att, ATTENDANCE_HEADER))]
-    result = ingest.ingest(store, files, LOCAL, pseudonymize=True)
+    files = [UploadFile("survey", "s.csv", csv_bytes(rows)),
+             UploadFile("attendance", "a.csv", csv_bytes(att, ATTENDANCE_HEADER))]
+    result = ingest(store, files, LOCAL, pseudonymize=True)
     assert result.status == "applied"
     assert not [p for p in result.problems if "no survey row" in p.message]
     with store.cursor() as cur:
@@ -50,20 +51,20 @@ def test_ids_hashed_consistently_across_files_and_uploads(store):
     # A later upload of the same people at the next wave meets the same hashes.
     later = survey_rows(3, wave="2025-Q2", date="2025-05-01")
     later[0][0] = "Anna Berg"
-    again = ingest.ingest(store, [ingest.UploadFile("survey", "s2.csv", csv_bytes(later))],
+    again = ingest(store, [UploadFile("survey", "s2.csv", csv_bytes(later))],
                           LOCAL, pseudonymize=True)
     assert again.status == "applied"
     with store.cursor() as cur:
         assert cur.execute("SELECT count(DISTINCT respondent_id) FROM survey").fetchone()[0] == 3
     # And the same pairs are recognised as already stored.
-    dup = ingest.ingest(store, [ingest.UploadFile("survey", "s3.csv", csv_bytes(later) + b"\n")],
+    dup = ingest(store, [UploadFile("survey", "s3.csv", csv_bytes(later) + b"\n")],
                         LOCAL, pseudonymize=True)
     assert dup.status == "refused"
 
 
 def test_installation_setting_turns_pseudonymization_on(store):
     store.set_setting("pseudonymize", "1")
-    result = ingest.ingest(store, [ingest.UploadFile("survey", "s.csv",
+    result = ingest(store, [UploadFile("survey", "s.csv",
                                                      csv_bytes(survey_rows(2)))], LOCAL)
     assert result.status == "applied"
     with store.cursor() as cur:

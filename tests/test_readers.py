@@ -9,7 +9,8 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from analysis.intake.readers import decode, drop_staged, row_number_sql, sniff_delimiter, stage
+from analysis.intake.readers import decode, sniff_delimiter
+from analysis.intake.staging import drop_staged, row_number_sql, stage
 
 TEXT = "respondent_id,site,note\nP1,Café Ödön,it’s fine\nP2,Zoë’s place,né\n"
 
@@ -199,11 +200,11 @@ def test_a_file_duckdb_gives_up_on_is_a_problem_not_an_exception(tmp_path):
 
 
 def test_a_rejected_record_with_a_line_break_still_gets_a_message():
-    from analysis.intake.readers import _reject_message
+    from analysis.intake.staging import reject_message
 
-    message, expected = _reject_message("TOO MANY COLUMNS", 3, 'a,b\nc,"d', ",")
+    message, expected = reject_message("TOO MANY COLUMNS", 3, 'a,b\nc,"d', ",")
     assert "different number of values" in message and expected == "3 values"
-    message, _ = _reject_message("MISSING COLUMNS", 3, "a,b", ",")
+    message, _ = reject_message("MISSING COLUMNS", 3, "a,b", ",")
     assert "2 values" in message
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.definitions.instruments import INSTRUMENTS, SCALES, item_code_sql, scale_score_sql
+from analysis.definitions.instruments import INSTRUMENTS, SCALES
+from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
@@ -53,8 +54,8 @@ def make_store(path: Path, survey: Path | None = None) -> Store:
     store = Store(path)
     if survey is None:
         try:
-            from analysis.intake import ingest  # noqa: PLC0415
-            ingest.load_sample(store, LOCAL)
+            from analysis.intake.sample import load_sample  # noqa: PLC0415
+            load_sample(store, LOCAL)
             return store
         except (ImportError, AttributeError):
             pass

@@ -14,8 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analysis.storage import store as store_module
-from analysis.storage.store import SCHEMA_VERSION, Store, StoreUnavailable
+from analysis.storage import schema as schema_module
+from analysis.storage.schema import SCHEMA_VERSION
+from analysis.storage.store import Store, StoreUnavailable
 
 _TRACEBACK_MARKERS = ("Traceback", "File \"", "duckdb.", "Error:")
 
@@ -68,7 +69,7 @@ def test_a_later_migration_is_applied_once_on_top_of_an_older_file(tmp_path: Pat
     path = tmp_path / "old.duckdb"
     Store(path).close()
     extra = (SCHEMA_VERSION + 1, ("CREATE TABLE extra_step (x INTEGER)",))
-    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS + (extra,))
+    monkeypatch.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS + (extra,))
     with Store(path) as store:
         assert store.schema_version() == SCHEMA_VERSION + 1
     with Store(path) as store:  # the new step ran once; a second open does not repeat it

@@ -1,4 +1,4 @@
-"""Tests of the seeded synthetic data generator (analysis/synthetic.py)."""
+"""Tests of the seeded synthetic data generator (tooling/synthetic.py, tooling/synthetic_truth.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from tooling import synthetic
-from tooling.synthetic import SyntheticConfig, generate, generate_bench, write_csv, write_truth
+from tooling.synthetic import SyntheticConfig, generate, generate_bench, write_csv
+from tooling.synthetic_truth import write_truth
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

@@ -10,7 +10,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis.access.scope import LOCAL, Scope
-from analysis.intake import ingest
+from analysis.intake.mapping import saved_mappings
+from analysis.intake.sample import has_sample, load_sample
 from analysis.storage.store import DB_ENV
 from ui import auth
 
@@ -161,7 +162,7 @@ def test_saved_mapping_is_remembered(db, pair):
     assert "site" in _texts(at.warning)  # not matched by name: required column missing
     at.button(key="save_mapping_survey").click().run()
     assert not at.exception
-    assert ingest.saved_mappings(_store(), "survey")["Practice"] == ""
+    assert saved_mappings(_store(), "survey")["Practice"] == ""
 
 
 def test_existing_pairs_refused_then_replaced(db, pair):
@@ -207,14 +208,14 @@ def test_history_lists_uploads_and_undo_takes_one_out(db, pair):
 
 
 def test_history_removes_the_sample_data(db):
-    ingest.load_sample(_store(), LOCAL)
+    load_sample(_store(), LOCAL)
     at = _page("history.py")
     assert at.button(key="remove_sample").disabled
     at.checkbox(key="sample_confirm").check().run()
     at.button(key="remove_sample").click().run()
     assert not at.exception
     assert "sample data was removed" in _texts(at.success)
-    assert not ingest.has_sample(_store()) and _count("survey") == 0
+    assert not has_sample(_store()) and _count("survey") == 0
 
 
 def test_day_first_dates_are_found_and_stored_as_iso(db, pair):
@@ -280,7 +281,7 @@ def test_a_workbook_sheet_can_be_chosen(db, pair):
 
 
 def test_a_manager_sees_only_their_practices_in_history(db):
-    ingest.load_sample(_store(), LOCAL)
+    load_sample(_store(), LOCAL)
     manager = Scope("practice_manager", frozenset({"Harbor Family Therapy"}), "harbor")
     at = _page("history.py", manager)
     assert not at.exception

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.intake import dates, problem_groups, template, workbook
-from analysis.intake.validate import Problem
+from analysis.intake.problems import Problem
 from analysis.storage.store import Store
 
 
@@ -73,15 +73,16 @@ def test_old_excel_is_recognised():
 
 def test_template_sheets_validate_against_the_contract(tmp_path):
     from analysis.access.scope import LOCAL
-    from analysis.intake import ingest
+    from analysis.intake.ingest import validate_upload
+    from analysis.intake.values import UploadFile
 
     data = template.template_workbook()
     assert workbook.sheet_names(data) == ["survey", "attendance", "dictionary"]
-    files = [ingest.UploadFile(kind, f"{kind}.csv", workbook.sheet_as_csv(data, kind))
+    files = [UploadFile(kind, f"{kind}.csv", workbook.sheet_as_csv(data, kind))
              for kind in ("survey", "attendance")]
     store = Store(tmp_path / "t.duckdb")
     try:
-        report = ingest.validate_upload(store, files, LOCAL, False)
+        report = validate_upload(store, files, LOCAL, False)
     finally:
         store.close()
     assert report.ok, [p.text() for p in report.errors]

@@ -5,20 +5,23 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.intake import ingest
+from analysis.intake.ingest import already_stored, ingest, validate_upload
+from analysis.intake.preview import preview as preview_upload
+from analysis.intake.values import UploadFile
 from analysis.access.scope import LOCAL
-from analysis.intake.validate import Problem, item_expected, problems_frame, sort_problems
+from analysis.intake.problems import Problem, problems_frame, sort_problems
+from analysis.intake.rules import item_expected
 from analysis.definitions.instruments import INSTRUMENTS_BY_KEY
 from tests.conftest import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, \
     survey_rows
 
 
 def _survey(rows, header=SURVEY_HEADER, name="survey.csv"):
-    return ingest.UploadFile("survey", name, csv_bytes(rows, header))
+    return UploadFile("survey", name, csv_bytes(rows, header))
 
 
 def _check(store, files, pseudonymize=False):
-    return ingest.validate_upload(store, files, LOCAL, pseudonymize)
+    return validate_upload(store, files, LOCAL, pseudonymize)
 
 
 def _errors(report):
@@ -99,9 +102,9 @@ def test_missing_required_columns_and_outcomes(store):
 
 
 def test_header_only_and_empty(store):
-    header_only = ingest.UploadFile("survey", "s.csv", (",".join(SURVEY_HEADER) + "\n").encode())
+    header_only = UploadFile("survey", "s.csv", (",".join(SURVEY_HEADER) + "\n").encode())
     assert any("no data rows" in p.message for p in _errors(_check(store, [header_only])))
-    empty = ingest.UploadFile("survey", "s.csv", b"")
+    empty = UploadFile("survey", "s.csv", b"")
     assert any("empty" in p.message for p in _errors(_check(store, [empty])))
 
 
@@ -117,7 +120,7 @@ def test_attendance_duration_and_unknown_ids(store):
     rows = attendance_rows(3)
     rows[0][3], rows[1][3] = "0", "an hour"
     files = [_survey(survey_rows(2)),
-             ingest.UploadFile("attendance", "att.csv", csv_bytes(rows, ATTENDANCE_HEADER))]
+             UploadFile("attendance", "att.csv", csv_bytes(rows, ATTENDANCE_HEADER))]
     report = _check(store, files)
     errors = _errors(report)
     assert {(p.file, p.row, p.column) for p in errors} == {
@@ -141,7 +144,7 @@ def test_every_failing_rule_is_reported_and_capped(store, monkeypatch):
     for row in rows:
         row[5] = "9"
     rows[3][2] = "yesterday"
-    report = ingest.validate_upload(store, [_survey(rows)], LOCAL)
+    report = validate_upload(store, [_survey(rows)], LOCAL)
     item = [p for p in _errors(report) if p.column == "cbi_1"]
     # The cap is read at call time through the module default; either cap is fine, but
     # every rule must appear and the rest be counted.
@@ -151,7 +154,7 @@ def test_every_failing_rule_is_reported_and_capped(store, monkeypatch):
 
 def test_wrong_field_count_refuses_with_row(store):
     data = csv_bytes(survey_rows(3)) + b"P9,2025-Q1,2025-02-01\n"
-    report = _check(store, [ingest.UploadFile("survey", "s.csv", data)])
+    report = _check(store, [UploadFile("survey", "s.csv", data)])
     [problem] = _errors(report)
     assert problem.row == 5 and "3 values" in problem.message
 
@@ -185,8 +188,8 @@ def test_item_expected_wording():
 
 def test_a_file_already_stored_is_skipped_and_reported_unchanged(store):
     survey = _survey(survey_rows(4))
-    assert ingest.ingest(store, [survey], LOCAL).status == "applied"
-    assert ingest.already_stored(store, [survey]) == ("survey.csv",)
+    assert ingest(store, [survey], LOCAL).status == "applied"
+    assert already_stored(store, [survey]) == ("survey.csv",)
     report = _check(store, [survey])
     # Not checked again: its own stored rows are no clash.
     assert report.ok and not _errors(report)
@@ -199,11 +202,11 @@ def test_a_file_already_stored_is_skipped_and_reported_unchanged(store):
 
 def test_a_stored_file_beside_a_new_one_only_the_new_one_is_checked(store):
     survey = _survey(survey_rows(2))
-    ingest.ingest(store, [survey], LOCAL)
+    ingest(store, [survey], LOCAL)
     rows = attendance_rows(3)
     rows[0][3] = "an hour"
-    attendance = ingest.UploadFile("attendance", "att.csv", csv_bytes(rows, ATTENDANCE_HEADER))
-    assert ingest.already_stored(store, [survey, attendance]) == ("survey.csv",)
+    attendance = UploadFile("attendance", "att.csv", csv_bytes(rows, ATTENDANCE_HEADER))
+    assert already_stored(store, [survey, attendance]) == ("survey.csv",)
     report = _check(store, [survey, attendance])
     assert list(report.summary) == ["survey.csv", "att.csv"]
     assert report.summary["survey.csv"].unchanged
@@ -219,12 +222,12 @@ def test_a_stored_file_beside_a_new_one_only_the_new_one_is_checked(store):
 def test_unreadable_files_are_problems_in_validation_and_preview(store):
     for data in (b"\n" + csv_bytes(survey_rows(2)),
                  csv_bytes(survey_rows(3)).replace(b"\n", b"\r\n", 2).replace(b"P0003", b'"P3')):
-        upload = ingest.UploadFile("survey", "survey.csv", data)
+        upload = UploadFile("survey", "survey.csv", data)
         report = _check(store, [upload])
         assert all(p.file == "survey.csv" and p.message for p in report.problems)
-        preview = ingest.preview(upload)
+        preview = preview_upload(upload)
         assert isinstance(preview.readable, bool)
-    report = _check(store, [ingest.UploadFile("survey", "survey.csv",
+    report = _check(store, [UploadFile("survey", "survey.csv",
                                               b"\n" + csv_bytes(survey_rows(2)))])
     assert not report.ok
     assert _errors(report)[0].message.startswith("The first line of survey.csv is empty")
@@ -237,7 +240,7 @@ def test_item_columns_checked_together_keep_their_own_counts(store):
     for i, row in enumerate(rows):
         row[5] = "7" if i < 25 else row[5]  # cbi_1: 25 bad
         row[7] = "x" if i in (2, 9) else row[7]  # cbi_3: 2 bad
-    report = ingest.validate_upload(store, [_survey(rows)], LOCAL)
+    report = validate_upload(store, [_survey(rows)], LOCAL)
     listed = {}
     for p in _errors(report):
         listed.setdefault(p.column, []).append(p)

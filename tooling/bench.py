@@ -52,8 +52,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 DEFAULT_REPEATS = 3
@@ -106,7 +107,7 @@ def _repeat(action: Callable[[int], Any], repeats: int,
     runs: list[float] = []
     spent = 0.0
     for i in range(repeats):
-        seconds, _ = _timed(lambda: action(i))
+        seconds, _ = _timed(lambda i=i: action(i))
         runs.append(seconds)
         spent += seconds
         if spent + seconds > budget:
@@ -125,12 +126,13 @@ def _people_for(rows: int) -> int:
 
 def _ingest_files(store: Any, survey: Path, attendance: Path) -> Any:
     """One all-or-nothing upload of both files through the app's ingest."""
-    from analysis.intake import ingest as ingest_module  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.intake.ingest import ingest  # noqa: PLC0415
+    from analysis.intake.values import UploadFile  # noqa: PLC0415
 
-    files = [ingest_module.UploadFile.from_path("survey", survey),
-             ingest_module.UploadFile.from_path("attendance", attendance)]
-    result = ingest_module.ingest(store, files, LOCAL)
+    files = [UploadFile.from_path("survey", survey),
+             UploadFile.from_path("attendance", attendance)]
+    result = ingest(store, files, LOCAL)
     if getattr(result, "status", None) != "applied":
         raise RuntimeError(f"bench upload not applied: {result}")
     return result
@@ -179,9 +181,9 @@ def stage_ingest(args: argparse.Namespace) -> dict:
 
 
 def stage_report(args: argparse.Namespace) -> dict:
-    from analysis.reporting.report import build_report, write_report  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.reporting.report import build_report, write_report  # noqa: PLC0415
     from analysis.storage.store import Store  # noqa: PLC0415
 
     out = Path(args.work) / "report_out"
@@ -219,9 +221,9 @@ def _save_default_cache(store: Any, tables: Any, work: Path) -> None:
 
 def _page_inputs(store: Any) -> dict:
     """The default selection the sidebar gives on a first visit (everything, all waves)."""
-    from analysis.storage import queries  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.storage import queries  # noqa: PLC0415
 
     settings = load_settings(store)
     available = queries.available(store, LOCAL)
@@ -364,7 +366,7 @@ def _child(stage: str, rows: int, work: Path, survey: Path, attendance: Path, db
     command = [sys.executable, "-m", "tooling.bench", "--stage", stage, "--rows", str(rows),
                "--work", str(work), "--survey", str(survey), "--attendance", str(attendance),
                "--db", str(db), "--repeats", str(repeats)]
-    done = subprocess.run(command, capture_output=True, text=True,
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
                           cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])

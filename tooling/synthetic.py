@@ -68,13 +68,14 @@ Examples
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from tooling.synthetic_truth import answer_key
 
 ROLES: tuple[tuple[str, float], ...] = (
     ("psychologist", 0.25), ("counselor", 0.30), ("social worker", 0.25),
@@ -112,7 +113,6 @@ DEGREE_LABELS = (
 DEGREE_ITEMS = (7, 8, 9, 14, 15, 16, 17)
 FREQUENCY_ITEMS = tuple(i for i in range(1, 20) if i not in DEGREE_ITEMS)
 
-OUTCOMES = ("cbi_personal", "cbi_work", "cbi_client", "ucla3_loneliness")
 SESSION_TYPES: tuple[tuple[str, float], ...] = (
     ("group", 0.55), ("online", 0.30), ("one-to-one", 0.15),
 )
@@ -131,7 +131,6 @@ _WINDOW_START_DAY = 38   # survey window: days 38-51 of the quarter (mid-Februar
 _WINDOW_DAYS = 14
 _EARLY_JOIN_SHARE = 0.6
 _EARLY_JOIN_DAYS = 45
-_DOSE_BANDS = (("1-2", 1, 2), ("3-5", 3, 5), ("6+", 6, 10**9))
 
 
 @dataclass(frozen=True)
@@ -284,10 +283,38 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
         (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(8)),
     ))
     n, n_waves = config.n_people, config.n_waves
-    effects = config.effects
-    cap = config.effect_cap_sessions
+    people = _people(streams, config)
+    waves = _waves(streams["waves"], config)
+    joiners, join_day = _join_days(streams["joining"], config, people["trait_z"],
+                                   waves["survey_day"], waves["window_start"])
+    person, day, session_type, duration = _sessions(streams["sessions"], config, joiners,
+                                                    join_day, waves["study_end"])
+    dose = _dose(person, day, waves["survey_day"])
+    codes = _item_codes(streams, config, people, waves, np.minimum(dose, config.effect_cap_sessions))
+    labelled = streams["labels"].random((19, n_waves, n)) < config.label_rate
 
-    # People: site, covariates, stable trait.
+    ids = _respondent_ids(n)
+    labels = wave_labels(n_waves, config.start_year)
+    survey = _survey_frame(ids, labels, waves["survey_day"], waves["observed"], people["site"],
+                           people["role"], people["years"], people["caseload"], codes["cbi1"],
+                           labelled, codes["miniz"], codes["ucla1"], config.label_rate > 0)
+    order = np.lexsort((day, person))
+    attendance = pd.DataFrame({
+        "respondent_id": ids[person[order]],
+        "session_date": _iso(day[order]),
+        "session_type": np.array([t for t, _ in SESSION_TYPES], dtype=object)[session_type[order]],
+        "duration_minutes": duration[order],
+    })
+    scores = {arm: {**{s: _cbi_scale(codes[f"cbi{arm}"], s) for s in CBI_SUBSCALES},
+                    "ucla3_loneliness": _ucla_sum(codes[f"ucla{arm}"])} for arm in (0, 1)}
+    truth = answer_key(config, labels, people["sizes"], waves["observed"], dose, joiners,
+                       scores[0], scores[1], len(survey), len(attendance))
+    return SyntheticData(survey=survey, attendance=attendance, truth=truth, config=config)
+
+
+def _people(streams: dict[str, np.random.Generator], config: SyntheticConfig) -> dict[str, Any]:
+    """Each person's site, covariates and stable burnout trait (and loneliness level)."""
+    n = config.n_people
     sizes = site_sizes(config)
     site_names = np.array(list(sizes), dtype=object)
     site_offset = streams["sites"].normal(0.0, 3.0, len(site_names))
@@ -301,9 +328,14 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
     subscale_level = rng.normal(0.0, 5.0, (3, n))
     trait_z = (trait - trait.mean()) / (trait.std() or 1.0)
     loneliness_level = 0.45 * trait_z + np.sqrt(1 - 0.45**2) * rng.normal(0.0, 1.0, n)
+    return {"sizes": sizes, "site": site_names[site], "role": role, "years": years,
+            "caseload": caseload, "trait": trait, "subscale_level": subscale_level,
+            "trait_z": trait_z, "loneliness_level": loneliness_level}
 
-    # Waves: survey dates, skipped waves, transient noise.
-    rng = streams["waves"]
+
+def _waves(rng: np.random.Generator, config: SyntheticConfig) -> dict[str, Any]:
+    """Survey dates, skipped waves and the transient noise of every person-wave."""
+    n, n_waves = config.n_people, config.n_waves
     quarter_start = (np.datetime64(f"{config.start_year}-01", "M")
                      + 3 * np.arange(n_waves)).astype("datetime64[D]").astype(np.int64)
     window_start = quarter_start + _WINDOW_START_DAY
@@ -314,34 +346,40 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
     loneliness_noise = rng.normal(0.0, 0.5, (n_waves, n))
     study_end = int((np.datetime64(f"{config.start_year}-01", "M") + 3 * n_waves)
                     .astype("datetime64[D]").astype(np.int64)) - 1
+    return {"window_start": window_start, "survey_day": survey_day, "observed": observed,
+            "shared_noise": shared_noise, "subscale_noise": subscale_noise,
+            "loneliness_noise": loneliness_noise, "study_end": study_end}
 
-    # Joining: on the stable trait only.
-    rng = streams["joining"]
+
+def _join_days(rng: np.random.Generator, config: SyntheticConfig, trait_z: np.ndarray,
+               survey_day: np.ndarray, window_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Who joins (logistic in the stable trait only) and the day each joiner joins."""
     intercept = _intercept_for_rate(trait_z, config.selection_strength, config.join_rate)
     p_join = 1.0 / (1.0 + np.exp(-(intercept + config.selection_strength * trait_z)))
-    joiners = np.flatnonzero(rng.random(n) < p_join)
+    joiners = np.flatnonzero(rng.random(config.n_people) < p_join)
     baseline_day = survey_day[0, joiners]
     latest_join = window_start[-1] - 1
     early = rng.random(len(joiners)) < _EARLY_JOIN_SHARE
     late_span = np.maximum(latest_join - baseline_day, 1)
     delay = np.where(early, 1 + rng.integers(0, _EARLY_JOIN_DAYS, len(joiners)),
                      1 + np.floor(rng.random(len(joiners)) * late_span).astype(np.int64))
-    join_day = np.minimum(baseline_day + delay, latest_join)
+    return joiners, np.minimum(baseline_day + delay, latest_join)
 
-    person, day, session_type, duration = _sessions(streams["sessions"], config, joiners,
-                                                    join_day, study_end)
-    dose = _dose(person, day, survey_day)
-    capped = np.minimum(dose, cap)
 
-    # Latent scores and item codes, with (1) and without (0) the programme.
-    rng = streams["items"]
-    miss = streams["missing"]
+def _item_codes(streams: dict[str, np.random.Generator], config: SyntheticConfig,
+                people: dict[str, Any], waves: dict[str, Any],
+                capped: np.ndarray) -> dict[str, np.ndarray]:
+    """Item codes with (``cbi1``, ``ucla1``) and without (``cbi0``, ``ucla0``) the programme,
+    from the same random draws; Mini-Z (with the programme) follows the work latent."""
+    rng, miss = streams["items"], streams["missing"]
+    n, n_waves = config.n_people, config.n_waves
+    effects = config.effects
     cbi1 = np.zeros((19, n_waves, n), dtype=np.int8)
     cbi0 = np.zeros_like(cbi1)
     for k, (scale, items) in enumerate(CBI_SUBSCALES.items()):
-        latent0 = (_CBI_BASE[scale] + trait[None, :] + subscale_level[k][None, :]
+        latent0 = (_CBI_BASE[scale] + people["trait"][None, :] + people["subscale_level"][k][None, :]
                    + config.time_trend_per_wave * np.arange(n_waves)[:, None]
-                   + shared_noise + subscale_noise[k])
+                   + waves["shared_noise"] + waves["subscale_noise"][k])
         shift = effects.get(scale, 0.0) * capped
         if scale == "cbi_work":
             work0, work_shift = latent0, shift
@@ -352,7 +390,7 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
             cbi1[j - 1] = _codes(x + shift / 25.0, 1, 5, answered, reverse=j in CBI_REVERSED)
     x = 1.0 + 0.035 * (work0 + work_shift) + rng.normal(0.0, 0.65, (n_waves, n))
     miniz = _codes(x, 1, 5, miss.random((n_waves, n)) >= config.missing_item_rate)
-    loneliness = loneliness_level[None, :] + loneliness_noise
+    loneliness = people["loneliness_level"][None, :] + waves["loneliness_noise"]
     ucla_shift = effects.get("ucla3_loneliness", 0.0) / 3.0 * capped
     ucla1 = np.zeros((3, n_waves, n), dtype=np.int8)
     ucla0 = np.zeros_like(ucla1)
@@ -361,25 +399,7 @@ def generate(config: SyntheticConfig = SyntheticConfig()) -> SyntheticData:
         answered = miss.random((n_waves, n)) >= config.missing_item_rate
         ucla0[j] = _codes(x, 1, 3, answered)
         ucla1[j] = _codes(x + ucla_shift, 1, 3, answered)
-
-    labelled = streams["labels"].random((19, n_waves, n)) < config.label_rate
-
-    ids = _respondent_ids(n)
-    labels = wave_labels(n_waves, config.start_year)
-    survey = _survey_frame(ids, labels, survey_day, observed, site_names[site], role, years,
-                           caseload, cbi1, labelled, miniz, ucla1, config.label_rate > 0)
-    order = np.lexsort((day, person))
-    attendance = pd.DataFrame({
-        "respondent_id": ids[person[order]],
-        "session_date": _iso(day[order]),
-        "session_type": np.array([t for t, _ in SESSION_TYPES], dtype=object)[session_type[order]],
-        "duration_minutes": duration[order],
-    })
-    scores1 = {**{s: _cbi_scale(cbi1, s) for s in CBI_SUBSCALES}, "ucla3_loneliness": _ucla_sum(ucla1)}
-    scores0 = {**{s: _cbi_scale(cbi0, s) for s in CBI_SUBSCALES}, "ucla3_loneliness": _ucla_sum(ucla0)}
-    truth = _truth(config, labels, sizes, observed, dose, joiners, scores0, scores1, len(survey),
-                   len(attendance))
-    return SyntheticData(survey=survey, attendance=attendance, truth=truth, config=config)
+    return {"cbi0": cbi0, "cbi1": cbi1, "miniz": miniz, "ucla0": ucla0, "ucla1": ucla1}
 
 
 def generate_bench(n_people: int = 100_000, n_waves: int = 10, seed: int = 20261128,
@@ -409,102 +429,6 @@ def write_csv(data: SyntheticData, directory: str | Path) -> tuple[Path, Path]:
     data.survey.to_csv(survey_path, index=False, lineterminator="\n")
     data.attendance.to_csv(attendance_path, index=False, lineterminator="\n")
     return survey_path, attendance_path
-
-
-def write_truth(data: SyntheticData, directory: str | Path) -> tuple[Path, Path]:
-    """Write ``truth.json`` and the human-readable ``TRUTH.md``."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = directory / "truth.json", directory / "TRUTH.md"
-    json_path.write_text(json.dumps(data.truth, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    md_path.write_text(truth_markdown(data), encoding="utf-8")
-    return json_path, md_path
-
-
-def truth_markdown(data: SyntheticData) -> str:
-    """Human-readable answer key: model, true effects, per-wave ATT table."""
-    t = data.truth
-    c = data.config
-    lines = [
-        "# Sample data: the truth",
-        "",
-        "Generated by `data/sample/make_sample.py` with `tooling.synthetic.generate"
-        f"(SyntheticConfig(seed={c.seed}))`. Synthetic: no real person is in these files.",
-        "",
-        "## Files",
-        f"- `survey.csv`: {t['n_survey_rows']} rows ({c.n_people} therapists x {c.n_waves} "
-        f"quarterly waves, {c.skipped_wave_rate:.0%} of person-waves skipped).",
-        f"- `attendance.csv`: {t['n_sessions']} sessions of {t['n_joined']} participants.",
-        "- `truth.json`: everything below, machine-readable.",
-        "",
-        "## Model",
-        "- Each therapist has a stable burnout trait (covariates: caseload high +5, low -4; "
-        "0-4 years +3, 20+ years -2; social worker +2, MFT +1 CBI points; a site offset; "
-        "a person effect N(0, 9^2)).",
-        "- CBI latent per subscale = base (personal 46, work 42, client 30) + trait + stable "
-        "subscale level N(0, 5^2) + common trend "
-        f"{c.time_trend_per_wave:+g} points per wave (same for everyone) + transient noise "
-        "(shared N(0, 5^2), own N(0, 4^2)) + effect.",
-        f"- Joining (after the baseline survey) is logistic in the standardised stable trait "
-        f"(slope {c.selection_strength:g}, expected join rate {c.join_rate:.0%}); it never "
-        "depends on the transient noise. More burned-out people join more often, so the naive "
-        "participants-vs-comparison difference is biased towards harm; difference-in-"
-        "differences is unbiased on the latent scale.",
-        f"- Sessions: Poisson, mean {c.sessions_per_month:g} per month while active (person "
-        f"rates vary), drop-out after a mean {c.dropout_months:g} months. No session is on or "
-        "before a joiner's baseline survey date.",
-        f"- Effect at a wave = effect per session x min(sessions on or before that wave's survey "
-        f"date, {c.effect_cap_sessions}).",
-        "- Items: code = clip(round(1 + latent/25 + item offset + N(0, 0.55^2)), 1, 5); item 13 "
-        "is written reversed (6 - code). Mini-Z follows the work latent; UCLA-3 follows a "
-        "loneliness latent correlated 0.45 with the trait.",
-        f"- Quirks: {c.missing_item_rate:.0%} of item answers blank; {c.label_rate:.0%} of "
-        "answered CBI items written as labels: frequency labels (Never/almost never, Seldom, "
-        "Sometimes, Often, Always) for items 1-6, 10-13, 18, 19; degree labels (To a very low "
-        "degree ... To a very high degree) for items 7-9 and 14-17.",
-        "",
-        "## True effect per session (capped at "
-        f"{c.effect_cap_sessions} sessions)",
-        "",
-        "| outcome | effect per session | at the cap |",
-        "|---|---|---|",
-    ]
-    for outcome, value in t["effect_per_session"].items():
-        lines.append(f"| {outcome} | {value:+.2f} | {value * c.effect_cap_sessions:+.2f} |")
-    lines += ["", "## People per site", "", "| site | people |", "|---|---|"]
-    lines += [f"| {s} | {k} |" for s, k in t["site_sizes"].items()]
-    lines += [
-        "", f"Joined the programme: {t['n_joined']} of {c.n_people} ({t['join_rate']:.1%}).",
-        "",
-        "## Sample average effect on the treated (ATT), per wave",
-        "",
-        "ATT = mean(Y1 - Y0) over participants (>= 1 session by that wave's survey date) "
-        "observed and scorable at that wave and at baseline; Y1 and Y0 are scored from the same "
-        "random draws with and without the programme. `naive` = participants minus comparison "
-        "mean observed score at that wave; `placebo DiD` = difference-in-differences computed on "
-        "Y0 (what DiD would show with no programme: sampling noise and floor/ceiling effects); "
-        "`DiD on this sample` = the exact DiD point estimate from the files (= ATT + placebo "
-        "DiD; comparison = no session by that wave's survey date).",
-        "",
-        "| outcome | wave | participants | ATT | naive | placebo DiD | DiD on this sample |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for outcome in OUTCOMES:
-        for wave, att in t["att"][outcome].items():
-            lines.append(
-                f"| {outcome} | {wave} | {t['n_att'][outcome][wave]} | {att:+.2f} | "
-                f"{t['naive_difference'][outcome][wave]:+.2f} | "
-                f"{t['placebo_did'][outcome][wave]:+.2f} | {t['did_exact'][outcome][wave]:+.2f} |")
-    lines += ["", "Baseline difference (eventual participants minus never), observed scores:", ""]
-    lines += [f"- {o}: {v:+.2f}" for o, v in t["baseline_difference"].items()]
-    lines += ["", "## ATT by dose (sessions by the survey date), follow-up waves pooled", "",
-              "| outcome | " + " | ".join(b for b, _, _ in _DOSE_BANDS) + " |",
-              "|---|" + "---|" * len(_DOSE_BANDS)]
-    for outcome in OUTCOMES:
-        cells = [f"{t['att_by_dose'][outcome][b]:+.2f}" if t['att_by_dose'][outcome][b] is not None
-                 else "n/a" for b, _, _ in _DOSE_BANDS]
-        lines.append(f"| {outcome} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -598,7 +522,7 @@ def _iso(days: np.ndarray) -> np.ndarray:
 def _survey_frame(ids, labels, survey_day, observed, site, role, years, caseload, cbi,
                   labelled, miniz, ucla, with_labels: bool) -> pd.DataFrame:
     """Assemble the survey rows (wave-major, then respondent) with canonical columns."""
-    n_waves, n = observed.shape
+    _, n = observed.shape
     rows = np.flatnonzero(observed.ravel())
     wave_idx, person = np.divmod(rows, n)
     columns: dict[str, Any] = {
@@ -629,95 +553,3 @@ def _nullable(code: np.ndarray) -> pd.api.extensions.ExtensionArray:
     return pd.arrays.IntegerArray(code.astype(np.int64), code == 0)
 
 
-def _mean(values: np.ndarray) -> float | None:
-    return float(values.mean()) if values.size else None
-
-
-def _truth(config, labels, sizes, observed, dose, joiners, scores0, scores1, n_rows,
-           n_sessions) -> dict[str, Any]:
-    """The answer key, from potential outcomes scored on the full person-wave grid."""
-    n_waves, n = observed.shape
-    truth: dict[str, Any] = {
-        "seed": config.seed,
-        "config": _json_config(config),
-        "effect_per_session": config.effects,
-        "cap": config.effect_cap_sessions,
-        "waves": labels,
-        "baseline_wave": labels[0],
-        "site_sizes": sizes,
-        "n_survey_rows": int(n_rows),
-        "n_sessions": int(n_sessions),
-        "n_joined": int(len(joiners)),
-        "join_rate": float(len(joiners) / n),
-        "n_participants": {labels[t]: int(((dose[t] >= 1) & observed[t]).sum())
-                           for t in range(1, n_waves)},
-        "att": {}, "n_att": {}, "naive_difference": {}, "placebo_did": {}, "did_exact": {},
-        "baseline_difference": {}, "att_by_dose": {},
-        "definitions": {
-            "participant": "at least 1 session on or before that wave's survey date",
-            "att": "mean(Y1 - Y0) over participants observed and scorable at that wave and at "
-                   "baseline; Y1/Y0 from the same draws with/without the programme",
-            "naive_difference": "participants minus comparison mean observed score at that wave",
-            "placebo_did": "difference-in-differences (participants vs comparison, change from "
-                           "baseline) computed on Y0, i.e. the estimator's error without effect",
-            "did_exact": "the difference-in-differences point estimate on the observed scores "
-                         "(participants: >= 1 session by the wave's survey date; comparison: "
-                         "none; both observed and scorable at that wave and at baseline); "
-                         "equals att + placebo_did",
-            "baseline_difference": "eventual participants minus never-participants, mean "
-                                   "observed baseline score",
-            "att_by_dose": "ATT pooled over follow-up waves by sessions attended by the survey "
-                           "date",
-        },
-    }
-    ever = np.zeros(n, dtype=bool)
-    ever[joiners] = True
-    for outcome in OUTCOMES:
-        y0, y1 = scores0[outcome], scores1[outcome]
-        ok = observed & ~np.isnan(y1)
-        base = y1[0][ok[0]]
-        truth["baseline_difference"][outcome] = _difference(base, ever[ok[0]])
-        att, n_att, naive, placebo, did = {}, {}, {}, {}, {}
-        pooled_effect, pooled_dose = [], []
-        for t in range(1, n_waves):
-            both = ok[t] & ok[0]
-            treated = both & (dose[t] >= 1)
-            control = both & (dose[t] == 0)
-            effect = (y1[t] - y0[t])[treated]
-            att[labels[t]] = _mean(effect)
-            n_att[labels[t]] = int(treated.sum())
-            naive[labels[t]] = _difference(y1[t][ok[t]], dose[t][ok[t]] >= 1)
-            change0 = y0[t] - y0[0]
-            if treated.any() and control.any():
-                placebo[labels[t]] = float(change0[treated].mean() - change0[control].mean())
-                change1 = y1[t] - y1[0]
-                did[labels[t]] = float(change1[treated].mean() - change1[control].mean())
-            else:
-                placebo[labels[t]] = did[labels[t]] = None
-            pooled_effect.append(effect)
-            pooled_dose.append(dose[t][treated])
-        effect_all, dose_all = np.concatenate(pooled_effect), np.concatenate(pooled_dose)
-        truth["att"][outcome] = att
-        truth["n_att"][outcome] = n_att
-        truth["naive_difference"][outcome] = naive
-        truth["placebo_did"][outcome] = placebo
-        truth["did_exact"][outcome] = did
-        truth["att_by_dose"][outcome] = {
-            band: _mean(effect_all[(dose_all >= lo) & (dose_all <= hi)])
-            for band, lo, hi in _DOSE_BANDS
-        }
-    return truth
-
-
-def _difference(values: np.ndarray, in_group: np.ndarray) -> float | None:
-    if not in_group.any() or in_group.all():
-        return None
-    return float(values[in_group].mean() - values[~in_group].mean())
-
-
-def _json_config(config: SyntheticConfig) -> dict[str, Any]:
-    plain = asdict(config)
-    plain["sites"] = [list(s) for s in config.sites]
-    plain["fixed_site_sizes"] = [list(s) for s in config.fixed_site_sizes]
-    plain["effect_per_session"] = config.effects
-    return plain

@@ -14,8 +14,12 @@ import streamlit as st
 
 from analysis.access.scope import PermissionDenied, Scope
 from analysis.definitions.instruments import recognise
-from analysis.intake import dates, ingest, template, workbook
+from analysis.intake import dates, template, workbook
+from analysis.intake.mapping import canonical_columns, save_mapping
+from analysis.intake.preview import preview as preview_upload
 from analysis.intake.problem_groups import group_problems
+from analysis.intake.problems import problems_frame
+from analysis.intake.values import IngestResult, Preview, UploadFile
 from analysis.storage.store import Store, StoreUnavailable
 
 #: Errors of :mod:`analysis` whose messages are written for the user.
@@ -42,8 +46,8 @@ def run_safely(action: Callable[[], object]) -> object | None:
         return None
 
 
-def _preview_of(store: Store, upload: ingest.UploadFile) -> ingest.Preview | None:
-    return run_safely(lambda: ingest.preview(upload, rows=10, store=store))
+def _preview_of(store: Store, upload: UploadFile) -> Preview | None:
+    return run_safely(lambda: preview_upload(upload, rows=10, store=store))
 
 
 @st.cache_data(show_spinner=False)
@@ -119,13 +123,13 @@ def _rewrite_dates(data: bytes, name: str, orders: tuple[tuple[str, str], ...]) 
 
 
 def mapping_section(store: Store, scope: Scope, kind: str, name: str,
-                    data: bytes) -> ingest.UploadFile | None:
+                    data: bytes) -> UploadFile | None:
     """Column mapping, date order, preview and recognised scales for one uploaded file.
 
     Returns the file with the mapping chosen on screen (its dates as YYYY-MM-DD), or None
     when it cannot be read or a choice is still needed.
     """
-    automatic = _preview_of(store, ingest.UploadFile(kind, name, data))
+    automatic = _preview_of(store, UploadFile(kind, name, data))
     if automatic is None:
         return None
     st.caption(f"{name}: {automatic.encoding_label}, "
@@ -135,7 +139,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, name: str,
         show_problems(automatic.problems, key=f"read_problems_{kind}")
         return None
 
-    options = [DO_NOT_STORE, *ingest.canonical_columns(kind)]
+    options = [DO_NOT_STORE, *canonical_columns(kind)]
     table = pd.DataFrame({
         _SOURCE: list(automatic.headers),
         _TARGET: [automatic.mapping.get(h) or DO_NOT_STORE for h in automatic.headers],
@@ -152,7 +156,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, name: str,
                for row in edited.to_dict("records")}
     if st.button("Save this mapping for the next file", key=f"save_mapping_{kind}",
                  icon=":material/bookmark:"):
-        saved = run_safely(lambda: ingest.save_mapping(store, kind, mapping, scope) or True)
+        saved = run_safely(lambda: save_mapping(store, kind, mapping, scope) or True)
         if saved:
             st.toast("Mapping saved: files with these headers will be matched the same way.",
                      icon=":material/bookmark_added:")
@@ -160,7 +164,7 @@ def mapping_section(store: Store, scope: Scope, kind: str, name: str,
     converted = date_order_section(kind, name, data, mapping)
     if converted is None:
         return None
-    upload = ingest.UploadFile(kind, name, converted, mapping)
+    upload = UploadFile(kind, name, converted, mapping)
     chosen = automatic if mapping == automatic.mapping else (_preview_of(store, upload)
                                                               or automatic)
     if chosen.missing_required:
@@ -182,10 +186,10 @@ def _delimiter_words(delimiter: str) -> str:
 
 def upload_digest(data: bytes) -> str:
     """A short fingerprint of a file's bytes (to key widgets and reports to that file)."""
-    return ingest.UploadFile("survey", "", data).sha256[:16]
+    return UploadFile("survey", "", data).sha256[:16]
 
 
-def mapped_rows(preview: ingest.Preview) -> pd.DataFrame:
+def mapped_rows(preview: Preview) -> pd.DataFrame:
     """The preview's first rows under their canonical names, columns not stored left out."""
     keep = [i for i, h in enumerate(preview.headers) if preview.mapping.get(h)]
     rows = preview.rows.iloc[:, keep].copy()
@@ -216,12 +220,12 @@ def show_problems(problems: Sequence, key: str) -> None:
         "problem": st.column_config.TextColumn("problem", width="large"),
         "count": st.column_config.NumberColumn("count", format="%d")})
     st.download_button("Download every problem, row by row (CSV)",
-                       ingest.problems_frame(problems).to_csv(index=False),
+                       problems_frame(problems).to_csv(index=False),
                        file_name="upload_problems.csv", mime="text/csv",
                        icon=":material/download:", key=key)
 
 
-def summary_table(result: ingest.IngestResult) -> pd.DataFrame:
+def summary_table(result: IngestResult) -> pd.DataFrame:
     """One row per file of an upload: rows, respondents, waves, sites."""
     return pd.DataFrame([{
         "File": s.file_name, "Kind": s.kind,

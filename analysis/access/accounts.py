@@ -30,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from analysis.storage import audit
 from analysis.access.scope import ROLE_LABELS, PermissionDenied, Scope, require
-from analysis.storage.store import Store
+from analysis.storage.store import Store, first, single_value
 
 #: Roles an account (or a role-map entry) may hold; ``local`` is the no-account mode only.
 ASSIGNABLE_ROLES: tuple[str, ...] = ("admin", "leadership", "researcher", "practice_manager")
@@ -237,15 +237,13 @@ _ACCOUNT_COLUMNS = ("username", "role",
 
 def needs_bootstrap(store: Store) -> bool:
     """True while no account exists (the app then offers to create the first admin)."""
-    with store.cursor() as cur:
-        return cur.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
+    return store.single_value("SELECT count(*) FROM accounts") == 0
 
 
 def _account(cur: Any, username: str) -> dict[str, Any] | None:
-    row = cur.execute(
-        "SELECT username, role, practices, active, password_hash, failed_attempts, "
-        "locked_until FROM accounts WHERE username = ?", [username]
-    ).fetchone()
+    row = first(
+        cur, "SELECT username, role, practices, active, password_hash, failed_attempts, "
+        "locked_until FROM accounts WHERE username = ?", [username])
     if row is None:
         return None
     keys = ("username", "role", "practices", "active", "password_hash", "failed_attempts",
@@ -261,9 +259,7 @@ def _existing(cur: Any, username: str) -> dict[str, Any]:
 
 
 def _active_admins(cur: Any) -> int:
-    return cur.execute(
-        "SELECT count(*) FROM accounts WHERE role = 'admin' AND active"
-    ).fetchone()[0]
+    return single_value(cur, "SELECT count(*) FROM accounts WHERE role = 'admin' AND active")
 
 
 def _keep_an_admin(cur: Any, account: dict[str, Any]) -> None:
@@ -303,7 +299,7 @@ def create_account(
     _check_password(password, name)
     password_hash = _HASHER.hash(password)
     with store.transaction() as cur:
-        if bootstrap and cur.execute("SELECT count(*) FROM accounts").fetchone()[0]:
+        if bootstrap and single_value(cur, "SELECT count(*) FROM accounts"):
             raise PermissionDenied("An account was created meanwhile; please sign in.")
         if _account(cur, name) is not None:
             raise ValueError(f"The username {name!r} is taken.")
@@ -564,9 +560,9 @@ def verify_sign_in(
         return SignInResult(True, scope_for(account), "Signed in.", 0)
 
     with store.transaction() as cur:
-        failures = cur.execute(
-            "UPDATE accounts SET failed_attempts = failed_attempts + 1 WHERE username = ? "
-            "RETURNING failed_attempts", [name]).fetchone()[0]
+        failures = single_value(
+            cur, "UPDATE accounts SET failed_attempts = failed_attempts + 1 WHERE username = ? "
+            "RETURNING failed_attempts", [name])
         delay = retry_delay(failures)
         cur.execute("UPDATE accounts SET locked_until = ? WHERE username = ?",
                     [now + timedelta(seconds=delay) if delay else None, name])

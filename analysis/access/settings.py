@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields, replace
 
 from analysis.storage import audit
 from analysis.access.scope import Scope, require
-from analysis.storage.store import Store
+from analysis.storage.store import Store, read_settings, write_setting
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ SPECS_BY_KEY = {s.key: s for s in SETTING_SPECS}
 def load_settings(store: Store) -> Settings:
     """The settings in force (defaults for anything never set)."""
     with store.cursor() as cur:
-        rows = dict(cur.execute("SELECT key, value FROM settings").fetchall())
+        rows = read_settings(cur)
     values = {}
     for f in fields(Settings):
         if f.name in rows:
@@ -95,8 +95,8 @@ def save_setting(store: Store, scope: Scope, key: str, value: int) -> Settings:
             f"{key} must be between {spec.minimum} and {spec.maximum}; got {value}."
         )
     with store.transaction() as cur:
-        old = cur.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-        cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, str(int(value))])
+        old = read_settings(cur).get(key)
+        write_setting(cur, key, str(int(value)))
         audit.record(cur, scope.user, "setting", "ok",
-                     {"key": key, "old": old[0] if old else None, "new": int(value)})
+                     {"key": key, "old": old, "new": int(value)})
     return load_settings(store)

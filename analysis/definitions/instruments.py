@@ -2,7 +2,8 @@
 
 Facts come from ``shared/reference/instruments.md``. Every rule that is the app's own
 choice (not the publication's) is marked ``own_rule`` so that the methods text can say so.
-Scores are computed once, at ingest, by :func:`scale_score_sql` inside DuckDB and stored
+Scores are computed once, at ingest, by
+:func:`~analysis.definitions.scoring_sql.scale_score_sql` inside DuckDB and stored
 beside the item codes, so no page recomputes them.
 
 Scoring of one scale, for item codes :math:`c_i` (reversed items first mapped to
@@ -12,15 +13,16 @@ Scoring of one scale, for item codes :math:`c_i` (reversed items first mapped to
     mean scale  = sum(s_i) / answered                       (if answered >= min_answered)
     sum scale   = sum(s_i) * n_items / answered             (prorated; exact when complete)
 
-:func:`score_items` states the same rule in plain Python (the readable reference the
-tests hold the SQL to); :func:`recognise` tells the upload page which scales an upload's
-columns will score.
+:mod:`analysis.definitions.scoring_sql` writes the rule as SQL; :func:`score_items`
+states it in plain Python (the readable reference the tests hold the SQL to);
+:func:`recognise` tells the upload page which scales an upload's columns will score.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal, Mapping, TypeVar
+from typing import Literal, TypeVar
 
 from analysis.definitions.contract import normalize_header
 
@@ -382,105 +384,6 @@ def instrument_of_item(column: str) -> Instrument | None:
     return inst
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _sql_literal(text: str) -> str:
-    # Only our own declared labels reach here, never user input.
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _collapsed_sql(expression: str) -> str:
-    # Same as str.split() in normalize_label: tabs, newlines and no-break spaces count
-    # as spaces (DuckDB's trim() alone removes plain spaces only).
-    return f"trim(regexp_replace({expression}, '[\\s\\x{{00A0}}]+', ' ', 'g'))"
-
-
-def item_code_sql(instrument: Instrument, expression: str) -> str:
-    """SQL turning a text item answer into its integer code, NULL when blank or invalid.
-
-    Accepts the numeric code (``"3"``, ``"3.0"``) or a response label, case- and
-    space-insensitively (as :func:`normalize_label`).
-
-    Parameters
-    ----------
-    instrument : Instrument
-    expression : str
-        A SQL expression of type VARCHAR (a quoted canonical column name).
-    """
-    text = _collapsed_sql(expression)
-    norm = f"replace(replace(lower({text}), ' /', '/'), '/ ', '/')"
-    number = f"TRY_CAST({text} AS DOUBLE)"
-    whens = " ".join(
-        f"WHEN {_sql_literal(label)} THEN {code}" for label, code in instrument.labels
-    )
-    label_case = f"CASE {norm} {whens} ELSE NULL END" if whens else "NULL"
-    return (
-        f"CASE WHEN {number} IS NOT NULL AND {number} = round({number}) "
-        f"AND {number} BETWEEN {instrument.code_min} AND {instrument.code_max} "
-        f"THEN CAST({number} AS INTEGER) ELSE {label_case} END"
-    )
-
-
-def item_invalid_sql(instrument: Instrument, expression: str) -> str:
-    """SQL that is true when an answer is given but is no code or label of the scale.
-
-    Blank and whitespace-only answers are "not answered", never invalid.
-    """
-    return (
-        f"(nullif({_collapsed_sql(expression)}, '') IS NOT NULL "
-        f"AND ({item_code_sql(instrument, expression)}) IS NULL)"
-    )
-
-
-def _item_score_sql(scale: Scale, number: int, code: str) -> str:
-    """SQL of one item's score from its raw code: reversed if needed, then scaled."""
-    inst = INSTRUMENTS_BY_KEY[scale.instrument]
-    # DOUBLE first: stored codes are TINYINT, and CBI sums (up to 700) overflow it.
-    value = f"CAST({code} AS DOUBLE)"
-    if number in scale.reversed_items:
-        value = f"({inst.code_min + inst.code_max} - {value})"
-    if scale.offset:
-        value = f"({value} - {float(scale.offset)!r})"
-    if scale.multiplier != 1:
-        value = f"({value} * {float(scale.multiplier)!r})"
-    return value
-
-
-def scale_score_sql(scale: Scale, column_of: Callable[[str], str] = _quote) -> str:
-    """SQL computing a scale score from stored integer item codes.
-
-    The rule is the one :func:`score_items` states in Python.
-
-    Parameters
-    ----------
-    scale : Scale
-        A scale with items (scored-only scales have nothing to compute).
-    column_of : callable
-        Maps an item column name to the SQL that reads its integer code.
-
-    Returns
-    -------
-    str
-        A DOUBLE expression, NULL when fewer than ``min_answered`` items are answered.
-    """
-    if scale.scored_only:
-        raise ValueError(f"{scale.key} is accepted only as a scored column")
-    scores = []
-    answered = []
-    for number, column in zip(scale.items, scale.item_columns):
-        code = column_of(column)
-        scores.append(f"coalesce({_item_score_sql(scale, number, code)}, 0)")
-        answered.append(f"CAST({code} IS NOT NULL AS INTEGER)")
-    total = "(" + " + ".join(scores) + ")"
-    count = "(" + " + ".join(answered) + ")"
-    # Sums multiply before dividing so that a complete sum is exact.
-    value = f"{total} * {len(scale.items)} / {count}" if scale.aggregation == "sum" \
-        else f"{total} / {count}"
-    return f"CASE WHEN {count} >= {scale.min_answered} THEN CAST({value} AS DOUBLE) END"
-
-
 Code = TypeVar("Code")
 
 
@@ -544,14 +447,6 @@ def score_items(scale: Scale, codes: Mapping[int, int | None]) -> float | None:
     if scale.aggregation == "sum":
         return float(sum(item_scores) * len(scale.items) / answered)
     return float(sum(item_scores) / answered)
-
-
-def is_high_sql(scale: Scale, expression: str) -> str:
-    """SQL that is true when a score is in the adverse range of the scale's cut-off."""
-    if scale.cutoff is None:
-        return "NULL"
-    op = ">=" if scale.cutoff_direction == "high" else "<="
-    return f"({expression} {op} {scale.cutoff!r})"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from analysis.intake.validate import Problem, sort_problems
+from analysis.intake.problems import Problem, sort_problems
 
 GROUP_COLUMNS = ("severity", "file", "column", "problem", "count", "rows", "examples", "expected")
 _EXAMPLES = 3
@@ -22,7 +22,7 @@ def group_problems(problems: Iterable[Problem]) -> pd.DataFrame:
     ``rows`` lists the first few row numbers ("…" when there are more); ``examples``
     the first few distinct values found.
 
-    >>> from analysis.intake.validate import Problem
+    >>> from analysis.intake.problems import Problem
     >>> bad = [Problem("s.csv", r, "survey_date", f"3{r}/01/2025", "a date", "error", "m")
     ...        for r in range(2, 40)]
     >>> row = group_problems(bad).iloc[0]

@@ -19,8 +19,8 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 #: Environment variable naming the secret file.
 SECRET_ENV = "PPI_SECRET_FILE"

@@ -1,25 +1,14 @@
-"""Turn an uploaded file (bytes and a name) into a table DuckDB has read, all as text.
+"""Turn an uploaded file (bytes and a name) into a UTF-8 CSV DuckDB can read.
 
 Spreadsheet exports arrive in many shapes: UTF-8 with or without a byte-order mark,
 UTF-16 from Excel's "Unicode text", Windows-1252 or Mac Roman from older machines,
 commas, semicolons (European Excel) or tabs, and ``.xlsx`` workbooks. :func:`decode`
-normalises any of them to one UTF-8 CSV in a temporary folder and says what it found;
-:func:`stage` lets DuckDB read that file into a temporary table in which every value
-is VARCHAR, exactly as the user typed it, so validation sees the raw text.
+normalises any of them to one UTF-8 CSV in a temporary folder and says what it found
+(encoding, delimiter, header row); :mod:`analysis.intake.staging` then lets DuckDB read
+that file into a temporary table of text columns.
 
 Line endings are normalised to ``\n`` (files mixing ``\r\n``, ``\n`` and ``\r`` are common
-after copy-and-paste between systems, and DuckDB's strict reader stops on them). Any other
-file DuckDB's reader gives up on (a stray double quote, for example) becomes one refusal
-:class:`~analysis.intake.validate.Problem` from :func:`stage`, never an exception.
-
-Rows with the wrong number of fields are not read: DuckDB's reader stores them in a
-rejects table (``store_rejects``) with their record number, and each becomes a
-:class:`~analysis.intake.validate.Problem` naming its spreadsheet row (the header is row 1).
-
-Spreadsheet row numbers of the rows that were read are computed, not stored: the
-staged table keeps DuckDB's insertion order (``preserve_insertion_order``, the
-default), so ``rowid`` is the position among accepted rows, and
-``row = position + 2 + (rejected records before it)``; :func:`row_number_sql` writes that.
+after copy-and-paste between systems, and DuckDB's strict reader stops on them).
 """
 
 from __future__ import annotations
@@ -28,13 +17,11 @@ import csv
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
-import duckdb
-
-from analysis.intake.validate import Problem
+from analysis.intake.problems import Problem
 
 #: Encodings the reader may report; the label is what users see in a warning.
 ENCODING_LABELS = {
@@ -46,12 +33,6 @@ ENCODING_LABELS = {
     "xlsx": "Excel workbook (.xlsx)",
 }
 DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab"}
-
-#: DuckDB errors that come from the machine or the database rather than from a file's
-#: content (a full disk, memory, an interrupted or broken database): never a refusal.
-SYSTEM_ERRORS: tuple[type[duckdb.Error], ...] = (
-    duckdb.IOException, duckdb.OutOfMemoryException, duckdb.InterruptException,
-    duckdb.FatalException, duckdb.TransactionException)
 
 # Characters a Western European survey export plausibly contains beyond ASCII; used to
 # choose between Windows-1252 and Mac Roman, which share no byte meaning above 0x7F.
@@ -106,49 +87,6 @@ class DecodedFile:
     def readable(self) -> bool:
         """Whether the file can be staged (no whole-file error)."""
         return self.path is not None and not any(p.severity == "error" for p in self.problems)
-
-
-@dataclass(frozen=True)
-class StagedFile:
-    """A file read into a temporary DuckDB table of VARCHAR columns ``c0``, ``c1``, ...
-
-    Attributes
-    ----------
-    table : str
-        The temporary table (one row per data record that had the right field count).
-    gaps_table : str
-        Small temporary table ``(g BIGINT, k BIGINT)`` used by :func:`row_number_sql`.
-    headers : tuple of str
-        Source headers; ``headers[i]`` is column ``c{i}``.
-    n_rows : int
-        Rows read (records with the wrong field count excluded).
-    n_rejected : int
-        Records refused for their field count or quoting.
-    problems : tuple of Problem
-        One per rejected record (capped) and any file-level problem.
-    failed : bool
-        True when DuckDB's reader gave up on the whole file (``problems`` says why, in
-        plain words). The failed statement has aborted any transaction open on the
-        cursor: the caller must stop and roll back, and ``table`` does not exist.
-    """
-
-    table: str
-    gaps_table: str
-    headers: tuple[str, ...]
-    n_rows: int
-    n_rejected: int
-    problems: tuple[Problem, ...] = field(default_factory=tuple)
-    first_rowid: int = 0
-    failed: bool = False
-
-    def position_sql(self, alias: str = "") -> str:
-        """SQL for a staged row's 0-based position among the rows read.
-
-        ``rowid`` starts at 0 in a committed table but at a large offset for a table made
-        inside an open transaction, so the first rowid is subtracted.
-        """
-        prefix = f"{alias}." if alias else ""
-        return f"({prefix}rowid - {int(self.first_rowid)})"
 
 
 def _problem(file_name: str, message: str, expected: str = "", severity: str = "error",
@@ -463,167 +401,3 @@ def _read_header(header_line: str, file_name: str,
             "The header line could not be read: a double quote in it is never closed, so "
             "the column names run on into the data. Fix or remove the quote."),))
     return headers, delimiter
-
-
-def _field_count(csv_line: str | None, delimiter: str) -> int | None:
-    """How many values a rejected record holds; None when Python's reader cannot tell
-    either (a line break or a stray quote inside it)."""
-    if csv_line is None:
-        return None
-    try:
-        return len(next(csv.reader([csv_line], delimiter=delimiter), []))
-    except csv.Error:
-        return None
-
-
-def _reject_message(error_type: str, n_headers: int, csv_line: str | None,
-                    delimiter: str) -> tuple[str, str]:
-    label = DELIMITER_LABELS.get(delimiter, delimiter)
-    if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-        found = _field_count(csv_line, delimiter)
-        count = f"{found} values" if found is not None else "a different number of values"
-        return (f"This row has {count} but the header has {n_headers} columns "
-                f"(separated by {label}s). A value may contain a {label}: put it in double "
-                "quotes, or remove the extra separator.",
-                f"{n_headers} values")
-    if error_type == "UNQUOTED VALUE":
-        return ("A value on this row has a double quote in the wrong place. Values with "
-                "quotes must be enclosed in double quotes, with inner quotes doubled (\"\").",
-                "correctly quoted values")
-    if error_type == "LINE SIZE OVER MAXIMUM":
-        return ("This row is too long to be a survey row.", "a shorter row")
-    return (f"This row could not be read ({error_type.lower()}).", "a well-formed CSV row")
-
-
-def stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
-          max_reported: int = 1000) -> StagedFile:
-    """Read a decoded file into temporary table ``name`` (all VARCHAR) on ``cur``.
-
-    Parameters
-    ----------
-    cur : duckdb.DuckDBPyConnection
-        The cursor validation and loading will use (temporary tables are per cursor).
-    decoded : DecodedFile
-        A readable file from :func:`decode`.
-    name : str
-        Our own identifier for the table (never user input).
-    max_reported : int
-        At most this many rejected rows become problems; a last one counts the rest.
-
-    Returns
-    -------
-    StagedFile
-        With ``failed`` set (and one refusal problem) when DuckDB's reader gave up on the
-        file; a system failure (I/O, memory) is raised as the duckdb error it is.
-    """
-    if not decoded.readable:
-        raise ValueError("stage() needs a readable file")
-    n = len(decoded.headers)
-    gaps = f"{name}_gaps"
-    if not n:
-        return StagedFile(name, gaps, decoded.headers, 0, 0, (_no_header(decoded),),
-                          failed=True)
-    try:
-        return _stage(cur, decoded, name, max_reported)
-    except SYSTEM_ERRORS:
-        raise  # the machine or the database, not the file: the caller explains those
-    except duckdb.Error as error:
-        return StagedFile(name, gaps, decoded.headers, 0, 0,
-                          (_unreadable(decoded, error),), failed=True)
-
-
-def _no_header(decoded: DecodedFile) -> Problem:
-    return Problem(decoded.file_name, 1, None, None, "the column names on the first line",
-                   "error", f"The first line of {decoded.file_name} is empty: it must hold "
-                   "the column names.")
-
-
-_LINE_IN_ERROR = re.compile(r"\b(?:line|Line)\s*:?\s*(\d+)")
-
-
-def _unreadable(decoded: DecodedFile, error: duckdb.Error) -> Problem:
-    """A plain-words refusal for a file DuckDB's CSV reader gave up on."""
-    text = str(error)
-    found = _LINE_IN_ERROR.search(text)
-    row = int(found.group(1)) if found else None
-    if "quote" in text.lower() or "state machine" in text:
-        what = ("a double quote is not where a CSV file allows it (for example a value "
-                "that opens a quote and never closes it)")
-    elif "unicode" in text.lower() or "utf" in text.lower():
-        what = "it contains bytes that are not valid text"
-    elif "maximum line size" in text.lower() or "line size" in text.lower():
-        what = "a line is far longer than any survey row"
-    else:
-        what = "its rows are not in a consistent CSV layout"
-    return Problem(
-        decoded.file_name, row, None, None, "a well-formed CSV file", "error",
-        f"This file could not be read as a table: {what}. Open it in a spreadsheet "
-        "program, check the rows look right, save it again as CSV (UTF-8) and upload that.")
-
-
-def _stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
-           max_reported: int) -> StagedFile:
-    n = len(decoded.headers)
-    columns = {f"c{i}": "VARCHAR" for i in range(n)}
-    rejects, scans, gaps = f"{name}_rejects", f"{name}_scans", f"{name}_gaps"
-    for table in (name, rejects, scans, gaps):
-        cur.execute(f"DROP TABLE IF EXISTS {table}")
-    cur.execute(
-        f"CREATE TEMP TABLE {name} AS SELECT * FROM read_csv($path, columns=$columns, "
-        "header=true, delim=$delim, quote='\"', escape='\"', auto_detect=false, "
-        "strict_mode=true, store_rejects=true, rejects_table=$rejects, rejects_scan=$scans, "
-        "max_line_size=1048576)",
-        {"path": str(decoded.path), "columns": columns, "delim": decoded.delimiter,
-         "rejects": rejects, "scans": scans},
-    )
-    # One entry per rejected record (a record may be reported once per bad column).
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {rejects}_rows AS SELECT line, "
-        f"min(error_type::VARCHAR) AS error_type, any_value(csv_line) AS csv_line "
-        f"FROM {rejects} GROUP BY line"
-    )
-    cur.execute(
-        f"CREATE TEMP TABLE {gaps} AS WITH g AS (SELECT CAST(line AS BIGINT) - "
-        f"(row_number() OVER (ORDER BY line) - 1) - 2 AS g FROM {rejects}_rows) "
-        "SELECT g, CAST(max(k) AS BIGINT) AS k FROM "
-        "(SELECT g, count(*) OVER (ORDER BY g) AS k FROM g) GROUP BY g"
-    )
-    n_rows, first_rowid = cur.execute(
-        f"SELECT count(*), coalesce(min(rowid), 0) FROM {name}").fetchone()
-    n_rejected = cur.execute(f"SELECT count(*) FROM {rejects}_rows").fetchone()[0]
-    rows = cur.execute(
-        f"SELECT line, error_type, csv_line FROM {rejects}_rows ORDER BY line LIMIT ?",
-        [max_reported]).fetchall()
-    problems = []
-    for line, error_type, csv_line in rows:
-        message, expected = _reject_message(error_type, n, csv_line, decoded.delimiter)
-        problems.append(Problem(decoded.file_name, int(line), None, None, expected, "error",
-                                message))
-    if n_rejected > max_reported:
-        problems.append(_problem(
-            decoded.file_name, f"… and {n_rejected - max_reported:,} more rows with the wrong "
-            "number of values.", f"{n} values"))
-    return StagedFile(name, gaps, decoded.headers, int(n_rows), int(n_rejected),
-                      tuple(problems), int(first_rowid))
-
-
-def row_number_sql(staged: StagedFile, rowid: str = "rowid") -> str:
-    """SQL giving the spreadsheet row (header = 1) of a staged row from its position.
-
-    ``rowid`` is an expression for the 0-based position (see ``StagedFile.position_sql``).
-
-    Cheap per row: meant for the few rows a problem report names, not for whole tables.
-    Qualify ``rowid`` expressions with the staged table's alias: a bare ``rowid`` would
-    bind to the small table inside this subquery.
-    """
-    return (
-        f"({rowid} + 2 + coalesce((SELECT max(k) FROM {staged.gaps_table} "
-        f"WHERE g <= {rowid}), 0))"
-    )
-
-
-def drop_staged(cur: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
-    """Drop a staged file's temporary tables."""
-    for table in (staged.table, f"{staged.table}_rejects", f"{staged.table}_rejects_rows",
-                  f"{staged.table}_scans", staged.gaps_table):
-        cur.execute(f"DROP TABLE IF EXISTS {table}")

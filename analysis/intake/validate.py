@@ -1,35 +1,25 @@
-"""What is wrong with an upload, in words a practice manager understands.
+"""The engine that runs the validation rules over a staged upload, as SQL.
 
-The rules are declared as data (:class:`Check`: a SQL condition over one column of the
-staged file, what was expected, how bad it is) and built from the data contract and the
-instruments, so a new column or instrument needs no new code here. One engine runs them
-all: a single aggregate scan counts the failures of every check, and only checks that
-fail are asked for their first rows. A million-row file validates in seconds because
-nothing loops over rows in Python.
-
-Every problem names the file, the spreadsheet row (the header is row 1; None for a
-problem with the whole file), the column as the user's file names it, the value found
-and what was expected.
+The rules themselves are data in :mod:`analysis.intake.rules`; this module runs them:
+a single aggregate scan counts the failures of every check, and only checks that fail
+are asked for their first rows. A million-row file validates in seconds because nothing
+loops over rows in Python. Whole-file problems (required columns missing, no outcome,
+no rows) and repeated respondent/wave pairs are found here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Literal, Mapping, Sequence
 
 import duckdb
-import pandas as pd
 
-from analysis.definitions.contract import Column, columns_for
-from analysis.definitions.instruments import (
-    INSTRUMENTS,
-    SCALES,
-    Instrument,
-    instrument_of_item,
-    item_invalid_sql,
-)
-
-Severity = Literal["error", "warning"]
+from analysis.definitions.contract import columns_for
+from analysis.definitions.instruments import SCALES, instrument_of_item
+from analysis.definitions.scoring_sql import quote_identifier as q
+from analysis.intake.problems import Problem, shown
+from analysis.intake.rules import Check, checks_for, given_sql
+from analysis.storage.store import single_value
 
 #: At most this many rows are listed per check and column; one more line counts the rest.
 MAX_PER_CHECK = 1000
@@ -40,122 +30,6 @@ DIRECT_COLUMNS = frozenset({"respondent_id"})
 #: A column with at most this many distinct values has them handed back by
 #: :func:`run_checks` (``values=``), e.g. for coding item answers without another scan.
 MAX_LISTED_VALUES = 256
-
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-#: "Anna Berg", "Anna-Lena Berg", "Berg, Anna", "Émile Zola": capitalised words of letters.
-NAME_PATTERN = (
-    r"^\p{Lu}\p{Ll}+(?:[ -]+\p{Lu}\p{Ll}+)+$|^\p{Lu}\p{Ll}+,\s*\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)*$"
-)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong (error) or worth knowing (warning) about an upload.
-
-    Attributes
-    ----------
-    file : str
-        The file's name as uploaded.
-    row : int or None
-        Spreadsheet row number (header = 1); None for the whole file or a whole column.
-    column : str or None
-        The column as named in the file.
-    value : str or None
-        The value found (shortened when long).
-    expected : str
-        What would have been accepted.
-    severity : {"error", "warning"}
-        Errors refuse the upload; warnings are reported and the upload goes ahead.
-    message : str
-        Plain words, e.g. ``found '7', expected a code 1–5 or a label (...)``.
-    """
-
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    expected: str
-    severity: Severity
-    message: str
-
-    def text(self) -> str:
-        """One line naming file, row and column, e.g. for the command line's stderr.
-
-        Examples
-        --------
-        >>> Problem("survey.csv", 14, "cbi_3", "7", "a code 1–5", "error",
-        ...         "found '7', expected a code 1–5").text()
-        "survey.csv, row 14, column cbi_3: found '7', expected a code 1–5"
-        """
-        where = [self.file]
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column {self.column}")
-        return ", ".join(where) + ": " + self.message
-
-
-PROBLEM_COLUMNS = ("severity", "file", "row", "column", "value", "expected", "message")
-
-
-def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
-    """The problems as a table (for display and CSV download), in :func:`sort_problems`
-    order: errors before warnings, then by file, row and column.
-
-    Columns: severity, file, row, column, value, expected, message. ``row`` is a
-    nullable integer (blank for whole-file problems).
-    """
-    rows = [{name: getattr(p, name) for name in PROBLEM_COLUMNS}
-            for p in sort_problems(problems)]
-    frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
-    frame["row"] = frame["row"].astype("Int64")
-    return frame
-
-
-def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
-    """Errors before warnings; then by file, row (whole-file problems first), column.
-
-    The sort is stable: problems equal on those keys keep the order they were found in.
-    """
-    return sorted(
-        problems,
-        key=lambda p: (p.severity != "error", p.file, -1 if p.row is None else p.row,
-                       p.column or ""),
-    )
-
-
-def shown(value: str | None, limit: int = 60) -> str:
-    """A value as quoted in a message, shortened when long."""
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One rule over one column, declared as data.
-
-    Attributes
-    ----------
-    rule : str
-        Short name of the rule (``item_code``, ``date``, ``blank_required`` ...).
-    column : str
-        Canonical column the rule reads.
-    condition : str
-        SQL that is true on a failing row, over the staged view's columns (VARCHAR).
-    expected : str
-        What would have been accepted.
-    message : str
-        Template with ``{value}`` (the value found) and ``{expected}``.
-    severity : {"error", "warning"}
-    """
-
-    rule: str
-    column: str
-    condition: str
-    expected: str
-    message: str = "found '{value}', expected {expected}"
-    severity: Severity = "error"
-
 
 @dataclass(frozen=True)
 class FileView:
@@ -180,116 +54,6 @@ class FileView:
     columns: Mapping[str, str]
     row_sql: Callable[[str], str]
     unmapped: tuple[str, ...] = field(default_factory=tuple)
-
-
-def q(identifier: str) -> str:
-    """Quote a SQL identifier (our own canonical names only)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _blank(expr: str) -> str:
-    return f"nullif(trim({expr}), '') IS NULL"
-
-
-def _given(expr: str) -> str:
-    return f"nullif(trim({expr}), '') IS NOT NULL"
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
-def item_expected(instrument: Instrument) -> str:
-    """What an item of ``instrument`` accepts, e.g. ``a code 1–5 or a label (Never … Always)``."""
-    codes = f"a code {instrument.code_min}–{instrument.code_max}"
-    if not instrument.labels:
-        return codes
-    by_code: dict[int, str] = {}
-    for label, code in instrument.labels:
-        by_code.setdefault(code, label)
-    low = by_code.get(instrument.code_min, "")
-    high = by_code.get(instrument.code_max, "")
-    return f"{codes} or a label ({low[:1].upper() + low[1:]} … {high[:1].upper() + high[1:]})"
-
-
-def column_checks(column: Column, pseudonymize: bool) -> list[Check]:
-    """The checks a declared contract column gets from its declaration."""
-    c = q(column.name)
-    checks: list[Check] = []
-    if column.required:
-        checks.append(Check("blank_required", column.name, _blank(c), "a value",
-                            "this required value is empty"))
-    if column.kind == "id" and not pseudonymize:
-        checks.append(Check(
-            "id_email", column.name, f"regexp_matches(trim({c}), '{EMAIL_PATTERN}')",
-            "a pseudonymous code such as P0042",
-            "found '{value}', which looks like an e-mail address; IDs must be pseudonymous "
-            "codes. Replace the IDs or switch on pseudonymization"))
-        checks.append(Check(
-            "id_name", column.name, f"regexp_matches(trim({c}), '{NAME_PATTERN}')",
-            "a pseudonymous code such as P0042",
-            "found '{value}', which looks like a person's name; IDs must be pseudonymous "
-            "codes. Replace the IDs or switch on pseudonymization"))
-    if column.kind == "date":
-        checks.append(Check(
-            "date", column.name, f"{_given(c)} AND TRY_CAST(trim({c}) AS DATE) IS NULL",
-            "a date written as YYYY-MM-DD, e.g. 2025-03-31"))
-        checks.append(Check(
-            "date_future", column.name,
-            f"TRY_CAST(trim({c}) AS DATE) > current_date + INTERVAL 1 DAY",
-            "a date that is not in the future",
-            "found '{value}', a date in the future; check the year", "warning"))
-    if column.kind == "number":
-        bound = column.min_value
-        checks.append(Check(
-            "number", column.name, f"{_given(c)} AND TRY_CAST(trim({c}) AS DOUBLE) IS NULL",
-            "a number" + (f" above {_number(bound)}" if bound is not None else "")))
-        if bound is not None:
-            op = "<=" if column.min_exclusive else "<"
-            checks.append(Check(
-                "number_range", column.name, f"TRY_CAST(trim({c}) AS DOUBLE) {op} {bound!r}",
-                f"a number {'above' if column.min_exclusive else 'at least'} {_number(bound)}"))
-    checks.append(Check(
-        "too_long", column.name, f"length({c}) > {column.max_length}",
-        f"at most {column.max_length} characters",
-        "found a value of more than {expected_length} characters ('{value}'); long text "
-        "is not stored".replace("{expected_length}", str(column.max_length))))
-    return checks
-
-
-def outcome_checks(columns: Iterable[str]) -> list[Check]:
-    """Checks for the item and scored columns present in a survey file."""
-    checks = []
-    present = set(columns)
-    for inst in INSTRUMENTS:
-        expected = item_expected(inst)
-        for col in inst.item_columns:
-            if col in present:
-                checks.append(Check("item_code", col, item_invalid_sql(inst, q(col)), expected))
-    for scale in SCALES:
-        if scale.key not in present:
-            continue
-        c = q(scale.key)
-        expected = f"a score from {_number(scale.low)} to {_number(scale.high)}"
-        checks.append(Check(
-            "score_number", scale.key, f"{_given(c)} AND TRY_CAST(trim({c}) AS DOUBLE) IS NULL",
-            expected))
-        checks.append(Check(
-            "score_range", scale.key,
-            f"TRY_CAST(trim({c}) AS DOUBLE) NOT BETWEEN {scale.low!r} AND {scale.high!r}",
-            expected))
-    return checks
-
-
-def checks_for(view: FileView, pseudonymize: bool) -> list[Check]:
-    """Every row check that applies to the columns present in a file."""
-    checks: list[Check] = []
-    for column in columns_for(view.kind):  # type: ignore[arg-type]
-        if column.name in view.columns:
-            checks.extend(column_checks(column, pseudonymize))
-    if view.kind == "survey":
-        checks.extend(outcome_checks(view.columns))
-    return checks
 
 
 def structure_problems(view: FileView, n_rows: int) -> list[Problem]:
@@ -432,15 +196,14 @@ def duplicate_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
     base = (
         f"SELECT _rid, wave, first_value(_rid) OVER w AS first_rid, "
         f"row_number() OVER w AS rn FROM {view.relation} "
-        f"WHERE {_given('_key')} AND {_given('wave')} "
+        f"WHERE {given_sql('_key')} AND {given_sql('wave')} "
         f"WINDOW w AS (PARTITION BY _key, trim(wave) ORDER BY _rid)"
     )
     # Counted with a hash aggregate (rows beyond the first of each pair); the window
     # above, which sorts the whole file, runs only when there is something to list.
-    count = cur.execute(
-        f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {view.relation} "
-        f"WHERE {_given('_key')} AND {_given('wave')} GROUP BY _key, trim(wave))"
-    ).fetchone()[0]
+    count = single_value(
+        cur, f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {view.relation} "
+        f"WHERE {given_sql('_key')} AND {given_sql('wave')} GROUP BY _key, trim(wave))")
     if not count:
         return []
     rows = cur.execute(
@@ -470,11 +233,8 @@ def validate_view(cur: duckdb.DuckDBPyConnection, view: FileView, n_rows: int,
     ``values``: see :func:`run_checks`."""
     problems = structure_problems(view, n_rows)
     if n_rows:
-        problems += run_checks(cur, view, checks_for(view, pseudonymize), limit, values)
+        problems += run_checks(cur, view, checks_for(view.kind, view.columns, pseudonymize), limit, values)
         problems += duplicate_problems(cur, view, limit)
     return problems
 
 
-def has_errors(problems: Iterable[Problem]) -> bool:
-    """Whether any problem refuses the upload."""
-    return any(p.severity == "error" for p in problems)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.definitions.instruments import SCALES, Scale, _item_score_sql, _quote, item_score
+from analysis.definitions.instruments import SCALES, Scale, item_score
+from analysis.definitions.scoring_sql import item_score_sql, quote_identifier
 
 #: α below this is flagged for caution (the usual rule of thumb for group comparisons).
 ALPHA_CAUTION = 0.70
@@ -137,11 +138,11 @@ def item_score_column(item_column: str) -> str:
     return item_column + ITEM_SCORE_SUFFIX
 
 
-def item_scores_sql(scale: Scale, column_of: Callable[[str], str] = _quote) -> str:
+def item_scores_sql(scale: Scale, column_of: Callable[[str], str] = quote_identifier) -> str:
     """SELECT list of one scale's item scores (reversed items reversed).
 
     Each item ``<instrument>_<n>`` becomes ``<instrument>_<n>_score``, scored exactly as
-    in :func:`analysis.definitions.instruments.scale_score_sql`; unanswered items stay NULL.
+    in :func:`analysis.definitions.scoring_sql.scale_score_sql`; unanswered items stay NULL.
 
     Parameters
     ----------
@@ -159,8 +160,8 @@ def item_scores_sql(scale: Scale, column_of: Callable[[str], str] = _quote) -> s
     if scale.scored_only:
         raise ValueError(f"{scale.key} has no items: it is accepted only as a scored column")
     return ", ".join(
-        f"{_item_score_sql(scale, number, column_of(column))} AS "
-        f"{_quote(item_score_column(column))}"
+        f"{item_score_sql(scale, number, column_of(column))} AS "
+        f"{quote_identifier(item_score_column(column))}"
         for number, column in zip(scale.items, scale.item_columns)
     )
 

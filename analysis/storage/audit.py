@@ -7,8 +7,9 @@ back leaves no "applied" entry; refusals are written in a transaction of their o
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -42,7 +43,7 @@ def record(
         detail, default=str, sort_keys=True)
     cur.execute(
         "INSERT INTO audit_log VALUES (nextval('audit_seq'), ?, ?, ?, ?, ?)",
-        [datetime.now(timezone.utc).replace(tzinfo=None), username, action, outcome, text],
+        [datetime.now(UTC).replace(tzinfo=None), username, action, outcome, text],
     )
 
 

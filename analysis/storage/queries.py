@@ -13,15 +13,15 @@ response's survey date, and ``participant`` is ``sessions >= min_sessions``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pandas as pd
 
+from analysis.access.scope import Scope, require
 from analysis.definitions.contract import COVARIATES
 from analysis.definitions.instruments import INSTRUMENTS_BY_KEY, SCALES_BY_KEY, SCORED_COLUMNS
-from analysis.access.scope import Scope, require
-from analysis.storage.store import Store
+from analysis.storage.store import Store, first
 
 # Filters are parameters; a NULL list means "no restriction".
 _SURVEY_FILTER = (
@@ -86,9 +86,9 @@ def available(store: Store, scope: Scope) -> Available:
         roles = [r[0] for r in cur.execute(
             f"SELECT DISTINCT coalesce(role, 'not stated') FROM survey "
             f"WHERE {_SURVEY_FILTER} ORDER BY 1", params).fetchall()]
-        row = cur.execute(
-            f"SELECT count(*), count(DISTINCT respondent_id), {counts} FROM survey "
-            f"WHERE {_SURVEY_FILTER}", params).fetchone()
+        row = first(
+            cur, f"SELECT count(*), count(DISTINCT respondent_id), {counts} FROM survey "
+            f"WHERE {_SURVEY_FILTER}", params)
         types = [r[0] for r in cur.execute(
             "SELECT DISTINCT coalesce(a.session_type, 'not stated') FROM attendance a "
             f"WHERE a.respondent_id IN (SELECT respondent_id FROM survey WHERE {_SURVEY_FILTER}) "
@@ -182,9 +182,8 @@ def count_respondents(store: Store, scope: Scope, waves: Sequence[str] | None = 
     wave_list = [str(w) for w in waves] if waves else None
     sql = (f"SELECT count(DISTINCT respondent_id) FROM survey WHERE {_SURVEY_FILTER} "
            "AND (CAST(? AS VARCHAR[]) IS NULL OR list_contains(CAST(? AS VARCHAR[]), wave))")
-    with store.cursor() as cur:
-        row = cur.execute(sql, _params(scope, filters) + [wave_list, wave_list]).fetchone()
-    return int(row[0]) if row else 0
+    value = store.single_value(sql, _params(scope, filters) + [wave_list, wave_list])
+    return int(value) if value is not None else 0
 
 
 def load_attendance(store: Store, scope: Scope, filters: Filters = Filters()) -> pd.DataFrame:

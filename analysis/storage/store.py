@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Self
 
 import duckdb
 
-from analysis.definitions.contract import ATTENDANCE_COLUMNS, SURVEY_COLUMNS
-from analysis.definitions.instruments import ITEM_COLUMNS, SCORED_COLUMNS
+from analysis.storage import schema
 
 #: Environment variable naming the database file.
 DB_ENV = "PPI_DB"
@@ -42,65 +42,23 @@ def default_db_path() -> Path:
     return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
-def _survey_columns_sql() -> str:
-    base = {
-        "respondent_id": "VARCHAR NOT NULL", "wave": "VARCHAR NOT NULL",
-        "survey_date": "DATE NOT NULL", "site": "VARCHAR NOT NULL",
-    }
-    cols = ["upload_id BIGINT NOT NULL"]
-    cols += [f"{c.name} {base.get(c.name, 'VARCHAR')}" for c in SURVEY_COLUMNS]
-    cols += [f"{c} TINYINT" for c in ITEM_COLUMNS]
-    cols += [f"{c} DOUBLE" for c in SCORED_COLUMNS]
-    return ", ".join(cols)
 
 
-def _attendance_columns_sql() -> str:
-    types = {"session_date": "DATE NOT NULL", "duration_minutes": "DOUBLE",
-             "respondent_id": "VARCHAR NOT NULL"}
-    cols = ["upload_id BIGINT NOT NULL"]
-    cols += [f"{c.name} {types.get(c.name, 'VARCHAR')}" for c in ATTENDANCE_COLUMNS]
-    return ", ".join(cols)
+def explain_open_error(path: Path, error: Exception) -> str:
+    """A database or file-system failure in words a practice manager understands.
 
+    Parameters
+    ----------
+    path : Path
+        The database file.
+    error : Exception
+        What DuckDB or the operating system raised.
 
-#: Schema migrations, applied in order, each once; append, never edit a released one.
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (1, (
-        "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-        "CREATE SEQUENCE IF NOT EXISTS upload_seq START 1",
-        "CREATE SEQUENCE IF NOT EXISTS batch_seq START 1",
-        "CREATE SEQUENCE IF NOT EXISTS audit_seq START 1",
-        """CREATE TABLE IF NOT EXISTS uploads (
-            upload_id BIGINT PRIMARY KEY, batch_id BIGINT NOT NULL, kind VARCHAR NOT NULL,
-            file_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, n_rows BIGINT NOT NULL,
-            created_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL DEFAULT 'applied',
-            is_sample BOOLEAN NOT NULL DEFAULT false, uploaded_by VARCHAR,
-            sites VARCHAR[], n_replaced BIGINT NOT NULL DEFAULT 0,
-            pseudonymized BOOLEAN NOT NULL DEFAULT false, n_warnings BIGINT DEFAULT 0,
-            undone_at TIMESTAMP, undone_by VARCHAR)""",
-        f"CREATE TABLE IF NOT EXISTS survey ({_survey_columns_sql()})",
-        # Rows taken out by a 'replace' upload, kept so that undoing it restores them.
-        f"CREATE TABLE IF NOT EXISTS survey_replaced (replaced_by BIGINT NOT NULL, "
-        f"{_survey_columns_sql()})",
-        f"CREATE TABLE IF NOT EXISTS attendance ({_attendance_columns_sql()})",
-        """CREATE TABLE IF NOT EXISTS column_mappings (
-            kind VARCHAR NOT NULL, source_header VARCHAR NOT NULL, canonical VARCHAR NOT NULL,
-            saved_at TIMESTAMP NOT NULL, PRIMARY KEY (kind, source_header))""",
-        "CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
-        """CREATE TABLE IF NOT EXISTS accounts (
-            username VARCHAR PRIMARY KEY, password_hash VARCHAR, role VARCHAR NOT NULL,
-            practices VARCHAR[], created_at TIMESTAMP NOT NULL,
-            failed_attempts INTEGER NOT NULL DEFAULT 0, locked_until TIMESTAMP,
-            last_login TIMESTAMP, active BOOLEAN NOT NULL DEFAULT true,
-            sso BOOLEAN NOT NULL DEFAULT false)""",
-        """CREATE TABLE IF NOT EXISTS audit_log (
-            event_id BIGINT PRIMARY KEY, occurred_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL,
-            action VARCHAR NOT NULL, outcome VARCHAR NOT NULL, detail VARCHAR)""",
-    )),
-)
-SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-
-def _explain_open_error(path: Path, error: Exception) -> str:
+    Returns
+    -------
+    str
+        One or two sentences, safe to show (no traceback).
+    """
     text = str(error)
     if "lock" in text.lower():
         pid = re.search(r"PID (\d+)", text)
@@ -115,6 +73,48 @@ def _explain_open_error(path: Path, error: Exception) -> str:
     if "no space" in text.lower():
         return f"The disk holding {path} is full; nothing was changed."
     return f"The database {path} could not be opened: {text.splitlines()[0]}"
+
+
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+def first(cur: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> tuple | None:
+    """The first row of a query on an open cursor, or None when it returns no row."""
+    return cur.execute(sql, params).fetchone() if params is not None else \
+        cur.execute(sql).fetchone()
+
+
+def single_value(cur: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
+    """The first column of the first row of a query (None when it returns no row).
+
+    Meant for aggregates (``count(*)``, ``EXISTS``, ``nextval``), which always return a row.
+    """
+    row = first(cur, sql, params)
+    return None if row is None else row[0]
+
+
+def read_settings(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every stored setting as text: the one place the ``settings`` table is read.
+
+    :func:`analysis.access.settings.load_settings` turns these into typed settings.
+    """
+    return dict(cur.execute("SELECT key, value FROM settings").fetchall())
+
+
+def write_setting(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    """Store one setting through an open cursor (inside the caller's transaction)."""
+    cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, value])
+
+
+@contextmanager
+def scratch_cursor() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a private in-memory database (nothing stored), e.g. to read a file
+    when no store is at hand; closed afterwards."""
+    con = duckdb.connect(":memory:")
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 class Store:
@@ -151,7 +151,7 @@ class Store:
                         "allocator_background_threads": True},
             )
         except (duckdb.Error, OSError) as error:
-            raise StoreUnavailable(_explain_open_error(self.path, error)) from error
+            raise StoreUnavailable(explain_open_error(self.path, error)) from error
         if not read_only:
             self.migrate()
 
@@ -182,13 +182,38 @@ class Store:
             try:
                 cur.execute("COMMIT")
             except duckdb.Error as error:
-                raise StoreUnavailable(_explain_open_error(self.path, error)) from error
+                raise StoreUnavailable(explain_open_error(self.path, error)) from error
+
+    @contextmanager
+    def translated_errors(self) -> Iterator[None]:
+        """Turn a database or file-system failure (full disk, lost file, ...) into
+        :class:`StoreUnavailable` with :func:`explain_open_error`'s plain message.
+
+        Use it outside :meth:`transaction`, so the transaction has been rolled back
+        (nothing half-written) by the time the error is translated.
+        """
+        try:
+            yield
+        except StoreUnavailable:
+            raise
+        except (duckdb.Error, OSError) as error:
+            raise StoreUnavailable(explain_open_error(self.path, error)) from error
+
+    def first(self, sql: str, params: Params = None) -> tuple | None:
+        """The first row of a read-only query (on a fresh cursor), or None."""
+        with self.cursor() as cur:
+            return first(cur, sql, params)
+
+    def single_value(self, sql: str, params: Params = None) -> Any:
+        """The first column of the first row of a read-only query (None when no row)."""
+        with self.cursor() as cur:
+            return single_value(cur, sql, params)
 
     def close(self) -> None:
         """Close the root connection (and with it every cursor)."""
         self._root.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -198,20 +223,18 @@ class Store:
     def schema_version(self) -> int:
         """The schema version stored in the file (0 for an empty file)."""
         with self.cursor() as cur:
-            exists = cur.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-            ).fetchone()[0]
+            exists = single_value(
+                cur, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")
             if not exists:
                 return 0
-            row = cur.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
-        return int(row[0]) if row else 0
+            value = single_value(cur, "SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(value) if value is not None else 0
 
     def migrate(self) -> None:
-        """Bring the schema up to :data:`SCHEMA_VERSION`, one transaction per step."""
+        """Bring the schema up to the last of :data:`analysis.storage.schema.MIGRATIONS`,
+        one transaction per step."""
         current = self.schema_version()
-        for version, statements in MIGRATIONS:
+        for version, statements in schema.MIGRATIONS:
             if version <= current:
                 continue
             with self.transaction() as cur:
@@ -224,25 +247,22 @@ class Store:
     def data_version(self) -> str:
         """A token that changes whenever stored data changes (a cache key for pages)."""
         with self.cursor() as cur:
-            row = cur.execute(
-                "SELECT count(*), coalesce(max(upload_id), 0), "
+            row = first(
+                cur, "SELECT count(*), coalesce(max(upload_id), 0), "
                 "coalesce(sum(CASE WHEN status = 'applied' THEN upload_id END), 0) "
-                "FROM uploads"
-            ).fetchone()
-            settings = cur.execute(
-                "SELECT md5(coalesce(string_agg(key || '=' || value, ';' ORDER BY key), '')) "
-                "FROM settings"
-            ).fetchone()[0]
+                "FROM uploads")
+            settings = single_value(
+                cur, "SELECT md5(coalesce(string_agg(key || '=' || value, ';' ORDER BY key), '')) "
+                "FROM settings")
         return f"{row[0]}:{row[1]}:{row[2]}:{settings[:12]}"
 
     # -- settings ----------------------------------------------------------------------
     def get_setting(self, key: str, default: str | None = None) -> str | None:
         """One stored setting (text), or ``default``."""
         with self.cursor() as cur:
-            row = cur.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-        return row[0] if row else default
+            return read_settings(cur).get(key, default)
 
     def set_setting(self, key: str, value: str) -> None:
         """Store one setting."""
         with self.transaction() as cur:
-            cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, value])
+            write_setting(cur, key, value)

@@ -18,7 +18,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # the repository root, when run as a script
 
-from tooling.synthetic import SyntheticConfig, generate, write_csv, write_truth  # noqa: E402
+from tooling.synthetic import SyntheticConfig, generate, write_csv  # noqa: E402
+from tooling.synthetic_truth import write_truth  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """Fuzz the upload: mutate a valid survey CSV thousands of ways and check the promise.
 
-    python benchmarks/fuzz_ingest.py --cases 5000 [--seed 1] [--minutes 20]
+    python -m tooling.fuzz_ingest --cases 5000 [--seed 1] [--minutes 20]
 
 The promise (DESIGN.md: "no upload is half-applied"): whatever bytes arrive,
 :func:`analysis.intake.ingest.ingest` returns a clean ``IngestResult`` -- ``refused`` with its
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import hashlib
 import json
 import random
 import sys
@@ -26,15 +25,15 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from analysis.intake import ingest  # noqa: E402
-from analysis.access.scope import LOCAL  # noqa: E402
-from analysis.storage.store import Store  # noqa: E402
-from tooling.synthetic import SyntheticConfig, generate  # noqa: E402
+from analysis.access.scope import LOCAL
+from analysis.intake.ingest import ingest
+from analysis.intake.uploads import undo
+from analysis.intake.values import UploadFile
+from analysis.storage.store import Store, first, single_value
+from tooling.synthetic import SyntheticConfig, generate
 
 #: A mutation is (name, parameter); the parameter picks position, character, encoding...
 Mutation = tuple[str, int]
@@ -152,9 +151,9 @@ def checksum(store: Store) -> tuple:
     with store.cursor() as cur:
         for table in ("uploads", "survey", "survey_replaced", "attendance", "audit_log",
                       "column_mappings"):
-            count, digest = cur.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' "
-                f"ORDER BY CAST(t AS VARCHAR)), '')) FROM {table} t").fetchone()
+            count, digest = first(
+                cur, f"SELECT count(*), md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' "
+                f"ORDER BY CAST(t AS VARCHAR)), '')) FROM {table} t")
             parts.append((table, count, digest))
     return tuple(parts)
 
@@ -164,7 +163,7 @@ def check_upload(store: Store, data: bytes, file_name: str = "survey.csv") -> st
     (``refused``, ``applied``, ``unchanged``). Raises AssertionError when it is broken;
     any other exception escaping ingest is itself the failure."""
     before = checksum(store)
-    result = ingest.ingest(store, [ingest.UploadFile("survey", file_name, data)], LOCAL)
+    result = ingest(store, [UploadFile("survey", file_name, data)], LOCAL)
     assert result.status in ("refused", "applied", "unchanged"), result.status
     if result.status == "refused":
         errors = [p for p in result.problems if p.severity == "error"]
@@ -179,17 +178,16 @@ def check_upload(store: Store, data: bytes, file_name: str = "survey.csv") -> st
     assert result.upload_ids, "applied without an upload"
     with store.cursor() as cur:
         for upload_id in result.upload_ids:
-            n_rows, status = cur.execute(
-                "SELECT n_rows, status FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
-            stored = cur.execute("SELECT count(*) FROM survey WHERE upload_id = ?",
-                                 [upload_id]).fetchone()[0]
+            n_rows, status = first(
+                cur, "SELECT n_rows, status FROM uploads WHERE upload_id = ?", [upload_id])
+            stored = single_value(cur, "SELECT count(*) FROM survey WHERE upload_id = ?",
+                                  [upload_id])
             assert status == "applied" and stored == n_rows > 0, (upload_id, n_rows, stored)
             assert n_rows == result.rows
     for upload_id in result.upload_ids:
-        ingest.undo(store, upload_id, LOCAL)
-    with store.cursor() as cur:
-        left = cur.execute("SELECT count(*) FROM survey WHERE upload_id IN (SELECT unnest(?))",
-                           [list(result.upload_ids)]).fetchone()[0]
+        undo(store, upload_id, LOCAL)
+    left = store.single_value("SELECT count(*) FROM survey WHERE upload_id IN (SELECT unnest(?))",
+                              [list(result.upload_ids)])
     assert left == 0, "undo left rows behind"
     return "applied"
 
