@@ -7,20 +7,33 @@ enforced again inside ``analysis/``: hiding a page here is convenience only.
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
+from analysis.access.scope import PermissionDenied, Scope
 from analysis.intake.sample import has_sample, load_sample
 from analysis.intake.uploads import has_data
-from analysis.access.scope import PermissionDenied, Scope
 from analysis.storage.store import StoreUnavailable
 from ui import auth
+from ui.icon import page_icon
 from ui.state import get_store
 
 st.set_page_config(
     page_title="Peer Program Impact",
-    page_icon=":material/diversity_3:",
+    page_icon=page_icon(),  # drawn locally: a material icon here is fetched from Google
     layout="wide",
 )
+
+# The first run of a fresh server loads the statistics libraries (several seconds):
+# say so, instead of a blank page.
+if "analysis.reporting.report" not in sys.modules:
+    starting = st.empty()
+    with starting.status("Starting the app: loading the statistics libraries (first start "
+                         "of the server only, a few seconds)…"):
+        import analysis.reporting.report  # noqa: F401 - imported here to say so above
+        import ui.charts  # noqa: F401
+    starting.empty()
 
 store = get_store()
 scope: Scope = auth.gate(store)

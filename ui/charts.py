@@ -31,7 +31,10 @@ from analysis.views.report_tables import latest_wave
 _PLOTLY_CONFIG = {
     "displayModeBar": True,
     "displaylogo": False,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    # Only the PNG download: zoom and pan buttons are small targets (WCAG 2.5.8) that a
+    # dashboard reader rarely needs; the charts are already scaled to their data.
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "zoom2d", "pan2d", "zoomIn2d", "zoomOut2d",
+                               "autoScale2d", "resetScale2d"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 
@@ -67,7 +70,8 @@ def _csv(table: pd.DataFrame) -> bytes:
 # ---------------------------------------------------------------- cached data
 
 
-@st.cache_data(show_spinner="Computing the results…", max_entries=64)
+@st.cache_data(show_spinner="Computing the results for this selection: every outcome and "
+                            "wave, both groups (once; then it is remembered)…", max_entries=64)
 def _report(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
             outcomes: tuple[str, ...], waves: tuple[str, ...] | None):
     return report.build_report(_store, scope, settings=settings, filters=filters,

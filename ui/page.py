@@ -27,6 +27,7 @@ _NARROW_PX = 640  # Streamlit stacks columns below this width too
 _RESPONSIVE_CSS = f"""<style>
 @media (max-width: {_NARROW_PX}px) {{ .st-key-{WIDE_ONLY}, .modebar-container {{ display: none; }} }}
 @media (min-width: {_NARROW_PX + 1}px) {{ .st-key-{NARROW_ONLY} {{ display: none; }} }}
+.modebar-btn {{ min-width: 24px; min-height: 24px; }}
 </style>"""
 
 
