@@ -62,6 +62,7 @@ dashboards = [
     st.Page("screens/participation.py", title="Participation", icon=":material/groups:"),
     st.Page("screens/practices.py", title="Practices", icon=":material/grid_view:"),
     st.Page("screens/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+    st.Page("screens/glossary.py", title="Glossary", icon=":material/menu_book:"),
 ]
 sections: dict[str, list] = {"Dashboards": dashboards}
 if scope.may("upload"):

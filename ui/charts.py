@@ -56,6 +56,7 @@ def show_chart(chart: Chart, *, on_select: str | Callable[[], None] = "ignore",
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left.expander("How to read this"):
         st.markdown(chart.how_to_read or chart.alt)
+        st.caption("Terms and their technical names: the Glossary page.")
     right.download_button(
         "Download the numbers (CSV)", data=_csv(chart.table), file_name=f"{chart.key}.csv",
         mime="text/csv", key=f"download_{key}", icon=":material/download:",
