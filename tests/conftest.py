@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable
 
 import pytest
 
 from analysis.access.scope import LOCAL
 from analysis.storage.store import Store
-
-SURVEY_HEADER = ("respondent_id", "wave", "survey_date", "site", "role", "cbi_1", "cbi_2",
-                 "cbi_3", "cbi_4", "cbi_5", "cbi_6")
-ATTENDANCE_HEADER = ("respondent_id", "session_date", "session_type", "duration_minutes")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,27 +24,6 @@ def _secret_file(tmp_path_factory) -> Iterable[Path]:
     patch.setenv("PPI_SECRET_FILE", str(path))
     yield path
     patch.undo()
-
-
-def csv_bytes(rows: Sequence[Sequence[object]], header: Sequence[str] = SURVEY_HEADER,
-              delimiter: str = ",", encoding: str = "utf-8", newline: str = "\n") -> bytes:
-    """A CSV file's bytes from rows of values (no quoting: keep values simple)."""
-    lines = [delimiter.join(header)] + [delimiter.join("" if v is None else str(v) for v in r)
-                                        for r in rows]
-    return (newline.join(lines) + newline).encode(encoding)
-
-
-def survey_rows(n: int = 6, wave: str = "2025-Q1", site: str = "Harbor",
-                start: int = 1, date: str = "2025-02-01") -> list[list[object]]:
-    """``n`` valid survey rows for respondents P0001... (CBI personal items 1-6)."""
-    return [[f"P{start + i:04d}", wave, date, site, "counselor", *[(i + j) % 5 + 1
-                                                                    for j in range(6)]]
-            for i in range(n)]
-
-
-def attendance_rows(n: int = 4, start: int = 1) -> list[list[object]]:
-    """``n`` sessions, one each for P0001..."""
-    return [[f"P{start + i:04d}", "2025-01-15", "group", 60] for i in range(n)]
 
 
 @pytest.fixture()
@@ -79,25 +54,27 @@ def sample_store(sample_db, tmp_path) -> Iterable[Store]:
         yield s
 
 
-_EXIT_STATUS: list[int] = []
+@pytest.fixture(autouse=True, scope="session")
+def _close_cached_stores() -> Iterable[None]:
+    """Close what the page runs left open before the interpreter shuts down.
 
-
-def pytest_sessionfinish(session, exitstatus) -> None:
-    _EXIT_STATUS.append(int(exitstatus))
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config) -> None:
-    """End the process right after pytest's summary, with pytest's own exit status.
-
-    DuckDB 2.0's nanobind bindings print pages of "leaked instance" notices at
-    interpreter shutdown when cached connections outlive the tests; they bury the
-    summary line that CI reads. Skipping the shutdown changes nothing else.
+    AppTest runs each page as ``__main__`` (its globals hold the page's Store) and keeps
+    the app's Store in Streamlit's resource cache. A DuckDB object still alive at
+    interpreter exit makes DuckDB's bindings print pages of "leaked instance" notices
+    that bury pytest's summary, so the real ``__main__`` is put back, the caches are
+    cleared, and every Store still open is closed and released.
     """
-    if _EXIT_STATUS and not hasattr(config, "workerinput"):
-        import os
-        import sys
+    import gc
+    import sys
 
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(_EXIT_STATUS[-1])
+    main_module = sys.modules["__main__"]
+    yield
+    import streamlit as st
+
+    sys.modules["__main__"] = main_module
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    gc.collect()
+    for leftover in [o for o in gc.get_objects() if isinstance(o, Store)]:
+        leftover.close()
+    gc.collect()

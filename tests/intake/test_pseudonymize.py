@@ -9,7 +9,7 @@ from analysis.intake.ingest import ingest
 from analysis.intake.values import UploadFile
 from analysis.intake.pseudonymize import load_secret, pseudonym, pseudonyms, secret_path
 from analysis.access.scope import LOCAL
-from tests.conftest import ATTENDANCE_HEADER, attendance_rows, csv_bytes, survey_rows
+from tests.factories import ATTENDANCE_HEADER, attendance_rows, csv_bytes, survey_rows
 
 
 def test_secret_created_once_with_owner_only_permissions(tmp_path, monkeypatch):

@@ -80,6 +80,7 @@ def test_an_empty_first_line_is_refused_with_the_reason(store: Store) -> None:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.data_too_large])
 @given(mutations=mutations)
+@pytest.mark.slow
 def test_mutated_uploads_are_refused_cleanly_or_applied_whole(store: Store,
                                                                mutations: list) -> None:
     data = fuzz.mutate(BASE, mutations)

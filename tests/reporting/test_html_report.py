@@ -9,7 +9,7 @@ from analysis.reporting.html_report import build_html_report
 from analysis.reporting.report import build_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
-from tests.test_report import make_store
+from tests.factories import make_store
 
 
 def test_html_is_self_contained_with_content(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 from analysis.reporting.export import build_export, build_export_bundle
 from analysis.access.scope import LOCAL, PermissionDenied, Scope
 from analysis.access.settings import Settings
-from tests.test_report import SAMPLE, make_store
+from tests.factories import SAMPLE, make_store
 
 TABLES = ("descriptives.csv", "estimates.csv", "participation.csv", "balance.csv", "reliability.csv")
 COUNT_COLS = ("n", "n_participants", "n_comparison", "n_respondents")

@@ -15,7 +15,7 @@ from analysis.storage.queries import Filters, load_panel
 from analysis.reporting.report import FilterRefused, build_report, write_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
-from tests.test_report import SMALL_SITE, make_store
+from tests.factories import SMALL_SITE, make_store
 
 K = 5
 
@@ -61,6 +61,7 @@ def test_subtraction_from_total_never_isolates_a_small_practice(world):
     assert (pattern == 1).all()
 
 
+@pytest.mark.slow
 def test_hidden_values_never_appear_anywhere(world):
     store, tables, panel, out = world
     outcomes = sorted(set(tables.descriptives["outcome"]))
@@ -117,6 +118,7 @@ def _selection_n(tables) -> pd.Series:
     return rows.set_index(["outcome", "wave", "group"])["n"]
 
 
+@pytest.mark.slow
 def test_overlapping_filters_never_difference_to_a_small_group(world):
     store, tables, panel, _ = world
     sites = ["Harbor Family Therapy", "Riverside Counseling Collective", "Northgate Psychology Group"]

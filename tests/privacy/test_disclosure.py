@@ -230,6 +230,7 @@ def test_input_not_modified_and_absent_counts_are_no_data() -> None:
     sites=st.lists(st.tuples(st.integers(0, 25), st.integers(0, 25)), min_size=1, max_size=6),
     k=st.integers(3, 7),
 )
+@pytest.mark.slow
 def test_two_way_no_hidden_cell_is_derivable_from_any_margin(
     sites: list[tuple[int, int]], k: int
 ) -> None:

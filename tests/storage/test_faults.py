@@ -29,7 +29,7 @@ from analysis.access.scope import LOCAL
 from analysis.storage.store import Store, StoreUnavailable
 from tooling.synthetic import SyntheticConfig, generate, generate_bench
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 KILL_SEED = 20260517
 KILLS = 4
 
@@ -90,6 +90,7 @@ def _cli_ingest(db: Path, survey: Path, attendance: Path) -> subprocess.Popen:
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_during_ingest_never_leaves_a_partial_upload(
         tmp_path: Path, fifty_thousand_rows) -> None:
     survey, attendance = fifty_thousand_rows

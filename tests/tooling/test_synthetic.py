@@ -16,7 +16,7 @@ from tooling import synthetic
 from tooling.synthetic import SyntheticConfig, generate, generate_bench, write_csv
 from tooling.synthetic_truth import write_truth
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 OUTCOMES = ("cbi_personal", "cbi_work", "cbi_client", "ucla3_loneliness")
 LABEL_CODES = {

@@ -15,7 +15,7 @@ from analysis.intake.values import UploadFile, UploadNotFound
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.access.scope import LOCAL, PermissionDenied, Scope
 from analysis.storage.store import Store
-from tests.conftest import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, \
+from tests.factories import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, \
     survey_rows
 
 TABLES = ("uploads", "survey", "survey_replaced", "attendance", "column_mappings", "settings",

@@ -20,7 +20,7 @@ from analysis.views.participation_view import participation_charts
 from analysis.views.practices import practices_chart, practices_matrix
 from analysis.views.quality import quality_charts
 from analysis.views.selection import guard_filters, site_from_selection
-from tests.test_pages import load_sample_data
+from tests.factories import load_sample_data
 
 K = 5
 ALL_SITES = ("Cedar Grove Counseling", "Harbor Family Therapy",

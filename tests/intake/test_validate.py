@@ -12,7 +12,7 @@ from analysis.access.scope import LOCAL
 from analysis.intake.problems import Problem, problems_frame, sort_problems
 from analysis.intake.rules import item_expected
 from analysis.definitions.instruments import INSTRUMENTS_BY_KEY
-from tests.conftest import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, \
+from tests.factories import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, \
     survey_rows
 
 

@@ -2,65 +2,21 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from analysis.definitions.instruments import INSTRUMENTS, SCALES
-from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
 from analysis.storage.store import Store
+from tests.factories import SMALL_SITE, make_store, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 TRUTH = json.loads((SAMPLE / "truth.json").read_text())
-SMALL_SITE = "Willow Creek Counseling"
 ANALYSES = {"unadjusted", "did", "ancova", "ipw", "high_burnout_rd", "dose_response"}
-
-
-def load_sample_direct(store: Store, survey: Path = SAMPLE / "survey.csv",
-                       attendance: Path = SAMPLE / "attendance.csv") -> None:
-    """Insert sample-format CSVs with DuckDB alone, scored with the instruments' SQL."""
-    with store.transaction() as cur:
-        cur.execute("CREATE TEMP TABLE raw AS SELECT * FROM read_csv(?, all_varchar=true)", [str(survey)])
-        present = {r[0] for r in cur.execute("DESCRIBE raw").fetchall()}
-        items = [f"({item_code_sql(inst, c)}) AS {c}" for inst in INSTRUMENTS
-                 for c in inst.item_columns if c in present]
-        base = ["respondent_id", "wave", "site", "role", "years_band", "caseload_band"]
-        cur.execute("CREATE TEMP TABLE coded AS SELECT " + ", ".join(base)
-                    + ", CAST(survey_date AS DATE) AS survey_date, " + ", ".join(items) + " FROM raw")
-        coded = [r[0] for r in cur.execute("DESCRIBE coded").fetchall()]
-        item_cols = [c for c in coded if c not in base and c != "survey_date"]
-        scales = [s for s in SCALES if s.items and all(c in coded for c in s.item_columns)]
-        cur.execute("INSERT INTO uploads (upload_id, batch_id, kind, file_name, sha256, n_rows, "
-                    "created_at, is_sample) VALUES (1, 1, 'survey', 'survey.csv', 'x', 0, now(), true)")
-        names = base + ["survey_date"] + item_cols + [s.key for s in scales]
-        exprs = base + ["survey_date"] + item_cols + [scale_score_sql(s) for s in scales]
-        cur.execute(f"INSERT INTO survey (upload_id, {', '.join(names)}) SELECT 1, {', '.join(exprs)} FROM coded")
-        cur.execute("INSERT INTO attendance (upload_id, respondent_id, session_date, session_type, "
-                    "duration_minutes) SELECT 1, respondent_id, CAST(session_date AS DATE), session_type, "
-                    "CAST(duration_minutes AS DOUBLE) FROM read_csv(?, all_varchar=true)", [str(attendance)])
-        cur.execute("DROP TABLE raw")
-        cur.execute("DROP TABLE coded")
-
-
-def make_store(path: Path, survey: Path | None = None) -> Store:
-    """A store at ``path`` with the sample data (ingest's loader once it exists)."""
-    store = Store(path)
-    if survey is None:
-        try:
-            from analysis.intake.sample import load_sample  # noqa: PLC0415
-            load_sample(store, LOCAL)
-            return store
-        except (ImportError, AttributeError):
-            pass
-    load_sample_direct(store, survey or SAMPLE / "survey.csv")
-    return store
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +112,8 @@ def test_headline_is_did_on_primary_outcome(tables):
     assert not tables.balance["covariate"].str.contains(SMALL_SITE).any()
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analysis", "report", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+def _cli(*args: str):
+    return run_cli("report", *args)
 
 
 def test_cli_exit_codes(db_path, tmp_path):

@@ -13,7 +13,7 @@ from analysis.access.scope import LOCAL, Scope
 from analysis.storage.store import DB_ENV, Store
 from ui import auth
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "Fjord-lantern-71"
 TIMEOUT = 20
 

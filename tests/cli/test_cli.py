@@ -10,15 +10,18 @@ from pathlib import Path
 import pytest
 
 from analysis.storage.store import Store
-from tests.conftest import csv_bytes, survey_rows
+from tests.factories import csv_bytes, run_cli, survey_rows
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, env=env,
+def cli_subprocess(*args: str) -> subprocess.CompletedProcess:
+    """The real ``python -m analysis`` in its own process (the smoke test and the lock test)."""
+    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, env=dict(os.environ),
                           capture_output=True, text=True, timeout=120)
+
+
+cli = run_cli
 
 
 @pytest.fixture()
@@ -78,7 +81,7 @@ def test_usage_errors_exit_2(db, tmp_path):
 def test_locked_database_exits_1_with_one_line(db):
     holder = Store(db)  # this process holds DuckDB's file lock
     try:
-        locked = cli("status", "--db", str(db))
+        locked = cli_subprocess("status", "--db", str(db))
     finally:
         holder.close()
     assert locked.returncode == 1
@@ -91,3 +94,10 @@ def test_registry_lists_other_commands():
     assert shown.returncode == 0
     for name in ("demo", "ingest", "status", "undo", "report", "export"):
         assert name in shown.stdout
+
+
+def test_smoke_the_real_entry_point(db):
+    """One run through ``python -m analysis`` itself: the module entry point and exit code."""
+    done = cli_subprocess("demo", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert "survey rows" in done.stdout and "Traceback" not in done.stderr

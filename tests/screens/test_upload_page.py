@@ -15,7 +15,7 @@ from analysis.intake.sample import has_sample, load_sample
 from analysis.storage.store import DB_ENV
 from ui import auth
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 TIMEOUT = 30
 

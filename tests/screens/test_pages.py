@@ -10,46 +10,15 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, SCALES
-from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.access.scope import LOCAL
 from analysis.storage.store import DB_ENV, Store
+from tests.factories import load_sample_data
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 PAGES = ["overview", "impact", "participation", "practices", "data_quality"]
 K = 5
 TIMEOUT = 60
-
-
-def load_sample_data(store: Store) -> None:
-    """The sample CSVs into ``store``: through ``analysis.intake.sample`` when it exists, else
-    by scoring them here with the instruments' own SQL."""
-    try:
-        from analysis.intake.sample import load_sample
-        load_sample(store, LOCAL)
-        return
-    except (ImportError, AttributeError):
-        pass
-    with store.transaction() as cur:
-        cur.execute("CREATE TEMP TABLE raw AS SELECT * FROM read_csv(?, all_varchar=true)",
-                    [str(SAMPLE / "survey.csv")])
-        columns = {r[0] for r in cur.execute("DESCRIBE raw").fetchall()}
-        codes = {c: (item_code_sql(i, f'"{c}"') if c in columns else "NULL")
-                 for i in INSTRUMENTS for c in i.item_columns}
-        select = ["1", "respondent_id", "wave", "CAST(survey_date AS DATE)", "site"]
-        select += [c if c in columns else "NULL" for c in ("role", "years_band", "caseload_band")]
-        select += [f"({codes[c]})" for c in ITEM_COLUMNS]
-        select += ["NULL" if s.scored_only else scale_score_sql(s, lambda c: f"({codes[c]})")
-                   for s in SCALES]
-        cur.execute("INSERT INTO survey SELECT " + ", ".join(select) + " FROM raw")
-        cur.execute("INSERT INTO attendance SELECT 2, respondent_id, CAST(session_date AS DATE), "
-                    "session_type, CAST(duration_minutes AS DOUBLE) "
-                    "FROM read_csv(?, all_varchar=true)", [str(SAMPLE / "attendance.csv")])
-        cur.execute("INSERT INTO uploads (upload_id, batch_id, kind, file_name, sha256, n_rows, "
-                    "created_at, is_sample) VALUES (1, 1, 'survey', 'survey.csv', '-', 0, now(), "
-                    "true), (2, 1, 'attendance', 'attendance.csv', '-', 0, now(), true)")
-        cur.execute("DROP TABLE raw")
 
 
 @pytest.fixture(scope="module")
