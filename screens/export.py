@@ -6,9 +6,11 @@ import streamlit as st
 
 from analysis.access.scope import Scope
 from analysis.access.settings import Settings, load_settings
+from analysis.intake.sample import has_sample
 from analysis.reporting.export import build_export_bundle
 from analysis.reporting.html_report import build_html_report
 from analysis.reporting.report import build_report
+from analysis.storage.audit import record_download
 from analysis.storage.store import Store
 from ui.auth import current_scope
 from ui.page import allowed_or_stop
@@ -21,6 +23,10 @@ st.caption("Download aggregated results that passed output checking, with a meth
 
 store = get_store()
 settings = load_settings(store)
+if has_sample(store):
+    st.warning("The data is the **synthetic sample** (fictional practices and people): "
+               "the bundle and the report say so on every page. Do not cite it as results.",
+               icon=":material/science:")
 k_export = max(settings.export_min_cell, settings.min_group_size)
 
 st.markdown(
@@ -47,7 +53,7 @@ def _html(_store: Store, version: str, scope: Scope, settings: Settings) -> str:
 
 bundle = allowed_or_stop(lambda: _bundle(store, store.data_version(), scope, settings))
 
-st.subheader("Output checks", anchor=False)
+st.header("Output checks", anchor=False)
 failed = int(bundle.summary["fail"].sum()) if len(bundle.summary) else 0
 if failed:
     st.info(f"{failed} cells failed a check and were blanked in the bundle (never shipped).",
@@ -58,11 +64,16 @@ else:
 st.dataframe(bundle.summary, hide_index=True, width="stretch",
              column_config={"result": st.column_config.TextColumn("result", help="pass, fail or review")})
 
+BUNDLE_NAME = "peer_program_impact_export.zip"
+REPORT_NAME = "peer_program_impact_report.html"
 left, right = st.columns(2)
+# The audit event is written by the download itself (on_click), not by opening the page.
 left.download_button("Download the researcher bundle (.zip)", bundle.zip_bytes,
-                     file_name="peer_program_impact_export.zip", mime="application/zip",
-                     icon=":material/download:")
+                     file_name=BUNDLE_NAME, mime="application/zip", icon=":material/download:",
+                     on_click=record_download, args=(store, scope, BUNDLE_NAME),
+                     kwargs={"detail": {"files": list(bundle.files)}}, key="download_bundle")
 right.download_button("Download the leadership report (.html)",
                       _html(store, store.data_version(), scope, settings).encode("utf-8"),
-                      file_name="peer_program_impact_report.html", mime="text/html",
-                      icon=":material/description:")
+                      file_name=REPORT_NAME, mime="text/html", icon=":material/description:",
+                      on_click=record_download, args=(store, scope, REPORT_NAME),
+                      key="download_report")
