@@ -48,7 +48,9 @@ GROUP_COLOURS = {"participants": PARTICIPANTS, "comparison": COMPARISON, "all": 
 GROUP_LABELS = {"participants": "Participants", "comparison": "Comparison", "all": "Everyone"}
 
 
-_FONT = dict(family="sans-serif", size=13)
+_FONT = dict(family="sans-serif", size=13, color="#222222")
+#: Axis text at 4.5:1 or more on white (Streamlit's chart theme draws it in a light grey).
+_AXIS_TEXT = "#444444"
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +182,8 @@ def apply_layout(fig: go.Figure, title: str, x_title: str | None, y_title: str |
         fig.update_xaxes(title_text=x_title)
     if y_title is not None:
         fig.update_yaxes(title_text=y_title)
+    fig.update_xaxes(tickfont_color=_AXIS_TEXT, title_font_color=_AXIS_TEXT)
+    fig.update_yaxes(tickfont_color=_AXIS_TEXT, title_font_color=_AXIS_TEXT)
     return fig
 
 

@@ -82,7 +82,7 @@ def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
         for _, row in hidden_labels(part, ["row_label"]).iterrows():
             fig.add_annotation(x=0, y=row["row_label"], xref=f"x{suffix}", yref=f"y{suffix}",
                                text=str(row["status"]), showarrow=False, xanchor="left", xshift=6,
-                               font=dict(color="#666666", size=11))
+                               font=dict(color="#555555", size=11))
         fig.add_shape(type="line", x0=0, x1=0, y0=0, y1=1, xref=f"x{suffix}",
                       yref=f"y{suffix} domain", line=dict(color="#333333", width=1, dash="dot"))
         x_title = f"{label}: participants minus comparison ({unit}); left of 0 = lower for participants"
@@ -144,7 +144,7 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
         for sign in (-1, 1):
             reference_line(fig, "x", sign * size, dict(color="#CCCCCC", width=1, dash="dash"))
         fig.add_annotation(x=-size, y=1, yref="paper", yanchor="bottom", text=word, showarrow=False,
-                           font=dict(color="#888888", size=11))
+                           font=dict(color="#555555", size=11))
     if not shown.empty:
         scale = shown["effect_size"] / shown["estimate"]
         low = np.minimum(shown["ci_low"] * scale, shown["ci_high"] * scale)
@@ -166,7 +166,7 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
                            "%{customdata[4]:,.0f} comparison<extra></extra>"))
     for _, row in hidden_labels(rows, ["row_label"]).iterrows():
         fig.add_annotation(x=0, y=row["row_label"], text=str(row["status"]), showarrow=False,
-                           xanchor="left", xshift=6, font=dict(color="#666666", size=11))
+                           xanchor="left", xshift=6, font=dict(color="#555555", size=11))
     reference_line(fig, "x", 0, dict(color="#333333", width=1, dash="dot"))
     if not categories:
         empty_figure(fig, f"No comparisons at {wave} for the current selection.")

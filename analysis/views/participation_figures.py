@@ -78,6 +78,21 @@ def retention_figure(participation: pd.DataFrame, waves: Sequence[str] | None = 
     return Chart("retention", fig, alt, download_table(participation), takeaway, how_to_read)
 
 
+def wrap_label(label: str, width: int = 18) -> str:
+    """``label`` broken onto lines of about ``width`` characters (plotly's ``<br>``).
+
+    >>> wrap_label("Lakeshore Divorce and Family Counseling")
+    'Lakeshore Divorce<br>and Family<br>Counseling'
+    """
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines) or label
+
+
 def breakdown_figure(table: pd.DataFrame, category: str, title: str, k: int | None = None,
                      takeaway: str = "", how_to_read: str = "", key: str = "") -> Chart:
     """Participation rate per category (site, role or session type) as horizontal bars."""
@@ -95,10 +110,12 @@ def breakdown_figure(table: pd.DataFrame, category: str, title: str, k: int | No
                       horizontal=True)
     if not fig.data:
         empty_figure(fig, "Not enough people to show this breakdown.")
-    apply_layout(fig, title, "Took part (% of respondents)", "", barmode="overlay",
-                 height=max(300, 90 + 34 * len(table)))
+    apply_layout(fig, title, "Took part (%)", "", barmode="overlay",
+                 height=max(300, 90 + 40 * len(table)))
     fig.update_xaxes(range=[0, 100])
-    fig.update_yaxes(type="category")
+    # Long names on two lines, so the bars keep their width on a phone.
+    labels = [str(v) for v in table[category]] if category in table.columns else []
+    fig.update_yaxes(type="category", tickvals=labels, ticktext=[wrap_label(v) for v in labels])
     alt = (f"Horizontal bar chart of the share of respondents who took part, by "
            f"{category.replace('_', ' ')}; groups too small to show are greyed out.")
     return Chart(key or f"by_{category}", fig, alt, download_table(table), takeaway, how_to_read)

@@ -62,7 +62,7 @@ def trend_figure(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] 
     gaps = hidden_labels(rows, ["wave", "group"])
     for wave in sorted(set(gaps["wave"]) & set(order), key=order.index):
         fig.add_annotation(x=wave, y=0, yref="paper", yanchor="bottom", showarrow=False,
-                           text="insufficient", font=dict(color="#666666", size=11))
+                           text="insufficient", font=dict(color="#555555", size=11))
     if not fig.data:
         empty_figure(fig, "Not enough people to show this outcome for the current selection.")
     apply_layout(fig, "Average per wave", "Survey wave", f"{label} ({unit})")
@@ -177,7 +177,7 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
     gaps = hidden_labels(rows, ["wave", "group"])
     for wave in sorted(set(gaps["wave"].astype(str)) & set(order), key=order.index):
         fig.add_annotation(x=wave, y=0, yref="paper", yanchor="bottom", showarrow=False,
-                           text="insufficient", font=dict(color="#666666", size=11))
+                           text="insufficient", font=dict(color="#555555", size=11))
     if not fig.data:
         empty_figure(fig, "Not enough people seen at baseline and later to show change for this selection.")
     apply_layout(fig, f"Change since baseline ({baseline or 'first wave'})",
