@@ -51,8 +51,9 @@ if scope.may("upload") and scope.practices is None and \
 if has_sample(store):
     st.info(
         "You are looking at **sample data**: synthetic professionals in fictional "
-        "practices, made to show what the app does. Upload your own files on the "
-        "Upload page; remove the sample data from Import history.",
+        "practices, made to show what the app does."
+        + (" Upload your own files on the Upload page; remove the sample data from Import "
+           "history." if scope.may("undo") and scope.practices is None else ""),
         icon=":material/science:",
     )
 

@@ -43,8 +43,12 @@ theirs.metric("Comparison group's change", format_change(model.comparison_change
 theirs.caption(format_change_interval(model.comparison_change))
 effect.metric("Program effect (difference)", format_effect(model), help=model.effect_help)
 effect.caption(format_interval(model))
-for caveat in model.caveats:
-    st.caption(caveat)
+if model.caveats:
+    with st.expander(f"Why to read this with care ({len(model.caveats)} "
+                     f"note{'s' if len(model.caveats) != 1 else ''}, with the technical terms)"):
+        for caveat in model.caveats:
+            st.markdown(f"- {caveat}")
+        st.caption("The terms are explained on the Glossary page.")
 
 show_chart(model.change)
 

@@ -159,7 +159,9 @@ def sidebar(store: Store) -> Selection:
                        help="The first wave is the baseline (before or at the program's start).")
         st.multiselect("Practices", available.sites, key="_ppi_widget_sites",
                        on_change=_persist, args=("sites",),
-                       placeholder=scope_words(scope)[0].upper() + scope_words(scope)[1:],
+                       placeholder=("All practices" if scope.practices is None else
+                                    "Your practice" if len(scope.practices) == 1 else
+                                    "Your practices"),
                        help=f"Leave empty for {scope_words(scope)}. Click a practice on the "
                             "Practices page to focus on it.")
         if scope.practices is not None:

@@ -259,7 +259,10 @@ def overview_model(tables: Any, outcome: str, waves: Sequence[str] | None = None
     if note:
         caveats.append(note)
         can_claim = False
-        verdict = (f"{model_label}: cannot tell yet; two ways of comparing disagree")
+        verdict = f"{model_label}: cannot tell yet; two ways of comparing disagree"
+        sentence = (sentence.rsplit(": ", 1)[0] + ". But comparing people who started at the "
+                    "same score gives no clear difference, and the groups started apart; until "
+                    "both ways agree, the data cannot say the program helps.")
     caveats.extend(str(n) for n in getattr(tables, "notes", ()) if n)
     method = str(estimate["analysis"]) if estimate is not None else HEADLINE_METHODS[0]
     effect_help = ("Participants' change minus the comparison group's change. "
