@@ -21,6 +21,10 @@ store, selection = page_start("Practices compared",
                               "organization, with how sure we can be. Click a practice to focus "
                               "every dashboard on it.")
 chart, lines = practices_for(store, selection)
+if not lines:  # one practice (a manager's view) or none: nothing to compare
+    st.info(chart.takeaway, icon=":material/info:")
+    selection_footer(selection)
+    st.stop()
 with st.container(key=WIDE_ONLY):
     show_chart(chart, on_select=_focus_clicked_practice, key=HEATMAP_KEY)
 with st.container(key=NARROW_ONLY):

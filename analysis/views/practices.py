@@ -98,7 +98,10 @@ def practices_chart(matrix: pd.DataFrame, k: int) -> Chart:
 
 
 def practices_lines(matrix: pd.DataFrame) -> tuple[str, ...]:
-    """The heatmap as a list of markdown lines, one per practice (for narrow screens)."""
+    """The heatmap as a list of markdown lines, one per practice (for narrow screens);
+    empty when there is nothing to compare (fewer than two practices)."""
+    if matrix.empty or matrix["site"].nunique() < 2:
+        return ()
     table = practices_list(matrix)
     lines = []
     for site, part in table.groupby("Practice", sort=True):
