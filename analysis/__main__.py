@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 from typing import Callable, Sequence
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -69,28 +68,41 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replace stored survey rows with the same respondent and wave")
     parser.add_argument("--pseudonymize", action="store_true",
                         help="replace every respondent ID by a keyed hash before storage")
+    # Exports of survey and meeting tools (analysis.intake.importers).
+    parser.add_argument("--wave", help="the wave of a one-wave survey export")
+    parser.add_argument("--map", action="append", default=[], metavar="TARGET=SOURCE",
+                        help='map what an export does not say, e.g. '
+                             '"site=Which practice do you work at?" (repeatable)')
+    parser.add_argument("--dictionary", help="the REDCap data dictionary of a raw export")
 
 
 def run_ingest(args: argparse.Namespace) -> int:
     from analysis.intake.ingest import ingest  # noqa: PLC0415
     from analysis.intake.values import UploadFile  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.intake.importers.command import (  # noqa: PLC0415
+        locate_problems, prepare_uploads, remember_mapping)
 
     if not args.survey and not args.attendance:
         print("ingest needs --survey CSV, --attendance CSV, or both.", file=sys.stderr)
         return 2
-    files = []
-    for kind, path in (("survey", args.survey), ("attendance", args.attendance)):
-        if not path:
-            continue
-        if not Path(path).is_file():
-            print(f"{path}: no such file.", file=sys.stderr)
-            return 2
-        files.append(UploadFile.from_path(kind, path))
+    prepared, problems = prepare_uploads(args.survey, args.attendance, wave=args.wave,
+                                         maps=args.map, dictionary=args.dictionary)
+    for f in prepared:
+        if f.conversion is not None:
+            print(f.conversion.describe())
+    if any(p.severity == "error" for p in problems):
+        _print_problems(problems)
+        return 2
+    files = [UploadFile(f.kind, f.file_name, f.data) for f in prepared]
+    # E-mail addresses link exports: they are always replaced by the keyed hash.
+    pseudonymize = args.pseudonymize or any(f.conversion is not None for f in prepared)
     with _open_store(args) as store:
         result = ingest(store, files, LOCAL, replace=args.replace,
-                        pseudonymize=args.pseudonymize)
-    return _report_result(result)
+                               pseudonymize=pseudonymize)
+        if result.status == "applied":
+            remember_mapping(store, prepared, args.map)
+    return _report_result(locate_problems(result, prepared))
 
 
 # ------------------------------------------------------------------------ demo
@@ -118,12 +130,20 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def add_status_arguments(parser: argparse.ArgumentParser) -> None:
     _add_db(parser)
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
 
 
 def run_status(args: argparse.Namespace) -> int:
     from analysis.intake.uploads import history, status  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
 
+    if args.json:
+        import json  # noqa: PLC0415
+        from analysis.storage.counts import status_counts  # noqa: PLC0415
+
+        with _open_store(args) as store:
+            print(json.dumps(status_counts(store, LOCAL)))
+        return 0
     with _open_store(args) as store:
         state = status(store, LOCAL)
         frame = history(store, LOCAL)
@@ -174,9 +194,9 @@ COMMANDS: dict[str, tuple[AddArguments, Run, str]] = {
 #: Subcommands defined in other modules, imported only when used:
 #: name → (module, add_arguments function, run function, help).
 LAZY_COMMANDS: dict[str, tuple[str, str, str, str]] = {
-    "report": ("analysis.reporting.report", "add_report_arguments", "run_report_command",
+    "report": ("analysis.reporting.cli", "add_report_arguments", "run_report_command",
                "write estimates.csv and descriptives.csv"),
-    "export": ("analysis.reporting.export", "add_export_arguments", "run_export_command",
+    "export": ("analysis.reporting.cli", "add_export_arguments", "run_export_command",
                "write the researcher export bundle (.zip)"),
     "bench": ("tooling.bench", "add_arguments", "run_command",
               "time loading and analysing a large synthetic data set"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.access import accounts
-from analysis.privacy.disclosure import neutralize_frame
+from analysis.privacy.csv_safety import neutralize_frame
 from ui.page import admin_page_start, allowed_or_stop
 
 ANY = "(any)"

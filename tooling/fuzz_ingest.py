@@ -9,7 +9,7 @@ is exactly as before (counts and a hash of every survey, attendance, upload and 
 row); after ``applied`` every row of the upload is stored. Applied uploads are undone
 again so that each case starts from the same database.
 
-``tests/test_fuzz_ingest.py`` runs the same property with hypothesis on ~40 cases; this
+``tests/intake/test_fuzz_ingest.py`` runs the same property with hypothesis on ~40 cases; this
 script draws the mutations from a seeded ``random.Random`` and runs many more. It prints
 one JSON line at the end: cases, outcomes, failures (with the mutations that caused them).
 """

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis.privacy.disclosure import neutralize_frame
+from analysis.privacy.csv_safety import neutralize_frame
 from analysis.reporting import report
 from analysis.storage import queries
 from analysis.storage.store import Store

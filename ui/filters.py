@@ -16,7 +16,7 @@ import streamlit as st
 
 from analysis.access.scope import Scope
 from analysis.access.settings import Settings, load_settings
-from analysis.privacy.disclosure import FilterDecision
+from analysis.privacy.guard import FilterDecision
 from analysis.storage import queries
 from analysis.storage.store import Store
 from analysis.views.figure_base import outcome_label

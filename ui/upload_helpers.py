@@ -1,7 +1,7 @@
 """Streamlit-side helpers of the Upload and Import history pages.
 
-Only drawing and the translation between widgets and :mod:`analysis.intake.ingest` values live
-here; reading, mapping rules, validation and storage are all in :mod:`analysis.intake.ingest`.
+Only drawing and the translation between widgets and :mod:`analysis.intake.values` live
+here; reading, mapping rules, validation and storage are all in :mod:`analysis.intake`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import streamlit as st
 
 from analysis.access.scope import PermissionDenied, Scope
 from analysis.definitions.instruments import recognise
-from analysis.intake import dates, template, workbook
+from analysis.intake import dates, importers, template, workbook
 from analysis.intake.mapping import canonical_columns, save_mapping
 from analysis.intake.preview import preview as preview_upload
 from analysis.intake.problem_groups import group_problems
@@ -29,7 +29,8 @@ DO_NOT_STORE = "(do not store)"
 KIND_LABELS = {"survey": "Survey responses", "attendance": "Session attendance"}
 # .xls is accepted by the picker only so that choosing one gets a clear message (not a
 # red icon with the reason on hover): the reader cannot read the old binary format.
-FILE_TYPES = ["csv", "txt", "tsv", "xlsx", "xls"]
+# zip: a set of Teams or Zoom reports.
+FILE_TYPES = ["csv", "txt", "tsv", "xlsx", "xls", "zip"]
 _DATE_COLUMNS = ("survey_date", "session_date")
 _ORDER_WORDS = {dates.DAY_FIRST: "day first (31/03/2025 = 31 March)",
                 dates.MONTH_FIRST: "month first (03/31/2025 = March 31)"}
@@ -64,7 +65,8 @@ def dictionary_bytes() -> bytes:
 
 def file_bytes(kind: str, uploaded) -> bytes | None:
     """The bytes to read from an uploaded file: None (with a message) for an old .xls; for
-    a workbook of several sheets, the sheet chosen on screen."""
+    a workbook of several sheets, the sheet chosen on screen; for a recognised export
+    (Qualtrics, Zoom …), the contract table it converts to."""
     data = uploaded.getvalue()
     if workbook.is_old_excel(data, uploaded.name):
         st.error(workbook.XLS_MESSAGE, icon=":material/error:")
@@ -75,8 +77,33 @@ def file_bytes(kind: str, uploaded) -> bytes | None:
                              help="This workbook has several sheets; the first is read unless "
                                   "you choose another.")
         if sheet != sheets[0]:
-            return workbook.sheet_as_csv(data, sheet)
-    return data
+            data = workbook.sheet_as_csv(data, sheet)
+    return imported_data(kind, uploaded.name, data)
+
+
+def imported_data(kind: str, name: str, data: bytes) -> bytes:
+    """The file's bytes, or, for a recognised export (Qualtrics, Zoom …), the contract
+    table it converts to, with one line naming what was recognised and what is dropped."""
+    try:
+        if kind == "survey":
+            conversion = importers.convert_survey(name, data)
+            if conversion is not None and conversion.needs_wave:
+                wave = st.text_input("Which wave is this export? (e.g. baseline, 2025-Q1)",
+                                     key=f"wave_{upload_digest(data)}").strip()
+                conversion = importers.convert_survey(name, data, wave=wave or None)
+        else:
+            conversion = importers.convert_attendance(importers.report_files(name, data))
+    except Exception:  # an unreadable export is read as a plain file
+        conversion = None
+    if conversion is None:
+        return data
+    st.info(conversion.describe(), icon=":material/travel_explore:")
+    if conversion.dropped:
+        st.caption("Never stored (names, addresses, locations, free text, metadata): "
+                   + conversion.dropped_text() + ".")
+    for problem in conversion.problems:
+        st.warning(problem.message, icon=":material/info:")
+    return conversion.data
 
 
 def date_order_section(kind: str, name: str, data: bytes,

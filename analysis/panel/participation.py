@@ -39,7 +39,7 @@ _DOSE_COLUMNS = {"0": "dose_0", "1–2": "dose_1_2", "3–5": "dose_3_5", "6+": 
 _DAYS_PER_MONTH = 365.25 / 12
 #: Per-cell dominance inputs of :func:`descriptives` (with ``floors``): the largest and
 #: second-largest individual contribution and the cell total of ``value - floor``.
-#: Individual values: for :func:`analysis.privacy.disclosure.export_check` only, never shown.
+#: Individual values: for :func:`analysis.privacy.export_checks.export_check` only, never shown.
 CONTRIBUTION_COLUMNS: tuple[str, ...] = ("contrib_largest", "contrib_second_largest", "contrib_total")
 
 

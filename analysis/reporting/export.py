@@ -1,6 +1,6 @@
 """The researcher export: aggregated, output-checked results in one zip.
 
-Pipeline (the order matters, see :func:`analysis.privacy.disclosure.export_check`)::
+Pipeline (the order matters, see :func:`analysis.privacy.export_checks.export_check`)::
 
     build_report with k = settings.export_min_cell   (suppression at the export threshold)
     -> export_check per table on unrounded counts   (min cell, dominance, residual df)
@@ -24,81 +24,34 @@ import hashlib
 import io
 import json
 import platform
-import re
 import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from analysis.storage import audit
-from analysis.privacy import disclosure
-from analysis.definitions.instruments import SCALES_BY_KEY
-from analysis.panel.participation import CONTRIBUTION_COLUMNS
-from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, ReportTables, build_report, ordered
 from analysis.access.scope import Scope, require
 from analysis.access.settings import Settings
+from analysis.definitions.analyses import ANALYSES
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.panel.participation import CONTRIBUTION_COLUMNS
+from analysis.privacy import export_checks, suppression
+from analysis.privacy.csv_safety import neutralize_frame
+from analysis.privacy.export_tables import check_table, public_reason
+from analysis.reporting.report import (
+    DESCRIPTIVE_COLUMNS,
+    ESTIMATE_COLUMNS,
+    ReportTables,
+    build_report,
+    ordered,
+)
+from analysis.storage import audit
 from analysis.storage.store import Store
 
 __all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary", "write_export"]
 
 #: Fixed timestamp of zip entries: the bundle carries no date and is reproducible.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-#: Columns that never leave: they give exact counts back (df = n - 2; sentences may quote
-#: group sizes) or are internal.
-#: Balance carries its comparison's group sizes only for the min-cell check.
-_DROP = {"estimates": ("residual_df", "sentence", "caveat"),
-         "descriptives": ("wave_index", *CONTRIBUTION_COLUMNS), "participation": (),
-         "balance": ("n_participants", "n_comparison"), "reliability": ()}
-_COUNTS = {
-    "descriptives": ("n",),
-    "estimates": ("n_participants", "n_comparison"),
-    "participation": ("n_respondents", "n_participants"),
-    "balance": ("n_participants", "n_comparison"),
-    "reliability": ("n",),
-}
-#: How each table is checked: magnitude tables get the dominance rule, regression
-#: tables the residual-df rule, and every table the min-cell rule.
-_KIND = {"estimates": "regression", "descriptives": "magnitude", "reliability": "frequency",
-         "balance": "frequency", "participation": "frequency"}
-#: Tables whose statistics are not sums or means of individual values: dominance is
-#: recorded as not applicable (a pass with this reason) rather than left for review.
-_DOMINANCE_NOT_APPLICABLE = {
-    "reliability": "dominance: not applicable (statistic is not a sum or mean of individual values: "
-                   "Cronbach's alpha is a ratio of variances)",
-    "balance": "dominance: not applicable (statistic is not a sum or mean of individual values: "
-               "standardised differences and variance ratios)",
-}
-_NO_MODEL_OUTPUT = ("no model output shipped (the estimate could not be computed); "
-                    "its counts are checked by min_cell")
-_KEYS = {
-    "descriptives": ("outcome", "wave", "site", "group"),
-    "estimates": ("analysis", "outcome", "wave"),
-    "participation": ("breakdown", "wave", "site", "role", "session_type"),
-    "balance": ("outcome", "wave", "covariate"),
-    "reliability": ("scale", "wave"),
-}
-
-ANALYSIS_NOTES: dict[str, str] = {
-    "unadjusted": "Difference of means at a wave (Welch t-test; Hedges' g). Assumes nothing about "
-                  "who joined: a raw comparison.",
-    "did": "Difference-in-differences of change from baseline (OLS with person-clustered SEs). "
-           "Assumes parallel trends: without the program both groups would have changed alike. "
-           "With one pre-program wave this cannot be tested.",
-    "ancova": "Follow-up score adjusted for baseline score, site and role (OLS, HC3). Assumes "
-              "selection on the measured baseline score. Differs from DiD when groups differ at "
-              "baseline (Lord's paradox).",
-    "ipw": "Inverse-probability-weighted difference at follow-up (logistic propensity on baseline "
-           "score, site and role; stabilised weights capped at the 1st/99th percentiles; HC1). "
-           "Assumes no unmeasured confounding and overlap.",
-    "high_burnout_rd": "Risk difference of the share above the instrument's cut-off, in percentage "
-                       "points (Newcombe hybrid-score CI). Unadjusted.",
-    "dose_response": "Change from baseline per session attended, participants only (OLS, HC3). "
-                     "Attendance is self-chosen: descriptive support, not proof.",
-}
-
-
 @dataclass(frozen=True)
 class ExportBundle:
     """The zip and what the checks found (for the export page)."""
@@ -129,7 +82,7 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
         with store.transaction() as cur:
             audit.record(cur, scope.user, "export", "refused", {"reason": "role may not export"})
         raise
-    k_export = disclosure.validate_min_group_size(max(settings.export_min_cell, settings.min_group_size))
+    k_export = suppression.validate_min_group_size(max(settings.export_min_cell, settings.min_group_size))
     export_settings = replace(settings, min_group_size=k_export)
     if tables is None:
         tables = build_report(store, scope, settings=export_settings, with_contributions=True)
@@ -143,14 +96,14 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     frames["balance"] = _with_group_sizes(frames["balance"], tables.estimates)
     contributions = _descriptive_contributions(frames["descriptives"], tables.descriptive_contributions)
     checked: dict[str, pd.DataFrame] = {}
-    all_checks: list[disclosure.Check] = []
+    all_checks: list[export_checks.Check] = []
     for name, frame in frames.items():
-        out, checks = _check(name, frame, k_export,
-                             contributions if name == "descriptives" else None)
+        out, checks = check_table(name, frame, k_export,
+                                  contributions if name == "descriptives" else None)
         checked[name] = out
         all_checks.extend(checks)
-    checks = disclosure.checks_frame(all_checks)
-    checks["reason"] = checks["reason"].map(_public_reason)
+    checks = export_checks.checks_frame(all_checks)
+    checks["reason"] = checks["reason"].map(public_reason)
 
     files: dict[str, bytes] = {}
     for name, frame in checked.items():
@@ -211,7 +164,8 @@ def _with_group_sizes(balance: pd.DataFrame, estimates: pd.DataFrame) -> pd.Data
     out = balance.reset_index(drop=True).copy()
     if out.empty:
         return out.assign(n_participants=pd.Series(dtype="Int64"), n_comparison=pd.Series(dtype="Int64"))
-    sizes = (estimates.loc[estimates["analysis"] == "ipw", ["outcome", "wave", "n_participants", "n_comparison"]]
+    columns = ["outcome", "wave", "n_participants", "n_comparison"]
+    sizes = (estimates.loc[estimates["analysis"] == "ipw", columns]
              .assign(wave=lambda f: f["wave"].astype(str))
              .drop_duplicates(["outcome", "wave"]))
     out["wave"] = out["wave"].astype(str)
@@ -241,135 +195,15 @@ def _descriptive_contributions(descriptives: pd.DataFrame, contributions: pd.Dat
     return out
 
 
-def _check(name: str, frame: pd.DataFrame, k_export: int, contributions: pd.DataFrame | None = None
-           ) -> tuple[pd.DataFrame, list[disclosure.Check]]:
-    count_cols = [c for c in _COUNTS[name] if c in frame.columns]
-    keys = [c for c in _KEYS[name] if c in frame.columns]
-    kind = _KIND[name]
-    residual = "residual_df" if name == "estimates" else None
-    frame = frame.reset_index(drop=True)
-    labels = [*keys, *(c for c in ("effect_size_kind", "adjust_method", "unit") if c in frame.columns)]
-    out, checks = disclosure.export_check(f"{name}.csv", frame, kind, count_cols, k_export,
-                                          contributions=contributions, residual_df_col=residual,
-                                          key_cols=keys, label_cols=labels)
-    if name == "balance":
-        checks = _balance_checks(checks, frame)
-    if name in _DOMINANCE_NOT_APPLICABLE:
-        checks = checks + [disclosure.Check(c.table, c.row_key, "dominance", "pass", _DOMINANCE_NOT_APPLICABLE[name])
-                           for c in checks if c.rule == "min_cell"]
-    if name == "estimates":
-        checks = _no_model_checks(checks, frame)
-    if name == "descriptives":
-        out, checks = _complete_dominance(out, checks, frame, labels)
-    if name == "estimates":
-        failed = out["suppressed"].astype(bool) & ~frame["suppressed"].astype(bool)
-        out.loc[out["suppressed"].astype(bool), ["sentence", "caveat"]] = ""
-        out.loc[failed, "status"] = disclosure.INSUFFICIENT
-    if "status" in out.columns:
-        # estimator reasons can quote exact group sizes: ship the category only
-        out["status"] = out["status"].where(
-            out["status"].isin([disclosure.OK, disclosure.INSUFFICIENT, disclosure.NO_DATA]),
-            "not enough data")
-    out = disclosure.round_counts(out, count_cols)
-    out = out.drop(columns=[c for c in _DROP[name] if c in out.columns])
-    return out, checks
-
-
-def _balance_checks(checks: list[disclosure.Check], frame: pd.DataFrame) -> list[disclosure.Check]:
-    """Balance rows whose comparison's group sizes are unknown need a person to look."""
-    unknown = frame[["n_participants", "n_comparison"]].isna().all(axis=1).to_numpy()
-    already = (frame["suppressed"].fillna(False).astype(bool).to_numpy() if "suppressed" in frame.columns
-               else np.zeros(len(frame), dtype=bool))
-    out, row = [], 0
-    for check in checks:
-        if check.rule == "min_cell":
-            if unknown[row] and not already[row]:
-                check = replace(check, outcome="review", reason="group sizes of the IPW comparison not found")
-            elif check.outcome == "pass" and not already[row]:
-                check = replace(check, reason="both groups (and every covariate level shown) have at least "
-                                              "the minimum cell count")
-            row += 1
-        out.append(check)
-    return out
-
-
-def _no_model_checks(checks: list[disclosure.Check], frame: pd.DataFrame) -> list[disclosure.Check]:
-    """An estimate row without any model number has nothing for the residual-df rule to protect."""
-    numbers = [c for c in ("estimate", "ci_low", "ci_high", "p_value", "effect_size") if c in frame.columns]
-    empty = frame[numbers].apply(pd.to_numeric, errors="coerce").isna().all(axis=1).to_numpy()
-    out, row = [], 0
-    for check in checks:
-        if check.rule == "residual_df":
-            if check.outcome == "review" and empty[row]:
-                check = replace(check, outcome="pass", reason=_NO_MODEL_OUTPUT)
-            row += 1
-        out.append(check)
-    return out
-
-
-def _complete_dominance(out: pd.DataFrame, checks: list[disclosure.Check], frame: pd.DataFrame,
-                        labels: list[str]) -> tuple[pd.DataFrame, list[disclosure.Check]]:
-    """Blank the rest of an outcome × wave block in which a cell failed dominance.
-
-    The descriptives hold the site × group table with both margins, and a mean's n is
-    implied by its SD and CI: one blanked cell would come back as margin minus the
-    visible cells. Blanking the whole block of that outcome and wave leaves nothing to
-    subtract (conservative; dominance failures at n >= 10 are rare).
-    """
-    failed = np.array([c.outcome == "fail" for c in checks if c.rule == "dominance"], dtype=bool)
-    if not failed.any():
-        return out, checks
-    block = frame["outcome"].astype(str) + "\x1f" + frame["wave"].astype(str)
-    in_block = block.isin(set(block[failed])).to_numpy()
-    extra = in_block & ~out["suppressed"].fillna(False).astype(bool).to_numpy()
-    if not extra.any():
-        return out, checks
-    mask = pd.Series(extra, index=out.index)
-    for col in out.columns:
-        if col not in labels and col not in ("suppressed", "status"):
-            out[col] = out[col].mask(mask)
-    out["suppressed"] = out["suppressed"].astype(bool) | extra
-    out.loc[mask, "status"] = disclosure.INSUFFICIENT
-    keys = [c.row_key for c in checks if c.rule == "min_cell"]
-    table = checks[0].table
-    added = [disclosure.Check(table, keys[i], "dominance_complement", "fail",
-                              "blanked with a cell of the same outcome and wave that failed dominance "
-                              "(it could otherwise be recovered by subtraction from the margins)")
-             for i in np.flatnonzero(extra)]
-    return out, checks + added
-
-
-_REASON_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(\w+)=\d+ below (\d+)"), r"\1 below \2"),
-    (re.compile(r"^residual df \S+ below (\d+)$"), r"residual df below \1"),
-    (re.compile(r"^residual df \S+$"), f"residual df at least {disclosure.MIN_RESIDUAL_DF}"),
-    (re.compile(r"^largest (\d+) contributions are \d+% of the cell total \(limit (\d+%)\)$"),
-     r"largest \1 contributions exceed \2 of the cell total"),
-    (re.compile(r"^largest (\d+) contributions are \d+% of the cell total$"),
-     rf"largest \1 contributions at most {disclosure.DOMINANCE_K:.0%} of the cell total"),
-)
-
-
-def _public_reason(reason: str) -> str:
-    """A check's reason without the exact numbers behind it.
-
-    checks.csv ships in the bundle: a blanked cell's exact count, a residual df (n - p)
-    or a dominance share would give back what the check protects.
-    """
-    for pattern, replacement in _REASON_PATTERNS:
-        reason = pattern.sub(replacement, reason)
-    return reason
-
-
 def _csv(frame: pd.DataFrame) -> bytes:
-    return disclosure.neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+    return neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
 
 
 def _xlsx(frames: dict[str, pd.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in frames.items():
-            safe = disclosure.neutralize_frame(frame)
+            safe = neutralize_frame(frame)
             safe = safe.astype(object).where(safe.notna(), None)
             safe.to_excel(writer, sheet_name=name[:31], index=False)
     book = buffer.getvalue()
@@ -400,9 +234,9 @@ def _config(settings: Settings, k_export: int, outcomes: list[str], tables: Repo
     return {
         "settings": asdict(settings),
         "export": {
-            "min_cell": k_export, "rounding_base": disclosure.EXPORT_ROUNDING_BASE,
-            "min_residual_df": disclosure.MIN_RESIDUAL_DF,
-            "dominance": {"n": disclosure.DOMINANCE_N, "k": disclosure.DOMINANCE_K},
+            "min_cell": k_export, "rounding_base": export_checks.EXPORT_ROUNDING_BASE,
+            "min_residual_df": export_checks.MIN_RESIDUAL_DF,
+            "dominance": {"n": export_checks.DOMINANCE_N, "k": export_checks.DOMINANCE_K},
         },
         "outcomes": outcomes,
         "waves": [str(w) for w in dict.fromkeys(tables.descriptives["wave"].astype(str))],
@@ -425,7 +259,7 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
              "## Analyses", "",
              "Every estimate is participants minus comparison, in the outcome's own units, at each "
              "follow-up wave, with a 95% confidence interval.", ""]
-    lines += [f"- **{name}**: {text}" for name, text in ANALYSIS_NOTES.items()]
+    lines += [f"- **{a.name}** ({a.label}): {a.method} Reference: {a.citation}." for a in ANALYSES]
     lines += ["",
               "Multiplicity: within one analysis at one wave, the primary outcomes of an instrument "
               "are Holm-adjusted together; other outcomes are Benjamini-Hochberg-adjusted "
@@ -438,8 +272,8 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
               "## Disclosure control", "",
               f"- No cell with fewer than {k_export} people is shown; complementary cells are hidden "
               "so that no hidden cell can be found by subtraction.",
-              f"- Counts are rounded to a multiple of {disclosure.EXPORT_ROUNDING_BASE}.",
-              f"- Regression rows need at least {disclosure.MIN_RESIDUAL_DF} residual degrees of "
+              f"- Counts are rounded to a multiple of {export_checks.EXPORT_ROUNDING_BASE}.",
+              f"- Regression rows need at least {export_checks.MIN_RESIDUAL_DF} residual degrees of "
               "freedom; residual degrees of freedom are not shipped (they give counts back). They are: "
               "Welch's df for `unadjusted`; people minus 1 for `did` (person clusters); n minus the "
               "number of model columns for `ancova` and `ipw`; n minus 2 for `dose_response`; "
@@ -447,11 +281,11 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
               "is the conservative analogue: the df of the two-group linear probability model). A row "
               "whose estimate could not be computed ships no model numbers and passes this rule; its "
               "counts are checked like any other.",
-              f"- Dominance (N-K rule, N={disclosure.DOMINANCE_N}, K={disclosure.DOMINANCE_K:.0%}) "
+              f"- Dominance (N-K rule, N={export_checks.DOMINANCE_N}, K={export_checks.DOMINANCE_K:.0%}) "
               "for the descriptives (means, SDs and their intervals): in every cell the two largest "
               "individual contributions to the cell's sum of scores, counted from the scale's lowest "
               "possible score (score minus scale minimum, so every contribution is non-negative), "
-              f"must not exceed {disclosure.DOMINANCE_K:.0%} of that sum. A cell that fails is blanked, "
+              f"must not exceed {export_checks.DOMINANCE_K:.0%} of that sum. A cell that fails is blanked, "
               "and so is the rest of its outcome and wave (else it could be recovered by subtraction "
               "from the margins). The individual contributions are used for the check only and never "
               "leave the machine.",
@@ -469,40 +303,3 @@ def methods_markdown(outcomes: list[str], settings: Settings, k_export: int) -> 
     lines += [f"- {name} {version}" for name, version in _versions().items()]
     lines += ["", methods_text(outcomes) if outcomes else ""]
     return "\n".join(lines).rstrip() + "\n"
-
-
-# ------------------------------------------------------------------ command line
-
-
-def add_export_arguments(parser: "argparse.ArgumentParser") -> None:  # noqa: F821
-    """The ``export`` subcommand's arguments (for the CLI registry)."""
-    parser.add_argument("--db", required=True, help="the DuckDB database file")
-    parser.add_argument("--out", required=True, help="the zip file to write")
-
-
-def run_export_command(args: "argparse.Namespace") -> int:  # noqa: F821
-    """Run ``export``: exit 0 done, 2 input refused, 1 anything else."""
-    import sys  # noqa: PLC0415
-
-    from analysis.access.scope import LOCAL  # noqa: PLC0415
-    from analysis.access.settings import load_settings  # noqa: PLC0415
-
-    if not Path(args.db).is_file():
-        print(f"--db {args.db}: no database file there.", file=sys.stderr)
-        return 2
-    if not str(args.out).lower().endswith(".zip"):
-        print(f"--out {args.out}: the export is a .zip file.", file=sys.stderr)
-        return 2
-    try:
-        with Store(args.db) as store:
-            bundle = build_export_bundle(store, LOCAL, settings=load_settings(store))
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_bytes(bundle.zip_bytes)
-    except Exception as error:  # noqa: BLE001 - the CLI reports, never tracebacks
-        print(f"export failed: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    failed = int(bundle.summary["fail"].sum()) if len(bundle.summary) else 0
-    review = int(bundle.summary["review"].sum()) if len(bundle.summary) else 0
-    print(f"Wrote {args.out}: {len(bundle.files)} files ({', '.join(bundle.files)}). Output checks: "
-          f"{failed} cells failed and were blanked, {review} marked for review (see checks.csv).")
-    return 0

@@ -2,28 +2,29 @@
 
 Built from the report's disclosure-checked tables only (never row-level data):
 headline, overview (means per wave), impact (forest plot of every analysis),
-sentences and caveats, notes and a methods summary. plotly.js is embedded inline
+sentences and caveats, notes and a methods summary, rendered by a Jinja2 template
+with autoescaping. plotly.js is embedded inline
 once; every later figure reuses it.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from analysis.definitions.analyses import ANALYSES
+from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.reporting.report import ReportTables
 
 __all__ = ["build_html_report", "default_figures"]
 
-_METHOD_NAMES = {"unadjusted": "Unadjusted", "did": "Difference-in-differences", "ancova": "ANCOVA",
-                 "ipw": "Weighted (IPW)", "high_burnout_rd": "Share above cut-off (pp)",
-                 "dose_response": "Per session"}
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:960px;margin:2rem auto;
 padding:0 1rem;color:#1f2933;line-height:1.5}
@@ -34,8 +35,9 @@ td,th{border-bottom:1px solid #e4e7eb;padding:.3rem .6rem;text-align:left}
 """
 
 
-def _esc(text: Any) -> str:
-    return html.escape("" if text is None else str(text))
+def _short_label(name: str) -> str:
+    record = registered_analysis(name)
+    return record.short_label if record else str(name)
 
 
 def default_figures(tables: ReportTables) -> list[tuple[str, go.Figure]]:
@@ -58,7 +60,7 @@ def default_figures(tables: ReportTables) -> list[tuple[str, go.Figure]]:
             chart = forest_figure(tables.estimates, outcomes, wave, k=k)
             figures.append((chart.alt or "Estimates by method", chart.figure))
         return figures
-    except Exception:  # noqa: BLE001 - fall back to the minimal figures below
+    except Exception:  # fall back to the minimal figures below
         figures = []
     if outcome is not None:
         figures.append((f"Mean {SCALES_BY_KEY[outcome].label.lower()} per wave",
@@ -88,7 +90,7 @@ def _forest(estimates: pd.DataFrame, wave: str) -> go.Figure:
     rows = estimates.loc[(estimates["wave"].astype(str) == str(wave))
                          & ~estimates["suppressed"].astype(bool) & estimates["estimate"].notna()
                          & (estimates["analysis"] != "high_burnout_rd")]
-    labels = [f"{SCALES_BY_KEY[o].label} · {_METHOD_NAMES.get(a, a)}"
+    labels = [f"{SCALES_BY_KEY[o].label} · {_short_label(a)}"
               for o, a in zip(rows["outcome"], rows["analysis"])]
     fig = go.Figure(go.Scatter(
         x=rows["estimate"].astype(float), y=labels, mode="markers",
@@ -101,52 +103,31 @@ def _forest(estimates: pd.DataFrame, wave: str) -> go.Figure:
     return fig
 
 
-def _headline_html(tables: ReportTables) -> str:
-    h = tables.headline
-    if h is None:
-        return "<p>There is not enough data for a headline result yet.</p>"
-    parts = [f"<div class='headline'><strong>{_esc(h.outcome_label)}, {_esc(h.wave)}</strong>"
-             f"<p>{_esc(h.sentence)}</p><p class='note'>{_esc(h.why_this_analysis)}</p>"]
-    if h.ancova_estimate is not None:
-        parts.append(f"<p class='note'>ANCOVA beside it: {h.ancova_estimate:+.1f} {_esc(h.unit)} "
-                     f"(95% CI {h.ancova_ci_low:+.1f} to {h.ancova_ci_high:+.1f}).</p>")
-    if h.lords_paradox:
-        parts.append(f"<p class='note'>{_esc(h.lords_paradox)}</p>")
-    parts.append("</div>")
-    return "".join(parts)
+_ENVIRONMENT = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                           autoescape=select_autoescape(["html", "j2"], default_for_string=True,
+                                                        default=True),
+                           keep_trailing_newline=False)
 
 
-def _sentences_html(tables: ReportTables) -> str:
+def _results(tables: ReportTables) -> dict[str, Any] | None:
+    """Every analysis's sentence and caveat at the headline's wave (else the last wave)."""
     est = tables.estimates
     if est.empty:
-        return "<p>No estimates.</p>"
+        return None
     h = tables.headline
     wave = h.wave if h else str(est["wave"].iloc[-1])
     rows = est.loc[est["wave"].astype(str) == wave]
-    items = []
-    for row in rows.itertuples(index=False):
-        caveat = f" <span class='note'>{_esc(row.caveat)}</span>" if row.caveat else ""
-        items.append(f"<li><em>{_esc(_METHOD_NAMES.get(row.analysis, row.analysis))}</em>: "
-                     f"{_esc(row.sentence)}{caveat}</li>")
-    return f"<p>All results at {_esc(wave)}:</p><ul>{''.join(items)}</ul>"
-
-
-def _methods_html(tables: ReportTables) -> str:
-    from analysis.reporting.export import ANALYSIS_NOTES  # noqa: PLC0415
-
-    k = tables.settings.min_group_size
-    items = "".join(f"<li><strong>{_esc(_METHOD_NAMES.get(a, a))}</strong>: {_esc(t)}</li>"
-                    for a, t in ANALYSIS_NOTES.items())
-    return (f"<p>A participant attended at least {tables.settings.min_sessions} session(s) by the "
-            f"wave's survey date; the comparison group attended none. Estimates are participants "
-            f"minus comparison with 95% confidence intervals.</p><ul>{items}</ul>"
-            f"<p class='note'>No group of fewer than {k} people is shown; cells that would let a "
-            f"hidden one be worked out are hidden too.</p>")
+    return {"wave": wave,
+            "rows": [{"label": _short_label(row.analysis), "sentence": row.sentence, "caveat": row.caveat}
+                     for row in rows.itertuples(index=False)]}
 
 
 def build_html_report(tables: ReportTables,
                       figures: Sequence[Any] | None = None) -> str:
     """The leadership report as one HTML string (self-contained, offline).
+
+    Rendered from ``templates/leadership.html.j2`` with autoescaping: every text from
+    the tables is escaped; only the embedded plotly figures are inserted as HTML.
 
     Parameters
     ----------
@@ -157,26 +138,15 @@ def build_html_report(tables: ReportTables,
         pairs; default :func:`default_figures`.
     """
     chosen = default_figures(tables) if figures is None else [_as_pair(f) for f in figures]
-    blocks = []
-    for index, (title, fig) in enumerate(chosen):
-        blocks.append(f"<figure><figcaption class='note'>{_esc(title)}</figcaption>"
-                      + pio.to_html(fig, full_html=False, include_plotlyjs=(index == 0),
-                                    config={"displaylogo": False}) + "</figure>")
-    notes = "".join(f"<li>{_esc(n)}</li>" for n in tables.notes)
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<title>Peer Program Impact: leadership report</title>"
-        f"<style>{_STYLE}</style></head><body>"
-        "<h1>Peer Program Impact: leadership report</h1>"
-        "<p class='note'>Does the peer-support program lower burnout? Aggregated, anonymised "
-        "results from the organisation's own survey and attendance data.</p>"
-        "<h2>Headline</h2>" + _headline_html(tables)
-        + "<h2>Overview and impact</h2>" + "".join(blocks)
-        + "<h2>What each analysis says</h2>" + _sentences_html(tables)
-        + (f"<h2>Caveats</h2><ul>{notes}</ul>" if notes else "")
-        + "<h2>Methods</h2>" + _methods_html(tables)
-        + "</body></html>"
-    )
+    blocks = [{"title": title,
+               "html": pio.to_html(fig, full_html=False, include_plotlyjs=(index == 0),
+                                   config={"displaylogo": False})}
+              for index, (title, fig) in enumerate(chosen)]
+    template = _ENVIRONMENT.get_template("leadership.html.j2")
+    return template.render(style=_STYLE, headline=tables.headline, figures=blocks,
+                           results=_results(tables), notes=list(tables.notes), analyses=ANALYSES,
+                           min_sessions=tables.settings.min_sessions,
+                           min_group_size=tables.settings.min_group_size)
 
 
 def _as_pair(item: Any) -> tuple[str, go.Figure]:

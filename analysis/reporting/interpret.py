@@ -15,28 +15,19 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.stats.estimates import Estimate, finite_or_none
 
 __all__ = ["effect_size_word", "as_estimate", "sentence", "caveats", "lords_paradox_note"]
 
 _ROW_FIELDS = ("analysis", "outcome", "wave", "estimate", "ci_low", "ci_high", "p_value", "n_participants",
-               "n_comparison", "effect_size", "effect_size_kind", "residual_df", "p_adjusted", "adjust_method")
+               "n_comparison", "effect_size", "effect_size_kind", "residual_df", "p_adjusted",
+               "adjust_method")
 
 # Effect sizes on Cohen's d scale (or h for proportions): the benchmarks apply.
 STANDARDIZED_KINDS = frozenset({"hedges_g", "cohen_d", "d_baseline_sd", "d_follow_up_sd", "cohen_h"})
 CANNOT_RULE_OUT = "the data cannot rule out no effect"
 
-ASSUMPTIONS: dict[str, str] = {
-    "unadjusted": "Raw difference: it does not account for who chose to join.",
-    "did": ("Assumes both groups would have changed alike without the program (parallel trends)."),
-    "ancova": ("Assumes that people with the same baseline score would have scored alike later, "
-               "whichever group they were in."),
-    "ipw": ("Assumes the baseline score, site and role capture every reason for joining that also "
-            "affects burnout (no hidden confounding)."),
-    "high_burnout_rd": "Raw difference in shares: it does not account for who chose to join.",
-    "dose_response": ("People choose how often to attend, so those who attend more may differ in other "
-                      "ways: this supports, but does not prove, an effect."),
-}
 
 
 def as_estimate(value: Estimate | Mapping[str, Any]) -> Estimate:
@@ -53,7 +44,8 @@ def as_estimate(value: Estimate | Mapping[str, Any]) -> Estimate:
     for name in _ROW_FIELDS:
         item = row.get(name)
         if name in ("analysis", "outcome", "wave", "effect_size_kind", "adjust_method"):
-            fields[name] = None if item is None or (not isinstance(item, str) and pd.isna(item)) else str(item)
+            missing = item is None or (not isinstance(item, str) and pd.isna(item))
+            fields[name] = None if missing else str(item)
         elif name in ("n_participants", "n_comparison"):
             number = finite_or_none(item)
             fields[name] = None if number is None else int(number)
@@ -129,8 +121,9 @@ def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None =
     Examples
     --------
     >>> est = Estimate("did", "cbi_work", "w1", -8.5, -9.6, -7.4, 0.001, 40, 60, -0.6, "d_baseline_sd")
-    >>> sentence(est, "work burnout", "points")
-    "Participants' work burnout fell 8.5 points more than non-participants' (95% CI 7.4 to 9.6) — a moderate effect."
+    >>> sentence(est, "work burnout", "points")  # doctest: +NORMALIZE_WHITESPACE
+    "Participants' work burnout fell 8.5 points more than non-participants' (95% CI 7.4 to 9.6)
+    — a moderate effect."
     """
     estimate = as_estimate(estimate)
     outcome_label = outcome_label or estimate.outcome or "the outcome"
@@ -186,7 +179,8 @@ def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None =
     return text + "."
 
 
-def caveats(estimate: Estimate | Mapping[str, Any], reliability: float | None = None, trends: object | None = None,
+def caveats(estimate: Estimate | Mapping[str, Any], reliability: float | None = None,
+            trends: object | None = None,
             small_group: int = 30, baseline_gap: float = 0.2, higher_is_worse: bool = True) -> list[str]:
     """Short caveats for one estimate, most important first.
 
@@ -209,7 +203,8 @@ def caveats(estimate: Estimate | Mapping[str, Any], reliability: float | None = 
     if not estimate.ok:
         return [estimate.status[0].upper() + estimate.status[1:] + "."]
     notes: list[str] = []
-    assumption = ASSUMPTIONS.get(estimate.analysis)
+    record = registered_analysis(estimate.analysis)
+    assumption = record.assumption if record else None
     if assumption:
         notes.append(assumption)
     if estimate.analysis == "did":

@@ -7,7 +7,7 @@ the scoring. The export, the dashboards and the report reuse :func:`methods_text
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from analysis.definitions.instruments import INSTRUMENTS, SCALES_BY_KEY, Instrument, Scale
 from analysis.stats.reliability import ALPHA_CAUTION, Reliability
@@ -161,7 +161,9 @@ def scale_caution_text(reliability: Reliability, scale_label: str = "this scale"
     Examples
     --------
     >>> scale_caution_text(Reliability(0.59, 0.19, 0.84, 15, 10, True, "ok"), "Burnout")
-    "Cronbach's α for Burnout is 0.59 (95% CI 0.19 to 0.84; n = 15, k = 10), below 0.70: its items agree less than usual, so read its results with caution."
+    ... # doctest: +NORMALIZE_WHITESPACE
+    "Cronbach's α for Burnout is 0.59 (95% CI 0.19 to 0.84; n = 15, k = 10), below 0.70: its items
+    agree less than usual, so read its results with caution."
     """
     if not reliability.ok:
         return (f"Cronbach's α for {scale_label} could not be estimated "

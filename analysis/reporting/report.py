@@ -2,7 +2,7 @@
 
 :func:`build_report` reads the stored data once (panel and attendance, through
 :mod:`analysis.storage.queries` with the viewer's scope), runs every analysis of
-:mod:`analysis.stats.compare`, and passes every table through :mod:`analysis.privacy.disclosure`
+:mod:`analysis.stats.compare`, and passes every table through :mod:`analysis.privacy`
 before it is returned, so nothing that leaves this module can show a group smaller
 than ``settings.min_group_size``. :func:`write_report` writes the contract CSVs.
 
@@ -17,48 +17,50 @@ when the baseline survey itself decides who is invited. When the two disagree
 (different signs, or one interval excludes zero and the other does not) the
 headline carries the Lord's paradox note.
 
-Disclosure design (what protects what)
---------------------------------------
-* Descriptives: :func:`analysis.privacy.disclosure.suppress_two_way` per outcome × wave
-  (site × group, both margins). Cells hidden in any outcome's table, or in the
-  respondents table (participation), are hidden in all of them, so that one table
-  cannot undo another's complementary suppression.
-* Filters: a site may be selected only when it is shown in the unfiltered report
-  (not hidden, not a complementary cell); a role only when it is shown in the role
-  breakdown; selections and what they leave out must number 0 or at least ``k``
-  (:func:`analysis.privacy.disclosure.check_filter`) for every wave and group, also within
-  the selected sites and within the selected roles. A refused filter raises
-  :class:`FilterRefused`. Filtered reports show the selected sites' rows exactly as
-  the unfiltered report does and hide a selection total when any of its members
-  is hidden.
-* Estimates: :func:`analysis.privacy.disclosure.guard_estimates`.
+Disclosure
+----------
+Every decision of what may be shown is made in :mod:`analysis.privacy`: small cells in
+:mod:`analysis.privacy.suppression`, selections and the consistency of the report's tables
+with each other in :mod:`analysis.privacy.guard` (see its docstring for what protects what).
+Filtered reports show the selected sites' rows exactly as the unfiltered report does and
+hide a selection total when any of its members is hidden.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from analysis.privacy import disclosure
-from analysis.panel.index import PanelIndex, follow_up_waves
-from analysis.panel.pairs import build_pairs
-from analysis.stats.compare import compare_all, estimates_frame
-from analysis.stats.effect_sizes import pooled_sd
-from analysis.stats.estimates import Estimate, t_half_width
-from analysis.stats.power import minimum_detectable_effect
-from analysis.stats.regression import one_blas_thread
-from analysis.stats.weighting import balance_table
-from analysis.definitions.instruments import SCALES_BY_KEY
-from analysis.panel.participation import descriptives as _descriptives
-from analysis.panel.participation import CONTRIBUTION_COLUMNS
-from analysis.panel.participation import attendance_timing, dose_band, participation_summary
-from analysis.storage.queries import Filters, available, load_attendance, load_item_scores, load_panel, response_quality
 from analysis.access.scope import Scope, require
 from analysis.access.settings import Settings
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.panel.index import PanelIndex, follow_up_waves
+from analysis.privacy import guard, suppression
+from analysis.privacy.csv_safety import neutralize_frame
+from analysis.privacy.guard import FilterRefused
+from analysis.reporting import interpret
+from analysis.reporting.effect_tables import (
+    ESTIMATE_COLUMNS,
+    balance_table,
+    change_table,
+    dose_and_mde_tables,
+    estimate_table,
+    quality_table,
+    reliability_table,
+)
+from analysis.reporting.group_tables import (
+    DESCRIPTIVE_COLUMNS,
+    descriptive_table,
+    participation_table,
+    split_contributions,
+)
+from analysis.stats.estimates import Estimate
+from analysis.stats.regression import one_blas_thread
+from analysis.storage.queries import Filters, available, load_attendance, load_panel
 from analysis.storage.store import Store
 
 __all__ = [
@@ -72,33 +74,12 @@ __all__ = [
     "write_report",
 ]
 
-#: Contract columns of estimates.csv, in order (DESIGN.md).
-ESTIMATE_COLUMNS: tuple[str, ...] = (
-    "analysis", "outcome", "wave", "estimate", "ci_low", "ci_high", "p_value", "n_participants",
-    "n_comparison", "effect_size", "effect_size_kind", "suppressed",
-)
-#: Contract columns of descriptives.csv, in order (DESIGN.md).
-DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
-    "outcome", "wave", "site", "group", "n", "mean", "sd", "ci_low", "ci_high", "share_high",
-    "suppressed",
-)
 #: Headline outcome: the first of these present in the data.
 PRIMARY_OUTCOMES: tuple[str, ...] = (
     "cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee", "miniz_burnout",
 )
-GROUPS: tuple[str, ...] = ("participants", "comparison", "all")
 HEADLINE_ANALYSIS = "did"
-_DESCRIPTIVE_VALUES = ("mean", "sd", "ci_low", "ci_high", "share_high", "share_high_ci_low",
-                       "share_high_ci_high")
-_ESTIMATE_EXTRAS = ("p_adjusted", "adjust_method", "residual_df", "status", "sentence", "caveat")
-_PARTICIPATION_LABELS = ("breakdown", "wave", "site", "role", "session_type")
 
-
-class FilterRefused(Exception):
-    """A filter that could identify people by itself or by subtraction.
-
-    The message is written for the viewer and safe to show.
-    """
 
 
 @dataclass(frozen=True)
@@ -163,7 +144,7 @@ class ReportTables:
       :data:`analysis.panel.participation.CONTRIBUTION_COLUMNS` per descriptives cell (the
       two largest individual contributions and the cell total, for the export's
       dominance rule). Individual values: never shown or exported; only
-      :func:`analysis.privacy.disclosure.export_check` reads them.
+      :func:`analysis.privacy.suppression.export_check` reads them.
     """
 
     estimates: pd.DataFrame
@@ -230,16 +211,16 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
                   outcomes: Sequence[str] | None, waves: Sequence[str] | None,
                   with_contributions: bool = False) -> ReportTables:
     require(scope, "view", filters.sites or ())
-    k = disclosure.validate_min_group_size(settings.min_group_size)
+    k = suppression.validate_min_group_size(settings.min_group_size)
     present = available(store, scope).outcomes
     chosen = [o for o in (outcomes if outcomes is not None else present) if o in present]
     panel_all = load_panel(store, scope, chosen, settings.min_sessions)
     attendance_all = load_attendance(store, scope)
     filtered = filters.sites is not None or filters.roles is not None
 
-    respondents = _respondents_table(panel_all, k)
+    respondents = guard.respondents_table(panel_all, k)
     if filtered:
-        _guard_filter(panel_all, filters, respondents, k)
+        guard.guard_filter(panel_all, filters, respondents, k)
         keep = np.ones(len(panel_all), dtype=bool)
         if filters.sites is not None:
             keep &= panel_all["site"].isin(list(filters.sites)).to_numpy()
@@ -253,21 +234,21 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
 
     cutoffs = {o: (SCALES_BY_KEY[o].cutoff, SCALES_BY_KEY[o].cutoff_direction)
                for o in chosen if SCALES_BY_KEY[o].cutoff is not None}
-    descriptives = _descriptive_table(panel_all, panel, chosen, cutoffs, respondents, filters, k,
+    descriptives = descriptive_table(panel_all, panel, chosen, cutoffs, respondents, filters, k,
                                       with_contributions)
-    participation = _participation_table(panel_all, attendance_all, panel, attendance, respondents,
+    participation = participation_table(panel_all, attendance_all, panel, attendance, respondents,
                                          filters, k)
-    estimates, results = _estimate_table(panel, chosen, cutoffs, k)
+    estimates, results = estimate_table(panel, chosen, cutoffs, k)
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
     follow_ups = follow_up_waves(panel) if len(panel) else []
     headline_wave = follow_ups[-1] if follow_ups else None
     index = PanelIndex(panel) if len(panel) else None
-    balance = _balance_table(panel, headline_outcome, headline_wave, k, index)
-    dose, mde = _dose_and_mde_tables(panel, chosen, k, index)
-    change = _change_table(panel, chosen, estimates, k, index)
+    balance = balance_table(panel, headline_outcome, headline_wave, k, index)
+    dose, mde = dose_and_mde_tables(panel, chosen, k, index)
+    change = change_table(panel, chosen, estimates, k, index)
     del index
-    reliability = _reliability_table(store, scope, filters, chosen, k)
-    quality = _quality_table(store, scope, filters, k)
+    reliability = reliability_table(store, scope, filters, chosen, k)
+    quality = quality_table(store, scope, filters, k)
 
     if report_waves is not None:
         wanted = set(map(str, report_waves))
@@ -281,7 +262,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
             kept = [w for w in follow_ups if w in wanted]
             headline_wave = kept[-1] if kept else None
 
-    descriptives, contributions = _split_contributions(descriptives)
+    descriptives, contributions = split_contributions(descriptives)
     headline = _headline(estimates, results, headline_outcome, headline_wave)
     notes = _notes(panel, estimates, reliability, headline_outcome, k)
     return ReportTables(
@@ -314,7 +295,6 @@ def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
     paths = []
     for name, frame in frames.items():
         path = out / name
-        csv_text(frame).encode("utf-8")
         path.write_text(csv_text(frame), encoding="utf-8")
         paths.append(path)
     return paths
@@ -328,687 +308,7 @@ def ordered(frame: pd.DataFrame, first: Sequence[str]) -> pd.DataFrame:
 
 def csv_text(frame: pd.DataFrame) -> str:
     """CSV text of a report table: blanks for missing, injection-safe text, no index."""
-    return disclosure.neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n")
-
-
-# ------------------------------------------------------------------ suppression helpers
-
-
-def _forced_two_way(frame: pd.DataFrame, count_col: str, value_cols: Sequence[str], row_dim: str,
-                    col_dim: str, keys: Sequence[str], k: int,
-                    forced: pd.Series | None = None) -> pd.DataFrame:
-    """:func:`disclosure.suppress_two_way` with some cells hidden whatever their count.
-
-    A forced cell enters the suppression with the count ``min(count, k - 1)`` (so it is
-    primary-suppressed); the complementary rule then treats it as a hidden cell of at
-    most that size, which is conservative (the real hidden sums are at least as large). Counts and values come back from
-    the real frame; hidden rows lose them as usual.
-    """
-    work = frame.copy()
-    real = pd.to_numeric(work[count_col], errors="coerce").fillna(0)
-    if forced is not None:
-        force = forced.to_numpy(dtype=bool) & (real.to_numpy() > 0)
-        work[count_col] = np.where(force, np.minimum(real, k - 1), real)
-    out = disclosure.suppress_two_way(work, count_col, value_cols, row_dim, col_dim, k, keys=keys)
-    shown = ~out["suppressed"].to_numpy(dtype=bool)
-    counts = pd.array(np.where(shown, real.round().to_numpy(), np.nan), dtype="Float64")
-    out[count_col] = pd.array(counts.round(), dtype="Int64")
-    return out
-
-
-def _respondents_table(panel: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Respondents per wave × site × group (with margins), suppressed: the reference.
-
-    Every count breakdown by site follows the hidden pattern of this table.
-    """
-    frame = panel[["wave", "wave_index", "site", "participant"]].copy()
-    frame["group"] = np.where(frame["participant"].astype(bool), "participants", "comparison")
-    parts = []
-    for by_site in (True, False):
-        for by_group in (True, False):
-            keys = ["wave", "wave_index"] + (["site"] if by_site else []) + (["group"] if by_group else [])
-            part = frame.groupby(keys, observed=True).size().rename("n").reset_index()
-            if not by_site:
-                part["site"] = "all"
-            if not by_group:
-                part["group"] = "all"
-            parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
-    table = _complete_grid(table, ["wave", "wave_index"], "n")
-    return _forced_two_way(table, "n", [], "site", "group", ["wave"], k)
-
-
-def _complete_grid(table: pd.DataFrame, keys: list[str], count_col: str) -> pd.DataFrame:
-    """Add the missing site × group cells of each key with count 0 (shown as no data)."""
-    sites = table["site"].unique()
-    key_frame = table[keys].drop_duplicates()
-    grid = key_frame.merge(pd.DataFrame({"site": sites}), how="cross").merge(
-        pd.DataFrame({"group": list(GROUPS)}), how="cross")
-    out = grid.merge(table, on=[*keys, "site", "group"], how="left")
-    out[count_col] = out[count_col].fillna(0)
-    return out
-
-
-def _hidden_cells(frame: pd.DataFrame) -> set[tuple[str, str, str]]:
-    hidden = frame.loc[frame["suppressed"].astype(bool), ["wave", "site", "group"]].astype(str)
-    return set(map(tuple, hidden.to_numpy()))
-
-
-# ------------------------------------------------------------------ filter guard
-
-
-def _counts_by(panel: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """Respondents per wave and group (participants, comparison, all) within ``mask``."""
-    rows = panel.loc[mask, ["wave", "participant"]]
-    waves = panel["wave"].astype(str).unique()
-    part = rows.groupby("wave")["participant"].agg(["sum", "size"]).reindex(waves, fill_value=0)
-    return pd.DataFrame({"participants": part["sum"], "comparison": part["size"] - part["sum"],
-                         "all": part["size"]})
-
-
-def _guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFrame, k: int) -> None:
-    """Refuse a filter that shows a small group directly or by subtraction."""
-    sites_all = panel["site"].to_numpy()
-    roles_all = panel["role"].to_numpy()
-    site_mask = (np.isin(sites_all, list(filters.sites)) if filters.sites is not None
-                 else np.ones(len(panel), dtype=bool))
-    role_mask = (np.isin(roles_all, list(filters.roles)) if filters.roles is not None
-                 else np.ones(len(panel), dtype=bool))
-    if filters.sites is not None:
-        site_rows = respondents.loc[respondents["site"].isin(list(filters.sites))]
-        hidden = sorted(set(site_rows.loc[site_rows["suppressed"].astype(bool), "site"]))
-        if hidden:
-            raise FilterRefused(
-                "These practices are not shown on their own because too few people answered "
-                "there (or showing them would let a smaller one be worked out): "
-                + ", ".join(hidden) + ". Choose other practices or show all.")
-        if not site_mask.any():
-            raise FilterRefused("No one in this selection answered the survey.")
-    if filters.roles is not None:
-        roles = _role_visibility(panel, k)
-        hidden_roles = sorted(r for r in filters.roles if not roles.get(r, False))
-        if hidden_roles:
-            raise FilterRefused(
-                "These roles are not shown on their own because too few people hold them: "
-                + ", ".join(hidden_roles) + ".")
-    selection = site_mask & role_mask
-    comparisons = [("everyone", np.ones(len(panel), dtype=bool))]
-    if filters.sites is not None and filters.roles is not None:
-        comparisons += [("the selected practices", site_mask), ("the selected roles", role_mask)]
-        # each selected practice on its own is shown unfiltered: its role split must be safe too
-        for site in filters.sites:
-            comparisons.append((site, sites_all == site))
-    for where, reference in comparisons:
-        chosen = selection & reference
-        sel = _counts_by(panel, chosen)
-        ref = _counts_by(panel, reference)
-        for wave in sel.index:
-            for group in GROUPS:
-                n_sel, n_ref = int(sel.loc[wave, group]), int(ref.loc[wave, group])
-                if n_sel == 0 and where != "everyone":
-                    continue
-                if n_sel == 0 and group != "all":
-                    continue
-                decision = disclosure.check_filter(n_sel, n_ref, k)
-                if not decision.allowed:
-                    raise FilterRefused(
-                        f"This selection cannot be shown: at wave {wave}, within {where}, "
-                        f"the {group if group != 'all' else 'respondents'} it selects or leaves "
-                        f"out are fewer than {k}, which could identify people. "
-                        "Choose a wider selection.")
-
-
-def _role_visibility(panel: pd.DataFrame, k: int) -> dict[str, bool]:
-    table = _role_table_counts(panel)
-    shown = _forced_two_way(table, "n", [], "role", "group", ["wave"], k)
-    hidden = set(shown.loc[shown["suppressed"].astype(bool), "role"])
-    return {r: r not in hidden for r in panel["role"].unique()}
-
-
-def _role_table_counts(panel: pd.DataFrame) -> pd.DataFrame:
-    frame = panel[["wave", "role", "participant"]].copy()
-    frame["group"] = np.where(frame["participant"].astype(bool), "participants", "comparison")
-    parts = []
-    for by_role in (True, False):
-        for by_group in (True, False):
-            keys = ["wave"] + (["role"] if by_role else []) + (["group"] if by_group else [])
-            part = frame.groupby(keys, observed=True).size().rename("n").reset_index()
-            if not by_role:
-                part["role"] = "all"
-            if not by_group:
-                part["group"] = "all"
-            parts.append(part)
-    table = pd.concat(parts, ignore_index=True).rename(columns={"role": "site"})
-    table = _complete_grid(table, ["wave"], "n").rename(columns={"site": "role"})
-    return table
-
-
-# ------------------------------------------------------------------ descriptives
-
-
-def _suppress_descriptives(raw: pd.DataFrame, respondents: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Two-way suppression per outcome × wave, consistent across outcomes and with
-    the respondents table (a cell hidden anywhere is hidden everywhere)."""
-    forced = _hidden_cells(respondents)
-    for _ in range(10):
-        keys = list(zip(raw["wave"].astype(str), raw["site"].astype(str), raw["group"].astype(str)))
-        mask = pd.Series([key in forced for key in keys], index=raw.index)
-        out = _forced_two_way(raw, "n", _DESCRIPTIVE_VALUES, "site", "group", ["outcome", "wave"], k, mask)
-        now = forced | _hidden_cells(out)
-        if now == forced:
-            return out
-        forced = now
-    return out
-
-
-def _descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: Sequence[str],
-                       cutoffs: dict, respondents: pd.DataFrame, filters: Filters,
-                       k: int, with_contributions: bool = False) -> pd.DataFrame:
-    columns = [*DESCRIPTIVE_COLUMNS, "status", "wave_index", "share_high_ci_low", "share_high_ci_high",
-               *(CONTRIBUTION_COLUMNS if with_contributions else ())]
-    if not outcomes or panel_all.empty:
-        return pd.DataFrame(columns=columns)
-    floors = ({o: float(SCALES_BY_KEY[o].low) for o in outcomes} if with_contributions
-              else None)
-    full = _suppress_descriptives(_descriptives(panel_all, outcomes, cutoffs, by_site=True, floors=floors),
-                                  respondents, k)
-    if filters.sites is None and filters.roles is None:
-        return full[columns]
-    selection = (_descriptives(panel, outcomes, cutoffs, by_site=False, floors=floors) if len(panel)
-                 else full.iloc[:0])
-    selection = selection.copy()
-    selection["site"] = "selection"
-    if filters.roles is None:
-        members = full.loc[full["site"].isin(list(filters.sites))]
-        any_hidden = members.groupby(["outcome", "wave"])["suppressed"].any()
-    else:
-        members = full.iloc[:0]
-        any_hidden = pd.Series(dtype=bool)
-    small = pd.to_numeric(selection["n"], errors="coerce").fillna(0)
-    small = (small > 0) & (small < k)
-    key = list(zip(selection["outcome"], selection["wave"]))
-    row_small = (small.groupby([selection["outcome"], selection["wave"]]).transform("any")
-                 if len(selection) else small)
-    hide = row_small.to_numpy(dtype=bool) | np.array(
-        [bool(any_hidden.get(kk, False)) for kk in key], dtype=bool)
-    selection = _blank(selection, "n", _DESCRIPTIVE_VALUES, hide)
-    out = pd.concat([selection, members], ignore_index=True)
-    return out[columns]
-
-
-def _split_contributions(descriptives: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The public descriptives (no contribution columns) and the dominance inputs by cell key."""
-    present = [c for c in CONTRIBUTION_COLUMNS if c in descriptives.columns]
-    contributions = descriptives[["outcome", "wave", "site", "group", *present]].copy()
-    return descriptives.drop(columns=present), contributions
-
-
-def _blank(frame: pd.DataFrame, count_col: str, value_cols: Sequence[str], hide: np.ndarray) -> pd.DataFrame:
-    out = frame.copy()
-    counts = pd.to_numeric(out[count_col], errors="coerce").fillna(0).to_numpy()
-    no_data = (counts <= 0) & ~hide
-    hide_s = pd.Series(hide, index=out.index)
-    out[count_col] = pd.array(np.where(hide, np.nan, counts), dtype="Float64").round().astype("Int64")
-    for col in value_cols:
-        if col in out.columns:
-            out[col] = out[col].mask(hide_s | pd.Series(no_data, index=out.index))
-    out["suppressed"] = hide
-    out["status"] = np.where(hide, disclosure.INSUFFICIENT, np.where(no_data, disclosure.NO_DATA,
-                                                                     disclosure.OK))
-    return out
-
-
-# ------------------------------------------------------------------ participation
-
-
-def _participation_table(panel_all: pd.DataFrame, attendance_all: pd.DataFrame, panel: pd.DataFrame,
-                         attendance: pd.DataFrame, respondents: pd.DataFrame, filters: Filters,
-                         k: int) -> pd.DataFrame:
-    columns = [*_PARTICIPATION_LABELS, "n_respondents", "n_participants", "participation_rate",
-               "sessions_median", "sessions_q1", "sessions_q3", "sessions_per_month", "retention",
-               "suppressed", "status"]
-    if panel.empty:
-        return pd.DataFrame(columns=columns)
-    participant_stats = ["participation_rate", "sessions_median", "sessions_q1", "sessions_q3",
-                         "sessions_per_month", "retention"]
-    parts = []
-    # sessions up to each survey date: computed once for the whole panel, shared below
-    timing_all = attendance_timing(panel_all, attendance_all)
-    timing = timing_all if panel is panel_all and attendance is attendance_all else None
-
-    # by wave × site, following the respondents table's pattern (no new hidden cells)
-    if filters.roles is None:
-        by_site = participation_summary(panel_all, attendance_all, by=("wave", "site"), timing=timing_all)
-        if filters.sites is not None:
-            by_site = by_site.loc[by_site["site"].isin(list(filters.sites))]
-        parts.append(_apply_pattern(by_site.assign(breakdown="site"), respondents, participant_stats))
-    # by wave (the whole selection)
-    by_wave = participation_summary(panel, attendance, by=("wave",), timing=timing).assign(
-        breakdown="wave", site="all")
-    if filters.sites is None and filters.roles is None:
-        parts.append(_apply_pattern(by_wave, respondents, participant_stats))
-    else:
-        sel_rows = [p for p in parts if len(p)]
-        member_hidden = (pd.concat(sel_rows).groupby("wave")["suppressed"].any()
-                         if sel_rows else pd.Series(dtype=bool))
-        resp = pd.to_numeric(by_wave["n_respondents"], errors="coerce").fillna(0)
-        part = pd.to_numeric(by_wave["n_participants"], errors="coerce").fillna(0)
-        small = ((resp > 0) & (resp < k)) | ((part > 0) & (part < k)) | \
-            ((resp - part > 0) & (resp - part < k))
-        hide = small.to_numpy() | by_wave["wave"].map(lambda w: bool(member_hidden.get(w, False))).to_numpy()
-        blanked = _blank(by_wave, "n_respondents", ["n_participants", *participant_stats], hide)
-        blanked["n_participants"] = pd.to_numeric(blanked["n_participants"], errors="coerce").round().astype("Int64")
-        blanked["site"] = "selection"
-        parts.append(blanked)
-    # by wave × role (whole selection), two-way role × group with margins
-    if filters.roles is None and filters.sites is None:
-        by_role = participation_summary(panel, attendance, by=("wave", "role"), timing=timing).assign(
-            breakdown="role")
-        role_counts = _role_table_counts(panel)
-        role_pattern = _forced_two_way(role_counts, "n", [], "role", "group", ["wave"], k)
-        parts.append(_apply_pattern(by_role, role_pattern.rename(columns={"role": "site"}),
-                                    participant_stats, cell_col="role"))
-        # by session type: overlapping categories (no additive total), primary + complementary
-        by_type = participation_summary(panel, attendance, by=("wave", "session_type"))
-        by_type = by_type.assign(breakdown="session_type")
-        by_type = disclosure.suppress_breakdown(by_type, "n_participants", participant_stats, ["wave"], k)
-        by_type["n_respondents"] = pd.NA
-        parts.append(by_type)
-    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    for col in ("site", "role", "session_type"):
-        if col not in out.columns:
-            out[col] = "all"
-        out[col] = out[col].fillna("all")
-    for col in ("n_respondents", "n_participants"):
-        out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
-    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
-    return out.reindex(columns=columns)
-
-
-def _apply_pattern(summary: pd.DataFrame, pattern: pd.DataFrame, participant_stats: Sequence[str],
-                   cell_col: str = "site") -> pd.DataFrame:
-    """Blank participation counts where the reference pattern hides the matching cell.
-
-    ``pattern`` has ``wave, site, group, suppressed``; ``summary`` rows are one
-    ``cell_col`` value (or ``all`` when the column is absent) at one wave.
-    """
-    out = summary.copy()
-    cell = out[cell_col].astype(str) if cell_col in out.columns else pd.Series("all", index=out.index)
-    hidden = _hidden_cells(pattern)
-    waves = out["wave"].astype(str)
-    hide_all = np.array([(w, c, "all") in hidden for w, c in zip(waves, cell)])
-    hide_part = np.array([(w, c, "participants") in hidden for w, c in zip(waves, cell)])
-    hide_comp = np.array([(w, c, "comparison") in hidden for w, c in zip(waves, cell)])
-    hide_p = hide_part | hide_comp  # participants are the count whose complement is comparison
-    out["n_respondents"] = pd.to_numeric(out["n_respondents"], errors="coerce").mask(hide_all)
-    out["n_participants"] = pd.to_numeric(out["n_participants"], errors="coerce").mask(hide_p)
-    for col in participant_stats:
-        if col in out.columns:
-            out[col] = out[col].mask(hide_p | hide_all)
-    # sessions statistics describe participants: only for groups of at least k
-    resp = pd.to_numeric(summary["n_respondents"], errors="coerce").fillna(0).to_numpy()
-    suppressed = hide_all | hide_p
-    out["suppressed"] = suppressed
-    out["status"] = np.where(suppressed, disclosure.INSUFFICIENT,
-                             np.where(resp <= 0, disclosure.NO_DATA, disclosure.OK))
-    return out
-
-
-# ------------------------------------------------------------------ estimates
-
-
-def _primary_families(outcomes: Sequence[str]) -> dict[str, str]:
-    return {o: SCALES_BY_KEY[o].instrument for o in outcomes if SCALES_BY_KEY[o].primary}
-
-
-def _estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, k: int
-                    ) -> tuple[pd.DataFrame, list[Estimate]]:
-    columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
-    if panel.empty or not outcomes:
-        return pd.DataFrame(columns=columns), []
-    results = compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
-    frame = estimates_frame(results)
-    reasons = frame["status"].copy()
-    frame = frame.drop(columns=["status"])
-    label_cols = (*disclosure.ESTIMATE_LABEL_COLUMNS, "adjust_method")
-    dose = frame["analysis"] == "dose_response"
-    guarded = pd.concat([
-        disclosure.guard_estimates(frame.loc[~dose], k, label_cols=label_cols),
-        disclosure.guard_estimates(frame.loc[dose], k, count_cols=("n_participants",),
-                                   label_cols=label_cols),
-    ]).sort_index()
-    guarded["adjust_method"] = guarded["adjust_method"].mask(guarded["suppressed"])
-    # keep the estimator's reason when nothing was suppressed but nothing could be computed
-    computed_fail = (guarded["status"] == disclosure.OK) & guarded["estimate"].isna()
-    guarded.loc[computed_fail, "status"] = reasons[computed_fail]
-    if dose.any():
-        guarded.loc[dose, "n_comparison"] = pd.NA
-    sentences, caveats = _texts(results, guarded["suppressed"].to_numpy(dtype=bool), k)
-    guarded["sentence"] = sentences
-    guarded["caveat"] = caveats
-    return guarded.reindex(columns=columns).reset_index(drop=True), results
-
-
-def _texts(results: Sequence[Estimate], suppressed: np.ndarray, k: int) -> tuple[list[str], list[str]]:
-    """A plain-English sentence and caveat per estimate (:mod:`analysis.reporting.interpret`).
-
-    Written from the estimates before guarding, then dropped on suppressed rows: a
-    hidden row says only that it is hidden.
-    """
-    try:
-        from analysis.reporting import interpret  # noqa: PLC0415 - optional: our own words when absent
-    except ImportError:
-        interpret = None  # type: ignore[assignment]
-    sentences, caveats = [], []
-    for est, hidden in zip(results, suppressed):
-        if hidden:
-            sentences.append(f"Not shown: a group has fewer than {k} people.")
-            caveats.append("")
-            continue
-        scale = SCALES_BY_KEY[est.outcome]
-        try:
-            if interpret is None:
-                raise ImportError
-            sentences.append(str(interpret.sentence(est, scale.label.lower(), scale.unit,
-                                                    scale.higher_is_worse, est.wave)))
-            caveats.append(" ".join(interpret.caveats(est)))
-        except Exception:  # noqa: BLE001 - keep the report whole; fall back to our words
-            del sentences[len(caveats):]
-            sentences.append(_fallback_sentence(est))
-            caveats.append(_CAVEATS.get(est.analysis, ""))
-    return sentences, caveats
-
-
-_ANALYSIS_WORDS = {
-    "unadjusted": "Without adjustment, participants scored",
-    "did": "Compared with their own baseline, participants changed",
-    "ancova": "Adjusted for baseline score, site and role, participants scored",
-    "ipw": "Weighted to make the groups alike, participants scored",
-    "high_burnout_rd": "The share above the cut-off was",
-    "dose_response": "Each session attended went with a change of",
-}
-_CAVEATS = {
-    "unadjusted": "A raw comparison: people who join may differ from those who do not.",
-    "did": "Assumes both groups would have changed alike without the program; "
-           "with one pre-program wave this cannot be checked.",
-    "ancova": "Assumes joining depended on the measured baseline score, not on a stable trait.",
-    "ipw": "Assumes the baseline score, site and role explain who joined.",
-    "high_burnout_rd": "Unadjusted difference in shares.",
-    "dose_response": "Attendance is self-chosen: descriptive support, not proof.",
-}
-
-
-def _fallback_sentence(est: Estimate) -> str:
-    row = {"analysis": est.analysis, "outcome": est.outcome, "wave": est.wave,
-           "ci_low": est.ci_low, "ci_high": est.ci_high}
-    scale = SCALES_BY_KEY.get(str(row["outcome"]))
-    label = scale.label if scale else str(row["outcome"])
-    estimate = est.estimate
-    if estimate is None or row["ci_low"] is None or row["ci_high"] is None:
-        return f"{label} at {row['wave']}: no estimate ({est.status})."
-    unit = "percentage points" if row["analysis"] == "high_burnout_rd" else (scale.unit if scale else "points")
-    if row["analysis"] == "dose_response":
-        return (f"{label} at {row['wave']}: each session attended went with a change of "
-                f"{estimate:+.2f} {unit} (95% CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}).")
-    words = "lower" if estimate < 0 else "higher"
-    if row["analysis"] == "high_burnout_rd":
-        return (f"{label} at {row['wave']}: the share above the cut-off was {abs(estimate):.1f} "
-                f"percentage points {words} among participants (95% CI {row['ci_low']:+.1f} to "
-                f"{row['ci_high']:+.1f}).")
-    lead = _ANALYSIS_WORDS.get(str(row["analysis"]), "Participants scored")
-    return (f"{label} at {row['wave']}: {lead} {abs(estimate):.1f} {unit} {words} than the comparison "
-            f"group (95% CI {row['ci_low']:+.1f} to {row['ci_high']:+.1f}).")
-
-
-# ------------------------------------------------------------------ pairs-based tables
-
-
-def _pairs_all(panel: pd.DataFrame, outcome: str, index: PanelIndex | None = None) -> pd.DataFrame:
-    """Every follow-up row with the person's baseline score (last baseline row), all waves.
-
-    Built from row positions (:class:`analysis.panel.index.PanelIndex`) instead of a merge,
-    with only the columns the dose, MDE and balance tables read. With ``index`` the
-    latest outcome's frame is kept for the next caller (one at a time: at 1M rows each
-    is ~60 MB).
-    """
-    if index is None:
-        index = PanelIndex(panel)
-    key = ("pairs_all", outcome)
-    if key in index.memo:
-        return index.memo[key]  # type: ignore[return-value]
-    follow = np.flatnonzero(panel["wave_index"].to_numpy() > 0)
-    follow = follow[index.person[follow] >= 0]
-    base = index.baseline_row[index.person[follow]]
-    values = index.values(outcome)
-    follow_up = values[follow]
-    baseline = np.where(base >= 0, values[np.maximum(base, 0)], np.nan)
-    keep = (base >= 0) & ~np.isnan(follow_up) & ~np.isnan(baseline)
-    rows = follow[keep]
-    pairs = panel[["person", "wave", "wave_index", "participant", "sessions"]].iloc[rows]
-    pairs = pairs.reset_index(drop=True)
-    pairs.insert(3, "follow_up", follow_up[keep])
-    pairs["baseline"] = baseline[keep]
-    pairs["change"] = pairs["follow_up"] - pairs["baseline"]
-    pairs["participant"] = pairs["participant"].astype(bool)
-    for old in [k for k in index.memo if k[0] == "pairs_all"]:
-        del index.memo[old]
-    index.memo[key] = pairs
-    return pairs
-
-
-CHANGE_COLUMNS: tuple[str, ...] = (
-    "outcome", "wave", "wave_index", "baseline_wave", "group", "n", "mean_change", "sd_change",
-    "ci_low", "ci_high", "suppressed", "status",
-)
-
-
-def _change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.DataFrame, k: int,
-                  index: PanelIndex | None) -> pd.DataFrame:
-    """Change since baseline per outcome × follow-up wave × group (participants, comparison).
-
-    The people are those :func:`analysis.stats.causal.did` uses at that wave (its pairs: seen
-    at baseline and at the wave with the outcome at both; group = participant at the
-    wave), so ``mean_change(participants) - mean_change(comparison)`` is the DiD
-    estimate and ``n`` its ``n_participants`` / ``n_comparison``. The 95% interval is
-    the t interval of each group's mean change. Suppressed like that estimate
-    (:func:`analysis.privacy.disclosure.guard_estimates` on the same two counts): both rows of
-    a wave are hidden when either group has 1 to k - 1 people (or the DiD row is
-    hidden), and carry no numbers when either group is empty.
-    """
-    if index is None or not outcomes or panel.empty:
-        return pd.DataFrame(columns=list(CHANGE_COLUMNS))
-    base_waves = panel.loc[panel["wave_index"] == 0, "wave"]
-    baseline_wave = str(base_waves.iloc[0]) if len(base_waves) else None
-    wave_index = panel[["wave", "wave_index"]].drop_duplicates("wave")
-    wave_index = dict(zip(wave_index["wave"].astype(str), wave_index["wave_index"]))
-    did_hidden = set()
-    if len(estimates):
-        did_rows = estimates.loc[(estimates["analysis"] == "did") & estimates["suppressed"].astype(bool)]
-        did_hidden = set(zip(did_rows["outcome"], did_rows["wave"].astype(str)))
-    rows = []
-    for outcome in outcomes:
-        for wave in follow_up_waves(panel):
-            # the DiD's own pairs, built without keeping them in the index's memo
-            pairs = build_pairs(panel, outcome, wave, (), index)
-            group = pairs["participant"].to_numpy(dtype=bool)
-            change = pairs["change"].to_numpy(dtype="float64")
-            n1, n0 = int(group.sum()), int((~group).sum())
-            small = (0 < n1 < k) or (0 < n0 < k) or (outcome, str(wave)) in did_hidden
-            empty = (n1 == 0 or n0 == 0) and not small
-            status = disclosure.INSUFFICIENT if small else (disclosure.NO_DATA if empty else disclosure.OK)
-            for name, values in (("participants", change[group]), ("comparison", change[~group])):
-                row = {"outcome": outcome, "wave": str(wave), "wave_index": wave_index.get(str(wave)),
-                       "baseline_wave": baseline_wave, "group": name, "suppressed": small,
-                       "status": status}
-                if status == disclosure.OK:
-                    n = len(values)
-                    mean = float(values.mean())
-                    sd = float(values.std(ddof=1)) if n > 1 else float("nan")
-                    half = t_half_width(sd, n)
-                    row.update(n=n, mean_change=mean, sd_change=sd, ci_low=mean - half,
-                               ci_high=mean + half)
-                rows.append(row)
-            del pairs
-    out = pd.DataFrame(rows).reindex(columns=list(CHANGE_COLUMNS))
-    out["n"] = pd.to_numeric(out["n"], errors="coerce").round().astype("Int64")
-    for col in ("mean_change", "sd_change", "ci_low", "ci_high"):
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
-    out["wave_index"] = pd.to_numeric(out["wave_index"], errors="coerce").astype("Int64")
-    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
-    return out
-
-
-def _dose_and_mde_tables(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
-                         index: PanelIndex | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The dose and MDE tables, one pass over the outcomes (each outcome's pairs once)."""
-    parts, rows = [], []
-    for outcome in outcomes:
-        pairs = _pairs_all(panel, outcome, index)
-        if not pairs.empty:
-            parts.append(_dose_part(pairs, outcome))
-        rows.extend(_mde_rows(pairs, outcome, k))
-    return _dose_table(parts, k), _mde_table(rows)
-
-
-def _dose_part(pairs: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    pairs = pairs[["wave", "wave_index", "sessions", "change"]].assign(
-        dose_band=dose_band(pairs["sessions"]).astype(str))  # a copy: pairs are shared
-    banded = pairs.groupby(["wave", "wave_index", "dose_band"], observed=True)["change"].agg(
-        n="count", mean_change="mean", sd_change="std").reset_index()
-    total = pairs.groupby(["wave", "wave_index"], observed=True)["change"].agg(
-        n="count", mean_change="mean", sd_change="std").reset_index().assign(dose_band="all")
-    return pd.concat([banded, total], ignore_index=True).assign(outcome=outcome)
-
-
-def _dose_table(parts: list[pd.DataFrame], k: int) -> pd.DataFrame:
-    columns = ["outcome", "wave", "wave_index", "dose_band", "n", "mean_change", "sd_change", "ci_low",
-               "ci_high", "suppressed", "status"]
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    table = pd.concat(parts, ignore_index=True)
-    n = table["n"].to_numpy(dtype="float64")
-    half = t_half_width(table["sd_change"], n)
-    table["ci_low"] = table["mean_change"] - half
-    table["ci_high"] = table["mean_change"] + half
-    table = disclosure.suppress_breakdown(table, "n", ["mean_change", "sd_change", "ci_low", "ci_high"],
-                                          ["outcome", "wave"], k, category_col="dose_band",
-                                          total_value="all")
-    return table.sort_values(["outcome", "wave_index", "dose_band"], kind="stable").reindex(columns=columns)
-
-
-def _mde_rows(pairs: pd.DataFrame, outcome: str, k: int) -> list[dict]:
-    rows = []
-    scale = SCALES_BY_KEY[outcome]
-    for (wave, _), group in pairs.groupby(["wave", "wave_index"], sort=False):
-        n1 = int(group["participant"].sum())
-        n0 = int(len(group) - n1)
-        small = (0 < n1 < k) or (0 < n0 < k)
-        if small or n1 == 0 or n0 == 0:
-            rows.append({"outcome": outcome, "wave": wave, "unit": scale.unit, "suppressed": small,
-                         "status": disclosure.INSUFFICIENT if small else disclosure.NO_DATA})
-            continue
-        a = group.loc[group["participant"], "baseline"]
-        b = group.loc[~group["participant"], "baseline"]
-        sd = pooled_sd(n1, a.var(ddof=1), n0, b.var(ddof=1))
-        d = minimum_detectable_effect(n1, n0)
-        rows.append({"outcome": outcome, "wave": wave, "n_participants": n1, "n_comparison": n0,
-                     "mde_d": d, "baseline_sd": sd,
-                     "mde_points": d * sd if d is not None and sd is not None else None,
-                     "unit": scale.unit, "suppressed": False, "status": disclosure.OK})
-    return rows
-
-
-def _mde_table(rows: list[dict]) -> pd.DataFrame:
-    columns = ["outcome", "wave", "n_participants", "n_comparison", "mde_d", "baseline_sd", "mde_points",
-               "unit", "suppressed", "status"]
-    out = pd.DataFrame(rows).reindex(columns=columns)
-    for col in ("n_participants", "n_comparison"):
-        out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
-    for col in ("mde_d", "baseline_sd", "mde_points"):
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
-    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
-    return out
-
-
-def _balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k: int,
-                   index: PanelIndex | None = None) -> pd.DataFrame:
-    """IPW balance for the headline; only when both groups, and every covariate level
-    shown, have at least ``k`` people in each group (an SMD of a tiny level reveals it)."""
-    columns = ["outcome", "wave", "covariate", "smd_before", "smd_after", "variance_ratio_before",
-               "variance_ratio_after", "flag"]
-    if outcome is None or wave is None:
-        return pd.DataFrame(columns=columns)
-    pairs = _pairs_all(panel, outcome, index)
-    pairs = pairs.loc[pairs["wave"].astype(str) == str(wave)]
-    n1 = int(pairs["participant"].sum())
-    n0 = int(len(pairs) - n1)
-    if n1 < k or n0 < k:
-        return pd.DataFrame(columns=columns)
-    balance = balance_table(panel, outcome, wave, index=index)
-    table = balance.table.copy()
-    # covariate levels are taken at baseline inside adjust; count them the same way
-    base = panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]].drop_duplicates("person", keep="last")
-    people = pairs[["person", "participant"]].merge(base, on="person", how="left")
-    keep = []
-    for name in table["covariate"].astype(str):
-        if "=" not in name:
-            keep.append(True)
-            continue
-        covariate, level = name.split("=", 1)
-        if covariate not in people.columns:
-            keep.append(False)
-            continue
-        at_level = people[covariate].astype(str) == level
-        c1 = int((at_level & people["participant"]).sum())
-        c0 = int((at_level & ~people["participant"]).sum())
-        keep.append(c1 >= k and c0 >= k)
-    table = table.loc[keep]
-    table.insert(0, "wave", str(wave))
-    table.insert(0, "outcome", outcome)
-    return table.reindex(columns=columns).reset_index(drop=True)
-
-
-# ------------------------------------------------------------------ reliability and quality
-
-
-def _reliability_table(store: Store, scope: Scope, filters: Filters, outcomes: Sequence[str],
-                       k: int) -> pd.DataFrame:
-    from analysis.stats.reliability import RELIABILITY_COLUMNS, reliability_table  # noqa: PLC0415
-
-    columns = [*RELIABILITY_COLUMNS, "suppressed"]
-    parts = []
-    for outcome in outcomes:
-        scale = SCALES_BY_KEY[outcome]
-        if scale.scored_only:
-            continue
-        items = load_item_scores(store, scope, outcome, filters)
-        if items.empty:
-            continue
-        # load_item_scores already reversed the reversed items: hand them over as item scores
-        items = items.rename(columns={c: f"{c}_score" for c in scale.item_columns})
-        parts.append(reliability_table(items, [scale]))
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    table = pd.concat(parts, ignore_index=True)
-    small = (table["n"] > 0) & (table["n"] < k)
-    table["suppressed"] = small
-    for col in ("alpha", "ci_low", "ci_high"):
-        table[col] = table[col].mask(small)
-    table["n"] = table["n"].astype("Int64").mask(small)
-    table.loc[small, "caution"] = False
-    table.loc[small, "status"] = disclosure.INSUFFICIENT
-    return table.reindex(columns=columns)
-
-
-def _quality_table(store: Store, scope: Scope, filters: Filters, k: int) -> pd.DataFrame:
-    quality = response_quality(store, scope, filters)
-    small = ((quality["n_responses"] > 0) & (quality["n_responses"] < k)) | \
-        ((quality["n_scored"] > 0) & (quality["n_scored"] < k))
-    quality["suppressed"] = small.to_numpy()
-    for col in ("n_responses", "n_scored"):
-        quality[col] = pd.to_numeric(quality[col], errors="coerce").astype("Int64").mask(small)
-    quality["share_items_missing"] = quality["share_items_missing"].mask(small)
-    return quality
+    return neutralize_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n")
 
 
 # ------------------------------------------------------------------ headline and notes
@@ -1036,13 +336,9 @@ def _disagree(a: pd.Series | None, b: pd.Series | None) -> bool:
 
 
 def _lords_note(did_est: Estimate, ancova_est: Estimate, outcome: str) -> str:
-    try:
-        from analysis.reporting import interpret  # noqa: PLC0415
-        note = interpret.lords_paradox_note(did_est, ancova_est)
-        if note:
-            return str(note)
-    except Exception:  # noqa: BLE001 - interpret is optional
-        pass
+    note = interpret.lords_paradox_note(did_est, ancova_est)
+    if note:
+        return str(note)
     return (f"DiD and ANCOVA disagree for {SCALES_BY_KEY[outcome].label} (Lord's paradox): the groups "
             "already differed at baseline. DiD assumes people joined because of a stable trait "
             "and both groups would have changed alike; ANCOVA assumes joining depended on the "
@@ -1106,68 +402,3 @@ def _notes(panel: pd.DataFrame, estimates: pd.DataFrame, reliability: pd.DataFra
     return notes
 
 
-# ------------------------------------------------------------------ command line
-
-
-def summary_paragraph(tables: ReportTables, out_dir: str | Path | None = None) -> str:
-    """One paragraph for the command line: what was written and the headline."""
-    est = tables.estimates
-    shown = int((~est["suppressed"].astype(bool)).sum()) if len(est) else 0
-    hidden = int(est["suppressed"].astype(bool).sum()) if len(est) else 0
-    where = f" to {out_dir}" if out_dir is not None else ""
-    text = (f"Wrote the report{where}: {shown} estimates shown and {hidden} suppressed "
-            f"(groups under {tables.settings.min_group_size}), "
-            f"{len(tables.descriptives)} descriptive cells.")
-    if tables.headline is not None:
-        text += f" Headline ({tables.headline.outcome_label}, {tables.headline.wave}, DiD): " \
-                f"{tables.headline.sentence}"
-        if tables.headline.lords_paradox:
-            text += " " + tables.headline.lords_paradox
-    for note in tables.notes:
-        text += " " + note
-    return text
-
-
-def add_report_arguments(parser: "argparse.ArgumentParser") -> None:  # noqa: F821
-    """The ``report`` subcommand's arguments (for the CLI registry)."""
-    parser.add_argument("--db", required=True, help="the DuckDB database file")
-    parser.add_argument("--out", required=True, help="directory for the CSV files")
-    parser.add_argument("--min-group-size", type=int, default=None,
-                        help="anonymity threshold k (at least 3; default: the stored setting)")
-
-
-def run_report_command(args: "argparse.Namespace") -> int:  # noqa: F821
-    """Run ``report``: exit 0 done, 2 input refused, 1 anything else."""
-    import sys  # noqa: PLC0415
-    from dataclasses import replace  # noqa: PLC0415
-
-    from analysis.access.scope import LOCAL  # noqa: PLC0415
-    from analysis.access.settings import load_settings  # noqa: PLC0415
-    from analysis.storage.store import StoreUnavailable  # noqa: PLC0415
-
-    if args.min_group_size is not None and args.min_group_size < disclosure.ABSOLUTE_MIN_GROUP_SIZE:
-        print(f"--min-group-size {args.min_group_size} refused: the anonymity threshold must be at "
-              f"least {disclosure.ABSOLUTE_MIN_GROUP_SIZE} so that no one can be identified.",
-              file=sys.stderr)
-        return 2
-    if not Path(args.db).is_file():
-        print(f"--db {args.db}: no database file there.", file=sys.stderr)
-        return 2
-    try:
-        with Store(args.db) as store:
-            settings = load_settings(store)
-            if args.min_group_size is not None:
-                settings = replace(settings, min_group_size=int(args.min_group_size))
-            tables = build_report(store, LOCAL, settings=settings)
-            write_report(tables, args.out)
-    except StoreUnavailable as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    except (FilterRefused, ValueError) as error:
-        print(f"report refused: {error}", file=sys.stderr)
-        return 2
-    except Exception as error:  # noqa: BLE001 - the CLI reports, never tracebacks
-        print(f"report failed: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    print(summary_paragraph(tables, args.out))
-    return 0

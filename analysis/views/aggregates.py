@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.privacy.disclosure import (
+from analysis.privacy.suppression import (
     INSUFFICIENT,
     OK,
     suppress_breakdown,

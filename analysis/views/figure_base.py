@@ -28,7 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis.definitions.instruments import SCALES_BY_KEY
-from analysis.privacy.disclosure import INSUFFICIENT, OK
+from analysis.privacy.suppression import INSUFFICIENT, OK
 
 PARTICIPANTS = "#0072B2"
 

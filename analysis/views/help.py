@@ -1,30 +1,20 @@
 """Help text the dashboards show beside their charts: each method in words and
 "how to read this" per chart.
 
-The three dicts stay together here so one registry of analyses can replace them in one place.
+The method labels, method help and the methods part of the forest plot's help are read from
+the analyses registry (:mod:`analysis.definitions.analyses`).
 """
 
 from __future__ import annotations
 
+from analysis.definitions.analyses import ANALYSES, MEAN_DIFFERENCE_ANALYSES
+
 #: The four ways of comparing the groups, in the order the forest plot lists them.
-METHOD_LABELS = {
-    "unadjusted": "Simple difference",
-    "did": "Difference-in-differences",
-    "ancova": "Adjusted for baseline (ANCOVA)",
-    "ipw": "Weighted for who joins (IPW)",
-}
+METHOD_LABELS = {a.name: a.label for a in MEAN_DIFFERENCE_ANALYSES}
 
 
 #: Each method in words, for help texts.
-METHOD_HELP = {
-    "did": "Difference-in-differences (change over time compared between groups): how much "
-           "participants' scores changed since the first survey, minus how much the "
-           "comparison group's changed.",
-    "ancova": "ANCOVA (adjusted for the baseline score, site and role): the difference between "
-              "people who started at the same level.",
-    "ipw": "IPW (inverse-probability weighting): the comparison group reweighted to resemble "
-           "the people who joined.",
-}
+METHOD_HELP = {a.name: a.help for a in ANALYSES}
 
 
 HOW_TO_READ: dict[str, str] = {
@@ -58,12 +48,8 @@ HOW_TO_READ: dict[str, str] = {
         "selected outcome, in its own units; the diamond is the difference (participants "
         "minus comparison) and the line its 95% interval. Left of the dotted zero line means "
         "participants score lower; an interval crossing zero means the data cannot tell. "
-        "*Simple difference* compares the groups at this wave. *Difference-in-differences* "
-        "(change over time compared between groups) compares how much each group changed "
-        "since the first survey. *ANCOVA* (adjusted for the baseline score, site and role) "
-        "compares people who started at the same level. *IPW* (inverse-probability "
-        "weighting) reweights the comparison group to look like those who joined. When the "
-        "methods agree, the result is sturdier."),
+        + " ".join(f"*{a.label}* {a.how_to_read}" for a in MEAN_DIFFERENCE_ANALYSES)
+        + " When the methods agree, the result is sturdier."),
     "effect_sizes": (
         "Outcomes are measured on different scales (0–100, 1–5, 3–9), so to compare them each "
         "difference-in-differences estimate is divided by the spread of that outcome's "

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.definitions.instruments import SCALES_BY_KEY
-from analysis.privacy.disclosure import (
+from analysis.privacy.suppression import (
     OK,
 )
 from analysis.reporting import interpret

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.definitions.instruments import SCALES_BY_KEY
-from analysis.privacy.disclosure import INSUFFICIENT
+from analysis.privacy.suppression import INSUFFICIENT
 from analysis.views.figure_base import (
     COMPARISON,
     NEUTRAL,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.privacy.disclosure import INSUFFICIENT
+from analysis.privacy.suppression import INSUFFICIENT
 from analysis.views.figure_base import (
     NEUTRAL,
     PARTICIPANTS,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.definitions.instruments import SCALES_BY_KEY
-from analysis.privacy.disclosure import (
+from analysis.privacy.suppression import (
     INSUFFICIENT,
     NO_DATA,
     OK,

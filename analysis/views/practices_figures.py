@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.privacy.disclosure import INSUFFICIENT, NO_DATA, OK
+from analysis.privacy.suppression import INSUFFICIENT, NO_DATA, OK
 from analysis.views.figure_base import (
     INSUFFICIENT_GREY,
     Chart,

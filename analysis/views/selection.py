@@ -10,11 +10,13 @@ import numpy as np
 
 from analysis.access.scope import PermissionDenied, Scope, require
 from analysis.access.settings import Settings
-from analysis.privacy.disclosure import (
+from analysis.privacy.guard import (
     FilterDecision,
+    FilterRefused,
     check_filter,
+    guard_filter,
+    respondents_table,
 )
-from analysis.reporting import report
 from analysis.storage import queries
 from analysis.storage.store import Store
 
@@ -24,7 +26,7 @@ def guard_filters(store: Store, scope: Scope, settings: Settings,
     """May this selection be shown? Refuses, with the reason, what could identify people.
 
     1. Sites outside the viewer's access are refused.
-    2. :func:`analysis.privacy.disclosure.check_filter` with ``settings.min_group_size`` on the
+    2. :func:`analysis.privacy.guard.check_filter` with ``settings.min_group_size`` on the
        respondents of the selection and of the rest of the viewer's scope (in the chosen
        waves): fewer than K selected, or between 1 and K - 1 left out, is refused.
     3. The report's own, finer rule (per wave and group, hidden practices and roles), so
@@ -53,8 +55,8 @@ def guard_filters(store: Store, scope: Scope, settings: Settings,
     if not decision.allowed:
         return decision
     try:
-        report._guard_filter(panel, filters, report._respondents_table(panel, k), k)
-    except report.FilterRefused as refusal:
+        guard_filter(panel, filters, respondents_table(panel, k), k)
+    except FilterRefused as refusal:
         return FilterDecision(False, str(refusal))
     return decision
 

@@ -8,23 +8,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.privacy.disclosure import (
-    ABSOLUTE_MIN_GROUP_SIZE,
-    DEFAULT_MIN_GROUP_SIZE,
+from analysis.privacy.csv_safety import neutralize_formula, neutralize_frame
+from analysis.privacy.export_checks import (
     EXPORT_MIN_CELL,
     EXPORT_ROUNDING_BASE,
-    INSUFFICIENT,
     MIN_RESIDUAL_DF,
-    NO_DATA,
     Check,
-    FilterDecision,
-    check_filter,
     checks_frame,
     export_check,
-    guard_estimates,
-    neutralize_formula,
-    neutralize_frame,
     round_counts,
+)
+from analysis.privacy.guard import FilterDecision, check_filter
+from analysis.privacy.suppression import (
+    ABSOLUTE_MIN_GROUP_SIZE,
+    DEFAULT_MIN_GROUP_SIZE,
+    INSUFFICIENT,
+    NO_DATA,
+    guard_estimates,
     suppress_breakdown,
     suppress_two_way,
     validate_min_group_size,
@@ -37,9 +37,10 @@ VALUE_COLS = ["mean", "sd", "ci_low", "ci_high", "share_high"]
 def test_docstring_examples() -> None:
     import doctest
 
-    import analysis.privacy.disclosure as module
+    from analysis.privacy import csv_safety, export_checks, guard, suppression
 
-    assert doctest.testmod(module).failed == 0
+    for module in (suppression, guard, export_checks, csv_safety):
+        assert doctest.testmod(module).failed == 0
 
 
 def test_constants() -> None:
@@ -153,7 +154,7 @@ def test_subtraction_attack_on_one_way_breakdowns(
     )
     _assert_blank(out)
     original = frame["n"].to_numpy()
-    for wave, part in out.groupby("wave"):
+    for _wave, part in out.groupby("wave"):
         true = original[part.index]
         members = (part["site"] != "all").to_numpy()
         hidden = part["suppressed"].to_numpy()
@@ -361,7 +362,8 @@ def test_check_filter_reasons_are_plain_english() -> None:
     assert check_filter(3, 40, 5).reason == (
         "This selection covers 3 people; at least 5 are needed so that no one can be identified."
     )
-    assert "left out would number 2, which could identify them by subtraction" in check_filter(38, 40, 5).reason
+    reason = check_filter(38, 40, 5).reason
+    assert "left out would number 2, which could identify them by subtraction" in reason
 
 
 @FAST
@@ -434,6 +436,7 @@ def test_round_counts() -> None:
     assert round_counts(pd.DataFrame({"n": [14]}), ["n"], base=10)["n"].tolist() == [10]
 
 
+@settings(deadline=None)  # no timing in tests: a loaded machine must not fail a property
 @given(st.lists(st.integers(0, 10_000), min_size=1, max_size=30))
 def test_round_counts_properties(values: list[int]) -> None:
     out = round_counts(pd.DataFrame({"n": values}), ["n"])["n"].to_numpy(dtype=int)

@@ -9,12 +9,12 @@ import zipfile
 import pandas as pd
 import pytest
 
-from analysis.reporting.export import build_export
-from analysis.reporting.html_report import build_html_report
-from analysis.storage.queries import Filters, load_panel
-from analysis.reporting.report import FilterRefused, build_report, write_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
+from analysis.reporting.export import build_export
+from analysis.reporting.html_report import build_html_report
+from analysis.reporting.report import FilterRefused, build_report, write_report
+from analysis.storage.queries import Filters, load_panel
 from tests.factories import SMALL_SITE, make_store
 
 K = 5
@@ -75,14 +75,15 @@ def test_hidden_values_never_appear_anywhere(world):
     texts["report.html"] = page[bundle_end:]
     visible = tables.descriptives.loc[~tables.descriptives["suppressed"]]
     coincidences = set(visible.loc[visible["n"] >= K, "mean"].astype(float))
-    for outcome, wave, n, mean in secrets:
+    for outcome, wave, _n, mean in secrets:
         if round(mean, 2) == mean or mean in coincidences:
             # a round mean, or one a larger visible group shares (8/3 = 72/27 on a 1-5
             # item), is no fingerprint; the structured checks below cover those
             continue
         for name, text in texts.items():
             for shape in (repr(mean), f"{mean:.6f}", f"{mean:.4f}"):
-                assert not re.search(r"(?<![\d.])" + re.escape(shape) + r"(?!\d)", text), (name, outcome, wave)
+                pattern = r"(?<![\d.])" + re.escape(shape) + r"(?!\d)"
+                assert not re.search(pattern, text), (name, outcome, wave)
     for frame in (tables.descriptives, tables.participation):
         rows = frame.loc[frame["site"] == SMALL_SITE]
         assert len(rows) and rows.filter(regex=r"^(n|n_.*|mean|sd)$").isna().all().all()

@@ -11,9 +11,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis.reporting.export import build_export, build_export_bundle
 from analysis.access.scope import LOCAL, PermissionDenied, Scope
 from analysis.access.settings import Settings
+from analysis.reporting.export import build_export, build_export_bundle
 from tests.factories import SAMPLE, make_store
 
 TABLES = ("descriptives.csv", "estimates.csv", "participation.csv", "balance.csv", "reliability.csv")
@@ -153,7 +153,7 @@ def test_check_reasons_give_no_exact_numbers_back(files):
 
 
 def test_contribution_columns_appear_nowhere(files, bundle):
-    from analysis.panel.participation import CONTRIBUTION_COLUMNS  # noqa: PLC0415
+    from analysis.panel.participation import CONTRIBUTION_COLUMNS
 
     for name, data in files.items():
         text = _text_of(name, data).lower()
@@ -165,8 +165,8 @@ def test_contribution_columns_appear_nowhere(files, bundle):
 
 
 def test_report_keeps_contributions_out_of_public_descriptives(tmp_path):
-    from analysis.panel.participation import CONTRIBUTION_COLUMNS  # noqa: PLC0415
-    from analysis.reporting.report import build_report  # noqa: PLC0415
+    from analysis.panel.participation import CONTRIBUTION_COLUMNS
+    from analysis.reporting.report import build_report
 
     with make_store(tmp_path / "s.duckdb") as store:
         dashboard_tables = build_report(store, LOCAL, settings=Settings())
@@ -184,9 +184,9 @@ def test_report_keeps_contributions_out_of_public_descriptives(tmp_path):
 
 def test_dominated_cell_fails_and_is_blanked(tmp_path):
     """Two people hold more than half of a cell's total: the cell and its block are blanked."""
-    from dataclasses import replace  # noqa: PLC0415
+    from dataclasses import replace
 
-    from analysis.reporting.report import build_report  # noqa: PLC0415
+    from analysis.reporting.report import build_report
 
     settings = Settings()
     export_settings = replace(settings, min_group_size=max(settings.export_min_cell, settings.min_group_size))

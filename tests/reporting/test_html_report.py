@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 
 import plotly.graph_objects as go
+from markupsafe import escape
 
-from analysis.reporting.html_report import build_html_report
-from analysis.reporting.report import build_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
+from analysis.reporting.html_report import build_html_report
+from analysis.reporting.report import build_report
 from tests.factories import make_store
 
 
@@ -22,7 +23,7 @@ def test_html_is_self_contained_with_content(tmp_path):
     assert len(re.findall(r"/\*! For license information|plotly\.js v", page)) >= 1
     for text in ("Headline", "Work-related burnout", "Methods", "parallel trends"):
         assert text in page
-    assert tables.headline.sentence.split(" (")[0].replace("'", "&#x27;") in page
+    assert str(escape(tables.headline.sentence.split(" (")[0])) in page
 
 
 def test_custom_figures_embed_plotly_once(tmp_path):

@@ -2,14 +2,15 @@
 
 import pytest
 
+from analysis.reporting.interpret import caveats, effect_size_word, lords_paradox_note, sentence
 from analysis.stats.causal import ONE_PRE_WAVE
 from analysis.stats.estimates import Estimate, not_enough
-from analysis.reporting.interpret import caveats, effect_size_word, lords_paradox_note, sentence
 
 
 def make(analysis="did", estimate=-8.5, low=-9.6, high=-7.4, es=-0.6, kind="d_baseline_sd", n1=40, n0=60,
          **extra):
-    return Estimate(analysis, "cbi_work", "2024-Q3", estimate, low, high, 0.001, n1, n0, es, kind, extra=extra)
+    return Estimate(analysis, "cbi_work", "2024-Q3", estimate, low, high, 0.001, n1, n0, es, kind,
+                    extra=extra)
 
 
 @pytest.mark.parametrize("value, word", [(0.0, "negligible"), (0.19, "negligible"), (-0.2, "small"),
@@ -28,16 +29,19 @@ def test_did_sentence_matches_brief_example():
 def test_sentence_when_interval_includes_zero():
     text = sentence(make(estimate=-1.2, low=-3.0, high=0.6, es=-0.1), "work burnout", "points",
                     wave_label="2024-Q3")
-    assert text == ("Participants' work burnout fell 1.2 points more than non-participants' between baseline and "
-                    "2024-Q3 (95% CI −0.6 to 3.0) — a negligible effect, but the data cannot rule out no effect.")
+    assert text == ("Participants' work burnout fell 1.2 points more than non-participants' between "
+                    "baseline and 2024-Q3 (95% CI −0.6 to 3.0) — a negligible effect, but the data "
+                    "cannot rule out no effect.")
 
 
 def test_unfavourable_effect_is_named():
     text = sentence(make(analysis="ancova", estimate=4.0, low=1.0, high=7.0, es=0.4, kind="d_follow_up_sd"),
                     "work burnout")
-    assert text.startswith("Taking baseline scores into account, participants' work burnout was 4.0 points higher")
+    assert text.startswith("Taking baseline scores into account, participants' work burnout was 4.0 "
+                           "points higher")
     assert "unfavourable to participants" in text
-    resilience = sentence(make(analysis="unadjusted", estimate=0.4, low=0.1, high=0.7, es=0.5, kind="hedges_g"),
+    resilience = sentence(make(analysis="unadjusted", estimate=0.4, low=0.1, high=0.7, es=0.5,
+                               kind="hedges_g"),
                           "resilience", "points", higher_is_worse=False)
     assert "unfavourable" not in resilience and "0.40 points higher" in resilience
 
@@ -113,3 +117,11 @@ def test_accepts_estimates_frame_rows():
     assert sentence(row).startswith("There is not enough data")
     ancova_row = dict(ok_row, analysis="ancova", estimate=-1.0, ci_low=-3.0, ci_high=1.0)
     assert lords_paradox_note(ok_row, ancova_row) is not None
+
+
+def test_docstring_examples():
+    import doctest
+
+    from analysis.reporting import interpret
+
+    assert doctest.testmod(interpret).failed == 0

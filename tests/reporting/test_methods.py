@@ -58,3 +58,11 @@ def test_caution_text():
     missing = cronbach_alpha([[1, 2], [2, 3]])
     assert "could not be estimated" in scale_caution_text(missing)
     assert "fewer than 3" in scale_caution_text(missing)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from analysis.reporting import methods
+
+    assert doctest.testmod(methods).failed == 0

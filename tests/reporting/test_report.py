@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
 from analysis.access.scope import LOCAL
 from analysis.access.settings import Settings
+from analysis.reporting.report import DESCRIPTIVE_COLUMNS, ESTIMATE_COLUMNS, build_report, write_report
 from analysis.storage.store import Store
 from tests.factories import SMALL_SITE, make_store, run_cli
 
@@ -51,8 +51,8 @@ def test_every_analysis_for_every_scored_outcome(tables):
             assert set(here) == expected, (outcome, wave)
 
 
-def SCALES_BY_KEY_HAS_CUTOFF(outcome: str) -> bool:  # noqa: N802 - helper reads like a predicate
-    from analysis.definitions.instruments import SCALES_BY_KEY  # noqa: PLC0415
+def SCALES_BY_KEY_HAS_CUTOFF(outcome: str) -> bool:
+    from analysis.definitions.instruments import SCALES_BY_KEY
     return SCALES_BY_KEY[outcome].cutoff is not None
 
 
@@ -94,7 +94,8 @@ def test_small_practice_never_has_a_count(tables):
 def test_known_effect_recovered_and_naive_biased(tables):
     est = tables.estimates
     for wave, att in TRUTH["att"]["cbi_work"].items():
-        did = est.loc[(est["analysis"] == "did") & (est["outcome"] == "cbi_work") & (est["wave"] == wave)].iloc[0]
+        rows = est.loc[(est["analysis"] == "did") & (est["outcome"] == "cbi_work") & (est["wave"] == wave)]
+        did = rows.iloc[0]
         assert did["ci_low"] <= att <= did["ci_high"], (wave, att, did["ci_low"], did["ci_high"])
         naive = est.loc[(est["analysis"] == "unadjusted") & (est["outcome"] == "cbi_work")
                         & (est["wave"] == wave)].iloc[0]

@@ -22,7 +22,7 @@ TIMEOUT = 20
 def db(tmp_path, monkeypatch):
     path = tmp_path / "app.duckdb"
     monkeypatch.setenv(DB_ENV, str(path))
-    # argon2id at a test-friendly cost; tests/test_accounts.py checks the real cost.
+    # argon2id at a test-friendly cost; tests/access/test_accounts.py checks the real cost.
     monkeypatch.setattr(accounts, "_HASHER",
                         PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     st.cache_resource.clear()

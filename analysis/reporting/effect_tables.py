@@ -1,0 +1,378 @@
+"""The report's effect tables: estimates with their sentences, change, dose, MDE, balance,
+reliability and response quality.
+
+Every estimate is guarded (:func:`analysis.privacy.suppression.guard_estimates`) before it is
+returned; the sentences and caveats come from :mod:`analysis.reporting.interpret` and the
+analyses registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.access.scope import Scope
+from analysis.definitions.analyses import analysis as registered_analysis
+from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.panel.index import PanelIndex, follow_up_waves
+from analysis.panel.pairs import build_pairs
+from analysis.panel.participation import (
+    dose_band,
+)
+from analysis.privacy import suppression
+from analysis.reporting import interpret
+from analysis.stats import weighting
+from analysis.stats.compare import compare_all, estimates_frame
+from analysis.stats.effect_sizes import pooled_sd
+from analysis.stats.estimates import Estimate, t_half_width
+from analysis.stats.power import minimum_detectable_effect
+from analysis.storage.queries import Filters, load_item_scores, response_quality
+from analysis.storage.store import Store
+
+__all__ = ["CHANGE_COLUMNS", "ESTIMATE_COLUMNS", "balance_table", "change_table", "dose_and_mde_tables",
+           "estimate_table", "quality_table", "reliability_table"]
+
+#: Contract columns of estimates.csv, in order (DESIGN.md).
+ESTIMATE_COLUMNS: tuple[str, ...] = (
+    "analysis", "outcome", "wave", "estimate", "ci_low", "ci_high", "p_value", "n_participants",
+    "n_comparison", "effect_size", "effect_size_kind", "suppressed",
+)
+_ESTIMATE_EXTRAS = ("p_adjusted", "adjust_method", "residual_df", "status", "sentence", "caveat")
+
+
+# ------------------------------------------------------------------ estimates
+
+
+def _primary_families(outcomes: Sequence[str]) -> dict[str, str]:
+    return {o: SCALES_BY_KEY[o].instrument for o in outcomes if SCALES_BY_KEY[o].primary}
+
+
+def estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, k: int
+                    ) -> tuple[pd.DataFrame, list[Estimate]]:
+    columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
+    if panel.empty or not outcomes:
+        return pd.DataFrame(columns=columns), []
+    results = compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
+    frame = estimates_frame(results)
+    reasons = frame["status"].copy()
+    frame = frame.drop(columns=["status"])
+    label_cols = (*suppression.ESTIMATE_LABEL_COLUMNS, "adjust_method")
+    dose = frame["analysis"] == "dose_response"
+    guarded = pd.concat([
+        suppression.guard_estimates(frame.loc[~dose], k, label_cols=label_cols),
+        suppression.guard_estimates(frame.loc[dose], k, count_cols=("n_participants",),
+                                   label_cols=label_cols),
+    ]).sort_index()
+    guarded["adjust_method"] = guarded["adjust_method"].mask(guarded["suppressed"])
+    # keep the estimator's reason when nothing was suppressed but nothing could be computed
+    computed_fail = (guarded["status"] == suppression.OK) & guarded["estimate"].isna()
+    guarded.loc[computed_fail, "status"] = reasons[computed_fail]
+    if dose.any():
+        guarded.loc[dose, "n_comparison"] = pd.NA
+    sentences, caveats = _texts(results, guarded["suppressed"].to_numpy(dtype=bool), k)
+    guarded["sentence"] = sentences
+    guarded["caveat"] = caveats
+    return guarded.reindex(columns=columns).reset_index(drop=True), results
+
+
+def _texts(results: Sequence[Estimate], suppressed: np.ndarray, k: int) -> tuple[list[str], list[str]]:
+    """A plain-English sentence and caveat per estimate (:mod:`analysis.reporting.interpret`).
+
+    Written from the estimates before guarding, then dropped on suppressed rows: a
+    hidden row says only that it is hidden.
+    """
+    sentences, caveats = [], []
+    for est, hidden in zip(results, suppressed):
+        if hidden:
+            sentences.append(f"Not shown: a group has fewer than {k} people.")
+            caveats.append("")
+            continue
+        scale = SCALES_BY_KEY[est.outcome]
+        try:
+            sentences.append(str(interpret.sentence(est, scale.label.lower(), scale.unit,
+                                                    scale.higher_is_worse, est.wave)))
+            caveats.append(" ".join(interpret.caveats(est)))
+        except Exception:  # keep the report whole; fall back to our words
+            del sentences[len(caveats):]
+            sentences.append(_fallback_sentence(est))
+            record = registered_analysis(est.analysis)
+            caveats.append(record.assumption if record else "")
+    return sentences, caveats
+
+
+def _fallback_sentence(est: Estimate) -> str:
+    row = {"analysis": est.analysis, "outcome": est.outcome, "wave": est.wave,
+           "ci_low": est.ci_low, "ci_high": est.ci_high}
+    scale = SCALES_BY_KEY.get(str(row["outcome"]))
+    label = scale.label if scale else str(row["outcome"])
+    estimate = est.estimate
+    if estimate is None or row["ci_low"] is None or row["ci_high"] is None:
+        return f"{label} at {row['wave']}: no estimate ({est.status})."
+    unit = ("percentage points" if row["analysis"] == "high_burnout_rd"
+            else (scale.unit if scale else "points"))
+    if row["analysis"] == "dose_response":
+        return (f"{label} at {row['wave']}: each session attended went with a change of "
+                f"{estimate:+.2f} {unit} (95% CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f}).")
+    words = "lower" if estimate < 0 else "higher"
+    if row["analysis"] == "high_burnout_rd":
+        return (f"{label} at {row['wave']}: the share above the cut-off was {abs(estimate):.1f} "
+                f"percentage points {words} among participants (95% CI {row['ci_low']:+.1f} to "
+                f"{row['ci_high']:+.1f}).")
+    record = registered_analysis(str(row["analysis"]))
+    lead = record.sentence_lead if record else "Participants scored"
+    return (f"{label} at {row['wave']}: {lead} {abs(estimate):.1f} {unit} {words} than the comparison "
+            f"group (95% CI {row['ci_low']:+.1f} to {row['ci_high']:+.1f}).")
+
+
+# ------------------------------------------------------------------ pairs-based tables
+
+
+def _pairs_all(panel: pd.DataFrame, outcome: str, index: PanelIndex | None = None) -> pd.DataFrame:
+    """Every follow-up row with the person's baseline score (last baseline row), all waves.
+
+    Built from row positions (:class:`analysis.panel.index.PanelIndex`) instead of a merge,
+    with only the columns the dose, MDE and balance tables read. With ``index`` the
+    latest outcome's frame is kept for the next caller (one at a time: at 1M rows each
+    is ~60 MB).
+    """
+    if index is None:
+        index = PanelIndex(panel)
+    key = ("pairs_all", outcome)
+    if key in index.memo:
+        return index.memo[key]  # type: ignore[return-value]
+    follow = np.flatnonzero(panel["wave_index"].to_numpy() > 0)
+    follow = follow[index.person[follow] >= 0]
+    base = index.baseline_row[index.person[follow]]
+    values = index.values(outcome)
+    follow_up = values[follow]
+    baseline = np.where(base >= 0, values[np.maximum(base, 0)], np.nan)
+    keep = (base >= 0) & ~np.isnan(follow_up) & ~np.isnan(baseline)
+    rows = follow[keep]
+    pairs = panel[["person", "wave", "wave_index", "participant", "sessions"]].iloc[rows]
+    pairs = pairs.reset_index(drop=True)
+    pairs.insert(3, "follow_up", follow_up[keep])
+    pairs["baseline"] = baseline[keep]
+    pairs["change"] = pairs["follow_up"] - pairs["baseline"]
+    pairs["participant"] = pairs["participant"].astype(bool)
+    for old in [k for k in index.memo if k[0] == "pairs_all"]:
+        del index.memo[old]
+    index.memo[key] = pairs
+    return pairs
+
+
+CHANGE_COLUMNS: tuple[str, ...] = (
+    "outcome", "wave", "wave_index", "baseline_wave", "group", "n", "mean_change", "sd_change",
+    "ci_low", "ci_high", "suppressed", "status",
+)
+
+
+def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.DataFrame, k: int,
+                  index: PanelIndex | None) -> pd.DataFrame:
+    """Change since baseline per outcome × follow-up wave × group (participants, comparison).
+
+    The people are those :func:`analysis.stats.causal.did` uses at that wave (its pairs: seen
+    at baseline and at the wave with the outcome at both; group = participant at the
+    wave), so ``mean_change(participants) - mean_change(comparison)`` is the DiD
+    estimate and ``n`` its ``n_participants`` / ``n_comparison``. The 95% interval is
+    the t interval of each group's mean change. Suppressed like that estimate
+    (:func:`analysis.privacy.suppression.guard_estimates` on the same two counts): both rows of
+    a wave are hidden when either group has 1 to k - 1 people (or the DiD row is
+    hidden), and carry no numbers when either group is empty.
+    """
+    if index is None or not outcomes or panel.empty:
+        return pd.DataFrame(columns=list(CHANGE_COLUMNS))
+    base_waves = panel.loc[panel["wave_index"] == 0, "wave"]
+    baseline_wave = str(base_waves.iloc[0]) if len(base_waves) else None
+    wave_index = panel[["wave", "wave_index"]].drop_duplicates("wave")
+    wave_index = dict(zip(wave_index["wave"].astype(str), wave_index["wave_index"]))
+    did_hidden = set()
+    if len(estimates):
+        did_rows = estimates.loc[(estimates["analysis"] == "did") & estimates["suppressed"].astype(bool)]
+        did_hidden = set(zip(did_rows["outcome"], did_rows["wave"].astype(str)))
+    rows = []
+    for outcome in outcomes:
+        for wave in follow_up_waves(panel):
+            # the DiD's own pairs, built without keeping them in the index's memo
+            pairs = build_pairs(panel, outcome, wave, (), index)
+            group = pairs["participant"].to_numpy(dtype=bool)
+            change = pairs["change"].to_numpy(dtype="float64")
+            n1, n0 = int(group.sum()), int((~group).sum())
+            small = (0 < n1 < k) or (0 < n0 < k) or (outcome, str(wave)) in did_hidden
+            empty = (n1 == 0 or n0 == 0) and not small
+            status = suppression.INSUFFICIENT if small else (suppression.NO_DATA if empty else suppression.OK)
+            for name, values in (("participants", change[group]), ("comparison", change[~group])):
+                row = {"outcome": outcome, "wave": str(wave), "wave_index": wave_index.get(str(wave)),
+                       "baseline_wave": baseline_wave, "group": name, "suppressed": small,
+                       "status": status}
+                if status == suppression.OK:
+                    n = len(values)
+                    mean = float(values.mean())
+                    sd = float(values.std(ddof=1)) if n > 1 else float("nan")
+                    half = t_half_width(sd, n)
+                    row.update(n=n, mean_change=mean, sd_change=sd, ci_low=mean - half,
+                               ci_high=mean + half)
+                rows.append(row)
+            del pairs
+    out = pd.DataFrame(rows).reindex(columns=list(CHANGE_COLUMNS))
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").round().astype("Int64")
+    for col in ("mean_change", "sd_change", "ci_low", "ci_high"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    out["wave_index"] = pd.to_numeric(out["wave_index"], errors="coerce").astype("Int64")
+    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
+    return out
+
+
+def dose_and_mde_tables(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
+                         index: PanelIndex | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The dose and MDE tables, one pass over the outcomes (each outcome's pairs once)."""
+    parts, rows = [], []
+    for outcome in outcomes:
+        pairs = _pairs_all(panel, outcome, index)
+        if not pairs.empty:
+            parts.append(_dose_part(pairs, outcome))
+        rows.extend(_mde_rows(pairs, outcome, k))
+    return _dose_table(parts, k), _mde_table(rows)
+
+
+def _dose_part(pairs: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    pairs = pairs[["wave", "wave_index", "sessions", "change"]].assign(
+        dose_band=dose_band(pairs["sessions"]).astype(str))  # a copy: pairs are shared
+    banded = pairs.groupby(["wave", "wave_index", "dose_band"], observed=True)["change"].agg(
+        n="count", mean_change="mean", sd_change="std").reset_index()
+    total = pairs.groupby(["wave", "wave_index"], observed=True)["change"].agg(
+        n="count", mean_change="mean", sd_change="std").reset_index().assign(dose_band="all")
+    return pd.concat([banded, total], ignore_index=True).assign(outcome=outcome)
+
+
+def _dose_table(parts: list[pd.DataFrame], k: int) -> pd.DataFrame:
+    columns = ["outcome", "wave", "wave_index", "dose_band", "n", "mean_change", "sd_change", "ci_low",
+               "ci_high", "suppressed", "status"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True)
+    n = table["n"].to_numpy(dtype="float64")
+    half = t_half_width(table["sd_change"], n)
+    table["ci_low"] = table["mean_change"] - half
+    table["ci_high"] = table["mean_change"] + half
+    table = suppression.suppress_breakdown(table, "n", ["mean_change", "sd_change", "ci_low", "ci_high"],
+                                          ["outcome", "wave"], k, category_col="dose_band",
+                                          total_value="all")
+    return table.sort_values(["outcome", "wave_index", "dose_band"], kind="stable").reindex(columns=columns)
+
+
+def _mde_rows(pairs: pd.DataFrame, outcome: str, k: int) -> list[dict]:
+    rows = []
+    scale = SCALES_BY_KEY[outcome]
+    for (wave, _), group in pairs.groupby(["wave", "wave_index"], sort=False):
+        n1 = int(group["participant"].sum())
+        n0 = int(len(group) - n1)
+        small = (0 < n1 < k) or (0 < n0 < k)
+        if small or n1 == 0 or n0 == 0:
+            rows.append({"outcome": outcome, "wave": wave, "unit": scale.unit, "suppressed": small,
+                         "status": suppression.INSUFFICIENT if small else suppression.NO_DATA})
+            continue
+        a = group.loc[group["participant"], "baseline"]
+        b = group.loc[~group["participant"], "baseline"]
+        sd = pooled_sd(n1, a.var(ddof=1), n0, b.var(ddof=1))
+        d = minimum_detectable_effect(n1, n0)
+        rows.append({"outcome": outcome, "wave": wave, "n_participants": n1, "n_comparison": n0,
+                     "mde_d": d, "baseline_sd": sd,
+                     "mde_points": d * sd if d is not None and sd is not None else None,
+                     "unit": scale.unit, "suppressed": False, "status": suppression.OK})
+    return rows
+
+
+def _mde_table(rows: list[dict]) -> pd.DataFrame:
+    columns = ["outcome", "wave", "n_participants", "n_comparison", "mde_d", "baseline_sd", "mde_points",
+               "unit", "suppressed", "status"]
+    out = pd.DataFrame(rows).reindex(columns=columns)
+    for col in ("n_participants", "n_comparison"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+    for col in ("mde_d", "baseline_sd", "mde_points"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
+    return out
+
+
+def balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k: int,
+                   index: PanelIndex | None = None) -> pd.DataFrame:
+    """IPW balance for the headline; only when both groups, and every covariate level
+    shown, have at least ``k`` people in each group (an SMD of a tiny level reveals it)."""
+    columns = ["outcome", "wave", "covariate", "smd_before", "smd_after", "variance_ratio_before",
+               "variance_ratio_after", "flag"]
+    if outcome is None or wave is None:
+        return pd.DataFrame(columns=columns)
+    pairs = _pairs_all(panel, outcome, index)
+    pairs = pairs.loc[pairs["wave"].astype(str) == str(wave)]
+    n1 = int(pairs["participant"].sum())
+    n0 = int(len(pairs) - n1)
+    if n1 < k or n0 < k:
+        return pd.DataFrame(columns=columns)
+    balance = weighting.balance_table(panel, outcome, wave, index=index)
+    table = balance.table.copy()
+    # covariate levels are taken at baseline inside the weighting; count them the same way
+    base = (panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]]
+            .drop_duplicates("person", keep="last"))
+    people = pairs[["person", "participant"]].merge(base, on="person", how="left")
+    keep = []
+    for name in table["covariate"].astype(str):
+        if "=" not in name:
+            keep.append(True)
+            continue
+        covariate, level = name.split("=", 1)
+        if covariate not in people.columns:
+            keep.append(False)
+            continue
+        at_level = people[covariate].astype(str) == level
+        c1 = int((at_level & people["participant"]).sum())
+        c0 = int((at_level & ~people["participant"]).sum())
+        keep.append(c1 >= k and c0 >= k)
+    table = table.loc[keep]
+    table.insert(0, "wave", str(wave))
+    table.insert(0, "outcome", outcome)
+    return table.reindex(columns=columns).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ reliability and quality
+
+
+def reliability_table(store: Store, scope: Scope, filters: Filters, outcomes: Sequence[str],
+                       k: int) -> pd.DataFrame:
+    from analysis.stats.reliability import RELIABILITY_COLUMNS, reliability_table  # noqa: PLC0415
+
+    columns = [*RELIABILITY_COLUMNS, "suppressed"]
+    parts = []
+    for outcome in outcomes:
+        scale = SCALES_BY_KEY[outcome]
+        if scale.scored_only:
+            continue
+        items = load_item_scores(store, scope, outcome, filters)
+        if items.empty:
+            continue
+        # load_item_scores already reversed the reversed items: hand them over as item scores
+        items = items.rename(columns={c: f"{c}_score" for c in scale.item_columns})
+        parts.append(reliability_table(items, [scale]))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True)
+    small = (table["n"] > 0) & (table["n"] < k)
+    table["suppressed"] = small
+    for col in ("alpha", "ci_low", "ci_high"):
+        table[col] = table[col].mask(small)
+    table["n"] = table["n"].astype("Int64").mask(small)
+    table.loc[small, "caution"] = False
+    table.loc[small, "status"] = suppression.INSUFFICIENT
+    return table.reindex(columns=columns)
+
+
+def quality_table(store: Store, scope: Scope, filters: Filters, k: int) -> pd.DataFrame:
+    quality = response_quality(store, scope, filters)
+    small = ((quality["n_responses"] > 0) & (quality["n_responses"] < k)) | \
+        ((quality["n_scored"] > 0) & (quality["n_scored"] < k))
+    quality["suppressed"] = small.to_numpy()
+    for col in ("n_responses", "n_scored"):
+        quality[col] = pd.to_numeric(quality[col], errors="coerce").astype("Int64").mask(small)
+    quality["share_items_missing"] = quality["share_items_missing"].mask(small)
+    return quality
