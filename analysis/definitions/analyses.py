@@ -24,7 +24,8 @@ class Analysis:
     name : str
         The ``analysis`` value in estimates.csv (``"did"``).
     label : str
-        Plain label for dashboards and charts ("Difference-in-differences").
+        Plain label for dashboards and charts ("Change compared with the comparison group");
+        the technical name is in ``help`` and ``method``.
     short_label : str
         Compact label for dense places (forest-plot rows of the leadership report).
     estimand : str
@@ -78,7 +79,7 @@ ANALYSES: tuple[Analysis, ...] = (
     ),
     Analysis(
         name="did",
-        label="Difference-in-differences",
+        label="Change compared with the comparison group",
         short_label="Difference-in-differences",
         estimand="participants' mean change since baseline minus the comparison group's",
         assumption="Assumes both groups would have changed alike without the program (parallel trends).",
@@ -96,7 +97,7 @@ ANALYSES: tuple[Analysis, ...] = (
     ),
     Analysis(
         name="ancova",
-        label="Adjusted for baseline (ANCOVA)",
+        label="Same starting score",
         short_label="ANCOVA",
         estimand="the difference in mean follow-up score between people with the same baseline "
                  "score, site and role",
@@ -115,7 +116,7 @@ ANALYSES: tuple[Analysis, ...] = (
     ),
     Analysis(
         name="ipw",
-        label="Weighted for who joins (IPW)",
+        label="Weighted for who joins",
         short_label="Weighted (IPW)",
         estimand="the difference in mean follow-up score had everyone been in either group "
                  "(average effect in everyone)",
