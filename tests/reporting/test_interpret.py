@@ -32,8 +32,8 @@ def test_sentence_when_interval_includes_zero():
     text = sentence(make(estimate=-1.2, low=-3.0, high=0.6, es=-0.1), "work burnout", "points",
                     wave_label="2024-Q3")
     assert text == ("Participants' work burnout fell 1.2 points more than non-participants' between "
-                    "baseline and 2024-Q3 (difference −1.2, 95% CI −3.0 to 0.6) — a negligible effect, but the data "
-                    "cannot rule out no effect.")
+                    "baseline and 2024-Q3 (difference −1.2, 95% CI −3.0 to 0.6) — a negligible "
+                    "effect, but the data cannot rule out no effect.")
 
 
 def test_unfavourable_effect_is_named():
