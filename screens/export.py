@@ -7,7 +7,7 @@ import streamlit as st
 from analysis.access.scope import Scope
 from analysis.access.settings import Settings, load_settings
 from analysis.intake.sample import has_sample
-from analysis.reporting.export import build_export_bundle
+from analysis.reporting.export import build_export_bundle, record_export
 from analysis.reporting.html_report import build_html_report
 from analysis.reporting.report import build_report
 from analysis.storage.audit import record_download
@@ -25,19 +25,23 @@ store = get_store()
 settings = load_settings(store)
 if has_sample(store):
     st.warning("The data is the **synthetic sample** (fictional practices and people): "
-               "the bundle and the report say so on every page. Do not cite it as results.",
+               "the bundle's README and the leadership report say so. Do not cite it as results.",
                icon=":material/science:")
 k_export = max(settings.export_min_cell, settings.min_group_size)
 
 st.markdown(
     f"""**The bundle (.zip) contains**
-- tidy CSVs: descriptives, estimates, participation, balance, reliability, and one Excel
-  workbook with the same sheets;
-- `methods.md` (instruments, scoring, participant definition, every analysis and its
-  assumption, thresholds, software versions) and `config.json` (every setting used);
-- `checks.csv` (every output check) and `manifest.json` (SHA-256 of every file).
+- `README.md`: app version, export date, how to cite, and the synthetic-sample label when
+  the sample is the source;
+- tidy CSVs: descriptives, estimates, participation, balance, reliability (true/false
+  written as 1/0, readable by R and Stata), and one Excel workbook with the same sheets;
+- `codebook.csv` (every column: type and meaning), `methods.md` (instruments, scoring,
+  participant definition, every analysis and its assumption, thresholds, software
+  versions) and `config.json` (every setting, and the export's own threshold);
+- `checks.csv` (every output check, pass/fail in `result`) and `manifest.json` (SHA-256
+  of every file).
 
-No row-level data, identifiers, free text or dates leave: no cell under {k_export} people,
+No row-level data, identifiers, free text or data dates leave: no cell under {k_export} people,
 counts rounded to a multiple of 5, failing cells blanked.""")
 
 
@@ -48,7 +52,8 @@ def _bundle(_store: Store, version: str, scope: Scope, settings: Settings):
 
 @st.cache_data(show_spinner="Building the leadership report…", max_entries=4)
 def _html(_store: Store, version: str, scope: Scope, settings: Settings) -> str:
-    return build_html_report(build_report(_store, scope, settings=settings))
+    return build_html_report(build_report(_store, scope, settings=settings),
+                             synthetic=has_sample(_store))
 
 
 bundle = allowed_or_stop(lambda: _bundle(store, store.data_version(), scope, settings))
@@ -70,8 +75,7 @@ left, right = st.columns(2)
 # The audit event is written by the download itself (on_click), not by opening the page.
 left.download_button("Download the researcher bundle (.zip)", bundle.zip_bytes,
                      file_name=BUNDLE_NAME, mime="application/zip", icon=":material/download:",
-                     on_click=record_download, args=(store, scope, BUNDLE_NAME),
-                     kwargs={"detail": {"files": list(bundle.files)}}, key="download_bundle")
+                     on_click=record_export, args=(store, scope, bundle), key="download_bundle")
 right.download_button("Download the leadership report (.html)",
                       _html(store, store.data_version(), scope, settings).encode("utf-8"),
                       file_name=REPORT_NAME, mime="text/html", icon=":material/description:",

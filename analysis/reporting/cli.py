@@ -17,7 +17,7 @@ from analysis.access.scope import LOCAL
 from analysis.access.settings import load_settings
 from analysis.privacy.guard import FilterRefused
 from analysis.privacy.suppression import ABSOLUTE_MIN_GROUP_SIZE
-from analysis.reporting.export import build_export_bundle
+from analysis.reporting.export import build_export_bundle, record_export
 from analysis.reporting.report import ReportTables, build_report, write_report
 from analysis.storage.store import Store, StoreUnavailable
 
@@ -101,8 +101,9 @@ def run_export_command(args: argparse.Namespace) -> int:
     try:
         with Store(args.db) as store:
             bundle = build_export_bundle(store, LOCAL, settings=load_settings(store))
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_bytes(bundle.zip_bytes)
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_bytes(bundle.zip_bytes)
+            record_export(store, LOCAL, bundle)
     except Exception as error:  # the CLI reports, never tracebacks
         print(f"export failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

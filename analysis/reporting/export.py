@@ -8,11 +8,15 @@ Pipeline (the order matters, see :func:`analysis.privacy.export_checks.export_ch
     -> drop columns that would give exact counts back (residual df)
     -> neutralize_frame -> CSV and XLSX
 
-The zip holds tidy CSVs (descriptives, estimates, participation, balance, reliability),
-one XLSX workbook with the same sheets, ``methods.md``, ``config.json``, ``checks.csv``
-and ``manifest.json`` (SHA-256 of every other file). No row-level data, no IDs, no free
-text and no dates (wave labels only) ever enter it: every table comes from the report,
-which holds aggregates only.
+The zip holds ``README.md`` (app version, export date, how to cite, the synthetic-sample
+label when the sample is the source), tidy CSVs (descriptives, estimates, participation,
+balance, reliability; true/false as 1/0), one XLSX workbook with the same sheets,
+``codebook.csv``, ``methods.md``, ``config.json``, ``checks.csv`` (pass/fail in
+``result``) and ``manifest.json`` (SHA-256 of every other file). No row-level data, no
+IDs, no free text and no data dates (wave labels only; the one date is the export's own,
+in the README) ever enter it: every table comes from the report, which holds aggregates
+only. Building the bundle is not an export: the export is audited when it is written
+(command line) or downloaded (the page's download callback, :func:`record_export`).
 
 Residual risk: a mean's confidence interval and SD together imply its n; rounding
 protects against differencing of counts between tables, not against that.
@@ -26,6 +30,7 @@ import json
 import platform
 import zipfile
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -34,10 +39,12 @@ from analysis.access.scope import Scope, require
 from analysis.access.settings import Settings
 from analysis.definitions.analyses import ANALYSES
 from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.intake.sample import has_sample
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
 from analysis.privacy import export_checks, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.export_tables import check_table, public_reason
+from analysis.reporting.bundle_docs import booleans_as_numbers, codebook, readme
 from analysis.reporting.report import (
     DESCRIPTIVE_COLUMNS,
     ESTIMATE_COLUMNS,
@@ -48,7 +55,8 @@ from analysis.reporting.report import (
 from analysis.storage import audit
 from analysis.storage.store import Store
 
-__all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary", "write_export"]
+__all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary", "record_export",
+           "write_export"]
 
 #: Fixed timestamp of zip entries: the bundle carries no date and is reproducible.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -60,6 +68,7 @@ class ExportBundle:
     checks: pd.DataFrame
     summary: pd.DataFrame
     files: tuple[str, ...]
+    k_export: int = 0
 
 
 def build_export(store: Store, scope: Scope, *, settings: Settings) -> bytes:
@@ -70,12 +79,31 @@ def build_export(store: Store, scope: Scope, *, settings: Settings) -> bytes:
     PermissionDenied
         When the scope may not export.
     """
-    return build_export_bundle(store, scope, settings=settings).zip_bytes
+    bundle = build_export_bundle(store, scope, settings=settings)
+    record_export(store, scope, bundle)
+    return bundle.zip_bytes
+
+
+def record_export(store: Store, scope: Scope, bundle: ExportBundle) -> None:
+    """Audit one export that left the app (written by the command line, or downloaded:
+    the export page calls this from the download button, never on opening the page)."""
+    with store.transaction() as cur:
+        audit.record(cur, scope.user, "export", "ok", {
+            "files": sorted(bundle.files), "sha256": hashlib.sha256(bundle.zip_bytes).hexdigest(),
+            "k_export": bundle.k_export,
+            "failed_cells": int((bundle.checks["outcome"] == "fail").sum()),
+        })
 
 
 def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
-                        tables: ReportTables | None = None) -> ExportBundle:
-    """The bundle with its checks; ``tables`` must have been built at the export threshold."""
+                        tables: ReportTables | None = None, exported_on: date | None = None,
+                        synthetic: bool | None = None) -> ExportBundle:
+    """The bundle with its checks; ``tables`` must have been built at the export threshold.
+
+    ``exported_on`` (default today, UTC) is the date in the README; ``synthetic`` (default:
+    whether the store holds the sample data) labels the bundle as the synthetic sample.
+    Not audited here: see :func:`record_export`.
+    """
     try:
         require(scope, "export")
     except Exception:
@@ -105,27 +133,30 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
     checks = export_checks.checks_frame(all_checks)
     checks["reason"] = checks["reason"].map(public_reason)
 
+    shipped = {name: booleans_as_numbers(frame) for name, frame in checked.items()}
+    # The pass/fail column is "result" in the file ("outcome" is an outcome scale elsewhere).
+    checks_file = checks.rename(columns={"outcome": "result"})
     files: dict[str, bytes] = {}
-    for name, frame in checked.items():
+    for name, frame in shipped.items():
         files[f"{name}.csv"] = _csv(frame)
-    files["results.xlsx"] = _xlsx(checked)
+    files["results.xlsx"] = _xlsx(shipped)
+    files["codebook.csv"] = _csv(codebook({**shipped, "checks": checks_file}))
     outcomes = sorted(set(tables.estimates["outcome"]) | set(tables.descriptives["outcome"]),
                       key=list(SCALES_BY_KEY).index)
     files["methods.md"] = methods_markdown(outcomes, export_settings, k_export).encode("utf-8")
-    files["config.json"] = json.dumps(_config(export_settings, k_export, outcomes, tables),
+    files["config.json"] = json.dumps(_config(settings, k_export, outcomes, tables),
                                       indent=2, sort_keys=True).encode("utf-8")
-    files["checks.csv"] = _csv(checks)
+    files["checks.csv"] = _csv(checks_file)
+    synthetic = has_sample(store) if synthetic is None else synthetic
+    files = {"README.md": readme([*files, "manifest.json"],
+                                 exported_on=exported_on or datetime.now(UTC).date(),
+                                 synthetic=synthetic, k_export=k_export,
+                                 min_group_size=settings.min_group_size).encode("utf-8"), **files}
     manifest = {"files": [{"name": n, "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
                           for n, b in files.items()]}
     files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
     zip_bytes = _zip(files)
-    summary = checks_summary(checks)
-    with store.transaction() as cur:
-        audit.record(cur, scope.user, "export", "ok", {
-            "files": sorted(files), "sha256": hashlib.sha256(zip_bytes).hexdigest(),
-            "k_export": k_export, "failed_cells": int((checks["outcome"] == "fail").sum()),
-        })
-    return ExportBundle(zip_bytes, checks, summary, tuple(files))
+    return ExportBundle(zip_bytes, checks, checks_summary(checks), tuple(files), k_export)
 
 
 def write_export(store: Store, scope: Scope, out_file: str | Path, *, settings: Settings) -> Path:
@@ -231,10 +262,14 @@ def _versions() -> dict[str, str]:
 
 
 def _config(settings: Settings, k_export: int, outcomes: list[str], tables: ReportTables) -> dict:
+    # The settings as the Settings page shows them; the export's own threshold beside them
+    # (the larger of export_min_cell and min_group_size), so the two never seem to disagree.
     return {
         "settings": asdict(settings),
         "export": {
-            "min_cell": k_export, "rounding_base": export_checks.EXPORT_ROUNDING_BASE,
+            "min_cell": k_export,
+            "min_cell_rule": "max(settings.export_min_cell, settings.min_group_size)",
+            "rounding_base": export_checks.EXPORT_ROUNDING_BASE,
             "min_residual_df": export_checks.MIN_RESIDUAL_DF,
             "dominance": {"n": export_checks.DOMINANCE_N, "k": export_checks.DOMINANCE_K},
         },
