@@ -185,7 +185,7 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
     fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
     alt = (f"Line chart of the average change in {label.lower()} ({unit}) since the baseline "
            "survey for participants and the comparison group, both starting at 0, with shaded "
-           "95% intervals; the vertical gap at each wave is the difference-in-differences estimate"
+           "95% intervals; the vertical gap at each wave is the program effect"
            + (f"; waves marked insufficient had fewer than {k} people in a group." if len(gaps) and k
               else "."))
     return Chart("change", fig, alt, download_table(rows), takeaway, how_to_read)
