@@ -127,9 +127,8 @@ def change_takeaway(change: pd.DataFrame, outcome: str, wave: str | None) -> str
                 f"in both groups to show how {label} changed.")
     unit, digits = outcome_unit(outcome), outcome_digits(outcome)
     p, c = float(means["participants"]), float(means["comparison"])
-    gap = abs(p - c)
-    size = (f"a {gap:.{digits}f}-point difference" if unit == "points"
-            else f"a difference of {gap:.{digits}f} {unit}")
+    # Signed as every tile is (participants minus comparison), never as a bare magnitude.
+    size = f"a difference of {p - c:+.{digits}f} {unit}"
     return (f"Since baseline, participants' {label} {_moved(p, unit, digits)} by {wave} while "
             f"non-participants' {_moved(c, unit, digits).replace(f' {unit}', '')}: {size}.")
 

@@ -159,7 +159,7 @@ def test_overview_model_on_the_sample(store):
     assert model.sentence and "Difference-in-differences" in model.effect_help
     assert model.change is not None and model.change.takeaway.startswith("Since baseline")
     # the takeaway's gap is the headline's DiD estimate, never a different start wave
-    assert f"{abs(model.effect):.1f}-point difference" in model.change.takeaway
+    assert f"a difference of {model.effect:+.1f} points" in model.change.takeaway
 
 
 def test_overview_says_when_data_cannot_support_a_claim():
