@@ -187,6 +187,21 @@ def apply_layout(fig: go.Figure, title: str, x_title: str | None, y_title: str |
     return fig
 
 
+def wrap_label(label: str, width: int = 18) -> str:
+    """``label`` broken onto lines of about ``width`` characters (plotly's ``<br>``).
+
+    >>> wrap_label("Lakeshore Divorce and Family Counseling")
+    'Lakeshore Divorce<br>and Family<br>Counseling'
+    """
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines) or label
+
+
 def reference_line(fig: go.Figure, axis: str, value: float, line: dict) -> None:
     """A full-height (``axis="x"``) or full-width (``"y"``) line at ``value``: what
     ``add_vline``/``add_hline`` draw, at a fraction of their cost (~6 ms each)."""

@@ -27,6 +27,7 @@ from analysis.views.figure_base import (
     outcome_unit,
     reference_line,
     visible,
+    wrap_label,
 )
 from analysis.views.help import METHOD_LABELS
 
@@ -85,12 +86,14 @@ def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
                                font=dict(color="#555555", size=11))
         fig.add_shape(type="line", x0=0, x1=0, y0=0, y1=1, xref=f"x{suffix}",
                       yref=f"y{suffix} domain", line=dict(color="#333333", width=1, dash="dot"))
-        x_title = f"{label}: participants minus comparison ({unit}); left of 0 = lower for participants"
+        x_title = f"{label}: participants minus comparison ({unit})<br>left of 0 = lower for participants"
         fig.update_layout({
             f"xaxis{suffix}": dict(anchor=f"y{suffix}", title=dict(text=x_title, font=dict(size=12)),
                                    zeroline=False),
             f"yaxis{suffix}": dict(domain=domain, anchor=f"x{suffix}", type="category",
                                    categoryorder="array", categoryarray=categories,
+                                   tickvals=categories,
+                                   ticktext=[wrap_label(str(c), 22) for c in categories],
                                    automargin=True),
         })
     if not present:
@@ -171,9 +174,10 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
     if not categories:
         empty_figure(fig, f"No comparisons at {wave} for the current selection.")
     apply_layout(fig, f"All outcomes on one scale ({wave})",
-                 f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')}); "
+                 f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')})<br>"
                  "left of 0 = lower for participants", "", height=max(300, 110 + 40 * len(categories)))
-    fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category", automargin=True)
+    fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category", automargin=True,
+                     tickvals=categories, ticktext=[wrap_label(str(c), 22) for c in categories])
     limit = float(np.nanmax(np.abs(np.r_[shown["ci_low"] * (shown["effect_size"] / shown["estimate"]),
                                          shown["ci_high"] * (shown["effect_size"] / shown["estimate"]),
                                          0.6]))) if not shown.empty else 0.6
@@ -204,13 +208,14 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
                             marker=dict(color=colour, size=11, symbol=symbol, line=dict(width=2)),
                             hovertemplate=(f"%{{y}}<br>{name.lower()}: %{{x:+.2f}} SD"
                                            f"{n_text}<extra></extra>"))
-        fig.update_yaxes(categoryorder="array", categoryarray=order)
+        fig.update_yaxes(categoryorder="array", categoryarray=order, tickvals=order,
+                         ticktext=[wrap_label(str(c), 26) for c in order])
     else:
         empty_figure(fig, "Balance cannot be shown for the current selection.")
     reference_line(fig, "x", 0, dict(color="#333333", width=1))
     apply_layout(fig, "Were the groups alike at the start?",
-                 "Standardized difference (in standard deviations)", "",
-                 height=max(320, 80 + 28 * len(rows)))
+                 "Difference at the start<br>(standard deviations)", "",
+                 height=max(320, 80 + 34 * len(rows)))
     alt = ("Dot plot of how different participants and comparison were in each background "
            "characteristic, before and after weighting, with a shaded band from -0.1 to 0.1 "
            "marking good balance.")

@@ -21,6 +21,7 @@ from analysis.views.figure_base import (
     new_figure,
     visible,
     wave_order,
+    wrap_label,
 )
 
 
@@ -76,21 +77,6 @@ def retention_figure(participation: pd.DataFrame, waves: Sequence[str] | None = 
     alt = ("Line chart of the share of respondents who took part in peer support and the share "
            "of participants who attended in two or more months, per survey wave.")
     return Chart("retention", fig, alt, download_table(participation), takeaway, how_to_read)
-
-
-def wrap_label(label: str, width: int = 18) -> str:
-    """``label`` broken onto lines of about ``width`` characters (plotly's ``<br>``).
-
-    >>> wrap_label("Lakeshore Divorce and Family Counseling")
-    'Lakeshore Divorce<br>and Family<br>Counseling'
-    """
-    lines: list[str] = []
-    for word in label.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return "<br>".join(lines) or label
 
 
 def breakdown_figure(table: pd.DataFrame, category: str, title: str, k: int | None = None,
