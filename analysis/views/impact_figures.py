@@ -86,7 +86,7 @@ def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
                                font=dict(color="#555555", size=11))
         fig.add_shape(type="line", x0=0, x1=0, y0=0, y1=1, xref=f"x{suffix}",
                       yref=f"y{suffix} domain", line=dict(color="#333333", width=1, dash="dot"))
-        x_title = f"{label}: participants minus comparison ({unit})<br>left of 0 = lower for participants"
+        x_title = f"{label} ({unit})<br>participants minus comparison; left of 0 = lower"
         fig.update_layout({
             f"xaxis{suffix}": dict(anchor=f"y{suffix}", title=dict(text=x_title, font=dict(size=12)),
                                    zeroline=False),
@@ -209,13 +209,13 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
                             hovertemplate=(f"%{{y}}<br>{name.lower()}: %{{x:+.2f}} SD"
                                            f"{n_text}<extra></extra>"))
         fig.update_yaxes(categoryorder="array", categoryarray=order, tickvals=order,
-                         ticktext=[wrap_label(str(c), 26) for c in order])
+                         ticktext=[wrap_label(str(c), 32) for c in order])
     else:
         empty_figure(fig, "Balance cannot be shown for the current selection.")
     reference_line(fig, "x", 0, dict(color="#333333", width=1))
     apply_layout(fig, "Were the groups alike at the start?",
                  "Difference at the start<br>(standard deviations)", "",
-                 height=max(320, 80 + 34 * len(rows)))
+                 height=max(320, 120 + 44 * len(rows)))
     alt = ("Dot plot of how different participants and comparison were in each background "
            "characteristic, before and after weighting, with a shaded band from -0.1 to 0.1 "
            "marking good balance.")
