@@ -197,7 +197,7 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
         order = [_covariate_label(c) for c in
                  rows.assign(a=rows["smd_before"].abs()).sort_values("a")["covariate"]]
         fig.add_vrect(x0=-0.1, x1=0.1, fillcolor="#DDDDDD", opacity=0.5, line_width=0,
-                      annotation_text="well balanced (±0.1)", annotation_position="top left")
+                      annotation_text="±0.1", annotation_position="top left")
         n_text = _n_text(balance)
         for column, name, colour, symbol in (("smd_before", "Before weighting", COMPARISON, "circle-open"),
                                              ("smd_after", "After weighting", PARTICIPANTS, "circle")):
