@@ -7,6 +7,8 @@ enforced again inside ``analysis/``: hiding a page here is convenience only.
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 from analysis.access.scope import PermissionDenied, Scope
@@ -14,13 +16,24 @@ from analysis.intake.sample import has_sample, load_sample
 from analysis.intake.uploads import has_data
 from analysis.storage.store import StoreUnavailable
 from ui import auth
+from ui.icon import page_icon
 from ui.state import get_store
 
 st.set_page_config(
     page_title="Peer Program Impact",
-    page_icon=":material/diversity_3:",
+    page_icon=page_icon(),  # drawn locally: a material icon here is fetched from Google
     layout="wide",
 )
+
+# The first run of a fresh server loads the statistics libraries (several seconds):
+# say so, instead of a blank page.
+if "analysis.reporting.report" not in sys.modules:
+    starting = st.empty()
+    with starting.status("Starting the app: loading the statistics libraries (first start "
+                         "of the server only, a few seconds)…"):
+        import analysis.reporting.report  # noqa: F401 - imported here to say so above
+        import ui.charts  # noqa: F401
+    starting.empty()
 
 store = get_store()
 scope: Scope = auth.gate(store)
@@ -42,8 +55,9 @@ if scope.may("upload") and scope.practices is None and \
 if has_sample(store):
     st.info(
         "You are looking at **sample data**: synthetic professionals in fictional "
-        "practices, made to show what the app does. Upload your own files on the "
-        "Upload page; remove the sample data from Import history.",
+        "practices, made to show what the app does."
+        + (" Upload your own files on the Upload page; remove the sample data from Import "
+           "history." if scope.may("undo") and scope.practices is None else ""),
         icon=":material/science:",
     )
 
@@ -53,6 +67,7 @@ dashboards = [
     st.Page("screens/participation.py", title="Participation", icon=":material/groups:"),
     st.Page("screens/practices.py", title="Practices", icon=":material/grid_view:"),
     st.Page("screens/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+    st.Page("screens/glossary.py", title="Glossary", icon=":material/menu_book:"),
 ]
 sections: dict[str, list] = {"Dashboards": dashboards}
 if scope.may("upload"):

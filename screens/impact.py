@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.definitions.plain_text import markdown_escape
+from analysis.views.overview import direction_note
 from ui.charts import impact_for
 from ui.page import page_start, selection_footer, show_charts
 
@@ -12,9 +13,15 @@ store, selection = page_start(
     "Does peer support lower burnout?",
     "Participants compared with colleagues who did not take part: their scores over "
     "time, four ways of comparing them fairly, and whether more sessions help more.")
+st.caption(direction_note(selection.outcome))
 charts, note = impact_for(store, selection)
 if note:
-    st.warning(markdown_escape(note), icon=":material/balance:")
+    st.warning("Two ways of comparing disagree here: comparing how much each group changed, "
+               "and comparing people who started at the same score, give different answers, "
+               "because the groups started apart. Read the results below with care.",
+               icon=":material/balance:")
+    with st.expander("Why they disagree (with the technical terms)"):
+        st.markdown(markdown_escape(note))
 
 show_charts(charts)
 selection_footer(selection)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.intake.ingest import ingest, validate_upload
-from analysis.intake.values import UploadFile
 from analysis.access.settings import load_settings
+from analysis.intake.ingest import ingest, validate_upload
+from analysis.intake.values import UploadFile, ValidationReport
 from ui import auth
 from ui import upload_helpers as helpers
 from ui.state import get_store
@@ -26,6 +26,19 @@ if not scope.may("upload"):
                "administrator.", icon=":material/block:")
     st.stop()
 
+with st.expander("Preparing a file: template and data dictionary"):
+    st.markdown("The template workbook has a sheet per file with the columns the app reads "
+                "and two example rows; the data dictionary lists every column, whether it is "
+                "required, and the values allowed.")
+    template, dictionary = st.columns(2)
+    template.download_button("Download the template (.xlsx)", helpers.template_bytes(),
+                             file_name="peer_program_template.xlsx", icon=":material/download:",
+                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                             key="download_template")
+    dictionary.download_button("Download the data dictionary (CSV)", helpers.dictionary_bytes(),
+                               file_name="data_dictionary.csv", mime="text/csv",
+                               icon=":material/download:", key="download_dictionary")
+
 # 1. Files ------------------------------------------------------------------------------
 left, right = st.columns(2)
 chosen = {
@@ -40,9 +53,14 @@ chosen = {
 }
 if not any(chosen.values()):
     st.info("Choose a survey file, an attendance file, or both. CSV (comma, semicolon "
-            "or tab separated) and Excel .xlsx files are accepted.",
+            "or tab separated) and Excel .xlsx workbooks are accepted (old .xls files: save "
+            "them as .xlsx first).",
             icon=":material/upload_file:")
     st.stop()
+
+# The validation report is drawn here, above the mapping, once there is one: the first
+# thing to read after pressing Check (filled further down, where it is computed).
+report_area = st.container()
 
 # 2. Mapping, preview and scales, per file -----------------------------------------------
 files: list[UploadFile] = []
@@ -50,7 +68,9 @@ for kind, uploaded in chosen.items():
     if uploaded is None:
         continue
     with st.expander(f"{helpers.KIND_LABELS[kind]}: {uploaded.name}", expanded=True):
-        upload = helpers.mapping_section(store, scope, kind, uploaded)
+        data = helpers.file_bytes(kind, uploaded)
+        upload = None if data is None else helpers.mapping_section(store, scope, kind,
+                                                                   uploaded.name, data)
     if upload is not None:
         files.append(upload)
 if not files:
@@ -74,16 +94,15 @@ fingerprint = (tuple((f.kind, f.sha256, tuple(sorted(f.mapping.items()))) for f 
                replace, pseudonymize)
 
 # 4. Validate -----------------------------------------------------------------------------
-if st.button("Validate", icon=":material/fact_check:", key="validate"):
+if st.button("Check the files", icon=":material/fact_check:", key="validate"):
     checked = helpers.run_safely(lambda: validate_upload(
         store, files, scope, pseudonymize, replace=replace))
     if checked is not None:
         st.session_state[REPORT] = (fingerprint, checked)
         st.session_state.pop(RESULT, None)
 
-checked = st.session_state.get(REPORT)
-report = checked[1] if checked and checked[0] == fingerprint else None
-if report is not None:
+def show_report(report: ValidationReport) -> None:
+    """What the check found: already-stored files, the verdict, the grouped problems."""
     # Files whose exact bytes are already stored are skipped, by validation as by upload.
     stored = {s.file_name for s in report.unchanged}
     for s in report.unchanged:
@@ -91,26 +110,35 @@ if report is not None:
                 "was uploaded before, so uploading it again changes nothing.",
                 icon=":material/info:")
     problems = [p for p in report.problems if p.file not in stored]
-    if len(stored) < len(report.summary) or problems:
-        n_warnings = sum(p.severity == "warning" for p in problems)
-        if report.ok and not problems:
-            st.success("No problems found. Ready to upload.",
-                       icon=":material/check_circle:")
-        elif report.ok:
-            st.warning(f"No errors; {n_warnings} warning(s) to read. You can upload.",
-                       icon=":material/info:")
-        else:
-            st.error(f"{len(report.errors)} error(s) to fix in your file before it can be "
-                     "stored. Each row below names the file, row and column.",
-                     icon=":material/error:")
-        if problems:
-            helpers.show_problems(problems, key="validation_problems")
+    if len(stored) == len(report.summary) and not problems:
+        return
+    n_warnings = sum(p.severity == "warning" for p in problems)
+    if report.ok and not problems:
+        st.success("No problems found. Ready to upload: press *Store the files* below.",
+                   icon=":material/check_circle:")
+    elif report.ok:
+        st.warning(f"No errors; {n_warnings} warning(s) to read. You can upload.",
+                   icon=":material/info:")
+    else:
+        st.error(f"{len(report.errors)} error(s) to fix in your file before it can be stored. "
+                 "The table lists each kind of problem once per column, with how many rows "
+                 "have it, the first rows and example values; the download lists every row.",
+                 icon=":material/error:")
+    if problems:
+        helpers.show_problems(problems, key="validation_problems")
+
+
+checked = st.session_state.get(REPORT)
+report = checked[1] if checked and checked[0] == fingerprint else None
+if report is not None:
+    with report_area:
+        show_report(report)
 
 # 5. Upload -------------------------------------------------------------------------------
 ready = report is not None and report.ok
-if st.button("Upload", type="primary", icon=":material/cloud_upload:", key="upload",
+if st.button("Store the files", type="primary", icon=":material/cloud_upload:", key="upload",
              disabled=not ready,
-             help=None if ready else "Validate first; upload opens when there are no errors."):
+             help=None if ready else "Check the files first; storing opens when there are no errors."):
     bar = st.progress(0.0, text="Starting")
     result = helpers.run_safely(lambda: ingest(
         store, files, scope, replace=replace, pseudonymize=pseudonymize,

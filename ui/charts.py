@@ -26,14 +26,17 @@ from analysis.views.figure_base import Chart
 from analysis.views.impact import impact_charts, lords_paradox_note
 from analysis.views.overview import OverviewModel, overview_model
 from analysis.views.participation_view import participation_charts
-from analysis.views.practices import practices_chart, practices_matrix
+from analysis.views.practices import practices_chart, practices_lines, practices_matrix
 from analysis.views.quality import quality_charts
 from analysis.views.report_tables import latest_wave
 
 _PLOTLY_CONFIG = {
     "displayModeBar": True,
     "displaylogo": False,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    # Only the PNG download: zoom and pan buttons are small targets (WCAG 2.5.8) that a
+    # dashboard reader rarely needs; the charts are already scaled to their data.
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "zoom2d", "pan2d", "zoomIn2d", "zoomOut2d",
+                               "autoScale2d", "resetScale2d"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 
@@ -55,6 +58,7 @@ def show_chart(chart: Chart, *, on_select: str | Callable[[], None] = "ignore",
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left.expander("How to read this"):
         st.markdown(chart.how_to_read or chart.alt)
+        st.caption("Terms and their technical names: the Glossary page.")
     right.download_button(
         "Download the numbers (CSV)", data=_csv(chart.table), file_name=f"{chart.key}.csv",
         mime="text/csv", key=f"download_{key}", icon=":material/download:",
@@ -69,7 +73,8 @@ def _csv(table: pd.DataFrame) -> bytes:
 # ---------------------------------------------------------------- cached data
 
 
-@st.cache_data(show_spinner="Computing the results…", max_entries=64)
+@st.cache_data(show_spinner="Computing the results for this selection: every outcome and "
+                            "wave, both groups (once; then it is remembered)…", max_entries=64)
 def _report(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
             outcomes: tuple[str, ...], waves: tuple[str, ...] | None):
     return report.build_report(_store, scope, settings=settings, filters=filters,
@@ -177,14 +182,14 @@ def participation_for(store: Store, selection) -> list[Chart]:
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
 def _practices(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
-               outcomes: tuple[str, ...], waves: tuple[str, ...] | None) -> Chart:
+               outcomes: tuple[str, ...], waves: tuple[str, ...] | None) -> tuple[Chart, tuple[str, ...]]:
     tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
     matrix = practices_matrix(tables, outcomes, waves)
-    return practices_chart(matrix, settings.min_group_size)
+    return practices_chart(matrix, settings.min_group_size), practices_lines(matrix)
 
 
-def practices_for(store: Store, selection) -> Chart:
-    """The Practices heatmap (cached)."""
+def practices_for(store: Store, selection) -> tuple[Chart, tuple[str, ...]]:
+    """The Practices heatmap and the same as a list for narrow screens (cached)."""
     return _page_model(_practices, store, selection)
 
 

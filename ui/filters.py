@@ -16,6 +16,7 @@ import streamlit as st
 
 from analysis.access.scope import Scope
 from analysis.access.settings import Settings, load_settings
+from analysis.definitions.plain_text import markdown_escape
 from analysis.privacy.guard import FilterDecision
 from analysis.storage import queries
 from analysis.storage.store import Store
@@ -49,12 +50,20 @@ class Selection:
 
     def describe(self) -> str:
         """The selection in words (for captions)."""
-        parts = [", ".join(self.filters.sites) if self.filters.sites else "all practices"]
+        parts = [", ".join(self.filters.sites) if self.filters.sites else scope_words(self.scope)]
         parts.append(", ".join(self.filters.roles) if self.filters.roles else "all roles")
         if self.waves:
             parts.append(f"waves {self.waves[0]}–{self.waves[-1]}")
         parts.append(f"participant = {self.settings.min_sessions}+ sessions")
         return "; ".join(parts)
+
+
+def scope_words(scope: Scope) -> str:
+    """What "everything" means for this viewer: all practices, or the ones they may see."""
+    if scope.practices is None:
+        return "all practices"
+    names = scope.site_list() or []
+    return ("your practice, " if len(names) == 1 else "your practices, ") + ", ".join(names)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -160,9 +169,15 @@ def sidebar(store: Store) -> Selection:
                        on_change=_persist, args=("waves",),
                        help="The first wave is the baseline (before or at the program's start).")
         st.multiselect("Practices", available.sites, key="_ppi_widget_sites",
-                       on_change=_persist, args=("sites",), placeholder="All practices",
-                       help="Leave empty for all practices. Click a practice on the "
+                       on_change=_persist, args=("sites",),
+                       placeholder=("All practices" if scope.practices is None else
+                                    "Your practice" if len(scope.practices) == 1 else
+                                    "Your practices"),
+                       help=f"Leave empty for {markdown_escape(scope_words(scope))}. Click a practice on the "
                             "Practices page to focus on it.")
+        if scope.practices is not None:
+            st.caption(f"Your access covers {markdown_escape(scope_words(scope))}; the dashboards show only "
+                       "these.")
         st.multiselect("Roles", available.roles, key="_ppi_widget_roles",
                        on_change=_persist, args=("roles",), placeholder="All roles")
         st.selectbox("Participant = attended at least … sessions", offered,

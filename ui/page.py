@@ -20,6 +20,17 @@ from ui.state import get_store
 
 T = TypeVar("T")
 
+#: Container keys (Streamlit adds the class ``st-key-<key>``) for what shows only on a
+#: wide screen (a heatmap) and its stand-in on a narrow one (the same cells as a list).
+WIDE_ONLY = "ppi_wide_only"
+NARROW_ONLY = "ppi_narrow_only"
+_NARROW_PX = 640  # Streamlit stacks columns below this width too
+_RESPONSIVE_CSS = f"""<style>
+@media (max-width: {_NARROW_PX}px) {{ .st-key-{WIDE_ONLY}, .modebar-container {{ display: none; }} }}
+@media (min-width: {_NARROW_PX + 1}px) {{ .st-key-{NARROW_ONLY} {{ display: none; }} }}
+.modebar-btn {{ min-width: 24px; min-height: 24px; }}
+</style>"""
+
 
 def page_start(title: str, purpose: str) -> tuple[Store, Selection]:
     """Draw the page's title and purpose, then the shared sidebar.
@@ -29,6 +40,7 @@ def page_start(title: str, purpose: str) -> tuple[Store, Selection]:
     tuple
         The store and the viewer's (guarded) selection.
     """
+    st.html(_RESPONSIVE_CSS)
     st.title(title, anchor=False)
     st.caption(purpose)
     store = get_store()

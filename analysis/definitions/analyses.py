@@ -24,7 +24,8 @@ class Analysis:
     name : str
         The ``analysis`` value in estimates.csv (``"did"``).
     label : str
-        Plain label for dashboards and charts ("Difference-in-differences").
+        Plain label for dashboards and charts ("Change compared with the comparison group");
+        the technical name is in ``help`` and ``method``.
     short_label : str
         Compact label for dense places (forest-plot rows of the leadership report).
     estimand : str
@@ -78,7 +79,7 @@ ANALYSES: tuple[Analysis, ...] = (
     ),
     Analysis(
         name="did",
-        label="Difference-in-differences",
+        label="Change compared with the comparison group",
         short_label="Difference-in-differences",
         estimand="the average effect at a wave on people who took part by then but not by their "
                  "baseline survey: their mean change since baseline minus that of people not (yet) "
@@ -104,7 +105,7 @@ ANALYSES: tuple[Analysis, ...] = (
     ),
     Analysis(
         name="ancova",
-        label="Adjusted for baseline (ANCOVA)",
+        label="Same starting score",
         short_label="ANCOVA",
         estimand="the difference in mean follow-up score between people with the same baseline "
                  "score, site and role",
@@ -124,7 +125,7 @@ ANALYSES: tuple[Analysis, ...] = (
     ),
     Analysis(
         name="ipw",
-        label="Weighted for who joins (IPW)",
+        label="Weighted for who joins",
         short_label="Weighted (IPW)",
         estimand="the average effect on participants: their change since baseline minus the change of "
                  "non-participants weighted to resemble them (same people as the DiD)",

@@ -19,7 +19,7 @@ from analysis.privacy.guard import FilterRefused
 from analysis.privacy.suppression import ABSOLUTE_MIN_GROUP_SIZE
 from analysis.reporting import bundle_fields
 from analysis.reporting.bundle_fields import ExportOptions
-from analysis.reporting.export import build_export_bundle
+from analysis.reporting.export import build_export_bundle, record_export
 from analysis.reporting.report import ReportTables, build_report, write_report
 from analysis.storage.queries import Filters
 from analysis.storage.store import Store, StoreUnavailable
@@ -132,8 +132,9 @@ def run_export_command(args: argparse.Namespace) -> int:
         with Store(args.db) as store:
             bundle = build_export_bundle(store, LOCAL, settings=load_settings(store),
                                          options=options)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_bytes(bundle.zip_bytes)
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_bytes(bundle.zip_bytes)
+            record_export(store, LOCAL, bundle)
     except FilterRefused as error:
         print(f"export refused: {error}", file=sys.stderr)
         return 2

@@ -259,7 +259,8 @@ def study_table(bundles: Sequence[Bundle], align: str = "labels") -> pd.DataFram
     for label, bundle in zip(display_labels(bundles), bundles):
         rows = bundle.estimates.drop(columns=["organization", "program_type", "size_band"],
                                      errors="ignore")
-        usable = ~rows["suppressed"].astype(str).str.lower().eq("true")
+        # bundles write true/false as 1/0 (older ones as True/False): both mean suppressed
+        usable = ~rows["suppressed"].astype(str).str.strip().str.lower().isin(("true", "1", "1.0"))
         for column in ("estimate", "std_error", "months_since_baseline"):
             rows[column] = pd.to_numeric(rows[column], errors="coerce")
         usable &= rows["estimate"].notna() & rows["std_error"].gt(0)

@@ -8,11 +8,15 @@ Pipeline (the order matters, see :func:`analysis.privacy.export_checks.export_ch
     -> drop columns that would give exact counts back (residual df)
     -> neutralize_frame -> CSV and XLSX
 
-The zip holds tidy CSVs (descriptives, estimates, participation, balance, reliability),
-one XLSX workbook with the same sheets, ``methods.md``, ``config.json``, ``checks.csv``
-and ``manifest.json`` (SHA-256 of every other file). No row-level data, no IDs, no free
-text and no dates (wave labels only) ever enter it: every table comes from the report,
-which holds aggregates only.
+The zip holds ``README.md`` (app version, export date, how to cite, the synthetic-sample
+label when the sample is the source), tidy CSVs (descriptives, estimates, participation,
+balance, reliability; true/false as 1/0), one XLSX workbook with the same sheets,
+``codebook.csv``, ``methods.md``, ``config.json``, ``checks.csv`` (pass/fail in
+``result``) and ``manifest.json`` (SHA-256 of every other file). No row-level data, no
+IDs, no free text and no data dates (wave labels only; the one date is the export's own,
+in the README) ever enter it: every table comes from the report, which holds aggregates
+only. Building the bundle is not an export: the export is audited when it is written
+(command line) or downloaded (the page's download callback, :func:`record_export`).
 
 Residual risk: a mean's confidence interval and SD together imply its n; rounding
 protects against differencing of counts between tables, not against that.
@@ -25,7 +29,9 @@ import io
 import json
 import platform
 import zipfile
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -34,11 +40,13 @@ from analysis.access.scope import Scope, require
 from analysis.access.settings import Settings
 from analysis.definitions.analyses import ANALYSES
 from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.intake.sample import has_sample
 from analysis.panel.participation import CONTRIBUTION_COLUMNS
 from analysis.privacy import export_checks, releases, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.export_tables import check_table, public_reason
 from analysis.reporting import bundle_fields
+from analysis.reporting.bundle_docs import booleans_as_numbers, codebook, readme
 from analysis.reporting.bundle_fields import ExportOptions
 from analysis.reporting.bundle_zip import undated_xlsx
 from analysis.reporting.report import (
@@ -53,7 +61,7 @@ from analysis.storage.queries import count_respondents
 from analysis.storage.store import Store
 
 __all__ = ["ExportBundle", "build_export", "build_export_bundle", "checks_summary",
-           "descriptive_contributions", "export_settings", "write_export"]
+           "descriptive_contributions", "export_settings", "record_export", "write_export"]
 
 #: Fixed timestamp of zip entries: the bundle carries no date and is reproducible.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -65,6 +73,11 @@ class ExportBundle:
     checks: pd.DataFrame
     summary: pd.DataFrame
     files: tuple[str, ...]
+    k_export: int = 0
+    #: Exact counts of the shown cells (never shipped): recorded as a release by
+    #: :func:`record_export` when the bundle leaves the app, so later exports are checked
+    #: against what was really released, not against bundles only built for the page.
+    released: Mapping[str, int] = field(default_factory=dict)
 
 
 def build_export(store: Store, scope: Scope, *, settings: Settings,
@@ -76,16 +89,37 @@ def build_export(store: Store, scope: Scope, *, settings: Settings,
     PermissionDenied
         When the scope may not export.
     """
-    return build_export_bundle(store, scope, settings=settings, options=options).zip_bytes
+    bundle = build_export_bundle(store, scope, settings=settings, options=options)
+    record_export(store, scope, bundle)
+    return bundle.zip_bytes
+
+
+def record_export(store: Store, scope: Scope, bundle: ExportBundle) -> None:
+    """Audit one export that left the app (written by the command line, or downloaded:
+    the export page calls this from the download button, never on opening the page),
+    and record its exact counts as a release (:mod:`analysis.privacy.releases`)."""
+    releases.record_release(store, "export", scope.user, bundle.k_export, bundle.released)
+    with store.transaction() as cur:
+        audit.record(cur, scope.user, "export", "ok", {
+            "files": sorted(bundle.files), "sha256": hashlib.sha256(bundle.zip_bytes).hexdigest(),
+            "k_export": bundle.k_export,
+            "failed_cells": int((bundle.checks["outcome"] == "fail").sum()),
+        })
 
 
 def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
                         tables: ReportTables | None = None,
-                        options: ExportOptions = ExportOptions()) -> ExportBundle:
+                        options: ExportOptions = ExportOptions(), exported_on: date | None = None,
+                        synthetic: bool | None = None) -> ExportBundle:
     """The bundle with its checks; ``tables`` must have been built at the export threshold.
 
     ``options`` (organization label, program type) are the organization's own choices
     for a consortium meta-analysis (:mod:`analysis.reporting.bundle_fields`).
+    ``exported_on`` (default today, UTC) is the date in the README; ``synthetic`` (default:
+    whether the store holds the sample data) labels the bundle as the synthetic sample.
+    Refused (:class:`~analysis.privacy.releases.ReleaseRefused`) when, with an earlier
+    release, it would give a small group by subtraction. Not audited or recorded as a
+    release here: see :func:`record_export`.
     """
     try:
         require(scope, "export")
@@ -128,29 +162,37 @@ def build_export_bundle(store: Store, scope: Scope, *, settings: Settings,
          for name, frame in frames.items() if "suppressed" in checked[name].columns})
     releases.check_release(store, "export", released, k_export)
 
-    files: dict[str, bytes] = {}
-    for name, frame in checked.items():
-        files[f"{name}.csv"] = _csv(frame)
-    files["results.xlsx"] = _xlsx(checked)
     outcomes = sorted(set(tables.estimates["outcome"]) | set(tables.descriptives["outcome"]),
                       key=list(SCALES_BY_KEY).index)
-    files["methods.md"] = methods_markdown(outcomes, export_settings_, k_export).encode("utf-8")
-    config = _config(export_settings_, k_export, outcomes, tables)
+    # The settings as the Settings page shows them; the export's own threshold beside them.
+    config = _config(settings, k_export, outcomes, tables)
     config["consortium"] = {**asdict(options), "size_band": bundle_fields.size_band(
         count_respondents(store, scope))}
-    files["config.json"] = json.dumps(config, indent=2, sort_keys=True).encode("utf-8")
-    files["checks.csv"] = _csv(checks)
+    docs = {"methods.md": methods_markdown(outcomes, export_settings_, k_export),
+            "config.json": json.dumps(config, indent=2, sort_keys=True)}
+    synthetic = has_sample(store) if synthetic is None else synthetic
+    files = _bundle_files(checked, checks, docs, readme_args={
+        "exported_on": exported_on or datetime.now(UTC).date(), "synthetic": synthetic,
+        "k_export": k_export, "min_group_size": settings.min_group_size})
     files["manifest.json"] = bundle_fields.manifest_bytes(
         files, {**config["export"], "settings": config["settings"], **asdict(options)})
-    zip_bytes = _zip(files)
-    summary = checks_summary(checks)
-    releases.record_release(store, "export", scope.user, k_export, released)
-    with store.transaction() as cur:
-        audit.record(cur, scope.user, "export", "ok", {
-            "files": sorted(files), "sha256": hashlib.sha256(zip_bytes).hexdigest(),
-            "k_export": k_export, "failed_cells": int((checks["outcome"] == "fail").sum()),
-        })
-    return ExportBundle(zip_bytes, checks, summary, tuple(files))
+    return ExportBundle(_zip(files), checks, checks_summary(checks), tuple(files), k_export,
+                        released)
+
+
+def _bundle_files(checked: dict[str, pd.DataFrame], checks: pd.DataFrame, docs: dict[str, str],
+                  readme_args: dict) -> dict[str, bytes]:
+    """Every file but the manifest, README first: tables (true/false as 1/0), workbook,
+    codebook, ``docs`` (methods, config) and ``checks.csv``."""
+    shipped = {name: booleans_as_numbers(frame) for name, frame in checked.items()}
+    # The pass/fail column is "result" in the file ("outcome" is an outcome scale elsewhere).
+    checks_file = checks.rename(columns={"outcome": "result"})
+    files: dict[str, bytes] = {f"{name}.csv": _csv(frame) for name, frame in shipped.items()}
+    files["results.xlsx"] = _xlsx(shipped)
+    files["codebook.csv"] = _csv(codebook({**shipped, "checks": checks_file}))
+    files.update({name: text.encode("utf-8") for name, text in docs.items()})
+    files["checks.csv"] = _csv(checks_file)
+    return {"README.md": readme([*files, "manifest.json"], **readme_args).encode("utf-8"), **files}
 
 
 def export_settings(settings: Settings) -> Settings:
@@ -261,10 +303,14 @@ def _versions() -> dict[str, str]:
 
 
 def _config(settings: Settings, k_export: int, outcomes: list[str], tables: ReportTables) -> dict:
+    # The settings as the Settings page shows them; the export's own threshold beside them
+    # (the larger of export_min_cell and min_group_size), so the two never seem to disagree.
     return {
         "settings": asdict(settings),
         "export": {
-            "min_cell": k_export, "rounding_base": export_checks.EXPORT_ROUNDING_BASE,
+            "min_cell": k_export,
+            "min_cell_rule": "max(settings.export_min_cell, settings.min_group_size)",
+            "rounding_base": export_checks.EXPORT_ROUNDING_BASE,
             "min_residual_df": export_checks.MIN_RESIDUAL_DF,
             "dominance": {"n": export_checks.DOMINANCE_N, "k": export_checks.DOMINANCE_K},
         },

@@ -87,7 +87,9 @@ def _released_headline(headline: Headline | None, estimates: pd.DataFrame) -> He
                    ancova_estimate=None, ancova_ci_low=None, ancova_ci_high=None)
 
 
-def leadership_report_for_export(store: Store, scope: Scope, *, settings: Settings) -> str:
-    """The leadership HTML report under the export's rules (for the export page)."""
+def leadership_report_for_export(store: Store, scope: Scope, *, settings: Settings,
+                                 synthetic: bool = False) -> str:
+    """The leadership HTML report under the export's rules (for the export page);
+    ``synthetic`` labels it as made from the synthetic sample."""
     tables = build_report(store, scope, settings=export_settings(settings), with_contributions=True)
-    return build_html_report(released_tables(tables))
+    return build_html_report(released_tables(tables), synthetic=synthetic)

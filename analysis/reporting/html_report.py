@@ -123,7 +123,7 @@ def _results(tables: ReportTables) -> dict[str, Any] | None:
 
 
 def build_html_report(tables: ReportTables,
-                      figures: Sequence[Any] | None = None) -> str:
+                      figures: Sequence[Any] | None = None, synthetic: bool = False) -> str:
     """The leadership report as one HTML string (self-contained, offline).
 
     Rendered from ``templates/leadership.html.j2`` with autoescaping: every text from
@@ -136,6 +136,8 @@ def build_html_report(tables: ReportTables,
     figures : sequence, optional
         plotly Figures, :class:`analysis.views.figure_base.Chart` objects or ``(title, Figure)``
         pairs; default :func:`default_figures`.
+    synthetic : bool
+        True when the data is the app's synthetic sample: the report says so at the top.
     """
     chosen = default_figures(tables) if figures is None else [_as_pair(f) for f in figures]
     blocks = [{"title": title,
@@ -143,7 +145,7 @@ def build_html_report(tables: ReportTables,
                                    config={"displaylogo": False})}
               for index, (title, fig) in enumerate(chosen)]
     template = _ENVIRONMENT.get_template("leadership.html.j2")
-    return template.render(style=_STYLE, headline=tables.headline, figures=blocks,
+    return template.render(style=_STYLE, synthetic=synthetic, headline=tables.headline, figures=blocks,
                            results=_results(tables), notes=list(tables.notes), analyses=ANALYSES,
                            min_sessions=tables.settings.min_sessions,
                            min_group_size=tables.settings.min_group_size)

@@ -90,7 +90,11 @@ def _number(value: float, decimals: int | None = None) -> str:
     return text.replace("-", "−")
 
 
-def _interval(est: Estimate, flip: bool) -> str | None:
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + _number(value)
+
+
+def _interval(est: Estimate, flip: bool = False) -> str | None:
     if est.ci_low is None or est.ci_high is None:
         return None
     low, high = (-est.ci_high, -est.ci_low) if flip else (est.ci_low, est.ci_high)
@@ -123,8 +127,8 @@ def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None =
     --------
     >>> est = Estimate("did", "cbi_work", "w1", -8.5, -9.6, -7.4, 0.001, 40, 60, -0.6, "d_baseline_sd")
     >>> sentence(est, "work burnout", "points")  # doctest: +NORMALIZE_WHITESPACE
-    "Participants' work burnout fell 8.5 points more than non-participants' (95% CI 7.4 to 9.6)
-    — a moderate effect."
+    "Participants' work burnout fell 8.5 points more than non-participants' (difference −8.5,
+    95% CI −9.6 to −7.4) — a moderate effect."
     """
     estimate = as_estimate(estimate)
     outcome_label = outcome_label or estimate.outcome or "the outcome"
@@ -169,13 +173,16 @@ def sentence(estimate: Estimate | Mapping[str, Any], outcome_label: str | None =
         lead = leads.get(analysis, "Participants' ")
         comparison = "the same as" if value == 0 else f"{amount} {'lower' if lower else 'higher'} than"
         body = f"{lead}{outcome_label}{when} was {comparison} non-participants'"
-    # Magnitudes are spoken without sign ("fell 8.5"), so the interval flips with them.
-    interval = _interval(estimate, flip=lower)
-    p_text = _p_text(estimate)
-    inside = "; ".join(part for part in (interval, p_text) if part)
+
+    # Magnitudes are spoken without sign ("fell 8.5"); the numbers in brackets keep the
+    # one sign convention of every table and tile (participants minus comparison), so a
+    # reader never sees an interval of the opposite sign beside the estimate.
+    interval = _interval(estimate)
+    signed = f"{'per session' if analysis == 'dose_response' else 'difference'} {_signed(value)}, "
+    inside = "; ".join(part for part in ((signed + interval) if interval else None,
+                                          _p_text(estimate)) if part)
     text = body + (f" ({inside})" if inside else "")
     return text + _size_tail(estimate, lower, higher_is_worse)
-    return text + "."
 
 
 #: analyses that adjust for who joined: their numbers may be called effects

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from analysis.access.scope import Scope, require
+from analysis.storage.store import Store
 
 
 def record(
@@ -60,3 +61,11 @@ def read_log(cur: duckdb.DuckDBPyConnection, scope: Scope, limit: int = 5000) ->
         "SELECT event_id, occurred_at, username, action, outcome, detail FROM audit_log "
         "ORDER BY event_id DESC LIMIT ?", [limit]
     ).df()
+
+
+def record_download(store: Store, scope: Scope, file_name: str,
+                    detail: Mapping[str, Any] | None = None) -> None:
+    """Record that ``scope``'s viewer downloaded ``file_name`` (action ``download``), in a
+    transaction of its own: called when the download happens, never when a page opens."""
+    with store.transaction() as cur:
+        record(cur, scope.user, "download", "ok", {"file": file_name, **(detail or {})})

@@ -76,8 +76,8 @@ def impact_charts(tables: Any, quantiles: pd.DataFrame, outcome: str,
     if "wave" in dose.columns and wave is not None:
         dose = dose.loc[dose["wave"].astype(str) == str(wave)]
     slope = _estimates_for(tables, "dose_response", outcome, wave)
-    charts.append(dose_response_figure(dose, outcome, slope, k=k,
-                                       takeaway=dose_takeaway(slope, outcome),
+    charts.append(dose_response_figure(dose, outcome, k=k,
+                                       takeaway=dose_takeaway(slope, outcome, dose),
                                        how_to_read=HOW_TO_READ["dose_response"]))
     mde = report_table(tables, "mde")
     if "wave" in mde.columns and wave is not None:
@@ -131,9 +131,8 @@ def change_takeaway(change: pd.DataFrame, outcome: str, wave: str | None) -> str
                 f"in both groups to show how {label} changed.")
     unit, digits = outcome_unit(outcome), outcome_digits(outcome)
     p, c = float(means["participants"]), float(means["comparison"])
-    gap = abs(p - c)
-    size = (f"a {gap:.{digits}f}-point difference" if unit == "points"
-            else f"a difference of {gap:.{digits}f} {unit}")
+    # Signed as every tile is (participants minus comparison), never as a bare magnitude.
+    size = f"a difference of {p - c:+.{digits}f} {unit}"
     return (f"Since baseline, participants' {label} {_moved(p, unit, digits)} by {wave} while "
             f"non-participants' {_moved(c, unit, digits).replace(f' {unit}', '')}: {size}.")
 
@@ -257,8 +256,13 @@ def balance_takeaway(balance: pd.DataFrame) -> str:
             f"at the start; after weighting, {after} still do.")
 
 
-def dose_takeaway(slope: pd.Series | None, outcome: str) -> str:
-    """The change in scores per session attended, or that there is no clear link."""
+def dose_takeaway(slope: pd.Series | None, outcome: str, dose: pd.DataFrame | None = None) -> str:
+    """The change in scores per session attended, said together with what the bars show.
+
+    The slope is a straight line through everyone; when the bands' averages do not fall
+    (or rise) steadily with more sessions, the sentence says which band breaks the
+    pattern, so the headline never reads as contradicting the bars below it.
+    """
     unit = outcome_unit(outcome)
     if slope is None or slope.get("status", OK) != OK or pd.isna(slope.get("estimate")):
         return "Too few participants to relate the number of sessions to change in scores."
@@ -266,8 +270,26 @@ def dose_takeaway(slope: pd.Series | None, outcome: str) -> str:
     if low <= 0 <= high:
         return (f"No clear link between sessions attended and change ({value:+.2f} {unit} per "
                 "session, interval includes zero).")
-    return (f"Each session attended goes with a change of about {value:+.2f} {unit} "
-            f"(95% interval {low:+.2f} to {high:+.2f}).")
+    text = (f"On a straight line through everyone, each session attended goes with a change of "
+            f"about {value:+.2f} {unit} (95% interval {low:+.2f} to {high:+.2f})")
+    bands = _band_means(dose, outcome)
+    breaks = [later for (_, before), (later, after) in zip(bands, bands[1:])
+              if (after - before) * value < 0]
+    if breaks:
+        steepest = min(bands, key=lambda band: band[1] * (1 if value < 0 else -1))[0]
+        against = "higher" if value < 0 else "lower"
+        return (text + f", but not steadily: the {', '.join(breaks)}-session band averaged "
+                f"{against} than the band before it; the largest change is at {steepest} sessions.")
+    return text + ", and the bars move steadily in that direction."
+
+
+def _band_means(dose: pd.DataFrame | None, outcome: str) -> list[tuple[str, float]]:
+    """(band, average change) for the shown sessions-attended bands, in band order."""
+    if dose is None or dose.empty or "dose_band" not in dose.columns:
+        return []
+    rows = visible(dose.loc[(dose["outcome"] == outcome) & (dose["dose_band"].astype(str) != "all")])
+    rows = rows.dropna(subset=["mean_change"]).sort_values("dose_band", key=lambda c: c.astype(str))
+    return [(str(band), float(mean)) for band, mean in zip(rows["dose_band"], rows["mean_change"])]
 
 
 def mde_takeaway(mde: pd.DataFrame, outcome: str) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.definitions.instruments import SCALES_BY_KEY
-from analysis.privacy.suppression import INSUFFICIENT, OK
+from analysis.privacy.suppression import INSUFFICIENT
 from analysis.views.figure_base import (
     COMPARISON,
     NEUTRAL,
@@ -27,6 +27,7 @@ from analysis.views.figure_base import (
     outcome_unit,
     reference_line,
     visible,
+    wrap_label,
 )
 from analysis.views.help import METHOD_LABELS
 
@@ -82,22 +83,23 @@ def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
         for _, row in hidden_labels(part, ["row_label"]).iterrows():
             fig.add_annotation(x=0, y=row["row_label"], xref=f"x{suffix}", yref=f"y{suffix}",
                                text=str(row["status"]), showarrow=False, xanchor="left", xshift=6,
-                               font=dict(color="#666666", size=11))
+                               font=dict(color="#555555", size=11))
         fig.add_shape(type="line", x0=0, x1=0, y0=0, y1=1, xref=f"x{suffix}",
                       yref=f"y{suffix} domain", line=dict(color="#333333", width=1, dash="dot"))
-        x_title = f"{label}: participants minus comparison ({unit}); left of 0 = lower for participants"
+        x_title = f"{label} ({unit})<br>participants minus comparison; left of 0 = lower"
         fig.update_layout({
             f"xaxis{suffix}": dict(anchor=f"y{suffix}", title=dict(text=x_title, font=dict(size=12)),
                                    zeroline=False),
             f"yaxis{suffix}": dict(domain=domain, anchor=f"x{suffix}", type="category",
                                    categoryorder="array", categoryarray=categories,
+                                   tickvals=categories,
+                                   ticktext=[wrap_label(str(c), 22) for c in categories],
                                    automargin=True),
         })
     if not present:
         empty_figure(fig, f"No comparisons at {wave} for the current selection.")
-    title = (f"{outcome_label(present[0])} at {wave}: four ways of comparing the groups"
-             if len(present) == 1
-             else f"Participants minus comparison at {wave}, each outcome in its own units")
+    title = (f"Four ways of comparing ({wave})" if len(present) == 1
+             else f"Each outcome in its own units ({wave})")
     apply_layout(fig, title, None, None, height=max(300, height),
                  margin=dict(l=10, r=10, t=top, b=bottom))
     alt = (f"Forest plot of the difference between participants and comparison at {wave} for "
@@ -145,7 +147,7 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
         for sign in (-1, 1):
             reference_line(fig, "x", sign * size, dict(color="#CCCCCC", width=1, dash="dash"))
         fig.add_annotation(x=-size, y=1, yref="paper", yanchor="bottom", text=word, showarrow=False,
-                           font=dict(color="#888888", size=11))
+                           font=dict(color="#555555", size=11))
     if not shown.empty:
         scale = shown["effect_size"] / shown["estimate"]
         low = np.minimum(shown["ci_low"] * scale, shown["ci_high"] * scale)
@@ -167,14 +169,15 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
                            "%{customdata[4]:,.0f} comparison<extra></extra>"))
     for _, row in hidden_labels(rows, ["row_label"]).iterrows():
         fig.add_annotation(x=0, y=row["row_label"], text=str(row["status"]), showarrow=False,
-                           xanchor="left", xshift=6, font=dict(color="#666666", size=11))
+                           xanchor="left", xshift=6, font=dict(color="#555555", size=11))
     reference_line(fig, "x", 0, dict(color="#333333", width=1, dash="dot"))
     if not categories:
         empty_figure(fig, f"No comparisons at {wave} for the current selection.")
-    apply_layout(fig, f"All outcomes on one scale: {METHOD_LABELS.get(analysis, analysis).lower()} at {wave}",
-                 f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')}); "
+    apply_layout(fig, f"All outcomes on one scale ({wave})",
+                 f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')})<br>"
                  "left of 0 = lower for participants", "", height=max(300, 110 + 40 * len(categories)))
-    fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category", automargin=True)
+    fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category", automargin=True,
+                     tickvals=categories, ticktext=[wrap_label(str(c), 22) for c in categories])
     limit = float(np.nanmax(np.abs(np.r_[shown["ci_low"] * (shown["effect_size"] / shown["estimate"]),
                                          shown["ci_high"] * (shown["effect_size"] / shown["estimate"]),
                                          0.6]))) if not shown.empty else 0.6
@@ -194,7 +197,7 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
         order = [_covariate_label(c) for c in
                  rows.assign(a=rows["smd_before"].abs()).sort_values("a")["covariate"]]
         fig.add_vrect(x0=-0.1, x1=0.1, fillcolor="#DDDDDD", opacity=0.5, line_width=0,
-                      annotation_text="well balanced (±0.1)", annotation_position="top left")
+                      annotation_text="±0.1", annotation_position="top left")
         n_text = _n_text(balance)
         for column, name, colour, symbol in (("smd_before", "Before weighting", COMPARISON, "circle-open"),
                                              ("smd_after", "After weighting", PARTICIPANTS, "circle")):
@@ -205,13 +208,14 @@ def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = ""
                             marker=dict(color=colour, size=11, symbol=symbol, line=dict(width=2)),
                             hovertemplate=(f"%{{y}}<br>{name.lower()}: %{{x:+.2f}} SD"
                                            f"{n_text}<extra></extra>"))
-        fig.update_yaxes(categoryorder="array", categoryarray=order)
+        fig.update_yaxes(categoryorder="array", categoryarray=order, tickvals=order,
+                         ticktext=[wrap_label(str(c), 32) for c in order])
     else:
         empty_figure(fig, "Balance cannot be shown for the current selection.")
     reference_line(fig, "x", 0, dict(color="#333333", width=1))
-    apply_layout(fig, "Were participants and comparison alike at the start?",
-                 "Standardized difference (in standard deviations)", "",
-                 height=max(320, 80 + 28 * len(rows)))
+    apply_layout(fig, "Were the groups alike at the start?",
+                 "Difference at the start<br>(standard deviations)", "",
+                 height=max(320, 120 + 44 * len(rows)))
     alt = ("Dot plot of how different participants and comparison were in each background "
            "characteristic, before and after weighting, with a shaded band from -0.1 to 0.1 "
            "marking good balance.")
@@ -242,9 +246,9 @@ def _n_text(table: pd.DataFrame) -> str:
     return "<br>n: see table"
 
 
-def dose_response_figure(dose: pd.DataFrame, outcome: str, slope: pd.Series | None = None,
+def dose_response_figure(dose: pd.DataFrame, outcome: str,
                          k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
-    """Mean change from baseline by dose band (sessions attended), with CIs and the slope."""
+    """Mean change from baseline by dose band (sessions attended), with 95% intervals."""
     label, unit = outcome_label(outcome), outcome_unit(outcome)
     rows = dose.loc[dose["outcome"] == outcome] if "outcome" in dose.columns else dose
     if "dose_band" in rows.columns:
@@ -265,10 +269,9 @@ def dose_response_figure(dose: pd.DataFrame, outcome: str, slope: pd.Series | No
     gaps = hidden_labels(rows, ["dose_band"])
     height = float(np.nanmax(np.abs(shown["mean_change"]))) if not shown.empty else 1.0
     insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, "dose_band"]), height, k)
-    title = f"{label}: change since baseline by sessions attended"
-    if slope is not None and slope.get("status", OK) == OK and pd.notna(slope.get("estimate")):
-        title += (f"<br><sup>about {slope['estimate']:+.2f} {unit} per session (95% interval "
-                  f"{slope['ci_low']:+.2f} to {slope['ci_high']:+.2f})</sup>")
+    # The per-session slope is in the takeaway, beside what the bars show; a title
+    # quoting the straight line alone read as contradicting the bars.
+    title = "Change by sessions attended"
     if not fig.data:
         empty_figure(fig, "Not enough participants to show change by sessions attended.")
     apply_layout(fig, title, "Sessions attended (band)", f"Change since baseline ({unit})")

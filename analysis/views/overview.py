@@ -17,6 +17,7 @@ from analysis.privacy.suppression import (
 )
 from analysis.views.figure_base import (
     Chart,
+    lower_first,
     outcome_label,
     outcome_unit,
     visible,
@@ -28,6 +29,7 @@ from analysis.views.report_tables import (
     as_float,
     as_int,
     latest_wave_of,
+    report_table,
 )
 
 
@@ -43,8 +45,25 @@ class GroupLevel:
 
 
 @dataclass(frozen=True)
+class GroupChange:
+    """How one group's average moved from the baseline survey to the headline wave, for
+    the people the headline effect uses (those who answered both surveys)."""
+
+    group: str
+    n: int | None
+    change: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass(frozen=True)
 class OverviewModel:
-    """Everything the Overview page shows, decided here."""
+    """Everything the Overview page shows, decided here.
+
+    The page leads with ``verdict`` and ``sentence`` (the effect in words, its interval
+    signed as the effect tile is), then each group's change since ``baseline_wave``; the
+    levels at ``wave`` (``participants``, ``comparison``) are context, labelled as such.
+    """
 
     outcome: str
     outcome_label: str
@@ -63,6 +82,12 @@ class OverviewModel:
     caveats: tuple[str, ...] = ()
     effect_help: str = ""
     change: Chart | None = field(default=None, compare=False)
+    verdict: str = ""
+    direction: str = ""
+    baseline_wave: str | None = None
+    participants_change: GroupChange | None = None
+    comparison_change: GroupChange | None = None
+    respondents_note: str = ""
 
 
 def format_count(value: int | None) -> str:
@@ -90,11 +115,40 @@ def format_effect(model: OverviewModel) -> str:
 
 
 def format_interval(model: OverviewModel) -> str:
-    """The headline effect's 95% interval in words (empty when there is no effect)."""
+    """The headline effect's 95% interval, signed as the effect is (empty when none)."""
     if model.effect is None:
         return ""
-    return (f"95% interval {model.effect_low:+.1f} to {model.effect_high:+.1f} {model.unit} "
-            f"({model.effect_method.lower() if model.effect_method else 'adjusted'})")
+    return f"95% interval {model.effect_low:+.1f} to {model.effect_high:+.1f} {model.unit}"
+
+
+def format_change(change: GroupChange | None, unit: str) -> str:
+    """A group's change since baseline for a metric tile, or why it is not shown."""
+    if change is None or change.change is None:
+        return "cannot tell yet"
+    return f"{change.change:+.1f} {unit}"
+
+
+def format_change_interval(change: GroupChange | None) -> str:
+    """A group's change interval and how many people it rests on (empty when none)."""
+    if change is None or change.change is None or change.ci_low is None:
+        return ""
+    people = f"; {change.n:,} people" if change.n else ""
+    return f"95% interval {change.ci_low:+.1f} to {change.ci_high:+.1f}{people}"
+
+
+def higher_is_worse(outcome: str) -> bool:
+    """True for burnout-like outcomes (lower is better), False for resilience-like ones."""
+    return SCALES_BY_KEY[outcome].higher_is_worse if outcome in SCALES_BY_KEY else True
+
+
+def direction_note(outcome: str) -> str:
+    """The page's one statement of the sign convention."""
+    label = lower_first(outcome_label(outcome))
+    if higher_is_worse(outcome):
+        return (f"Lower {label} is better. Every difference is participants minus the "
+                "comparison group, so a negative number favours participants.")
+    return (f"Higher {label} is better. Every difference is participants minus the "
+            "comparison group, so a positive number favours participants.")
 
 
 def _group_level(descriptives: pd.DataFrame, outcome: str, wave: str | None, group: str) -> GroupLevel:
@@ -124,73 +178,114 @@ def headline_estimate(estimates: pd.DataFrame, outcome: str, wave: str | None) -
     return None
 
 
-def effect_sentence(estimate: pd.Series | None, outcome: str, wave: str | None) -> tuple[str, bool]:
-    """A plain sentence about the headline effect, and whether the data supports a claim."""
-    label, unit = outcome_label(outcome).lower(), outcome_unit(outcome)
+def _moved(value: float, unit: str) -> str:
+    if round(abs(value), 1) == 0:
+        return "stayed about the same"
+    return f"{'fell' if value < 0 else 'rose'} {abs(value):.1f} {unit}"
+
+
+def effect_sentence(estimate: pd.Series | None, outcome: str, wave: str | None,
+                    changes: tuple[GroupChange | None, GroupChange | None] = (None, None),
+                    baseline: str | None = None) -> tuple[str, str, bool]:
+    """The verdict (a few words), a plain sentence about the headline effect with its
+    interval signed as the effect tile shows it, and whether the data supports a claim.
+    """
+    label, unit = lower_first(outcome_label(outcome)), outcome_unit(outcome)
     if estimate is None:
-        return (f"The data cannot support a claim about {label} yet: too few people were "
+        return (f"{outcome_label(outcome)}: cannot tell yet whether the program helps",
+                f"The data cannot support a claim about {label} yet: too few people were "
                 "surveyed in both groups at the first and the latest wave.", False)
-    if isinstance(estimate.get("sentence"), str) and estimate.get("sentence"):
-        base = str(estimate["sentence"])
-    else:
-        base = ""
     value, low, high = float(estimate["estimate"]), float(estimate["ci_low"]), float(estimate["ci_high"])
-    worse_is_higher = SCALES_BY_KEY[outcome].higher_is_worse if outcome in SCALES_BY_KEY else True
+    interval = f"{value:+.1f} {unit} (95% interval {low:+.1f} to {high:+.1f})"
+    participants, comparison = changes
+    moved = ""
+    if participants is not None and comparison is not None and participants.change is not None \
+            and comparison.change is not None:
+        moved = (f"Since the baseline survey{f' ({baseline})' if baseline else ''}, "
+                 f"participants' {label} {_moved(participants.change, unit)} and the comparison "
+                 f"group's {_moved(comparison.change, unit).replace(f' {unit}', '')} by {wave}. ")
     if low <= 0 <= high:
-        text = (f"At {wave}, participants' {label} differs from the comparison group by "
-                f"{value:+.1f} {unit} (95% interval {low:+.1f} to {high:+.1f}). The interval "
-                "includes zero, so the data cannot yet tell whether the program helps.")
-        return (base or text, False)
-    better = (value < 0) == worse_is_higher
-    direction = "lower" if value < 0 else "higher"
-    verdict = "better" if better else "worse"
-    text = (f"At {wave}, participants' {label} is {abs(value):.1f} {unit} {direction} than "
-            f"comparable non-participants (95% interval {low:+.1f} to {high:+.1f}): "
-            f"{verdict} for participants, comparing each group's change since the first survey.")
-    return (base or text, True)
+        return (f"{outcome_label(outcome)}: cannot tell yet whether the program helps",
+                f"{moved}The difference between the groups' changes is {interval}; the interval "
+                "includes zero, so the data cannot yet tell whether the program helps.", False)
+    better = (value < 0) == higher_is_worse(outcome)
+    side = "in participants' favour" if better else "against participants"
+    verdict = (f"Participants' {label} improved more than the comparison group's" if better
+               else f"Participants' {label} did worse than the comparison group's")
+    return (verdict,
+            f"{moved}The difference between the groups' changes, the program's estimated "
+            f"effect, is {interval}: {side}.",
+            True)
+
+
+def group_changes(change: pd.DataFrame, outcome: str,
+                  wave: str | None) -> tuple[GroupChange | None, GroupChange | None, str | None]:
+    """Participants' and the comparison group's change since baseline at ``wave`` (the
+    people the headline effect uses), and the baseline wave's label."""
+    if change.empty or wave is None:
+        return None, None, None
+    rows = visible(change.loc[(change["outcome"] == outcome) & (change["wave"].astype(str) == str(wave))])
+    found: dict[str, GroupChange] = {}
+    for _, row in rows.iterrows():
+        found[str(row["group"])] = GroupChange(str(row["group"]), as_int(row.get("n")),
+                                               as_float(row.get("mean_change")),
+                                               as_float(row.get("ci_low")), as_float(row.get("ci_high")))
+    baseline = str(rows["baseline_wave"].iloc[0]) if "baseline_wave" in rows.columns and len(rows) else None
+    return found.get("participants"), found.get("comparison"), baseline
 
 
 def overview_model(tables: Any, outcome: str, waves: Sequence[str] | None = None,
                    k: int | None = None) -> OverviewModel:
-    """Respondents, participation, burnout now for both groups, the headline effect and
-    the change since baseline behind it, from the report's tables. Says so where the data
-    cannot support a claim.
+    """The verdict and the headline effect, each group's change since baseline behind it,
+    respondents and participation, and both groups' levels at the latest wave (context),
+    from the report's tables. Says so where the data cannot support a claim.
     """
     descriptives = tables.descriptives
     wave = latest_wave_of(descriptives, outcome, waves)
     participants = _group_level(descriptives, outcome, wave, "participants")
     comparison = _group_level(descriptives, outcome, wave, "comparison")
     everyone = _group_level(descriptives, outcome, wave, "all")
-    respondents = everyone.n
     rate = None
     if participants.n is not None and everyone.n:
         rate = participants.n / everyone.n
     estimate = headline_estimate(tables.estimates, outcome, wave)
-    sentence, can_claim = effect_sentence(estimate, outcome, wave)
+    p_change, c_change, baseline = group_changes(report_table(tables, "change"), outcome, wave)
+    verdict, sentence, can_claim = effect_sentence(estimate, outcome, wave, (p_change, c_change), baseline)
     caveats = []
     if estimate is not None and isinstance(estimate.get("caveat"), str) and estimate.get("caveat"):
         caveats.append(str(estimate["caveat"]))
     note = lords_paradox_note(tables.estimates, outcome, wave)
+    model_label = outcome_label(outcome)
     if note:
         caveats.append(note)
         can_claim = False
+        verdict = f"{model_label}: cannot tell yet; two ways of comparing disagree"
+        sentence = (sentence.rsplit(": ", 1)[0] + ". But comparing people who started at the "
+                    "same score gives no clear difference, and the groups started apart; until "
+                    "both ways agree, the data cannot say the program helps.")
     caveats.extend(str(n) for n in getattr(tables, "notes", ()) if n)
     method = str(estimate["analysis"]) if estimate is not None else HEADLINE_METHODS[0]
-    effect_help = ("Participants minus comparison. "
-                   f"{METHOD_HELP.get(method, '')} Shown with its 95% interval; negative means "
-                   "participants score lower. Based on "
+    effect_help = ("Participants' change minus the comparison group's change. "
+                   f"{METHOD_HELP.get(method, '')} Based on "
                    + (f"{as_int(estimate.get('n_participants')):,} participants and "
-                      f"{as_int(estimate.get('n_comparison')):,} comparison respondents."
+                      f"{as_int(estimate.get('n_comparison')):,} comparison respondents "
+                      "who answered both surveys."
                       if estimate is not None and as_int(estimate.get("n_participants")) else
                       "too few people to estimate."))
-    change = change_chart(tables, outcome, waves, wave, k)
+    both = sum(c.n for c in (p_change, c_change) if c is not None and c.n) or None
+    respondents_note = (f"{everyone.n:,} people answered at {wave}; the change since baseline "
+                        f"uses the {both:,} of them who also answered the baseline survey."
+                        if everyone.n and both else "")
     return OverviewModel(
         outcome=outcome, outcome_label=outcome_label(outcome), unit=outcome_unit(outcome),
-        wave=wave, respondents=respondents, participation_rate=rate,
+        wave=wave, respondents=everyone.n, participation_rate=rate,
         participants=participants, comparison=comparison,
         effect=as_float(estimate["estimate"]) if estimate is not None else None,
         effect_low=as_float(estimate["ci_low"]) if estimate is not None else None,
         effect_high=as_float(estimate["ci_high"]) if estimate is not None else None,
         effect_method=METHOD_LABELS.get(str(estimate["analysis"])) if estimate is not None else None,
         sentence=sentence, can_claim=can_claim, caveats=tuple(dict.fromkeys(caveats)),
-        effect_help=effect_help, change=change)
+        effect_help=effect_help, change=change_chart(tables, outcome, waves, wave, k),
+        verdict=verdict, direction=direction_note(outcome), baseline_wave=baseline,
+        participants_change=p_change, comparison_change=c_change,
+        respondents_note=respondents_note)

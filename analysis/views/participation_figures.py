@@ -21,6 +21,7 @@ from analysis.views.figure_base import (
     new_figure,
     visible,
     wave_order,
+    wrap_label,
 )
 
 
@@ -95,10 +96,12 @@ def breakdown_figure(table: pd.DataFrame, category: str, title: str, k: int | No
                       horizontal=True)
     if not fig.data:
         empty_figure(fig, "Not enough people to show this breakdown.")
-    apply_layout(fig, title, "Took part (% of respondents)", "", barmode="overlay",
-                 height=max(300, 90 + 34 * len(table)))
+    apply_layout(fig, title, "Took part (%)", "", barmode="overlay",
+                 height=max(300, 90 + 40 * len(table)))
     fig.update_xaxes(range=[0, 100])
-    fig.update_yaxes(type="category")
+    # Long names on two lines, so the bars keep their width on a phone.
+    labels = [str(v) for v in table[category]] if category in table.columns else []
+    fig.update_yaxes(type="category", tickvals=labels, ticktext=[wrap_label(v) for v in labels])
     alt = (f"Horizontal bar chart of the share of respondents who took part, by "
            f"{category.replace('_', ' ')}; groups too small to show are greyed out.")
     return Chart(key or f"by_{category}", fig, alt, download_table(table), takeaway, how_to_read)

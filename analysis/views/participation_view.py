@@ -106,7 +106,12 @@ def dose_histogram_takeaway(doses: pd.DataFrame) -> str:
     total = int(rows["n"].sum())
     none = rows.loc[rows["dose_band"] == "0", "n"]
     some = total - (int(none.iloc[0]) if len(none) else 0)
-    return f"{some:,} of the {total:,} respondents shown had attended at least one session by their survey."
+    wave = f" at {rows['wave'].iloc[0]}" if "wave" in rows.columns else ""
+    # The dose bands hold only people who also answered the baseline survey (the people
+    # the change since baseline uses), fewer than all respondents at the wave: say so.
+    return (f"{some:,} of the {total:,} respondents{wave} who also answered the baseline survey "
+            "had attended at least one session by their survey (the Overview counts everyone "
+            "who answered at the wave).")
 
 
 def retention_takeaway(per_wave: pd.DataFrame, waves: Sequence[str] | None) -> str:
@@ -115,7 +120,10 @@ def retention_takeaway(per_wave: pd.DataFrame, waves: Sequence[str] | None) -> s
     if latest.empty:
         return "Not enough people to show participation for this selection."
     row = latest.iloc[0]
-    text = f"At {row['wave']}, {row['participation_rate'] * 100:.0f}% of respondents took part"
+    text = (f"At {row['wave']}, {row['participation_rate'] * 100:.0f}% of respondents took part "
+            f"({int(row['n_participants']):,} of {int(row['n_respondents']):,})"
+            if pd.notna(row.get("n_participants")) and pd.notna(row.get("n_respondents"))
+            else f"At {row['wave']}, {row['participation_rate'] * 100:.0f}% of respondents took part")
     if "retention" in row and pd.notna(row["retention"]):
         text += f", and {row['retention'] * 100:.0f}% of participants kept coming for 2+ months"
     return text + "."

@@ -38,11 +38,22 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
     status = row_status(matrix)
     grid = matrix.assign(_status=status, _col=matrix["outcome"].map(outcome_label))
     shown = grid.loc[grid["_status"] == OK]
-    z = shown.pivot(index="site", columns="_col", values="better").reindex(index=sites, columns=columns)
-    diff = (shown.pivot(index="site", columns="_col", values="difference")
-            .reindex(index=sites, columns=columns))
-    n = shown.pivot(index="site", columns="_col", values="n").reindex(index=sites, columns=columns)
-    text = diff.map(lambda v: "" if pd.isna(v) else f"{v:+.1f}")
+    def grid_of(values: str) -> pd.DataFrame:
+        return shown.pivot(index="site", columns="_col", values=values).reindex(index=sites, columns=columns)
+
+    # Colour only what differs beyond chance; a difference within chance stays white and
+    # its number is bracketed, so the grid never suggests a ranking the data cannot carry.
+    clear = grid_of("clear").fillna(False).astype(bool) if "clear" in shown.columns else None
+    z = grid_of("better")
+    if clear is not None:
+        z = z.where(clear | z.isna(), 0.0)
+    diff, n = grid_of("difference"), grid_of("n")
+    low = grid_of("difference_low") if "difference_low" in shown.columns else diff * np.nan
+    high = grid_of("difference_high") if "difference_high" in shown.columns else diff * np.nan
+    text = pd.DataFrame([[("" if pd.isna(diff.loc[s, c]) else
+                           f"{diff.loc[s, c]:+.1f}" if clear is None or clear.loc[s, c]
+                           else f"({diff.loc[s, c]:+.1f})") for c in columns] for s in sites],
+                        index=sites, columns=columns)
     limit = float(np.nanmax(np.abs(z.to_numpy(dtype=float)))) if z.notna().any().any() else 1.0
     fig.add_heatmap(
         z=z.to_numpy(dtype=float), x=columns, y=sites, text=text.to_numpy(), texttemplate="%{text}",
@@ -67,6 +78,28 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
     # Heatmaps cannot be selected in plotly: an invisible marker on every cell takes the
     # click (Streamlit's on_select) and carries the hover text, numbers only where shown.
     units = {outcome_label(o): outcome_unit(o) for o in outcomes}
+    xs, ys, hovers = _hover_texts(grid, sites, columns, units, k,
+                                  {"diff": diff, "n": n, "low": low, "high": high})
+    fig.add_scatter(x=xs, y=ys, mode="markers", name="practice", showlegend=False,
+                    marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
+                    hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>")
+    apply_layout(fig, "Practices vs the organization",
+                 "", "", height=max(320, 130 + 38 * len(sites)),
+                 margin=dict(l=10, r=150, t=50, b=40))  # room for the colour bar left of the toolbar
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    alt = ("Grid of practices (rows) by outcomes (columns); each cell shows how far the "
+           "practice's average is from the organization's, blue for better and red for worse "
+           "beyond chance, white with the number in brackets where chance could explain it; "
+           "grey cells marked insufficient have too few people and blank cells have no data.")
+    return Chart("practices", fig, alt, download_table(matrix), takeaway, how_to_read)
+
+
+def _hover_texts(grid: pd.DataFrame, sites: list, columns: list[str], units: dict[str, str],
+                 k: int | None, cells: dict[str, pd.DataFrame]) -> tuple[list, list, list[str]]:
+    """x, y and hover text of every cell (numbers only where shown); ``cells`` holds the
+    site × column grids ``diff``, ``n``, ``low`` and ``high``."""
+    diff, n, low, high = cells["diff"], cells["n"], cells["low"], cells["high"]
     who = f"fewer than {k} people: not shown" if k else "too few people: not shown"
     xs, ys, hovers = [], [], []
     for site in sites:
@@ -75,20 +108,12 @@ def practices_heatmap(matrix: pd.DataFrame, k: int | None = None, takeaway: str 
             ys.append(site)
             value, count = diff.loc[site, col], n.loc[site, col]
             if pd.notna(value):
-                hovers.append(f"{site}<br>{col}: {value:+.1f} {units[col]} vs the organization"
+                span = (f" (95% interval {low.loc[site, col]:+.1f} to {high.loc[site, col]:+.1f})"
+                        if pd.notna(low.loc[site, col]) else "")
+                hovers.append(f"{site}<br>{col}: {value:+.1f} {units[col]} vs the organization{span}"
                               f"<br>n = {int(count):,} people<br>click to focus on this practice")
             else:
                 state = grid.loc[(grid["site"] == site) & (grid["_col"] == col), "_status"]
                 hovers.append(f"{site}<br>{col}: " + (who if len(state) and state.iloc[0] == INSUFFICIENT
                                                       else "nobody answered this"))
-    fig.add_scatter(x=xs, y=ys, mode="markers", name="practice", showlegend=False,
-                    marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
-                    hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>")
-    apply_layout(fig, "Practices compared with the organization (click a practice to focus on it)",
-                 "", "", height=max(320, 130 + 38 * len(sites)))
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category")
-    alt = ("Grid of practices (rows) by outcomes (columns); each cell shows how far the "
-           "practice's average is from the organization's, blue for better and red for worse; "
-           "grey cells marked insufficient have too few people and blank cells have no data.")
-    return Chart("practices", fig, alt, download_table(matrix), takeaway, how_to_read)
+    return xs, ys, hovers

@@ -80,7 +80,7 @@ def alpha_figure(reliability: pd.DataFrame, takeaway: str = "", how_to_read: str
     fig.add_vline(x=ALPHA_CAUTION_LINE, line=dict(color=COMPARISON, dash="dash"),
                   annotation_text="0.7: below this, read with caution",
                   annotation_position="top left")
-    apply_layout(fig, "Do the questions of each scale hang together?",
+    apply_layout(fig, "Do each scale's questions agree?",
                  "Cronbach's α (0 to 1; higher = more consistent)", "",
                  height=max(300, 90 + 30 * len(rows)))
     fig.update_xaxes(range=[min(0.4, float(rows["ci_low"].min()) - 0.05) if not rows.empty else 0.4, 1.0])

@@ -62,10 +62,10 @@ def trend_figure(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] 
     gaps = hidden_labels(rows, ["wave", "group"])
     for wave in sorted(set(gaps["wave"]) & set(order), key=order.index):
         fig.add_annotation(x=wave, y=0, yref="paper", yanchor="bottom", showarrow=False,
-                           text="insufficient", font=dict(color="#666666", size=11))
+                           text="insufficient", font=dict(color="#555555", size=11))
     if not fig.data:
         empty_figure(fig, "Not enough people to show this outcome for the current selection.")
-    apply_layout(fig, f"{label}: average per wave", "Survey wave", f"{label} ({unit})")
+    apply_layout(fig, "Average per wave", "Survey wave", f"{label} ({unit})")
     fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
     alt = (f"Line chart of average {label.lower()} ({unit}) per survey wave for participants "
            f"and the comparison group, with shaded 95% intervals"
@@ -110,7 +110,7 @@ def distribution_figure(quantiles: pd.DataFrame, outcome: str, waves: Sequence[s
     fig.update_layout(boxmode="group", scattermode="group")
     if not fig.data:
         empty_figure(fig, "Not enough people to show the spread for the current selection.")
-    apply_layout(fig, f"{label}: spread of scores per wave", "Survey wave", f"{label} ({unit})")
+    apply_layout(fig, "Spread of scores per wave", "Survey wave", f"{label} ({unit})")
     fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
     alt = (f"Box plots of {label.lower()} per wave for participants and comparison: box from "
            "the 25th to the 75th percentile, line at the median, whiskers at the 5th and 95th "
@@ -177,15 +177,15 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
     gaps = hidden_labels(rows, ["wave", "group"])
     for wave in sorted(set(gaps["wave"].astype(str)) & set(order), key=order.index):
         fig.add_annotation(x=wave, y=0, yref="paper", yanchor="bottom", showarrow=False,
-                           text="insufficient", font=dict(color="#666666", size=11))
+                           text="insufficient", font=dict(color="#555555", size=11))
     if not fig.data:
         empty_figure(fig, "Not enough people seen at baseline and later to show change for this selection.")
-    apply_layout(fig, f"{label}: change since the baseline survey ({baseline or 'first wave'})",
+    apply_layout(fig, f"Change since baseline ({baseline or 'first wave'})",
                  "Survey wave", f"Change since baseline ({unit}); below 0 = fell")
     fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
     alt = (f"Line chart of the average change in {label.lower()} ({unit}) since the baseline "
            "survey for participants and the comparison group, both starting at 0, with shaded "
-           "95% intervals; the vertical gap at each wave is the difference-in-differences estimate"
+           "95% intervals; the vertical gap at each wave is the program effect"
            + (f"; waves marked insufficient had fewer than {k} people in a group." if len(gaps) and k
               else "."))
     return Chart("change", fig, alt, download_table(rows), takeaway, how_to_read)

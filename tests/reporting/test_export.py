@@ -34,13 +34,35 @@ def files(bundle) -> dict[str, bytes]:
 
 
 def test_bundle_has_every_file(files):
-    for name in (*TABLES, "results.xlsx", "methods.md", "config.json", "checks.csv", "manifest.json"):
+    for name in (*TABLES, "README.md", "codebook.csv", "results.xlsx", "methods.md", "config.json",
+                 "checks.csv", "manifest.json"):
         assert name in files, name
     methods = files["methods.md"].decode()
     for word in ("Copenhagen", "participant", "parallel trends", "statsmodels", "duckdb"):
         assert word.lower() in methods.lower()
     config = json.loads(files["config.json"])
     assert config["settings"]["export_min_cell"] == 10 and config["export"]["rounding_base"] == 5
+    # the settings as the Settings page shows them; the export's threshold beside them
+    assert config["settings"]["min_group_size"] == Settings().min_group_size
+    assert config["export"]["min_cell"] == max(10, Settings().min_group_size)
+
+
+def test_readme_codebook_and_booleans(files):
+    readme = files["README.md"].decode()
+    assert "version" in readme and "Exported:" in readme and "How to cite" in readme
+    assert "SYNTHETIC SAMPLE DATA" in readme  # make_store loads the sample
+    assert "1 = true, 0 = false" in readme
+    book = pd.read_csv(io.BytesIO(files["codebook.csv"]))
+    for table in TABLES:
+        shipped = pd.read_csv(io.BytesIO(files[table]), nrows=1)
+        listed = book.loc[book["file"] == table, "column"].tolist()
+        assert listed == list(shipped.columns), table
+    assert (book["meaning"].str.len() > 0).all()
+    for table in TABLES:
+        text = files[table].decode()
+        assert ",True" not in text and ",False" not in text, table
+    descriptives = pd.read_csv(io.BytesIO(files["descriptives.csv"]))
+    assert set(descriptives["suppressed"].dropna()) <= {0, 1}
 
 
 def test_no_ids_or_dates_anywhere(files):
@@ -50,6 +72,10 @@ def test_no_ids_or_dates_anywhere(files):
     text = "\n".join(_text_of(name, data) for name, data in files.items())
     assert not any(i in text for i in ids)
     assert not any(h in text for h in hashes)
+    # the one date is the export's own, on the README's "Exported:" line (and its citation)
+    readme = files["README.md"].decode()
+    exported = re.search(r"Exported: (\d{4}-\d{2}-\d{2})", readme).group(1)
+    text = text.replace(exported, "")
     assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), re.search(r"\b\d{4}-\d{2}-\d{2}\b", text)
 
 
@@ -84,7 +110,7 @@ def test_manifest_hashes_verify(files):
 def test_checks_row_per_table(files, bundle):
     checks = pd.read_csv(io.BytesIO(files["checks.csv"]))
     assert set(TABLES) <= set(checks["table"])
-    assert set(checks["outcome"]) <= {"pass", "fail", "review"}
+    assert set(checks["result"]) <= {"pass", "fail", "review"}
     assert set(TABLES) <= set(bundle.summary["table"])
 
 
@@ -129,7 +155,7 @@ def _checks(files) -> pd.DataFrame:
 
 def test_sample_review_is_small_and_explained(files, bundle):
     checks = _checks(files)
-    review = checks.loc[checks["outcome"] == "review"]
+    review = checks.loc[checks["result"] == "review"]
     assert len(review) <= 5, review.groupby(["table", "rule", "reason"]).size()
     assert (review["reason"].str.strip() != "").all()
     assert (checks["reason"].str.strip() != "").all()
@@ -139,10 +165,10 @@ def test_sample_review_is_small_and_explained(files, bundle):
         assert rules["dominance"] == rules["min_cell"], table
     not_applicable = checks.loc[checks["table"].isin(["balance.csv", "reliability.csv"])
                                 & (checks["rule"] == "dominance")]
-    assert (not_applicable["outcome"] == "pass").all()
+    assert (not_applicable["result"] == "pass").all()
     assert not_applicable["reason"].str.startswith("dominance: not applicable").all()
     residual = checks.loc[(checks["table"] == "estimates.csv") & (checks["rule"] == "residual_df")]
-    assert set(residual["outcome"]) <= {"pass", "fail"}
+    assert set(residual["result"]) <= {"pass", "fail"}
 
 
 def test_check_reasons_give_no_exact_numbers_back(files):
@@ -224,3 +250,33 @@ def test_dominated_cell_fails_and_is_blanked(tmp_path):
     other = shipped.loc[(shipped["outcome"] != key[0]) & ~shipped["suppressed"]]
     assert other["mean"].notna().all()
     assert bundle.summary.loc[bundle.summary["rule"] == "dominance", "fail"].sum() == 1
+
+
+def test_building_is_not_exporting_only_the_download_is_audited(tmp_path):
+    from analysis.reporting.export import record_export
+
+    with make_store(tmp_path / "s.duckdb") as store:
+        bundle = build_export_bundle(store, LOCAL, settings=Settings())  # what opening the page does
+        with store.cursor() as cur:
+            before = cur.execute("SELECT count(*) FROM audit_log WHERE action = 'export'").fetchone()[0]
+        record_export(store, LOCAL, bundle)                               # the download callback
+        with store.cursor() as cur:
+            after = cur.execute("SELECT outcome FROM audit_log WHERE action = 'export'").fetchall()
+    assert before == 0 and [r[0] for r in after] == ["ok"]
+
+
+def test_the_release_is_recorded_when_the_bundle_leaves_not_when_built(tmp_path):
+    # Issue 13's release record (differencing over time) and issue 15's audit on download:
+    # a bundle only built for the page is no release; the written or downloaded one is.
+    from analysis.reporting.export import record_export
+
+    def releases(store) -> int:
+        with store.cursor() as cur:
+            return cur.execute("SELECT count(*) FROM releases WHERE kind = 'export'").fetchone()[0]
+
+    with make_store(tmp_path / "s.duckdb") as store:
+        bundle = build_export_bundle(store, LOCAL, settings=Settings())
+        built = releases(store)
+        assert bundle.released and all(isinstance(n, int) for n in bundle.released.values())
+        record_export(store, LOCAL, bundle)
+        assert (built, releases(store)) == (0, 1)

@@ -34,3 +34,16 @@ def test_custom_figures_embed_plotly_once(tmp_path):
     assert page.count("Plotly.newPlot") == 2
     bundles = page.count("window.PlotlyConfig")
     assert bundles == 1
+
+
+def test_the_synthetic_sample_is_labelled(tmp_path):
+    from analysis.access.scope import LOCAL
+    from analysis.access.settings import Settings
+    from analysis.reporting.html_report import build_html_report
+    from analysis.reporting.report import build_report
+    from tests.factories import make_store
+
+    with make_store(tmp_path / "s.duckdb") as store:
+        tables = build_report(store, LOCAL, settings=Settings())
+    assert "Synthetic sample data" in build_html_report(tables, figures=[], synthetic=True)
+    assert "Synthetic sample data" not in build_html_report(tables, figures=[])

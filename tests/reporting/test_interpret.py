@@ -22,17 +22,20 @@ def test_effect_size_words_follow_cohen(value, word):
     assert effect_size_word(value) == word
 
 
-def test_did_sentence_matches_brief_example():
+def test_did_sentence_keeps_the_tiles_sign():
+    # Issue 15: the interval is signed as the estimate (participants minus comparison) is,
+    # never flipped to match the words ("fell 8.5"), so page and report show one convention.
     assert sentence(make(), "work burnout", "points") == (
-        "Participants' work burnout fell 8.5 points more than non-participants' (95% CI 7.4 to 9.6)"
-        " — a moderate effect.")
+        "Participants' work burnout fell 8.5 points more than non-participants' (difference −8.5, "
+        "95% CI −9.6 to −7.4) — a moderate effect.")
 
 
 def test_sentence_when_interval_includes_zero():
     text = sentence(make(estimate=-1.2, low=-3.0, high=0.6, es=-0.1), "work burnout", "points",
                     wave_label="2024-Q3")
     assert text == ("Participants' work burnout fell 1.2 points more than non-participants' between "
-                    "baseline and 2024-Q3 (95% CI −0.6 to 3.0) — the data cannot rule out no effect.")
+                    "baseline and 2024-Q3 (difference −1.2, 95% CI −3.0 to 0.6) — the data cannot "
+                    "rule out no effect.")
     # a raw comparison is a difference, never an effect; no size word when the interval spans 0
     raw = sentence(make(analysis="unadjusted", estimate=4.7, low=-1.0, high=10.4, es=0.9, kind="hedges_g"),
                    "client burnout")
@@ -56,11 +59,11 @@ def test_risk_difference_and_dose_sentences():
               direction="high")
     assert sentence(rd, "work burnout", wave_label="2024-Q3") == (
         "The share of participants with high work burnout at 2024-Q3 was 12.3 percentage points lower than "
-        "among non-participants (95% CI 4.0 to 20.1) — a small difference.")
+        "among non-participants (difference −12.3, 95% CI −20.1 to −4.0) — a small difference.")
     dose = make(analysis="dose_response", estimate=-0.42, low=-0.7, high=-0.1, es=None, kind=None, n0=None)
     assert sentence(dose, "work burnout") == (
         "Among participants, each extra session attended went with a fall of 0.42 points in work burnout "
-        "(95% CI 0.10 to 0.70).")
+        "(per session −0.42, 95% CI −0.70 to −0.10).")
     ipw = make(analysis="ipw", estimate=-3.0, low=-5.0, high=-1.0, es=-0.3, kind="d_follow_up_sd")
     assert sentence(ipw, "work burnout").startswith("Weighted for who joined, participants' work burnout fell")
 

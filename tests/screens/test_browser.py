@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -90,19 +91,55 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                             timeout=PAGE_TIMEOUT_MS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                              timeout=PAGE_TIMEOUT_MS)
         try:
-            tab = browser.new_page(viewport={"width": 1400, "height": 2400})
-            tab.set_default_timeout(PAGE_TIMEOUT_MS)
-            yield tab
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    tab = browser.new_page(viewport={"width": 1400, "height": 2400})
+    tab.set_default_timeout(PAGE_TIMEOUT_MS)
+    return tab
+
+
+def _new_tab(browser, width: int, height: int, requests: list[str] | None = None):
+    """A tab in a fresh context of the given size; every request to another host is
+    appended to ``requests`` (the app must work offline)."""
+    tab = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    tab.set_default_timeout(PAGE_TIMEOUT_MS)
+    if requests is not None:
+        def outside(request) -> None:
+            url = urlparse(request.url)
+            if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in ("127.0.0.1",
+                                                                                   "localhost"):
+                requests.append(request.url)
+        tab.on("request", outside)
+    return tab
+
+
+def _settled(tab) -> None:
+    """Wait until the first chart is drawn and Streamlit has finished running the page."""
+    tab.locator("[data-testid='stPlotlyChart']").first.wait_for()
+    tab.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
+
+
+def _axe_source() -> str:
+    """axe-core's script, as bundled by the pinned axe-playwright-python test dependency."""
+    spec = importlib.util.find_spec("axe_playwright_python")
+    if spec is None or spec.origin is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but axe-playwright-python (axe-core) is not installed")
+        pytest.skip("axe-playwright-python (axe-core) is not installed")
+    return (Path(spec.origin).parent / "axe.min.js").read_text(encoding="utf-8")
 
 
 def _no_exception(tab) -> None:
@@ -157,3 +194,41 @@ def test_upload_a_small_file(server, page, tmp_path):
     page.locator("[data-testid='stMetric']").filter(has_text="Program effect").wait_for()
     _no_exception(page)
     page.screenshot(path=str(SHOTS / "overview_after_upload.png"), full_page=True)
+
+
+def test_phone_overview_leads_with_the_verdict(server, browser):
+    requests: list[str] = []
+    tab = _new_tab(browser, 390, 844, requests)
+    tab.goto(server)
+    tab.get_by_text("Peer support at a glance", exact=True).wait_for()
+    _settled(tab)
+    _no_exception(tab)
+    main = tab.locator("[data-testid='stMain']")
+    verdict = main.locator("h2").first
+    title_y = main.locator("h1").first.bounding_box()["y"]
+    verdict_y = verdict.bounding_box()["y"]
+    first_chart_y = tab.locator("[data-testid='stPlotlyChart']").first.bounding_box()["y"]
+    first_tile_y = tab.locator("[data-testid='stMetric']").first.bounding_box()["y"]
+    assert title_y < verdict_y < min(first_chart_y, first_tile_y), "the verdict comes first"
+    assert verdict_y - title_y < 300, "only the one-line purpose between title and verdict"
+    widths = tab.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
+        return [document.documentElement.scrollWidth, m.scrollWidth, m.clientWidth]; }""")
+    assert widths[0] <= 390 and widths[1] <= widths[2], f"sideways overflow: {widths}"
+    assert not requests, f"requests to other hosts: {requests}"
+    tab.screenshot(path=str(SHOTS / "overview_390.png"))
+
+
+@pytest.mark.parametrize(("path", "heading"), [("", "Peer support at a glance"),
+                                               ("impact", "Does peer support lower burnout?")])
+def test_axe_finds_no_contrast_or_heading_problem(server, browser, path, heading):
+    source = _axe_source()
+    tab = _new_tab(browser, 1440, 900)
+    tab.goto(f"{server}/{path}")
+    tab.get_by_text(heading, exact=True).wait_for()
+    _settled(tab)
+    tab.evaluate(source)
+    result = tab.evaluate("""async () => await axe.run(document, {runOnly: {type: 'rule',
+        values: ['color-contrast', 'heading-order', 'image-alt', 'target-size']}})""")
+    found = [(v["id"], len(v["nodes"]), v["nodes"][0]["failureSummary"][:200])
+             for v in result["violations"]]
+    assert not found, found

@@ -9,9 +9,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analysis.access.scope import LOCAL, Scope
 from analysis.intake.mapping import saved_mappings
 from analysis.intake.sample import has_sample, load_sample
-from analysis.access.scope import LOCAL, Scope
 from analysis.storage.store import DB_ENV
 from ui import auth
 
@@ -115,11 +115,11 @@ def test_bad_codes_are_listed_and_nothing_is_stored(db, pair):
     at.button(key="validate").click().run()
     assert not at.exception
     assert "error(s) to fix" in _texts(at.error)
-    problems = _frame_with(at, "message")
-    assert list(problems.columns[:4]) == ["severity", "file", "row", "column"]
+    problems = _frame_with(at, "examples")
+    assert list(problems.columns[:4]) == ["severity", "file", "column", "problem"]
     hit = problems[(problems["column"] == "cbi_1") & (problems["severity"] == "error")]
-    assert list(hit["row"]) == [4]  # header is row 1, so the third data row is row 4
-    assert hit["value"].iloc[0] == "7"
+    assert list(hit["rows"]) == ["4"]  # header is row 1, so the third data row is row 4
+    assert hit["examples"].iloc[0] == "'7'" and hit["count"].iloc[0] == 1
     assert problems["severity"].iloc[0] == "error"  # errors first
     assert at.get("download_button")  # the CSV download is offered
     assert at.button(key="upload").disabled
@@ -198,7 +198,7 @@ def test_history_lists_uploads_and_undo_takes_one_out(db, pair):
     assert at.button(key="undo").disabled  # not before the confirmation
     survey_upload = int(table.set_index("File").loc["survey.csv", "Upload"])
     at.selectbox(key="undo_choice").select(survey_upload).run()
-    at.checkbox(key="undo_confirm").check().run()
+    at.checkbox(key=f"undo_confirm_{survey_upload}").check().run()
     at.button(key="undo").click().run()
     assert not at.exception
     assert "taken out" in _texts(at.success)
@@ -216,3 +216,77 @@ def test_history_removes_the_sample_data(db):
     assert not at.exception
     assert "sample data was removed" in _texts(at.success)
     assert not has_sample(_store()) and _count("survey") == 0
+
+
+def test_day_first_dates_are_found_and_stored_as_iso(db, pair):
+    survey, attendance = pair
+    dated = survey.copy()
+    # 2025-03-14 -> 14/03/2025: a day above 12 first, so the order is not in doubt
+    dated["survey_date"] = pd.to_datetime(dated["survey_date"]).dt.strftime("%d/%m/%Y")
+    at = _choose(_page("upload.py"), _csv(dated), _csv(attendance))
+    assert not at.exception
+    assert "day first" in _texts(at.caption)
+    _validate_and_upload(at)
+    assert "Stored as batch" in _texts(at.success)
+    with _store().cursor() as cur:
+        stored = cur.execute("SELECT min(survey_date) FROM survey").fetchone()[0]
+    assert str(stored) == str(pd.to_datetime(survey["survey_date"]).min().date())
+
+
+def test_ambiguous_dates_ask_for_the_order(db, pair):
+    survey, _ = pair
+    dated = survey.copy()
+    dated["survey_date"] = "01/02/2025"  # reads as 1 February or January 2
+    at = _choose(_page("upload.py"), _csv(dated))
+    assert not at.exception
+    assert at.radio and not [b for b in at.button if b.key == "upload"]  # nothing to store yet
+    assert "Choose the date order" in _texts(at.info)
+
+
+def test_many_bad_dates_are_one_line(db, pair):
+    survey, _ = pair
+    bad = survey.copy()
+    bad["survey_date"] = "not a date"
+    at = _choose(_page("upload.py"), _csv(bad))
+    at.button(key="validate").click().run()
+    problems = _frame_with(at, "examples")
+    dates = problems[problems["column"] == "survey_date"]
+    assert len(dates) == 1 and dates["count"].iloc[0] == len(bad)
+
+
+def test_an_old_excel_file_gets_a_clear_message(db):
+    at = _page("upload.py")
+    at.file_uploader(key="file_survey").set_value(
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "application/vnd.ms-excel"))
+    at.run()
+    assert not at.exception
+    assert "old Excel .xls" in _texts(at.error)
+
+
+def test_a_workbook_sheet_can_be_chosen(db, pair):
+    import io
+    survey, _ = pair
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        pd.DataFrame({"notes": ["read me"]}).to_excel(writer, sheet_name="About", index=False)
+        survey.to_excel(writer, sheet_name="Data", index=False)
+    at = _page("upload.py")
+    at.file_uploader(key="file_survey").set_value(
+        ("book.xlsx", buffer.getvalue(), "application/octet-stream"))
+    at.run()
+    assert at.selectbox[0].options == ["About", "Data"]
+    at.selectbox[0].select("Data").run()
+    assert not at.exception
+    assert "Required columns not mapped" not in _texts(at.warning)
+
+
+def test_a_manager_sees_only_their_practices_in_history(db):
+    load_sample(_store(), LOCAL)
+    manager = Scope("practice_manager", frozenset({"Harbor Family Therapy"}), "harbor")
+    at = _page("history.py", manager)
+    assert not at.exception
+    shown = " ".join(at.dataframe[0].value["Practices"])
+    assert "Harbor Family Therapy" in shown and "other practices" in shown
+    assert "Willow Creek" not in shown
+    # the sample spans other practices: neither undo nor removal is offered, so none is refused
+    assert not [b for b in at.button if b.key in ("undo", "remove_sample")]

@@ -161,7 +161,7 @@ def test_overview_model_on_the_sample(store):
     assert model.sentence and "Difference-in-differences" in model.effect_help
     assert model.change is not None and model.change.takeaway.startswith("Since baseline")
     # the takeaway's gap is the headline's DiD estimate, never a different start wave
-    assert f"{abs(model.effect):.1f}-point difference" in model.change.takeaway
+    assert f"a difference of {model.effect:+.1f} points" in model.change.takeaway
 
 
 def test_overview_says_when_data_cannot_support_a_claim():
@@ -217,3 +217,40 @@ def test_quantiles_follow_the_reports_hidden_cells():
     assert aligned.loc["participants", "status"] == "insufficient"
     assert pd.isna(aligned.loc["participants", "n"]) and pd.isna(aligned.loc["participants", "median"])
     assert aligned.loc["comparison", "status"] == "ok"
+
+
+def test_practices_carry_intervals_and_no_ranking(store):
+    from analysis.views.practices import practices_lines, practices_takeaway
+
+    matrix = practices_matrix(_tables(store), ["cbi_work"])
+    ok = matrix.loc[matrix["status"] == "ok"]
+    assert (ok["difference_low"] <= ok["difference"]).all()
+    assert (ok["difference"] <= ok["difference_high"]).all()
+    assert (ok["clear"] == ((ok["difference_low"] > 0) | (ok["difference_high"] < 0))).all()
+    text = practices_takeaway(matrix)
+    assert "best" not in text and "least well" not in text
+    one = matrix.loc[matrix["site"] == matrix["site"].iloc[0]]
+    assert "one practice" in practices_takeaway(one) and practices_lines(one) == ()
+
+
+def test_overview_sentence_interval_has_the_tiles_sign(store):
+    from analysis.views.overview import format_interval
+
+    model = overview_model(_tables(store), "cbi_work", k=K)
+    assert format_interval(model).split(" points")[0] in model.sentence
+    assert f"{model.effect:+.1f}" in model.sentence
+    changes = model.participants_change, model.comparison_change
+    assert all(c is not None and c.change is not None for c in changes)
+    assert abs((changes[0].change - changes[1].change) - model.effect) < 0.05
+
+
+def test_dose_takeaway_says_when_the_bars_do_not_follow_the_line():
+    from analysis.views.impact import dose_takeaway
+
+    slope = pd.Series({"estimate": -0.74, "ci_low": -1.03, "ci_high": -0.46, "status": "ok"})
+    bands = pd.DataFrame({"outcome": "cbi_work", "dose_band": ["0", "1–2", "3–5", "6+"],
+                          "mean_change": [4.2, 5.0, 2.0, -6.5], "status": "ok"})
+    text = dose_takeaway(slope, "cbi_work", bands)
+    assert "-0.74" in text and "not steadily" in text and "1–2" in text and "6+" in text
+    steady = bands.assign(mean_change=[4.0, 2.0, 0.0, -6.0])
+    assert "steadily in that direction" in dose_takeaway(slope, "cbi_work", steady)

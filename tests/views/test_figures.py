@@ -84,7 +84,7 @@ def test_forest_figure_zero_line_and_no_hidden_estimate():
     assert len(fig.data[0].x) == 4
     assert all("n = " in h for h in _hovers(fig))
     labels = fig.layout.yaxis.categoryarray
-    assert any("Difference-in-differences" in label for label in labels)
+    assert any("Change compared with the comparison group" in label for label in labels)
 
 
 def test_distribution_uses_precomputed_quantiles_not_points():
