@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -79,11 +79,10 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.intake.importers.command import locate_problems, prepare_uploads, remember_mapping  # noqa: PLC0415
     from analysis.intake.ingest import ingest  # noqa: PLC0415
     from analysis.intake.values import UploadFile  # noqa: PLC0415
-    from analysis.access.scope import LOCAL  # noqa: PLC0415
-    from analysis.intake.importers.command import (  # noqa: PLC0415
-        locate_problems, prepare_uploads, remember_mapping)
 
     if not args.survey and not args.attendance:
         print("ingest needs --survey CSV, --attendance CSV, or both.", file=sys.stderr)
@@ -118,9 +117,9 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.intake.sample import load_sample  # noqa: PLC0415
     from analysis.intake.uploads import status  # noqa: PLC0415
-    from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     with _open_store(args) as store:
         result = load_sample(store, LOCAL)
@@ -139,11 +138,12 @@ def add_status_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from analysis.intake.uploads import history, status  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.intake.uploads import history, status  # noqa: PLC0415
 
     if args.json:
         import json  # noqa: PLC0415
+
         from analysis.storage.counts import status_counts  # noqa: PLC0415
 
         with _open_store(args) as store:
@@ -170,9 +170,9 @@ def add_undo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_undo(args: argparse.Namespace) -> int:
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.intake.uploads import undo  # noqa: PLC0415
     from analysis.intake.values import UploadNotFound  # noqa: PLC0415
-    from analysis.access.scope import LOCAL  # noqa: PLC0415
 
     with _open_store(args) as store:
         try:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.access.scope import PermissionDenied
-from analysis.reporting.consortium import ALIGNMENTS, BundleRefused, combine_uploaded, combined_zip, public_studies
+from analysis.reporting.consortium import (
+    ALIGNMENTS,
+    BundleRefused,
+    combine_uploaded,
+    combined_zip,
+    public_studies,
+)
 from analysis.reporting.consortium_methods import heterogeneity_sentence, methods_note
 from analysis.stats.meta import METHODS
 from analysis.views.consortium_figures import forest_plot, funnel_plot, group_rows

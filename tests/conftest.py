@@ -7,8 +7,8 @@ run lives in a temporary file (``PPI_SECRET_FILE``), never in the user's home.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 

@@ -205,8 +205,8 @@ def _save_default_cache(store: Any, tables: Any, work: Path) -> None:
     """What st.cache_data holds after a first visit with the default selection (the
     report's tables are the same cache entry for every page), for the warm stages when
     the cold page stages are skipped (``--stages``)."""
-    from analysis.views import aggregates  # noqa: PLC0415
     from analysis.storage import queries  # noqa: PLC0415
+    from analysis.views import aggregates  # noqa: PLC0415
 
     inputs = _page_inputs(store)
     panel = queries.load_panel(store, inputs["scope"], [inputs["outcome"]],
@@ -235,9 +235,9 @@ def _page_inputs(store: Any) -> dict:
 
 def _cold_page(store: Any, page: str, parts: dict[str, list[float]]) -> dict[str, Any]:
     """One cold visit of ``page``; returns the values st.cache_data would have stored."""
-    from analysis.views import aggregates, overview, selection  # noqa: PLC0415
-    from analysis.storage import queries  # noqa: PLC0415
     from analysis.reporting import report  # noqa: PLC0415
+    from analysis.storage import queries  # noqa: PLC0415
+    from analysis.views import aggregates, overview, selection  # noqa: PLC0415
 
     def part(name: str, action: Callable[[], Any]) -> Any:
         seconds, value = _timed(action)
@@ -306,9 +306,9 @@ def _cache_key(*values: Any) -> str:
 
 def stage_page_warm(args: argparse.Namespace, page: str) -> dict:
     """A page rerun on st.cache_data hits (see the module docstring for what is counted)."""
-    from analysis.views import overview  # noqa: PLC0415
     from analysis.access.settings import load_settings  # noqa: PLC0415
     from analysis.storage.store import Store  # noqa: PLC0415
+    from analysis.views import overview  # noqa: PLC0415
 
     cache = Path(args.work, f"{page}_cache.pkl")
     if not cache.exists():

@@ -14,8 +14,9 @@ are audited as ``refused``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -31,7 +32,7 @@ ASSIGNABLE_ROLES: tuple[str, ...] = ("admin", "leadership", "researcher", "pract
 
 def _utcnow() -> datetime:
     # Timestamps are stored as naive UTC, as in the audit log.
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def practices_for(role: str, practices: Iterable[str] | None) -> list[str] | None:

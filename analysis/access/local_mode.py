@@ -18,7 +18,7 @@ sign-on.
 from __future__ import annotations
 
 import ipaddress
-from typing import Mapping
+from collections.abc import Mapping
 
 #: Headers a reverse proxy or a load balancer adds (compared case-insensitively).
 PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",

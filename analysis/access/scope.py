@@ -6,8 +6,9 @@ rules live, so hiding a page in the UI is convenience, never the protection.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 Role = Literal["admin", "leadership", "researcher", "practice_manager", "local"]
 Action = Literal[

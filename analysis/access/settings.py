@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from analysis.storage import audit
 from analysis.access.scope import Scope, require
+from analysis.storage import audit
 from analysis.storage.store import Store, read_settings, write_setting
 
 

@@ -13,7 +13,7 @@ import hashlib
 import math
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from analysis.access import passwords
 from analysis.access.accounts import account_row, scope_for
@@ -55,13 +55,13 @@ class SignInResult:
 
 def utcnow() -> datetime:
     """Now, as naive UTC (how timestamps are stored, as in the audit log)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def naive_utc(moment: datetime) -> datetime:
     """``moment`` as naive UTC."""
     return moment if moment.tzinfo is None else \
-        moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def retry_delay(failures: int) -> int:

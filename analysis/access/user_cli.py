@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from analysis.access import accounts
 from analysis.access.scope import LOCAL, ROLE_LABELS, PermissionDenied

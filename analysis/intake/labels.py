@@ -21,8 +21,8 @@ from __future__ import annotations
 import duckdb
 
 from analysis.definitions.contract import ATTENDANCE_COLUMNS, SURVEY_COLUMNS
-from analysis.intake import limits as bounds
 from analysis.definitions.scoring_sql import quote_identifier as q
+from analysis.intake import limits as bounds
 from analysis.intake.problems import Problem
 from analysis.intake.validate import MAX_PER_CHECK, FileView
 

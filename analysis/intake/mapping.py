@@ -23,7 +23,6 @@ from analysis.intake.problems import Problem
 from analysis.intake.values import Kind, UploadFile, now
 from analysis.storage.store import Store
 
-
 #: The owner of mappings saved by a scope that sees every practice.
 ALL_PRACTICES = "*"
 

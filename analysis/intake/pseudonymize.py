@@ -28,7 +28,11 @@ import duckdb
 
 from analysis.intake.problems import Problem
 from analysis.storage.private_files import (
-    DEFAULT_SECRET_FILE, SECRET_ENV, KeyMissing, read_or_create_key, secret_path,
+    DEFAULT_SECRET_FILE,
+    SECRET_ENV,
+    KeyMissing,
+    read_or_create_key,
+    secret_path,
 )
 
 __all__ = ["DEFAULT_SECRET_FILE", "SECRET_ENV", "PREFIX", "HEX_DIGITS", "secret_path",

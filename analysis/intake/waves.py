@@ -11,7 +11,7 @@ never depend on another practice's waves.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -52,7 +52,7 @@ def register(cur: duckdb.DuckDBPyConnection, upload_id: int, scope: Scope,
                 "waves already stored; a practice manager can add only a later wave. Check "
                 "the wave label and dates, or ask an administrator to load this wave")
                 for wave, day in early]
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     for wave, day in new:
         cur.execute(
             "INSERT INTO wave_registry VALUES (?, ?, ?, ?) ON CONFLICT (wave) DO UPDATE SET "

@@ -60,7 +60,8 @@ def dose_band(sessions: pd.Series | np.ndarray | Sequence[float]) -> pd.Series:
     >>> list(dose_band([0, 1, 2, 3, 5, 6, 40]))
     ['0', '1–2', '1–2', '3–5', '3–5', '6+', '6+']
     """
-    values = pd.Series(sessions, dtype="float64") if not isinstance(sessions, pd.Series) else sessions.astype("float64")
+    values = (sessions.astype("float64") if isinstance(sessions, pd.Series)
+              else pd.Series(sessions, dtype="float64"))
     return pd.cut(values, bins=[-np.inf, 0, 2, 5, np.inf], labels=list(DOSE_BANDS), ordered=True)
 
 
@@ -77,14 +78,16 @@ def _attendance_until_survey(panel: pd.DataFrame, attendance: pd.DataFrame) -> p
         "first_day": np.full(n, np.nan), "last_day": np.full(n, np.nan),
         "months_attended": np.zeros(n, dtype="int64"),
     }, index=panel.index)
-    att = attendance.loc[attendance["session_date"].notna() & attendance["person"].notna(), ["person", "session_date"]]
+    known = attendance["session_date"].notna() & attendance["person"].notna()
+    att = attendance.loc[known, ["person", "session_date"]]
     if att.empty or n == 0:
         return empty
     people, codes_att = np.unique(att["person"].to_numpy(), return_inverse=True)
     att_days = att["session_date"].to_numpy(dtype="datetime64[D]").astype("int64")
     survey_days = panel["survey_date"].to_numpy(dtype="datetime64[D]").astype("int64")
     origin = int(att_days.min())
-    span = int(max(att_days.max(), np.nanmax(np.where(panel["survey_date"].notna(), survey_days, origin))) - origin) + 2
+    last_survey = np.nanmax(np.where(panel["survey_date"].notna(), survey_days, origin))
+    span = int(max(att_days.max(), last_survey) - origin) + 2
     key_att = codes_att.astype("int64") * span + (att_days - origin)
     order = np.argsort(key_att, kind="stable")
     key_sorted = key_att[order]

@@ -43,8 +43,9 @@ from analysis.reporting.bundle_zip import container_problems
 from analysis.stats import meta
 
 __all__ = ["ALIGNMENTS", "POOLED_COLUMNS", "WITHHELD", "Bundle", "BundleRefused", "CombineResult",
-           "combine", "combine_uploaded", "combined_files", "combined_zip", "display_labels", "public_studies",
-           "read_bundle", "read_bundles", "regression_descriptors", "study_table", "write_combined"]
+           "combine", "combine_uploaded", "combined_files", "combined_zip", "display_labels",
+           "public_studies", "read_bundle", "read_bundles", "regression_descriptors", "study_table",
+           "write_combined"]
 
 ALIGNMENTS: tuple[str, ...] = ("labels", "months")
 POOLED_COLUMNS: tuple[str, ...] = (

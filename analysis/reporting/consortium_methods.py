@@ -81,7 +81,8 @@ def methods_note(result: CombineResult) -> str:
     lines += ["## Model", "", _MODEL[result.method], "", _INTERVAL[test], "",
               "Heterogeneity: Cochran's Q (chi-square on k - 1 df), I² = 100 · tau² / (tau² + typical "
               "within-organization variance), in percent as metafor reports it. Leave-one-out "
-              f"(`leave_one_out.csv`, 3 <= k <= {consortium.MAX_K_LEAVE_ONE_OUT}) shows how much the result rests on any one organization. "
+              f"(`leave_one_out.csv`, 3 <= k <= {consortium.MAX_K_LEAVE_ONE_OUT}) shows how much the "
+              "result rests on any one organization. "
               f"Egger's regression test and the funnel plot are given when k >= {consortium.MIN_K_EGGER}; "
               "with fewer organizations the test has too little power. Meta-regression on program "
               "type and size band (`meta_regression.csv`, mixed-effects model with the same tau² "

@@ -241,13 +241,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     respondents = guard.respondents_table(panel_all, k)
     if filtered:
         guard.guard_filter(panel_all, filters, respondents, k)
-        keep = np.ones(len(panel_all), dtype=bool)
-        if filters.sites is not None:
-            keep &= panel_all["site"].isin(list(filters.sites)).to_numpy()
-        if filters.roles is not None:
-            keep &= panel_all["role"].isin(list(filters.roles)).to_numpy()
-        panel = panel_all.loc[keep].reset_index(drop=True)
-        attendance = attendance_all.loc[attendance_all["person"].isin(panel["person"].unique())]
+        panel, attendance = _selected(panel_all, attendance_all, filters)
     else:
         panel, attendance = panel_all, attendance_all
     report_waves = list(waves) if waves is not None else None
@@ -285,12 +279,9 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
 
     if report_waves is not None:
         wanted = set(map(str, report_waves))
-        descriptives = descriptives.loc[descriptives["wave"].astype(str).isin(wanted)]
-        estimates = estimates.loc[estimates["wave"].astype(str).isin(wanted)]
-        participation = participation.loc[participation["wave"].astype(str).isin(wanted)]
-        dose = dose.loc[dose["wave"].astype(str).isin(wanted)]
-        mde = mde.loc[mde["wave"].astype(str).isin(wanted)]
-        change = change.loc[change["wave"].astype(str).isin(wanted)]
+        descriptives, estimates, participation, dose, mde, change = (
+            _in_waves(frame, wanted) for frame in (descriptives, estimates, participation, dose, mde,
+                                                   change))
         if headline_wave not in wanted:
             kept = [w for w in follow_ups if w in wanted]
             headline_wave = kept[-1] if kept else None
@@ -312,6 +303,22 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),
     )
+
+
+def _selected(panel: pd.DataFrame, attendance: pd.DataFrame,
+              filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The panel rows (and their people's sessions) of the practices and roles chosen."""
+    keep = np.ones(len(panel), dtype=bool)
+    if filters.sites is not None:
+        keep &= panel["site"].isin(list(filters.sites)).to_numpy()
+    if filters.roles is not None:
+        keep &= panel["role"].isin(list(filters.roles)).to_numpy()
+    chosen = panel.loc[keep].reset_index(drop=True)
+    return chosen, attendance.loc[attendance["person"].isin(chosen["person"].unique())]
+
+
+def _in_waves(frame: pd.DataFrame, wanted: set[str]) -> pd.DataFrame:
+    return frame.loc[frame["wave"].astype(str).isin(wanted)]
 
 
 def _checked_slice(store: Store, scope: Scope, settings: Settings, filters: Filters,

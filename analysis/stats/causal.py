@@ -145,7 +145,8 @@ def did(panel: pd.DataFrame, outcome: str, wave: str, confidence: float = 0.95, 
     estimate, low, high, p_value, se = t_inference(mean1 - mean0, np.sqrt(variance), count - 1.0,
                                                     confidence)
     if low is None:
-        return not_enough("no variation in change from baseline", n_participants=n1, n_comparison=n0, **labels)
+        return not_enough("no variation in change from baseline", n_participants=n1, n_comparison=n0,
+                          **labels)
     baseline_sd = group_pooled_sd(pairs["baseline"], pairs["group"])
     base1, base0 = baseline[group].mean(), baseline[~group].mean()
     return Estimate(
@@ -208,9 +209,11 @@ def parallel_trends_check(panel: pd.DataFrame, outcome: str, pre_waves: Sequence
     if pre_waves is None:
         started = panel.groupby("wave")["sessions"].max().fillna(0) > 0
         pre_waves = [str(w) for w in started.index[~started.to_numpy()]]
-    order = panel.drop_duplicates("wave").set_index(panel.drop_duplicates("wave")["wave"].astype(str))["wave_index"]
+    first_rows = panel.drop_duplicates("wave")
+    order = first_rows.set_index(first_rows["wave"].astype(str))["wave_index"]
     waves = tuple(sorted({str(w) for w in pre_waves if str(w) in order.index}, key=lambda w: order[w]))
-    rows = panel.loc[panel["wave"].astype(str).isin(waves) & panel[outcome].notna(), ["person", "wave", outcome]]
+    chosen = panel["wave"].astype(str).isin(waves) & panel[outcome].notna()
+    rows = panel.loc[chosen, ["person", "wave", outcome]]
     rows = rows.assign(group=rows["person"].map(ever).astype(bool).astype("float64"))
     n1 = int(rows.loc[rows["group"] == 1, "person"].nunique())
     n0 = int(rows.loc[rows["group"] == 0, "person"].nunique())
@@ -239,7 +242,8 @@ def parallel_trends_check(panel: pd.DataFrame, outcome: str, pre_waves: Sequence
     p_value = finite_or_none(np.squeeze(test.pvalue))
     if statistic is None or p_value is None:
         return TrendsCheck(outcome, waves, False, None, None, None, None, n1, n0,
-                           "no variation before the program", "not enough data: no variation before the program")
+                           "no variation before the program",
+                           "not enough data: no variation before the program")
     caveat = None
     if p_value < 0.05:
         caveat = "groups already moved differently before the program: the DiD estimate may be biased"

@@ -70,7 +70,8 @@ def covariate_design(pairs: pd.DataFrame, covariates: Sequence[str], drop_first:
             if labels.nunique() < 2:
                 dropped.append(f"{name} (one level)")
                 continue
-            dummies = pd.get_dummies(labels, prefix=name, prefix_sep="=", drop_first=drop_first, dtype="float64")
+            dummies = pd.get_dummies(labels, prefix=name, prefix_sep="=", drop_first=drop_first,
+                                     dtype="float64")
             blocks.append(dummies)
         used.append(name)
     design = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=pairs.index)

@@ -61,7 +61,8 @@ def _compute_weights(panel: pd.DataFrame, outcome: str, wave: str, covariates: S
     if reason:
         return Weighting(pairs, covariate_matrix, None, reason, (), (), None)
     model_design, used, dropped = covariate_design(pairs, covariates)
-    design = pd.concat([pd.Series(1.0, index=pairs.index, name="const"), pairs["baseline"], model_design], axis=1)
+    design = pd.concat([pd.Series(1.0, index=pairs.index, name="const"), pairs["baseline"], model_design],
+                       axis=1)
     matrix = design.to_numpy(dtype="float64")
     # columns of ANCOVA's design on the same pairs: full rank there means full rank here
     # (a subset of independent columns; its smallest singular value can only grow)
@@ -78,7 +79,8 @@ def _compute_weights(panel: pd.DataFrame, outcome: str, wave: str, covariates: S
             converged = bool(fit.mle_retvals.get("converged", True))
         except (np.linalg.LinAlgError, ValueError, PerfectSeparationError):
             propensity, converged = np.full(len(pairs), np.nan), False
-    if not converged or not np.all(np.isfinite(propensity)) or propensity.min() < 1e-6 or propensity.max() > 1 - 1e-6:
+    separated = propensity.min() < 1e-6 or propensity.max() > 1 - 1e-6
+    if not converged or not np.all(np.isfinite(propensity)) or separated:
         return Weighting(pairs, covariate_matrix, None,
                           "groups do not overlap (some people certain to join or not)", tuple(used),
                           tuple(dropped), None)
@@ -138,7 +140,8 @@ def ipw(panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str] 
     design = pd.concat([pd.Series(1.0, index=pairs.index, name="const"),
                         pairs["group"].astype("float64")], axis=1)
     extra = {"covariates_used": weighting.used, "covariates_dropped": weighting.dropped,
-             "ess_participants": kish_effective_size(weights[group == 1]), "ess_comparison": kish_effective_size(weights[group == 0]),
+             "ess_participants": kish_effective_size(weights[group == 1]),
+             "ess_comparison": kish_effective_size(weights[group == 0]),
              "propensity_trim_low": weighting.trim_bounds[0] if weighting.trim_bounds else None,
              "propensity_trim_high": weighting.trim_bounds[1] if weighting.trim_bounds else None,
              "se_type": "HC1 (weights treated as known)"}
@@ -209,7 +212,8 @@ def balance_table(panel: pd.DataFrame, outcome: str, wave: str,
                 row["smd_after"] = (wm1 - wm0) / spread if spread > 0 else (0.0 if wm1 == wm0 else np.nan)
                 row["variance_ratio_after"] = wv1 / wv0 if wv0 > 0 else np.nan
         rows.append(row)
-    columns = ["covariate", "smd_before", "smd_after", "variance_ratio_before", "variance_ratio_after", "flag"]
+    columns = ["covariate", "smd_before", "smd_after", "variance_ratio_before", "variance_ratio_after",
+               "flag"]
     table = pd.DataFrame(rows).reindex(columns=columns)
     for column in columns[1:5]:
         table[column] = table[column].astype("float64")

@@ -13,10 +13,10 @@ from argon2 import PasswordHasher
 
 from analysis.access import accounts, passwords, sessions, signin, sso
 from analysis.access.accounts import create_account, list_accounts
+from analysis.access.scope import LOCAL, PermissionDenied, Scope, require
 from analysis.access.sessions import is_session_expired
 from analysis.access.signin import retry_delay, verify_sign_in
 from analysis.access.sso import sso_scope
-from analysis.access.scope import LOCAL, PermissionDenied, Scope, require
 from analysis.storage.store import Store
 
 ADMIN_PASSWORD = "Fjord-lantern-71"

@@ -11,8 +11,17 @@ import numpy as np
 import pytest
 
 from analysis.definitions.instruments import (
-    INSTRUMENTS, INSTRUMENTS_BY_KEY, ITEM_COLUMNS, SCALES, SCALES_BY_KEY, SCORED_COLUMNS,
-    Recognition, instrument_of_item, normalize_label, recognise, score_items,
+    INSTRUMENTS,
+    INSTRUMENTS_BY_KEY,
+    ITEM_COLUMNS,
+    SCALES,
+    SCALES_BY_KEY,
+    SCORED_COLUMNS,
+    Recognition,
+    instrument_of_item,
+    normalize_label,
+    recognise,
+    score_items,
 )
 from analysis.definitions.scoring_sql import is_high_sql, item_code_sql, item_invalid_sql, scale_score_sql
 

@@ -11,17 +11,15 @@ runs thousands of cases.
 
 from __future__ import annotations
 
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis.access.scope import LOCAL
 from analysis.intake.ingest import ingest
 from analysis.intake.values import UploadFile
-from analysis.access.scope import LOCAL
 from analysis.storage.store import Store
 from tooling import fuzz_ingest as fuzz
-
 
 BASE = fuzz.base_survey_csv()
 

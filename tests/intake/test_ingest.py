@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from analysis.access.scope import LOCAL, PermissionDenied, Scope
+from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.intake import values as values_module
 from analysis.intake import write as write_module
 from analysis.intake.ingest import ingest, validate_upload
@@ -12,11 +14,8 @@ from analysis.intake.preview import preview as preview_upload
 from analysis.intake.sample import has_sample, load_sample, remove_sample
 from analysis.intake.uploads import has_data, history, status, undo
 from analysis.intake.values import UploadFile, UploadNotFound
-from analysis.definitions.instruments import SCALES_BY_KEY
-from analysis.access.scope import LOCAL, PermissionDenied, Scope
 from analysis.storage.store import Store
-from tests.factories import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, \
-    survey_rows
+from tests.factories import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, survey_rows
 
 TABLES = ("uploads", "survey", "survey_replaced", "attendance", "column_mappings", "settings",
           "audit_log")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import stat
 
-from analysis.intake.ingest import ingest
-from analysis.intake.values import UploadFile
-from analysis.intake.pseudonymize import load_secret, pseudonym, pseudonyms, secret_path
 from analysis.access.scope import LOCAL
+from analysis.intake.ingest import ingest
+from analysis.intake.pseudonymize import load_secret, pseudonym, pseudonyms, secret_path
+from analysis.intake.values import UploadFile
 from analysis.storage.store import Store
 from tests.factories import ATTENDANCE_HEADER, attendance_rows, csv_bytes, survey_rows
 

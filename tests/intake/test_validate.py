@@ -5,15 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.access.scope import LOCAL
+from analysis.definitions.instruments import INSTRUMENTS_BY_KEY
 from analysis.intake.ingest import already_stored, ingest, validate_upload
 from analysis.intake.preview import preview as preview_upload
-from analysis.intake.values import UploadFile
-from analysis.access.scope import LOCAL
 from analysis.intake.problems import Problem, problems_frame, sort_problems
 from analysis.intake.rules import item_expected
-from analysis.definitions.instruments import INSTRUMENTS_BY_KEY
-from tests.factories import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, \
-    survey_rows
+from analysis.intake.values import UploadFile
+from tests.factories import ATTENDANCE_HEADER, SURVEY_HEADER, attendance_rows, csv_bytes, survey_rows
 
 
 def _survey(rows, header=SURVEY_HEADER, name="survey.csv"):

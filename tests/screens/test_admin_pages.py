@@ -9,9 +9,9 @@ from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
 from analysis.access import accounts, passwords, signin
+from analysis.access.local_mode import local_request_problem
 from analysis.access.scope import LOCAL, Scope
 from analysis.storage.store import DB_ENV, Store
-from analysis.access.local_mode import local_request_problem
 from ui import auth
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,13 +19,13 @@ import duckdb
 import pandas as pd
 import pytest
 
+from analysis.access.scope import LOCAL
 from analysis.intake import write as write_module
 from analysis.intake.ingest import ingest
 from analysis.intake.sample import load_sample, remove_sample
 from analysis.intake.uploads import undo
 from analysis.intake.values import UploadFile
 from analysis.storage import audit, queries
-from analysis.access.scope import LOCAL
 from analysis.storage.store import Store, StoreUnavailable
 from tooling.synthetic import SyntheticConfig, generate, generate_bench
 

@@ -82,14 +82,13 @@ def test_a_later_migration_is_applied_once_on_top_of_an_older_file(tmp_path: Pat
 def test_rolled_back_transaction_leaves_nothing(tmp_path: Path) -> None:
     with Store(tmp_path / "tx.duckdb") as store:
         before = store.data_version()
-        with pytest.raises(RuntimeError, match="boom"):
-            with store.transaction() as cur:
-                cur.execute("INSERT INTO uploads (upload_id, batch_id, kind, file_name, "
-                            "sha256, n_rows, created_at) VALUES "
-                            "(1, 1, 'survey', 'a.csv', 'x', 1, now())")
-                cur.execute("INSERT INTO survey (upload_id, respondent_id, wave, survey_date, "
-                            "site) VALUES (1, 'r1', 'w1', DATE '2025-01-01', 'Harbor')")
-                raise RuntimeError("boom")
+        with pytest.raises(RuntimeError, match="boom"), store.transaction() as cur:
+            cur.execute("INSERT INTO uploads (upload_id, batch_id, kind, file_name, "
+                        "sha256, n_rows, created_at) VALUES "
+                        "(1, 1, 'survey', 'a.csv', 'x', 1, now())")
+            cur.execute("INSERT INTO survey (upload_id, respondent_id, wave, survey_date, "
+                        "site) VALUES (1, 'r1', 'w1', DATE '2025-01-01', 'Harbor')")
+            raise RuntimeError("boom")
         with store.cursor() as cur:
             assert cur.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
             assert cur.execute("SELECT count(*) FROM survey").fetchone()[0] == 0
@@ -239,11 +238,10 @@ def test_disk_full_at_commit_is_explained_and_nothing_is_written(tmp_path: Path)
     with Store(path) as store:
         real_root = store._root
         store._root = _DiskFullRoot(real_root)
-        with pytest.raises(StoreUnavailable) as raised:
-            with store.transaction() as cur:
-                cur.execute("INSERT INTO uploads (upload_id, batch_id, kind, file_name, "
-                            "sha256, n_rows, created_at) VALUES "
-                            "(1, 1, 'survey', 'a.csv', 'x', 0, now())")
+        with pytest.raises(StoreUnavailable) as raised, store.transaction() as cur:
+            cur.execute("INSERT INTO uploads (upload_id, batch_id, kind, file_name, "
+                        "sha256, n_rows, created_at) VALUES "
+                        "(1, 1, 'survey', 'a.csv', 'x', 0, now())")
         store._root = real_root
         assert "full" in str(raised.value)
         _assert_plain(str(raised.value))

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from analysis.intake.importers.attendance import build_attendance
 from analysis.intake.importers.detect import (

@@ -11,8 +11,8 @@ left out; people are linked by e-mail, trimmed and lower-cased.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from analysis.intake.importers.dates import iso_dates
 from analysis.intake.importers.model import Conversion, normalize_email, problem

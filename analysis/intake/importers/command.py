@@ -6,9 +6,9 @@ a contract table (its one-line description printed), anything else is uploaded a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from analysis.intake.importers import (
     Conversion,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from analysis.intake.importers.model import EMAIL
 from analysis.intake.importers.wording import normalize_text

@@ -25,8 +25,8 @@ default of every tool listed above.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Iterable, Sequence
 
 #: Excel's day 0 (serial 1 is 1900-01-01, counting the non-existent 1900-02-29).
 EXCEL_EPOCH = date(1899, 12, 30)

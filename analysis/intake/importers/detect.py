@@ -11,7 +11,7 @@ e-mail column), so it is read as it always was.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from analysis.definitions.contract import normalize_header
 from analysis.intake.importers import (

@@ -12,7 +12,7 @@ row, headed ``Title [Row]``.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from analysis.intake.importers.common import email_column, identifying, index_of
 from analysis.intake.importers.survey import SurveyLayout

@@ -19,11 +19,12 @@ import csv
 import io
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
-from analysis.intake.readers import decode
 from analysis.intake.problems import Problem
+from analysis.intake.readers import decode
 
 Kind = Literal["survey", "attendance"]
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -15,7 +15,7 @@ export option; both are read. Rows whose Status is a survey preview, a test or s
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from analysis.intake.importers.common import email_column, identifying, index_of
 from analysis.intake.importers.survey import SurveyLayout

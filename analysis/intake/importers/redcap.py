@@ -22,7 +22,7 @@ it is marked as an identifier (never passed on).
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from analysis.intake.importers.common import email_column, identifying, index_of
 from analysis.intake.importers.model import problem

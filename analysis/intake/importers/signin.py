@@ -8,7 +8,7 @@ Excel serial numbers. Names, signatures and other columns are never passed on.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from analysis.intake.importers.attendance import AttendanceRows, minutes_of
 from analysis.intake.importers.common import identifying

@@ -15,8 +15,8 @@ e-mail address and the completion time are); it describes them as a
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
 
 from analysis.definitions.contract import columns_for, normalize_header
 from analysis.definitions.instruments import ITEM_COLUMNS, SCORED_COLUMNS

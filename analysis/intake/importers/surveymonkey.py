@@ -4,7 +4,7 @@ Two header rows: the first holds the question (a matrix's title stands over the 
 column of its block only), the second the row label of a matrix column, ``Response``
 for a one-answer question, ``Open-Ended Response`` for a text box::
 
-    Respondent ID,Collector ID,Start Date,End Date,IP Address,Email Address,First Name,…,Please say how often … ,,,
+    Respondent ID,Collector ID,Start Date,End Date,IP Address,Email Address,…,Please say how often … ,,,
     ,,,,,,,…,How often do you feel tired?,How often are you physically exhausted?,…
 
 The completion time is ``End Date`` (US month first, AM/PM); answers are choice text.
@@ -12,7 +12,7 @@ The completion time is ``End Date`` (US month first, AM/PM); answers are choice 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from analysis.intake.importers.common import email_column, identifying, index_of
 from analysis.intake.importers.survey import SurveyLayout

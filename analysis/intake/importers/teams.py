@@ -22,7 +22,7 @@ used when it is an address) and is counted, then left out.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from analysis.intake.importers.attendance import AttendanceRows, minutes_of
 from analysis.intake.importers.common import index_of

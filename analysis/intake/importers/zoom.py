@@ -14,7 +14,7 @@ Rows in the waiting room are left out; names are never passed on.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from analysis.intake.importers.attendance import AttendanceRows, minutes_of
 from analysis.intake.importers.wording import normalize_text

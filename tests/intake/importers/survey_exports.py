@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from openpyxl import Workbook
 
