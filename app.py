@@ -93,7 +93,9 @@ if scope.may("audit"):
 if admin:
     sections["Admin"] = admin
 
-navigation = st.navigation(sections)
+# Every page listed: an administrator has 13, and Streamlit folds a menu of more than 12
+# behind "View 3 more", which hid Accounts and Settings.
+navigation = st.navigation(sections, expanded=True)
 # A bookmarked page asked for before sign-in opens now, when the role has it (after
 # st.navigation, which replaces the sign-in screen's pages with these).
 wanted = auth.take_requested_page()
