@@ -76,20 +76,3 @@ def follow_descriptives(quantiles: pd.DataFrame, descriptives: pd.DataFrame,
     out["suppressed"] = out["suppressed"].astype(bool) | mask
     out["status"] = np.where(mask, INSUFFICIENT, out["status"])
     return out
-
-
-def monthly_attendance(attendance: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Sessions and distinct people per calendar month; months of fewer than ``k``
-    people suppressed (and, as in every breakdown, enough others that none is derivable).
-
-    Returns
-    -------
-    DataFrame
-        ``month`` (``YYYY-MM``), ``people``, ``sessions``, ``suppressed``, ``status``.
-    """
-    if attendance.empty:
-        return pd.DataFrame(columns=["month", "people", "sessions", "suppressed", "status"])
-    month = attendance["session_date"].dt.strftime("%Y-%m")
-    table = (attendance.assign(month=month).groupby("month", sort=True)
-             .agg(people=("person", "nunique"), sessions=("person", "size")).reset_index())
-    return suppress_breakdown(table, "people", ["sessions"], [], k)

@@ -12,9 +12,10 @@ import pytest
 
 from analysis.access.scope import LOCAL, Scope
 from analysis.access.settings import Settings
+from analysis.reporting.group_tables import monthly_table as monthly_attendance
 from analysis.storage import queries
 from analysis.storage.store import Store
-from analysis.views.aggregates import follow_descriptives, monthly_attendance, score_quantiles
+from analysis.views.aggregates import follow_descriptives, score_quantiles
 from analysis.views.impact import impact_charts
 from analysis.views.overview import format_count, format_effect, overview_model
 from analysis.views.participation_view import participation_charts
