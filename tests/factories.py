@@ -180,3 +180,22 @@ def small_differences(a: dict[tuple[str, ...], int], b: dict[tuple[str, ...], in
                       k: int) -> list[tuple[tuple[str, ...], int, int]]:
     """Cells shown in both whose counts differ by 1 to k - 1 (what an attacker subtracts)."""
     return [(key, a[key], b[key]) for key in sorted(set(a) & set(b)) if 0 < abs(a[key] - b[key]) < k]
+
+
+#: Debian's Chromium, driven by Playwright (which cannot download its own browser here).
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def require_chromium() -> None:
+    """Skip a real-browser test where Chromium or Playwright is missing; under CI=true, fail."""
+    import importlib.util
+    import os
+
+    import pytest
+
+    if CHROMIUM.exists() and importlib.util.find_spec("playwright"):
+        return
+    reason = f"{CHROMIUM} or the playwright package is missing"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}: the real-browser tests must run in CI")
+    pytest.skip(reason)

@@ -33,17 +33,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from tooling.app_server import running_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,13 +57,6 @@ TIMEOUT_MS = 600_000
 PAGES = (("overview", ""), ("impact", "impact"))
 CHART = "[data-testid='stPlotlyChart']"
 THRESHOLD_LABEL = "Participant = attended at least … sessions"
-
-
-def free_port() -> int:
-    """A port nobody listens on now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_db(rows: int, practices: int, work: Path) -> tuple[Path, float]:
@@ -97,35 +89,8 @@ def make_db(rows: int, practices: int, work: Path) -> tuple[Path, float]:
 @contextmanager
 def app_server(db: Path, log: Path) -> Iterator[str]:
     """``streamlit run app.py`` on a free loopback port with ``PPI_DB=db``; its URL."""
-    port = free_port()
-    env = dict(os.environ, PPI_DB=str(db), PYTHONUNBUFFERED="1")
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start") from None
-                time.sleep(0.3)
+    with running_app({"PPI_DB": str(db)}, log, SERVER_START_SECONDS) as (url, _port):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def settled(tab: Any) -> None:

@@ -11,18 +11,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from tests.factories import CHROMIUM, require_chromium
+from tooling.app_server import running_app
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "artifacts" / "screenshots"
 SERVER_START_TIMEOUT = 45      # seconds
 PAGE_TIMEOUT_MS = 60_000
@@ -32,62 +29,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 pytestmark = pytest.mark.browser
 
 
-def _require_browser() -> None:
-    if CHROMIUM.exists() and importlib.util.find_spec("playwright"):
-        return
-    reason = f"{CHROMIUM} or the playwright package is missing"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {reason}: the real-browser test must run in CI")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"streamlit did not answer within {SERVER_START_TIMEOUT}s:\n"
-                         f"{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    _require_browser()
-    if importlib.util.find_spec("analysis.intake.ingest") is None:
-        pytest.skip("analysis.intake.ingest is not there yet: app.py cannot load the sample data")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    log = tmp / "streamlit.log"
-    env = dict(os.environ, PPI_DB=str(tmp / "app.duckdb"), PYTHONUNBUFFERED="1")
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log)
+    with running_app({"PPI_DB": str(tmp / "app.duckdb")}, tmp / "streamlit.log",
+                     SERVER_START_TIMEOUT) as (url, _port):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")

@@ -8,40 +8,23 @@ local single-user session. Skips when Chromium is missing, except under ``CI=tru
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.factories import CHROMIUM, require_chromium
+from tooling.app_server import running_app
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "artifacts" / "screenshots"
 TIMEOUT_MS = 60_000
 ADMIN_PASSWORD = "Fjord-lantern-71"
 REBOUND = "rebind.attacker.test"
 
 pytestmark = pytest.mark.browser
-
-
-def _require_browser() -> None:
-    if CHROMIUM.exists() and importlib.util.find_spec("playwright"):
-        return
-    reason = f"{CHROMIUM} or the playwright package is missing"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {reason}")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _cli(*args: str, env: dict) -> None:
@@ -66,37 +49,15 @@ def _label_latest_wave_with_markup(db: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    _require_browser()
+    require_chromium()
     tmp = tmp_path_factory.mktemp("browser_auth")
     env = dict(os.environ, PPI_DB=str(tmp / "app.duckdb"), PYTHONUNBUFFERED="1",
                PPI_SECRET_FILE=str(tmp / "keys" / "pseudonym.key"))
     _cli("demo", "--db", env["PPI_DB"], env=env)
     _label_latest_wave_with_markup(env["PPI_DB"])
-    port = _free_port()
-    log = tmp / "streamlit.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 45
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise AssertionError(log.read_text()[-3000:]) from None
-            time.sleep(0.3)
-    try:
+    with running_app({"PPI_DB": env["PPI_DB"], "PPI_SECRET_FILE": env["PPI_SECRET_FILE"]},
+                     tmp / "streamlit.log") as (_url, port):
         yield port, env
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
