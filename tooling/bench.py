@@ -52,7 +52,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -487,6 +488,19 @@ def machine() -> dict:
 def run_bench(sizes: Sequence[int], repeats: int, out: Path | None = None,
               stages: Sequence[str] = STAGES, practices: int | None = None) -> list[dict]:
     """Run every size and print (and append to ``out``) one JSON line per measure."""
+    with json_lines(out) as emit:
+        emit(machine())
+        records: list[dict] = []
+        for rows in sizes:
+            records += bench_size(rows, repeats, emit, stages, practices)
+        for line in scaling([r for r in records if isinstance(r.get("seconds"), float)]):
+            emit(line)
+    return records
+
+
+@contextmanager
+def json_lines(out: Path | None) -> Iterator[Callable[[dict], None]]:
+    """An ``emit(record)`` that prints one JSON line per record (and appends it to ``out``)."""
     handle = open(out, "a", encoding="utf-8") if out else None  # noqa: SIM115
 
     def emit(record: dict) -> None:
@@ -497,16 +511,10 @@ def run_bench(sizes: Sequence[int], repeats: int, out: Path | None = None,
             handle.flush()
 
     try:
-        emit(machine())
-        records: list[dict] = []
-        for rows in sizes:
-            records += bench_size(rows, repeats, emit, stages, practices)
-        for line in scaling([r for r in records if isinstance(r.get("seconds"), float)]):
-            emit(line)
+        yield emit
     finally:
         if handle:
             handle.close()
-    return records
 
 
 # ---------------------------------------------------------------- command line

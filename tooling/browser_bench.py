@@ -31,7 +31,6 @@ the browser share the machine's cores, so on a busy machine the figures overstat
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -43,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from tooling.app_server import running_app
+from tooling.bench import json_lines
+from tooling.bench import machine as bench_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -220,7 +221,6 @@ def first_start(work: Path, emit: Callable[[dict], None]) -> None:
 
 def machine() -> dict:
     """nproc, CPU model, RAM and load (the figures depend on them)."""
-    from tooling.bench import machine as bench_machine  # noqa: PLC0415
 
     return dict(bench_machine(), load_average=os.getloadavg())
 
@@ -228,16 +228,7 @@ def machine() -> dict:
 def run(sizes: Sequence[int], practices: int, repeats: int, with_first_start: bool,
         out: Path | None) -> None:
     """Every size; one JSON line per measure on stdout (and appended to ``out``)."""
-    handle = open(out, "a", encoding="utf-8") if out else None  # noqa: SIM115
-
-    def emit(record: dict) -> None:
-        line = json.dumps(record)
-        print(line, flush=True)
-        if handle:
-            handle.write(line + "\n")
-            handle.flush()
-
-    try:
+    with json_lines(out) as emit:
         emit(machine())
         with tempfile.TemporaryDirectory(prefix="ppi_browser_bench_") as tmp:
             work = Path(tmp)
@@ -253,9 +244,6 @@ def run(sizes: Sequence[int], practices: int, repeats: int, with_first_start: bo
                     measure_pages(url, repeats, [f"Practice {i:03d}" for i in range(7, 7 + 2 * repeats)],
                                   emit, rows)
                 db.unlink()
-    finally:
-        if handle:
-            handle.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
