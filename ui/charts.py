@@ -76,9 +76,10 @@ def _csv(table: pd.DataFrame) -> bytes:
 @st.cache_data(show_spinner="Computing the results for this selection: every outcome and "
                             "wave, both groups (once; then it is remembered)…", max_entries=64)
 def _report(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
-            outcomes: tuple[str, ...], waves: tuple[str, ...] | None):
+            outcomes: tuple[str, ...], waves: tuple[str, ...] | None, focus: str | None = None):
     return report.build_report(_store, scope, settings=settings, filters=filters,
-                               outcomes=list(outcomes), waves=list(waves) if waves else None)
+                               outcomes=list(outcomes), waves=list(waves) if waves else None,
+                               focus=focus)
 
 
 def report_for(store: Store, selection) -> Any:
@@ -138,7 +139,8 @@ def _tables(store: Store, version: str, selection) -> Any:
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)
 def _overview(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
               outcomes: tuple[str, ...], waves: tuple[str, ...] | None, outcome: str):
-    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
+    # only what the page draws: the outcome's tables and the estimates at its latest wave
+    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves, outcome)
     return overview_model(tables, outcome, waves, k=settings.min_group_size)
 
 
@@ -151,7 +153,7 @@ def overview_for(store: Store, selection) -> OverviewModel:
 def _impact(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
             outcomes: tuple[str, ...], waves: tuple[str, ...] | None,
             outcome: str) -> tuple[list[Chart], str]:
-    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves)
+    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves, outcome)
     quantiles = follow_group_totals(  # the guard: no group size the report does not show
         _quantiles(_store, data_version, scope, settings, filters, outcome, waves),
         tables.descriptives, outcome)

@@ -9,7 +9,7 @@ from analysis.storage.store import Store, StoreUnavailable, default_db_path
 
 @st.cache_resource(show_spinner=False)
 def _open_store(path: str) -> Store:
-    return Store(path)
+    return Store(path, keep_derived=True)  # one panel and one set of guard atoms per data version, shared
 
 
 def get_store() -> Store:

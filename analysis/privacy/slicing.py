@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.access.scope import LOCAL
 from analysis.privacy.guard import (
     FilterRefused,
     hidden_cells,
@@ -51,6 +52,8 @@ from analysis.privacy.guard import (
     respondents_table,
     role_visibility,
 )
+from analysis.storage.queries import load_panel
+from analysis.storage.store import Store
 
 __all__ = [
     "BASE_MIN_SESSIONS",
@@ -58,6 +61,7 @@ __all__ = [
     "Atoms",
     "Slice",
     "atom_labels",
+    "organization_atoms",
     "atom_safe_cells",
     "check_slice",
     "follow_cells",
@@ -255,7 +259,14 @@ def follow_cells(table: pd.DataFrame, cells: pd.DataFrame, keys: Sequence[str],
 # ------------------------------------------------------------------ refusals
 
 
-def check_slice(panel: pd.DataFrame, slice_: Slice, k: int) -> Atoms:
+def organization_atoms(store: Store, k: int) -> Atoms:
+    """:func:`partition` of the whole organization's panel (kept by the app's store until
+    the data changes: the atoms depend on the data and ``k`` only)."""
+    return store.remembered(("atoms", int(k)), lambda: partition(
+        load_panel(store, LOCAL, outcomes=[], min_sessions=BASE_MIN_SESSIONS), k))
+
+
+def check_slice(panel: pd.DataFrame, slice_: Slice, k: int, atoms: Atoms | None = None) -> Atoms:
     """Refuse a slice that shows a small group directly or by subtraction.
 
     Parameters
@@ -265,6 +276,8 @@ def check_slice(panel: pd.DataFrame, slice_: Slice, k: int) -> Atoms:
         viewer's scope.
     slice_ : Slice
     k : int
+    atoms : Atoms, optional
+        ``partition(panel, k)`` when the caller has it already (:func:`organization_atoms`).
 
     Returns
     -------
@@ -276,7 +289,7 @@ def check_slice(panel: pd.DataFrame, slice_: Slice, k: int) -> Atoms:
     FilterRefused
         With :func:`analysis.privacy.guard.refusal_text`; no count but ``k`` is stated.
     """
-    atoms = partition(panel, k)
+    atoms = atoms if atoms is not None else partition(panel, k)
     if int(slice_.min_sessions) not in atoms.thresholds:
         raise FilterRefused(refusal_text("threshold", k))
     if slice_.is_base() or panel.empty:

@@ -51,12 +51,12 @@ def _primary_families(outcomes: Sequence[str]) -> dict[str, str]:
     return {o: SCALES_BY_KEY[o].instrument for o in outcomes if SCALES_BY_KEY[o].primary}
 
 
-def estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, k: int
-                    ) -> tuple[pd.DataFrame, list[Estimate]]:
+def estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, k: int,
+                   waves: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[Estimate]]:
     columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
     if panel.empty or not outcomes:
         return pd.DataFrame(columns=columns), []
-    results = compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes))
+    results = compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes), waves=waves)
     frame = estimates_frame(results)
     reasons = frame["status"].copy()
     frame = frame.drop(columns=["status"])
@@ -235,11 +235,15 @@ def change_table(panel: pd.DataFrame, outcomes: Sequence[str], estimates: pd.Dat
 
 
 def dose_and_mde_tables(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
-                         index: PanelIndex | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The dose and MDE tables, one pass over the outcomes (each outcome's pairs once)."""
+                        index: PanelIndex | None = None, waves: Sequence[str] | None = None
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The dose and MDE tables, one pass over the outcomes (each outcome's pairs once);
+    ``waves`` keeps the rows of those waves only (each wave's rows stand alone)."""
     parts, rows = [], []
     for outcome in outcomes:
         pairs = _pairs_all(panel, outcome, index)
+        if waves is not None:
+            pairs = pairs.loc[pairs["wave"].astype(str).isin(set(map(str, waves)))]
         if not pairs.empty:
             parts.append(_dose_part(pairs, outcome))
         rows.extend(_mde_rows(pairs, outcome, k))

@@ -22,8 +22,8 @@ from analysis.panel.participation import descriptives as _descriptives
 from analysis.privacy import guard, suppression
 from analysis.storage.queries import Filters
 
-__all__ = ["DESCRIPTIVE_COLUMNS", "balance_following", "descriptive_table", "monthly_table",
-           "participation_table", "split_contributions"]
+__all__ = ["DESCRIPTIVE_COLUMNS", "balance_following", "descriptive_table", "latest_wave_of", "monthly_table",
+           "overall_site", "participation_table", "split_contributions"]
 
 #: Contract columns of descriptives.csv, in order (DESIGN.md).
 DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
@@ -178,3 +178,25 @@ def balance_following(balance: pd.DataFrame, estimates: pd.DataFrame, outcome: s
     if len(did) and not bool(did["suppressed"].astype(bool).any()):
         return balance
     return balance.iloc[:0]
+
+
+def overall_site(descriptives: pd.DataFrame) -> str:
+    """The ``site`` label of a descriptives table's overall rows: ``"selection"`` when the
+    report was filtered to practices or roles (:func:`descriptive_table`), else ``"all"``."""
+    return "selection" if "site" in descriptives.columns and (descriptives["site"] == "selection").any() \
+        else "all"
+
+
+def latest_wave_of(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] | None) -> str | None:
+    """The latest wave with overall descriptives (organization, or the selection) for
+    ``outcome`` (within ``waves`` when given); None when there is none."""
+    rows = descriptives.loc[(descriptives["outcome"] == outcome)
+                            & (descriptives["site"] == overall_site(descriptives))]
+    if rows.empty:
+        return None
+    if waves:
+        present = [w for w in waves if w in set(rows["wave"])]
+        return present[-1] if present else None
+    if "wave_index" in rows.columns:
+        return str(rows.sort_values("wave_index")["wave"].iloc[-1])
+    return str(sorted(rows["wave"])[-1])

@@ -43,7 +43,7 @@ from analysis.privacy import guard, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.guard import FilterRefused
 from analysis.privacy.slice_tables import guard_tables, slice_cells
-from analysis.privacy.slicing import Atoms, Slice, check_slice
+from analysis.privacy.slicing import Atoms, Slice, check_slice, organization_atoms
 from analysis.reporting import interpret
 from analysis.reporting.effect_tables import (
     ESTIMATE_COLUMNS,
@@ -59,6 +59,7 @@ from analysis.reporting.group_tables import (
     DESCRIPTIVE_COLUMNS,
     balance_following,
     descriptive_table,
+    latest_wave_of,
     monthly_table,
     participation_table,
     split_contributions,
@@ -194,6 +195,7 @@ def build_report(
     outcomes: Sequence[str] | None = None,
     waves: Sequence[str] | None = None,
     with_contributions: bool = False,
+    focus: str | None = None,
 ) -> ReportTables:
     """Compose every table of the report for ``scope``, disclosure-checked.
 
@@ -214,6 +216,12 @@ def build_report(
         Also compute each descriptives cell's largest individual contributions (the
         export's dominance check). Off for dashboards: they are individual values and
         cost time, so they are made only for the one caller that checks them.
+    focus : str, optional
+        One outcome a dashboard page draws (Overview, Impact): its descriptives, change
+        and event study; every outcome's estimates, dose and MDE at the focus outcome's
+        latest wave (within ``waves``); no headline. Each of these rows is the row the
+        full report has (a multiplicity family is one analysis at one wave; suppression
+        and the slice guard work per outcome and wave), for a fraction of the work.
 
     Raises
     ------
@@ -223,12 +231,12 @@ def build_report(
         When a filter is refused.
     """
     one_blas_thread()
-    return _build_report(store, scope, settings, filters, outcomes, waves, with_contributions)
+    return _build_report(store, scope, settings, filters, outcomes, waves, with_contributions, focus)
 
 
 def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filters,
                   outcomes: Sequence[str] | None, waves: Sequence[str] | None,
-                  with_contributions: bool = False) -> ReportTables:
+                  with_contributions: bool = False, focus: str | None = None) -> ReportTables:
     require(scope, "view", filters.sites or ())
     k = suppression.validate_min_group_size(settings.min_group_size)
     present = available(store, scope).outcomes
@@ -248,20 +256,25 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
 
     cutoffs = {o: (SCALES_BY_KEY[o].cutoff, SCALES_BY_KEY[o].cutoff_direction)
                for o in chosen if SCALES_BY_KEY[o].cutoff is not None}
-    descriptives = descriptive_table(panel_all, panel, chosen, cutoffs, respondents, filters, k,
+    drawn = chosen if focus is None else [o for o in chosen if o == focus]
+    descriptives = descriptive_table(panel_all, panel, drawn, cutoffs, respondents, filters, k,
                                       with_contributions)
+    focus_waves = None
+    if focus is not None:
+        latest = latest_wave_of(descriptives, focus, report_waves)
+        focus_waves = [latest] if latest is not None else []
     participation = participation_table(panel_all, attendance_all, panel, attendance, respondents,
                                          filters, k)
-    estimates, results = estimate_table(panel, chosen, cutoffs, k)
+    estimates, results = estimate_table(panel, chosen, cutoffs, k, focus_waves)
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
     follow_ups = follow_up_waves(panel) if len(panel) else []
     headline_wave = follow_ups[-1] if follow_ups else None
     index = PanelIndex(panel) if len(panel) else None
     balance = balance_table(panel, headline_outcome, headline_wave, k, index)
-    dose, mde = dose_and_mde_tables(panel, chosen, k, index)
-    change = change_table(panel, chosen, estimates, k, index)
-    event = event_study_table(panel, chosen, k, index)
-    lead = _lead_estimates(panel, results, headline_outcome, headline_wave, index)
+    dose, mde = dose_and_mde_tables(panel, chosen, k, index, focus_waves)
+    change = change_table(panel, drawn, estimates, k, index)
+    event = event_study_table(panel, drawn, k, index)
+    lead = _lead_estimates(panel, results, headline_outcome, headline_wave, index) if focus is None else {}
     del index
     reliability = reliability_table(store, scope, filters, chosen, k)
     quality = quality_table(store, scope, filters, k)
@@ -287,7 +300,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
             headline_wave = kept[-1] if kept else None
 
     descriptives, contributions = split_contributions(descriptives)
-    headline = _headline(estimates, results, headline_outcome, headline_wave)
+    headline = _headline(estimates, results, headline_outcome, headline_wave) if focus is None else None
     if headline is not None and not headline.suppressed:
         headline = _with_sensitivity(headline, lead, event, k)
     notes = _notes(panel, estimates, reliability, headline_outcome, k)
@@ -331,7 +344,8 @@ def _checked_slice(store: Store, scope: Scope, settings: Settings, filters: Filt
                    scope_sites=None if scope.practices is None else tuple(sorted(scope.practices)))
     # a scope is a selection: the guard reads the organization's counts (never shown)
     org = panel_all if scope.practices is None else load_panel(store, LOCAL, chosen, settings.min_sessions)
-    return slice_, org, check_slice(org, slice_, settings.min_group_size)
+    k = settings.min_group_size
+    return slice_, org, check_slice(org, slice_, k, organization_atoms(store, k))
 
 
 def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:

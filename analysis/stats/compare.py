@@ -40,7 +40,8 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
                 cutoffs: Mapping[str, tuple[float, str]] | None = None,
                 primary: Mapping[str, str] | None = None,
                 covariates: Sequence[str] = DEFAULT_COVARIATES,
-                analyses: Iterable[str] = ANALYSES) -> list[Estimate]:
+                analyses: Iterable[str] = ANALYSES,
+                waves: Iterable[str] | None = None) -> list[Estimate]:
     """Every analysis × outcome × follow-up wave, with multiplicity-adjusted p-values.
 
     Parameters
@@ -51,6 +52,8 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
     primary : outcome → instrument family (e.g. ``{"cbi_work": "cbi",
         "cbi_personal": "cbi", "cbi_client": "cbi"}``) naming the pre-specified
         primary outcomes.
+    waves : follow-up waves to analyse (default: all). A family is one analysis at one
+        wave, so the rows of a wave are the same whichever other waves are analysed.
 
     Multiplicity
     ------------
@@ -69,7 +72,10 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
     results: list[Estimate] = []
     one_blas_thread()
     index = PanelIndex(panel)
+    wanted_waves = None if waves is None else set(map(str, waves))
     for wave in follow_up_waves(panel):
+        if wanted_waves is not None and str(wave) not in wanted_waves:
+            continue
         for outcome in present:
             # one pairs frame per outcome × wave, shared by every analysis
             pairs = shared_pairs(panel, outcome, wave, covariates, index=index)

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from analysis.access.scope import Scope, require
+from analysis.access.scope import LOCAL, Scope, require
 from analysis.definitions.contract import COVARIATES
 from analysis.definitions.instruments import INSTRUMENTS_BY_KEY, SCALES_BY_KEY, SCORED_COLUMNS
 from analysis.storage.schema import stored_item_columns
@@ -149,8 +150,26 @@ def load_panel(
     unknown = [o for o in chosen if o not in SCALES_BY_KEY]
     if unknown:
         raise ValueError(f"unknown outcomes: {unknown}")
+    if store.keep_derived:
+        # The organization's panel once per data version; each selection is cut from it
+        # (the same rows, numbering and order the query gives, checked in the tests).
+        base = store.remembered(("panel",), lambda: _query_panel(
+            store, LOCAL, list(SCORED_COLUMNS), BASE_SESSIONS, Filters(), with_ids=True))
+        return _panel_from(base, scope, chosen, min_sessions, filters)
+    return _query_panel(store, scope, chosen, min_sessions, filters)
+
+
+#: The panel kept per data version is read for the whole organization (never shown as
+#: such: every caller's cut applies the caller's scope) at the base threshold.
+BASE_SESSIONS = 1
+_ID = "_respondent"
+
+
+def _query_panel(store: Store, scope: Scope, chosen: Sequence[str], min_sessions: int,
+                 filters: Filters, with_ids: bool = False) -> pd.DataFrame:
     outcome_sql = "".join(f", s.{o}" for o in chosen)
     covariates = ", ".join(f"s.{c}" for c in COVARIATES)
+    ids = f", s.respondent_id AS {_ID}" if with_ids else ""
     sql = f"""
         WITH s AS (SELECT * FROM survey WHERE {_SURVEY_FILTER}),
         waves AS (
@@ -171,7 +190,7 @@ def load_panel(
         SELECT p.person, s.wave, w.wave_index, s.survey_date, s.site, {covariates},
                CAST(coalesce(r.sessions_so_far, 0) AS INTEGER) AS sessions,
                coalesce(r.sessions_so_far, 0) >= ? AS participant
-               {outcome_sql}
+               {outcome_sql}{ids}
         FROM s
         JOIN waves w USING (wave)
         JOIN people p USING (respondent_id)
@@ -184,6 +203,28 @@ def load_panel(
     frame["survey_date"] = pd.to_datetime(frame["survey_date"])
     for c in COVARIATES:
         frame[c] = frame[c].fillna("not stated")
+    return frame
+
+
+def _panel_from(base: pd.DataFrame, scope: Scope, chosen: Sequence[str], min_sessions: int,
+                filters: Filters) -> pd.DataFrame:
+    """The selection's panel cut from the organization's: as :func:`_query_panel` gives it."""
+    keep = np.ones(len(base), dtype=bool)
+    for allowed, column in ((scope.site_list(), "site"), (filters.sites, "site"),
+                            (filters.roles, "role")):
+        if allowed is not None:
+            keep &= base[column].isin(list(allowed)).to_numpy()
+    columns = [c for c in base.columns if c not in SCORED_COLUMNS and c != _ID] + list(chosen)
+    rows = base.loc[keep] if not keep.all() else base
+    frame = rows[columns].reset_index(drop=True)  # a copy: callers may change it
+    if not keep.all():
+        # numbered within the selection, as the query numbers them: people by identifier
+        # (the base is in that order), waves by their order among the waves present
+        codes, _ = pd.factorize(rows[_ID].to_numpy(), sort=False)
+        frame["person"] = (codes + 1).astype("int64")
+        present = np.unique(frame["wave_index"].to_numpy())
+        frame["wave_index"] = np.searchsorted(present, frame["wave_index"].to_numpy()).astype("int32")
+    frame["participant"] = frame["sessions"].to_numpy() >= int(min_sessions)
     return frame
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import duckdb
 
@@ -33,6 +33,8 @@ DEFAULT_MEMORY_LIMIT = "512MB"
 #: at 512 MB a million-row upload spills its staged text to disk (about a tenth slower).
 UPLOAD_MEMORY_ENV = "PPI_UPLOAD_MEMORY"
 DEFAULT_UPLOAD_MEMORY_LIMIT = "1GB"
+
+T = TypeVar("T")
 
 
 class StoreUnavailable(Exception):
@@ -131,6 +133,10 @@ class Store:
         The file; defaults to :func:`default_db_path`. ``":memory:"`` for a scratch store.
     read_only : bool
         Open without write access (no migration is run).
+    keep_derived : bool
+        Remember what :meth:`remembered` builds until the data changes (the app's one
+        process-wide store: every session and page shares the organization's panel and
+        the guard's atoms). Off for one-shot use (CLI, benchmarks): nothing is held.
 
     Raises
     ------
@@ -138,7 +144,13 @@ class Store:
         When the file is locked by another process, unwritable or unreadable.
     """
 
-    def __init__(self, path: str | Path | None = None, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path | None = None, read_only: bool = False,
+                 keep_derived: bool = False) -> None:
+        self.keep_derived = keep_derived
+        self._derived: dict[Hashable, Any] = {}
+        self._derived_version: str | None = None
+        self._derived_locks: dict[Hashable, threading.Lock] = {}
+        self._derived_guard = threading.Lock()
         self.path = Path(path) if path not in (None, ":memory:") else (
             default_db_path() if path is None else Path(":memory:"))
         self.read_only = read_only
@@ -234,8 +246,33 @@ class Store:
         with self.cursor() as cur:
             return single_value(cur, sql, params)
 
+    def remembered(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``, kept for the current :meth:`data_version` when the store keeps
+        derived data (else built each time).
+
+        One build per key at a time: sessions asking for the same thing at once wait
+        for the first instead of building it again. Callers must not modify the result.
+        """
+        if not self.keep_derived:
+            return build()
+        version = self.data_version()
+        with self._derived_guard:
+            if version != self._derived_version:
+                self._derived, self._derived_version = {}, version
+            lock = self._derived_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._derived_guard:
+                if self._derived_version == version and key in self._derived:
+                    return self._derived[key]
+            value = build()
+            with self._derived_guard:
+                if self._derived_version == version:
+                    self._derived[key] = value
+            return value
+
     def close(self) -> None:
         """Close the root connection (and with it every cursor)."""
+        self._derived = {}
         self._root.close()
 
     def __enter__(self) -> Self:

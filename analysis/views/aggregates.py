@@ -11,6 +11,7 @@ from analysis.privacy.suppression import (
     OK,
     suppress_breakdown,
 )
+from analysis.reporting.group_tables import overall_site
 from analysis.views.figure_base import (
     row_status,
 )
@@ -64,7 +65,8 @@ def follow_descriptives(quantiles: pd.DataFrame, descriptives: pd.DataFrame,
     """
     if quantiles.empty:
         return quantiles
-    cells = descriptives.loc[(descriptives["outcome"] == outcome) & (descriptives["site"] == "all")]
+    cells = descriptives.loc[(descriptives["outcome"] == outcome)
+                             & (descriptives["site"] == overall_site(descriptives))]
     hidden = cells.loc[row_status(cells) != OK, ["wave", "group"]]
     mask = pd.MultiIndex.from_frame(quantiles[["wave", "group"]].astype(str)).isin(
         pd.MultiIndex.from_frame(hidden.astype(str)))

@@ -12,6 +12,7 @@ from analysis.privacy.suppression import (
     OK,
 )
 from analysis.reporting import interpret
+from analysis.reporting.group_tables import overall_site
 from analysis.stats.estimates import Estimate
 from analysis.views.aggregates import follow_descriptives
 from analysis.views.figure_base import (
@@ -145,7 +146,7 @@ def trend_takeaway(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str
     different people; change is :func:`change_takeaway`'s.
     """
     rows = visible(descriptives.loc[(descriptives["outcome"] == outcome)
-                                    & (descriptives["site"] == "all")
+                                    & (descriptives["site"] == overall_site(descriptives))
                                     & descriptives["group"].isin(["participants", "comparison"])])
     rows = rows.dropna(subset=["mean"])
     if waves:

@@ -15,6 +15,7 @@ from analysis.privacy.suppression import (
     NO_DATA,
     OK,
 )
+from analysis.reporting.group_tables import overall_site
 from analysis.views.figure_base import (
     Chart,
     lower_first,
@@ -152,7 +153,8 @@ def direction_note(outcome: str) -> str:
 
 
 def _group_level(descriptives: pd.DataFrame, outcome: str, wave: str | None, group: str) -> GroupLevel:
-    rows = descriptives.loc[(descriptives["outcome"] == outcome) & (descriptives["site"] == "all")
+    rows = descriptives.loc[(descriptives["outcome"] == outcome)
+                            & (descriptives["site"] == overall_site(descriptives))
                             & (descriptives["wave"] == wave) & (descriptives["group"] == group)]
     if rows.empty:
         return GroupLevel(group, None, None, None, NO_DATA)

@@ -15,6 +15,7 @@ from analysis.privacy.suppression import (
     NO_DATA,
     OK,
 )
+from analysis.reporting.group_tables import overall_site
 from analysis.views.figure_base import (
     Chart,
     outcome_label,
@@ -51,12 +52,13 @@ def practices_matrix(tables: Any, outcomes: Sequence[str] | None = None,
                "difference_low", "difference_high", "clear"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    sites = sorted(s for s in rows["site"].unique() if s != "all")
+    overall = overall_site(d)  # the organization, or the selection when filtered
+    sites = sorted(s for s in rows["site"].unique() if s not in ("all", "selection"))
     out = []
     for outcome in dict.fromkeys(rows["outcome"]):
         wave = latest_wave_of(d, outcome, waves)
         part = rows.loc[(rows["outcome"] == outcome) & (rows["wave"] == wave)]
-        org = visible(part.loc[part["site"] == "all"])
+        org = visible(part.loc[part["site"] == overall])
         org_mean = float(org["mean"].iloc[0]) if not org.empty and pd.notna(org["mean"].iloc[0]) else None
         sign = -1.0 if SCALES_BY_KEY.get(outcome) is None or SCALES_BY_KEY[outcome].higher_is_worse else 1.0
         status_of = row_status(part)

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.reporting.group_tables import latest_wave_of
+
 #: The methods that count as "the" adjusted effect, in order of preference.
 HEADLINE_METHODS = ("did", "ancova", "ipw")
 
@@ -21,20 +23,6 @@ def report_table(tables: Any, name: str) -> pd.DataFrame:
 def latest_wave(tables: Any, outcome: str, waves: Sequence[str] | None = None) -> str | None:
     """The latest wave with descriptives for ``outcome`` (within ``waves`` when given)."""
     return latest_wave_of(tables.descriptives, outcome, waves)
-
-
-def latest_wave_of(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] | None) -> str | None:
-    """The latest wave with organization-wide descriptives for ``outcome`` (within
-    ``waves`` when given); None when there is none."""
-    rows = descriptives.loc[(descriptives["outcome"] == outcome) & (descriptives["site"] == "all")]
-    if rows.empty:
-        return None
-    if waves:
-        present = [w for w in waves if w in set(rows["wave"])]
-        return present[-1] if present else None
-    if "wave_index" in rows.columns:
-        return str(rows.sort_values("wave_index")["wave"].iloc[-1])
-    return str(sorted(rows["wave"])[-1])
 
 
 def latest_rows(table: pd.DataFrame, waves: Sequence[str] | None) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from analysis.privacy.guard import (
     guard_filter,
     respondents_table,
 )
-from analysis.privacy.slicing import Slice, check_slice, offered_thresholds
+from analysis.privacy.slicing import Slice, check_slice, organization_atoms
 from analysis.storage import queries
 from analysis.storage.store import Store
 
@@ -41,7 +41,7 @@ def guard_filters(store: Store, scope: Scope, settings: Settings,
     k = settings.min_group_size
     try:
         check_slice(queries.load_panel(store, LOCAL, outcomes=[], min_sessions=settings.min_sessions),
-                    slice_of(scope, settings, filters), k)
+                    slice_of(scope, settings, filters), k, organization_atoms(store, k))
         if filters != queries.Filters():
             panel = queries.load_panel(store, scope, outcomes=[], min_sessions=settings.min_sessions)
             guard_filter(panel, filters, respondents_table(panel, k), k)
@@ -58,8 +58,7 @@ def slice_of(scope: Scope, settings: Settings, filters: queries.Filters) -> Slic
 
 def thresholds_offered(store: Store, k: int) -> tuple[int, ...]:
     """The participation thresholds the sidebar may offer (each dose step 0 or k+ people)."""
-    panel = queries.load_panel(store, LOCAL, outcomes=[], min_sessions=1)
-    return offered_thresholds(panel, k)
+    return organization_atoms(store, k).thresholds
 
 
 def site_from_selection(event: Any) -> str | None:

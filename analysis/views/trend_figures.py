@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.reporting.group_tables import overall_site
 from analysis.views.figure_base import (
     GROUP_COLOURS,
     GROUP_LABELS,
@@ -27,13 +28,14 @@ from analysis.views.figure_base import (
 
 
 def trend_figure(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] | None = None,
-                 site: str = "all", k: int | None = None, takeaway: str = "",
+                 site: str | None = None, k: int | None = None, takeaway: str = "",
                  how_to_read: str = "") -> Chart:
     """Mean score per wave for participants and comparison, with 95 % CI bands.
 
     ``descriptives`` has ``outcome, wave, site, group, n, mean, ci_low, ci_high``
     and ``status``/``suppressed``.
     """
+    site = site if site is not None else overall_site(descriptives)  # organization or selection
     rows = descriptives.loc[(descriptives["outcome"] == outcome) & (descriptives["site"] == site)
                             & descriptives["group"].isin(["participants", "comparison"])]
     order = wave_order(rows, waves) if not rows.empty else list(waves or [])
