@@ -16,10 +16,12 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
 ``<page>_warm``
     A new browser tab (a new session) opening the page again: navigation until the
     first chart is visible.
-``<page>_threshold`` / ``<page>_practice``
-    On an open page, a change of the participation threshold (sessions + 1, then back)
-    or of the practice filter (one practice, then all): from the change until the page
-    has settled (the app no longer running, nothing stale, a chart visible).
+``<page>_threshold`` / ``<page>_role`` / ``<page>_practice``
+    On an open page, a change of the participation threshold (another offered one, then
+    back; not measured when the data offers only one), of the roles (one role, then all)
+    or of the practices (one practice, then all): from the change until the page has
+    settled (the app no longer running, nothing stale, a chart visible). Each run uses a
+    value no page used before, so it is never a cache hit.
 ``first_start``
     (``--first-start``) A fresh, empty database: navigation until the Overview shows its
     first chart, the sample data loaded on the way.
@@ -38,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +60,7 @@ TIMEOUT_MS = 600_000
 #: Page titles (sidebar links) and their URL paths.
 PAGES = (("overview", ""), ("impact", "impact"))
 CHART = "[data-testid='stPlotlyChart']"
-THRESHOLD_LABEL = "Participant = attended at least … sessions"
+THRESHOLD_LABEL = "Participant = attended at least"
 
 
 def make_db(rows: int, practices: int, work: Path) -> tuple[Path, float]:
@@ -122,43 +125,49 @@ def open_page(browser: Any, url: str) -> tuple[float, Any]:
     return time.perf_counter() - start, tab
 
 
-def change_threshold(tab: Any, step: int) -> float:
-    """Type a new participation threshold; seconds until the page settled."""
-    box = tab.get_by_label(THRESHOLD_LABEL, exact=True).and_(
-        tab.get_by_test_id("stNumberInputField"))
-    value = int(box.input_value()) + step
+def _settle_after(tab: Any, action: Callable[[], None]) -> float:
     start = time.perf_counter()
-    box.fill(str(value))
-    box.press("Enter")
+    action()
     _rerun_started(tab)
     settled(tab)
     return time.perf_counter() - start
 
 
-def change_practice(tab: Any, practice: str, remove: bool = False) -> float:
-    """Focus on one practice (or remove it again); seconds until the page settled."""
-    sidebar = tab.locator("[data-testid='stSidebar']")
-    select = sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Practices")
-    start = time.perf_counter()
+def change_threshold(tab: Any, value: int) -> float:
+    """Choose another offered participation threshold; seconds until the page settled."""
+    box = tab.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(
+        has_text=THRESHOLD_LABEL)
+
+    def choose() -> None:
+        box.click()
+        tab.get_by_role("option", name=str(value), exact=True).click()
+
+    return _settle_after(tab, choose)
+
+
+def change_choice(tab: Any, label: str, value: str, remove: bool = False) -> float:
+    """Choose one value of a sidebar multiselect (``label``: Practices, Roles) or remove it
+    again; seconds until the page settled (0 when the guard refused the choice)."""
+    select = tab.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text=label)
     if remove:
-        tag = select.get_by_role("button", name=f"Remove {practice}", exact=True)
+        tag = select.get_by_role("button", name=f"Remove {value}", exact=True)
         if not tag.count():
             return 0.0  # the choice was refused (too few people): nothing to remove
-        tag.first.click()
-    else:
-        select.locator("input").first.fill(practice)
+        return _settle_after(tab, lambda: tag.first.click())
+
+    def choose() -> None:
+        select.locator("input").first.fill(value)
         select.locator("input").first.press("Enter")
         tab.keyboard.press("Escape")
-    _rerun_started(tab)
-    settled(tab)
-    return time.perf_counter() - start
+
+    return _settle_after(tab, choose)
 
 
 def _median(runs: Sequence[float]) -> float:
     return round(statistics.median(runs), 3)
 
 
-def measure_pages(url: str, repeats: int, practices: Sequence[str],
+def measure_pages(url: str, repeats: int, choices: Choices,
                   emit: Callable[[dict], None], rows: int) -> None:
     """Cold, warm and filter-change timings of each page (see the module notes)."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
@@ -167,7 +176,6 @@ def measure_pages(url: str, repeats: int, practices: Sequence[str],
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for number, (name, path) in enumerate(PAGES):
-                chosen_practices = practices[number * repeats:(number + 1) * repeats]
                 target = f"{url}/{path}"
                 cold, tab = open_page(browser, target)
                 tab.close()
@@ -178,30 +186,52 @@ def measure_pages(url: str, repeats: int, practices: Sequence[str],
                     seconds, tab = open_page(browser, target)
                     warm.append(seconds)
                     tabs.append(tab)
-                emit({"measure": f"{name}_warm", "rows": rows, "seconds": _median(warm),
-                      "median_of": len(warm), "runs": [round(s, 3) for s in warm]})
+                _emit_runs(emit, f"{name}_warm", rows, warm)
                 tab = tabs[-1]
                 settled(tab)
-                threshold = []
-                for i in range(repeats):
-                    # Always a value no page has used (the report cache is shared across
-                    # pages and sessions): a value seen before would be a cache hit.
-                    step = number * repeats + 1 if i == 0 else 1
-                    threshold.append(change_threshold(tab, step))
-                emit({"measure": f"{name}_threshold", "rows": rows,
-                      "seconds": _median(threshold), "median_of": len(threshold),
-                      "runs": [round(s, 3) for s in threshold]})
-                chosen = []
-                for i in range(repeats):
-                    # A practice not chosen before each time (a repeat would hit the cache).
-                    chosen.append(change_practice(tab, chosen_practices[i]))
-                    change_practice(tab, chosen_practices[i], remove=True)
-                emit({"measure": f"{name}_practice", "rows": rows, "seconds": _median(chosen),
-                      "median_of": len(chosen), "runs": [round(s, 3) for s in chosen]})
+                _filter_changes(tab, name, number, repeats, choices, emit, rows)
                 for t in tabs:
                     t.close()
         finally:
             browser.close()
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the sidebar offers on the measured data: thresholds, roles and practices."""
+
+    thresholds: tuple[int, ...]
+    roles: tuple[str, ...]
+    practices: tuple[str, ...]
+
+
+def _emit_runs(emit: Callable[[dict], None], measure: str, rows: int, runs: Sequence[float]) -> None:
+    emit({"measure": measure, "rows": rows, "seconds": _median(runs), "median_of": len(runs),
+          "runs": [round(s, 3) for s in runs]})
+
+
+def _filter_changes(tab: Any, name: str, number: int, repeats: int, choices: Choices,
+                    emit: Callable[[dict], None], rows: int) -> None:
+    """Each filter change on an open page; a value not used before each time (the report
+    cache is shared across pages and sessions: a value seen before would be a cache hit)."""
+    others = [t for t in choices.thresholds if t != choices.thresholds[0]]
+    if others:
+        runs = []
+        for i in range(repeats):
+            runs.append(change_threshold(tab, others[(number * repeats + i) % len(others)]))
+            change_threshold(tab, choices.thresholds[0])
+        _emit_runs(emit, f"{name}_threshold", rows, runs)
+    else:
+        emit({"measure": f"{name}_threshold", "rows": rows, "seconds": None, "median_of": 0,
+              "note": "only one threshold is offered on this data (a dose step under k somewhere)"})
+    for label, measure, values in (("Roles", "role", choices.roles),
+                                   ("Practices", "practice", choices.practices)):
+        picked = values[number * repeats:(number + 1) * repeats]
+        runs = []
+        for value in picked:
+            runs.append(change_choice(tab, label, value))
+            change_choice(tab, label, value, remove=True)
+        _emit_runs(emit, f"{name}_{measure}", rows, runs)
 
 
 def first_start(work: Path, emit: Callable[[dict], None]) -> None:
@@ -217,6 +247,22 @@ def first_start(work: Path, emit: Callable[[dict], None]) -> None:
             browser.close()
     emit({"measure": "first_start", "rows": None, "seconds": round(seconds, 3),
           "median_of": 1})
+
+
+def sidebar_choices(db: Path, repeats: int) -> Choices:
+    """The thresholds the sidebar offers, and roles and practices to choose (a different
+    one for each run of each page)."""
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.access.settings import load_settings  # noqa: PLC0415
+    from analysis.privacy.slicing import organization_atoms  # noqa: PLC0415
+    from analysis.storage.queries import available  # noqa: PLC0415
+    from analysis.storage.store import Store  # noqa: PLC0415
+
+    with Store(db, read_only=True) as store:
+        atoms = organization_atoms(store, load_settings(store).min_group_size)
+        roles = tuple(r for r in available(store, LOCAL).roles if r in atoms.roles)
+    # each run a value no page has used (there may be fewer roles than runs)
+    return Choices(atoms.thresholds, roles, tuple(sorted(atoms.sites))[6:6 + 2 * repeats])
 
 
 def machine() -> dict:
@@ -241,8 +287,7 @@ def run(sizes: Sequence[int], practices: int, repeats: int, with_first_start: bo
                 emit({"measure": "ingest", "rows": rows, "practices": practices,
                       "seconds": round(ingest_seconds, 3), "median_of": 1})
                 with app_server(db, sized / "streamlit.log") as url:
-                    measure_pages(url, repeats, [f"Practice {i:03d}" for i in range(7, 7 + 2 * repeats)],
-                                  emit, rows)
+                    measure_pages(url, repeats, sidebar_choices(db, repeats), emit, rows)
                 db.unlink()
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.privacy.slicing import Atoms, Slice, atom_labels, atom_safe_cells, follow_cells
+from analysis.privacy.slicing import Atoms, Slice, atom_labels, follow_cells
 
-__all__ = ["SliceCells", "follow_group_totals", "guard_tables", "slice_cells"]
+__all__ = ["SliceCells", "checked_cells", "follow_group_totals", "guard_tables", "slice_cells"]
 
 _ALL = "__all__"
 _ANY = "__any__"
@@ -51,12 +51,43 @@ def _groups(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([frame.assign(group=group), everyone], ignore_index=True)
 
 
-def _checked(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
-    safe = atom_safe_cells(rows, keys, k)
-    n = (rows.loc[rows["in_slice"]].groupby(keys, observed=True)["person"].nunique()
-         .rename("n").reset_index())
-    out = safe.merge(n, on=keys, how="left")
-    out["n"] = out["n"].fillna(0)
+def checked_cells(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
+    """Per cell (``keys``): ``safe`` (:func:`analysis.privacy.slicing.atom_safe_cells`'s rule)
+    and ``n``, the people of the slice in it.
+
+    Counted on integer codes (one sort of cell × atom × person), not with a grouped
+    ``nunique`` over text keys: the frames hold every row of the organization several
+    times (per outcome, group and margin), millions at 100k survey rows.
+    """
+    complete = rows[keys].notna().all(axis=1).to_numpy()
+    if not complete.all():
+        rows = rows.loc[complete]  # a cell needs every key (as a grouping drops missing keys)
+    if rows.empty:
+        return pd.DataFrame(columns=[*keys, "safe", "n"])
+    cell_codes, cell_labels = [], []
+    for column in keys:
+        codes, labels = pd.factorize(rows[column], sort=True)
+        cell_codes.append(codes.astype("int64"))
+        cell_labels.append(labels)
+    shape = tuple(len(labels) for labels in cell_labels)
+    cell = np.ravel_multi_index(tuple(cell_codes), shape)
+    atom, _ = pd.factorize(rows["atom"], sort=False)
+    person, _ = pd.factorize(rows["person"], sort=False)
+    n_atoms, n_people = int(atom.max()) + 1, int(person.max()) + 1
+    # distinct (cell, atom, person): people per atom in each cell
+    triple = np.unique((cell * n_atoms + atom) * n_people + person)
+    cell_atom, per_atom = np.unique(triple // n_people, return_counts=True)
+    bad_cells = np.unique(cell_atom[(per_atom > 0) & (per_atom < k)] // n_atoms)
+    cells = np.unique(cell)
+    in_slice = rows["in_slice"].to_numpy(dtype=bool)
+    chosen = np.unique(cell[in_slice] * n_people + person[in_slice]) // n_people
+    shown_cells, shown_n = np.unique(chosen, return_counts=True)
+    n = np.zeros(len(cells), dtype="int64")
+    n[np.searchsorted(cells, shown_cells)] = shown_n
+    out = pd.DataFrame({column: labels[codes] for column, labels, codes in
+                        zip(keys, cell_labels, np.unravel_index(cells, shape))})
+    out["safe"] = ~np.isin(cells, bad_cells)
+    out["n"] = n.astype("float64")
     return out
 
 
@@ -89,11 +120,11 @@ def slice_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str]
         pair_parts.append(follow[base_cols].assign(outcome=outcome, dose_band=band))
     answers = _groups(pd.concat(answer_parts, ignore_index=True))
     answers = pd.concat([answers, answers.assign(site=_ALL)], ignore_index=True)
-    answers_cells = _checked(answers, ["outcome", "wave", "site", "group"], k)
+    answers_cells = checked_cells(answers, ["outcome", "wave", "site", "group"], k)
     pairs = _groups(pd.concat(pair_parts, ignore_index=True)) if pair_parts else answers.iloc[:0]
     if len(pairs):
         pairs = pd.concat([pairs, pairs.assign(dose_band=_ALL)], ignore_index=True)
-        pairs_cells = _checked(pairs, ["outcome", "wave", "group", "dose_band"], k)
+        pairs_cells = checked_cells(pairs, ["outcome", "wave", "group", "dose_band"], k)
     else:
         pairs_cells = pd.DataFrame(columns=["outcome", "wave", "group", "dose_band", "safe", "n"])
     months = _month_cells(attendance, slice_, atoms, k)
@@ -112,7 +143,7 @@ def _month_cells(attendance: pd.DataFrame, slice_: Slice, atoms: Atoms, k: int) 
     if slice_.roles is not None:
         in_slice &= rows["role"].isin(list(slice_.roles)).to_numpy()
     rows["in_slice"] = in_slice
-    return _checked(rows, ["month"], k)
+    return checked_cells(rows, ["month"], k)
 
 
 # ------------------------------------------------------------------ per table

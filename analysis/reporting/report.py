@@ -259,10 +259,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     drawn = chosen if focus is None else [o for o in chosen if o == focus]
     descriptives = descriptive_table(panel_all, panel, drawn, cutoffs, respondents, filters, k,
                                       with_contributions)
-    focus_waves = None
-    if focus is not None:
-        latest = latest_wave_of(descriptives, focus, report_waves)
-        focus_waves = [latest] if latest is not None else []
+    focus_waves = _focus_waves(descriptives, focus, report_waves)
     participation = participation_table(panel_all, attendance_all, panel, attendance, respondents,
                                          filters, k)
     estimates, results = estimate_table(panel, chosen, cutoffs, k, focus_waves)
@@ -316,6 +313,15 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),
     )
+
+
+def _focus_waves(descriptives: pd.DataFrame, focus: str | None,
+                 waves: Sequence[str] | None) -> list[str] | None:
+    """The focus outcome's latest wave (the one its page shows), or None without a focus."""
+    if focus is None:
+        return None
+    latest = latest_wave_of(descriptives, focus, waves)
+    return [latest] if latest is not None else []
 
 
 def _selected(panel: pd.DataFrame, attendance: pd.DataFrame,
