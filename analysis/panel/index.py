@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis.panel.participation import as_flag
 
-__all__ = ["PanelIndex", "follow_up_waves", "is_numeric", "wave_values"]
+__all__ = ["PanelIndex", "distinct", "follow_up_waves", "is_numeric", "wave_values"]
 
 
 def follow_up_waves(panel: pd.DataFrame) -> list[str]:
@@ -112,3 +112,13 @@ def wave_values(panel: pd.DataFrame, outcome: str, wave: str,
     group = index.participant[rows][present]
     values = values[present]
     return values[group], values[~group]
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values (what ``np.unique(values)`` returns).
+
+    NumPy 2.4's ``np.unique`` without extra outputs takes a hash path that is 10 to 100
+    times slower than sorting on integer arrays (12 s against 0.09 s for 2.4M int64 here);
+    asking for the counts takes the sorting path.
+    """
+    return np.unique(values, return_counts=True)[0]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.panel.index import distinct
 from analysis.privacy.slicing import Atoms, Slice, atom_labels, follow_cells
 
 __all__ = ["SliceCells", "checked_cells", "follow_group_totals", "guard_tables", "slice_cells"]
@@ -75,12 +76,12 @@ def checked_cells(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
     person, _ = pd.factorize(rows["person"], sort=False)
     n_atoms, n_people = int(atom.max()) + 1, int(person.max()) + 1
     # distinct (cell, atom, person): people per atom in each cell
-    triple = np.unique((cell * n_atoms + atom) * n_people + person)
+    triple = distinct((cell * n_atoms + atom) * n_people + person)
     cell_atom, per_atom = np.unique(triple // n_people, return_counts=True)
-    bad_cells = np.unique(cell_atom[(per_atom > 0) & (per_atom < k)] // n_atoms)
-    cells = np.unique(cell)
+    bad_cells = distinct(cell_atom[(per_atom > 0) & (per_atom < k)] // n_atoms)
+    cells = distinct(cell)
     in_slice = rows["in_slice"].to_numpy(dtype=bool)
-    chosen = np.unique(cell[in_slice] * n_people + person[in_slice]) // n_people
+    chosen = distinct(cell[in_slice] * n_people + person[in_slice]) // n_people
     shown_cells, shown_n = np.unique(chosen, return_counts=True)
     n = np.zeros(len(cells), dtype="int64")
     n[np.searchsorted(cells, shown_cells)] = shown_n

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.panel.index import PanelIndex
+from analysis.panel.index import PanelIndex, distinct
 from analysis.panel.participation import as_flag
 from analysis.stats.clustering import ClusterChoice, choose_clusters, cr2_contrast
 from analysis.stats.effect_sizes import standardize
@@ -393,8 +393,8 @@ def event_study(
                 "p_value": p_value,
                 "std_error": se,
                 "df": df,
-                "n_participants": int(np.unique(np.concatenate([c.treated for c in chosen])).size),
-                "n_comparison": int(np.unique(np.concatenate([c.control for c in chosen])).size),
+                "n_participants": int(distinct(np.concatenate([c.treated for c in chosen])).size),
+                "n_comparison": int(distinct(np.concatenate([c.control for c in chosen])).size),
                 "cohorts": len(chosen),
                 "se_type": se_type,
             }

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 from scipy import stats
 
+from analysis.panel.index import distinct
 from analysis.stats.estimates import Estimate, clean_values, not_enough, two_groups_reason
 
 __all__ = ["hodges_lehmann", "kth_difference", "mann_whitney"]
@@ -39,7 +40,7 @@ def mann_whitney(a: Iterable[float] | np.ndarray, b: Iterable[float] | np.ndarra
     if np.ptp(both) == 0:
         return not_enough("all values equal", analysis="mann_whitney",
                           n_participants=x.size, n_comparison=y.size)
-    has_ties = np.unique(both).size < both.size
+    has_ties = distinct(both).size < both.size
     if method == "auto":
         method = "exact" if (x.size < 50 and y.size < 50 and not has_ties) else "asymptotic"
     elif method == "exact" and has_ties:

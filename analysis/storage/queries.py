@@ -222,7 +222,8 @@ def _panel_from(base: pd.DataFrame, scope: Scope, chosen: Sequence[str], min_ses
         # (the base is in that order), waves by their order among the waves present
         codes, _ = pd.factorize(rows[_ID].to_numpy(), sort=False)
         frame["person"] = (codes + 1).astype("int64")
-        present = np.unique(frame["wave_index"].to_numpy())
+        # with counts np.unique sorts (fast); without, NumPy 2.4 hashes (see panel.index.distinct)
+        present = np.unique(frame["wave_index"].to_numpy(), return_counts=True)[0]
         frame["wave_index"] = np.searchsorted(present, frame["wave_index"].to_numpy()).astype("int32")
     frame["participant"] = frame["sessions"].to_numpy() >= int(min_sessions)
     return frame
