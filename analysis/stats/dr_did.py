@@ -33,9 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sparse_array
 
 from analysis.panel.index import PanelIndex, is_numeric
 from analysis.stats.clustering import influence_variance
@@ -86,6 +88,11 @@ class Patterns:
         rows, code = np.unique(x, axis=0, return_inverse=True)
         return cls(np.asarray(code, dtype="int64").reshape(-1), rows)
 
+    @cached_property
+    def sparse(self) -> sparse_array.csr_array:
+        """``rows`` as a sparse matrix (mostly zeros: one dummy per covariate is set)."""
+        return sparse_array.csr_array(self.rows)
+
     def total(self, values: np.ndarray) -> np.ndarray:
         """``Σ_i values_i x_i`` (length p)."""
         return self.counts(values) @ self.rows
@@ -107,6 +114,13 @@ class Patterns:
         return int(np.count_nonzero(singular > singular.max() * max(n, p) * np.finfo("float64").eps))
 
 
+def _gram(patterns: Patterns, weights: np.ndarray) -> np.ndarray:
+    """``rowsᵀ diag(weights) rows`` (p × p), with the rows as a sparse matrix: dummy rows
+    hold a few ones each, so this costs the number of nonzeros, not P × p²."""
+    sparse = patterns.sparse
+    return (sparse.T @ sparse.multiply(weights[:, None]).tocsr()).toarray()
+
+
 def _logit(d: np.ndarray, patterns: Patterns) -> np.ndarray | None:
     """Logistic propensity per pattern, or None when the fit does not converge.
 
@@ -121,7 +135,7 @@ def _logit(d: np.ndarray, patterns: Patterns) -> np.ndarray | None:
         try:
             while iterations < 100 and np.any(np.abs(params - previous) > 1e-8):
                 prob = 1 / (1 + np.exp(-(x @ params)))
-                hessian = (x * (size * prob * (1 - prob))[:, None]).T @ x / n
+                hessian = _gram(patterns, size * prob * (1 - prob)) / n
                 hessian[np.diag_indices_from(hessian)] += 1e-10
                 previous = params
                 params = previous + np.linalg.solve(hessian, x.T @ (joined - size * prob) / n)
@@ -193,7 +207,7 @@ def drdid_patterns(
     w1 = keep * d
     w0 = keep * ps * (1 - d) / (1 - ps)
     size = patterns.counts()
-    hessian_inv = np.linalg.inv((x * (size * prob * (1 - prob))[:, None]).T @ x / n)
+    hessian_inv = np.linalg.inv(_gram(patterns, size * prob * (1 - prob)) / n)
     if method == "dr":
         fitted = (x @ _outcome_regression(dy, d == 0, patterns))[code]
     else:
@@ -205,7 +219,7 @@ def drdid_patterns(
     estimation = hessian_inv @ (patterns.total(w0 * (resid - eta0)) / n)
     inf_cont = w0 * resid - w0 * eta0 + (d - ps) * (x @ estimation)[code]
     if method == "dr":
-        xpx_inv = np.linalg.inv((x * patterns.counts(1.0 - d)[:, None]).T @ x / n)
+        xpx_inv = np.linalg.inv(_gram(patterns, patterns.counts(1.0 - d)) / n)
         lin_ols = (1.0 - d) * resid
         inf_treat = inf_treat - lin_ols * (x @ (xpx_inv @ (patterns.total(w1) / n)))[code]
         inf_cont = inf_cont - lin_ols * (x @ (xpx_inv @ (patterns.total(w0) / n)))[code]
@@ -247,25 +261,29 @@ def _overlap_levels(
     return keep, dropped_part, dropped_comp, notes
 
 
-def _design(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
-    blocks = [pd.Series(1.0, index=frame.index, name="const")]
+def _design_rows(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Design of ``frame``: a constant, each numeric covariate that varies, and the dummies
+    of each text covariate's levels in sorted order, the first dropped (as
+    ``pd.get_dummies(..., drop_first=True)`` names and orders them)."""
+    blocks = [np.ones((len(frame), 1))]
+    columns = ["const"]
     for name in covariates:
         column = frame[name]
         if is_numeric(column):
             if column.nunique() > 1:
-                blocks.append(column.astype("float64").rename(name))
+                blocks.append(column.astype("float64").to_numpy()[:, None])
+                columns.append(name)
         else:
-            dummies = pd.get_dummies(
-                column.astype("string"), prefix=name, prefix_sep="=", drop_first=True, dtype="float64"
-            )
-            blocks.append(dummies)
-    return pd.concat(blocks, axis=1)
+            levels, level = np.unique(column.to_numpy(dtype=object), return_inverse=True)
+            blocks.append((level.reshape(-1, 1) == np.arange(1, levels.size)).astype("float64"))
+            columns += [f"{name}={label}" for label in levels[1:]]
+    return np.hstack(blocks), columns
 
 
 def _design_patterns(
     frame: pd.DataFrame, covariates: Sequence[str], categories: dict[str, np.ndarray]
 ) -> tuple[Patterns, list[str]]:
-    """The patterns of ``_design(frame, covariates)`` and its column names, without building it.
+    """The patterns of the design of ``frame`` and its column names, without building it.
 
     People with the same value of every covariate share a design row; the design of one
     person per pattern has the same columns (the same levels and distinct values).
@@ -277,8 +295,8 @@ def _design_patterns(
             part, _ = pd.factorize(frame[name], use_na_sentinel=False)
         code, _ = pd.factorize(code * (int(part.max()) + 1 if part.size else 1) + part)
     _, first = np.unique(code, return_index=True)
-    design = _design(frame.iloc[first].reset_index(drop=True), covariates)
-    return Patterns(np.asarray(code, dtype="int64"), design.to_numpy(dtype="float64")), list(design.columns)
+    rows, columns = _design_rows(frame.iloc[first], covariates)
+    return Patterns(np.asarray(code, dtype="int64"), rows), columns
 
 
 def _balance(patterns: Patterns, d: np.ndarray, w: np.ndarray) -> float:

@@ -72,8 +72,10 @@ def _ref_overlap(frame, treated, covariates):
             if is_numeric(frame[name]):
                 continue
             labels = frame[name].to_numpy()
-            counts = pd.DataFrame({"level": labels[keep], "t": treated[keep]}).groupby("level")["t"].agg(
-                ["sum", "size"]
+            counts = (
+                pd.DataFrame({"level": labels[keep], "t": treated[keep]})
+                .groupby("level")["t"]
+                .agg(["sum", "size"])
             )
             no_part = set(counts.index[counts["sum"] == 0])
             no_comp = set(counts.index[counts["sum"] == counts["size"]])
@@ -99,7 +101,9 @@ def _ref_design(frame, covariates):
                 blocks.append(column.astype("float64").rename(name))
         else:
             blocks.append(
-                pd.get_dummies(column.astype("string"), prefix=name, prefix_sep="=", drop_first=True, dtype="float64")
+                pd.get_dummies(
+                    column.astype("string"), prefix=name, prefix_sep="=", drop_first=True, dtype="float64"
+                )
             )
     return pd.concat(blocks, axis=1)
 
@@ -129,7 +133,9 @@ def _ref_frame(panel, outcome, wave, covariates):
     for name in covariates:
         column = panel[name].to_numpy()[timing.rows[use, 0]]
         frame[name] = (
-            column if is_numeric(panel[name]) else pd.Series(column).astype("string").fillna("missing").to_numpy()
+            column
+            if is_numeric(panel[name])
+            else pd.Series(column).astype("string").fillna("missing").to_numpy()
         )
     return frame
 
@@ -152,13 +158,19 @@ def reference_weighted_did(panel, outcome, wave, covariates: Sequence[str], meth
     variance, df = influence_variance(influence, frame["cluster"].to_numpy())
     se = t_inference(att, np.sqrt(variance), df, 0.95)[4]
     control = weights[d == 0]
-    return att, se, {
-        "max_smd_after": _ref_balance(x, d, weights),
-        "ess_comparison": float(control.sum() ** 2 / np.square(control).sum()),
-        "comparison_trimmed": int(((ps >= trim) & (d == 0)).sum()),
-        "comparison_dropped": int((~keep & (_ref_frame(panel, outcome, wave, covariates)["group"] == 0)).sum()),
-        "dropped_note": note,
-    }
+    return (
+        att,
+        se,
+        {
+            "max_smd_after": _ref_balance(x, d, weights),
+            "ess_comparison": float(control.sum() ** 2 / np.square(control).sum()),
+            "comparison_trimmed": int(((ps >= trim) & (d == 0)).sum()),
+            "comparison_dropped": int(
+                (~keep & (_ref_frame(panel, outcome, wave, covariates)["group"] == 0)).sum()
+            ),
+            "dropped_note": note,
+        },
+    )
 
 
 # ---------------------------------------------------------------- data
