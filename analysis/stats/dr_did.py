@@ -22,6 +22,14 @@ and ``DRDID::std_ipw_did_panel`` (logistic propensity; comparison people with
   |SMD| after weighting exceeds 0.1 or the comparison group's effective size
   (Kish) falls under ``max(10, n/20)``.
 
+Cost: the covariates are categories (site, role), so the n × p design (a constant and
+dummies) has few distinct rows, at most sites × roles. Every product with the design —
+the logit's Newton steps, its Hessian, the outcome regression, the rank check, the
+balance — is done on those rows (:class:`Patterns`) with per-row sums grouped by
+pattern: the same numbers as on the n × p design (to rounding), at a cost that grows
+with n only through sums, never with n × p. Numeric covariates still work (then most
+people are a pattern of their own).
+
 References
 ----------
 Abadie A (2005). Rev Econ Stud 72:1-19.
