@@ -22,6 +22,14 @@ and ``DRDID::std_ipw_did_panel`` (logistic propensity; comparison people with
   |SMD| after weighting exceeds 0.1 or the comparison group's effective size
   (Kish) falls under ``max(10, n/20)``.
 
+Cost: the covariates are categories (site, role), so the n × p design (a constant and
+dummies) has few distinct rows, at most sites × roles. Every product with the design —
+the logit's Newton steps, its Hessian, the outcome regression, the rank check, the
+balance — is done on those rows (:class:`Patterns`) with per-row sums grouped by
+pattern: the same numbers as on the n × p design (to rounding), at a cost that grows
+with n only through sums, never with n × p. Numeric covariates still work (then most
+people are a pattern of their own).
+
 References
 ----------
 Abadie A (2005). Rev Econ Stud 72:1-19.
@@ -31,14 +39,13 @@ Austin PC, Stuart EA (2015). Stat Med 34:3661-3679 (balance: |SMD| < 0.1).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import PerfectSeparationError
+import scipy.sparse as sparse_array
 
 from analysis.panel.index import PanelIndex, is_numeric
 from analysis.stats.clustering import influence_variance
@@ -47,7 +54,15 @@ from analysis.stats.estimates import Estimate, not_enough, t_inference
 from analysis.stats.group_time import outcome_matrix, program_timing
 from analysis.stats.weighting import Balance
 
-__all__ = ["DrDidFit", "drdid_panel", "prepare", "weighted_balance", "weighted_did"]
+__all__ = [
+    "DrDidFit",
+    "Patterns",
+    "drdid_panel",
+    "drdid_patterns",
+    "prepare",
+    "weighted_balance",
+    "weighted_did",
+]
 
 SMD_LIMIT = 0.1
 
@@ -62,16 +77,100 @@ class DrDidFit:
     propensity: np.ndarray
 
 
-def _logit(d: np.ndarray, x: np.ndarray) -> np.ndarray | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+@dataclass(frozen=True, eq=False)
+class Patterns:
+    """A design by its distinct rows: row ``i`` of the n × p design is ``rows[code[i]]``.
+
+    Site and role dummies take few distinct values (at most sites × roles), so every
+    product with the design is done on ``rows`` and spread back with ``code``: the same
+    sums as on the n × p design, at a cost that does not grow with n × p.
+    """
+
+    code: np.ndarray  # n pattern numbers in 0..P-1
+    rows: np.ndarray  # P × p
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> Patterns:
+        """The patterns of an n × p design given row by row."""
+        x = np.asarray(x, dtype="float64")
+        rows, code = np.unique(x, axis=0, return_inverse=True)
+        return cls(np.asarray(code, dtype="int64").reshape(-1), rows)
+
+    @cached_property
+    def sparse(self) -> sparse_array.csr_array:
+        """``rows`` as a sparse matrix (mostly zeros: one dummy per covariate is set)."""
+        return sparse_array.csr_array(self.rows)
+
+    def total(self, values: np.ndarray) -> np.ndarray:
+        """``Σ_i values_i x_i`` (length p)."""
+        return self.counts(values) @ self.rows
+
+    def counts(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Sum of ``values`` (or the number of people) in each pattern."""
+        return np.bincount(self.code, weights=values, minlength=self.rows.shape[0]).astype("float64")
+
+    def rank(self) -> int:
+        """``np.linalg.matrix_rank`` of the n × p design, from its patterns.
+
+        ``√count × rows`` has the same ``XᵀX``, hence the same singular values, as the
+        design; the tolerance is numpy's default for the n × p matrix.
+        """
+        n, p = self.code.size, self.rows.shape[1]
+        if n == 0 or p == 0:
+            return 0
+        singular = np.linalg.svd(self.rows * np.sqrt(self.counts())[:, None], compute_uv=False)
+        return int(np.count_nonzero(singular > singular.max() * max(n, p) * np.finfo("float64").eps))
+
+
+def _gram(patterns: Patterns, weights: np.ndarray) -> np.ndarray:
+    """``rowsᵀ diag(weights) rows`` (p × p), with the rows as a sparse matrix: dummy rows
+    hold a few ones each, so this costs the number of nonzeros, not P × p²."""
+    sparse = patterns.sparse
+    return (sparse.T @ sparse.multiply(weights[:, None]).tocsr()).toarray()
+
+
+def _logit(d: np.ndarray, patterns: Patterns) -> np.ndarray | None:
+    """Logistic propensity per pattern, or None when the fit does not converge.
+
+    The Newton iterations of statsmodels ``Logit.fit(method="newton", maxiter=100)``
+    (start at 0, ridge 1e-10 on the Hessian / n, stop when no step exceeds 1e-8), on
+    the patterns: the score and Hessian are the row sums grouped by pattern.
+    """
+    x, n = patterns.rows, d.size
+    size, joined = patterns.counts(), patterns.counts(d)
+    params, previous, iterations = np.zeros(x.shape[1]), np.full(x.shape[1], np.inf), 0
+    with np.errstate(all="ignore"):
         try:
-            fit = sm.Logit(d, x).fit(disp=0, method="newton", maxiter=100)
-        except (np.linalg.LinAlgError, ValueError, PerfectSeparationError):
+            while iterations < 100 and np.any(np.abs(params - previous) > 1e-8):
+                prob = 1 / (1 + np.exp(-(x @ params)))
+                hessian = _gram(patterns, size * prob * (1 - prob)) / n
+                hessian[np.diag_indices_from(hessian)] += 1e-10
+                previous = params
+                params = previous + np.linalg.solve(hessian, x.T @ (joined - size * prob) / n)
+                iterations += 1
+        except np.linalg.LinAlgError:
             return None
-    if not fit.mle_retvals.get("converged", False):
-        return None
-    return np.asarray(fit.predict(x), dtype="float64")
+        if iterations == 100:
+            return None
+        return 1 / (1 + np.exp(-(x @ params)))
+
+
+def _outcome_regression(dy: np.ndarray, control: np.ndarray, patterns: Patterns) -> np.ndarray:
+    """Coefficients of ``np.linalg.lstsq(x[control], dy[control])`` (minimum norm) from patterns.
+
+    Σ(ΔY - xb)² over the comparison group is Σ_P count_P (mean ΔY_P - x_P b)² plus a
+    constant, so the weighted fit on pattern means has the same minimizers and singular
+    values; the cut-off for small singular values is numpy's default for the row fit.
+    """
+    inside = Patterns(patterns.code[control], patterns.rows)
+    size, sums = inside.counts(), inside.counts(dy[control])
+    seen = size > 0
+    root = np.sqrt(size[seen])
+    cutoff = np.finfo("float64").eps * max(int(control.sum()), patterns.rows.shape[1])
+    coef, *_ = np.linalg.lstsq(
+        patterns.rows[seen] * root[:, None], sums[seen] / size[seen] * root, rcond=cutoff
+    )
+    return coef
 
 
 def drdid_panel(
@@ -93,36 +192,45 @@ def drdid_panel(
     The influence function adds the estimation effect of the logit (and of the OLS),
     as in Sant'Anna & Zhao (2020), so the SE accounts for the estimated propensity.
     """
+    return drdid_patterns(delta_y, treated, Patterns.of(x), method, trim)
+
+
+def drdid_patterns(
+    delta_y: np.ndarray, treated: np.ndarray, patterns: Patterns, method: str = "dr", trim: float = 0.995
+) -> DrDidFit | None:
+    """:func:`drdid_panel` with the design given by its :class:`Patterns` (same results).
+
+    The n × p products of the row formulas are regrouped: ``(score_ps H⁻¹) v`` is
+    ``(D - e) · x(H⁻¹ v)`` and every mean of ``w x`` is a per-pattern sum times the rows.
+    """
     d = np.asarray(treated, dtype="float64")
     dy = np.asarray(delta_y, dtype="float64")
-    n = d.size
-    ps = _logit(d, x)
-    if ps is None:
+    n, code, x = d.size, patterns.code, patterns.rows
+    prob = _logit(d, patterns)
+    if prob is None:
         return None
-    ps = np.minimum(ps, 1 - 1e-6)
+    prob = np.minimum(prob, 1 - 1e-6)
+    ps = prob[code]
     keep = np.where(d == 1, 1.0, (ps < trim).astype("float64"))
     w1 = keep * d
     w0 = keep * ps * (1 - d) / (1 - ps)
-    score_ps = (d - ps)[:, None] * x
-    hessian_inv = np.linalg.inv((x * (ps * (1 - ps))[:, None]).T @ x / n)
-    lin_ps = score_ps @ hessian_inv
+    size = patterns.counts()
+    hessian_inv = np.linalg.inv(_gram(patterns, size * prob * (1 - prob)) / n)
     if method == "dr":
-        control = d == 0
-        coef, *_ = np.linalg.lstsq(x[control], dy[control], rcond=None)
-        fitted = x @ coef
+        fitted = (x @ _outcome_regression(dy, d == 0, patterns))[code]
     else:
         fitted = np.zeros(n)
     resid = dy - fitted
     eta1 = np.mean(w1 * resid) / np.mean(w1)
     eta0 = np.mean(w0 * resid) / np.mean(w0)
     inf_treat = w1 * resid - w1 * eta1
-    inf_cont = w0 * resid - w0 * eta0 + lin_ps @ np.mean((w0 * (resid - eta0))[:, None] * x, axis=0)
+    estimation = hessian_inv @ (patterns.total(w0 * (resid - eta0)) / n)
+    inf_cont = w0 * resid - w0 * eta0 + (d - ps) * (x @ estimation)[code]
     if method == "dr":
-        weights_ols = 1.0 - d
-        xpx_inv = np.linalg.inv((weights_ols[:, None] * x).T @ x / n)
-        lin_ols = (weights_ols * resid)[:, None] * x @ xpx_inv
-        inf_treat = inf_treat - lin_ols @ np.mean(w1[:, None] * x, axis=0)
-        inf_cont = inf_cont - lin_ols @ np.mean(w0[:, None] * x, axis=0)
+        xpx_inv = np.linalg.inv(_gram(patterns, patterns.counts(1.0 - d)) / n)
+        lin_ols = (1.0 - d) * resid
+        inf_treat = inf_treat - lin_ols * (x @ (xpx_inv @ (patterns.total(w1) / n)))[code]
+        inf_cont = inf_cont - lin_ols * (x @ (xpx_inv @ (patterns.total(w0) / n)))[code]
     psi = inf_treat / np.mean(w1) - inf_cont / np.mean(w0)
     return DrDidFit(
         att=float(eta1 - eta0), influence=psi / n, weights=np.where(d == 1, w1, w0), propensity=ps
@@ -130,29 +238,30 @@ def drdid_panel(
 
 
 def _overlap_levels(
-    frame: pd.DataFrame, treated: np.ndarray, covariates: Sequence[str]
+    categories: dict[str, np.ndarray], treated: np.ndarray
 ) -> tuple[np.ndarray, int, int, list[str]]:
-    """Rows kept after dropping levels without participants or without comparison people."""
-    keep = np.ones(len(frame), bool)
+    """Rows kept after dropping levels without participants or without comparison people.
+
+    ``categories`` maps each categorical covariate to its level numbers per row.
+    """
+    keep = np.ones(treated.size, bool)
     notes: list[str] = []
     for _ in range(3):  # dropping by one covariate can empty a level of another
         changed = False
-        for name in covariates:
-            if is_numeric(frame[name]):
-                continue
-            labels = frame[name].to_numpy()
-            kept = pd.DataFrame({"level": labels[keep], "t": treated[keep]})
-            counts = kept.groupby("level")["t"].agg(["sum", "size"])
-            no_part = set(counts.index[counts["sum"] == 0])
-            no_comp = set(counts.index[counts["sum"] == counts["size"]])
-            drop = keep & np.isin(labels, list(no_part | no_comp))
+        for name, codes in categories.items():
+            levels = int(codes.max()) + 1 if codes.size else 0
+            size = np.bincount(codes[keep], minlength=levels)
+            joined = np.bincount(codes[keep], weights=treated[keep], minlength=levels)
+            no_part = (size > 0) & (joined == 0)
+            no_comp = (size > 0) & (joined == size)
+            drop = keep & (no_part | no_comp)[codes]
             if drop.any():
                 keep &= ~drop
                 changed = True
-                if no_part:
-                    notes.append(f"{name}: {len(no_part)} level(s) without participants")
-                if no_comp:
-                    notes.append(f"{name}: {len(no_comp)} level(s) without comparison people")
+                if no_part.any():
+                    notes.append(f"{name}: {int(no_part.sum())} level(s) without participants")
+                if no_comp.any():
+                    notes.append(f"{name}: {int(no_comp.sum())} level(s) without comparison people")
         if not changed:
             break
     dropped_comp = int((~keep & (treated == 0)).sum())
@@ -160,39 +269,71 @@ def _overlap_levels(
     return keep, dropped_part, dropped_comp, notes
 
 
-def _design(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
-    blocks = [pd.Series(1.0, index=frame.index, name="const")]
+def _design_rows(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Design of ``frame``: a constant, each numeric covariate that varies, and the dummies
+    of each text covariate's levels in sorted order, the first dropped (as
+    ``pd.get_dummies(..., drop_first=True)`` names and orders them)."""
+    blocks = [np.ones((len(frame), 1))]
+    columns = ["const"]
     for name in covariates:
         column = frame[name]
         if is_numeric(column):
             if column.nunique() > 1:
-                blocks.append(column.astype("float64").rename(name))
+                blocks.append(column.astype("float64").to_numpy()[:, None])
+                columns.append(name)
         else:
-            dummies = pd.get_dummies(
-                column.astype("string"), prefix=name, prefix_sep="=", drop_first=True, dtype="float64"
-            )
-            blocks.append(dummies)
-    return pd.concat(blocks, axis=1)
+            levels, level = np.unique(column.to_numpy(dtype=object), return_inverse=True)
+            blocks.append((level.reshape(-1, 1) == np.arange(1, levels.size)).astype("float64"))
+            columns += [f"{name}={label}" for label in levels[1:]]
+    return np.hstack(blocks), columns
 
 
-def _balance(x: np.ndarray, d: np.ndarray, w: np.ndarray) -> float:
-    """Largest |SMD| over the covariate columns after weighting (unweighted SD denominator)."""
-    worst = 0.0
-    for j in range(1, x.shape[1]):
-        a, b = x[d == 1, j], x[d == 0, j]
-        spread = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
-        if spread > 0:
-            gap = a.mean() - np.average(b, weights=w[d == 0])
-            worst = max(worst, abs(gap) / spread)
-    return float(worst)
+def _design_patterns(
+    frame: pd.DataFrame, covariates: Sequence[str], categories: dict[str, np.ndarray]
+) -> tuple[Patterns, list[str]]:
+    """The patterns of the design of ``frame`` and its column names, without building it.
+
+    People with the same value of every covariate share a design row; the design of one
+    person per pattern has the same columns (the same levels and distinct values).
+    """
+    code = np.zeros(len(frame), dtype="int64")
+    for name in covariates:
+        part = categories.get(name)
+        if part is None:  # numeric: each distinct value (NaN too) is a pattern of its own
+            part, _ = pd.factorize(frame[name], use_na_sentinel=False)
+        code, _ = pd.factorize(code * (int(part.max()) + 1 if part.size else 1) + part)
+    _, first = np.unique(code, return_index=True)
+    rows, columns = _design_rows(frame.iloc[first], covariates)
+    return Patterns(np.asarray(code, dtype="int64"), rows), columns
 
 
-def _credibility(x: np.ndarray, d: np.ndarray, fit: DrDidFit, trim: float) -> tuple[list[str], dict]:
+def _balance(patterns: Patterns, d: np.ndarray, w: np.ndarray) -> float:
+    """Largest |SMD| over the covariate columns after weighting (unweighted SD denominator).
+
+    Means and variances (ddof 1) of each design column in each group from per-pattern
+    counts: the same as over the rows.
+    """
+    x = patterns.rows[:, 1:]
+    if x.shape[1] == 0:
+        return 0.0
+    ones, zeros = patterns.counts(d), patterns.counts(1 - d)
+    mean1, mean0 = ones @ x / ones.sum(), zeros @ x / zeros.sum()
+    var1 = ones @ np.square(x - mean1) / (ones.sum() - 1)
+    var0 = zeros @ np.square(x - mean0) / (zeros.sum() - 1)
+    spread = np.sqrt((var1 + var0) / 2)
+    odds = patterns.counts(w * (1 - d))
+    with np.errstate(all="ignore"):
+        gap = np.abs(mean1 - odds @ x / odds.sum()) / spread
+    judged = (spread > 0) & ~np.isnan(gap)
+    return float(np.max(gap[judged], initial=0.0))
+
+
+def _credibility(patterns: Patterns, d: np.ndarray, fit: DrDidFit, trim: float) -> tuple[list[str], dict]:
     """Why the weighted comparison is not credible (empty when it is), and its diagnostics."""
     control_w = fit.weights[d == 0]
     n0 = int((d == 0).sum())
     ess = float(control_w.sum() ** 2 / np.square(control_w).sum()) if control_w.sum() > 0 else 0.0
-    smd = _balance(x, d, fit.weights)
+    smd = _balance(patterns, d, fit.weights)
     problems = []
     if smd > SMD_LIMIT:
         problems.append(f"balance after weighting is poor (largest |SMD| {smd:.2f} > {SMD_LIMIT})")
@@ -207,9 +348,27 @@ def _credibility(x: np.ndarray, d: np.ndarray, fit: DrDidFit, trim: float) -> tu
     }
 
 
+def _levels(panel: pd.DataFrame, name: str, index: PanelIndex | None) -> tuple[np.ndarray, np.ndarray]:
+    """Level number per panel row and the level labels (text; a missing value is ``"missing"``).
+
+    Factorized once per ``index`` memo: the labels are not converted row by row each call.
+    """
+    key = ("dr_did levels", name)
+    if index is not None and key in index.memo:
+        return index.memo[key]  # type: ignore[return-value]
+    codes, uniques = pd.factorize(panel[name])  # a missing value gets -1
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype("string").fillna("missing")
+    labels = np.append(text.to_numpy(dtype=object), "missing")  # position -1: missing
+    merged, names = pd.factorize(labels)  # the text "missing" and a missing value are one level
+    result = (np.asarray(merged, dtype="int64")[codes], np.asarray(names, dtype=object))
+    if index is not None:
+        index.memo[key] = result
+    return result
+
+
 def _sample(
     panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str], index: PanelIndex | None
-) -> tuple[pd.DataFrame, int] | None:
+) -> tuple[pd.DataFrame, int, dict[str, np.ndarray]] | None:
     timing = program_timing(panel, index)
     if str(wave) not in timing.waves:
         return None
@@ -227,15 +386,46 @@ def _sample(
             else timing.people[use],
         }
     )
+    categories: dict[str, np.ndarray] = {}
     for name in covariates:
         if name in panel.columns:
-            column = panel[name].to_numpy()[base_rows]
-            frame[name] = (
-                column
-                if is_numeric(panel[name])
-                else pd.Series(column).astype("string").fillna("missing").to_numpy()
-            )
-    return frame, int(np.sum(timing.left_out & ~np.isnan(y[:, w])))
+            if is_numeric(panel[name]):
+                frame[name] = panel[name].to_numpy()[base_rows]
+            else:
+                codes, labels = _levels(panel, name, index)
+                categories[name] = codes[base_rows]
+                frame[name] = labels[categories[name]]
+    return frame, int(np.sum(timing.left_out & ~np.isnan(y[:, w]))), categories
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    frame: pd.DataFrame
+    patterns: Patterns
+    columns: list[str]
+    info: dict
+
+
+def _prepare(
+    panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str], index: PanelIndex | None
+) -> _Prepared | None:
+    built = _sample(panel, outcome, wave, covariates, index)
+    if built is None:
+        return None
+    frame, left_out, categories = built
+    used = [c for c in covariates if c in frame.columns]
+    keep, dropped_part, dropped_comp, notes = _overlap_levels(categories, frame["group"].to_numpy())
+    frame = frame.loc[keep].reset_index(drop=True)
+    categories = {name: codes[keep] for name, codes in categories.items()}
+    info = {
+        "left_out": left_out,
+        "participants_dropped": dropped_part,
+        "comparison_dropped": dropped_comp,
+        "dropped_note": "; ".join(dict.fromkeys(notes)) or None,
+        "covariates_used": tuple(used),
+    }
+    patterns, columns = _design_patterns(frame, used, categories)
+    return _Prepared(frame, patterns, columns, info)
 
 
 def prepare(
@@ -247,21 +437,12 @@ def prepare(
     cluster`` and the covariates; the design has a constant and dummies (first level
     dropped); the dict holds ``left_out``, the dropped counts and ``dropped_note``.
     """
-    built = _sample(panel, outcome, wave, covariates, index)
-    if built is None:
+    prepared = _prepare(panel, outcome, wave, covariates, index)
+    if prepared is None:
         return None
-    frame, left_out = built
-    used = [c for c in covariates if c in frame.columns]
-    keep, dropped_part, dropped_comp, notes = _overlap_levels(frame, frame["group"].to_numpy(), used)
-    frame = frame.loc[keep].reset_index(drop=True)
-    info = {
-        "left_out": left_out,
-        "participants_dropped": dropped_part,
-        "comparison_dropped": dropped_comp,
-        "dropped_note": "; ".join(dict.fromkeys(notes)) or None,
-        "covariates_used": tuple(used),
-    }
-    return frame, _design(frame, used), info
+    patterns = prepared.patterns
+    design = pd.DataFrame(patterns.rows[patterns.code], columns=prepared.columns)
+    return prepared.frame, design, prepared.info
 
 
 def weighted_did(
@@ -282,26 +463,25 @@ def weighted_did(
     ``max_smd_after``, ``ess_comparison``, ``left_out`` and ``credible``.
     """
     labels = {"analysis": "ipw" if method == "ipw" else "dr_did", "outcome": outcome, "wave": str(wave)}
-    prepared = prepare(panel, outcome, wave, covariates, index)
+    prepared = _prepare(panel, outcome, wave, covariates, index)
     if prepared is None:
         return not_enough("wave not in the data", **labels)
-    frame, design, info = prepared
+    frame, patterns, info = prepared.frame, prepared.patterns, prepared.info
     d = frame["group"].to_numpy(dtype="float64")
     n1, n0 = int(d.sum()), int(d.size - d.sum())
-    x = design.to_numpy(dtype="float64")
     fit = None
-    if n1 < 2 or n0 < 2 or len(frame) <= design.shape[1] + 1:
+    if n1 < 2 or n0 < 2 or len(frame) <= patterns.rows.shape[1] + 1:
         reason = "too few participants or comparison people left to weight"
-    elif np.linalg.matrix_rank(x) < x.shape[1]:
+    elif patterns.rank() < patterns.rows.shape[1]:
         reason = "covariates are collinear among the people compared"
     else:
-        fit = drdid_panel(frame["change"].to_numpy(), d, x, method=method, trim=trim)
+        fit = drdid_patterns(frame["change"].to_numpy(), d, patterns, method=method, trim=trim)
         reason = "propensity model did not converge (groups separate on the covariates)"
     if fit is None:
         return not_enough(reason, n_participants=n1, n_comparison=n0, extra=info, **labels)
     variance, df = influence_variance(fit.influence, frame["cluster"].to_numpy())
     estimate, low, high, p_value, se = t_inference(fit.att, np.sqrt(variance), df, confidence)
-    problems, diagnostics = _credibility(x, d, fit, trim)
+    problems, diagnostics = _credibility(patterns, d, fit, trim)
     sd = np.sqrt((frame.loc[d == 1, "baseline"].var() + frame.loc[d == 0, "baseline"].var()) / 2)
     unit = "site" if program_timing(panel, index).clusters.unit == "site" else "person"
     info.update(diagnostics)
@@ -340,7 +520,7 @@ def weighted_balance(
     mean weighted by the odds after weighting and unweighted SDs both times;
     ``variance_ratio`` participants over comparison; ``flag`` when ``|smd_after| > 0.1``.
     """
-    prepared = prepare(panel, outcome, wave, covariates, index)
+    prepared = _prepare(panel, outcome, wave, covariates, index)
     columns = [
         "covariate",
         "smd_before",
@@ -353,12 +533,13 @@ def weighted_balance(
         return Balance(
             pd.DataFrame(columns=columns), None, None, 0, 0, "not enough data: wave not in the data"
         )
-    frame, design, _ = prepared
+    frame, patterns = prepared.frame, prepared.patterns
+    design = pd.DataFrame(patterns.rows[patterns.code], columns=prepared.columns)
     d = frame["group"].to_numpy(dtype="float64")
     n1, n0 = int(d.sum()), int(d.size - d.sum())
     fit = None
-    if n1 >= 2 and n0 >= 2 and np.linalg.matrix_rank(design.to_numpy()) == design.shape[1]:
-        fit = drdid_panel(frame["change"].to_numpy(), d, design.to_numpy(dtype="float64"), "ipw", trim)
+    if n1 >= 2 and n0 >= 2 and patterns.rank() == patterns.rows.shape[1]:
+        fit = drdid_patterns(frame["change"].to_numpy(), d, patterns, "ipw", trim)
     weights = fit.weights if fit is not None else np.ones_like(d)
     matrix = pd.concat([frame["baseline"].rename(f"baseline {outcome}"), design.iloc[:, 1:]], axis=1)
     rows = []
