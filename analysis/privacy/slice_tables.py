@@ -45,91 +45,121 @@ class SliceCells:
     months: pd.DataFrame
 
 
-def _groups(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows per group; the ``all`` group does not depend on the threshold: no dose step."""
-    group = np.where(frame["participant"].astype(bool), "participants", "comparison")
-    everyone = frame.assign(group="all", atom=frame["atom_any_dose"])
-    return pd.concat([frame.assign(group=group), everyone], ignore_index=True)
-
-
 def checked_cells(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
     """Per cell (``keys``): ``safe`` (:func:`analysis.privacy.slicing.atom_safe_cells`'s rule)
-    and ``n``, the people of the slice in it.
-
-    Counted on integer codes (one sort of cell × atom × person), not with a grouped
-    ``nunique`` over text keys: the frames hold every row of the organization several
-    times (per outcome, group and margin), millions at 100k survey rows.
-    """
+    and ``n``, the people of the slice in it. ``rows``: ``keys``, ``atom``, ``person``,
+    ``in_slice``; rows missing a key count in no cell (as a grouping drops them)."""
     complete = rows[keys].notna().all(axis=1).to_numpy()
     if not complete.all():
-        rows = rows.loc[complete]  # a cell needs every key (as a grouping drops missing keys)
+        rows = rows.loc[complete]
     if rows.empty:
         return pd.DataFrame(columns=[*keys, "safe", "n"])
-    cell_codes, cell_labels = [], []
-    for column in keys:
-        codes, labels = pd.factorize(rows[column], sort=True)
-        cell_codes.append(codes.astype("int64"))
-        cell_labels.append(labels)
-    shape = tuple(len(labels) for labels in cell_labels)
-    cell = np.ravel_multi_index(tuple(cell_codes), shape)
-    atom, _ = pd.factorize(rows["atom"], sort=False)
-    person, _ = pd.factorize(rows["person"], sort=False)
+    coded = [pd.factorize(rows[column], sort=True) for column in keys]
+    cells = _Cells(keys, [c.astype("int64") for c, _ in coded], [np.asarray(u) for _, u in coded])
+    return _count_cells(cells, pd.factorize(rows["atom"], sort=False)[0],
+                        pd.factorize(rows["person"], sort=False)[0],
+                        rows["in_slice"].to_numpy(dtype=bool), k)
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Cell keys as integer codes per key column, and each column's labels."""
+
+    names: list[str]
+    codes: list[np.ndarray]
+    labels: list[np.ndarray]
+
+
+def _count_cells(cells: _Cells, atom: np.ndarray, person: np.ndarray, in_slice: np.ndarray,
+                 k: int) -> pd.DataFrame:
+    """:func:`checked_cells` on integer codes: one sort of cell × atom × person.
+
+    The guard's frames hold every row of the organization several times (per outcome,
+    group and margin), millions at 100k survey rows: a grouped ``nunique`` over text keys
+    took seconds where this takes a fraction of one.
+    """
+    shape = tuple(len(labels) for labels in cells.labels)
+    cell = np.ravel_multi_index(tuple(cells.codes), shape)
     n_atoms, n_people = int(atom.max()) + 1, int(person.max()) + 1
-    # distinct (cell, atom, person): people per atom in each cell
     triple = distinct((cell * n_atoms + atom) * n_people + person)
     cell_atom, per_atom = np.unique(triple // n_people, return_counts=True)
     bad_cells = distinct(cell_atom[(per_atom > 0) & (per_atom < k)] // n_atoms)
-    cells = distinct(cell)
-    in_slice = rows["in_slice"].to_numpy(dtype=bool)
+    present = distinct(cell)
     chosen = distinct(cell[in_slice] * n_people + person[in_slice]) // n_people
     shown_cells, shown_n = np.unique(chosen, return_counts=True)
-    n = np.zeros(len(cells), dtype="int64")
-    n[np.searchsorted(cells, shown_cells)] = shown_n
-    out = pd.DataFrame({column: labels[codes] for column, labels, codes in
-                        zip(keys, cell_labels, np.unravel_index(cells, shape))})
-    out["safe"] = ~np.isin(cells, bad_cells)
+    n = np.zeros(len(present), dtype="int64")
+    n[np.searchsorted(present, shown_cells)] = shown_n
+    out = pd.DataFrame({name: labels[codes] for name, labels, codes in
+                        zip(cells.names, cells.labels, np.unravel_index(present, shape))})
+    out["safe"] = ~np.isin(present, bad_cells)
     out["n"] = n.astype("float64")
     return out
 
 
+_DOSE_BANDS = np.array(["0", "1–2", "3–5", "6+", _ALL], dtype=object)
+_GROUPS = np.array(["participants", "comparison", "all"], dtype=object)
+
+
 def slice_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str], slice_: Slice,
                 atoms: Atoms, k: int) -> SliceCells:
-    """The checked cells of every table, from the organization's panel and attendance."""
-    frame = org.copy()
-    frame["atom"] = atom_labels(frame, slice_, atoms)
-    frame["atom_any_dose"] = atom_labels(frame, slice_, atoms, sessions_col=None)
-    in_slice = np.ones(len(frame), dtype=bool)
+    """The checked cells of every table, from the organization's panel and attendance.
+
+    ``answers``: each outcome (and ``__any__``) × wave × practice (and ``__all__``) × group
+    (participants and comparison by dose atom; ``all`` by the atom without dose step).
+    ``pairs``: the people seen at baseline and a follow-up wave with the outcome, × group
+    × dose band (and ``__all__``). Built on integer codes, never as frames of text.
+    """
+    wave, wave_labels = pd.factorize(org["wave"], sort=True)
+    site, site_labels = pd.factorize(org["site"], sort=True)
+    atom, _ = pd.factorize(atom_labels(org, slice_, atoms), sort=False)
+    any_dose, _ = pd.factorize(atom_labels(org, slice_, atoms, sessions_col=None), sort=False)
+    any_dose = any_dose + int(atom.max()) + 1 if len(atom) else any_dose
+    person = org["person"].to_numpy(dtype="int64")
+    in_slice = np.ones(len(org), dtype=bool)
     sites = slice_.site_choice()
     if sites is not None:
-        in_slice &= frame["site"].isin(list(sites)).to_numpy()
+        in_slice &= org["site"].isin(list(sites)).to_numpy()
     if slice_.roles is not None:
-        in_slice &= frame["role"].isin(list(slice_.roles)).to_numpy()
-    frame["in_slice"] = in_slice
-    base_cols = ["person", "wave", "site", "role", "participant", "atom", "atom_any_dose", "in_slice"]
+        in_slice &= org["role"].isin(list(slice_.roles)).to_numpy()
+    group = np.where(org["participant"].to_numpy(dtype=bool), 0, 1)
+    everyone = np.full(len(org), 2)
+    names = np.array([_ANY, *outcomes], dtype=object)
+    n_sites = len(site_labels)
     answer_parts, pair_parts = [], []
-    baseline = frame.loc[frame["wave_index"] == 0]
-    for outcome in [_ANY, *outcomes]:
-        rows = frame if outcome == _ANY else frame.loc[frame[outcome].notna()]
-        answer_parts.append(rows[base_cols].assign(outcome=outcome))
+    first = org["wave_index"].to_numpy() == 0
+    later = ~first
+    band = np.digitize(org["sessions"].to_numpy(dtype="float64"), [0, 2, 5], right=True)
+    for number, outcome in enumerate(names):
+        answered = np.ones(len(org), dtype=bool) if outcome == _ANY else org[outcome].notna().to_numpy()
+        rows = np.flatnonzero(answered)
+        for site_code in (site[rows], np.full(rows.size, n_sites)):
+            for group_code, atom_code in ((group[rows], atom[rows]), (everyone[rows], any_dose[rows])):
+                answer_parts.append((np.full(rows.size, number), wave[rows], site_code, group_code,
+                                     atom_code, person[rows], in_slice[rows]))
         if outcome == _ANY:
             continue
-        seen = baseline.loc[baseline[outcome].notna(), "person"].unique()
-        follow = frame.loc[(frame["wave_index"] > 0) & frame[outcome].notna()
-                           & frame["person"].isin(seen)]
-        band = pd.cut(follow["sessions"].astype("float64"), bins=[-np.inf, 0, 2, 5, np.inf],
-                      labels=["0", "1–2", "3–5", "6+"]).astype(str)
-        pair_parts.append(follow[base_cols].assign(outcome=outcome, dose_band=band))
-    answers = _groups(pd.concat(answer_parts, ignore_index=True))
-    answers = pd.concat([answers, answers.assign(site=_ALL)], ignore_index=True)
-    answers_cells = checked_cells(answers, ["outcome", "wave", "site", "group"], k)
-    pairs = _groups(pd.concat(pair_parts, ignore_index=True)) if pair_parts else answers.iloc[:0]
-    if len(pairs):
-        pairs = pd.concat([pairs, pairs.assign(dose_band=_ALL)], ignore_index=True)
-        pairs_cells = checked_cells(pairs, ["outcome", "wave", "group", "dose_band"], k)
-    else:
-        pairs_cells = pd.DataFrame(columns=["outcome", "wave", "group", "dose_band", "safe", "n"])
-    months = _month_cells(attendance, slice_, atoms, k)
-    return SliceCells(answers_cells, pairs_cells, months)
+        seen = np.isin(person, person[first & answered])
+        rows = np.flatnonzero(later & answered & seen)
+        for band_code in (band[rows], np.full(rows.size, 4)):
+            for group_code, atom_code in ((group[rows], atom[rows]), (everyone[rows], any_dose[rows])):
+                pair_parts.append((np.full(rows.size, number), wave[rows], group_code, band_code,
+                                   atom_code, person[rows], in_slice[rows]))
+    answers = _stacked_cells(answer_parts, ["outcome", "wave", "site", "group"],
+                             [names, np.asarray(wave_labels, dtype=object),
+                              np.append(np.asarray(site_labels, dtype=object), _ALL), _GROUPS], k)
+    pairs = _stacked_cells(pair_parts, ["outcome", "wave", "group", "dose_band"],
+                           [names, np.asarray(wave_labels, dtype=object), _GROUPS, _DOSE_BANDS], k)
+    return SliceCells(answers, pairs, _month_cells(attendance, slice_, atoms, k))
+
+
+def _stacked_cells(parts: list[tuple[np.ndarray, ...]], names: list[str], labels: list[np.ndarray],
+                   k: int) -> pd.DataFrame:
+    """:func:`_count_cells` of the parts (four key codes, atom, person, in slice) together."""
+    if not parts or not sum(part[0].size for part in parts):
+        return pd.DataFrame(columns=[*names, "safe", "n"])
+    columns = [np.concatenate([part[i] for part in parts]) for i in range(7)]
+    return _count_cells(_Cells(names, [c.astype("int64") for c in columns[:4]], labels),
+                        columns[4].astype("int64"), columns[5], columns[6].astype(bool), k)
 
 
 def _month_cells(attendance: pd.DataFrame, slice_: Slice, atoms: Atoms, k: int) -> pd.DataFrame:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.privacy.slice_tables import checked_cells
-from analysis.privacy.slicing import atom_safe_cells
+from analysis.access.scope import LOCAL
+from analysis.privacy.slice_tables import checked_cells, slice_cells
+from analysis.privacy.slicing import Slice, atom_labels, atom_safe_cells, partition
+from analysis.storage.queries import load_attendance, load_panel
+from tests.factories import make_store
 
 
 def _reference(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
@@ -52,3 +55,66 @@ def test_one_key_and_no_rows():
     got = checked_cells(rows, ["month"], 2)
     assert got["safe"].tolist() == [False, False] and got["n"].tolist() == [1.0, 1.0]
     assert checked_cells(rows.iloc[:0], ["month"], 2).empty
+
+
+# ---------------------------------------------------------------- the whole slice_cells
+
+def _groups(frame: pd.DataFrame) -> pd.DataFrame:
+    group = np.where(frame["participant"].astype(bool), "participants", "comparison")
+    everyone = frame.assign(group="all", atom=frame["atom_any_dose"])
+    return pd.concat([frame.assign(group=group), everyone], ignore_index=True)
+
+
+def _reference_slice_cells(org, outcomes, slice_, atoms, k):
+    """The frame-based slice_cells the coded one replaced (answers and pairs)."""
+    frame = org.copy()
+    frame["atom"] = atom_labels(frame, slice_, atoms)
+    frame["atom_any_dose"] = atom_labels(frame, slice_, atoms, sessions_col=None)
+    in_slice = np.ones(len(frame), dtype=bool)
+    if slice_.site_choice() is not None:
+        in_slice &= frame["site"].isin(list(slice_.site_choice())).to_numpy()
+    if slice_.roles is not None:
+        in_slice &= frame["role"].isin(list(slice_.roles)).to_numpy()
+    frame["in_slice"] = in_slice
+    base_cols = ["person", "wave", "site", "role", "participant", "atom", "atom_any_dose", "in_slice"]
+    answer_parts, pair_parts = [], []
+    baseline = frame.loc[frame["wave_index"] == 0]
+    for outcome in ["__any__", *outcomes]:
+        rows = frame if outcome == "__any__" else frame.loc[frame[outcome].notna()]
+        answer_parts.append(rows[base_cols].assign(outcome=outcome))
+        if outcome == "__any__":
+            continue
+        seen = baseline.loc[baseline[outcome].notna(), "person"].unique()
+        follow = frame.loc[(frame["wave_index"] > 0) & frame[outcome].notna() & frame["person"].isin(seen)]
+        band = pd.cut(follow["sessions"].astype("float64"), bins=[-np.inf, 0, 2, 5, np.inf],
+                      labels=["0", "1–2", "3–5", "6+"]).astype(str)
+        pair_parts.append(follow[base_cols].assign(outcome=outcome, dose_band=band))
+    answers = _groups(pd.concat(answer_parts, ignore_index=True))
+    answers = pd.concat([answers, answers.assign(site="__all__")], ignore_index=True)
+    pairs = _groups(pd.concat(pair_parts, ignore_index=True))
+    pairs = pd.concat([pairs, pairs.assign(dose_band="__all__")], ignore_index=True)
+    return (_reference(answers, ["outcome", "wave", "site", "group"], k),
+            _reference(pairs, ["outcome", "wave", "group", "dose_band"], k))
+
+
+def _same(got: pd.DataFrame, expected: pd.DataFrame, keys: list[str]) -> None:
+    got = got.assign(**{c: got[c].astype(str) for c in keys}).sort_values(keys).reset_index(drop=True)
+    expected = expected.assign(**{c: expected[c].astype(str) for c in keys}).sort_values(keys).reset_index(drop=True)
+    assert got[keys].equals(expected[keys])
+    assert got["safe"].astype(bool).tolist() == expected["safe"].astype(bool).tolist()
+    assert np.array_equal(got["n"].to_numpy(float), expected["n"].to_numpy(float))
+
+
+def test_slice_cells_match_the_frame_based_count(tmp_path):
+    with make_store(tmp_path / "s.duckdb") as store:
+        org = load_panel(store, LOCAL, ["cbi_work", "ucla3_loneliness"], 1)
+        attendance = load_attendance(store, LOCAL)
+        for k in (5, 10):
+            atoms = partition(org, k)
+            chosen_sites = tuple(sorted(atoms.sites))[:1]
+            for slice_ in (Slice(), Slice(sites=chosen_sites), Slice(roles=tuple(sorted(atoms.roles))[:2]),
+                           Slice(sites=chosen_sites, roles=tuple(sorted(atoms.roles))[:1])):
+                cells = slice_cells(org, attendance, ["cbi_work", "ucla3_loneliness"], slice_, atoms, k)
+                answers, pairs = _reference_slice_cells(org, ["cbi_work", "ucla3_loneliness"], slice_, atoms, k)
+                _same(cells.answers, answers, ["outcome", "wave", "site", "group"])
+                _same(cells.pairs, pairs, ["outcome", "wave", "group", "dose_band"])
