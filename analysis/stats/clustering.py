@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 __all__ = ["ClusterChoice", "ContrastTest", "choose_clusters", "cr2_contrast", "influence_variance"]
@@ -63,12 +63,18 @@ def _sym_sqrt(matrix: np.ndarray) -> np.ndarray:
     return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
 
 
-def _column_blocks(nonzero: np.ndarray) -> tuple[int, np.ndarray]:
-    """Connected components of the columns, linked when some row has both nonzero."""
-    pattern = nonzero.astype("float64")
-    linked = csr_matrix((pattern.T @ pattern) > 0)
-    count, labels = connected_components(linked, directed=False)
-    return int(count), labels
+def _column_blocks(nonzero: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Block label per column and per row (connected components of "some row has both").
+
+    Rows of zeros get the label ``count`` (in no block).
+    """
+    p = nonzero.shape[1]
+    first = np.argmax(nonzero, axis=1)
+    row, column = np.nonzero(nonzero)
+    # link each nonzero column of a row to the row's first one: O(nonzeros), not n × p²
+    links = coo_matrix((np.ones(row.size), (first[row], column)), shape=(p, p))
+    count, labels = connected_components(links, directed=False)
+    return labels, np.where(nonzero.any(axis=1), labels[first], count), int(count)
 
 
 def _leverage_kernels(lam: np.ndarray, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,6 +91,19 @@ def _leverage_kernels(lam: np.ndarray, vec: np.ndarray) -> tuple[np.ndarray, np.
     f2 = np.where(lam > tiny, np.where(full, -1.0 / safe, 1.0 / np.where(full, 1.0, 1.0 - lam)), 0.0)
     vt = np.swapaxes(vec, -1, -2)
     return (vec * f[:, None, :]) @ vt, (vec * f2[:, None, :]) @ vt
+
+
+def _sandwich(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """``outer @ inner[c] @ outer`` for every c, ``outer`` symmetric, as two single matmuls."""
+    count, p, _ = inner.shape
+    right = (inner.reshape(-1, p) @ outer).reshape(count, p, p)  # inner @ outer
+    # (inner outer)' outer = outer inner' outer, transposed back: outer inner outer
+    return (np.swapaxes(right, 1, 2).reshape(-1, p) @ outer).reshape(count, p, p).swapaxes(1, 2)
+
+
+def _apply(matrices: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """``matrices[c] @ vectors[c]`` for every c (a two-operand einsum: no 4-index loop)."""
+    return np.einsum("cij,cj->ci", matrices, vectors)
 
 
 @dataclass(frozen=True)
@@ -110,15 +129,14 @@ def _block_terms(
             s[:, i, j] = s[:, j, i] = np.bincount(local, weights=x[:, i] * x[:, j], minlength=count)
     u = _grouped_sum(local, x * resid[:, None], count)
     # eigenvalues of B_j'B_j = M^½ S_j M^½ are those of H_jj
-    lam, vec = np.linalg.eigh(root @ s @ root)
+    lam, vec = np.linalg.eigh(_sandwich(root, s))
     k, k2 = _leverage_kernels(lam, vec)
-    mk = root @ k @ root
+    mk = _sandwich(root, k)
     # X_j'A_j e_j = u_j + S_j M^½ K_j M^½ u_j
-    adjusted = u + (s @ (mk @ u[..., None]))[..., 0]
-    smc = s @ mc  # X_j'X_j M c
-    r = smc + (s @ (mk @ smc[..., None]))[..., 0]
-    mk2 = root @ k2 @ root
-    s_j = smc @ mc + (smc[:, None, :] @ (mk2 @ smc[..., None]))[:, 0, 0]
+    adjusted = u + _apply(s, _apply(mk, u))
+    smc = _apply(s, np.broadcast_to(mc, u.shape))  # X_j'X_j M c
+    r = smc + _apply(s, _apply(mk, smc))
+    s_j = smc @ mc + np.einsum("ci,ci->c", smc, _apply(_sandwich(root, k2), smc))
     rmr = ((r @ m) * r).sum(axis=1)
     return _BlockTerms(active, adjusted @ mc, r, s_j, rmr)
 
@@ -190,10 +208,7 @@ def cr2_contrast(
 
 def _blocks(x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Column blocks of the design and the rows in each (rows of zeros are in none)."""
-    nonzero = x != 0
-    count, labels = _column_blocks(nonzero)
-    in_any = nonzero.any(axis=1)
-    row_block = np.where(in_any, labels[np.argmax(nonzero, axis=1)], count)
+    labels, row_block, count = _column_blocks(x != 0)
     order = np.argsort(row_block, kind="stable")
     bounds = np.cumsum(np.bincount(row_block, minlength=count + 1))[:count]
     rows = np.split(order, bounds)[:count]
