@@ -121,24 +121,34 @@ def _block_terms(
     x: np.ndarray, resid: np.ndarray, codes: np.ndarray, m: np.ndarray, root: np.ndarray, mc: np.ndarray
 ) -> _BlockTerms:
     """CR2 pieces of one column block (x: its rows and columns; m, root, mc: its parts)."""
-    active, local = np.unique(codes, return_inverse=True)
+    present = np.bincount(codes) > 0
+    active = np.flatnonzero(present)
+    local = (np.cumsum(present) - 1)[codes]  # position of each row's cluster in active
     count, p = active.size, x.shape[1]
     s = np.empty((count, p, p))
     for i in range(p):
         for j in range(i, p):
             s[:, i, j] = s[:, j, i] = np.bincount(local, weights=x[:, i] * x[:, j], minlength=count)
     u = _grouped_sum(local, x * resid[:, None], count)
+    # clusters with the same S_j (in a stacked design: a participant's or a comparison
+    # person's row in one cell) share everything below but u_j: work once per kind
+    _, first, kind = np.unique(
+        np.ascontiguousarray(s.reshape(count, -1)).view(np.dtype((np.void, 8 * p * p))).ravel(),
+        return_index=True,
+        return_inverse=True,
+    )
+    s = s[first]
     # eigenvalues of B_j'B_j = M^½ S_j M^½ are those of H_jj
     lam, vec = np.linalg.eigh(_sandwich(root, s))
     k, k2 = _leverage_kernels(lam, vec)
-    mk = _sandwich(root, k)
+    smk = s @ _sandwich(root, k)  # S_j M^½ K_j M^½
     # X_j'A_j e_j = u_j + S_j M^½ K_j M^½ u_j
-    adjusted = u + _apply(s, _apply(mk, u))
-    smc = _apply(s, np.broadcast_to(mc, u.shape))  # X_j'X_j M c
-    r = smc + _apply(s, _apply(mk, smc))
+    adjusted = u + _apply(smk[kind], u)
+    smc = s @ mc  # X_j'X_j M c
+    r = smc + _apply(smk, smc)
     s_j = smc @ mc + np.einsum("ci,ci->c", smc, _apply(_sandwich(root, k2), smc))
     rmr = ((r @ m) * r).sum(axis=1)
-    return _BlockTerms(active, adjusted @ mc, r, s_j, rmr)
+    return _BlockTerms(active, adjusted @ mc, r[kind], s_j[kind], rmr[kind])
 
 
 def cr2_contrast(
@@ -185,8 +195,11 @@ def cr2_contrast(
         m[np.ix_(cols, cols)] = inverse
         root[np.ix_(cols, cols)] = _sym_sqrt(inverse)
         parts.append(part)
-    beta = m @ (x.T @ y)
-    resid = y - x @ beta
+    beta = np.zeros(p)
+    resid = y.copy()  # rows of zeros keep their y
+    for cols, block_rows, part in zip(columns, rows, parts):
+        beta[cols] = m[np.ix_(cols, cols)] @ (part.T @ y[block_rows])
+        resid[block_rows] -= part @ beta[cols]
     mc = m @ c
     pieces, s_j, rmr = np.zeros(count), np.zeros(count), np.zeros(count)
     r = np.zeros((count, p))  # r_j = X_j'A_j X_j M c (count × p)
