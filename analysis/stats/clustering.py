@@ -18,6 +18,14 @@ df of a contrast ``c`` is ``(Σ_j g_j'g_j)² / Σ_ij (g_i'g_j)²`` with
 (``q_j = A_j X_j M c``, ``r_j = X_j'q_j``), so the double sum is
 ``Σ_j s_j² - 2 Σ_j s_j r_j'M r_j + ‖R M R'‖²_F`` with ``s_j = q_j'q_j``.
 
+Stacked designs (:mod:`analysis.stats.group_time`: a mean and a participant shift
+per cell, each row nonzero only in its cell's columns) make X'X, M, M^½ and every
+``S_j = X_j'X_j`` and ``H_jj`` block-diagonal over the connected components of the
+columns (linked when some row is nonzero in both). The eigen work then runs per block
+on p_b × p_b matrices (2 × 2 for a cell), for the clusters with rows in the block, and
+once per distinct ``S_j`` (in a cell every participant has the same one); ``r_j``,
+``s_j`` and ``r_j'M r_j`` add up over blocks. A dense design is a single block.
+
 References
 ----------
 Bell RM, McCaffrey DF (2002). Survey Methodology 28:169-181.
@@ -188,18 +196,17 @@ def cr2_contrast(
     columns, rows = _blocks(x)
     m = np.zeros((p, p))
     root = np.zeros((p, p))
+    beta = np.zeros(p)
+    resid = y.copy()  # rows of zeros keep their y
     parts = []
     for cols, block_rows in zip(columns, rows):
         part = x[np.ix_(block_rows, cols)]
         inverse = np.linalg.inv(part.T @ part)
         m[np.ix_(cols, cols)] = inverse
         root[np.ix_(cols, cols)] = _sym_sqrt(inverse)
-        parts.append(part)
-    beta = np.zeros(p)
-    resid = y.copy()  # rows of zeros keep their y
-    for cols, block_rows, part in zip(columns, rows, parts):
-        beta[cols] = m[np.ix_(cols, cols)] @ (part.T @ y[block_rows])
+        beta[cols] = inverse @ (part.T @ y[block_rows])
         resid[block_rows] -= part @ beta[cols]
+        parts.append(part)
     mc = m @ c
     pieces, s_j, rmr = np.zeros(count), np.zeros(count), np.zeros(count)
     r = np.zeros((count, p))  # r_j = X_j'A_j X_j M c (count × p)
@@ -213,7 +220,7 @@ def cr2_contrast(
     variance = float(np.square(pieces).sum())
     # Satterthwaite df
     diag = s_j - rmr
-    gram = r.T @ r
+    gram = np.einsum("ci,cj->ij", r, r)  # R'R; measured faster than BLAS for count × p this thin
     cross = float(np.square(s_j).sum() - 2.0 * (s_j * rmr).sum() + np.trace(m @ gram @ m @ gram))
     df = float(diag.sum() ** 2 / cross) if cross > 0 else float("nan")
     return ContrastTest(estimate=float(c @ beta), se=float(np.sqrt(variance)), df=df, clusters=count)
