@@ -18,6 +18,14 @@ df of a contrast ``c`` is ``(Σ_j g_j'g_j)² / Σ_ij (g_i'g_j)²`` with
 (``q_j = A_j X_j M c``, ``r_j = X_j'q_j``), so the double sum is
 ``Σ_j s_j² - 2 Σ_j s_j r_j'M r_j + ‖R M R'‖²_F`` with ``s_j = q_j'q_j``.
 
+Stacked designs (:mod:`analysis.stats.group_time`: a mean and a participant shift
+per cell, each row nonzero only in its cell's columns) make X'X, M, M^½ and every
+``S_j = X_j'X_j`` and ``H_jj`` block-diagonal over the connected components of the
+columns (linked when some row is nonzero in both). The eigen work then runs per block
+on p_b × p_b matrices (2 × 2 for a cell), for the clusters with rows in the block, and
+once per distinct ``S_j`` (in a cell every participant has the same one); ``r_j``,
+``s_j`` and ``r_j'M r_j`` add up over blocks. A dense design is a single block.
+
 References
 ----------
 Bell RM, McCaffrey DF (2002). Survey Methodology 28:169-181.
@@ -31,6 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 __all__ = ["ClusterChoice", "ContrastTest", "choose_clusters", "cr2_contrast", "influence_variance"]
 
@@ -61,6 +71,95 @@ def _sym_sqrt(matrix: np.ndarray) -> np.ndarray:
     return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
 
 
+def _column_blocks(nonzero: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Block label per column and per row (connected components of "some row has both").
+
+    Rows of zeros get the label ``count`` (in no block).
+    """
+    n, p = nonzero.shape
+    first = np.argmax(nonzero, axis=1)
+    # linked[a, j]: some row whose first nonzero column is a is nonzero in column j;
+    # column by column over a Fortran copy: O(n p) with no n × p² product or index list
+    by_column = np.asfortranarray(nonzero)
+    linked = np.stack([np.bincount(first[by_column[:, j]], minlength=p) for j in range(p)], axis=1)
+    count, labels = connected_components(csr_matrix(linked > 0), directed=False)
+    return labels, np.where(nonzero[np.arange(n), first], labels[first], count), int(count)
+
+
+def _leverage_kernels(lam: np.ndarray, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """K (for ``A = I + B K B'``) and K2 (for ``(I - H)^-1 = I + B K2 B'``) from B'B = V Λ V'."""
+    lam = np.clip(lam, 0.0, None)
+    tiny = 1e-12
+    full = 1.0 - lam < 1e-10
+    safe = np.where(lam > tiny, lam, 1.0)
+    # f = ((1-λ)^-½ - 1)/λ, Moore–Penrose (f = -1/λ) at λ = 1
+    f = np.where(
+        lam > tiny, np.where(full, -1.0, (1.0 / np.sqrt(np.where(full, 1.0, 1.0 - lam)) - 1.0)) / safe, 0.0
+    )
+    # 1/(1-λ) on λ > 0, 0 where λ = 1 (Moore–Penrose)
+    f2 = np.where(lam > tiny, np.where(full, -1.0 / safe, 1.0 / np.where(full, 1.0, 1.0 - lam)), 0.0)
+    vt = np.swapaxes(vec, -1, -2)
+    return (vec * f[:, None, :]) @ vt, (vec * f2[:, None, :]) @ vt
+
+
+def _sandwich(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """``outer @ inner[c] @ outer`` for every c, ``outer`` symmetric, as two single matmuls."""
+    count, p, _ = inner.shape
+    right = (inner.reshape(-1, p) @ outer).reshape(count, p, p)  # inner @ outer
+    # (inner outer)' outer = outer inner' outer, transposed back: outer inner outer
+    return (np.swapaxes(right, 1, 2).reshape(-1, p) @ outer).reshape(count, p, p).swapaxes(1, 2)
+
+
+def _apply(matrices: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """``matrices[c] @ vectors[c]`` for every c (a two-operand einsum: no 4-index loop)."""
+    return np.einsum("cij,cj->ci", matrices, vectors)
+
+
+@dataclass(frozen=True)
+class _BlockTerms:
+    """One column block's per-cluster pieces for the clusters that have rows in it."""
+
+    clusters: np.ndarray  # cluster codes
+    pieces: np.ndarray  # (X_j'A_j e_j) · M c, this block's share
+    r: np.ndarray  # clusters × p_b: this block's part of r_j
+    s: np.ndarray  # this block's share of s_j = q_j'q_j
+    rmr: np.ndarray  # this block's share of r_j'M r_j
+
+
+def _block_terms(
+    x: np.ndarray, resid: np.ndarray, codes: np.ndarray, m: np.ndarray, root: np.ndarray, mc: np.ndarray
+) -> _BlockTerms:
+    """CR2 pieces of one column block (x: its rows and columns; m, root, mc: its parts)."""
+    present = np.bincount(codes) > 0
+    active = np.flatnonzero(present)
+    local = (np.cumsum(present) - 1)[codes]  # position of each row's cluster in active
+    count, p = active.size, x.shape[1]
+    s = np.empty((count, p, p))
+    for i in range(p):
+        for j in range(i, p):
+            s[:, i, j] = s[:, j, i] = np.bincount(local, weights=x[:, i] * x[:, j], minlength=count)
+    u = _grouped_sum(local, x * resid[:, None], count)
+    # clusters with the same S_j (in a stacked design: a participant's or a comparison
+    # person's row in one cell) share everything below but u_j: work once per kind
+    _, first, kind = np.unique(
+        np.ascontiguousarray(s.reshape(count, -1)).view(np.dtype((np.void, 8 * p * p))).ravel(),
+        return_index=True,
+        return_inverse=True,
+    )
+    s = s[first]
+    # eigenvalues of B_j'B_j = M^½ S_j M^½ are those of H_jj
+    lam, vec = np.linalg.eigh(_sandwich(root, s))
+    k, k2 = _leverage_kernels(lam, vec)
+    smk = s @ _sandwich(root, k)  # S_j M^½ K_j M^½
+    # X_j'A_j e_j = u_j + S_j M^½ K_j M^½ u_j
+    adjusted = u + _apply(smk[kind], u)
+    smc = s @ mc  # X_j'X_j M c
+    r = smc + _apply(smk, smc)
+    s_j = smc @ mc + np.einsum("ci,ci->c", smc, _apply(_sandwich(root, k2), smc))
+    rmr = ((r @ m) * r).sum(axis=1)
+    return _BlockTerms(active, adjusted @ mc, r[kind], s_j[kind], rmr[kind])
+
+
 def cr2_contrast(
     design: np.ndarray, y: np.ndarray, clusters: np.ndarray, contrast: np.ndarray
 ) -> ContrastTest:
@@ -78,6 +177,13 @@ def cr2_contrast(
     ContrastTest with ``estimate = c'β̂``, ``se = √(c' V_CR2 c)`` and ``df`` the
     Bell–McCaffrey/Satterthwaite degrees of freedom (use a t on ``df``).
 
+    Notes
+    -----
+    The columns split into blocks (connected components of "some row is nonzero in
+    both"); X'X, M, M^½ and every S_j and H_jj are block-diagonal, so the per-cluster
+    eigen work runs block by block on p_b × p_b matrices, only for the clusters with
+    rows in the block. A dense design is one block.
+
     Examples
     --------
     With one row per cluster CR2 is HC2 and the df follow the Welch–Satterthwaite idea.
@@ -88,47 +194,46 @@ def cr2_contrast(
     codes, _ = pd.factorize(pd.Series(clusters), sort=False)
     count = int(codes.max()) + 1
     p = x.shape[1]
-    m = np.linalg.inv(x.T @ x)
-    beta = m @ (x.T @ y)
-    resid = y - x @ beta
-    root = _sym_sqrt(m)
-    # per-cluster cross-products X_j'X_j and X_j'e_j
-    s = np.empty((count, p, p))
-    for i in range(p):
-        for j in range(i, p):
-            s[:, i, j] = s[:, j, i] = np.bincount(codes, weights=x[:, i] * x[:, j], minlength=count)
-    u = _grouped_sum(codes, x * resid[:, None], count)
-    # eigen-decomposition of B_j'B_j = M^½ S_j M^½ (its eigenvalues are H_jj's)
-    lam, vec = np.linalg.eigh(root @ s @ root)
-    lam = np.clip(lam, 0.0, None)
-    tiny = 1e-12
-    full = 1.0 - lam < 1e-10
-    safe = np.where(lam > tiny, lam, 1.0)
-    # A = I + B K B' with K = V diag(f) V'; f = ((1-λ)^-½ - 1)/λ, MP (f = -1/λ) at λ = 1
-    f = np.where(
-        lam > tiny, np.where(full, -1.0, (1.0 / np.sqrt(np.where(full, 1.0, 1.0 - lam)) - 1.0)) / safe, 0.0
-    )
-    k = np.einsum("cik,ck,cjk->cij", vec, f, vec)
-    # (I - H)^-1 = I + B K2 B' with K2 = V diag(1/(1-λ)) V' on λ > 0 (0 where λ = 1: MP)
-    f2 = np.where(lam > tiny, np.where(full, -1.0 / safe, 1.0 / np.where(full, 1.0, 1.0 - lam)), 0.0)
-    k2 = np.einsum("cik,ck,cjk->cij", vec, f2, vec)
-    # X_j'A_j e_j = u_j + S_j M^½ K_j M^½ u_j
-    mk = np.einsum("ij,cjk,kl->cil", root, k, root)
-    adjusted = u + np.einsum("cij,cjk,ck->ci", s, mk, u)
+    columns, rows = _blocks(x)
+    m = np.zeros((p, p))
+    root = np.zeros((p, p))
+    beta = np.zeros(p)
+    resid = y.copy()  # rows of zeros keep their y
+    parts = []
+    for cols, block_rows in zip(columns, rows):
+        part = np.take(x, block_rows, axis=0)[:, cols]  # faster than x[np.ix_(...)]
+        inverse = np.linalg.inv(part.T @ part)
+        m[np.ix_(cols, cols)] = inverse
+        root[np.ix_(cols, cols)] = _sym_sqrt(inverse)
+        beta[cols] = inverse @ (part.T @ y[block_rows])
+        resid[block_rows] -= part @ beta[cols]
+        parts.append(part)
     mc = m @ c
-    pieces = adjusted @ mc
+    pieces, s_j, rmr = np.zeros(count), np.zeros(count), np.zeros(count)
+    r = np.zeros((count, p))  # r_j = X_j'A_j X_j M c (count × p)
+    for cols, block_rows, part in zip(columns, rows, parts):
+        sub = np.ix_(cols, cols)
+        terms = _block_terms(part, resid[block_rows], codes[block_rows], m[sub], root[sub], mc[cols])
+        pieces[terms.clusters] += terms.pieces
+        s_j[terms.clusters] += terms.s
+        rmr[terms.clusters] += terms.rmr
+        r[np.ix_(terms.clusters, cols)] = terms.r
     variance = float(np.square(pieces).sum())
     # Satterthwaite df
-    smc = s @ mc  # X_j'X_j M c, per cluster (count × p)
-    r = smc + np.einsum("cij,cjk,ck->ci", s, mk, smc)
-    mk2 = np.einsum("ij,cjk,kl->cil", root, k2, root)
-    s_j = smc @ mc + np.einsum("ci,cij,cj->c", smc, mk2, smc)
-    rmr = np.einsum("ci,ij,cj->c", r, m, r)
     diag = s_j - rmr
-    gram = r.T @ r
+    gram = np.einsum("ci,cj->ij", r, r)  # R'R; measured faster than BLAS for count × p this thin
     cross = float(np.square(s_j).sum() - 2.0 * (s_j * rmr).sum() + np.trace(m @ gram @ m @ gram))
     df = float(diag.sum() ** 2 / cross) if cross > 0 else float("nan")
     return ContrastTest(estimate=float(c @ beta), se=float(np.sqrt(variance)), df=df, clusters=count)
+
+
+def _blocks(x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Column blocks of the design and the rows in each (rows of zeros are in none)."""
+    labels, row_block, count = _column_blocks(x != 0)
+    order = np.argsort(row_block, kind="stable")
+    bounds = np.cumsum(np.bincount(row_block, minlength=count + 1))[:count]
+    rows = np.split(order, bounds)[:count]
+    return [np.flatnonzero(labels == b) for b in range(count)], rows
 
 
 def influence_variance(influence: np.ndarray, clusters: np.ndarray | None) -> tuple[float, float]:
