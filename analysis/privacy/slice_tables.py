@@ -107,59 +107,101 @@ def slice_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str]
     ``answers``: each outcome (and ``__any__``) × wave × practice (and ``__all__``) × group
     (participants and comparison by dose atom; ``all`` by the atom without dose step).
     ``pairs``: the people seen at baseline and a follow-up wave with the outcome, × group
-    × dose band (and ``__all__``). Built on integer codes, never as frames of text.
+    × dose band (and ``__all__``).
+
+    Counted on integer codes: a person answers once per wave (the store refuses a second
+    answer), so within one outcome and wave each person is in exactly one practice, group
+    and atom, and a margin's count per atom is the sum of its parts' counts.
     """
+    person = org["person"].to_numpy(dtype="int64")
     wave, wave_labels = pd.factorize(org["wave"], sort=True)
+    if len(org) and len(distinct(person * (len(wave_labels) + 1) + wave)) != len(org):
+        raise ValueError("the panel holds a person twice at one wave")  # the store refuses this
     site, site_labels = pd.factorize(org["site"], sort=True)
     atom, _ = pd.factorize(atom_labels(org, slice_, atoms), sort=False)
     any_dose, _ = pd.factorize(atom_labels(org, slice_, atoms, sessions_col=None), sort=False)
-    any_dose = any_dose + int(atom.max()) + 1 if len(atom) else any_dose
-    person = org["person"].to_numpy(dtype="int64")
+    any_of = np.zeros(int(atom.max()) + 1 if len(atom) else 0, dtype="int64")
+    any_of[atom] = any_dose  # each dose atom lies in one atom without dose step
     in_slice = np.ones(len(org), dtype=bool)
-    sites = slice_.site_choice()
-    if sites is not None:
-        in_slice &= org["site"].isin(list(sites)).to_numpy()
+    if slice_.site_choice() is not None:
+        in_slice &= org["site"].isin(list(slice_.site_choice())).to_numpy()
     if slice_.roles is not None:
         in_slice &= org["role"].isin(list(slice_.roles)).to_numpy()
     group = np.where(org["participant"].to_numpy(dtype=bool), 0, 1)
-    everyone = np.full(len(org), 2)
-    names = np.array([_ANY, *outcomes], dtype=object)
-    n_sites = len(site_labels)
-    answer_parts, pair_parts = [], []
-    first = org["wave_index"].to_numpy() == 0
-    later = ~first
     band = np.digitize(org["sessions"].to_numpy(dtype="float64"), [0, 2, 5], right=True)
+    names = np.array([_ANY, *outcomes], dtype=object)
+    first = org["wave_index"].to_numpy() == 0
+    answer_parts, pair_parts = [], []
     for number, outcome in enumerate(names):
         answered = np.ones(len(org), dtype=bool) if outcome == _ANY else org[outcome].notna().to_numpy()
         rows = np.flatnonzero(answered)
-        for site_code in (site[rows], np.full(rows.size, n_sites)):
-            for group_code, atom_code in ((group[rows], atom[rows]), (everyone[rows], any_dose[rows])):
-                answer_parts.append((np.full(rows.size, number), wave[rows], site_code, group_code,
-                                     atom_code, person[rows], in_slice[rows]))
-        if outcome == _ANY:
-            continue
-        seen = np.isin(person, person[first & answered])
-        rows = np.flatnonzero(later & answered & seen)
-        for band_code in (band[rows], np.full(rows.size, 4)):
-            for group_code, atom_code in ((group[rows], atom[rows]), (everyone[rows], any_dose[rows])):
-                pair_parts.append((np.full(rows.size, number), wave[rows], group_code, band_code,
-                                   atom_code, person[rows], in_slice[rows]))
-    answers = _stacked_cells(answer_parts, ["outcome", "wave", "site", "group"],
-                             [names, np.asarray(wave_labels, dtype=object),
-                              np.append(np.asarray(site_labels, dtype=object), _ALL), _GROUPS], k)
-    pairs = _stacked_cells(pair_parts, ["outcome", "wave", "group", "dose_band"],
-                           [names, np.asarray(wave_labels, dtype=object), _GROUPS, _DOSE_BANDS], k)
+        answer_parts.append((np.full(rows.size, number), wave[rows], site[rows], group[rows], atom[rows],
+                             in_slice[rows]))
+        if outcome != _ANY:
+            rows = np.flatnonzero(~first & answered & np.isin(person, person[first & answered]))
+            pair_parts.append((np.full(rows.size, number), wave[rows], group[rows], band[rows], atom[rows],
+                               in_slice[rows]))
+    waves = np.asarray(wave_labels, dtype=object)
+    answers = _cells_with_margins(answer_parts, _Margins(
+        ["outcome", "wave", "site", "group"],
+        [names, waves, np.append(np.asarray(site_labels, dtype=object), _ALL), _GROUPS], total=2, group=3),
+        any_of, k)
+    pairs = _cells_with_margins(pair_parts, _Margins(
+        ["outcome", "wave", "group", "dose_band"], [names, waves, _GROUPS, _DOSE_BANDS], total=3, group=2),
+        any_of, k)
     return SliceCells(answers, pairs, _month_cells(attendance, slice_, atoms, k))
 
 
-def _stacked_cells(parts: list[tuple[np.ndarray, ...]], names: list[str], labels: list[np.ndarray],
-                   k: int) -> pd.DataFrame:
-    """:func:`_count_cells` of the parts (four key codes, atom, person, in slice) together."""
+@dataclass(frozen=True)
+class _Margins:
+    """A table's cell keys, their labels (a margin's total label last), the key with a
+    total margin and the group key (its ``all`` counts atoms without dose step)."""
+
+    names: list[str]
+    labels: list[np.ndarray]
+    total: int
+    group: int
+
+
+def _cells_with_margins(parts: list[tuple[np.ndarray, ...]], keys: _Margins, any_of: np.ndarray,
+                        k: int) -> pd.DataFrame:
+    """Safe and ``n`` per cell, margins included, from one row per person and cell."""
     if not parts or not sum(part[0].size for part in parts):
-        return pd.DataFrame(columns=[*names, "safe", "n"])
-    columns = [np.concatenate([part[i] for part in parts]) for i in range(7)]
-    return _count_cells(_Cells(names, [c.astype("int64") for c in columns[:4]], labels),
-                        columns[4].astype("int64"), columns[5], columns[6].astype(bool), k)
+        return pd.DataFrame(columns=[*keys.names, "safe", "n"])
+    columns = [np.concatenate([part[i] for part in parts]).astype("int64") for i in range(5)]
+    in_slice = np.concatenate([part[5] for part in parts])
+    shape = tuple(len(labels) for labels in keys.labels)
+    n_atoms = max(len(any_of), int(any_of.max()) + 1) if len(any_of) else 1
+    cell = np.ravel_multi_index(tuple(columns[:4]), shape)
+    cell_atom, people = np.unique(cell * n_atoms + columns[4], return_counts=True)
+    chosen, chosen_n = np.unique(cell[in_slice], return_counts=True)
+    frames = []
+    for total in (False, True):
+        for everyone in (False, True):
+            moved = _moved(cell_atom // n_atoms, shape, keys, total, everyone)
+            atom = any_of[cell_atom % n_atoms] if everyone else cell_atom % n_atoms
+            per_atom, where = np.unique(moved * n_atoms + atom, return_inverse=True)
+            counts = np.bincount(where, weights=people)
+            bad = distinct(per_atom[(counts > 0) & (counts < k)] // n_atoms)
+            present = distinct(moved)
+            shown, where = np.unique(_moved(chosen, shape, keys, total, everyone), return_inverse=True)
+            n = np.zeros(len(present))
+            n[np.searchsorted(present, shown)] = np.bincount(where, weights=chosen_n)
+            frame = pd.DataFrame({name: labels[codes] for name, labels, codes in
+                                  zip(keys.names, keys.labels, np.unravel_index(present, shape))})
+            frames.append(frame.assign(safe=~np.isin(present, bad), n=n))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _moved(cells: np.ndarray, shape: tuple[int, ...], keys: _Margins, total: bool,
+           everyone: bool) -> np.ndarray:
+    """The cells' codes with the total margin and/or the ``all`` group put in."""
+    codes = list(np.unravel_index(cells, shape))
+    if total:
+        codes[keys.total] = np.full(cells.size, shape[keys.total] - 1)
+    if everyone:
+        codes[keys.group] = np.full(cells.size, 2)
+    return np.ravel_multi_index(tuple(codes), shape)
 
 
 def _month_cells(attendance: pd.DataFrame, slice_: Slice, atoms: Atoms, k: int) -> pd.DataFrame:
