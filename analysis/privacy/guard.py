@@ -246,30 +246,66 @@ def guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFram
                 "These roles are not shown on their own because too few people hold them: "
                 + ", ".join(hidden_roles) + ".")
     selection = site_mask & role_mask
-    comparisons = [("everyone", np.ones(len(panel), dtype=bool))]
+    chosen = _counts_by(panel, selection)  # within each reference below, the selection is the same
+    comparisons = [("everyone", chosen, _counts_by(panel, np.ones(len(panel), dtype=bool)))]
     if filters.sites is not None and filters.roles is not None:
-        comparisons += [("the selected practices", site_mask), ("the selected roles", role_mask)]
+        comparisons += [("the selected practices", chosen, _counts_by(panel, site_mask)),
+                        ("the selected roles", chosen, _counts_by(panel, role_mask))]
         # each selected practice on its own is shown unfiltered: its role split must be safe too
-        for site in filters.sites:
-            comparisons.append((site, sites_all == site))
-    for where, reference in comparisons:
-        chosen = selection & reference
-        sel = _counts_by(panel, chosen)
-        ref = _counts_by(panel, reference)
-        for wave in sel.index:
-            for group in GROUPS:
-                n_sel, n_ref = int(sel.loc[wave, group]), int(ref.loc[wave, group])
-                if n_sel == 0 and where != "everyone":
-                    continue
-                if n_sel == 0 and group != "all":
-                    continue
-                decision = check_filter(n_sel, n_ref, k)
-                if not decision.allowed:
-                    raise FilterRefused(
-                        f"This selection cannot be shown: at wave {wave}, within {where}, "
-                        f"the {group if group != 'all' else 'respondents'} it selects or leaves "
-                        f"out are fewer than {k}, which could identify people. "
-                        "Choose a wider selection.")
+        comparisons += _counts_by_site(panel, selection, list(filters.sites))
+    for where, sel, ref in comparisons:
+        refused = _first_refused(sel.to_numpy(), ref.to_numpy(), where == "everyone", k)
+        if refused is not None:
+            wave, group = sel.index[refused[0]], GROUPS[refused[1]]
+            raise FilterRefused(
+                f"This selection cannot be shown: at wave {wave}, within {where}, "
+                f"the {group if group != 'all' else 'respondents'} it selects or leaves "
+                f"out are fewer than {k}, which could identify people. "
+                "Choose a wider selection.")
+
+
+def _counts_by_site(panel: pd.DataFrame, selection: np.ndarray,
+                    sites: list[str]) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """``_counts_by`` within each site (selected, and everyone there), from one grouping."""
+    waves = panel["wave"].astype(str).unique()
+    rows = panel[["site", "wave", "participant"]].assign(chosen=selection)
+    rows["chosen_participant"] = rows["participant"].where(selection, 0)
+    rows = rows.loc[rows["site"].isin(sites)]
+    sums = rows.groupby(["site", "wave"])[["participant", "chosen", "chosen_participant"]].sum()
+    sizes = rows.groupby(["site", "wave"]).size()
+    present = set(sizes.index.get_level_values(0))
+    found = []
+    for site in sites:
+        if site in present:
+            here = sums.loc[site].reindex(waves, fill_value=0)
+            size = sizes.loc[site].reindex(waves, fill_value=0)
+        else:
+            here = pd.DataFrame(0, index=waves, columns=sums.columns)
+            size = pd.Series(0, index=waves)
+        sel = pd.DataFrame({"participants": here["chosen_participant"],
+                            "comparison": here["chosen"] - here["chosen_participant"],
+                            "all": here["chosen"]})
+        ref = pd.DataFrame({"participants": here["participant"], "comparison": size - here["participant"],
+                            "all": size})
+        found.append((site, sel, ref))
+    return found
+
+
+def _first_refused(sel: np.ndarray, ref: np.ndarray, everyone: bool, k: int) -> tuple[int, int] | None:
+    """The first (wave, group) cell, in row order, that :func:`check_filter` refuses."""
+    k = validate_min_group_size(k)
+    sel, ref = sel.astype(np.int64), ref.astype(np.int64)
+    if (sel < 0).any() or (ref < sel).any():
+        raise ValueError("inconsistent filter sizes")
+    remainder = ref - sel
+    refused = (sel < k) | ((remainder > 0) & (remainder < k))
+    skip = sel == 0
+    if everyone:
+        skip[:, -1] = False  # an empty selection is refused against everyone ('all' column)
+    cells = np.flatnonzero((refused & ~skip).ravel())
+    if not cells.size:
+        return None
+    return divmod(int(cells[0]), sel.shape[1])
 
 
 def role_visibility(panel: pd.DataFrame, k: int) -> dict[str, bool]:
@@ -302,9 +338,10 @@ def suppress_descriptives(raw: pd.DataFrame, respondents: pd.DataFrame, value_co
     """Two-way suppression per outcome × wave, consistent across outcomes and with
     the respondents table (a cell hidden anywhere is hidden everywhere)."""
     forced = hidden_cells(respondents)
+    cells = pd.MultiIndex.from_arrays([raw[c].astype(str) for c in ("wave", "site", "group")])
     for _ in range(10):
-        keys = list(zip(raw["wave"].astype(str), raw["site"].astype(str), raw["group"].astype(str)))
-        mask = pd.Series([key in forced for key in keys], index=raw.index)
+        mask = pd.Series(cells.isin(list(forced)) if forced else np.zeros(len(raw), dtype=bool),
+                         index=raw.index)
         out = suppress_with_forced(raw, "n", value_cols, "site", "group", ["outcome", "wave"], k, mask)
         now = forced | hidden_cells(out)
         if now == forced:
