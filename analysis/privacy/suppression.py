@@ -481,15 +481,27 @@ def suppress_two_way(
     col_is_total = (frame[col_dim] == col_total).to_numpy(dtype=bool)
     along_rows = _groups(frame, keys + [col_dim])
     along_cols = _groups(frame, keys + [row_dim])
-    tables = _groups(frame, keys)
-    row_codes, row_values = pd.factorize(frame[row_dim].to_numpy(dtype=object), use_na_sentinel=False)
-    col_codes, col_values = pd.factorize(frame[col_dim].to_numpy(dtype=object), use_na_sentinel=False)
+    _hide_until_safe(frame[row_dim], frame[col_dim], (row_is_total, col_is_total),
+                     (along_rows, along_cols, _groups(frame, keys)), counts, hidden, k)
+    return _finalise(frame, count_col, value_cols, counts, hidden)
+
+
+def _hide_until_safe(rows: pd.Series, cols: pd.Series, totals: tuple[np.ndarray, np.ndarray],
+                     lines: tuple[_Lines, _Lines, _Lines], counts: np.ndarray, hidden: np.ndarray,
+                     k: int) -> None:
+    """The loop of :func:`suppress_two_way` (line rule both ways, then audit), in place.
+
+    ``lines``: breakdowns along rows, along columns, and the tables.
+    """
+    row_codes, row_values = pd.factorize(rows.to_numpy(dtype=object), use_na_sentinel=False)
+    col_codes, col_values = pd.factorize(cols.to_numpy(dtype=object), use_na_sentinel=False)
     shape = (len(row_values), len(col_values))
+    along_rows, along_cols, tables = lines
     dirty = np.ones(len(tables.bounds) - 1, dtype=bool)
     audited = np.zeros_like(hidden)
     while True:
-        changed = _complete_breakdowns(counts, hidden, row_is_total, along_rows, k)
-        changed |= _complete_breakdowns(counts, hidden, col_is_total, along_cols, k)
+        changed = _complete_breakdowns(counts, hidden, totals[0], along_rows, k)
+        changed |= _complete_breakdowns(counts, hidden, totals[1], along_cols, k)
         # a table whose hidden cells are as at its last audit would be audited the same way
         dirty[tables.labels[hidden != audited]] = True
         audited = hidden.copy()
@@ -497,8 +509,7 @@ def suppress_two_way(
                                  counts, hidden)
         dirty[:] = False
         if not changed:
-            break
-    return _finalise(frame, count_col, value_cols, counts, hidden)
+            return
 
 
 def _linear_audit(tables: _Lines, dirty: np.ndarray, row_codes: np.ndarray, col_codes: np.ndarray,
