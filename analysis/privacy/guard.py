@@ -222,11 +222,10 @@ def _counts_by(panel: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
 
 def guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFrame, k: int) -> None:
     """Refuse a filter that shows a small group directly or by subtraction."""
-    sites_all = panel["site"].to_numpy()
-    roles_all = panel["role"].to_numpy()
-    site_mask = (np.isin(sites_all, list(filters.sites)) if filters.sites is not None
+    # hashed membership: np.isin sorts object arrays
+    site_mask = (panel["site"].isin(list(filters.sites)).to_numpy(dtype=bool) if filters.sites is not None
                  else np.ones(len(panel), dtype=bool))
-    role_mask = (np.isin(roles_all, list(filters.roles)) if filters.roles is not None
+    role_mask = (panel["role"].isin(list(filters.roles)).to_numpy(dtype=bool) if filters.roles is not None
                  else np.ones(len(panel), dtype=bool))
     if filters.sites is not None:
         site_rows = respondents.loc[respondents["site"].isin(list(filters.sites))]
@@ -246,17 +245,18 @@ def guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFram
                 "These roles are not shown on their own because too few people hold them: "
                 + ", ".join(hidden_roles) + ".")
     selection = site_mask & role_mask
-    chosen = _counts_by(panel, selection)  # within each reference below, the selection is the same
-    comparisons = [("everyone", chosen, _counts_by(panel, np.ones(len(panel), dtype=bool)))]
+    within = _counts_by(panel, selection)  # within each reference below, the selection is the same
+    chosen, waves = within.to_numpy(), within.index
+    comparisons = [("everyone", chosen, _counts_by(panel, np.ones(len(panel), dtype=bool)).to_numpy())]
     if filters.sites is not None and filters.roles is not None:
-        comparisons += [("the selected practices", chosen, _counts_by(panel, site_mask)),
-                        ("the selected roles", chosen, _counts_by(panel, role_mask))]
+        comparisons += [("the selected practices", chosen, _counts_by(panel, site_mask).to_numpy()),
+                        ("the selected roles", chosen, _counts_by(panel, role_mask).to_numpy())]
         # each selected practice on its own is shown unfiltered: its role split must be safe too
         comparisons += _counts_by_site(panel, selection, list(filters.sites))
     for where, sel, ref in comparisons:
-        refused = _first_refused(sel.to_numpy(), ref.to_numpy(), where == "everyone", k)
+        refused = _first_refused(sel, ref, where == "everyone", k)
         if refused is not None:
-            wave, group = sel.index[refused[0]], GROUPS[refused[1]]
+            wave, group = waves[refused[0]], GROUPS[refused[1]]
             raise FilterRefused(
                 f"This selection cannot be shown: at wave {wave}, within {where}, "
                 f"the {group if group != 'all' else 'respondents'} it selects or leaves "
@@ -265,29 +265,23 @@ def guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFram
 
 
 def _counts_by_site(panel: pd.DataFrame, selection: np.ndarray,
-                    sites: list[str]) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
-    """``_counts_by`` within each site (selected, and everyone there), from one grouping."""
+                    sites: list[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``_counts_by`` within each site (selected, and everyone there) as arrays, from one grouping."""
     waves = panel["wave"].astype(str).unique()
-    rows = panel[["site", "wave", "participant"]].assign(chosen=selection)
+    rows = panel[["site", "wave", "participant"]].assign(chosen=selection, size=1)
     rows["chosen_participant"] = rows["participant"].where(selection, 0)
     rows = rows.loc[rows["site"].isin(sites)]
-    sums = rows.groupby(["site", "wave"])[["participant", "chosen", "chosen_participant"]].sum()
-    sizes = rows.groupby(["site", "wave"]).size()
-    present = set(sizes.index.get_level_values(0))
+    columns = ["participant", "chosen", "chosen_participant", "size"]
+    where = {site: i for i, site in enumerate(dict.fromkeys(sites))}
+    unique = list(where)
+    grid = pd.MultiIndex.from_product([unique, waves], names=["site", "wave"])
+    sums = (rows.groupby(["site", "wave"])[columns].sum().reindex(grid, fill_value=0)
+            .to_numpy(dtype=np.int64).reshape(len(unique), len(waves), len(columns)))
     found = []
     for site in sites:
-        if site in present:
-            here = sums.loc[site].reindex(waves, fill_value=0)
-            size = sizes.loc[site].reindex(waves, fill_value=0)
-        else:
-            here = pd.DataFrame(0, index=waves, columns=sums.columns)
-            size = pd.Series(0, index=waves)
-        sel = pd.DataFrame({"participants": here["chosen_participant"],
-                            "comparison": here["chosen"] - here["chosen_participant"],
-                            "all": here["chosen"]})
-        ref = pd.DataFrame({"participants": here["participant"], "comparison": size - here["participant"],
-                            "all": size})
-        found.append((site, sel, ref))
+        part, chosen, chosen_part, size = np.moveaxis(sums[where[site]], -1, 0)
+        found.append((site, np.stack([chosen_part, chosen - chosen_part, chosen], axis=1),
+                      np.stack([part, size - part, size], axis=1)))
     return found
 
 
