@@ -269,7 +269,7 @@ def _counts_by_site(panel: pd.DataFrame, selection: np.ndarray,
     """``_counts_by`` within each site (selected, and everyone there) as arrays, from one grouping."""
     waves = panel["wave"].astype(str).unique()
     rows = panel[["site", "wave", "participant"]].assign(chosen=selection, size=1)
-    rows["chosen_participant"] = rows["participant"].where(selection, 0)
+    rows["chosen_participant"] = rows["participant"] & selection
     rows = rows.loc[rows["site"].isin(sites)]
     columns = ["participant", "chosen", "chosen_participant", "size"]
     where = {site: i for i, site in enumerate(dict.fromkeys(sites))}
