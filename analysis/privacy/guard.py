@@ -222,11 +222,10 @@ def _counts_by(panel: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
 
 def guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFrame, k: int) -> None:
     """Refuse a filter that shows a small group directly or by subtraction."""
-    sites_all = panel["site"].to_numpy()
-    roles_all = panel["role"].to_numpy()
-    site_mask = (np.isin(sites_all, list(filters.sites)) if filters.sites is not None
+    # hashed membership: np.isin sorts object arrays
+    site_mask = (panel["site"].isin(list(filters.sites)).to_numpy(dtype=bool) if filters.sites is not None
                  else np.ones(len(panel), dtype=bool))
-    role_mask = (np.isin(roles_all, list(filters.roles)) if filters.roles is not None
+    role_mask = (panel["role"].isin(list(filters.roles)).to_numpy(dtype=bool) if filters.roles is not None
                  else np.ones(len(panel), dtype=bool))
     if filters.sites is not None:
         site_rows = respondents.loc[respondents["site"].isin(list(filters.sites))]
@@ -246,30 +245,61 @@ def guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFram
                 "These roles are not shown on their own because too few people hold them: "
                 + ", ".join(hidden_roles) + ".")
     selection = site_mask & role_mask
-    comparisons = [("everyone", np.ones(len(panel), dtype=bool))]
+    within = _counts_by(panel, selection)  # within each reference below, the selection is the same
+    chosen, waves = within.to_numpy(), within.index
+    comparisons = [("everyone", chosen, _counts_by(panel, np.ones(len(panel), dtype=bool)).to_numpy())]
     if filters.sites is not None and filters.roles is not None:
-        comparisons += [("the selected practices", site_mask), ("the selected roles", role_mask)]
+        comparisons += [("the selected practices", chosen, _counts_by(panel, site_mask).to_numpy()),
+                        ("the selected roles", chosen, _counts_by(panel, role_mask).to_numpy())]
         # each selected practice on its own is shown unfiltered: its role split must be safe too
-        for site in filters.sites:
-            comparisons.append((site, sites_all == site))
-    for where, reference in comparisons:
-        chosen = selection & reference
-        sel = _counts_by(panel, chosen)
-        ref = _counts_by(panel, reference)
-        for wave in sel.index:
-            for group in GROUPS:
-                n_sel, n_ref = int(sel.loc[wave, group]), int(ref.loc[wave, group])
-                if n_sel == 0 and where != "everyone":
-                    continue
-                if n_sel == 0 and group != "all":
-                    continue
-                decision = check_filter(n_sel, n_ref, k)
-                if not decision.allowed:
-                    raise FilterRefused(
-                        f"This selection cannot be shown: at wave {wave}, within {where}, "
-                        f"the {group if group != 'all' else 'respondents'} it selects or leaves "
-                        f"out are fewer than {k}, which could identify people. "
-                        "Choose a wider selection.")
+        comparisons += _counts_by_site(panel, selection, list(filters.sites))
+    for where, sel, ref in comparisons:
+        refused = _first_refused(sel, ref, where == "everyone", k)
+        if refused is not None:
+            wave, group = waves[refused[0]], GROUPS[refused[1]]
+            raise FilterRefused(
+                f"This selection cannot be shown: at wave {wave}, within {where}, "
+                f"the {group if group != 'all' else 'respondents'} it selects or leaves "
+                f"out are fewer than {k}, which could identify people. "
+                "Choose a wider selection.")
+
+
+def _counts_by_site(panel: pd.DataFrame, selection: np.ndarray,
+                    sites: list[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``_counts_by`` within each site (selected, and everyone there) as arrays, from one grouping."""
+    waves = panel["wave"].astype(str).unique()
+    rows = panel[["site", "wave", "participant"]].assign(chosen=selection, size=1)
+    rows["chosen_participant"] = rows["participant"] & selection
+    rows = rows.loc[rows["site"].isin(sites)]
+    columns = ["participant", "chosen", "chosen_participant", "size"]
+    where = {site: i for i, site in enumerate(dict.fromkeys(sites))}
+    unique = list(where)
+    grid = pd.MultiIndex.from_product([unique, waves], names=["site", "wave"])
+    sums = (rows.groupby(["site", "wave"])[columns].sum().reindex(grid, fill_value=0)
+            .to_numpy(dtype=np.int64).reshape(len(unique), len(waves), len(columns)))
+    found = []
+    for site in sites:
+        part, chosen, chosen_part, size = np.moveaxis(sums[where[site]], -1, 0)
+        found.append((site, np.stack([chosen_part, chosen - chosen_part, chosen], axis=1),
+                      np.stack([part, size - part, size], axis=1)))
+    return found
+
+
+def _first_refused(sel: np.ndarray, ref: np.ndarray, everyone: bool, k: int) -> tuple[int, int] | None:
+    """The first (wave, group) cell, in row order, that :func:`check_filter` refuses."""
+    k = validate_min_group_size(k)
+    sel, ref = sel.astype(np.int64), ref.astype(np.int64)
+    if (sel < 0).any() or (ref < sel).any():
+        raise ValueError("inconsistent filter sizes")
+    remainder = ref - sel
+    refused = (sel < k) | ((remainder > 0) & (remainder < k))
+    skip = sel == 0
+    if everyone:
+        skip[:, -1] = False  # an empty selection is refused against everyone ('all' column)
+    cells = np.flatnonzero((refused & ~skip).ravel())
+    if not cells.size:
+        return None
+    return divmod(int(cells[0]), sel.shape[1])
 
 
 def role_visibility(panel: pd.DataFrame, k: int) -> dict[str, bool]:
@@ -302,9 +332,10 @@ def suppress_descriptives(raw: pd.DataFrame, respondents: pd.DataFrame, value_co
     """Two-way suppression per outcome × wave, consistent across outcomes and with
     the respondents table (a cell hidden anywhere is hidden everywhere)."""
     forced = hidden_cells(respondents)
+    cells = pd.MultiIndex.from_arrays([raw[c].astype(str) for c in ("wave", "site", "group")])
     for _ in range(10):
-        keys = list(zip(raw["wave"].astype(str), raw["site"].astype(str), raw["group"].astype(str)))
-        mask = pd.Series([key in forced for key in keys], index=raw.index)
+        mask = pd.Series(cells.isin(list(forced)) if forced else np.zeros(len(raw), dtype=bool),
+                         index=raw.index)
         out = suppress_with_forced(raw, "n", value_cols, "site", "group", ["outcome", "wave"], k, mask)
         now = forced | hidden_cells(out)
         if now == forced:

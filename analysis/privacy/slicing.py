@@ -132,21 +132,27 @@ def offered_thresholds(panel: pd.DataFrame, k: int, highest: int = MAX_THRESHOLD
         return tuple(offered)
     sessions = panel["sessions"].to_numpy()
     top = int(min(highest, sessions.max() + 1))
+    below = [_counts_below(panel, by, top) for by in (["wave"], ["wave", "site"], ["wave", "role"])]
     for t in range(BASE_MIN_SESSIONS + 1, top + 1):
-        step = (sessions >= offered[-1]) & (sessions < t)
-        if _step_safe(panel.loc[step], k):
+        # people with offered[-1] <= sessions < t, per wave (and site, and role)
+        steps = (counts[:, t] - counts[:, offered[-1]] for counts in below)
+        if not any(((step > 0) & (step < k)).any() for step in steps):
             offered.append(t)
     return tuple(offered)
 
 
-def _step_safe(rows: pd.DataFrame, k: int) -> bool:
-    if rows.empty:
-        return True
-    for by in (["wave"], ["wave", "site"], ["wave", "role"]):
-        counts = rows.groupby(by, observed=True).size().to_numpy()
-        if ((counts > 0) & (counts < k)).any():
-            return False
-    return True
+def _counts_below(panel: pd.DataFrame, by: list[str], top: int) -> np.ndarray:
+    """Rows per group of ``by`` (groups with a missing key left out) with ``sessions < j``,
+    for ``j`` in ``0 .. top``: one pass instead of one grouping per threshold."""
+    labels = panel.groupby(by, observed=True, sort=False).ngroup().to_numpy()
+    sessions = pd.to_numeric(panel["sessions"], errors="coerce").to_numpy(dtype="float64")
+    keep = (labels >= 0) & ~np.isnan(sessions)
+    # sessions < j  <=>  j >= floor(sessions) + 1
+    first = np.clip(np.floor(sessions[keep]) + 1, 0, top + 1).astype(np.int64)
+    n_groups = int(labels.max()) + 1 if labels.size else 0
+    hist = np.zeros((n_groups, top + 2), dtype=np.int64)
+    np.add.at(hist, (labels[keep], first), 1)
+    return np.cumsum(hist, axis=1)
 
 
 @dataclass(frozen=True)

@@ -49,12 +49,14 @@ References
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from analysis.privacy.cell_graph import bridge_cuts, close_cycle
 
 __all__ = [
     "ABSOLUTE_MIN_GROUP_SIZE",
@@ -188,16 +190,82 @@ def _complete_line(
         return changed
 
 
+@dataclass(frozen=True)
+class _Lines:
+    """A partition of the rows into breakdowns (or tables): a label per row, and the rows
+    of each label in ascending order (``order[bounds[g]:bounds[g + 1]]``)."""
+
+    labels: np.ndarray
+    order: np.ndarray
+    bounds: np.ndarray
+
+    def rows(self, group: int) -> np.ndarray:
+        return self.order[self.bounds[group]:self.bounds[group + 1]]
+
+
+def _unsafe(n_hidden: np.ndarray, hidden_sum: np.ndarray, total_hidden: np.ndarray,
+            k: int) -> np.ndarray:
+    """``_complete_line``'s test, for many breakdowns (or steps) at once."""
+    return ((n_hidden == 1) | ((n_hidden >= 1) & (hidden_sum < k))
+            | (total_hidden & (n_hidden == 0)))
+
+
 def _complete_breakdowns(
     counts: np.ndarray,
     hidden: np.ndarray,
     is_total: np.ndarray,
-    groups: Mapping[Any, np.ndarray],
+    lines: _Lines,
     k: int,
 ) -> bool:
-    """Run ``_complete_line`` over every breakdown (positional index arrays)."""
+    """Apply ``_complete_line`` to every breakdown, in place, all at once.
+
+    ``_complete_line`` hides the visible members with people in ascending (count, row)
+    order until the breakdown is safe, then the total if it never is; here every
+    breakdown's candidates are sorted once and the safety test is evaluated on running
+    sums. Sums of whole counts are exact in any order; other counts take the loop.
+    """
+    n_lines = len(lines.bounds) - 1
+    if n_lines <= 0:
+        return False
+    if not (np.all(np.mod(counts, 1.0) == 0.0) and np.abs(counts).max() < 2.0**52):
+        return _complete_each(counts, hidden, is_total, lines, k)
+    labels = lines.labels
+    hidden_members = hidden & ~is_total
+    n_hidden = np.bincount(labels, weights=hidden_members, minlength=n_lines)
+    hidden_sum = np.bincount(labels, weights=np.where(hidden_members, counts, 0.0), minlength=n_lines)
+    total_hidden = np.bincount(labels, weights=hidden & is_total, minlength=n_lines) > 0
+    bad = _unsafe(n_hidden, hidden_sum, total_hidden, k)
+    if not bad.any():
+        return False
+    cand = np.flatnonzero(~is_total & (counts > 0) & ~hidden & bad[labels])
+    cand = cand[np.lexsort((cand, counts[cand], labels[cand]))]
+    line = labels[cand]
+    first = np.ones(len(cand), dtype=bool)
+    first[1:] = line[1:] != line[:-1]
+    starts = np.flatnonzero(first)
+    run = np.cumsum(first) - 1
+    running = np.cumsum(counts[cand])
+    running -= (running - counts[cand])[starts][run]
+    step = np.arange(len(cand))
+    safe = ~_unsafe(n_hidden[line] + step - starts[run] + 1, hidden_sum[line] + running,
+                    total_hidden[line], k)
+    if len(cand):
+        first_safe = np.minimum.reduceat(np.where(safe, step, len(cand)), starts)
+        take = step <= first_safe[run]
+        hidden[cand[take]] = True
+        bad[line[starts]] = first_safe == len(cand)  # still unsafe once every member is hidden
+    # nothing left to hide among members: the total would reveal them
+    totals = np.flatnonzero(is_total & (counts > 0) & ~hidden & bad[labels])
+    hidden[totals] = True
+    return bool(len(cand) or totals.size)
+
+
+def _complete_each(counts: np.ndarray, hidden: np.ndarray, is_total: np.ndarray, lines: _Lines,
+                   k: int) -> bool:
+    """``_complete_line`` breakdown by breakdown (counts that are not whole numbers)."""
     changed = False
-    for positions in groups.values():
+    for group in range(len(lines.bounds) - 1):
+        positions = lines.rows(group)
         sub_hidden = hidden[positions]
         if _complete_line(counts[positions], sub_hidden, is_total[positions], k):
             hidden[positions] = sub_hidden
@@ -231,10 +299,16 @@ def _finalise(
     return out
 
 
-def _groups(frame: pd.DataFrame, by: Sequence[str]) -> Mapping[Any, np.ndarray]:
-    if not by:
-        return {None: np.arange(len(frame))}
-    return frame.groupby(list(by), sort=False, dropna=False).indices
+def _groups(frame: pd.DataFrame, by: Sequence[str]) -> _Lines:
+    """The breakdowns (or tables) sharing the values of ``by``; one group when ``by`` is empty."""
+    if by:
+        labels = frame.groupby(list(by), sort=False, dropna=False).ngroup().to_numpy(dtype=np.int64)
+    else:
+        labels = np.zeros(len(frame), dtype=np.int64)
+    n_groups = int(labels.max()) + 1 if labels.size else 0
+    order = np.argsort(labels, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=n_groups))])
+    return _Lines(labels, order, bounds)
 
 
 def suppress_breakdown(
@@ -339,40 +413,6 @@ def _total_mask(
 # --------------------------------------------------------------------------
 
 
-def _bridges(
-    row_nodes: np.ndarray, col_nodes: np.ndarray, hidden_positions: np.ndarray
-) -> list[tuple[int, set[Any]]]:
-    """Hidden cells that a linear attack determines exactly.
-
-    In a table with both margins, flipping the sign of the total row and the
-    total column turns every constraint into "this line sums to zero"; the
-    constraint system is then the incidence matrix of a bipartite graph
-    (row values and column values as nodes, hidden cells as edges), and a
-    hidden cell is determined exactly iff its edge is a *bridge* of that graph.
-    Returns (position, nodes on the row side of the cut) for each bridge.
-    """
-    adjacency: dict[Any, list[tuple[Any, int]]] = {}
-    for pos in hidden_positions:
-        r, c = ("r", row_nodes[pos]), ("c", col_nodes[pos])
-        adjacency.setdefault(r, []).append((c, pos))
-        adjacency.setdefault(c, []).append((r, pos))
-    found = []
-    for pos in hidden_positions:
-        start, goal = ("r", row_nodes[pos]), ("c", col_nodes[pos])
-        seen = {start}
-        queue = deque([start])
-        while queue:
-            node = queue.popleft()
-            for nxt, edge in adjacency[node]:
-                if edge == pos or nxt in seen:
-                    continue
-                seen.add(nxt)
-                queue.append(nxt)
-        if goal not in seen:
-            found.append((int(pos), seen))
-    return found
-
-
 def suppress_two_way(
     frame: pd.DataFrame,
     count_col: str,
@@ -441,61 +481,51 @@ def suppress_two_way(
     col_is_total = (frame[col_dim] == col_total).to_numpy(dtype=bool)
     along_rows = _groups(frame, keys + [col_dim])
     along_cols = _groups(frame, keys + [row_dim])
-    tables = _groups(frame, keys)
-    row_nodes = frame[row_dim].to_numpy(dtype=object)
-    col_nodes = frame[col_dim].to_numpy(dtype=object)
-    while True:
-        changed = _complete_breakdowns(counts, hidden, row_is_total, along_rows, k)
-        changed |= _complete_breakdowns(counts, hidden, col_is_total, along_cols, k)
-        changed |= _linear_audit(tables, row_nodes, col_nodes, counts, hidden)
-        if not changed:
-            break
+    _hide_until_safe(frame[row_dim], frame[col_dim], (row_is_total, col_is_total),
+                     (along_rows, along_cols, _groups(frame, keys)), counts, hidden, k)
     return _finalise(frame, count_col, value_cols, counts, hidden)
 
 
-def _linear_audit(tables: Mapping[Any, np.ndarray], row_nodes: np.ndarray, col_nodes: np.ndarray,
-                  counts: np.ndarray, hidden: np.ndarray) -> bool:
-    """Hide a further cell in every table where a hidden cell is still determined exactly."""
-    positive = counts > 0
+def _hide_until_safe(rows: pd.Series, cols: pd.Series, totals: tuple[np.ndarray, np.ndarray],
+                     lines: tuple[_Lines, _Lines, _Lines], counts: np.ndarray, hidden: np.ndarray,
+                     k: int) -> None:
+    """The loop of :func:`suppress_two_way` (line rule both ways, then audit), in place.
+
+    ``lines``: breakdowns along rows, along columns, and the tables.
+    """
+    row_codes, row_values = pd.factorize(rows.to_numpy(dtype=object), use_na_sentinel=False)
+    col_codes, col_values = pd.factorize(cols.to_numpy(dtype=object), use_na_sentinel=False)
+    shape = (len(row_values), len(col_values))
+    along_rows, along_cols, tables = lines
+    dirty = np.ones(len(tables.bounds) - 1, dtype=bool)
+    audited = np.zeros_like(hidden)
+    while True:
+        changed = _complete_breakdowns(counts, hidden, totals[0], along_rows, k)
+        changed |= _complete_breakdowns(counts, hidden, totals[1], along_cols, k)
+        # a table whose hidden cells are as at its last audit would be audited the same way
+        dirty[tables.labels[hidden != audited]] = True
+        audited = hidden.copy()
+        changed |= _linear_audit(tables, np.flatnonzero(dirty), row_codes, col_codes, shape,
+                                 counts, hidden)
+        dirty[:] = False
+        if not changed:
+            return
+
+
+def _linear_audit(tables: _Lines, dirty: np.ndarray, row_codes: np.ndarray, col_codes: np.ndarray,
+                  shape: tuple[int, int], counts: np.ndarray, hidden: np.ndarray) -> bool:
+    """Hide a further cell in every table where a hidden cell is still determined exactly.
+
+    Only the first bridge of a table (in row order) is handled per round: the line rule
+    runs again before the next audit.
+    """
     changed = False
-    for positions in tables.values():
-        hidden_here = positions[hidden[positions]]
-        for bridge, row_side in _bridges(row_nodes, col_nodes, hidden_here):
-            if hidden[bridge]:
-                changed |= _close_cycle(
-                    positions, bridge, row_side, row_nodes, col_nodes,
-                    counts, hidden, positive,
-                )
-                break  # re-run the line rule before auditing again
+    for table in dirty:
+        positions = tables.rows(table)
+        cut = next(bridge_cuts(row_codes, col_codes, positions[hidden[positions]], shape), None)
+        if cut is not None:
+            changed |= close_cycle(positions, cut, row_codes, col_codes, counts, hidden)
     return changed
-
-
-def _close_cycle(
-    positions: np.ndarray,
-    bridge: int,
-    row_side: set[Any],
-    row_nodes: np.ndarray,
-    col_nodes: np.ndarray,
-    counts: np.ndarray,
-    hidden: np.ndarray,
-    positive: np.ndarray,
-) -> bool:
-    """Hide the smallest visible cell whose edge crosses the bridge's cut."""
-    candidates = [
-        p
-        for p in positions
-        if positive[p]
-        and not hidden[p]
-        and ((("r", row_nodes[p]) in row_side) != (("c", col_nodes[p]) in row_side))
-    ]
-    if not candidates:
-        # nothing can hide it: hide every cell with people in this table
-        newly = [p for p in positions if positive[p] and not hidden[p]]
-        hidden[newly] = True
-        return bool(newly)
-    pick = min(candidates, key=lambda p: (counts[p], p))
-    hidden[pick] = True
-    return True
 
 
 # --------------------------------------------------------------------------
