@@ -41,7 +41,10 @@ def normalized_sql(canonical: str, expression: str) -> str:
     labels and categories; other columns unchanged."""
     if canonical not in LABEL_COLUMNS:
         return expression
-    return f"regexp_replace(nfc_normalize({expression}), '{INVISIBLE}', '', 'g')"
+    # ASCII text (as many bytes as characters) is NFC and holds no invisible character:
+    # it is kept as it is, and only other text pays for the normalisation.
+    return (f"CASE WHEN strlen({expression}) = length({expression}) THEN {expression} "
+            f"ELSE regexp_replace(nfc_normalize({expression}), '{INVISIBLE}', '', 'g') END")
 
 
 def label_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
