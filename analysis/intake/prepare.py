@@ -104,6 +104,13 @@ def staged_columns(chosen: Mapping[str, int], key: str) -> list[str]:
     return [f"{key} AS _key", *cols, f"({blank or 'false'}) AS _blank"]
 
 
+def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
+                    chosen: Mapping[str, int], secret: bytes | None) -> StagedFile:
+    """:func:`~analysis.intake.staging.stage` a file as :func:`staged_columns`."""
+    key, params = key_sql(chosen, secret)
+    return stage(cur, decoded, name, select=staged_columns(chosen, key), params=params)
+
+
 def view_sql(name: str, staged: StagedFile) -> str:
     return (f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {staged.position_sql('s')} AS _rid, "
             f"* EXCLUDE (_blank) FROM {staged.table} s")
@@ -161,9 +168,7 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
             secret = load_secret()
         chosen[kind], unmapped[kind], mapping_problems = resolve_mapping(upload, d.headers,
                                                                           saved[kind])
-        key, params = key_sql(chosen[kind], secret)
-        s = stage(cur, d, f"stage_{kind}", select=staged_columns(chosen[kind], key),
-                  params=params)
+        s = stage_canonical(cur, d, f"stage_{kind}", chosen[kind], secret)
         problems.extend(s.problems)
         if s.failed:
             # DuckDB's reader gave up on the file: the cursor's transaction is aborted,
