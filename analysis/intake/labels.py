@@ -41,21 +41,30 @@ def normalized_sql(canonical: str, expression: str) -> str:
     labels and categories; other columns unchanged."""
     if canonical not in LABEL_COLUMNS:
         return expression
-    return f"regexp_replace(nfc_normalize({expression}), '{INVISIBLE}', '', 'g')"
+    # ASCII text (as many bytes as characters) is NFC and holds no invisible character:
+    # it is kept as it is, and only other text pays for the normalisation.
+    return (f"CASE WHEN strlen({expression}) = length({expression}) THEN {expression} "
+            f"ELSE regexp_replace(nfc_normalize({expression}), '{INVISIBLE}', '', 'g') END")
 
 
 def label_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
                    limits: bounds.InputLimits | None = None) -> list[Problem]:
-    """Labels with markup (errors, first rows named) and columns with too many values."""
+    """Labels with markup (errors, first rows named) and columns with too many values.
+
+    One scan counts every label column's values and its rows with markup; only a
+    column with markup is read again, for its first rows.
+    """
     limits = limits or bounds.DEFAULT
     problems: list[Problem] = []
-    for canonical, source in view.columns.items():
-        if canonical not in LABEL_COLUMNS:
-            continue
+    columns = [(c, s) for c, s in view.columns.items() if c in LABEL_COLUMNS]
+    if not columns:
+        return problems
+    parts = [f"approx_count_distinct(nullif(trim({q(c)}), '')), "
+             f"count(*) FILTER (WHERE regexp_matches({q(c)}, '{MARKUP}'))" for c, _ in columns]
+    counts = cur.execute(f"SELECT {', '.join(parts)} FROM {view.relation}").fetchone()
+    for number, (canonical, source) in enumerate(columns):
+        distinct, marked = counts[2 * number] or 0, counts[2 * number + 1] or 0
         column = q(canonical)
-        distinct = cur.execute(
-            f"SELECT approx_count_distinct(nullif(trim({column}), '')) FROM {view.relation}"
-        ).fetchone()[0] or 0
         if distinct > limits.max_categories:
             problems.append(Problem(
                 view.file_name, None, source, None,
@@ -63,6 +72,8 @@ def label_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
                 f"this column has about {distinct:,} different values; a {canonical} column "
                 f"may have at most {limits.max_categories:,}. Is it mapped to the right "
                 "column?"))
+            continue
+        if not marked:
             continue
         rows = cur.execute(
             f"SELECT {view.row_sql('_rid')}, {column} FROM {view.relation} WHERE "

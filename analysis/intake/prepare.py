@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
-import pandas as pd
 
 from analysis.access.scope import Scope, require
 from analysis.definitions.scoring_sql import quote_identifier as q
@@ -23,7 +22,12 @@ from analysis.intake import scoped
 from analysis.intake.labels import label_problems, normalized_sql
 from analysis.intake.mapping import resolve_mapping, saved_for
 from analysis.intake.problems import Problem, has_errors, sort_problems
-from analysis.intake.pseudonymize import key_problem, pseudonymize_by_default, pseudonyms
+from analysis.intake.pseudonymize import (
+    key_problem,
+    load_secret,
+    pseudonym_sql,
+    pseudonymize_by_default,
+)
 from analysis.intake.readers import DecodedFile, decode
 from analysis.intake.staging import SYSTEM_ERRORS, StagedFile, row_number_sql, stage
 from analysis.intake.stored_checks import (
@@ -74,50 +78,50 @@ def check_kinds(files: Sequence[UploadFile]) -> None:
         raise ValueError("one upload takes at most one survey file and one attendance file")
 
 
-def view_sql(name: str, staged: StagedFile, chosen: Mapping[str, int],
-              pseudonymized: bool) -> str:
-    cols = [f"{normalized_sql(canonical, f's.c{index}')} AS {q(canonical)}"
-            for canonical, index in chosen.items()]
+def key_sql(chosen: Mapping[str, int], secret: bytes | None) -> tuple[str, dict[str, bytes]]:
+    """SQL (over the file's text columns) for the respondent key as it will be stored,
+    and its parameters: the trimmed ID, or its pseudonym when ``secret`` is given."""
     id_index = chosen.get("respondent_id")
     if id_index is None:
-        key = "NULL::VARCHAR"
-        join = ""
-    elif pseudonymized:
-        key = f"coalesce(m.pid, nullif(trim(s.c{id_index}), ''))"
-        join = f" LEFT JOIN id_map m ON m.raw = trim(s.c{id_index})"
-    else:
-        key = f"nullif(trim(s.c{id_index}), '')"
-        join = ""
+        return "NULL::VARCHAR", {}
+    given = f"nullif(trim(c{id_index}), '')"
+    if secret is None:
+        return given, {}
+    hashed, params = pseudonym_sql(f"c{id_index}", secret)
+    return f"CASE WHEN {given} IS NOT NULL THEN {hashed} END", params
+
+
+def staged_columns(chosen: Mapping[str, int], key: str) -> list[str]:
+    """What is staged of a file: ``_key``, the canonical columns (labels normalised) and
+    ``_blank`` (every stored column empty), computed while DuckDB reads the file.
+
+    One pass: the staged table is what every check and the write read, so neither the
+    normalisation nor the pseudonyms are computed again, and no copy of the rows is made.
+    """
+    cols = [f"{normalized_sql(canonical, f'c{index}')} AS {q(canonical)}"
+            for canonical, index in chosen.items()]
+    blank = " AND ".join(f"nullif(trim(c{i}), '') IS NULL" for i in chosen.values())
+    return [f"{key} AS _key", *cols, f"({blank or 'false'}) AS _blank"]
+
+
+def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
+                    chosen: Mapping[str, int], secret: bytes | None) -> StagedFile:
+    """:func:`~analysis.intake.staging.stage` a file as :func:`staged_columns`."""
+    key, params = key_sql(chosen, secret)
+    return stage(cur, decoded, name, select=staged_columns(chosen, key), params=params)
+
+
+def view_sql(name: str, staged: StagedFile) -> str:
     return (f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {staged.position_sql('s')} AS _rid, "
-            f"{key} AS _key, "
-            f"{', '.join(cols) or 'NULL AS _none'} FROM {staged.table} s{join}")
+            f"* EXCLUDE (_blank) FROM {staged.table} s")
 
 
-def drop_blank_rows(cur: duckdb.DuckDBPyConnection, staged: StagedFile,
-                     chosen: Mapping[str, int]) -> None:
+def drop_blank_rows(cur: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
     """Forget rows with every stored column empty (spreadsheets export them at the end).
 
     Deleting keeps the other rows' rowids, so their spreadsheet row numbers stay right.
     """
-    if not chosen:
-        return
-    blank = " AND ".join(f"nullif(trim(c{i}), '') IS NULL" for i in chosen.values())
-    cur.execute(f"DELETE FROM {staged.table} WHERE {blank}")
-
-
-def build_id_map(cur: duckdb.DuckDBPyConnection, staged: Mapping[str, StagedFile],
-                  chosen: Mapping[str, Mapping[str, int]]) -> None:
-    parts = [f"SELECT DISTINCT trim(c{chosen[k]['respondent_id']}) AS raw FROM {s.table}"
-             for k, s in staged.items() if "respondent_id" in chosen[k]]
-    raw = [r[0] for r in cur.execute(" UNION ".join(parts)).fetchall() if r[0]] if parts else []
-    mapping = pseudonyms(raw)
-    frame = pd.DataFrame({"raw": list(mapping.keys()), "pid": list(mapping.values())},
-                         dtype="string")
-    cur.register("id_map_frame", frame)
-    cur.execute("CREATE OR REPLACE TEMP TABLE id_map AS "
-                "SELECT CAST(raw AS VARCHAR) AS raw, CAST(pid AS VARCHAR) AS pid "
-                "FROM id_map_frame")
-    cur.unregister("id_map_frame")
+    cur.execute(f"DELETE FROM {staged.table} WHERE _blank")
 
 
 def file_summary(cur: duckdb.DuckDBPyConnection, view: FileView) -> FileSummary:
@@ -150,6 +154,9 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
     chosen: dict[str, dict[str, int]] = {}
     unmapped: dict[str, tuple[str, ...]] = {}
     saved = {k: saved_for(cur, k, scope) for k in by_kind}
+    # Known before reading: a file's pseudonyms are computed as DuckDB reads it.
+    missing_key = key_problem(cur, files[0].file_name) if pseudonymized else None
+    secret: bytes | None = None
     for number, (kind, upload) in enumerate(by_kind.items()):
         report(0.05 + 0.25 * number / len(by_kind), f"Reading {upload.file_name}")
         d = decode(upload.data, upload.file_name, workdir)
@@ -157,25 +164,24 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
         problems.extend(d.problems)
         if not d.readable:
             continue
-        s = stage(cur, d, f"stage_{kind}")
+        if pseudonymized and missing_key is None and secret is None:
+            secret = load_secret()
+        chosen[kind], unmapped[kind], mapping_problems = resolve_mapping(upload, d.headers,
+                                                                          saved[kind])
+        s = stage_canonical(cur, d, f"stage_{kind}", chosen[kind], secret)
         problems.extend(s.problems)
         if s.failed:
             # DuckDB's reader gave up on the file: the cursor's transaction is aborted,
             # so nothing more can be checked. Refuse with what was found so far.
             return unreadable_upload(files, decoded, problems)
         staged[kind] = s
-        chosen[kind], unmapped[kind], mapping_problems = resolve_mapping(upload, s.headers,
-                                                                          saved[kind])
         problems.extend(mapping_problems)
-    if pseudonymized and staged:
-        missing_key = key_problem(cur, files[0].file_name)
-        if missing_key is not None:
-            return unreadable_upload(files, decoded, problems + [missing_key])
-        build_id_map(cur, staged, chosen)
+    if staged and missing_key is not None:
+        return unreadable_upload(files, decoded, problems + [missing_key])
     views: dict[str, FileView] = {}
     for kind, s in staged.items():
-        drop_blank_rows(cur, s, chosen[kind])
-        cur.execute(view_sql(f"v_{kind}", s, chosen[kind], pseudonymized))
+        drop_blank_rows(cur, s)
+        cur.execute(view_sql(f"v_{kind}", s))
         views[kind] = FileView(
             by_kind[kind].file_name, kind, f"v_{kind}",
             {c: s.headers[i] for c, i in chosen[kind].items()},

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -111,7 +112,8 @@ def reject_message(error_type: str, n_headers: int, csv_line: str | None,
 
 
 def stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
-          max_reported: int = 1000) -> StagedFile:
+          max_reported: int = 1000, select: Sequence[str] | None = None,
+          params: Mapping[str, object] | None = None) -> StagedFile:
     """Read a decoded file into temporary table ``name`` (all VARCHAR) on ``cur``.
 
     Parameters
@@ -124,6 +126,10 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
         Our own identifier for the table (never user input).
     max_reported : int
         At most this many rejected rows become problems; a last one counts the rest.
+    select : sequence of str, optional
+        SQL expressions over the file's text columns ``c0``, ``c1``, ... stored instead
+        of those columns (e.g. the canonical columns an upload keeps), computed while
+        the file is read; their parameters in ``params``. Default: the text columns.
 
     Returns
     -------
@@ -139,7 +145,7 @@ def stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
         return StagedFile(name, gaps, decoded.headers, 0, 0, (_no_header(decoded),),
                           failed=True)
     try:
-        return _stage(cur, decoded, name, max_reported)
+        return _stage(cur, decoded, name, max_reported, select, params)
     except SYSTEM_ERRORS:
         raise  # the machine or the database, not the file: the caller explains those
     except duckdb.Error as error:
@@ -177,19 +183,21 @@ def _unreadable(decoded: DecodedFile, error: duckdb.Error) -> Problem:
 
 
 def _stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
-           max_reported: int) -> StagedFile:
+           max_reported: int, select: Sequence[str] | None,
+           params: Mapping[str, object] | None) -> StagedFile:
     n = len(decoded.headers)
     columns = {f"c{i}": "VARCHAR" for i in range(n)}
     rejects, scans, gaps = f"{name}_rejects", f"{name}_scans", f"{name}_gaps"
     for table in (name, rejects, scans, gaps):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     cur.execute(
-        f"CREATE TEMP TABLE {name} AS SELECT * FROM read_csv($path, columns=$columns, "
+        f"CREATE TEMP TABLE {name} AS SELECT {', '.join(select or ['*'])} "
+        "FROM read_csv($path, columns=$columns, "
         "header=true, delim=$delim, quote='\"', escape='\"', auto_detect=false, "
         "strict_mode=true, store_rejects=true, rejects_table=$rejects, rejects_scan=$scans, "
         "max_line_size=1048576)",
-        {"path": str(decoded.path), "columns": columns, "delim": decoded.delimiter,
-         "rejects": rejects, "scans": scans},
+        {**(params or {}), "path": str(decoded.path), "columns": columns,
+         "delim": decoded.delimiter, "rejects": rejects, "scans": scans},
     )
     # One entry per rejected record (a record may be reported once per bad column).
     cur.execute(

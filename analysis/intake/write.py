@@ -14,6 +14,7 @@ Survey rows an upload replaces move to
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import duckdb
 
@@ -48,20 +49,92 @@ def insert_upload_row(cur: duckdb.DuckDBPyConnection, batch_id: int, upload: Upl
     return int(upload_id)
 
 
-def survey_insert_sql(view: FileView, values: Mapping[str, Sequence[str]] | None = None
-                       ) -> list[tuple[str, dict]]:
-    """Statements (with parameters) storing a staged survey: item code tables, then one
-    INSERT ... SELECT (parameter ``upload_id`` to be added by the caller).
+#: An instrument with more distinct answers than this is coded by a join to its table
+#: of codes rather than by lists in the statement.
+MAX_LOOKUP = 256
 
-    Answers repeat, so each instrument's distinct answers are coded once
-    (:func:`~analysis.definitions.instruments.item_code_sql` over a small table) and joined back:
-    three times faster than coding a million rows cell by cell. The distinct answers are
-    the ones validation listed (``values``, column → distinct values) when it listed
-    every item column of the instrument; otherwise they are read from the staged table.
+
+@dataclass(frozen=True)
+class ItemCodes:
+    """How an instrument's answers become codes in the INSERT.
+
+    ``TRY_CAST(answer AS TINYINT)`` codes most answers (``"3"``); ``answers``/``codes``
+    list the others (labels, and any answer the cast would code differently), checked
+    first when ``cast_last`` else looked up only where the cast gives nothing.
+    """
+
+    key: str
+    answers: tuple[str, ...]
+    codes: tuple[int | None, ...]
+    cast_last: bool
+
+    def sql(self, column: str) -> str:
+        lookup = f"$codes_{self.key}[list_position($answers_{self.key}, {column})]"
+        cast = f"TRY_CAST({column} AS TINYINT)"
+        if not self.answers:
+            return cast
+        if self.cast_last:
+            return f"CASE WHEN list_contains($answers_{self.key}, {column}) THEN {lookup} " \
+                f"ELSE {cast} END"
+        return f"coalesce({cast}, {lookup})"
+
+    def params(self) -> dict[str, list]:
+        if not self.answers:
+            return {}
+        return {f"answers_{self.key}": list(self.answers),
+                f"codes_{self.key}": list(self.codes)}
+
+
+def item_codes(cur: duckdb.DuckDBPyConnection, view: FileView,
+               values: Mapping[str, Sequence[str]] | None = None) -> dict[str, ItemCodes | None]:
+    """Each present instrument's distinct answers coded once (temporary table
+    ``codes_<instrument>``, by :func:`~analysis.definitions.scoring_sql.item_code_sql`),
+    as :class:`ItemCodes` (None: too many answers, join the table instead).
+
+    Answers repeat: coding the distinct ones and applying the result with a cast and a
+    short list is several times cheaper than coding a million rows cell by cell, and
+    cheaper than one join per item column. The distinct answers are the ones validation
+    listed (``values``, column → distinct values) when it listed every item column of
+    the instrument; otherwise they are read from the staged table. Validation has
+    refused the upload if any answer is not a code or label, so the lists are complete.
     """
     present = set(view.columns)
     values = values or {}
-    statements: list[tuple[str, dict]] = []
+    out: dict[str, ItemCodes | None] = {}
+    for inst in INSTRUMENTS:
+        items = [col for col in inst.item_columns if col in present]
+        if not items:
+            continue
+        table = f"codes_{inst.key}"
+        code = f"CAST(({item_code_sql(inst, 'raw')}) AS TINYINT) AS code"
+        if all(col in values for col in items):
+            answers = sorted({v for col in items for v in values[col] if v is not None})
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
+                        "(SELECT CAST(unnest($answers) AS VARCHAR) AS raw)", {"answers": answers})
+        else:
+            distinct = " UNION ".join(f"SELECT DISTINCT {q(col)} AS raw FROM {view.relation}"
+                                      for col in items)
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
+                        f"({distinct}) WHERE raw IS NOT NULL")
+        # The answers the cast alone would code wrongly (labels, mostly).
+        rows = cur.execute(
+            f"SELECT raw, code, TRY_CAST(raw AS TINYINT) AS as_cast FROM {table} "
+            f"WHERE as_cast IS DISTINCT FROM code ORDER BY raw LIMIT {MAX_LOOKUP + 1}").fetchall()
+        if len(rows) > MAX_LOOKUP:
+            out[inst.key] = None
+            continue
+        out[inst.key] = ItemCodes(inst.key, tuple(r[0] for r in rows),
+                                  tuple(r[1] for r in rows),
+                                  cast_last=any(r[2] is not None for r in rows))
+    return out
+
+
+def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None]
+                      ) -> tuple[str, dict]:
+    """One INSERT ... SELECT storing a staged survey (parameter ``upload_id`` to be
+    added by the caller), item answers coded as :func:`item_codes` prepared."""
+    present = set(view.columns)
+    params: dict[str, list] = {}
     names: list[str] = []
     inner: list[str] = []
     joins: list[str] = []
@@ -79,26 +152,18 @@ def survey_insert_sql(view: FileView, values: Mapping[str, Sequence[str]] | None
         names.append(column.name)
     outer = [q(n) for n in names]
     for inst in INSTRUMENTS:
-        items = [col for col in inst.item_columns if col in present]
-        if not items:
+        if inst.key not in codes:
             continue
-        table = f"codes_{inst.key}"
-        code = f"CAST(({item_code_sql(inst, 'raw')}) AS TINYINT) AS code"
-        if all(col in values for col in items):
-            answers = sorted({v for col in items for v in values[col] if v is not None})
-            statements.append((
-                (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
-                "(SELECT CAST(unnest($answers) AS VARCHAR) AS raw)"), {"answers": answers}))
-        else:
-            distinct = " UNION ".join(f"SELECT DISTINCT {q(col)} AS raw FROM {view.relation}"
-                                      for col in items)
-            statements.append((
-                (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, {code} FROM "
-                f"({distinct}) WHERE raw IS NOT NULL"), {}))
-        for number, col in enumerate(items):
-            alias = f"j_{inst.key}_{number}"
-            joins.append(f"LEFT JOIN {table} {alias} ON {alias}.raw = v.{q(col)}")
-            inner.append(f"{alias}.code AS {q(col)}")
+        lookup = codes[inst.key]
+        if lookup is not None:
+            params.update(lookup.params())
+        for number, col in enumerate(c for c in inst.item_columns if c in present):
+            if lookup is not None:
+                inner.append(f"{lookup.sql(f'v.{q(col)}')} AS {q(col)}")
+            else:
+                alias = f"j_{inst.key}_{number}"
+                joins.append(f"LEFT JOIN codes_{inst.key} {alias} ON {alias}.raw = v.{q(col)}")
+                inner.append(f"{alias}.code AS {q(col)}")
             names.append(col)
             outer.append(q(col))
     for scale in SCALES:
@@ -111,11 +176,10 @@ def survey_insert_sql(view: FileView, values: Mapping[str, Sequence[str]] | None
             continue
         names.append(scale.key)
         outer.append(f"{expr} AS {q(scale.key)}")
-    statements.append((
-        (f"INSERT INTO survey (upload_id, {', '.join(q(n) for n in names)}) "
-        f"SELECT $upload_id, {', '.join(outer)} FROM "
-        f"(SELECT {', '.join(inner)} FROM {view.relation} v {' '.join(joins)}) coded"), {}))
-    return statements
+    return ((f"INSERT INTO survey (upload_id, {', '.join(q(n) for n in names)}) "
+             f"SELECT $upload_id, {', '.join(outer)} FROM "
+             f"(SELECT {', '.join(inner)} FROM {view.relation} v {' '.join(joins)}) coded"),
+            params)
 
 
 def write(cur: duckdb.DuckDBPyConnection, prepared: Prepared, scope: Scope, replace: bool,
@@ -151,10 +215,9 @@ def write(cur: duckdb.DuckDBPyConnection, prepared: Prepared, scope: Scope, repl
                         f"AND n.w = s.wave AND {in_scope}")
             cur.execute("UPDATE uploads SET n_replaced = ? WHERE upload_id = ?",
                         [moved, upload_id])
-        *prepare, (insert, _) = survey_insert_sql(view, prepared.values.get("survey"))
-        for statement, params in prepare:
-            cur.execute(statement, params)
-        cur.execute(insert, {"upload_id": upload_id})
+        insert, params = survey_insert_sql(
+            view, item_codes(cur, view, prepared.values.get("survey")))
+        cur.execute(insert, {**params, "upload_id": upload_id})
         wave_problems = waves.register(cur, upload_id, scope, view.file_name)
         if wave_problems:
             prepared.problems = sort_problems(prepared.problems + wave_problems)

@@ -5,9 +5,17 @@ from __future__ import annotations
 import os
 import stat
 
+import duckdb
+
 from analysis.access.scope import LOCAL
 from analysis.intake.ingest import ingest
-from analysis.intake.pseudonymize import load_secret, pseudonym, pseudonyms, secret_path
+from analysis.intake.pseudonymize import (
+    load_secret,
+    pseudonym,
+    pseudonym_sql,
+    pseudonyms,
+    secret_path,
+)
 from analysis.intake.values import UploadFile
 from analysis.storage.store import Store
 from tests.factories import ATTENDANCE_HEADER, attendance_rows, csv_bytes, survey_rows
@@ -118,3 +126,17 @@ def test_database_and_key_are_private_and_existing_folders_untouched(tmp_path, m
     for folder in (tmp_path / "new", tmp_path / "new" / "deeper"):
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(tmp_path / "new" / "deeper" / "app.duckdb").st_mode) == 0o600
+
+
+def test_sql_pseudonyms_equal_python_ones():
+    # Computed by DuckDB while a file is read: the same hash as pseudonym() for any ID,
+    # whatever white space surrounds it (Python's strip(), not DuckDB's trim()), and
+    # for keys shorter, as long as, and longer than SHA-256's block.
+    ids = ["P0042", " P0042 ", "\tP0042\u3000", "\u00a0P1\x85", "Ünïcødé", "P\u200b1",
+           "a" * 300, "", "   ", "\t", None]
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t AS SELECT unnest($ids::VARCHAR[]) AS v", {"ids": ids})
+        for key in (b"k" * 32, b"x" * 64, b"y" * 100):
+            sql, params = pseudonym_sql("v", key)
+            got = [r[0] for r in con.execute(f"SELECT {sql} FROM t", params).fetchall()]
+            assert got == [None if i is None else pseudonym(i, key) for i in ids]
