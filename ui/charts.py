@@ -76,7 +76,7 @@ def _csv(table: pd.DataFrame) -> bytes:
 @st.cache_data(show_spinner="Computing the results for this selection: every outcome and "
                             "wave, both groups (once; then it is remembered)…", max_entries=64)
 def _report(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
-            outcomes: tuple[str, ...], waves: tuple[str, ...] | None, focus: str | None = None):
+            outcomes: tuple[str, ...], waves: tuple[str, ...] | None, focus: report.Focus | None = None):
     return report.build_report(_store, scope, settings=settings, filters=filters,
                                outcomes=list(outcomes), waves=list(waves) if waves else None,
                                focus=focus)
@@ -140,7 +140,8 @@ def _tables(store: Store, version: str, selection) -> Any:
 def _overview(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
               outcomes: tuple[str, ...], waves: tuple[str, ...] | None, outcome: str):
     # only what the page draws: the outcome's tables and the estimates at its latest wave
-    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves, outcome)
+    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves,
+                     report.Focus(outcome, detail=False))
     return overview_model(tables, outcome, waves, k=settings.min_group_size)
 
 
@@ -153,7 +154,7 @@ def overview_for(store: Store, selection) -> OverviewModel:
 def _impact(_store: Store, data_version: str, scope, settings, filters: queries.Filters,
             outcomes: tuple[str, ...], waves: tuple[str, ...] | None,
             outcome: str) -> tuple[list[Chart], str]:
-    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves, outcome)
+    tables = _report(_store, data_version, scope, settings, filters, outcomes, waves, report.Focus(outcome))
     quantiles = follow_group_totals(  # the guard: no group size the report does not show
         _quantiles(_store, data_version, scope, settings, filters, outcome, waves),
         tables.descriptives, outcome)

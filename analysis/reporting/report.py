@@ -186,6 +186,19 @@ class ReportTables:
 # ------------------------------------------------------------------ entry points
 
 
+@dataclass(frozen=True)
+class Focus:
+    """What one dashboard page draws (see :func:`build_report`'s ``focus``).
+
+    ``outcome``: its descriptives, change and event study; every outcome's estimates, dose
+    and MDE at its latest wave. ``detail``: also the event study, dose, MDE and balance
+    tables (the Impact page); without it they are empty (the Overview draws none).
+    """
+
+    outcome: str
+    detail: bool = True
+
+
 def build_report(
     store: Store,
     scope: Scope,
@@ -195,7 +208,7 @@ def build_report(
     outcomes: Sequence[str] | None = None,
     waves: Sequence[str] | None = None,
     with_contributions: bool = False,
-    focus: str | None = None,
+    focus: Focus | None = None,
 ) -> ReportTables:
     """Compose every table of the report for ``scope``, disclosure-checked.
 
@@ -216,12 +229,13 @@ def build_report(
         Also compute each descriptives cell's largest individual contributions (the
         export's dominance check). Off for dashboards: they are individual values and
         cost time, so they are made only for the one caller that checks them.
-    focus : str, optional
-        One outcome a dashboard page draws (Overview, Impact): its descriptives, change
-        and event study; every outcome's estimates, dose and MDE at the focus outcome's
-        latest wave (within ``waves``); no headline. Each of these rows is the row the
-        full report has (a multiplicity family is one analysis at one wave; suppression
-        and the slice guard work per outcome and wave), for a fraction of the work.
+    focus : Focus, optional
+        What a dashboard page draws (Overview, Impact): the focus outcome's descriptives,
+        change and event study; every outcome's estimates, dose and MDE at the focus
+        outcome's latest wave (within ``waves``); no headline. Each of these rows is the
+        row the full report has (a multiplicity family is one analysis at one wave;
+        suppression and the slice guard work per outcome and wave), for a fraction of
+        the work.
 
     Raises
     ------
@@ -236,7 +250,7 @@ def build_report(
 
 def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filters,
                   outcomes: Sequence[str] | None, waves: Sequence[str] | None,
-                  with_contributions: bool = False, focus: str | None = None) -> ReportTables:
+                  with_contributions: bool = False, focus: Focus | None = None) -> ReportTables:
     require(scope, "view", filters.sites or ())
     k = suppression.validate_min_group_size(settings.min_group_size)
     present = available(store, scope).outcomes
@@ -256,7 +270,8 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
 
     cutoffs = {o: (SCALES_BY_KEY[o].cutoff, SCALES_BY_KEY[o].cutoff_direction)
                for o in chosen if SCALES_BY_KEY[o].cutoff is not None}
-    drawn = chosen if focus is None else [o for o in chosen if o == focus]
+    drawn = chosen if focus is None else [o for o in chosen if o == focus.outcome]
+    detail = focus is None or focus.detail
     descriptives = descriptive_table(panel_all, panel, drawn, cutoffs, respondents, filters, k,
                                       with_contributions)
     focus_waves = _focus_waves(descriptives, focus, report_waves)
@@ -267,10 +282,10 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     follow_ups = follow_up_waves(panel) if len(panel) else []
     headline_wave = follow_ups[-1] if follow_ups else None
     index = PanelIndex(panel) if len(panel) else None
-    balance = balance_table(panel, headline_outcome, headline_wave, k, index)
-    dose, mde = dose_and_mde_tables(panel, chosen, k, index, focus_waves)
+    balance = balance_table(panel, headline_outcome if detail else None, headline_wave, k, index)
+    dose, mde = dose_and_mde_tables(panel, chosen if detail else [], k, index, focus_waves)
     change = change_table(panel, drawn, estimates, k, index)
-    event = event_study_table(panel, drawn, k, index)
+    event = event_study_table(panel, drawn if detail else [], k, index)
     lead = _lead_estimates(panel, results, headline_outcome, headline_wave, index) if focus is None else {}
     del index
     reliability = reliability_table(store, scope, filters, chosen, k)
@@ -315,12 +330,12 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     )
 
 
-def _focus_waves(descriptives: pd.DataFrame, focus: str | None,
+def _focus_waves(descriptives: pd.DataFrame, focus: Focus | None,
                  waves: Sequence[str] | None) -> list[str] | None:
     """The focus outcome's latest wave (the one its page shows), or None without a focus."""
     if focus is None:
         return None
-    latest = latest_wave_of(descriptives, focus, waves)
+    latest = latest_wave_of(descriptives, focus.outcome, waves)
     return [latest] if latest is not None else []
 
 

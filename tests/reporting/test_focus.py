@@ -12,7 +12,7 @@ import pytest
 from analysis.access.scope import LOCAL, Scope
 from analysis.access.settings import load_settings
 from analysis.reporting.group_tables import latest_wave_of
-from analysis.reporting.report import build_report
+from analysis.reporting.report import Focus, build_report
 from analysis.storage import queries
 from analysis.storage.store import Store
 from tests.factories import load_sample_data
@@ -51,7 +51,8 @@ def test_focused_rows_are_the_full_reports_rows(store):
     settings = load_settings(store)
     for scope, filters, waves, outcome in _selections(store):
         full = build_report(store, scope, settings=settings, filters=filters, waves=waves)
-        focused = build_report(store, scope, settings=settings, filters=filters, waves=waves, focus=outcome)
+        focused = build_report(store, scope, settings=settings, filters=filters, waves=waves,
+                               focus=Focus(outcome))
         wave = latest_wave_of(full.descriptives, outcome, waves)
         assert wave is not None, (scope, filters, waves, outcome, sorted(set(full.descriptives["outcome"])))
         pairs = {
@@ -69,3 +70,8 @@ def test_focused_rows_are_the_full_reports_rows(store):
                 assert len(expected), (name, outcome)
             pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, obj=f"{name} {outcome}")
         assert focused.headline is None
+        overview = build_report(store, scope, settings=settings, filters=filters, waves=waves,
+                                focus=Focus(outcome, detail=False))
+        for name in ("descriptives", "estimates", "change"):
+            pd.testing.assert_frame_equal(getattr(overview, name), getattr(focused, name), obj=name)
+        assert overview.event_study.empty and overview.dose.empty and overview.mde.empty
