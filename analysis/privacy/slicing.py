@@ -265,11 +265,13 @@ def follow_cells(table: pd.DataFrame, cells: pd.DataFrame, keys: Sequence[str],
 # ------------------------------------------------------------------ refusals
 
 
-def organization_atoms(store: Store, k: int) -> Atoms:
+def organization_atoms(store: Store, k: int, panel: pd.DataFrame | None = None) -> Atoms:
     """:func:`partition` of the whole organization's panel (kept by the app's store until
-    the data changes: the atoms depend on the data and ``k`` only)."""
+    the data changes: the atoms depend on the data and ``k`` only). ``panel``: the
+    organization's panel when the caller has it (any outcomes or threshold), else read."""
     return store.remembered(("atoms", int(k)), lambda: partition(
-        load_panel(store, LOCAL, outcomes=[], min_sessions=BASE_MIN_SESSIONS), k))
+        panel if panel is not None else load_panel(store, LOCAL, outcomes=[], min_sessions=BASE_MIN_SESSIONS),
+        k))
 
 
 def check_slice(panel: pd.DataFrame, slice_: Slice, k: int, atoms: Atoms | None = None) -> Atoms:

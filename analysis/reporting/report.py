@@ -366,7 +366,7 @@ def _checked_slice(store: Store, scope: Scope, settings: Settings, filters: Filt
     # a scope is a selection: the guard reads the organization's counts (never shown)
     org = panel_all if scope.practices is None else load_panel(store, LOCAL, chosen, settings.min_sessions)
     k = settings.min_group_size
-    return slice_, org, check_slice(org, slice_, k, organization_atoms(store, k))
+    return slice_, org, check_slice(org, slice_, k, organization_atoms(store, k, org))
 
 
 def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
