@@ -22,7 +22,7 @@ from analysis.panel.participation import (
 )
 from analysis.privacy import suppression
 from analysis.reporting import interpret
-from analysis.stats.compare import compare_all, estimates_frame
+from analysis.stats.compare import ANALYSES, compare_all, estimates_frame
 from analysis.stats.dr_did import weighted_balance
 from analysis.stats.effect_sizes import pooled_sd
 from analysis.stats.estimates import Estimate, t_half_width
@@ -52,11 +52,13 @@ def _primary_families(outcomes: Sequence[str]) -> dict[str, str]:
 
 
 def estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, k: int,
-                   waves: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[Estimate]]:
+                   waves: Sequence[str] | None = None, analyses: Sequence[str] = ANALYSES
+                   ) -> tuple[pd.DataFrame, list[Estimate]]:
     columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
     if panel.empty or not outcomes:
         return pd.DataFrame(columns=columns), []
-    results = compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes), waves=waves)
+    results = compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes),
+                          analyses=analyses, waves=waves)
     frame = estimates_frame(results)
     reasons = frame["status"].copy()
     frame = frame.drop(columns=["status"])

@@ -64,6 +64,7 @@ from analysis.reporting.group_tables import (
     participation_table,
     split_contributions,
 )
+from analysis.stats.compare import ANALYSES
 from analysis.stats.dr_did import weighted_did
 from analysis.stats.estimates import Estimate
 from analysis.stats.group_time import program_timing
@@ -191,12 +192,19 @@ class Focus:
     """What one dashboard page draws (see :func:`build_report`'s ``focus``).
 
     ``outcome``: its descriptives, change and event study; every outcome's estimates, dose
-    and MDE at its latest wave. ``detail``: also the event study, dose, MDE and balance
-    tables (the Impact page); without it they are empty (the Overview draws none).
+    and MDE at its latest wave; reliability of its scale only. ``detail``: every analysis
+    and the event study, dose, MDE and balance tables (the Impact page); without it the
+    headline analyses only and those tables empty (the Overview draws none).
     """
 
     outcome: str
     detail: bool = True
+
+    def analyses(self) -> tuple[str, ...]:
+        """The estimates the page reads: all of them with ``detail`` (the forest plot),
+        else the three that can lead a headline (``did``, ``ancova``, ``ipw``). A
+        multiplicity family is one analysis at one wave, so the rows are the same."""
+        return ANALYSES if self.detail else ("did", "ancova", "ipw")
 
 
 def build_report(
@@ -277,7 +285,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     focus_waves = _focus_waves(descriptives, focus, report_waves)
     participation = participation_table(panel_all, attendance_all, panel, attendance, respondents,
                                          filters, k)
-    estimates, results = estimate_table(panel, chosen, cutoffs, k, focus_waves)
+    estimates, results = estimate_table(panel, chosen, cutoffs, k, focus_waves, _analyses(focus))
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
     follow_ups = follow_up_waves(panel) if len(panel) else []
     headline_wave = follow_ups[-1] if follow_ups else None
@@ -288,7 +296,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     event = event_study_table(panel, drawn if detail else [], k, index)
     lead = _lead_estimates(panel, results, headline_outcome, headline_wave, index) if focus is None else {}
     del index
-    reliability = reliability_table(store, scope, filters, chosen, k)
+    reliability = reliability_table(store, scope, filters, drawn, k)
     quality = quality_table(store, scope, filters, k)
     monthly = monthly_table(attendance, k)
     if not slice_.is_base():  # every table held to the one guard's cell rule
@@ -328,6 +336,10 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),
     )
+
+
+def _analyses(focus: Focus | None) -> tuple[str, ...]:
+    return ANALYSES if focus is None else focus.analyses()
 
 
 def _focus_waves(descriptives: pd.DataFrame, focus: Focus | None,

@@ -72,6 +72,9 @@ def test_focused_rows_are_the_full_reports_rows(store):
         assert focused.headline is None
         overview = build_report(store, scope, settings=settings, filters=filters, waves=waves,
                                 focus=Focus(outcome, detail=False))
-        for name in ("descriptives", "estimates", "change"):
+        for name in ("descriptives", "change"):
             pd.testing.assert_frame_equal(getattr(overview, name), getattr(focused, name), obj=name)
+        headline_rows = _rows(full.estimates, wave=wave, analysis=["did", "ancova", "ipw"])
+        assert len(headline_rows)
+        pd.testing.assert_frame_equal(overview.estimates.reset_index(drop=True), headline_rows, obj="headline estimates")
         assert overview.event_study.empty and overview.dose.empty and overview.mde.empty
