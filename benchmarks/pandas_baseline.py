@@ -81,6 +81,7 @@ from analysis.definitions.instruments import (  # noqa: E402
     SCALES,
     normalize_label,
 )
+from tooling.bench import peak_rss_mb  # noqa: E402
 
 HEADLINE_ORDER = ("cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee", "miniz_burnout")
 TRIM = 0.99
@@ -530,17 +531,6 @@ def run(survey_path: Path, attendance_path: Path, out_dir: Path, min_sessions: i
         frame.to_csv(out_dir / f"{name}.csv", index=False)
     progress.step("write", "write")
     return tables
-
-
-def peak_rss_mb() -> float | None:
-    """``VmHWM`` of this process from ``/proc/self/status``, in MB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 def cpu_seconds() -> float:

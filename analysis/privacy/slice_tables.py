@@ -46,9 +46,11 @@ class SliceCells:
 
 
 def checked_cells(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
-    """Per cell (``keys``): ``safe`` (:func:`analysis.privacy.slicing.atom_safe_cells`'s rule)
-    and ``n``, the people of the slice in it. ``rows``: ``keys``, ``atom``, ``person``,
-    ``in_slice``; rows missing a key count in no cell (as a grouping drops them)."""
+    """Per cell (``keys``): ``safe`` (every atom in it holds 0 or at least ``k`` people,
+    over the whole organization) and ``n``, the people of the slice in it.
+
+    ``rows``: ``keys``, ``atom``, ``person``, ``in_slice``; rows missing a key count in no
+    cell (as a grouping drops them)."""
     complete = rows[keys].notna().all(axis=1).to_numpy()
     if not complete.all():
         rows = rows.loc[complete]

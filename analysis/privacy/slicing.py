@@ -22,9 +22,10 @@ guard makes every such difference 0 or at least ``k`` people:
 * **Cells.** The *base slice* (whole organization, no practice or role chosen, threshold
   :data:`BASE_MIN_SESSIONS`) is protected by ordinary suppression. Every other slice
   shows a count cell only when each atom in that cell's definition, over the whole
-  organization, holds 0 or at least ``k`` people (:func:`atom_safe_cells`); otherwise
-  the cell is not shown. A union of atoms that each hold 0 or ``k``+ people holds 0 or
-  ``k``+ people, so no pair of allowed slices isolates fewer than ``k``.
+  organization, holds 0 or at least ``k`` people
+  (:func:`analysis.privacy.slice_tables.checked_cells`); otherwise the cell is not shown.
+  A union of atoms that each hold 0 or ``k``+ people holds 0 or ``k``+ people, so no pair
+  of allowed slices isolates fewer than ``k``.
 * **Exactness.** A table whose sample is a subset of a checked cell (an estimate, the
   dose bands) is shown only when its count equals that cell's count, so the sample is
   the cell (:func:`follow_cells`).
@@ -62,7 +63,6 @@ __all__ = [
     "Slice",
     "atom_labels",
     "organization_atoms",
-    "atom_safe_cells",
     "check_slice",
     "follow_cells",
     "offered_thresholds",
@@ -197,32 +197,6 @@ def atom_labels(frame: pd.DataFrame, slice_: Slice, atoms: Atoms,
         steps = np.searchsorted(np.asarray(atoms.thresholds), frame[sessions_col].to_numpy(), side="right")
         label = label + "|" + pd.Series(steps, index=frame.index).astype(str)
     return label
-
-
-def atom_safe_cells(rows: pd.DataFrame, keys: Sequence[str], k: int,
-                    person_col: str = "person") -> pd.DataFrame:
-    """Per cell, whether every atom in it holds 0 or at least ``k`` people.
-
-    Parameters
-    ----------
-    rows : DataFrame
-        One row per person counted in a cell, over the whole organization: ``keys``,
-        ``atom`` and ``person``.
-    keys : sequence of str
-        The columns naming a cell.
-
-    Returns
-    -------
-    DataFrame
-        ``keys`` + ``safe`` (bool).
-    """
-    keys = list(keys)
-    if rows.empty:
-        return pd.DataFrame(columns=[*keys, "safe"])
-    per_atom = rows.groupby([*keys, "atom"], observed=True)[person_col].nunique().rename("n").reset_index()
-    per_atom["bad"] = (per_atom["n"] > 0) & (per_atom["n"] < k)
-    return (per_atom.groupby(keys, observed=True)["bad"].any().map(lambda b: not b)
-            .rename("safe").reset_index())
 
 
 def follow_cells(table: pd.DataFrame, cells: pd.DataFrame, keys: Sequence[str],
