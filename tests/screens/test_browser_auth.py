@@ -152,6 +152,8 @@ def test_session_survives_reload_new_tab_and_bookmark(server, browser):
     _sign_in(tab, "first.admin", ADMIN_PASSWORD)
     tab.get_by_text("Does peer support lower burnout?", exact=True).wait_for()
     assert tab.url.rstrip("/").endswith("/impact")
+    # The sidebar's script sets the cookie after the page has drawn: wait for it.
+    tab.wait_for_function("() => document.cookie.includes('ppi_session=')")
     cookies = {c["name"]: c for c in context.cookies()}
     assert "ppi_session" in cookies and cookies["ppi_session"]["sameSite"] == "Strict"
     assert cookies["ppi_session"]["value"] not in tab.url
