@@ -22,6 +22,14 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
     or of the practices (one practice, then all): from the change until the page has
     settled (the app no longer running, nothing stale, a chart visible). Each run uses a
     value no page used before, so it is never a cache hit.
+``<page>_concurrent``
+    ``--viewers`` new tabs (sessions) opening the page at the same moment on a warm
+    server: each tab's navigation until its first chart appeared (median, with every
+    run and the slowest). One browser draws all tabs on the same cores, so this
+    overstates what each of several people on their own computers waits.
+``concurrent_cold``
+    The same on a server just started (nothing cached) at the Overview: do the viewers
+    wait for one report build, or does each build its own?
 ``first_start``
     (``--first-start``) A fresh, empty database: navigation until the Overview shows its
     first chart, the sample data loaded on the way.
@@ -59,7 +67,8 @@ SERVER_START_SECONDS = 90
 TIMEOUT_MS = 600_000
 #: Page titles (sidebar links) and their URL paths.
 PAGES = (("overview", ""), ("impact", "impact"))
-CHART = "[data-testid='stPlotlyChart']"
+#: Either chart library (the pages' first charts are Vega-Lite, the rest plotly).
+CHART = "[data-testid='stPlotlyChart'], [data-testid='stVegaLiteChart']"
 THRESHOLD_LABEL = "Participant = attended at least"
 
 
@@ -125,6 +134,38 @@ def open_page(browser: Any, url: str) -> tuple[float, Any]:
     return time.perf_counter() - start, tab
 
 
+#: Records, in each tab, when the first chart appeared (ms since that tab's navigation
+#: began): tabs opened together are waited for one after another, so their own clocks
+#: time them.
+_CHART_CLOCK = ("new MutationObserver(() => { if (window.__ppiChart === undefined && "
+                f"document.querySelector(\"{CHART}\")) window.__ppiChart = performance.now(); }})"
+                ".observe(document, {subtree: true, childList: true});")
+
+
+def concurrent_visits(browser: Any, url: str, viewers: int) -> list[float]:
+    """``viewers`` tabs, each its own browser context (a new session), navigating to
+    ``url`` at once; seconds until each one's first chart appeared."""
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1800})
+                for _ in range(viewers)]
+    try:
+        tabs = []
+        for context in contexts:
+            context.add_init_script(_CHART_CLOCK)
+            tab = context.new_page()
+            tab.set_default_timeout(TIMEOUT_MS)
+            tabs.append(tab)
+        for tab in tabs:
+            tab.goto(url, wait_until="commit")
+        seconds = []
+        for tab in tabs:
+            tab.wait_for_function("() => window.__ppiChart !== undefined", polling=50)
+            seconds.append(tab.evaluate("window.__ppiChart") / 1000)
+        return seconds
+    finally:
+        for context in contexts:
+            context.close()
+
+
 def _settle_after(tab: Any, action: Callable[[], None]) -> float:
     start = time.perf_counter()
     action()
@@ -168,7 +209,7 @@ def _median(runs: Sequence[float]) -> float:
 
 
 def measure_pages(url: str, repeats: int, choices: Choices,
-                  emit: Callable[[dict], None], rows: int) -> None:
+                  emit: Callable[[dict], None], rows: int, viewers: int = 0) -> None:
     """Cold, warm and filter-change timings of each page (see the module notes)."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
@@ -192,6 +233,9 @@ def measure_pages(url: str, repeats: int, choices: Choices,
                 _filter_changes(tab, name, number, repeats, choices, emit, rows)
                 for t in tabs:
                     t.close()
+                if viewers:
+                    _emit_concurrent(emit, f"{name}_concurrent", rows,
+                                     concurrent_visits(browser, target, viewers))
         finally:
             browser.close()
 
@@ -208,6 +252,26 @@ class Choices:
 def _emit_runs(emit: Callable[[dict], None], measure: str, rows: int, runs: Sequence[float]) -> None:
     emit({"measure": measure, "rows": rows, "seconds": _median(runs), "median_of": len(runs),
           "runs": [round(s, 3) for s in runs]})
+
+
+def _emit_concurrent(emit: Callable[[dict], None], measure: str, rows: int,
+                     runs: Sequence[float]) -> None:
+    emit({"measure": measure, "rows": rows, "viewers": len(runs), "seconds": _median(runs),
+          "slowest": round(max(runs), 3), "median_of": len(runs),
+          "runs": [round(s, 3) for s in runs]})
+
+
+def concurrent_cold(url: str, viewers: int, emit: Callable[[dict], None], rows: int) -> None:
+    """``viewers`` sessions opening the Overview together on a server just started."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            runs = concurrent_visits(browser, url, viewers)
+        finally:
+            browser.close()
+    _emit_concurrent(emit, "concurrent_cold", rows, runs)
 
 
 def _filter_changes(tab: Any, name: str, number: int, repeats: int, choices: Choices,
@@ -272,7 +336,7 @@ def machine() -> dict:
 
 
 def run(sizes: Sequence[int], practices: int, repeats: int, with_first_start: bool,
-        out: Path | None) -> None:
+        out: Path | None, viewers: int = 0) -> None:
     """Every size; one JSON line per measure on stdout (and appended to ``out``)."""
     with json_lines(out) as emit:
         emit(machine())
@@ -287,7 +351,11 @@ def run(sizes: Sequence[int], practices: int, repeats: int, with_first_start: bo
                 emit({"measure": "ingest", "rows": rows, "practices": practices,
                       "seconds": round(ingest_seconds, 3), "median_of": 1})
                 with app_server(db, sized / "streamlit.log") as url:
-                    measure_pages(url, repeats, sidebar_choices(db, repeats), emit, rows)
+                    measure_pages(url, repeats, sidebar_choices(db, repeats), emit, rows,
+                                  viewers)
+                if viewers:
+                    with app_server(db, sized / "streamlit_concurrent.log") as url:
+                        concurrent_cold(url, viewers, emit, rows)
                 db.unlink()
 
 
@@ -301,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--first-start", action="store_true",
                         help="also time a fresh database's first start (sample data)")
+    parser.add_argument("--viewers", type=int, default=8,
+                        help="sessions opening a page at once (0: no concurrency measures)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -308,7 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{CHROMIUM} is missing", file=sys.stderr)
         return 1
     try:
-        run(sizes, args.practices, max(1, args.repeats), args.first_start, args.out)
+        run(sizes, args.practices, max(1, args.repeats), args.first_start, args.out,
+            max(0, args.viewers))
     except (RuntimeError, OSError) as error:
         print(str(error), file=sys.stderr)
         return 1

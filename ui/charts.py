@@ -22,7 +22,7 @@ from analysis.reporting import report
 from analysis.storage import queries
 from analysis.storage.store import Store
 from analysis.views.aggregates import score_quantiles
-from analysis.views.figure_base import Chart
+from analysis.views.figure_base import Chart, VegaLite
 from analysis.views.impact import impact_charts, lords_paradox_note
 from analysis.views.overview import OverviewModel, overview_model
 from analysis.views.participation_view import participation_charts
@@ -43,17 +43,21 @@ _PLOTLY_CONFIG = {
 
 def show_chart(chart: Chart, *, on_select: str | Callable[[], None] = "ignore",
                key: str | None = None) -> Any:
-    """Takeaway, chart (with plotly's PNG download), alt text, "how to read this", CSV.
+    """Takeaway, chart (plotly's with a PNG download), alt text, "how to read this", CSV.
 
     Returns the selection event when ``on_select`` is not ``"ignore"``.
     """
     key = key or f"chart_{chart.key}"
     if chart.takeaway:
         st.markdown(f"**{markdown_escape(chart.takeaway)}**")
-    config = dict(_PLOTLY_CONFIG, toImageButtonOptions=dict(
-        _PLOTLY_CONFIG["toImageButtonOptions"], filename=chart.key))
-    extra = {"on_select": on_select, "selection_mode": "points"} if on_select != "ignore" else {}
-    event = st.plotly_chart(chart.figure, width="stretch", config=config, key=key, **extra)
+    if isinstance(chart.figure, VegaLite):
+        event = st.vega_lite_chart(chart.figure.to_dict(), width="stretch", key=key,
+                                   on_select=on_select)
+    else:
+        config = dict(_PLOTLY_CONFIG, toImageButtonOptions=dict(
+            _PLOTLY_CONFIG["toImageButtonOptions"], filename=chart.key))
+        extra = {"on_select": on_select, "selection_mode": "points"} if on_select != "ignore" else {}
+        event = st.plotly_chart(chart.figure, width="stretch", config=config, key=key, **extra)
     st.caption(markdown_escape(chart.alt))
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left.expander("How to read this"):

@@ -21,8 +21,10 @@ Rules every figure keeps
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -53,6 +55,39 @@ _FONT = dict(family="sans-serif", size=13, color="#222222")
 _AXIS_TEXT = "#444444"
 
 
+#: What every Vega-Lite chart shares: the plotly figures' font and axis text colours.
+VEGA_CONFIG: Mapping[str, Any] = {
+    "font": "sans-serif",
+    "axis": {"labelColor": _AXIS_TEXT, "titleColor": _AXIS_TEXT, "labelFontSize": 12,
+             "titleFontSize": 13, "titleFontWeight": "normal"},
+    "legend": {"orient": "bottom", "labelColor": "#222222", "labelFontSize": 13,
+               "titleColor": "#222222", "symbolStrokeWidth": 3},
+    "title": {"anchor": "start", "color": "#222222", "fontSize": 15, "fontWeight": "normal"},
+    "view": {"stroke": None},
+}
+
+
+@dataclass(frozen=True, eq=False)
+class VegaLite:
+    """A chart as a Vega-Lite specification (JSON values only), for the charts a page
+    shows first.
+
+    Why a second chart library: plotly's browser bundle (4.6 MB) costs a new tab about a
+    second before any plotly chart appears on a two-core machine; Streamlit draws a
+    Vega-Lite chart with far less. The rules above hold for both kinds.
+    """
+
+    spec: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep copy of the specification (Streamlit may add to what it is given)."""
+        return copy.deepcopy(dict(self.spec))
+
+    def to_json(self) -> str:
+        """The specification as JSON text."""
+        return json.dumps(self.spec)
+
+
 @dataclass(frozen=True, eq=False)
 class Chart:
     """One chart as a page shows it.
@@ -61,7 +96,7 @@ class Chart:
     ----------
     key : str
         Stable name (widget keys, file names).
-    figure : plotly Figure
+    figure : plotly Figure or VegaLite
     alt : str
         One sentence describing the chart for people who cannot see it.
     table : DataFrame
@@ -74,7 +109,7 @@ class Chart:
     """
 
     key: str
-    figure: go.Figure
+    figure: go.Figure | VegaLite
     alt: str
     table: pd.DataFrame
     takeaway: str = ""
@@ -89,13 +124,16 @@ class Chart:
         # st.cache_data pickles a chart and unpickles it on every hit. Plotly's own
         # pickling rebuilds the figure with full validation (~10 ms a figure); the figure
         # was validated when built, so it travels as its JSON dict and comes back as is.
-        return (_chart_from_pickle, (self.key, self.figure.to_plotly_json(), self.alt, self.table,
-                                     self.takeaway, self.how_to_read))
+        figure = self.figure if isinstance(self.figure, VegaLite) else self.figure.to_plotly_json()
+        return (_chart_from_pickle, (self.key, figure, self.alt, self.table, self.takeaway,
+                                     self.how_to_read))
 
 
-def _chart_from_pickle(key: str, figure: dict, alt: str, table: pd.DataFrame, takeaway: str,
-                       how_to_read: str) -> Chart:
-    return Chart(key, go.Figure(figure, _validate=False), alt, table, takeaway, how_to_read)
+def _chart_from_pickle(key: str, figure: dict | VegaLite, alt: str, table: pd.DataFrame,
+                       takeaway: str, how_to_read: str) -> Chart:
+    if not isinstance(figure, VegaLite):
+        figure = go.Figure(figure, _validate=False)
+    return Chart(key, figure, alt, table, takeaway, how_to_read)
 
 
 def outcome_label(outcome: str) -> str:

@@ -11,7 +11,9 @@ from analysis.reporting.group_tables import overall_site
 from analysis.views.figure_base import (
     GROUP_COLOURS,
     GROUP_LABELS,
+    VEGA_CONFIG,
     Chart,
+    VegaLite,
     apply_layout,
     download_table,
     empty_figure,
@@ -20,7 +22,6 @@ from analysis.views.figure_base import (
     outcome_digits,
     outcome_label,
     outcome_unit,
-    reference_line,
     rgba,
     visible,
     wave_order,
@@ -127,7 +128,8 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
     ``change`` is the report's ``change`` table (``outcome, wave, wave_index,
     baseline_wave, group, n, mean_change, ci_low, ci_high, status``): at each wave the
     people seen at baseline and then, so the vertical gap between the lines is the
-    difference-in-differences estimate at that wave.
+    difference-in-differences estimate at that wave. The first chart of the Overview and
+    of Impact, so drawn with Vega-Lite (see :class:`VegaLite`).
     """
     if change is None or change.empty:
         change = pd.DataFrame(columns=["outcome", "wave", "wave_index", "baseline_wave", "group", "n",
@@ -138,56 +140,121 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
     label, unit, digits = outcome_label(outcome), outcome_unit(outcome), outcome_digits(outcome)
     baseline = (str(rows["baseline_wave"].dropna().iloc[0])
                 if not rows.empty and rows["baseline_wave"].notna().any() else None)
-    order = ([baseline] if baseline else []) + (
-        list(rows.sort_values("wave_index")["wave"].astype(str).drop_duplicates()) if not rows.empty else [])
-    fig = new_figure()
-    shown = visible(rows).dropna(subset=["mean_change"])
-    last_points: dict[str, tuple[str, float]] = {}
-    for group in ("participants", "comparison"):
-        part = shown.loc[shown["group"] == group].sort_values("wave_index")
-        if part.empty or baseline is None:
-            continue
-        colour = GROUP_COLOURS[group]
-        x = [baseline] + list(part["wave"].astype(str))
-        fig.add_scatter(
-            x=list(part["wave"].astype(str)) + list(part["wave"].astype(str))[::-1],
-            y=list(part["ci_high"]) + list(part["ci_low"])[::-1], fill="toself",
-            fillcolor=rgba(colour, 0.15), line=dict(width=0), mode="lines", hoverinfo="skip",
-            showlegend=False, name=f"{GROUP_LABELS[group]} 95% interval")
-        hover = [f"{GROUP_LABELS[group]} · {baseline} (baseline): the starting point, 0 by definition"]
-        hover += [f"{GROUP_LABELS[group]} · {w}<br>change since baseline {m:+.{digits}f} {unit}"
-                  f"<br>95% interval {lo:+.{digits}f} to {hi:+.{digits}f}"
-                  f"<br>n = {int(n):,} people seen at baseline and at {w}"
-                  for w, m, lo, hi, n in zip(part["wave"], part["mean_change"], part["ci_low"],
-                                             part["ci_high"], part["n"])]
-        fig.add_scatter(
-            x=x, y=[0.0] + list(part["mean_change"]), mode="lines+markers", name=GROUP_LABELS[group],
-            line=dict(color=colour, width=3, dash="solid" if group == "participants" else "dash"),
-            marker=dict(size=9, symbol="circle" if group == "participants" else "square"),
-            hovertext=hover, hovertemplate="%{hovertext}<extra></extra>")
-        last_points[group] = (str(part["wave"].iloc[-1]), float(part["mean_change"].iloc[-1]))
-    reference_line(fig, "y", 0, dict(color="#333333", width=1, dash="dot"))
-    if len(last_points) == 2 and last_points["participants"][0] == last_points["comparison"][0]:
-        wave, p = last_points["participants"]
-        c = last_points["comparison"][1]
-        fig.add_shape(type="line", x0=wave, x1=wave, y0=c, y1=p, xref="x", yref="y",
-                      line=dict(color="#333333", width=2))
-        fig.add_annotation(x=wave, y=(p + c) / 2, xref="x", yref="y", showarrow=False,
-                           xanchor="left", xshift=8, align="left",
-                           text=f"gap {p - c:+.{digits}f} {unit}<br>= program effect",
-                           font=dict(color="#333333", size=12))
+    order = list(dict.fromkeys(([baseline] if baseline else []) + (
+        list(rows.sort_values("wave_index")["wave"].astype(str)) if not rows.empty else [])))
+    points = _change_points(visible(rows).dropna(subset=["mean_change"]), baseline, unit, digits)
     gaps = hidden_labels(rows, ["wave", "group"])
-    for wave in sorted(set(gaps["wave"].astype(str)) & set(order), key=order.index):
-        fig.add_annotation(x=wave, y=0, yref="paper", yanchor="bottom", showarrow=False,
-                           text="insufficient", font=dict(color="#555555", size=11))
-    if not fig.data:
-        empty_figure(fig, "Not enough people seen at baseline and later to show change for this selection.")
-    apply_layout(fig, f"Change since baseline ({baseline or 'first wave'})",
-                 "Survey wave", f"Change since baseline ({unit}); below 0 = fell")
-    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
+    hidden = [w for w in order if w in set(gaps["wave"].astype(str))]
+    title = f"Change since baseline ({baseline or 'first wave'})"
+    spec = (_change_spec(points, order, hidden, title, unit, digits) if points
+            else _empty_spec(title, "Not enough people seen at baseline and later to show "
+                                    "change for this selection."))
     alt = (f"Line chart of the average change in {label.lower()} ({unit}) since the baseline "
            "survey for participants and the comparison group, both starting at 0, with shaded "
            "95% intervals; the vertical gap at each wave is the program effect"
            + (f"; waves marked insufficient had fewer than {k} people in a group." if len(gaps) and k
               else "."))
-    return Chart("change", fig, alt, download_table(rows), takeaway, how_to_read)
+    return Chart("change", VegaLite(spec), alt, download_table(rows), takeaway, how_to_read)
+
+
+def _change_points(shown: pd.DataFrame, baseline: str | None, unit: str,
+                   digits: int) -> list[dict]:
+    """One data row per group and wave drawn (the baseline at 0 first), with the words of
+    its tooltip; only rows that may be shown reach here."""
+    points: list[dict] = []
+    for group in ("participants", "comparison"):
+        part = shown.loc[shown["group"] == group].sort_values("wave_index")
+        if part.empty or baseline is None:
+            continue
+        name = GROUP_LABELS[group]
+        points.append(dict(group=name, wave=baseline, change=0.0, low=None, high=None,
+                           change_text="0: the starting point, by definition",
+                           interval_text="", n_text=""))
+        for w, m, lo, hi, n in zip(part["wave"].astype(str), part["mean_change"], part["ci_low"],
+                                   part["ci_high"], part["n"]):
+            points.append(dict(
+                group=name, wave=w, change=round(float(m), 6), low=round(float(lo), 6),
+                high=round(float(hi), 6), change_text=f"{m:+.{digits}f} {unit}",
+                interval_text=f"{lo:+.{digits}f} to {hi:+.{digits}f}",
+                n_text=f"n = {int(n):,} people seen at baseline and at {w}"))
+    return points
+
+
+def _change_spec(points: list[dict], order: list[str], hidden: list[str], title: str,
+                 unit: str, digits: int) -> dict:
+    groups = [GROUP_LABELS["participants"], GROUP_LABELS["comparison"]]
+    x = {"field": "wave", "type": "ordinal", "title": "Survey wave",
+         "scale": {"domain": order}, "axis": {"labelAngle": 0, "labelLimit": 140}}
+    colour = {"field": "group", "type": "nominal", "title": None,
+              "legend": {"orient": "top", "direction": "horizontal", "symbolSize": 120},
+              "scale": {"domain": groups, "range": [GROUP_COLOURS["participants"],
+                                                    GROUP_COLOURS["comparison"]]}}
+    # one band per group in a fixed colour: a band on the shared colour scale would merge
+    # into (and, unlisted, switch off) the lines' legend
+    layers: list[dict] = [
+        {"mark": {"type": "area", "opacity": 0.15, "color": GROUP_COLOURS[group]},
+         "transform": [{"filter": {"and": [{"field": "group", "equal": GROUP_LABELS[group]},
+                                           "datum.low !== null"]}}],
+         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"},
+                      "y2": {"field": "high"}}}
+        for group in ("participants", "comparison")
+    ] + [
+        {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333"},
+         "encoding": {"y": {"datum": 0}}},
+        {"mark": {"type": "line", "strokeWidth": 3, "point": {"size": 90, "filled": True}},
+         "encoding": {
+             "x": x,
+             "y": {"field": "change", "type": "quantitative",
+                   "title": f"Change since baseline ({unit}); below 0 = fell"},
+             "color": colour,
+             # the same field as the colour: one legend, shape and dash in it
+             "strokeDash": {"field": "group", "type": "nominal", "title": None,
+                            "scale": {"domain": groups, "range": [[1, 0], [7, 4]]}},
+             "shape": {"field": "group", "type": "nominal", "title": None,
+                       "scale": {"domain": groups, "range": ["circle", "square"]}},
+             "tooltip": [{"field": "group", "title": "Group"},
+                         {"field": "wave", "title": "Wave"},
+                         {"field": "change_text", "title": "Change since baseline"},
+                         {"field": "interval_text", "title": "95% interval"},
+                         {"field": "n_text", "title": "People"}]}},
+    ]
+    gap = _gap_layers(points, digits, unit)
+    layers += gap
+    if hidden:
+        layers.append({"data": {"values": [{"wave": w} for w in hidden]},
+                       "mark": {"type": "text", "text": "insufficient", "color": "#555555",
+                                "fontSize": 11, "baseline": "bottom", "y": {"expr": "height"}},
+                       "encoding": {"x": x}})
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "title": title, "height": 380, "data": {"values": points}, "layer": layers,
+            # room on the right for the gap's two-line label
+            "padding": {"left": 5, "top": 5, "bottom": 5, "right": 105 if gap else 5},
+            "config": dict(VEGA_CONFIG)}
+
+
+def _gap_layers(points: list[dict], digits: int, unit: str) -> list[dict]:
+    """The vertical gap at the last wave both groups show: the program effect there."""
+    last = {}
+    for point in points:
+        last[point["group"]] = point
+    p, c = last.get(GROUP_LABELS["participants"]), last.get(GROUP_LABELS["comparison"])
+    if p is None or c is None or p["wave"] != c["wave"] or p["low"] is None:
+        return []
+    gap = {"wave": p["wave"], "p": p["change"], "c": c["change"], "mid": (p["change"] + c["change"]) / 2,
+           "text": [f"gap {p['change'] - c['change']:+.{digits}f} {unit}", "= program effect"]}
+    x = {"field": "wave", "type": "ordinal"}
+    return [{"data": {"values": [gap]}, "mark": {"type": "rule", "color": "#333333", "strokeWidth": 2},
+             "encoding": {"x": x, "y": {"field": "c", "type": "quantitative"}, "y2": {"field": "p"}}},
+            {"data": {"values": [gap]},
+             "mark": {"type": "text", "align": "left", "dx": 10, "color": "#333333", "fontSize": 12,
+                      "lineHeight": 15},
+             "encoding": {"x": x, "y": {"field": "mid", "type": "quantitative"},
+                          "text": {"field": "text"}}}]
+
+
+def _empty_spec(title: str, message: str) -> dict:
+    """A Vega-Lite chart holding only ``message`` (nothing to draw)."""
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": title,
+            "height": 200, "data": {"values": [{"message": message}]},
+            "mark": {"type": "text", "fontSize": 15, "color": "#555555"},
+            "encoding": {"text": {"field": "message"}}, "config": dict(VEGA_CONFIG)}

@@ -18,6 +18,7 @@ import pytest
 
 from tests.factories import CHROMIUM, require_chromium
 from tooling.app_server import running_app
+from tooling.browser_bench import CHART
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -76,7 +77,7 @@ def _new_tab(browser, width: int, height: int, requests: list[str] | None = None
 
 def _settled(tab) -> None:
     """Wait until the first chart is drawn and Streamlit has finished running the page."""
-    tab.locator("[data-testid='stPlotlyChart']").first.wait_for()
+    tab.locator(CHART).first.wait_for()
     tab.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
 
 
@@ -101,7 +102,7 @@ def test_overview_shows_the_headline(server, page):
     headline = page.locator("[data-testid='stMetric']").filter(has_text="Program effect")
     headline.wait_for()
     assert headline.is_visible()
-    page.locator("[data-testid='stPlotlyChart']").first.wait_for()
+    page.locator(CHART).first.wait_for()
     _no_exception(page)
     page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
 
@@ -112,7 +113,7 @@ def test_switch_to_impact_and_practices(server, page):
         page.goto(server)
         page.get_by_role("link", name=title).first.click()
         page.get_by_text(heading, exact=True).wait_for()
-        page.locator("[data-testid='stPlotlyChart']").first.wait_for()
+        page.locator(CHART).first.wait_for()
         _no_exception(page)
         page.screenshot(path=str(SHOTS / f"{title.lower()}.png"), full_page=True)
 
@@ -155,7 +156,7 @@ def test_phone_overview_leads_with_the_verdict(server, browser):
     verdict = main.locator("h2").first
     title_y = main.locator("h1").first.bounding_box()["y"]
     verdict_y = verdict.bounding_box()["y"]
-    first_chart_y = tab.locator("[data-testid='stPlotlyChart']").first.bounding_box()["y"]
+    first_chart_y = tab.locator(CHART).first.bounding_box()["y"]
     first_tile_y = tab.locator("[data-testid='stMetric']").first.bounding_box()["y"]
     assert title_y < verdict_y < min(first_chart_y, first_tile_y), "the verdict comes first"
     assert verdict_y - title_y < 300, "only the one-line purpose between title and verdict"

@@ -57,7 +57,7 @@ def test_page_renders_with_charts(app, page):
     at = app(page).run()
     assert not at.exception, at.exception
     assert at.title, "page has a title"
-    charts = at.get("plotly_chart")
+    charts = at.get("plotly_chart") + at.get("vega_lite_chart")
     assert charts, f"{page} shows at least one chart"
     assert len(at.get("download_button")) == len(charts)
     assert at.sidebar.multiselect, "shared filters are in the sidebar"

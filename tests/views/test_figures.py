@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.views.figure_base import COMPARISON, INSUFFICIENT_GREY, PARTICIPANTS
+from analysis.views.figure_base import COMPARISON, INSUFFICIENT_GREY, PARTICIPANTS, VegaLite
 from analysis.views.help import METHOD_LABELS
 from analysis.views.impact_figures import (
     dose_response_figure,
@@ -189,18 +189,35 @@ def change_table() -> pd.DataFrame:
 def test_change_figure_starts_at_zero_and_drops_hidden_waves():
     chart = change_figure(change_table(), "cbi_work", k=5)
     fig = chart.figure
+    assert isinstance(fig, VegaLite), "the first chart of two pages is drawn without plotly"
     assert not _contains_secret(fig)
-    lines = [t for t in fig.data if t.mode == "lines+markers"]
-    assert {t.line.color for t in lines} == {PARTICIPANTS, COMPARISON}
-    for line in lines:
-        assert line.x[0] == "2025-Q1" and line.y[0] == 0.0, "both groups start at 0 at baseline"
-        assert "2025-Q4" not in line.x
-        assert all("n = " in h for h in line.hovertext[1:])
+    spec = fig.to_dict()
+    points = spec["data"]["values"]
+    line_layer = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    colour = line_layer["encoding"]["color"]["scale"]
+    assert colour["range"] == [PARTICIPANTS, COMPARISON]
+    for group in ("Participants", "Comparison"):
+        line = [p for p in points if p["group"] == group]
+        assert line[0]["wave"] == "2025-Q1" and line[0]["change"] == 0.0, \
+            "both groups start at 0 at baseline"
+        assert "2025-Q4" not in {p["wave"] for p in line}
+        assert all(p["n_text"].startswith("n = ") for p in line[1:]), "n in every tooltip"
+    # the hidden wave stays on the axis, marked insufficient, with no number
+    assert line_layer["encoding"]["x"]["scale"]["domain"][-1] == "2025-Q4"
+    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
+    assert marked and marked[0]["data"]["values"] == [{"wave": "2025-Q4"}]
     # the gap drawn at the last shown wave is participants minus comparison (the DiD)
-    assert "gap -6.0" in json.dumps(fig.to_dict()["layout"]["annotations"])
-    assert "insufficient" in json.dumps(fig.to_dict()["layout"]["annotations"])
+    assert "gap -6.0" in fig.to_json()
     hidden = chart.table.loc[chart.table["status"] == "insufficient"]
     assert hidden["mean_change"].isna().all() and hidden["n"].isna().all()
+
+
+def test_change_figure_with_nothing_to_show_says_so():
+    table = change_table()
+    table["status"] = "insufficient"
+    fig = change_figure(table, "cbi_work", k=5).figure
+    assert not _contains_secret(fig)
+    assert "Not enough people" in fig.to_json() and "gap" not in fig.to_json()
 
 
 def test_forest_gives_each_outcome_its_own_axis():
