@@ -14,8 +14,11 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
     (``st.cache_data`` across pages and sessions), so ``impact_cold`` is Impact's own
     work on top of a cached report.
 ``<page>_warm``
-    A new browser tab (a new session) opening the page again: navigation until the
-    first chart is visible.
+    A new browser tab (a new session) in a fresh browser profile opening the page again:
+    navigation until the first chart is visible.
+``<page>_warm_tab``
+    The same in a browser that opened the page before (its cache holds the app's
+    scripts): what a returning person waits.
 ``<page>_threshold`` / ``<page>_role`` / ``<page>_practice``
     On an open page, a change of the participation threshold (another offered one, then
     back; not measured when the data offers only one), of the roles (one role, then all)
@@ -124,9 +127,12 @@ def _rerun_started(tab: Any) -> None:
         tab.locator("[data-testid='stStatusWidget']").wait_for(state="attached", timeout=1500)
 
 
-def open_page(browser: Any, url: str) -> tuple[float, Any]:
-    """A new tab (a new session) navigating to ``url``: seconds to the first chart."""
-    tab = browser.new_page(viewport={"width": 1400, "height": 1800})
+def open_page(browser: Any, url: str, context: Any = None) -> tuple[float, Any]:
+    """A new tab (a new session) navigating to ``url``: seconds to the first chart. In its
+    own fresh browser profile, or in ``context`` (a profile whose cache holds what earlier
+    tabs loaded)."""
+    tab = (context.new_page() if context is not None
+           else browser.new_page(viewport={"width": 1400, "height": 1800}))
     tab.set_default_timeout(TIMEOUT_MS)
     start = time.perf_counter()
     tab.goto(url)
@@ -164,6 +170,22 @@ def concurrent_visits(browser: Any, url: str, viewers: int) -> list[float]:
     finally:
         for context in contexts:
             context.close()
+
+
+def _returning_tabs(browser: Any, url: str, repeats: int) -> list[float]:
+    """New tabs in one browser profile after a first visit (not counted): what a person who
+    opened the dashboard before waits, the app's scripts already in the browser's cache."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    try:
+        open_page(browser, url, context)[1].close()
+        runs = []
+        for _ in range(repeats):
+            seconds, tab = open_page(browser, url, context)
+            runs.append(seconds)
+            tab.close()
+        return runs
+    finally:
+        context.close()
 
 
 def _settle_after(tab: Any, action: Callable[[], None]) -> float:
@@ -228,6 +250,7 @@ def measure_pages(url: str, repeats: int, choices: Choices,
                     warm.append(seconds)
                     tabs.append(tab)
                 _emit_runs(emit, f"{name}_warm", rows, warm)
+                _emit_runs(emit, f"{name}_warm_tab", rows, _returning_tabs(browser, target, repeats))
                 tab = tabs[-1]
                 settled(tab)
                 _filter_changes(tab, name, number, repeats, choices, emit, rows)
@@ -291,6 +314,10 @@ def _filter_changes(tab: Any, name: str, number: int, repeats: int, choices: Cho
     for label, measure, values in (("Roles", "role", choices.roles),
                                    ("Practices", "practice", choices.practices)):
         picked = values[number * repeats:(number + 1) * repeats]
+        if not picked:
+            emit({"measure": f"{name}_{measure}", "rows": rows, "seconds": None, "median_of": 0,
+                  "note": f"no {label.lower()} left to choose that no page used before"})
+            continue
         runs = []
         for value in picked:
             runs.append(change_choice(tab, label, value))
@@ -326,7 +353,9 @@ def sidebar_choices(db: Path, repeats: int) -> Choices:
         atoms = organization_atoms(store, load_settings(store).min_group_size)
         roles = tuple(r for r in available(store, LOCAL).roles if r in atoms.roles)
     # each run a value no page has used (there may be fewer roles than runs)
-    return Choices(atoms.thresholds, roles, tuple(sorted(atoms.sites))[6:6 + 2 * repeats])
+    sites = tuple(sorted(atoms.sites))
+    # past the first few (the default selection's neighbours), when there are enough
+    return Choices(atoms.thresholds, roles, sites[min(6, max(0, len(sites) - 2 * repeats)):][:2 * repeats])
 
 
 def machine() -> dict:
