@@ -25,8 +25,8 @@ from analysis.intake.problems import Problem, has_errors, sort_problems
 from analysis.intake.pseudonymize import (
     key_problem,
     load_secret,
-    pseudonym_sql,
     pseudonymize_by_default,
+    pseudonymize_column,
 )
 from analysis.intake.readers import DecodedFile, decode
 from analysis.intake.staging import SYSTEM_ERRORS, StagedFile, row_number_sql, stage
@@ -78,17 +78,13 @@ def check_kinds(files: Sequence[UploadFile]) -> None:
         raise ValueError("one upload takes at most one survey file and one attendance file")
 
 
-def key_sql(chosen: Mapping[str, int], secret: bytes | None) -> tuple[str, dict[str, bytes]]:
-    """SQL (over the file's text columns) for the respondent key as it will be stored,
-    and its parameters: the trimmed ID, or its pseudonym when ``secret`` is given."""
+def key_sql(chosen: Mapping[str, int]) -> str:
+    """SQL (over the file's text columns) for the trimmed respondent ID (NULL when blank);
+    :func:`stage_canonical` then replaces it by its pseudonym when asked."""
     id_index = chosen.get("respondent_id")
     if id_index is None:
-        return "NULL::VARCHAR", {}
-    given = f"nullif(trim(c{id_index}), '')"
-    if secret is None:
-        return given, {}
-    hashed, params = pseudonym_sql(f"c{id_index}", secret)
-    return f"CASE WHEN {given} IS NOT NULL THEN {hashed} END", params
+        return "NULL::VARCHAR"
+    return f"nullif(trim(c{id_index}), '')"
 
 
 def staged_columns(chosen: Mapping[str, int], key: str) -> list[str]:
@@ -106,9 +102,17 @@ def staged_columns(chosen: Mapping[str, int], key: str) -> list[str]:
 
 def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
                     chosen: Mapping[str, int], secret: bytes | None) -> StagedFile:
-    """:func:`~analysis.intake.staging.stage` a file as :func:`staged_columns`."""
-    key, params = key_sql(chosen, secret)
-    return stage(cur, decoded, name, select=staged_columns(chosen, key), params=params)
+    """:func:`~analysis.intake.staging.stage` a file as :func:`staged_columns`; with a
+    ``secret``, ``_key`` then becomes the pseudonym of each ID.
+
+    Each distinct ID is hashed once (:func:`~analysis.intake.pseudonymize.pseudonymize_column`):
+    a person has a row per wave, and hashing row by row while reading took as long as
+    the read itself.
+    """
+    staged = stage(cur, decoded, name, select=staged_columns(chosen, key_sql(chosen)))
+    if secret is not None and not staged.failed and "respondent_id" in chosen:
+        pseudonymize_column(cur, staged.table, "_key", secret)
+    return staged
 
 
 def view_sql(name: str, staged: StagedFile) -> str:
