@@ -38,7 +38,7 @@ def test_pseudonyms_hashed_per_distinct_id_equal_the_python_ones(con):
     spaces = [" ", "\t", "\u00a0", "\u2003", "\u3000", "\n", "\u2028", ""]
     rng = random.Random(5)
     raw = [None, "", "   ", "\u00a0"]
-    for i in range(300):
+    for _ in range(300):
         core = f"P{rng.randint(0, 40):04d}" + rng.choice(["", " x", "\u00a0y"])
         raw.append(rng.choice(spaces) + core + rng.choice(spaces))
     con.execute("CREATE TEMP TABLE ids AS SELECT unnest($raw) AS raw, "
