@@ -127,13 +127,15 @@ def scope_sites(cur: duckdb.DuckDBPyConnection, views: Mapping[str, FileView],
         v = views["attendance"]
         # UNION ALL: DISTINCT below removes repeats once, after the semi-join has kept
         # only the people in this attendance file (a UNION deduplicated every survey row).
+        # Sites are trimmed once distinct (stored ones are trimmed already), not per row.
         known = f"SELECT respondent_id AS k, site FROM {SURVEY_IN_SCOPE}"
         if "survey" in views and "site" in views["survey"].columns:
-            known += (f" UNION ALL SELECT _key, trim(site) FROM {views['survey'].relation} "
+            known += (f" UNION ALL SELECT _key, site FROM {views['survey'].relation} "
                       "WHERE _key IS NOT NULL")
         sites["attendance"] = {r[0] for r in cur.execute(
-            f"SELECT DISTINCT k.site FROM ({known}) k WHERE k.site IS NOT NULL AND k.k IN "
-            f"(SELECT _key FROM {v.relation})").fetchall()}
+            f"SELECT DISTINCT trim(site) FROM (SELECT DISTINCT k.site FROM ({known}) k "
+            f"WHERE k.site IS NOT NULL AND k.k IN (SELECT _key FROM {v.relation}))"
+            ).fetchall()}
     return sites
 
 
