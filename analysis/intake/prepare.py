@@ -139,10 +139,12 @@ def file_summary(cur: duckdb.DuckDBPyConnection, view: FileView) -> FileSummary:
     cols = view.columns
 
     def distinct(column: str) -> str:
+        # Over the column's distinct values (a few per million rows), trimmed once each.
         if column not in cols:
             return "[]::VARCHAR[]"
-        return (f"list(DISTINCT trim({q(column)}) ORDER BY trim({q(column)})) FILTER "
-                f"(WHERE nullif(trim({q(column)}), '') IS NOT NULL)")
+        return (f"(SELECT list(DISTINCT trim(_v) ORDER BY trim(_v)) FILTER "
+                f"(WHERE nullif(trim(_v), '') IS NOT NULL) FROM "
+                f"(SELECT {q(column)} AS _v FROM {view.relation} GROUP BY {q(column)}))")
 
     rows, people, waves, sites = first(
         cur, f"SELECT count(*), count(DISTINCT _key), {distinct('wave')}, {distinct('site')} "
