@@ -118,10 +118,11 @@ def pseudonym_sql(expression: str, secret: bytes) -> tuple[str, dict[str, bytes]
     """SQL computing :func:`pseudonym` of a VARCHAR expression row by row, and its
     parameters (``$hmac_inner``, ``$hmac_outer``: the key's padded blocks).
 
-    HMAC written out (RFC 2104) with DuckDB's ``sha256``: a million IDs are hashed while
-    the file is read, without a second pass over the rows nor a join to a table of
-    hashes. NULL stays NULL; an ID that is blank once trimmed hashes like ``""``, as in
-    Python. Tests hold it equal to :func:`pseudonym`.
+    HMAC written out (RFC 2104) with DuckDB's ``sha256``, so that IDs are hashed inside
+    DuckDB, never fetched into Python; :func:`pseudonymize_column` applies it once per
+    distinct ID (two SHA-256 a row cost as much as reading the file). NULL stays NULL;
+    an ID that is blank once trimmed hashes like ``""``, as in Python. Tests hold it equal
+    to :func:`pseudonym`.
     """
     key = hashlib.sha256(secret).digest() if len(secret) > _BLOCK else secret
     key = key.ljust(_BLOCK, b"\x00")
