@@ -59,11 +59,16 @@ def label_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
     columns = [(c, s) for c, s in view.columns.items() if c in LABEL_COLUMNS]
     if not columns:
         return problems
-    parts = [f"approx_count_distinct(nullif(trim({q(c)}), '')), "
-             f"count(*) FILTER (WHERE regexp_matches({q(c)}, '{MARKUP}'))" for c, _ in columns]
-    counts = cur.execute(f"SELECT {', '.join(parts)} FROM {view.relation}").fetchone()
+    # Over each column's distinct values (labels repeat: a few hundred per million rows),
+    # not row by row. HyperLogLog keeps the largest register per bucket, so repeated
+    # values do not change approx_count_distinct: the count is the one of every row.
+    parts = [f"SELECT {number} AS _c, approx_count_distinct(nullif(trim(_v), '')) AS _d, "
+             f"coalesce(sum(_n) FILTER (WHERE regexp_matches(_v, '{MARKUP}')), 0) AS _m "
+             f"FROM (SELECT {q(c)} AS _v, count(*) AS _n FROM {view.relation} "
+             f"GROUP BY {q(c)})" for number, (c, _) in enumerate(columns)]
+    found = {c: (d, m) for c, d, m in cur.execute(" UNION ALL ".join(parts)).fetchall()}
     for number, (canonical, source) in enumerate(columns):
-        distinct, marked = counts[2 * number] or 0, counts[2 * number + 1] or 0
+        distinct, marked = (int(v or 0) for v in found.get(number, (0, 0)))
         column = q(canonical)
         if distinct > limits.max_categories:
             problems.append(Problem(

@@ -17,6 +17,8 @@ import io
 import zipfile
 from dataclasses import dataclass
 
+import numpy as np
+
 from analysis.intake.problems import Problem
 
 
@@ -51,6 +53,8 @@ class InputLimits:
 DEFAULT = InputLimits()
 _DELIMITERS = (b",", b";", b"\t")
 _INFLATE_CHUNK = 1 << 20
+#: Bytes searched for line ends at a time.
+_LINE_BLOCK = 1 << 24
 
 
 def _refusal(file_name: str, message: str, expected: str) -> Problem:
@@ -60,18 +64,28 @@ def _refusal(file_name: str, message: str, expected: str) -> Problem:
 
 def _longest_line(data: bytes, stop_above: int) -> tuple[int, int]:
     """(length, 1-based number) of the first line longer than ``stop_above``, else of the
-    longest line. Scans with ``bytes.find``: no copy of the data."""
-    longest, number, line, start = 0, 1, 1, 0
-    size = len(data)
-    while start <= size:
-        end = data.find(b"\n", start)
-        end = size if end < 0 else end
-        if end - start > longest:
-            longest, number = end - start, line
+    longest line (the first of equals).
+
+    Line ends are found by numpy over a view of ``data``, a block at a time (no copy of
+    the data, a few MB of scratch): a Python loop over a million lines took a second.
+    """
+    view = np.frombuffer(data, dtype=np.uint8)
+    longest, number, start, lines_before = -1, 1, 0, 0
+    for offset in range(0, len(view) + 1, _LINE_BLOCK):
+        ends = np.flatnonzero(view[offset:offset + _LINE_BLOCK] == 10) + offset
+        if offset + _LINE_BLOCK >= len(view):
+            ends = np.append(ends, len(view))  # the last line has no line end
+        if not len(ends):
+            continue
+        lengths = np.diff(ends, prepend=start - 1) - 1
+        over = np.flatnonzero(lengths > stop_above)
+        best = int(over[0]) if len(over) else int(np.argmax(lengths))
+        if int(lengths[best]) > longest:
+            longest, number = int(lengths[best]), lines_before + best + 1
             if longest > stop_above:
                 break
-        start, line = end + 1, line + 1
-    return longest, number
+        start, lines_before = int(ends[-1]) + 1, lines_before + len(ends)
+    return max(longest, 0), number
 
 
 def text_problem(data: bytes, file_name: str, limits: InputLimits | None = None

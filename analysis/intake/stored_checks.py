@@ -84,21 +84,31 @@ def attendance_problems(cur: duckdb.DuckDBPyConnection, views: Mapping[str, File
 
 
 def attendance_new_sql(view: FileView, count_skipped: bool = False) -> str:
+    """SQL for the sessions of an attendance file not yet stored (or, with
+    ``count_skipped``, for how many are skipped): the k-th copy of a session in the file
+    is new when the store holds fewer than k copies (see :mod:`analysis.intake.ingest`).
+
+    Only sessions the store already holds are numbered (a window over the file sorts
+    it): a session with no stored copy is new whatever its number, and all copies of one
+    session meet the same stored count, so numbering those alone gives the same numbers.
+    """
     cols = view.columns
     t = "nullif(trim(session_type), '')" if "session_type" in cols else "NULL::VARCHAR"
     m = "TRY_CAST(trim(duration_minutes) AS DOUBLE)" if "duration_minutes" in cols else \
         "NULL::DOUBLE"
-    new = (f"SELECT _key AS respondent_id, TRY_CAST(trim(session_date) AS DATE) AS d, "
-           f"{t} AS t, {m} AS m, row_number() OVER (PARTITION BY _key, "
-           f"TRY_CAST(trim(session_date) AS DATE), {t} ORDER BY _rid) AS rn "
-           f"FROM {view.relation}")
+    new = (f"SELECT _rid, _key AS respondent_id, TRY_CAST(trim(session_date) AS DATE) AS d, "
+           f"{t} AS t, {m} AS m FROM {view.relation}")
     old = ("SELECT respondent_id, session_date, session_type, count(*) AS n FROM attendance "
            "GROUP BY ALL")
-    joined = (f"FROM ({new}) n LEFT JOIN ({old}) o ON o.respondent_id = n.respondent_id "
-              f"AND o.session_date = n.d AND o.session_type IS NOT DISTINCT FROM n.t")
+    joined = (f"WITH j AS (SELECT n.*, o.n AS stored FROM ({new}) n LEFT JOIN ({old}) o "
+              f"ON o.respondent_id = n.respondent_id AND o.session_date = n.d "
+              f"AND o.session_type IS NOT DISTINCT FROM n.t) ")
+    ranked = ("SELECT *, row_number() OVER (PARTITION BY respondent_id, d, t ORDER BY _rid) "
+              "AS rn FROM j WHERE stored IS NOT NULL")
     if count_skipped:
-        return f"SELECT count(*) {joined} WHERE n.rn <= coalesce(o.n, 0)"
-    return f"SELECT n.respondent_id, n.d, n.t, n.m {joined} WHERE n.rn > coalesce(o.n, 0)"
+        return f"{joined}SELECT count(*) FROM ({ranked}) WHERE rn <= stored"
+    return (f"{joined}SELECT respondent_id, d, t, m FROM j WHERE stored IS NULL UNION ALL "
+            f"SELECT respondent_id, d, t, m FROM ({ranked}) WHERE rn > stored")
 
 
 def scope_sites(cur: duckdb.DuckDBPyConnection, views: Mapping[str, FileView],
@@ -117,13 +127,15 @@ def scope_sites(cur: duckdb.DuckDBPyConnection, views: Mapping[str, FileView],
         v = views["attendance"]
         # UNION ALL: DISTINCT below removes repeats once, after the semi-join has kept
         # only the people in this attendance file (a UNION deduplicated every survey row).
+        # Sites are trimmed once distinct (stored ones are trimmed already), not per row.
         known = f"SELECT respondent_id AS k, site FROM {SURVEY_IN_SCOPE}"
         if "survey" in views and "site" in views["survey"].columns:
-            known += (f" UNION ALL SELECT _key, trim(site) FROM {views['survey'].relation} "
+            known += (f" UNION ALL SELECT _key, site FROM {views['survey'].relation} "
                       "WHERE _key IS NOT NULL")
         sites["attendance"] = {r[0] for r in cur.execute(
-            f"SELECT DISTINCT k.site FROM ({known}) k WHERE k.site IS NOT NULL AND k.k IN "
-            f"(SELECT _key FROM {v.relation})").fetchall()}
+            f"SELECT DISTINCT trim(site) FROM (SELECT DISTINCT k.site FROM ({known}) k "
+            f"WHERE k.site IS NOT NULL AND k.k IN (SELECT _key FROM {v.relation}))"
+            ).fetchall()}
     return sites
 
 

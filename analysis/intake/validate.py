@@ -41,7 +41,8 @@ class FileView:
     kind : {"survey", "attendance"}
     relation : str
         SQL relation (our own temporary view) with ``_rid`` (the staged rowid),
-        ``_key`` (the respondent ID as it will be stored) and the canonical columns as text.
+        ``_key`` (the respondent ID as it will be stored: NULL when blank, else trimmed
+        or its pseudonym, never empty) and the canonical columns as text.
     columns : mapping of str to str
         Canonical name to the header as written in the file.
     row_sql : callable
@@ -196,14 +197,14 @@ def duplicate_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
     base = (
         f"SELECT _rid, wave, first_value(_rid) OVER w AS first_rid, "
         f"row_number() OVER w AS rn FROM {view.relation} "
-        f"WHERE {given_sql('_key')} AND {given_sql('wave')} "
+        f"WHERE _key IS NOT NULL AND {given_sql('wave')} "
         f"WINDOW w AS (PARTITION BY _key, trim(wave) ORDER BY _rid)"
     )
     # Counted with a hash aggregate (rows beyond the first of each pair); the window
     # above, which sorts the whole file, runs only when there is something to list.
     count = single_value(
         cur, f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {view.relation} "
-        f"WHERE {given_sql('_key')} AND {given_sql('wave')} GROUP BY _key, trim(wave))")
+        f"WHERE _key IS NOT NULL AND {given_sql('wave')} GROUP BY _key, trim(wave))")
     if not count:
         return []
     rows = cur.execute(

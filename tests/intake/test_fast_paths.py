@@ -1,0 +1,160 @@
+"""The faster forms of ingest's steps give what the plain forms gave, value for value.
+
+Each test holds a rewritten step against the form it replaced (written out here as the
+reference) on data made to reach its corners: IDs with spaces of every kind, rows
+blank but for one column, labels repeated and not, sessions stored once or twice.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import duckdb
+import pytest
+
+from analysis.intake import limits
+from analysis.intake.labels import label_problems
+from analysis.intake.prepare import staged_columns
+from analysis.intake.pseudonymize import pseudonym, pseudonymize_column
+from analysis.intake.stored_checks import attendance_new_sql
+from analysis.intake.validate import FileView
+
+KEY = b"k" * 32
+
+
+@pytest.fixture
+def con():
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def _view(relation: str, kind: str, columns: list[str]) -> FileView:
+    return FileView("f.csv", kind, relation, {c: c for c in columns}, lambda rid: rid)
+
+
+def test_pseudonyms_hashed_per_distinct_id_equal_the_python_ones(con):
+    spaces = [" ", "\t", "\u00a0", "\u2003", "\u3000", "\n", "\u2028", ""]
+    rng = random.Random(5)
+    raw = [None, "", "   ", "\u00a0"]
+    for _ in range(300):
+        core = f"P{rng.randint(0, 40):04d}" + rng.choice(["", " x", "\u00a0y"])
+        raw.append(rng.choice(spaces) + core + rng.choice(spaces))
+    con.execute("CREATE TEMP TABLE ids AS SELECT unnest($raw) AS raw, "
+                "nullif(trim(unnest($raw)), '') AS k", {"raw": raw})
+    pseudonymize_column(con, "ids", "k", KEY)
+    got = con.execute("SELECT raw, k FROM ids").fetchall()
+    assert len(got) == len(raw)
+    for value, key in got:
+        given = value is not None and value.strip(" \u00a0\u2003\u3000") != ""
+        # Given means "not blank once DuckDB's trim has taken the spaces off".
+        if value is None or not given:
+            assert key is None
+        else:
+            assert key == pseudonym(value, KEY), value
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() "
+                           "WHERE table_name = 'ids_pseudonyms'").fetchone()[0]
+
+
+def test_blank_row_flag_equals_every_column_blank(con):
+    values = [None, "", " ", "  ", "\u00a0", "x", " y ", "\t"]
+    rows = [[random.Random(i).choice(values) for _ in range(4)] for i in range(400)]
+    rows += [[None, None, None, "x"], [" ", None, "", None], ["", "z", None, None]]
+    con.execute("CREATE TEMP TABLE raw AS SELECT r[1] AS c0, r[2] AS c1, r[3] AS c2, "
+                "r[4] AS c3 FROM (SELECT unnest($rows) AS r)", {"rows": rows})
+    chosen = {"respondent_id": 0, "note": 1, "wave": 2, "role": 3}
+    select = staged_columns(chosen, "NULL::VARCHAR")
+    plain = " AND ".join(f"nullif(trim(c{i}), '') IS NULL" for i in range(4))
+    got = con.execute(f"SELECT _blank, ({plain}) FROM (SELECT *, {', '.join(select)} "
+                      "FROM raw)").fetchall()
+    assert all(fast == reference for fast, reference in got)
+    assert {fast for fast, _ in got} == {True, False}
+
+
+def test_label_value_counts_over_distinct_values_equal_the_row_counts(con):
+    rng = random.Random(11)
+    sites = [f"Site {rng.randint(0, 60)}" + rng.choice(["", " "]) for _ in range(3000)]
+    sites += [None, "", "[x](http://h)", "[x](http://h)"]
+    con.execute("CREATE TEMP TABLE v AS SELECT row_number() OVER () AS _rid, s AS site, "
+                "'W1' AS wave FROM (SELECT unnest($s) AS s)", {"s": sites})
+    view = _view("v", "survey", ["site", "wave"])
+    about = con.execute("SELECT approx_count_distinct(nullif(trim(site), '')) FROM v"
+                        ).fetchone()[0]
+    small = limits.InputLimits(max_categories=10)
+    problems = label_problems(con, view, small)
+    assert [p.message for p in problems if p.column == "site"] == [
+        f"this column has about {about:,} different values; a site column may have at "
+        f"most 10. Is it mapped to the right column?"]
+    marked = label_problems(con, view)
+    assert [(p.row, p.value) for p in marked] == [(len(sites) - 1, "[x](http://h)"),
+                                                   (len(sites), "[x](http://h)")]
+
+
+def _reference_new_sessions(view: FileView, count_skipped: bool) -> str:
+    """The statement the rewrite replaced: every session of the file numbered."""
+    new = (f"SELECT _key AS respondent_id, TRY_CAST(trim(session_date) AS DATE) AS d, "
+           f"nullif(trim(session_type), '') AS t, TRY_CAST(trim(duration_minutes) AS DOUBLE) "
+           f"AS m, row_number() OVER (PARTITION BY _key, TRY_CAST(trim(session_date) AS DATE), "
+           f"nullif(trim(session_type), '') ORDER BY _rid) AS rn FROM {view.relation}")
+    old = ("SELECT respondent_id, session_date, session_type, count(*) AS n FROM attendance "
+           "GROUP BY ALL")
+    joined = (f"FROM ({new}) n LEFT JOIN ({old}) o ON o.respondent_id = n.respondent_id "
+              f"AND o.session_date = n.d AND o.session_type IS NOT DISTINCT FROM n.t")
+    if count_skipped:
+        return f"SELECT count(*) {joined} WHERE n.rn <= coalesce(o.n, 0)"
+    return f"SELECT n.respondent_id, n.d, n.t, n.m {joined} WHERE n.rn > coalesce(o.n, 0)"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_new_sessions_equal_the_fully_numbered_form(con, seed):
+    rng = random.Random(seed)
+    people = [None, "h_a", "h_b", "h_c"]
+    dates = [None, "2025-01-0", "2025-01-01", "2025-01-02", " 2025-01-02"]
+    types = [None, "", "group", " group", "online"]
+
+    def session() -> tuple:
+        return (rng.choice(people), rng.choice(dates), rng.choice(types),
+                rng.choice([None, "60", "x"]))
+
+    con.execute("CREATE TABLE attendance (respondent_id VARCHAR, session_date DATE, "
+                "session_type VARCHAR, duration_minutes DOUBLE)")
+    for p, d, t, m in (session() for _ in range(60)):
+        con.execute("INSERT INTO attendance VALUES (?, TRY_CAST(trim(?) AS DATE), "
+                    "nullif(trim(?), ''), TRY_CAST(? AS DOUBLE))", [p, d, t, m])
+    file_rows = [session() for _ in range(200)]
+    con.execute("CREATE TEMP TABLE v AS SELECT row_number() OVER () - 1 AS _rid, r[1] AS _key, "
+                "r[2] AS session_date, r[3] AS session_type, r[4] AS duration_minutes "
+                "FROM (SELECT unnest($rows) AS r)", {"rows": [list(r) for r in file_rows]})
+    view = _view("v", "attendance", ["respondent_id", "session_date", "session_type",
+                                     "duration_minutes"])
+    for skipped in (True, False):
+        fast = con.execute(attendance_new_sql(view, skipped)).fetchall()
+        reference = con.execute(_reference_new_sessions(view, skipped)).fetchall()
+        assert Counter(fast) == Counter(reference)
+    assert con.execute(attendance_new_sql(view, True)).fetchone()[0] > 0
+
+
+def _reference_longest(data: bytes, stop_above: int) -> tuple[int, int]:
+    longest, number, line, start = 0, 1, 1, 0
+    while start <= len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        if end - start > longest:
+            longest, number = end - start, line
+            if longest > stop_above:
+                break
+        start, line = end + 1, line + 1
+    return longest, number
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 1 << 24])
+def test_longest_line_equals_a_line_by_line_scan(monkeypatch, block):
+    monkeypatch.setattr(limits, "_LINE_BLOCK", block)
+    rng = random.Random(block)
+    cases = [b"", b"\n", b"\n\n", b"abc", b"abc\n", b"a\nbcd\nef", b"\nabcdef\n"]
+    cases += [bytes(rng.choice(b"ab\n") for _ in range(rng.randint(0, 40)))
+              for _ in range(300)]
+    for data in cases:
+        for stop in (0, 1, 3, 100):
+            assert limits._longest_line(data, stop) == _reference_longest(data, stop)
