@@ -35,6 +35,7 @@ Cameron AC, Miller DL (2015). J Human Resources 50:317-372.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,15 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["ClusterChoice", "ContrastTest", "choose_clusters", "cr2_contrast", "influence_variance"]
+__all__ = [
+    "ClusterChoice",
+    "ContrastTest",
+    "DesignBlock",
+    "choose_clusters",
+    "cr2_blocks",
+    "cr2_contrast",
+    "influence_variance",
+]
 
 #: share of the variance of participation explained by site above which sites are the unit
 SITE_CONCENTRATION = 0.05
@@ -58,12 +67,6 @@ class ContrastTest:
     se: float
     df: float
     clusters: int
-
-
-def _grouped_sum(codes: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
-    return np.stack(
-        [np.bincount(codes, weights=values[:, i], minlength=count) for i in range(values.shape[1])], axis=1
-    )
 
 
 def _sym_sqrt(matrix: np.ndarray) -> np.ndarray:
@@ -126,7 +129,7 @@ class _BlockTerms:
     rmr: np.ndarray  # this block's share of r_j'M r_j
 
 
-def _row_kinds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_kinds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The first row of each distinct row value, and each row's kind: ``np.unique(rows,
     axis=0, return_index=True, return_inverse=True)`` up to the numbering of the kinds,
     by a lexicographic sort of the columns (sorting rows as raw bytes is several times
@@ -140,6 +143,32 @@ def _row_kinds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[new], kind
 
 
+def _row_kinds(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A row of each distinct row value of the stacked ``columns``, and each row's kind.
+
+    What ``np.unique(np.stack(columns, 1), axis=0, return_index=True,
+    return_inverse=True)`` gives, up to the numbering of the kinds and which row of a kind
+    represents it: hashes a one-number key per row (a fixed random combination of the
+    columns) instead of sorting, then checks that every row equals its kind's
+    representative; on a collision (or NaN) it falls back to the lexicographic sort
+    (:func:`_sorted_kinds`). Column by column: no reduction along a short axis.
+    """
+    n = len(columns[0])
+    if n == 0:
+        return _sorted_kinds(np.stack(columns, axis=1))
+    weights = np.random.default_rng(17).uniform(1.0, 2.0, len(columns))
+    key = columns[0] * weights[0]
+    for column, weight in zip(columns[1:], weights[1:]):
+        key += column * weight
+    kind, _ = pd.factorize(key, sort=False, use_na_sentinel=False)
+    kind = kind.astype("int64", copy=False)
+    first = np.empty(int(kind.max()) + 1, dtype="int64")
+    first[kind] = np.arange(n)  # any row of a kind represents it
+    if all(np.array_equal(column[first][kind], column) for column in columns):
+        return first, kind
+    return _sorted_kinds(np.stack(columns, axis=1))
+
+
 def _block_terms(
     x: np.ndarray, resid: np.ndarray, codes: np.ndarray, m: np.ndarray, root: np.ndarray, mc: np.ndarray
 ) -> _BlockTerms:
@@ -148,26 +177,43 @@ def _block_terms(
     active = np.flatnonzero(present)
     local = (np.cumsum(present) - 1)[codes]  # position of each row's cluster in active
     count, p = active.size, x.shape[1]
-    s = np.empty((count, p, p))
-    for i in range(p):
-        for j in range(i, p):
-            s[:, i, j] = s[:, j, i] = np.bincount(local, weights=x[:, i] * x[:, j], minlength=count)
-    u = _grouped_sum(local, x * resid[:, None], count)
+    pairs = [(i, j) for i in range(p) for j in range(i, p)]
+    # the entries of S_j = X_j'X_j on and above the diagonal, one array per pair
+    entries = [np.bincount(local, weights=x[:, i] * x[:, j], minlength=count) for i, j in pairs]
+    u = [np.bincount(local, weights=x[:, i] * resid, minlength=count) for i in range(p)]  # X_j'e_j
     # clusters with the same S_j (in a stacked design: a participant's or a comparison
     # person's row in one cell) share everything below but u_j: work once per kind
-    first, kind = _row_kinds(s.reshape(count, -1))
-    s = s[first]
+    first, kind = _row_kinds(entries)
+    s = np.empty((first.size, p, p))
+    for (i, j), entry in zip(pairs, entries):
+        s[:, i, j] = s[:, j, i] = entry[first]
     # eigenvalues of B_j'B_j = M^½ S_j M^½ are those of H_jj
     lam, vec = np.linalg.eigh(_sandwich(root, s))
     k, k2 = _leverage_kernels(lam, vec)
     smk = s @ _sandwich(root, k)  # S_j M^½ K_j M^½
-    # X_j'A_j e_j = u_j + S_j M^½ K_j M^½ u_j
-    adjusted = u + _apply(smk[kind], u)
+    # X_j'A_j e_j · Mc = u_j · (Mc + (S_j M^½ K_j M^½)' Mc)
+    weight = (mc + np.swapaxes(smk, 1, 2) @ mc)[kind]
+    pieces = u[0] * weight[:, 0]
+    for i in range(1, p):
+        pieces += u[i] * weight[:, i]
     smc = s @ mc  # X_j'X_j M c
     r = smc + _apply(smk, smc)
     s_j = smc @ mc + np.einsum("ci,ci->c", smc, _apply(_sandwich(root, k2), smc))
     rmr = ((r @ m) * r).sum(axis=1)
-    return _BlockTerms(active, adjusted @ mc, r[kind], s_j[kind], rmr[kind])
+    return _BlockTerms(active, pieces, r[kind], s_j[kind], rmr[kind])
+
+
+@dataclass(frozen=True, eq=False)
+class DesignBlock:
+    """Rows of a design that are nonzero only in one run of adjacent columns.
+
+    ``design`` holds those rows and columns (full column rank), ``y`` their outcome and
+    ``clusters`` their cluster codes (non-negative integers; gaps are allowed).
+    """
+
+    design: np.ndarray
+    y: np.ndarray
+    clusters: np.ndarray
 
 
 def cr2_contrast(
@@ -192,7 +238,7 @@ def cr2_contrast(
     The columns split into blocks (connected components of "some row is nonzero in
     both"); X'X, M, M^½ and every S_j and H_jj are block-diagonal, so the per-cluster
     eigen work runs block by block on p_b × p_b matrices, only for the clusters with
-    rows in the block. A dense design is one block.
+    rows in the block (:func:`cr2_blocks`). A dense design is one block.
 
     Examples
     --------
@@ -202,39 +248,59 @@ def cr2_contrast(
     y = np.asarray(y, dtype="float64")
     c = np.asarray(contrast, dtype="float64")
     codes, _ = pd.factorize(pd.Series(clusters), sort=False)
-    count = int(codes.max()) + 1
-    p = x.shape[1]
     columns, rows = _blocks(x)
+    blocks = [
+        DesignBlock(np.take(x, block_rows, axis=0)[:, cols], y[block_rows], codes[block_rows])
+        for cols, block_rows in zip(columns, rows)
+    ]
+    order = np.concatenate(columns) if columns else np.zeros(0, dtype="int64")
+    test = cr2_blocks(blocks, c[order])  # columns in block order: c'β̂ and V do not change
+    return ContrastTest(test.estimate, test.se, test.df, int(codes.max()) + 1)
+
+
+def cr2_blocks(blocks: Sequence[DesignBlock], contrast: np.ndarray) -> ContrastTest:
+    """:func:`cr2_contrast` for a design given as its column blocks, in column order.
+
+    Each block's rows are nonzero only in that block's columns, so X'X is block-diagonal
+    (the blocks need not be the finest such split). ``contrast`` runs over the blocks'
+    columns in order; ``clusters`` of the result counts the distinct cluster codes.
+    Callers that know their blocks (the stacked cells of :mod:`analysis.stats.group_time`)
+    skip building the dense design, finding its blocks and factorizing the clusters.
+    """
+    c = np.asarray(contrast, dtype="float64")
+    bounds = np.cumsum([0, *(block.design.shape[1] for block in blocks)])
+    p = int(bounds[-1])
+    count = max((int(block.clusters.max()) + 1 for block in blocks if block.clusters.size), default=0)
     m = np.zeros((p, p))
     root = np.zeros((p, p))
     beta = np.zeros(p)
-    resid = y.copy()  # rows of zeros keep their y
-    parts = []
-    for cols, block_rows in zip(columns, rows):
-        part = np.take(x, block_rows, axis=0)[:, cols]  # faster than x[np.ix_(...)]
+    resids = []
+    for block, lo, hi in zip(blocks, bounds[:-1], bounds[1:]):
+        part = block.design
         inverse = np.linalg.inv(part.T @ part)
-        m[np.ix_(cols, cols)] = inverse
-        root[np.ix_(cols, cols)] = _sym_sqrt(inverse)
-        beta[cols] = inverse @ (part.T @ y[block_rows])
-        resid[block_rows] -= part @ beta[cols]
-        parts.append(part)
+        m[lo:hi, lo:hi] = inverse
+        root[lo:hi, lo:hi] = _sym_sqrt(inverse)
+        beta[lo:hi] = inverse @ (part.T @ block.y)
+        resids.append(block.y - part @ beta[lo:hi])
     mc = m @ c
     pieces, s_j, rmr = np.zeros(count), np.zeros(count), np.zeros(count)
     r = np.zeros((count, p))  # r_j = X_j'A_j X_j M c (count × p)
-    for cols, block_rows, part in zip(columns, rows, parts):
-        sub = np.ix_(cols, cols)
-        terms = _block_terms(part, resid[block_rows], codes[block_rows], m[sub], root[sub], mc[cols])
+    seen = np.zeros(count, dtype=bool)
+    for block, resid, lo, hi in zip(blocks, resids, bounds[:-1], bounds[1:]):
+        sub = slice(lo, hi)
+        terms = _block_terms(block.design, resid, block.clusters, m[sub, sub], root[sub, sub], mc[sub])
         pieces[terms.clusters] += terms.pieces
         s_j[terms.clusters] += terms.s
         rmr[terms.clusters] += terms.rmr
-        r[np.ix_(terms.clusters, cols)] = terms.r
+        r[terms.clusters, lo:hi] = terms.r
+        seen[terms.clusters] = True
     variance = float(np.square(pieces).sum())
     # Satterthwaite df
     diag = s_j - rmr
     gram = np.einsum("ci,cj->ij", r, r)  # R'R; measured faster than BLAS for count × p this thin
     cross = float(np.square(s_j).sum() - 2.0 * (s_j * rmr).sum() + np.trace(m @ gram @ m @ gram))
     df = float(diag.sum() ** 2 / cross) if cross > 0 else float("nan")
-    return ContrastTest(estimate=float(c @ beta), se=float(np.sqrt(variance)), df=df, clusters=count)
+    return ContrastTest(float(c @ beta), float(np.sqrt(variance)), df, int(seen.sum()))
 
 
 def _blocks(x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -50,7 +50,7 @@ import pandas as pd
 
 from analysis.panel.index import PanelIndex, distinct
 from analysis.panel.participation import as_flag
-from analysis.stats.clustering import ClusterChoice, choose_clusters, cr2_contrast
+from analysis.stats.clustering import ClusterChoice, DesignBlock, choose_clusters, cr2_blocks
 from analysis.stats.effect_sizes import standardize
 from analysis.stats.estimates import Estimate, not_enough, t_inference
 
@@ -86,6 +86,7 @@ class ProgramTiming:
     site: np.ndarray | None  # site at the first survey
     rows: np.ndarray  # panel row per person × wave (-1 where not observed)
     clusters: ClusterChoice
+    cluster_codes: np.ndarray  # cluster code per person (their position, or their site's code)
 
 
 def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> ProgramTiming:
@@ -121,8 +122,10 @@ def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> Prog
         )
     eligible = ~left_out
     clusters = choose_clusters(people[eligible], None if site is None else site[eligible], any_part[eligible])
+    by_site = clusters.unit == "site" and site is not None
+    codes = pd.factorize(site, sort=False)[0] if by_site else np.arange(people.size)
     timing = ProgramTiming(
-        people, tuple(waves), observed, participant, cohort, left_out, site, rows, clusters
+        people, tuple(waves), observed, participant, cohort, left_out, site, rows, clusters, codes
     )
     if index is not None:
         index.memo[("program timing",)] = timing
@@ -189,30 +192,22 @@ def group_time_cells(panel: pd.DataFrame, outcome: str, index: PanelIndex | None
 def _stacked_contrast(
     cells: Sequence[Cell], weights: Sequence[float], timing: ProgramTiming
 ) -> tuple[float, float, float, int, str]:
-    """(estimate, se, df, clusters, se_type) of ``Σ w_c ATT_c`` by CR2 on the stacked cells."""
-    k = len(cells)
-    sizes = [c.treated.size + c.control.size for c in cells]
-    n = int(sum(sizes))
-    design = np.zeros((n, 2 * k))
-    y = np.empty(n)
-    person = np.empty(n, dtype="int64")
-    start = 0
-    for i, cell in enumerate(cells):
-        stop = start + sizes[i]
-        design[start:stop, 2 * i] = 1.0
-        design[start : start + cell.treated.size, 2 * i + 1] = 1.0
-        y[start:stop] = np.concatenate([cell.change_treated, cell.change_control])
-        person[start:stop] = np.concatenate([cell.treated, cell.control])
-        start = stop
-    contrast = np.zeros(2 * k)
+    """(estimate, se, df, clusters, se_type) of ``Σ w_c ATT_c`` by CR2 on the stacked cells.
+
+    Each cell is a column block of the stacked design (its mean and participant shift),
+    handed to :func:`analysis.stats.clustering.cr2_blocks` as such.
+    """
+    blocks = []
+    for cell in cells:
+        part = np.ones((cell.treated.size + cell.control.size, 2))
+        part[cell.treated.size :, 1] = 0.0
+        person = np.concatenate([cell.treated, cell.control])
+        y = np.concatenate([cell.change_treated, cell.change_control])
+        blocks.append(DesignBlock(part, y, timing.cluster_codes[person]))
+    contrast = np.zeros(2 * len(cells))
     contrast[1::2] = weights
-    choice = timing.clusters
-    if choice.unit == "site" and timing.site is not None:
-        clusters = timing.site[person]
-    else:
-        clusters = person
-    test = cr2_contrast(design, y, clusters, contrast)
-    return test.estimate, test.se, test.df, test.clusters, choice.se_type
+    test = cr2_blocks(blocks, contrast)
+    return test.estimate, test.se, test.df, test.clusters, timing.clusters.se_type
 
 
 def left_out_counts(panel: pd.DataFrame, outcome: str, index: PanelIndex | None = None) -> dict[str, int]:
