@@ -122,8 +122,9 @@ def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> Prog
         )
     eligible = ~left_out
     clusters = choose_clusters(people[eligible], None if site is None else site[eligible], any_part[eligible])
-    by_site = clusters.unit == "site" and site is not None
-    codes = pd.factorize(site, sort=False)[0] if by_site else np.arange(people.size)
+    codes = np.arange(people.size)
+    if clusters.unit == "site" and site is not None:
+        codes = pd.factorize(site, sort=False)[0]
     timing = ProgramTiming(
         people, tuple(waves), observed, participant, cohort, left_out, site, rows, clusters, codes
     )
