@@ -289,12 +289,17 @@ def _design_rows(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.nda
 
 
 def _design_patterns(
-    frame: pd.DataFrame, covariates: Sequence[str], categories: dict[str, np.ndarray]
+    frame: pd.DataFrame,
+    covariates: Sequence[str],
+    categories: dict[str, np.ndarray],
+    labels: dict[str, np.ndarray],
 ) -> tuple[Patterns, list[str]]:
-    """The patterns of the design of ``frame`` and its column names, without building it.
+    """The patterns of the design and its column names, without building it.
 
-    People with the same value of every covariate share a design row; the design of one
-    person per pattern has the same columns (the same levels and distinct values).
+    ``frame`` holds the numeric covariates; a text covariate is its level numbers per
+    row in ``categories`` and the level labels in ``labels``. People with the same value
+    of every covariate share a design row; the design of one person per pattern has the
+    same columns (the same levels and distinct values).
     """
     code = np.zeros(len(frame), dtype="int64")
     for name in covariates:
@@ -302,9 +307,18 @@ def _design_patterns(
         if part is None:  # numeric: each distinct value (NaN too) is a pattern of its own
             part, _ = pd.factorize(frame[name], use_na_sentinel=False)
         code, _ = pd.factorize(code * (int(part.max()) + 1 if part.size else 1) + part)
-    _, first = np.unique(code, return_index=True)
-    rows, columns = _design_rows(frame.iloc[first], covariates)
-    return Patterns(np.asarray(code, dtype="int64"), rows), columns
+    code = np.asarray(code, dtype="int64")
+    # first row of each pattern: factorize numbers patterns in order of first appearance
+    # (what np.unique(code, return_index=True)[1] gives, without sorting)
+    top = np.maximum.accumulate(code) if code.size else code
+    first = np.flatnonzero(np.concatenate([[True], top[1:] > top[:-1]])) if code.size else code
+    people = pd.DataFrame(
+        {name: labels[name][categories[name][first]] if name in categories else frame[name].to_numpy()[first]
+         for name in covariates},
+        index=pd.RangeIndex(first.size),  # with no covariates: one row per pattern all the same
+    )
+    rows, columns = _design_rows(people, covariates)
+    return Patterns(code, rows), columns
 
 
 def _balance(patterns: Patterns, d: np.ndarray, w: np.ndarray) -> float:
@@ -368,55 +382,68 @@ def _levels(panel: pd.DataFrame, name: str, index: PanelIndex | None) -> tuple[n
 
 def _sample(
     panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str], index: PanelIndex | None
-) -> tuple[pd.DataFrame, int, dict[str, np.ndarray]] | None:
+) -> tuple[pd.DataFrame, int, dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    """The people compared: a frame of the numbers (``change, baseline, group, cluster``
+    and numeric covariates), people left out, and each text covariate's level numbers
+    per person with the level labels (not spread into the frame: see :func:`prepare`)."""
     timing = program_timing(panel, index)
     if str(wave) not in timing.waves:
         return None
     w = timing.waves.index(str(wave))
-    y = outcome_matrix(panel, outcome, timing)
+    y = outcome_matrix(panel, outcome, timing, index)
     use = ~timing.left_out & ~np.isnan(y[:, 0]) & ~np.isnan(y[:, w])
     base_rows = timing.rows[use, 0]
-    frame = pd.DataFrame(
-        {
-            "change": y[use, w] - y[use, 0],
-            "baseline": y[use, 0],
-            "group": timing.participant[use, w].astype("int64"),
-            "cluster": timing.site[use]
-            if timing.clusters.unit == "site" and timing.site is not None
-            else timing.people[use],
-        }
-    )
+    columns = {
+        "change": y[use, w] - y[use, 0],
+        "baseline": y[use, 0],
+        "group": timing.participant[use, w].astype("int64"),
+        "cluster": timing.site[use]
+        if timing.clusters.unit == "site" and timing.site is not None
+        else timing.people[use],
+    }
     categories: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
     for name in covariates:
         if name in panel.columns:
             if is_numeric(panel[name]):
-                frame[name] = panel[name].to_numpy()[base_rows]
+                columns[name] = panel[name].to_numpy()[base_rows]
             else:
-                codes, labels = _levels(panel, name, index)
+                codes, labels[name] = _levels(panel, name, index)
                 categories[name] = codes[base_rows]
-                frame[name] = labels[categories[name]]
-    return frame, int(np.sum(timing.left_out & ~np.isnan(y[:, w]))), categories
+    frame = pd.DataFrame(columns)  # one construction: adding columns one by one copies
+    return frame, int(np.sum(timing.left_out & ~np.isnan(y[:, w]))), categories, labels
 
 
 @dataclass(frozen=True, eq=False)
 class _Prepared:
-    frame: pd.DataFrame
+    frame: pd.DataFrame  # the numbers; text covariates are in categories and labels
     patterns: Patterns
     columns: list[str]
     info: dict
+    categories: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray]
+    used: tuple[str, ...]
 
 
 def _prepare(
     panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str], index: PanelIndex | None
 ) -> _Prepared | None:
+    """:func:`prepare` without spreading the text covariates' labels over the rows.
+
+    Memoised on ``index``: the ipw and dr_did rows of a wave compare the same people.
+    """
+    key = ("dr_did prepared", outcome, str(wave), tuple(covariates))
+    if index is not None and key in index.memo:
+        return index.memo[key]  # type: ignore[return-value]
     built = _sample(panel, outcome, wave, covariates, index)
     if built is None:
         return None
-    frame, left_out, categories = built
-    used = [c for c in covariates if c in frame.columns]
+    frame, left_out, categories, labels = built
+    used = [c for c in covariates if c in frame.columns or c in categories]
     keep, dropped_part, dropped_comp, notes = _overlap_levels(categories, frame["group"].to_numpy())
-    frame = frame.loc[keep].reset_index(drop=True)
-    categories = {name: codes[keep] for name, codes in categories.items()}
+    if not keep.all():
+        frame = frame.loc[keep].reset_index(drop=True)
+        categories = {name: codes[keep] for name, codes in categories.items()}
     info = {
         "left_out": left_out,
         "participants_dropped": dropped_part,
@@ -424,8 +451,11 @@ def _prepare(
         "dropped_note": "; ".join(dict.fromkeys(notes)) or None,
         "covariates_used": tuple(used),
     }
-    patterns, columns = _design_patterns(frame, used, categories)
-    return _Prepared(frame, patterns, columns, info)
+    patterns, columns = _design_patterns(frame, used, categories, labels)
+    prepared = _Prepared(frame, patterns, columns, info, categories, labels, tuple(used))
+    if index is not None:
+        index.memo[key] = prepared
+    return prepared
 
 
 def prepare(
@@ -441,8 +471,13 @@ def prepare(
     if prepared is None:
         return None
     patterns = prepared.patterns
+    frame = prepared.frame.copy()
+    for name in prepared.used:
+        if name in prepared.categories:
+            frame[name] = prepared.labels[name][prepared.categories[name]]
+    frame = frame[[*frame.columns[:4], *prepared.used]]
     design = pd.DataFrame(patterns.rows[patterns.code], columns=prepared.columns)
-    return prepared.frame, design, prepared.info
+    return frame, design, dict(prepared.info)
 
 
 def weighted_did(
@@ -466,7 +501,7 @@ def weighted_did(
     prepared = _prepare(panel, outcome, wave, covariates, index)
     if prepared is None:
         return not_enough("wave not in the data", **labels)
-    frame, patterns, info = prepared.frame, prepared.patterns, prepared.info
+    frame, patterns, info = prepared.frame, prepared.patterns, dict(prepared.info)
     d = frame["group"].to_numpy(dtype="float64")
     n1, n0 = int(d.sum()), int(d.size - d.sum())
     fit = None

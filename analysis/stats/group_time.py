@@ -133,10 +133,23 @@ def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> Prog
     return timing
 
 
-def outcome_matrix(panel: pd.DataFrame, outcome: str, timing: ProgramTiming) -> np.ndarray:
-    """The outcome as people × waves (NaN where not observed or missing)."""
+def outcome_matrix(
+    panel: pd.DataFrame, outcome: str, timing: ProgramTiming, index: PanelIndex | None = None
+) -> np.ndarray:
+    """The outcome as people × waves (NaN where not observed or missing).
+
+    Memoised on ``index`` (read-only then): the did, ipw and dr_did rows of every wave
+    read the same matrix.
+    """
+    key = ("outcome matrix", outcome)
+    if index is not None and key in index.memo:
+        return index.memo[key]  # type: ignore[return-value]
     values = pd.to_numeric(panel[outcome]).astype("float64").to_numpy()
-    return np.where(timing.observed, values[np.maximum(timing.rows, 0)], np.nan)
+    matrix = np.where(timing.observed, values[np.maximum(timing.rows, 0)], np.nan)
+    if index is not None:
+        matrix.flags.writeable = False
+        index.memo[key] = matrix
+    return matrix
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,7 +191,7 @@ def group_time_cells(panel: pd.DataFrame, outcome: str, index: PanelIndex | None
     Cells with fewer than two participants or comparison people are skipped.
     """
     timing = program_timing(panel, index)
-    y = outcome_matrix(panel, outcome, timing)
+    y = outcome_matrix(panel, outcome, timing, index)
     cells = []
     n_waves = len(timing.waves)
     for g in sorted(set(timing.cohort[timing.cohort > 0].tolist())):
@@ -214,7 +227,7 @@ def _stacked_contrast(
 def left_out_counts(panel: pd.DataFrame, outcome: str, index: PanelIndex | None = None) -> dict[str, int]:
     """Per wave label: people with the outcome at that wave who are left out (started by baseline)."""
     timing = program_timing(panel, index)
-    y = outcome_matrix(panel, outcome, timing)
+    y = outcome_matrix(panel, outcome, timing, index)
     present = ~np.isnan(y) & timing.left_out[:, None]
     return {label: int(present[:, i].sum()) for i, label in enumerate(timing.waves)}
 
@@ -230,7 +243,7 @@ def baseline_cell(
     """
     timing = program_timing(panel, index)
     w = timing.waves.index(str(wave))
-    y = outcome_matrix(panel, outcome, timing)
+    y = outcome_matrix(panel, outcome, timing, index)
     change = y[:, w] - y[:, 0]
     present = ~np.isnan(change) & ~timing.left_out
     treated = np.flatnonzero(present & timing.participant[:, w])
@@ -291,7 +304,7 @@ def did_at_wave(
             extra={"left_out": left_out},
             **labels,
         )
-    extra = _did_extra(panel, outcome, cell, timing)
+    extra = _did_extra(panel, outcome, cell, timing, index)
     sd = extra["baseline_sd"]
     return Estimate(
         estimate=value,
@@ -309,9 +322,11 @@ def did_at_wave(
     )
 
 
-def _did_extra(panel: pd.DataFrame, outcome: str, cell: Cell, timing: ProgramTiming) -> dict:
+def _did_extra(
+    panel: pd.DataFrame, outcome: str, cell: Cell, timing: ProgramTiming, index: PanelIndex | None
+) -> dict:
     """The did row's descriptive extras: cohorts, mean changes, baseline means and SMD."""
-    y = outcome_matrix(panel, outcome, timing)
+    y = outcome_matrix(panel, outcome, timing, index)
     base1, base0 = y[cell.treated, 0], y[cell.control, 0]
     sd = _pooled(base1, base0)
     mean0 = float(cell.change_control.mean())
