@@ -538,6 +538,32 @@ def weighted_did(
     )
 
 
+def _balance_rows(x: np.ndarray, ones: np.ndarray, zeros: np.ndarray, odds: np.ndarray,
+                  weighted: bool) -> np.ndarray:
+    """SMD before and after weighting and variance ratios of each column of ``x``.
+
+    ``x`` holds one row per unit (a person or a pattern) and ``ones``, ``zeros`` and
+    ``odds`` the participants, comparison people and comparison weight in each unit.
+    Returns 4 × columns: smd before, smd after, variance ratio before and after (see
+    :func:`weighted_balance`); the after rows are NaN when not ``weighted``.
+    """
+    with np.errstate(all="ignore"):
+        n1, n0, total = ones.sum(), zeros.sum(), odds.sum()
+        mean1, mean0 = ones @ x / n1, zeros @ x / n0
+        square1, square0 = ones @ np.square(x - mean1), zeros @ np.square(x - mean0)
+        var1, var0 = square1 / (n1 - 1), square0 / (n0 - 1)
+        spread = np.sqrt((var1 + var0) / 2) if n1 > 1 and n0 > 1 else np.full(x.shape[1], np.nan)
+        after = odds @ x / total if weighted else np.full(x.shape[1], np.nan)
+        v_after = odds @ np.square(x - after) / total if weighted else np.full(x.shape[1], np.nan)
+        spread = np.where(spread == 0, np.nan, spread)  # no spread: no SMD
+        return np.vstack([
+            (mean1 - mean0) / spread,
+            (mean1 - after) / spread,
+            np.where(var0 > 0, var1 / var0, np.nan),
+            np.where(v_after > 0, square1 / n1 / v_after, np.nan),
+        ])
+
+
 def weighted_balance(
     panel: pd.DataFrame,
     outcome: str,
@@ -569,30 +595,23 @@ def weighted_balance(
             pd.DataFrame(columns=columns), None, None, 0, 0, "not enough data: wave not in the data"
         )
     frame, patterns = prepared.frame, prepared.patterns
-    design = pd.DataFrame(patterns.rows[patterns.code], columns=prepared.columns)
     d = frame["group"].to_numpy(dtype="float64")
     n1, n0 = int(d.sum()), int(d.size - d.sum())
     fit = None
     if n1 >= 2 and n0 >= 2 and patterns.rank() == patterns.rows.shape[1]:
         fit = drdid_patterns(frame["change"].to_numpy(), d, patterns, "ipw", trim)
     weights = fit.weights if fit is not None else np.ones_like(d)
-    matrix = pd.concat([frame["baseline"].rename(f"baseline {outcome}"), design.iloc[:, 1:]], axis=1)
-    rows = []
-    for name in matrix.columns:
-        x = matrix[name].to_numpy(dtype="float64")
-        a, b = x[d == 1], x[d == 0]
-        spread = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2) if a.size > 1 and b.size > 1 else np.nan
-        after = np.average(b, weights=weights[d == 0]) if b.size and fit is not None else np.nan
-        v_after = np.average((b - after) ** 2, weights=weights[d == 0]) if fit is not None else np.nan
-        rows.append(
-            {
-                "covariate": name,
-                "smd_before": (a.mean() - b.mean()) / spread if spread else np.nan,
-                "smd_after": (a.mean() - after) / spread if spread else np.nan,
-                "variance_ratio_before": a.var(ddof=1) / b.var(ddof=1) if b.var(ddof=1) > 0 else np.nan,
-                "variance_ratio_after": a.var(ddof=0) / v_after if v_after > 0 else np.nan,
-            }
-        )
+    # the baseline person by person; the design's columns pattern by pattern (the same
+    # sums as over its rows, without spreading it over the people)
+    baseline = _balance_rows(frame["baseline"].to_numpy(dtype="float64")[:, None], d, 1 - d,
+                             weights * (1 - d), fit is not None)
+    design = _balance_rows(patterns.rows[:, 1:], patterns.counts(d), patterns.counts(1 - d),
+                           patterns.counts(weights * (1 - d)), fit is not None)
+    stats = np.hstack([baseline, design])
+    rows = [
+        dict(zip(columns[:5], (name, *(float(value) for value in stats[:, i]))))
+        for i, name in enumerate([f"baseline {outcome}", *prepared.columns[1:]])
+    ]
     table = pd.DataFrame(rows).reindex(columns=columns)
     judged = table["smd_after"] if fit is not None else table["smd_before"]
     table["flag"] = judged.abs() > threshold
