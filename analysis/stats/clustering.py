@@ -120,9 +120,11 @@ def _apply(matrices: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _BlockTerms:
-    """One column block's per-cluster pieces for the clusters that have rows in it."""
+    """One column block's per-cluster pieces for the clusters that have rows in it
+    (``clusters`` None: for every cluster code, zeros where a cluster has no rows)."""
 
-    clusters: np.ndarray  # cluster codes
+    present: np.ndarray  # bool per cluster code: has rows in the block
+    clusters: np.ndarray | None  # cluster codes of the pieces below, or None: all of them
     pieces: np.ndarray  # (X_j'A_j e_j) · M c, this block's share
     r: np.ndarray  # p_b × clusters: this block's part of r_j
     s: np.ndarray  # this block's share of s_j = q_j'q_j
@@ -171,13 +173,26 @@ def _row_kinds(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _block_terms(
-    x: np.ndarray, resid: np.ndarray, codes: np.ndarray, m: np.ndarray, root: np.ndarray, mc: np.ndarray
+    x: np.ndarray,
+    resid: np.ndarray,
+    codes: np.ndarray,
+    total: int,
+    m: np.ndarray,
+    root: np.ndarray,
+    mc: np.ndarray,
 ) -> _BlockTerms:
-    """CR2 pieces of one column block (x: its rows and columns; m, root, mc: its parts)."""
-    present = np.bincount(codes) > 0
-    active = np.flatnonzero(present)
-    local = (np.cumsum(present) - 1)[codes]  # position of each row's cluster in active
-    count, p = active.size, x.shape[1]
+    """CR2 pieces of one column block (x: its rows and columns; m, root, mc: its parts;
+    codes below ``total``)."""
+    present = np.bincount(codes, minlength=total) > 0
+    active: np.ndarray | None = None
+    local, count = codes, total
+    if 2 * int(np.count_nonzero(present)) <= total:
+        # few of the clusters: work on those only (a cluster without rows has S_j = 0
+        # and adds exact zeros, so with most clusters present every code keeps its place)
+        active = np.flatnonzero(present)
+        local = (np.cumsum(present) - 1)[codes]  # position of each row's cluster in active
+        count = active.size
+    p = x.shape[1]
     pairs = [(i, j) for i in range(p) for j in range(i, p)]
     # the entries of S_j = X_j'X_j on and above the diagonal, one array per pair
     entries = [np.bincount(local, weights=x[:, i] * x[:, j], minlength=count) for i, j in pairs]
@@ -201,7 +216,7 @@ def _block_terms(
     r = smc + _apply(smk, smc)
     s_j = smc @ mc + np.einsum("ci,ci->c", smc, _apply(_sandwich(root, k2), smc))
     rmr = ((r @ m) * r).sum(axis=1)
-    return _BlockTerms(active, pieces, np.take(r.T, kind, axis=1), s_j[kind], rmr[kind])
+    return _BlockTerms(present, active, pieces, np.take(r.T, kind, axis=1), s_j[kind], rmr[kind])
 
 
 @dataclass(frozen=True, eq=False)
@@ -289,13 +304,19 @@ def cr2_blocks(blocks: Sequence[DesignBlock], contrast: np.ndarray) -> ContrastT
     seen = np.zeros(count, dtype=bool)
     for block, resid, lo, hi in zip(blocks, resids, bounds[:-1], bounds[1:]):
         sub = slice(lo, hi)
-        terms = _block_terms(block.design, resid, block.clusters, m[sub, sub], root[sub, sub], mc[sub])
+        terms = _block_terms(block.design, resid, block.clusters, count, m[sub, sub], root[sub, sub], mc[sub])
+        seen |= terms.present
+        if terms.clusters is None:
+            pieces += terms.pieces
+            s_j += terms.s
+            rmr += terms.rmr
+            r[sub] = terms.r
+            continue
         pieces[terms.clusters] += terms.pieces
         s_j[terms.clusters] += terms.s
         rmr[terms.clusters] += terms.rmr
-        for row, values in zip(r[lo:hi], terms.r):  # one row at a time: 1-d scatters are fast
+        for row, values in zip(r[sub], terms.r):  # one row at a time: 1-d scatters are fast
             row[terms.clusters] = values
-        seen[terms.clusters] = True
     variance = float(np.square(pieces).sum())
     # Satterthwaite df
     diag = s_j - rmr

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.panel.index import PanelIndex, distinct
+from analysis.panel.index import PanelIndex
 from analysis.panel.participation import as_flag
 from analysis.stats.clustering import ClusterChoice, DesignBlock, choose_clusters, cr2_blocks
 from analysis.stats.effect_sizes import standardize
@@ -357,6 +357,14 @@ def _pooled(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.sqrt(pooled)) if pooled > 0 else None
 
 
+def _people(timing: ProgramTiming, positions: Sequence[np.ndarray]) -> int:
+    """How many distinct people the person positions name (a mark per person: no sort)."""
+    seen = np.zeros(timing.people.size, dtype=bool)
+    for part in positions:
+        seen[part] = True
+    return int(np.count_nonzero(seen))
+
+
 EVENT_STUDY_COLUMNS: tuple[str, ...] = (
     "outcome",
     "event_time",
@@ -404,8 +412,8 @@ def event_study(
                 "p_value": p_value,
                 "std_error": se,
                 "df": df,
-                "n_participants": int(distinct(np.concatenate([c.treated for c in chosen])).size),
-                "n_comparison": int(distinct(np.concatenate([c.control for c in chosen])).size),
+                "n_participants": _people(timing, [c.treated for c in chosen]),
+                "n_comparison": _people(timing, [c.control for c in chosen]),
                 "cohorts": len(chosen),
                 "se_type": se_type,
             }

@@ -138,10 +138,13 @@ def _as_blocks(x, y, clusters, width):
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("covariate", [False, True])
-def test_given_blocks_match_the_dense_path_and_naive(seed, covariate):
-    x, y, person, contrast = stacked(60 + seed, covariate=covariate)
+@pytest.mark.parametrize(("people", "gap"), [(30, 3), (14, 1)])
+def test_given_blocks_match_the_dense_path_and_naive(seed, covariate, people, gap):
+    # 30 people: each cell holds few of the cluster codes (the compacted path); 14 people
+    # in consecutive codes: most cells hold most of them (every code keeps its place)
+    x, y, person, contrast = stacked(60 + seed, covariate=covariate, people=people)
     width = 3 if covariate else 2
-    codes = 3 * person + 5  # integer codes with gaps, as the event study passes person positions
+    codes = gap * person + 5  # integer codes with gaps, as the event study passes person positions
     test = cr2_blocks(_as_blocks(x, y, codes, width), contrast)
     dense = cr2_contrast(x[:-1], y[:-1], codes[:-1], contrast)
     estimate, se, df = naive_cr2(x[:-1], y[:-1], codes[:-1], contrast)
