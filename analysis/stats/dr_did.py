@@ -205,6 +205,11 @@ def drdid_patterns(
     )
 
 
+def _variance(values: np.ndarray) -> float:
+    """``pd.Series(values).var()`` (ddof 1; NaN with fewer than two values) without a Series."""
+    return float(values.var(ddof=1)) if values.size > 1 else float("nan")
+
+
 def _shared_fit(prepared: PreparedSample, method: str, trim: float) -> DrDidFit | None:
     """:func:`drdid_patterns` of the change on the group, with the propensity fitted once
     per sample (the ipw and dr_did rows and the balance table share it)."""
@@ -295,7 +300,8 @@ def weighted_did(
     variance, df = influence_variance(fit.influence, frame["cluster"].to_numpy())
     estimate, low, high, p_value, se = t_inference(fit.att, np.sqrt(variance), df, confidence)
     problems, diagnostics = _credibility(patterns, d, fit, trim)
-    sd = np.sqrt((frame.loc[d == 1, "baseline"].var() + frame.loc[d == 0, "baseline"].var()) / 2)
+    baseline = frame["baseline"].to_numpy(dtype="float64")  # never missing in the sample
+    sd = np.sqrt((_variance(baseline[d == 1]) + _variance(baseline[d == 0])) / 2)
     unit = "site" if program_timing(panel, index).clusters.unit == "site" else "person"
     info.update(diagnostics)
     info.update({"se": se, "se_type": f"influence function (propensity estimated), clustered by {unit}"})
