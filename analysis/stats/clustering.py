@@ -145,6 +145,28 @@ def _sorted_kinds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[new], kind
 
 
+#: most kinds a key may have for :func:`_few_kinds` to number them by comparisons
+FEW_KINDS = 4
+
+
+def _few_kinds(key: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Number the distinct values of ``key`` by comparing with each in turn, when there
+    are at most ``FEW_KINDS`` (a stacked cell: participants, comparison people and
+    clusters without rows); (empty, None) when there are more or a NaN. A few passes
+    over the array instead of hashing it."""
+    kind = np.full(key.size, -1, dtype="int64")
+    first: list[int] = []
+    at = 0
+    while len(first) < FEW_KINDS:
+        same = key == key[at]
+        kind[same] = len(first)
+        first.append(at)
+        at = int(np.argmax(kind < 0))
+        if kind[at] >= 0:  # every row has a kind
+            return np.array(first, dtype="int64"), kind
+    return np.empty(0, dtype="int64"), None
+
+
 def _row_kinds(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """A row of each distinct row value of the stacked ``columns``, and each row's kind.
 
@@ -162,11 +184,13 @@ def _row_kinds(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     key = columns[0] * weights[0]
     for column, weight in zip(columns[1:], weights[1:]):
         key += column * weight
-    # hashing the bits is faster than hashing floats; -0.0 and 0.0 only make two kinds
-    kind, _ = pd.factorize(key.view("int64"), sort=False)
-    kind = kind.astype("int64", copy=False)
-    first = np.empty(int(kind.max()) + 1, dtype="int64")
-    first[kind] = np.arange(n)  # any row of a kind represents it
+    first, kind = _few_kinds(key)
+    if kind is None:
+        # hashing the bits is faster than hashing floats; -0.0 and 0.0 only make two kinds
+        codes, _ = pd.factorize(key.view("int64"), sort=False)
+        kind = codes.astype("int64", copy=False)
+        first = np.empty(int(kind.max()) + 1, dtype="int64")
+        first[kind] = np.arange(n)  # any row of a kind represents it
     if all(np.array_equal(column[first][kind], column) for column in columns):
         return first, kind
     return _sorted_kinds(np.stack(columns, axis=1))
