@@ -283,7 +283,9 @@ def did_at_wave(
     timing = program_timing(panel, index)
     if str(wave) not in timing.waves or timing.waves.index(str(wave)) == 0:
         return not_enough("not a follow-up wave in the data", **labels)
-    left_out = left_out_counts(panel, outcome, index).get(str(wave), 0)
+    # left_out_counts(...)[wave], for the one wave
+    seen = ~np.isnan(outcome_matrix(panel, outcome, timing, index)[:, timing.waves.index(str(wave))])
+    left_out = int(np.count_nonzero(seen & timing.left_out))
     cell, n1, n0 = baseline_cell(panel, outcome, wave, index)
     if cell is None:
         reason = (
