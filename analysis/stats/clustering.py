@@ -25,6 +25,8 @@ columns (linked when some row is nonzero in both). The eigen work then runs per 
 on p_b × p_b matrices (2 × 2 for a cell), for the clusters with rows in the block, and
 once per distinct ``S_j`` (in a cell every participant has the same one); ``r_j``,
 ``s_j`` and ``r_j'M r_j`` add up over blocks. A dense design is a single block.
+:func:`cr2_blocks` takes the blocks as given (the event study's cells), so the dense
+design is never built nor searched for its blocks.
 
 References
 ----------
