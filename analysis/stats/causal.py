@@ -67,8 +67,9 @@ ONE_PRE_WAVE = "only one pre-program wave: parallel trends cannot be tested"
 
 def group_pooled_sd(values: pd.Series, group: pd.Series) -> float | None:
     """Pooled within-group SD of ``values`` between ``group == 1`` and ``group == 0``."""
-    a = values[group == 1].to_numpy()
-    b = values[group == 0].to_numpy()
+    numbers, flag = values.to_numpy(), group.to_numpy()  # arrays: no Series per selection
+    a = numbers[flag == 1]
+    b = numbers[flag == 0]
     return pooled_sd(a.size, a.var(ddof=1) if a.size > 1 else np.nan,
                      b.size, b.var(ddof=1) if b.size > 1 else np.nan)
 

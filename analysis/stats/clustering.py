@@ -25,6 +25,8 @@ columns (linked when some row is nonzero in both). The eigen work then runs per 
 on p_b × p_b matrices (2 × 2 for a cell), for the clusters with rows in the block, and
 once per distinct ``S_j`` (in a cell every participant has the same one); ``r_j``,
 ``s_j`` and ``r_j'M r_j`` add up over blocks. A dense design is a single block.
+:func:`cr2_blocks` takes the blocks as given (the event study's cells), so the dense
+design is never built nor searched for its blocks.
 
 References
 ----------
@@ -35,6 +37,7 @@ Cameron AC, Miller DL (2015). J Human Resources 50:317-372.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +45,15 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["ClusterChoice", "ContrastTest", "choose_clusters", "cr2_contrast", "influence_variance"]
+__all__ = [
+    "ClusterChoice",
+    "ContrastTest",
+    "DesignBlock",
+    "choose_clusters",
+    "cr2_blocks",
+    "cr2_contrast",
+    "influence_variance",
+]
 
 #: share of the variance of participation explained by site above which sites are the unit
 SITE_CONCENTRATION = 0.05
@@ -58,12 +69,6 @@ class ContrastTest:
     se: float
     df: float
     clusters: int
-
-
-def _grouped_sum(codes: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
-    return np.stack(
-        [np.bincount(codes, weights=values[:, i], minlength=count) for i in range(values.shape[1])], axis=1
-    )
 
 
 def _sym_sqrt(matrix: np.ndarray) -> np.ndarray:
@@ -117,16 +122,18 @@ def _apply(matrices: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _BlockTerms:
-    """One column block's per-cluster pieces for the clusters that have rows in it."""
+    """One column block's per-cluster pieces for the clusters that have rows in it
+    (``clusters`` None: for every cluster code, zeros where a cluster has no rows)."""
 
-    clusters: np.ndarray  # cluster codes
+    present: np.ndarray  # bool per cluster code: has rows in the block
+    clusters: np.ndarray | None  # cluster codes of the pieces below, or None: all of them
     pieces: np.ndarray  # (X_j'A_j e_j) · M c, this block's share
-    r: np.ndarray  # clusters × p_b: this block's part of r_j
+    r: np.ndarray  # p_b × clusters: this block's part of r_j
     s: np.ndarray  # this block's share of s_j = q_j'q_j
     rmr: np.ndarray  # this block's share of r_j'M r_j
 
 
-def _row_kinds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_kinds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The first row of each distinct row value, and each row's kind: ``np.unique(rows,
     axis=0, return_index=True, return_inverse=True)`` up to the numbering of the kinds,
     by a lexicographic sort of the columns (sorting rows as raw bytes is several times
@@ -140,34 +147,115 @@ def _row_kinds(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[new], kind
 
 
+#: most kinds a key may have for :func:`_few_kinds` to number them by comparisons
+FEW_KINDS = 4
+
+
+def _few_kinds(key: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Number the distinct values of ``key`` by comparing with each in turn, when there
+    are at most ``FEW_KINDS`` (a stacked cell: participants, comparison people and
+    clusters without rows); (empty, None) when there are more or a NaN. A few passes
+    over the array instead of hashing it."""
+    kind = np.full(key.size, -1, dtype="int64")
+    first: list[int] = []
+    at = 0
+    while len(first) < FEW_KINDS:
+        same = key == key[at]
+        kind[same] = len(first)
+        first.append(at)
+        at = int(np.argmax(kind < 0))
+        if kind[at] >= 0:  # every row has a kind
+            return np.array(first, dtype="int64"), kind
+    return np.empty(0, dtype="int64"), None
+
+
+def _row_kinds(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A row of each distinct row value of the stacked ``columns``, and each row's kind.
+
+    What ``np.unique(np.stack(columns, 1), axis=0, return_index=True,
+    return_inverse=True)`` gives, up to the numbering of the kinds and which row of a kind
+    represents it: hashes a one-number key per row (a fixed random combination of the
+    columns) instead of sorting, then checks that every row equals its kind's
+    representative; on a collision (or NaN) it falls back to the lexicographic sort
+    (:func:`_sorted_kinds`). Column by column: no reduction along a short axis.
+    """
+    n = len(columns[0])
+    if n == 0:
+        return _sorted_kinds(np.stack(columns, axis=1))
+    weights = np.random.default_rng(17).uniform(1.0, 2.0, len(columns))
+    key = columns[0] * weights[0]
+    for column, weight in zip(columns[1:], weights[1:]):
+        key += column * weight
+    first, kind = _few_kinds(key)
+    if kind is None:
+        # hashing the bits is faster than hashing floats; -0.0 and 0.0 only make two kinds
+        codes, _ = pd.factorize(key.view("int64"), sort=False)
+        kind = codes.astype("int64", copy=False)
+        first = np.empty(int(kind.max()) + 1, dtype="int64")
+        first[kind] = np.arange(n)  # any row of a kind represents it
+    if all(np.array_equal(column[first][kind], column) for column in columns):
+        return first, kind
+    return _sorted_kinds(np.stack(columns, axis=1))
+
+
 def _block_terms(
-    x: np.ndarray, resid: np.ndarray, codes: np.ndarray, m: np.ndarray, root: np.ndarray, mc: np.ndarray
+    x: np.ndarray,
+    resid: np.ndarray,
+    codes: np.ndarray,
+    total: int,
+    m: np.ndarray,
+    root: np.ndarray,
+    mc: np.ndarray,
 ) -> _BlockTerms:
-    """CR2 pieces of one column block (x: its rows and columns; m, root, mc: its parts)."""
-    present = np.bincount(codes) > 0
-    active = np.flatnonzero(present)
-    local = (np.cumsum(present) - 1)[codes]  # position of each row's cluster in active
-    count, p = active.size, x.shape[1]
-    s = np.empty((count, p, p))
-    for i in range(p):
-        for j in range(i, p):
-            s[:, i, j] = s[:, j, i] = np.bincount(local, weights=x[:, i] * x[:, j], minlength=count)
-    u = _grouped_sum(local, x * resid[:, None], count)
+    """CR2 pieces of one column block (x: its rows and columns; m, root, mc: its parts;
+    codes below ``total``)."""
+    present = np.bincount(codes, minlength=total) > 0
+    active: np.ndarray | None = None
+    local, count = codes, total
+    if 2 * int(np.count_nonzero(present)) <= total:
+        # few of the clusters: work on those only (a cluster without rows has S_j = 0
+        # and adds exact zeros, so with most clusters present every code keeps its place)
+        active = np.flatnonzero(present)
+        local = (np.cumsum(present) - 1)[codes]  # position of each row's cluster in active
+        count = active.size
+    p = x.shape[1]
+    pairs = [(i, j) for i in range(p) for j in range(i, p)]
+    # the entries of S_j = X_j'X_j on and above the diagonal, one array per pair
+    entries = [np.bincount(local, weights=x[:, i] * x[:, j], minlength=count) for i, j in pairs]
+    u = [np.bincount(local, weights=x[:, i] * resid, minlength=count) for i in range(p)]  # X_j'e_j
     # clusters with the same S_j (in a stacked design: a participant's or a comparison
     # person's row in one cell) share everything below but u_j: work once per kind
-    first, kind = _row_kinds(s.reshape(count, -1))
-    s = s[first]
+    first, kind = _row_kinds(entries)
+    s = np.empty((first.size, p, p))
+    for (i, j), entry in zip(pairs, entries):
+        s[:, i, j] = s[:, j, i] = entry[first]
     # eigenvalues of B_j'B_j = M^½ S_j M^½ are those of H_jj
     lam, vec = np.linalg.eigh(_sandwich(root, s))
     k, k2 = _leverage_kernels(lam, vec)
     smk = s @ _sandwich(root, k)  # S_j M^½ K_j M^½
-    # X_j'A_j e_j = u_j + S_j M^½ K_j M^½ u_j
-    adjusted = u + _apply(smk[kind], u)
+    # X_j'A_j e_j · Mc = u_j · (Mc + (S_j M^½ K_j M^½)' Mc), per kind, then column by column
+    weight = (mc + np.swapaxes(smk, 1, 2) @ mc).T
+    pieces = u[0] * weight[0][kind]
+    for i in range(1, p):
+        pieces += u[i] * weight[i][kind]
     smc = s @ mc  # X_j'X_j M c
     r = smc + _apply(smk, smc)
     s_j = smc @ mc + np.einsum("ci,ci->c", smc, _apply(_sandwich(root, k2), smc))
     rmr = ((r @ m) * r).sum(axis=1)
-    return _BlockTerms(active, adjusted @ mc, r[kind], s_j[kind], rmr[kind])
+    return _BlockTerms(present, active, pieces, np.take(r.T, kind, axis=1), s_j[kind], rmr[kind])
+
+
+@dataclass(frozen=True, eq=False)
+class DesignBlock:
+    """Rows of a design that are nonzero only in one run of adjacent columns.
+
+    ``design`` holds those rows and columns (full column rank), ``y`` their outcome and
+    ``clusters`` their cluster codes (non-negative integers; gaps are allowed).
+    """
+
+    design: np.ndarray
+    y: np.ndarray
+    clusters: np.ndarray
 
 
 def cr2_contrast(
@@ -192,7 +280,7 @@ def cr2_contrast(
     The columns split into blocks (connected components of "some row is nonzero in
     both"); X'X, M, M^½ and every S_j and H_jj are block-diagonal, so the per-cluster
     eigen work runs block by block on p_b × p_b matrices, only for the clusters with
-    rows in the block. A dense design is one block.
+    rows in the block (:func:`cr2_blocks`). A dense design is one block.
 
     Examples
     --------
@@ -202,39 +290,66 @@ def cr2_contrast(
     y = np.asarray(y, dtype="float64")
     c = np.asarray(contrast, dtype="float64")
     codes, _ = pd.factorize(pd.Series(clusters), sort=False)
-    count = int(codes.max()) + 1
-    p = x.shape[1]
     columns, rows = _blocks(x)
+    blocks = [
+        DesignBlock(np.take(x, block_rows, axis=0)[:, cols], y[block_rows], codes[block_rows])
+        for cols, block_rows in zip(columns, rows)
+    ]
+    order = np.concatenate(columns) if columns else np.zeros(0, dtype="int64")
+    test = cr2_blocks(blocks, c[order])  # columns in block order: c'β̂ and V do not change
+    return ContrastTest(test.estimate, test.se, test.df, int(codes.max()) + 1)
+
+
+def cr2_blocks(blocks: Sequence[DesignBlock], contrast: np.ndarray) -> ContrastTest:
+    """:func:`cr2_contrast` for a design given as its column blocks, in column order.
+
+    Each block's rows are nonzero only in that block's columns, so X'X is block-diagonal
+    (the blocks need not be the finest such split). ``contrast`` runs over the blocks'
+    columns in order; ``clusters`` of the result counts the distinct cluster codes.
+    Callers that know their blocks (the stacked cells of :mod:`analysis.stats.group_time`)
+    skip building the dense design, finding its blocks and factorizing the clusters.
+    """
+    c = np.asarray(contrast, dtype="float64")
+    bounds = np.cumsum([0, *(block.design.shape[1] for block in blocks)])
+    p = int(bounds[-1])
+    count = max((int(block.clusters.max()) + 1 for block in blocks if block.clusters.size), default=0)
     m = np.zeros((p, p))
     root = np.zeros((p, p))
     beta = np.zeros(p)
-    resid = y.copy()  # rows of zeros keep their y
-    parts = []
-    for cols, block_rows in zip(columns, rows):
-        part = np.take(x, block_rows, axis=0)[:, cols]  # faster than x[np.ix_(...)]
+    resids = []
+    for block, lo, hi in zip(blocks, bounds[:-1], bounds[1:]):
+        part = block.design
         inverse = np.linalg.inv(part.T @ part)
-        m[np.ix_(cols, cols)] = inverse
-        root[np.ix_(cols, cols)] = _sym_sqrt(inverse)
-        beta[cols] = inverse @ (part.T @ y[block_rows])
-        resid[block_rows] -= part @ beta[cols]
-        parts.append(part)
+        m[lo:hi, lo:hi] = inverse
+        root[lo:hi, lo:hi] = _sym_sqrt(inverse)
+        beta[lo:hi] = inverse @ (part.T @ block.y)
+        resids.append(block.y - part @ beta[lo:hi])
     mc = m @ c
     pieces, s_j, rmr = np.zeros(count), np.zeros(count), np.zeros(count)
-    r = np.zeros((count, p))  # r_j = X_j'A_j X_j M c (count × p)
-    for cols, block_rows, part in zip(columns, rows, parts):
-        sub = np.ix_(cols, cols)
-        terms = _block_terms(part, resid[block_rows], codes[block_rows], m[sub], root[sub], mc[cols])
+    r = np.zeros((p, count))  # r_j = X_j'A_j X_j M c (p × count: a block's rows are contiguous)
+    seen = np.zeros(count, dtype=bool)
+    for block, resid, lo, hi in zip(blocks, resids, bounds[:-1], bounds[1:]):
+        sub = slice(lo, hi)
+        terms = _block_terms(block.design, resid, block.clusters, count, m[sub, sub], root[sub, sub], mc[sub])
+        seen |= terms.present
+        if terms.clusters is None:
+            pieces += terms.pieces
+            s_j += terms.s
+            rmr += terms.rmr
+            r[sub] = terms.r
+            continue
         pieces[terms.clusters] += terms.pieces
         s_j[terms.clusters] += terms.s
         rmr[terms.clusters] += terms.rmr
-        r[np.ix_(terms.clusters, cols)] = terms.r
+        for row, values in zip(r[sub], terms.r):  # one row at a time: 1-d scatters are fast
+            row[terms.clusters] = values
     variance = float(np.square(pieces).sum())
     # Satterthwaite df
     diag = s_j - rmr
-    gram = np.einsum("ci,cj->ij", r, r)  # R'R; measured faster than BLAS for count × p this thin
+    gram = r @ r.T  # R'R
     cross = float(np.square(s_j).sum() - 2.0 * (s_j * rmr).sum() + np.trace(m @ gram @ m @ gram))
     df = float(diag.sum() ** 2 / cross) if cross > 0 else float("nan")
-    return ContrastTest(estimate=float(c @ beta), se=float(np.sqrt(variance)), df=df, clusters=count)
+    return ContrastTest(float(c @ beta), float(np.sqrt(variance)), df, int(seen.sum()))
 
 
 def _blocks(x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -32,6 +32,8 @@ ESTIMATE_COLUMNS: tuple[str, ...] = (
     "n_participants", "n_comparison", "effect_size", "effect_size_kind", "residual_df", "status",
     "adjust_method",
 )
+#: memo entries (first key part) that hold for every wave: kept from one wave to the next
+WAVE_FREE_MEMO = frozenset({"program timing", "outcome matrix", "dr_did levels"})
 #: taken from each estimate's ``extra``: how the SE was clustered, people left out (started by baseline)
 EXTRA_COLUMNS: tuple[str, ...] = ("se_type", "left_out")
 
@@ -95,10 +97,11 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
                     results.append(high_burnout_rd(panel, outcome, wave, cutoff, direction, index=index))
                 elif analysis == "dose_response":
                     results.append(dose_response(panel, outcome, wave, index=index))
-        timing = index.memo.get(("program timing",))
-        index.memo.clear()  # one wave's pairs at a time in memory
-        if timing is not None:
-            index.memo[("program timing",)] = timing  # who started when: the same for every wave
+        # one wave's pairs at a time in memory; who started when, the outcomes as people ×
+        # waves and the covariates' levels are the same for every wave
+        kept = {key: value for key, value in index.memo.items() if key[0] in WAVE_FREE_MEMO}
+        index.memo.clear()
+        index.memo.update(kept)
     return adjust_families(results, primary)
 
 

@@ -41,17 +41,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sparse_array
 
-from analysis.panel.index import PanelIndex, is_numeric
+from analysis.panel.index import PanelIndex
 from analysis.stats.clustering import influence_variance
+from analysis.stats.dr_sample import Patterns, PreparedSample, prepare, prepared_sample
 from analysis.stats.effect_sizes import standardize
 from analysis.stats.estimates import Estimate, not_enough, t_inference
-from analysis.stats.group_time import outcome_matrix, program_timing
+from analysis.stats.group_time import program_timing
 from analysis.stats.weighting import Balance
 
 __all__ = [
@@ -60,6 +59,7 @@ __all__ = [
     "drdid_panel",
     "drdid_patterns",
     "prepare",
+    "pattern_propensity",
     "weighted_balance",
     "weighted_did",
 ]
@@ -75,51 +75,6 @@ class DrDidFit:
     influence: np.ndarray
     weights: np.ndarray  # 1 for participants, trimmed odds for the comparison group
     propensity: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class Patterns:
-    """A design by its distinct rows: row ``i`` of the n × p design is ``rows[code[i]]``.
-
-    Site and role dummies take few distinct values (at most sites × roles), so every
-    product with the design is done on ``rows`` and spread back with ``code``: the same
-    sums as on the n × p design, at a cost that does not grow with n × p.
-    """
-
-    code: np.ndarray  # n pattern numbers in 0..P-1
-    rows: np.ndarray  # P × p
-
-    @classmethod
-    def of(cls, x: np.ndarray) -> Patterns:
-        """The patterns of an n × p design given row by row."""
-        x = np.asarray(x, dtype="float64")
-        rows, code = np.unique(x, axis=0, return_inverse=True)
-        return cls(np.asarray(code, dtype="int64").reshape(-1), rows)
-
-    @cached_property
-    def sparse(self) -> sparse_array.csr_array:
-        """``rows`` as a sparse matrix (mostly zeros: one dummy per covariate is set)."""
-        return sparse_array.csr_array(self.rows)
-
-    def total(self, values: np.ndarray) -> np.ndarray:
-        """``Σ_i values_i x_i`` (length p)."""
-        return self.counts(values) @ self.rows
-
-    def counts(self, values: np.ndarray | None = None) -> np.ndarray:
-        """Sum of ``values`` (or the number of people) in each pattern."""
-        return np.bincount(self.code, weights=values, minlength=self.rows.shape[0]).astype("float64")
-
-    def rank(self) -> int:
-        """``np.linalg.matrix_rank`` of the n × p design, from its patterns.
-
-        ``√count × rows`` has the same ``XᵀX``, hence the same singular values, as the
-        design; the tolerance is numpy's default for the n × p matrix.
-        """
-        n, p = self.code.size, self.rows.shape[1]
-        if n == 0 or p == 0:
-            return 0
-        singular = np.linalg.svd(self.rows * np.sqrt(self.counts())[:, None], compute_uv=False)
-        return int(np.count_nonzero(singular > singular.max() * max(n, p) * np.finfo("float64").eps))
 
 
 def _gram(patterns: Patterns, weights: np.ndarray) -> np.ndarray:
@@ -153,6 +108,12 @@ def _logit(d: np.ndarray, patterns: Patterns) -> np.ndarray | None:
         if iterations == 100:
             return None
         return 1 / (1 + np.exp(-(x @ params)))
+
+
+def pattern_propensity(treated: np.ndarray, patterns: Patterns) -> np.ndarray | None:
+    """The logistic propensity per pattern that :func:`drdid_patterns` fits, or None when
+    the fit does not converge (the ipw and dr_did rows of a wave share one fit)."""
+    return _logit(np.asarray(treated, dtype="float64"), patterns)
 
 
 def _outcome_regression(dy: np.ndarray, control: np.ndarray, patterns: Patterns) -> np.ndarray:
@@ -196,17 +157,24 @@ def drdid_panel(
 
 
 def drdid_patterns(
-    delta_y: np.ndarray, treated: np.ndarray, patterns: Patterns, method: str = "dr", trim: float = 0.995
+    delta_y: np.ndarray,
+    treated: np.ndarray,
+    patterns: Patterns,
+    method: str = "dr",
+    trim: float = 0.995,
+    propensity: np.ndarray | None = None,
 ) -> DrDidFit | None:
     """:func:`drdid_panel` with the design given by its :class:`Patterns` (same results).
 
     The n × p products of the row formulas are regrouped: ``(score_ps H⁻¹) v`` is
     ``(D - e) · x(H⁻¹ v)`` and every mean of ``w x`` is a per-pattern sum times the rows.
+    ``propensity``: the per-pattern logistic fit of ``treated`` when already made
+    (:func:`pattern_propensity`); by default it is fitted here.
     """
     d = np.asarray(treated, dtype="float64")
     dy = np.asarray(delta_y, dtype="float64")
     n, code, x = d.size, patterns.code, patterns.rows
-    prob = _logit(d, patterns)
+    prob = _logit(d, patterns) if propensity is None else propensity
     if prob is None:
         return None
     prob = np.minimum(prob, 1 - 1e-6)
@@ -237,74 +205,21 @@ def drdid_patterns(
     )
 
 
-def _overlap_levels(
-    categories: dict[str, np.ndarray], treated: np.ndarray
-) -> tuple[np.ndarray, int, int, list[str]]:
-    """Rows kept after dropping levels without participants or without comparison people.
-
-    ``categories`` maps each categorical covariate to its level numbers per row.
-    """
-    keep = np.ones(treated.size, bool)
-    notes: list[str] = []
-    for _ in range(3):  # dropping by one covariate can empty a level of another
-        changed = False
-        for name, codes in categories.items():
-            levels = int(codes.max()) + 1 if codes.size else 0
-            size = np.bincount(codes[keep], minlength=levels)
-            joined = np.bincount(codes[keep], weights=treated[keep], minlength=levels)
-            no_part = (size > 0) & (joined == 0)
-            no_comp = (size > 0) & (joined == size)
-            drop = keep & (no_part | no_comp)[codes]
-            if drop.any():
-                keep &= ~drop
-                changed = True
-                if no_part.any():
-                    notes.append(f"{name}: {int(no_part.sum())} level(s) without participants")
-                if no_comp.any():
-                    notes.append(f"{name}: {int(no_comp.sum())} level(s) without comparison people")
-        if not changed:
-            break
-    dropped_comp = int((~keep & (treated == 0)).sum())
-    dropped_part = int((~keep & (treated == 1)).sum())
-    return keep, dropped_part, dropped_comp, notes
+def _variance(values: np.ndarray) -> float:
+    """``pd.Series(values).var()`` (ddof 1; NaN with fewer than two values) without a Series."""
+    return float(values.var(ddof=1)) if values.size > 1 else float("nan")
 
 
-def _design_rows(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Design of ``frame``: a constant, each numeric covariate that varies, and the dummies
-    of each text covariate's levels in sorted order, the first dropped (as
-    ``pd.get_dummies(..., drop_first=True)`` names and orders them)."""
-    blocks = [np.ones((len(frame), 1))]
-    columns = ["const"]
-    for name in covariates:
-        column = frame[name]
-        if is_numeric(column):
-            if column.nunique() > 1:
-                blocks.append(column.astype("float64").to_numpy()[:, None])
-                columns.append(name)
-        else:
-            levels, level = np.unique(column.to_numpy(dtype=object), return_inverse=True)
-            blocks.append((level.reshape(-1, 1) == np.arange(1, levels.size)).astype("float64"))
-            columns += [f"{name}={label}" for label in levels[1:]]
-    return np.hstack(blocks), columns
-
-
-def _design_patterns(
-    frame: pd.DataFrame, covariates: Sequence[str], categories: dict[str, np.ndarray]
-) -> tuple[Patterns, list[str]]:
-    """The patterns of the design of ``frame`` and its column names, without building it.
-
-    People with the same value of every covariate share a design row; the design of one
-    person per pattern has the same columns (the same levels and distinct values).
-    """
-    code = np.zeros(len(frame), dtype="int64")
-    for name in covariates:
-        part = categories.get(name)
-        if part is None:  # numeric: each distinct value (NaN too) is a pattern of its own
-            part, _ = pd.factorize(frame[name], use_na_sentinel=False)
-        code, _ = pd.factorize(code * (int(part.max()) + 1 if part.size else 1) + part)
-    _, first = np.unique(code, return_index=True)
-    rows, columns = _design_rows(frame.iloc[first], covariates)
-    return Patterns(np.asarray(code, dtype="int64"), rows), columns
+def _shared_fit(prepared: PreparedSample, method: str, trim: float) -> DrDidFit | None:
+    """:func:`drdid_patterns` of the change on the group, with the propensity fitted once
+    per sample (the ipw and dr_did rows and the balance table share it)."""
+    if "propensity" not in prepared.memo:
+        prepared.memo["propensity"] = pattern_propensity(prepared.treated, prepared.patterns)
+    propensity = prepared.memo["propensity"]
+    if propensity is None:
+        return None
+    change = prepared.frame["change"].to_numpy()
+    return drdid_patterns(change, prepared.treated, prepared.patterns, method, trim, propensity)
 
 
 def _balance(patterns: Patterns, d: np.ndarray, w: np.ndarray) -> float:
@@ -348,103 +263,6 @@ def _credibility(patterns: Patterns, d: np.ndarray, fit: DrDidFit, trim: float) 
     }
 
 
-def _levels(panel: pd.DataFrame, name: str, index: PanelIndex | None) -> tuple[np.ndarray, np.ndarray]:
-    """Level number per panel row and the level labels (text; a missing value is ``"missing"``).
-
-    Factorized once per ``index`` memo: the labels are not converted row by row each call.
-    """
-    key = ("dr_did levels", name)
-    if index is not None and key in index.memo:
-        return index.memo[key]  # type: ignore[return-value]
-    codes, uniques = pd.factorize(panel[name])  # a missing value gets -1
-    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype("string").fillna("missing")
-    labels = np.append(text.to_numpy(dtype=object), "missing")  # position -1: missing
-    merged, names = pd.factorize(labels)  # the text "missing" and a missing value are one level
-    result = (np.asarray(merged, dtype="int64")[codes], np.asarray(names, dtype=object))
-    if index is not None:
-        index.memo[key] = result
-    return result
-
-
-def _sample(
-    panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str], index: PanelIndex | None
-) -> tuple[pd.DataFrame, int, dict[str, np.ndarray]] | None:
-    timing = program_timing(panel, index)
-    if str(wave) not in timing.waves:
-        return None
-    w = timing.waves.index(str(wave))
-    y = outcome_matrix(panel, outcome, timing)
-    use = ~timing.left_out & ~np.isnan(y[:, 0]) & ~np.isnan(y[:, w])
-    base_rows = timing.rows[use, 0]
-    frame = pd.DataFrame(
-        {
-            "change": y[use, w] - y[use, 0],
-            "baseline": y[use, 0],
-            "group": timing.participant[use, w].astype("int64"),
-            "cluster": timing.site[use]
-            if timing.clusters.unit == "site" and timing.site is not None
-            else timing.people[use],
-        }
-    )
-    categories: dict[str, np.ndarray] = {}
-    for name in covariates:
-        if name in panel.columns:
-            if is_numeric(panel[name]):
-                frame[name] = panel[name].to_numpy()[base_rows]
-            else:
-                codes, labels = _levels(panel, name, index)
-                categories[name] = codes[base_rows]
-                frame[name] = labels[categories[name]]
-    return frame, int(np.sum(timing.left_out & ~np.isnan(y[:, w]))), categories
-
-
-@dataclass(frozen=True, eq=False)
-class _Prepared:
-    frame: pd.DataFrame
-    patterns: Patterns
-    columns: list[str]
-    info: dict
-
-
-def _prepare(
-    panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str], index: PanelIndex | None
-) -> _Prepared | None:
-    built = _sample(panel, outcome, wave, covariates, index)
-    if built is None:
-        return None
-    frame, left_out, categories = built
-    used = [c for c in covariates if c in frame.columns]
-    keep, dropped_part, dropped_comp, notes = _overlap_levels(categories, frame["group"].to_numpy())
-    frame = frame.loc[keep].reset_index(drop=True)
-    categories = {name: codes[keep] for name, codes in categories.items()}
-    info = {
-        "left_out": left_out,
-        "participants_dropped": dropped_part,
-        "comparison_dropped": dropped_comp,
-        "dropped_note": "; ".join(dict.fromkeys(notes)) or None,
-        "covariates_used": tuple(used),
-    }
-    patterns, columns = _design_patterns(frame, used, categories)
-    return _Prepared(frame, patterns, columns, info)
-
-
-def prepare(
-    panel: pd.DataFrame, outcome: str, wave: str, covariates: Sequence[str], index: PanelIndex | None
-) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
-    """The people compared at ``wave`` after dropping levels without overlap, their design, notes.
-
-    None when ``wave`` is not in the data. The frame has ``change, baseline, group,
-    cluster`` and the covariates; the design has a constant and dummies (first level
-    dropped); the dict holds ``left_out``, the dropped counts and ``dropped_note``.
-    """
-    prepared = _prepare(panel, outcome, wave, covariates, index)
-    if prepared is None:
-        return None
-    patterns = prepared.patterns
-    design = pd.DataFrame(patterns.rows[patterns.code], columns=prepared.columns)
-    return prepared.frame, design, prepared.info
-
-
 def weighted_did(
     panel: pd.DataFrame,
     outcome: str,
@@ -463,10 +281,10 @@ def weighted_did(
     ``max_smd_after``, ``ess_comparison``, ``left_out`` and ``credible``.
     """
     labels = {"analysis": "ipw" if method == "ipw" else "dr_did", "outcome": outcome, "wave": str(wave)}
-    prepared = _prepare(panel, outcome, wave, covariates, index)
+    prepared = prepared_sample(panel, outcome, wave, covariates, index)
     if prepared is None:
         return not_enough("wave not in the data", **labels)
-    frame, patterns, info = prepared.frame, prepared.patterns, prepared.info
+    frame, patterns, info = prepared.frame, prepared.patterns, dict(prepared.info)
     d = frame["group"].to_numpy(dtype="float64")
     n1, n0 = int(d.sum()), int(d.size - d.sum())
     fit = None
@@ -475,14 +293,15 @@ def weighted_did(
     elif patterns.rank() < patterns.rows.shape[1]:
         reason = "covariates are collinear among the people compared"
     else:
-        fit = drdid_patterns(frame["change"].to_numpy(), d, patterns, method=method, trim=trim)
+        fit = _shared_fit(prepared, method, trim)
         reason = "propensity model did not converge (groups separate on the covariates)"
     if fit is None:
         return not_enough(reason, n_participants=n1, n_comparison=n0, extra=info, **labels)
     variance, df = influence_variance(fit.influence, frame["cluster"].to_numpy())
     estimate, low, high, p_value, se = t_inference(fit.att, np.sqrt(variance), df, confidence)
     problems, diagnostics = _credibility(patterns, d, fit, trim)
-    sd = np.sqrt((frame.loc[d == 1, "baseline"].var() + frame.loc[d == 0, "baseline"].var()) / 2)
+    baseline = frame["baseline"].to_numpy(dtype="float64")  # never missing in the sample
+    sd = np.sqrt((_variance(baseline[d == 1]) + _variance(baseline[d == 0])) / 2)
     unit = "site" if program_timing(panel, index).clusters.unit == "site" else "person"
     info.update(diagnostics)
     info.update({"se": se, "se_type": f"influence function (propensity estimated), clustered by {unit}"})
@@ -503,6 +322,32 @@ def weighted_did(
     )
 
 
+def _balance_rows(x: np.ndarray, ones: np.ndarray, zeros: np.ndarray, odds: np.ndarray,
+                  weighted: bool) -> np.ndarray:
+    """SMD before and after weighting and variance ratios of each column of ``x``.
+
+    ``x`` holds one row per unit (a person or a pattern) and ``ones``, ``zeros`` and
+    ``odds`` the participants, comparison people and comparison weight in each unit.
+    Returns 4 × columns: smd before, smd after, variance ratio before and after (see
+    :func:`weighted_balance`); the after rows are NaN when not ``weighted``.
+    """
+    with np.errstate(all="ignore"):
+        n1, n0, total = ones.sum(), zeros.sum(), odds.sum()
+        mean1, mean0 = ones @ x / n1, zeros @ x / n0
+        square1, square0 = ones @ np.square(x - mean1), zeros @ np.square(x - mean0)
+        var1, var0 = square1 / (n1 - 1), square0 / (n0 - 1)
+        spread = np.sqrt((var1 + var0) / 2) if n1 > 1 and n0 > 1 else np.full(x.shape[1], np.nan)
+        after = odds @ x / total if weighted else np.full(x.shape[1], np.nan)
+        v_after = odds @ np.square(x - after) / total if weighted else np.full(x.shape[1], np.nan)
+        spread = np.where(spread == 0, np.nan, spread)  # no spread: no SMD
+        return np.vstack([
+            (mean1 - mean0) / spread,
+            (mean1 - after) / spread,
+            np.where(var0 > 0, var1 / var0, np.nan),
+            np.where(v_after > 0, square1 / n1 / v_after, np.nan),
+        ])
+
+
 def weighted_balance(
     panel: pd.DataFrame,
     outcome: str,
@@ -520,7 +365,7 @@ def weighted_balance(
     mean weighted by the odds after weighting and unweighted SDs both times;
     ``variance_ratio`` participants over comparison; ``flag`` when ``|smd_after| > 0.1``.
     """
-    prepared = _prepare(panel, outcome, wave, covariates, index)
+    prepared = prepared_sample(panel, outcome, wave, covariates, index)
     columns = [
         "covariate",
         "smd_before",
@@ -534,30 +379,23 @@ def weighted_balance(
             pd.DataFrame(columns=columns), None, None, 0, 0, "not enough data: wave not in the data"
         )
     frame, patterns = prepared.frame, prepared.patterns
-    design = pd.DataFrame(patterns.rows[patterns.code], columns=prepared.columns)
     d = frame["group"].to_numpy(dtype="float64")
     n1, n0 = int(d.sum()), int(d.size - d.sum())
     fit = None
     if n1 >= 2 and n0 >= 2 and patterns.rank() == patterns.rows.shape[1]:
-        fit = drdid_patterns(frame["change"].to_numpy(), d, patterns, "ipw", trim)
+        fit = _shared_fit(prepared, "ipw", trim)
     weights = fit.weights if fit is not None else np.ones_like(d)
-    matrix = pd.concat([frame["baseline"].rename(f"baseline {outcome}"), design.iloc[:, 1:]], axis=1)
-    rows = []
-    for name in matrix.columns:
-        x = matrix[name].to_numpy(dtype="float64")
-        a, b = x[d == 1], x[d == 0]
-        spread = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2) if a.size > 1 and b.size > 1 else np.nan
-        after = np.average(b, weights=weights[d == 0]) if b.size and fit is not None else np.nan
-        v_after = np.average((b - after) ** 2, weights=weights[d == 0]) if fit is not None else np.nan
-        rows.append(
-            {
-                "covariate": name,
-                "smd_before": (a.mean() - b.mean()) / spread if spread else np.nan,
-                "smd_after": (a.mean() - after) / spread if spread else np.nan,
-                "variance_ratio_before": a.var(ddof=1) / b.var(ddof=1) if b.var(ddof=1) > 0 else np.nan,
-                "variance_ratio_after": a.var(ddof=0) / v_after if v_after > 0 else np.nan,
-            }
-        )
+    # the baseline person by person; the design's columns pattern by pattern (the same
+    # sums as over its rows, without spreading it over the people)
+    baseline = _balance_rows(frame["baseline"].to_numpy(dtype="float64")[:, None], d, 1 - d,
+                             weights * (1 - d), fit is not None)
+    design = _balance_rows(patterns.rows[:, 1:], patterns.counts(d), patterns.counts(1 - d),
+                           patterns.counts(weights * (1 - d)), fit is not None)
+    stats = np.hstack([baseline, design])
+    rows = [
+        dict(zip(columns[:5], (name, *(float(value) for value in stats[:, i]))))
+        for i, name in enumerate([f"baseline {outcome}", *prepared.columns[1:]])
+    ]
     table = pd.DataFrame(rows).reindex(columns=columns)
     judged = table["smd_after"] if fit is not None else table["smd_before"]
     table["flag"] = judged.abs() > threshold

@@ -48,9 +48,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.panel.index import PanelIndex, distinct
+from analysis.panel.index import PanelIndex
 from analysis.panel.participation import as_flag
-from analysis.stats.clustering import ClusterChoice, choose_clusters, cr2_contrast
+from analysis.stats.clustering import ClusterChoice, DesignBlock, choose_clusters, cr2_blocks
 from analysis.stats.effect_sizes import standardize
 from analysis.stats.estimates import Estimate, not_enough, t_inference
 
@@ -86,6 +86,7 @@ class ProgramTiming:
     site: np.ndarray | None  # site at the first survey
     rows: np.ndarray  # panel row per person × wave (-1 where not observed)
     clusters: ClusterChoice
+    cluster_codes: np.ndarray  # cluster code per person (their position, or their site's code)
 
 
 def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> ProgramTiming:
@@ -121,18 +122,34 @@ def program_timing(panel: pd.DataFrame, index: PanelIndex | None = None) -> Prog
         )
     eligible = ~left_out
     clusters = choose_clusters(people[eligible], None if site is None else site[eligible], any_part[eligible])
+    codes = np.arange(people.size)
+    if clusters.unit == "site" and site is not None:
+        codes = pd.factorize(site, sort=False)[0]
     timing = ProgramTiming(
-        people, tuple(waves), observed, participant, cohort, left_out, site, rows, clusters
+        people, tuple(waves), observed, participant, cohort, left_out, site, rows, clusters, codes
     )
     if index is not None:
         index.memo[("program timing",)] = timing
     return timing
 
 
-def outcome_matrix(panel: pd.DataFrame, outcome: str, timing: ProgramTiming) -> np.ndarray:
-    """The outcome as people × waves (NaN where not observed or missing)."""
+def outcome_matrix(
+    panel: pd.DataFrame, outcome: str, timing: ProgramTiming, index: PanelIndex | None = None
+) -> np.ndarray:
+    """The outcome as people × waves (NaN where not observed or missing).
+
+    Memoised on ``index`` (read-only then): the did, ipw and dr_did rows of every wave
+    read the same matrix.
+    """
+    key = ("outcome matrix", outcome)
+    if index is not None and key in index.memo:
+        return index.memo[key]  # type: ignore[return-value]
     values = pd.to_numeric(panel[outcome]).astype("float64").to_numpy()
-    return np.where(timing.observed, values[np.maximum(timing.rows, 0)], np.nan)
+    matrix = np.where(timing.observed, values[np.maximum(timing.rows, 0)], np.nan)
+    if index is not None:
+        matrix.flags.writeable = False
+        index.memo[key] = matrix
+    return matrix
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +191,7 @@ def group_time_cells(panel: pd.DataFrame, outcome: str, index: PanelIndex | None
     Cells with fewer than two participants or comparison people are skipped.
     """
     timing = program_timing(panel, index)
-    y = outcome_matrix(panel, outcome, timing)
+    y = outcome_matrix(panel, outcome, timing, index)
     cells = []
     n_waves = len(timing.waves)
     for g in sorted(set(timing.cohort[timing.cohort > 0].tolist())):
@@ -189,36 +206,28 @@ def group_time_cells(panel: pd.DataFrame, outcome: str, index: PanelIndex | None
 def _stacked_contrast(
     cells: Sequence[Cell], weights: Sequence[float], timing: ProgramTiming
 ) -> tuple[float, float, float, int, str]:
-    """(estimate, se, df, clusters, se_type) of ``Σ w_c ATT_c`` by CR2 on the stacked cells."""
-    k = len(cells)
-    sizes = [c.treated.size + c.control.size for c in cells]
-    n = int(sum(sizes))
-    design = np.zeros((n, 2 * k))
-    y = np.empty(n)
-    person = np.empty(n, dtype="int64")
-    start = 0
-    for i, cell in enumerate(cells):
-        stop = start + sizes[i]
-        design[start:stop, 2 * i] = 1.0
-        design[start : start + cell.treated.size, 2 * i + 1] = 1.0
-        y[start:stop] = np.concatenate([cell.change_treated, cell.change_control])
-        person[start:stop] = np.concatenate([cell.treated, cell.control])
-        start = stop
-    contrast = np.zeros(2 * k)
+    """(estimate, se, df, clusters, se_type) of ``Σ w_c ATT_c`` by CR2 on the stacked cells.
+
+    Each cell is a column block of the stacked design (its mean and participant shift),
+    handed to :func:`analysis.stats.clustering.cr2_blocks` as such.
+    """
+    blocks = []
+    for cell in cells:
+        part = np.ones((cell.treated.size + cell.control.size, 2))
+        part[cell.treated.size :, 1] = 0.0
+        person = np.concatenate([cell.treated, cell.control])
+        y = np.concatenate([cell.change_treated, cell.change_control])
+        blocks.append(DesignBlock(part, y, timing.cluster_codes[person]))
+    contrast = np.zeros(2 * len(cells))
     contrast[1::2] = weights
-    choice = timing.clusters
-    if choice.unit == "site" and timing.site is not None:
-        clusters = timing.site[person]
-    else:
-        clusters = person
-    test = cr2_contrast(design, y, clusters, contrast)
-    return test.estimate, test.se, test.df, test.clusters, choice.se_type
+    test = cr2_blocks(blocks, contrast)
+    return test.estimate, test.se, test.df, test.clusters, timing.clusters.se_type
 
 
 def left_out_counts(panel: pd.DataFrame, outcome: str, index: PanelIndex | None = None) -> dict[str, int]:
     """Per wave label: people with the outcome at that wave who are left out (started by baseline)."""
     timing = program_timing(panel, index)
-    y = outcome_matrix(panel, outcome, timing)
+    y = outcome_matrix(panel, outcome, timing, index)
     present = ~np.isnan(y) & timing.left_out[:, None]
     return {label: int(present[:, i].sum()) for i, label in enumerate(timing.waves)}
 
@@ -234,7 +243,7 @@ def baseline_cell(
     """
     timing = program_timing(panel, index)
     w = timing.waves.index(str(wave))
-    y = outcome_matrix(panel, outcome, timing)
+    y = outcome_matrix(panel, outcome, timing, index)
     change = y[:, w] - y[:, 0]
     present = ~np.isnan(change) & ~timing.left_out
     treated = np.flatnonzero(present & timing.participant[:, w])
@@ -274,7 +283,9 @@ def did_at_wave(
     timing = program_timing(panel, index)
     if str(wave) not in timing.waves or timing.waves.index(str(wave)) == 0:
         return not_enough("not a follow-up wave in the data", **labels)
-    left_out = left_out_counts(panel, outcome, index).get(str(wave), 0)
+    # left_out_counts(...)[wave], for the one wave
+    seen = ~np.isnan(outcome_matrix(panel, outcome, timing, index)[:, timing.waves.index(str(wave))])
+    left_out = int(np.count_nonzero(seen & timing.left_out))
     cell, n1, n0 = baseline_cell(panel, outcome, wave, index)
     if cell is None:
         reason = (
@@ -295,7 +306,7 @@ def did_at_wave(
             extra={"left_out": left_out},
             **labels,
         )
-    extra = _did_extra(panel, outcome, cell, timing)
+    extra = _did_extra(panel, outcome, cell, timing, index)
     sd = extra["baseline_sd"]
     return Estimate(
         estimate=value,
@@ -313,9 +324,11 @@ def did_at_wave(
     )
 
 
-def _did_extra(panel: pd.DataFrame, outcome: str, cell: Cell, timing: ProgramTiming) -> dict:
+def _did_extra(
+    panel: pd.DataFrame, outcome: str, cell: Cell, timing: ProgramTiming, index: PanelIndex | None
+) -> dict:
     """The did row's descriptive extras: cohorts, mean changes, baseline means and SMD."""
-    y = outcome_matrix(panel, outcome, timing)
+    y = outcome_matrix(panel, outcome, timing, index)
     base1, base0 = y[cell.treated, 0], y[cell.control, 0]
     sd = _pooled(base1, base0)
     mean0 = float(cell.change_control.mean())
@@ -344,6 +357,14 @@ def _pooled(a: np.ndarray, b: np.ndarray) -> float | None:
         return None
     pooled = ((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2)
     return float(np.sqrt(pooled)) if pooled > 0 else None
+
+
+def _people(timing: ProgramTiming, positions: Sequence[np.ndarray]) -> int:
+    """How many distinct people the person positions name (a mark per person: no sort)."""
+    seen = np.zeros(timing.people.size, dtype=bool)
+    for part in positions:
+        seen[part] = True
+    return int(np.count_nonzero(seen))
 
 
 EVENT_STUDY_COLUMNS: tuple[str, ...] = (
@@ -393,8 +414,8 @@ def event_study(
                 "p_value": p_value,
                 "std_error": se,
                 "df": df,
-                "n_participants": int(distinct(np.concatenate([c.treated for c in chosen])).size),
-                "n_comparison": int(distinct(np.concatenate([c.control for c in chosen])).size),
+                "n_participants": _people(timing, [c.treated for c in chosen]),
+                "n_comparison": _people(timing, [c.control for c in chosen]),
                 "cohorts": len(chosen),
                 "se_type": se_type,
             }

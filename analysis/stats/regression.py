@@ -23,8 +23,8 @@ from threadpoolctl import threadpool_limits
 from analysis.panel.index import is_numeric
 from analysis.stats.estimates import t_inference
 
-__all__ = ["Absorbed", "RobustFit", "absorbed_factor", "covariate_design", "full_rank", "one_blas_thread",
-           "robust_fit"]
+__all__ = ["Absorbed", "RobustFit", "absorbed_factor", "covariate_design", "full_rank", "level_codes",
+           "one_blas_thread", "robust_fit"]
 
 
 @cache
@@ -137,10 +137,30 @@ def absorbed_factor(pairs: pd.DataFrame, covariates: Sequence[str]) -> Absorbed 
         column = pairs[name]
         if is_numeric(column) and not isinstance(column.dtype, pd.CategoricalDtype):
             continue
-        codes, levels = pd.factorize(column.astype("string").fillna("missing"), sort=True)
-        if len(levels) >= 2 and (best is None or len(levels) > best.levels):
-            best = Absorbed(name, codes.astype("int64"), len(levels))
+        codes, levels = level_codes(column)
+        if levels >= 2 and (best is None or levels > best.levels):
+            best = Absorbed(name, codes, levels)
     return best
+
+
+def level_codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    """Level number per row and the number of levels, as
+    ``pd.factorize(column.astype("string").fillna("missing"), sort=True)`` numbers them.
+
+    A categorical with text categories in sorted order and no missing value (what
+    :meth:`analysis.panel.index.PanelIndex.labels` makes) is renumbered from its codes:
+    its present categories, in category order, are the sorted distinct texts. Anything
+    else goes through the text.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype) and len(column):
+        codes = column.cat.codes.to_numpy()
+        categories = column.cat.categories
+        text = all(isinstance(value, str) for value in categories)
+        if text and categories.is_monotonic_increasing and codes.min() >= 0:
+            present = np.bincount(codes, minlength=len(categories)) > 0
+            return (np.cumsum(present) - 1)[codes].astype("int64"), int(present.sum())
+    codes, levels = pd.factorize(column.astype("string").fillna("missing"), sort=True)
+    return codes.astype("int64"), len(levels)
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats.clustering import cr2_contrast
+from analysis.stats.clustering import DesignBlock, cr2_blocks, cr2_contrast
 
 
 def _inverse_root(matrix: np.ndarray) -> np.ndarray:
@@ -124,3 +124,39 @@ def test_dense_design_matches_naive(seed):
     x = np.column_stack([np.ones(n), rng.normal(size=(n, 3)), (cluster < 5).astype(float)])
     y = x @ rng.normal(size=5) + rng.normal(size=n) + rng.normal(size=11)[cluster]
     _check(x, y, cluster, rng.normal(size=5))
+
+
+def _as_blocks(x, y, clusters, width):
+    """The cells of :func:`stacked` as DesignBlocks (the all-zero last row left out)."""
+    blocks = []
+    for cell in range(x.shape[1] // width):
+        cols = slice(width * cell, width * (cell + 1))
+        rows = np.flatnonzero((x[:, cols] != 0).any(axis=1))
+        blocks.append(DesignBlock(x[rows, cols], y[rows], clusters[rows]))
+    return blocks
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("covariate", [False, True])
+@pytest.mark.parametrize(("people", "gap"), [(30, 3), (14, 1)])
+def test_given_blocks_match_the_dense_path_and_naive(seed, covariate, people, gap):
+    # 30 people: each cell holds few of the cluster codes (the compacted path); 14 people
+    # in consecutive codes: most cells hold most of them (every code keeps its place)
+    x, y, person, contrast = stacked(60 + seed, covariate=covariate, people=people)
+    width = 3 if covariate else 2
+    codes = gap * person + 5  # integer codes with gaps, as the event study passes person positions
+    test = cr2_blocks(_as_blocks(x, y, codes, width), contrast)
+    dense = cr2_contrast(x[:-1], y[:-1], codes[:-1], contrast)
+    estimate, se, df = naive_cr2(x[:-1], y[:-1], codes[:-1], contrast)
+    assert (test.estimate, test.se, test.df) == pytest.approx((dense.estimate, dense.se, dense.df), rel=1e-10)
+    assert (test.estimate, test.se, test.df) == pytest.approx((estimate, se, df), rel=1e-9)
+    assert test.clusters == dense.clusters == np.unique(codes[:-1]).size
+
+
+def test_given_blocks_by_site_match_naive():
+    # several rows of a cluster in a cell: many distinct S_j
+    x, y, person, contrast = stacked(70, cells=5, people=40)
+    site = person % 6
+    test = cr2_blocks(_as_blocks(x, y, site, 2), contrast)
+    estimate, se, df = naive_cr2(x[:-1], y[:-1], site[:-1], contrast)
+    assert (test.estimate, test.se, test.df) == pytest.approx((estimate, se, df), rel=1e-9)

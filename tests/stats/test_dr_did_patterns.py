@@ -278,3 +278,45 @@ def test_prepare_design_is_the_row_design():
     assert list(design.columns) == list(expected.columns)
     assert np.array_equal(design.to_numpy(), expected.to_numpy())
     assert info["covariates_used"] == ("site", "role")
+
+
+def _ref_balance_table(panel, outcome, wave, covariates, trim=0.99):
+    """weighted_balance's rows column by column over the n × p design (the old loop)."""
+    frame = _ref_frame(panel, outcome, wave, covariates)
+    keep, _ = _ref_overlap(frame, frame["group"].to_numpy(), covariates)
+    frame = frame.loc[keep].reset_index(drop=True)
+    design = _ref_design(frame, covariates)
+    d = frame["group"].to_numpy(dtype="float64")
+    weights = _ref_drdid(frame["change"].to_numpy(), d, design.to_numpy(dtype="float64"), "ipw", trim)[2]
+    y = outcome_matrix(panel, outcome, program_timing(panel))
+    timing = program_timing(panel)
+    w = timing.waves.index(wave)
+    use = ~timing.left_out & ~np.isnan(y[:, 0]) & ~np.isnan(y[:, w])
+    baseline = y[use, 0][keep]
+    rows = []
+    for name, x in [(f"baseline {outcome}", baseline), *((c, design[c].to_numpy()) for c in design.columns[1:])]:
+        a, b = x[d == 1], x[d == 0]
+        spread = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+        after = np.average(b, weights=weights[d == 0])
+        v_after = np.average((b - after) ** 2, weights=weights[d == 0])
+        rows.append((name, (a.mean() - b.mean()) / spread if spread else np.nan,
+                     (a.mean() - after) / spread if spread else np.nan,
+                     a.var(ddof=1) / b.var(ddof=1) if b.var(ddof=1) > 0 else np.nan,
+                     a.var(ddof=0) / v_after if v_after > 0 else np.nan))
+    return pd.DataFrame(rows, columns=["covariate", "smd_before", "smd_after", "variance_ratio_before",
+                                       "variance_ratio_after"])
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_weighted_balance_equals_the_row_level_reference(seed):
+    from analysis.stats.dr_did import weighted_balance
+
+    panel = _many_sites(seed)
+    balance = weighted_balance(panel, "cbi_work", "W2", ("site", "role"))
+    expected = _ref_balance_table(panel, "cbi_work", "W2", ("site", "role"))
+    table = balance.table
+    assert balance.status == "ok"
+    assert list(table["covariate"]) == list(expected["covariate"])
+    for column in ("smd_before", "smd_after", "variance_ratio_before", "variance_ratio_after"):
+        np.testing.assert_allclose(table[column].to_numpy(float), expected[column].to_numpy(float),
+                                   rtol=1e-9, atol=1e-12, equal_nan=True)

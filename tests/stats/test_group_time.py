@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.panel.index import PanelIndex
+from analysis.stats.clustering import cr2_contrast
 from analysis.stats.group_time import (
     did_at_wave,
     event_study,
@@ -107,6 +108,43 @@ def test_site_rollout_clusters_by_site():
     assert est.get("se_type").startswith("CR2 by site")
     assert est.get("clusters") == 10 and "some sites" in est.get("cluster_reason")
     assert est.residual_df < 10  # Satterthwaite df for few clusters
+
+
+def _dense_stacked(cells, weights, clusters_of_person):
+    """CR2 of Σ w_c ATT_c on the dense stacked design (a mean and a shift per cell)."""
+    n = sum(c.treated.size + c.control.size for c in cells)
+    x, y, clusters, start = np.zeros((n, 2 * len(cells))), np.empty(n), [], 0
+    for i, cell in enumerate(cells):
+        size = cell.treated.size + cell.control.size
+        x[start : start + size, 2 * i] = 1.0
+        x[start : start + cell.treated.size, 2 * i + 1] = 1.0
+        y[start : start + size] = np.concatenate([cell.change_treated, cell.change_control])
+        clusters.append(clusters_of_person[np.concatenate([cell.treated, cell.control])])
+        start += size
+    contrast = np.zeros(2 * len(cells))
+    contrast[1::2] = weights
+    return cr2_contrast(x, y, np.concatenate(clusters), contrast)
+
+
+@pytest.mark.parametrize("by_site", [True, False])
+def test_event_study_equals_cr2_on_the_dense_stacked_design(by_site):
+    # the event study hands its cells to cr2_blocks as blocks; the dense design through
+    # cr2_contrast (clustered by site labels or by person) must give the same numbers
+    panel = simulate(replace(SITUATIONS["site_rollout"], n_people=300), 3).panel
+    if not by_site:
+        panel = panel.drop(columns="site")  # no site information: clustered by person
+    timing = program_timing(panel)
+    assert (timing.clusters.unit == "site") == by_site
+    labels = timing.site if by_site else timing.people
+    cells = group_time_cells(panel, "cbi_work")
+    table = event_study(panel, "cbi_work")
+    assert len(table) > 2
+    for row in table.itertuples():
+        chosen = [c for c in cells if c.event_time == row.event_time]
+        sizes = np.array([c.treated.size for c in chosen], dtype="float64")
+        dense = _dense_stacked(chosen, sizes / sizes.sum(), labels)
+        assert (row.estimate, row.std_error, row.df) == pytest.approx((dense.estimate, dense.se, dense.df),
+                                                                      rel=1e-10)
 
 
 def test_no_eligible_participants_gives_not_enough_data(reference_panel):
