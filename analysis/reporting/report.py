@@ -42,7 +42,8 @@ from analysis.panel.index import PanelIndex, follow_up_waves
 from analysis.privacy import guard, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.guard import FilterRefused
-from analysis.privacy.slice_tables import guard_tables, slice_cells
+from analysis.privacy.remembered import organization_slice_cells, scope_respondents, scope_roles
+from analysis.privacy.slice_tables import guard_tables
 from analysis.privacy.slicing import Atoms, Slice, check_slice, organization_atoms
 from analysis.reporting import interpret
 from analysis.reporting.effect_tables import (
@@ -267,10 +268,12 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     attendance_all = load_attendance(store, scope)
     filtered = filters.sites is not None or filters.roles is not None
 
-    slice_, org, atoms = _checked_slice(store, scope, settings, filters, chosen, panel_all)
-    respondents = guard.respondents_table(panel_all, k)
+    slice_, org, _ = _checked_slice(store, scope, settings, filters, chosen, panel_all)
+    # the guard's references do not change with the filters: kept per scope, threshold and k
+    respondents = scope_respondents(store, scope, settings.min_sessions, k, panel_all)
     if filtered:
-        guard.guard_filter(panel_all, filters, respondents, k)
+        roles = scope_roles(store, scope, settings.min_sessions, k, panel_all) if filters.roles else None
+        guard.guard_filter(panel_all, filters, respondents, k, roles)
         panel, attendance = _selected(panel_all, attendance_all, filters)
     else:
         panel, attendance = panel_all, attendance_all
@@ -300,11 +303,12 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     quality = quality_table(store, scope, filters, k)
     monthly = monthly_table(attendance, k)
     if not slice_.is_base():  # every table held to the one guard's cell rule
-        org_attendance = attendance_all if scope.practices is None else load_attendance(store, LOCAL)
+        counted = organization_slice_cells(store, chosen, settings.min_sessions, k, slice_.roles is not None,
+                                           org, attendance_all if scope.practices is None else None)
         guarded = guard_tables({
             "descriptives": descriptives, "estimates": estimates, "mde": mde, "participation": participation,
             "change": change, "dose": dose, "reliability": reliability, "quality": quality,
-            "monthly": monthly}, slice_cells(org, org_attendance, chosen, slice_, atoms, k))
+            "monthly": monthly}, counted.for_slice(slice_))
         descriptives, estimates, mde, participation, change, dose, reliability, quality, monthly = (
             guarded[name] for name in ("descriptives", "estimates", "mde", "participation", "change",
                                        "dose", "reliability", "quality", "monthly"))
