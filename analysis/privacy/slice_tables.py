@@ -11,12 +11,13 @@ sample is exactly the checked cell.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from analysis.panel.index import distinct
-from analysis.privacy.slicing import Atoms, Slice, atom_labels, follow_cells
+from analysis.privacy.slicing import Atoms, KeyedCells, Slice, atom_labels, follow_cells
 
 __all__ = ["OrganizationCells", "SliceCells", "checked_cells", "follow_group_totals", "guard_tables",
            "organization_cells", "slice_cells"]
@@ -30,6 +31,8 @@ _EST_VALUES = ("estimate", "ci_low", "ci_high", "p_value", "n_participants", "n_
 _PART_VALUES = ("n_respondents", "n_participants", "participation_rate", "sessions_median",
                 "sessions_q1", "sessions_q3", "sessions_per_month", "retention")
 _CHANGE_VALUES = ("n", "mean_change", "sd_change", "ci_low", "ci_high")
+_ANSWER_KEYS = ["outcome", "wave", "site", "group"]
+_PAIR_KEYS = ["outcome", "wave", "group", "dose_band"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,19 @@ class SliceCells:
     answers: pd.DataFrame
     pairs: pd.DataFrame
     months: pd.DataFrame
+
+    # each looked up a dozen times per report: keyed once (kept on the instance)
+    @cached_property
+    def keyed_answers(self) -> KeyedCells:
+        return KeyedCells.of(self.answers, _ANSWER_KEYS)
+
+    @cached_property
+    def keyed_pairs(self) -> KeyedCells:
+        return KeyedCells.of(self.pairs, _PAIR_KEYS)
+
+    @cached_property
+    def keyed_months(self) -> KeyedCells:
+        return KeyedCells.of(self.months, ["month"])
 
 
 def checked_cells(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
@@ -335,12 +351,12 @@ def guard_descriptives(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     if table.empty:
         return table
     keyed = table.assign(site=_site_key(table))
-    out = follow_cells(keyed, cells.answers, ["outcome", "wave", "site", "group"], None, _DESC_VALUES)
+    out = follow_cells(keyed, cells.keyed_answers, _ANSWER_KEYS, None, _DESC_VALUES)
     out["site"] = table["site"].to_numpy()
     return out
 
 
-def _pair_of_groups(table: pd.DataFrame, cells: pd.DataFrame, keys: list[str],
+def _pair_of_groups(table: pd.DataFrame, cells: KeyedCells, keys: list[str],
                     extra: dict[str, str]) -> np.ndarray:
     """Rows whose participants and comparison counts both match a safe cell."""
     ok = np.ones(len(table), dtype=bool)  # written in place below
@@ -359,9 +375,8 @@ def guard_group_pairs(table: pd.DataFrame, cells: SliceCells, value_cols: tuple[
     """Estimates and MDE rows: shown only when their two groups are a checked cell each."""
     if table.empty:
         return table
-    on_answers = _pair_of_groups(table, cells.answers, ["outcome", "wave"],
-                                 {"site": _ALL})
-    on_pairs = _pair_of_groups(table, cells.pairs, ["outcome", "wave"], {"dose_band": _ALL})
+    on_answers = _pair_of_groups(table, cells.keyed_answers, ["outcome", "wave"], {"site": _ALL})
+    on_pairs = _pair_of_groups(table, cells.keyed_pairs, ["outcome", "wave"], {"dose_band": _ALL})
     return _hide(table, ~(on_answers | on_pairs), value_cols)
 
 
@@ -383,7 +398,6 @@ def guard_participation(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     """Participation rows: respondents, participants and comparison cells all safe."""
     if table.empty:
         return table
-    answers = cells.answers.loc[cells.answers["outcome"] == _ANY]
     hide = np.array(table["breakdown"].astype(str).eq("session_type"), dtype=bool)  # overlapping: no atoms
     by_role = table["breakdown"].astype(str).eq("role").to_numpy()
     hide |= by_role  # role rows are not a practice breakdown: not shown outside the base slice
@@ -391,7 +405,7 @@ def guard_participation(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     for group in ("participants", "comparison", "all"):
         probe = keyed.assign(group=group)
         probe["suppressed"] = False
-        checked = follow_cells(probe, answers, ["outcome", "wave", "site", "group"], None, [])
+        checked = follow_cells(probe, cells.keyed_answers, _ANSWER_KEYS, None, [])  # outcome: __any__
         hide |= checked["suppressed"].to_numpy(dtype=bool)
     return _hide(table, hide, _PART_VALUES)
 
@@ -400,7 +414,7 @@ def guard_change(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     if table.empty:
         return table
     probe = table.assign(dose_band=_ALL)
-    checked = follow_cells(probe, cells.pairs, ["outcome", "wave", "group", "dose_band"], "n", [])
+    checked = follow_cells(probe, cells.keyed_pairs, _PAIR_KEYS, "n", [])
     hide = checked["suppressed"].to_numpy(dtype=bool)
     # both rows of a wave go together, as with the estimate they explain
     wave_hidden = pd.Series(hide).groupby([table["outcome"].to_numpy(),
@@ -413,7 +427,7 @@ def guard_dose(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
         return table
     band = table["dose_band"].astype(str)
     probe = table.assign(group="all", dose_band=band.where(band != "all", _ALL))
-    checked = follow_cells(probe, cells.pairs, ["outcome", "wave", "group", "dose_band"], "n", [])
+    checked = follow_cells(probe, cells.keyed_pairs, _PAIR_KEYS, "n", [])
     return _hide(table, checked["suppressed"].to_numpy(dtype=bool), _CHANGE_VALUES)
 
 
@@ -424,14 +438,14 @@ def guard_counted(table: pd.DataFrame, cells: SliceCells, outcome_col: str, coun
         return table
     probe = table.assign(outcome=_ANY if any_outcome else table[outcome_col], site=_ALL, group="all")
     probe["suppressed"] = False
-    checked = follow_cells(probe, cells.answers, ["outcome", "wave", "site", "group"], count_col, [])
+    checked = follow_cells(probe, cells.keyed_answers, _ANSWER_KEYS, count_col, [])
     return _hide(table, checked["suppressed"].to_numpy(dtype=bool), (count_col, *value_cols))
 
 
 def guard_months(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     if table.empty:
         return table
-    checked = follow_cells(table.assign(suppressed=False), cells.months, ["month"], "people", [])
+    checked = follow_cells(table.assign(suppressed=False), cells.keyed_months, ["month"], "people", [])
     return _hide(table, checked["suppressed"].to_numpy(dtype=bool), ("people", "sessions"))
 
 
