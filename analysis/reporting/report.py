@@ -65,6 +65,7 @@ from analysis.reporting.group_tables import (
     participation_table,
     split_contributions,
 )
+from analysis.reporting.kept import outcome_cutoffs, scope_attendance, scope_available, scope_descriptives
 from analysis.stats.compare import ANALYSES
 from analysis.stats.dr_did import weighted_did
 from analysis.stats.estimates import Estimate
@@ -72,7 +73,7 @@ from analysis.stats.group_time import program_timing
 from analysis.stats.headline import ANCOVA_ASSUMPTION, DID_ASSUMPTION
 from analysis.stats.headline import headline as headline_of
 from analysis.stats.regression import one_blas_thread
-from analysis.storage.queries import Filters, available, load_attendance, load_panel
+from analysis.storage.queries import Filters, load_panel
 from analysis.storage.store import Store
 
 __all__ = [
@@ -262,10 +263,10 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
                   with_contributions: bool = False, focus: Focus | None = None) -> ReportTables:
     require(scope, "view", filters.sites or ())
     k = suppression.validate_min_group_size(settings.min_group_size)
-    present = available(store, scope).outcomes
+    present = scope_available(store, scope).outcomes
     chosen = [o for o in (outcomes if outcomes is not None else present) if o in present]
     panel_all = load_panel(store, scope, chosen, settings.min_sessions)
-    attendance_all = load_attendance(store, scope)
+    attendance_all = scope_attendance(store, scope)
     filtered = filters.sites is not None or filters.roles is not None
 
     slice_, org, _ = _checked_slice(store, scope, settings, filters, chosen, panel_all)
@@ -279,12 +280,12 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         panel, attendance = panel_all, attendance_all
     report_waves = list(waves) if waves is not None else None
 
-    cutoffs = {o: (SCALES_BY_KEY[o].cutoff, SCALES_BY_KEY[o].cutoff_direction)
-               for o in chosen if SCALES_BY_KEY[o].cutoff is not None}
+    cutoffs = outcome_cutoffs(chosen)
     drawn = chosen if focus is None else [o for o in chosen if o == focus.outcome]
     detail = focus is None or focus.detail
+    full = scope_descriptives(store, scope, drawn, settings.min_sessions, k, with_contributions, panel_all)
     descriptives = descriptive_table(panel_all, panel, drawn, cutoffs, respondents, filters, k,
-                                      with_contributions)
+                                      with_contributions, full)
     focus_waves = _focus_waves(descriptives, focus, report_waves)
     participation = participation_table(panel_all, attendance_all, panel, attendance, respondents,
                                          filters, k)
