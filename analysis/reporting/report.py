@@ -92,6 +92,7 @@ PRIMARY_OUTCOMES: tuple[str, ...] = (
     "cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee", "miniz_burnout",
 )
 HEADLINE_ANALYSIS = "did"
+_QUALITY_COLUMNS = ["wave", "outcome", "n_responses", "n_scored", "share_items_missing", "suppressed"]
 
 
 
@@ -196,7 +197,8 @@ class Focus:
     ``outcome``: its descriptives, change and event study; every outcome's estimates, dose
     and MDE at its latest wave; reliability of its scale only. ``detail``: every analysis
     and the event study, dose, MDE and balance tables (the Impact page); without it the
-    headline analyses only and those tables empty (the Overview draws none).
+    headline analyses only and those tables empty (the Overview draws none). Neither page
+    draws participation, response quality or monthly attendance: those tables are empty.
     """
 
     outcome: str
@@ -287,8 +289,10 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     descriptives = descriptive_table(panel_all, panel, drawn, cutoffs, respondents, filters, k,
                                       with_contributions, full)
     focus_waves = _focus_waves(descriptives, focus, report_waves)
-    participation = participation_table(panel_all, attendance_all, panel, attendance, respondents,
-                                         filters, k)
+    # what no dashboard page with a focus draws (participation, quality, monthly): empty there
+    wide = focus is None
+    participation = participation_table(panel_all, attendance_all, panel if wide else panel.iloc[:0],
+                                        attendance, respondents, filters, k)
     estimates, results = estimate_table(panel, chosen, cutoffs, k, focus_waves, _analyses(focus))
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
     follow_ups = follow_up_waves(panel) if len(panel) else []
@@ -301,18 +305,12 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     lead = _lead_estimates(panel, results, headline_outcome, headline_wave, index) if focus is None else {}
     del index
     reliability = reliability_table(store, scope, filters, drawn, k)
-    quality = quality_table(store, scope, filters, k)
-    monthly = monthly_table(attendance, k)
+    quality = quality_table(store, scope, filters, k) if wide else pd.DataFrame(columns=_QUALITY_COLUMNS)
+    monthly = monthly_table(attendance if wide else attendance.iloc[:0], k)
     if not slice_.is_base():  # every table held to the one guard's cell rule
-        counted = organization_slice_cells(store, chosen, settings.min_sessions, k, slice_.roles is not None,
-                                           org, attendance_all if scope.practices is None else None)
-        guarded = guard_tables({
-            "descriptives": descriptives, "estimates": estimates, "mde": mde, "participation": participation,
-            "change": change, "dose": dose, "reliability": reliability, "quality": quality,
-            "monthly": monthly}, counted.for_slice(slice_))
-        descriptives, estimates, mde, participation, change, dose, reliability, quality, monthly = (
-            guarded[name] for name in ("descriptives", "estimates", "mde", "participation", "change",
-                                       "dose", "reliability", "quality", "monthly"))
+        descriptives, estimates, mde, participation, change, dose, reliability, quality, monthly = _guarded(
+            store, settings, chosen, slice_, org, attendance_all if scope.practices is None else None,
+            (descriptives, estimates, mde, participation, change, dose, reliability, quality, monthly))
         balance = balance_following(balance, estimates, headline_outcome, headline_wave)
 
     if report_waves is not None:
@@ -341,6 +339,21 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),
     )
+
+
+_GUARDED = ("descriptives", "estimates", "mde", "participation", "change", "dose", "reliability", "quality",
+            "monthly")
+
+
+def _guarded(store: Store, settings: Settings, chosen: list[str], slice_: Slice, org: pd.DataFrame,
+             org_attendance: pd.DataFrame | None, tables: tuple[pd.DataFrame, ...]) -> list[pd.DataFrame]:
+    """The :data:`_GUARDED` tables (in that order) held to the slice guard's cell rule; the
+    organization's cells are kept by the store (per outcomes, threshold, k, role choice)."""
+    k = settings.min_group_size
+    counted = organization_slice_cells(store, chosen, settings.min_sessions, k, slice_.roles is not None,
+                                       org, org_attendance)
+    guarded = guard_tables(dict(zip(_GUARDED, tables)), counted.for_slice(slice_))
+    return [guarded[name] for name in _GUARDED]
 
 
 def _analyses(focus: Focus | None) -> tuple[str, ...]:
