@@ -10,7 +10,7 @@ sample is exactly the checked cell.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -47,19 +47,21 @@ class SliceCells:
     answers: pd.DataFrame
     pairs: pd.DataFrame
     months: pd.DataFrame
+    #: the three keyed (answers, pairs, months) when the maker has them (the organization's keys)
+    keyed: tuple[KeyedCells, KeyedCells, KeyedCells] | None = field(default=None, repr=False, compare=False)
 
     # each looked up a dozen times per report: keyed once (kept on the instance)
     @cached_property
     def keyed_answers(self) -> KeyedCells:
-        return KeyedCells.of(self.answers, _ANSWER_KEYS)
+        return self.keyed[0] if self.keyed else KeyedCells.of(self.answers, _ANSWER_KEYS)
 
     @cached_property
     def keyed_pairs(self) -> KeyedCells:
-        return KeyedCells.of(self.pairs, _PAIR_KEYS)
+        return self.keyed[1] if self.keyed else KeyedCells.of(self.pairs, _PAIR_KEYS)
 
     @cached_property
     def keyed_months(self) -> KeyedCells:
-        return KeyedCells.of(self.months, ["month"])
+        return self.keyed[2] if self.keyed else KeyedCells.of(self.months, ["month"])
 
 
 def checked_cells(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
@@ -99,6 +101,11 @@ class _CountedCells:
         n = np.zeros(len(self.present), dtype="int64")
         n[np.searchsorted(self.present, shown_cells)] = shown_n
         return self.frame.assign(n=n.astype("float64"))
+
+    @cached_property
+    def keyed(self) -> KeyedCells:
+        """The cells keyed for look-ups (the same for every slice; counts added per slice)."""
+        return KeyedCells.of(self.frame, self.keys)
 
 
 def _counted_cells(rows: pd.DataFrame, keys: list[str], k: int) -> _CountedCells:
@@ -153,8 +160,12 @@ class OrganizationCells:
             raise ValueError("these cells' atoms are for slices that "
                              + ("choose" if self.by_role else "do not choose") + " roles")
         in_slice = self.panel_members.in_slice(slice_)
-        return SliceCells(self.answers.for_slice(in_slice), self.pairs.for_slice(in_slice),
-                          self.months.for_slice(self.attendance_members.in_slice(slice_)))
+        answers, pairs = self.answers.for_slice(in_slice), self.pairs.for_slice(in_slice)
+        months = self.months.for_slice(self.attendance_members.in_slice(slice_))
+        keyed = (self.answers.keyed.with_counts(answers["n"].to_numpy(dtype=float)),
+                 self.pairs.keyed.with_counts(pairs["n"].to_numpy(dtype=float)),
+                 self.months.keyed.with_counts(months["n"].to_numpy(dtype=float)))
+        return SliceCells(answers, pairs, months, keyed)
 
 
 @dataclass(frozen=True)
@@ -291,6 +302,13 @@ class _MarginCells:
             n[np.searchsorted(present, shown)] = np.bincount(where, weights=chosen_n)
             frames.append(frame.assign(n=n))
         return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def keyed(self) -> KeyedCells:
+        """The cells keyed for look-ups, in :meth:`for_slice`'s row order (counts added per slice)."""
+        frame = (pd.concat([frame for _, frame in self.views], ignore_index=True) if self.views
+                 else pd.DataFrame(columns=[*self.keys.names, "safe"]))
+        return KeyedCells.of(frame, self.keys.names)
 
 
 def _margin_cells(parts: list[tuple[np.ndarray, ...]], keys: _Margins, any_of: np.ndarray,

@@ -40,7 +40,7 @@ narrower scope may see: a scope is a selection like any other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -213,6 +213,8 @@ class KeyedCells:
     index: pd.MultiIndex
     safe: np.ndarray
     n: np.ndarray
+    #: the row of the source cells each entry is (the first of its key)
+    rows: np.ndarray
 
     @classmethod
     def of(cls, cells: pd.DataFrame, keys: Sequence[str]) -> KeyedCells:
@@ -222,7 +224,11 @@ class KeyedCells:
         safe = np.array(cells["safe"].fillna(False).astype(bool), dtype=bool)[first]
         n = (pd.to_numeric(cells["n"], errors="coerce").to_numpy(dtype=float)[first] if "n" in cells.columns
              else np.full(int(first.sum()), np.nan))
-        return cls(tuple(keys), pd.MultiIndex.from_frame(text.loc[first]), safe, n)
+        return cls(tuple(keys), pd.MultiIndex.from_frame(text.loc[first]), safe, n, np.flatnonzero(first))
+
+    def with_counts(self, n: np.ndarray) -> KeyedCells:
+        """The same cells with another slice's counts (``n``: per row of the source cells)."""
+        return replace(self, n=np.asarray(n, dtype=float)[self.rows])
 
     def find(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """``safe`` and ``n`` of each row's cell (False and NaN when none)."""
