@@ -333,7 +333,9 @@ def _margin_cells(parts: list[tuple[np.ndarray, ...]], keys: _Margins, any_of: n
         frame = pd.DataFrame({name: labels[codes] for name, labels, codes in
                               zip(keys.names, keys.labels, np.unravel_index(present, shape))})
         views.append((present, frame.assign(safe=~np.isin(present, bad))))
-    return _MarginCells(keys, cell, rows, tuple(views))
+    # kept per data version: 4-byte codes halve what the store holds (a cell code fits)
+    small = "int32" if np.prod(shape, dtype=np.float64) < 2**31 and len(rows) < 2**31 else "int64"
+    return _MarginCells(keys, cell.astype(small), rows.astype(small), tuple(views))
 
 
 def _moved(cells: np.ndarray, shape: tuple[int, ...], keys: _Margins, total: bool,
