@@ -49,16 +49,17 @@ def scope_descriptives(store: Store, scope: Scope, outcomes: Sequence[str], min_
     """:func:`analysis.reporting.group_tables.organization_descriptives` of the scope's
     panel at ``min_sessions`` for ``outcomes`` (with :func:`outcome_cutoffs`).
     ``panel_all``: that panel when the caller has it and the store keeps nothing (a kept
-    table is always built from the store)."""
+    table is always built from the store). With ``with_contributions`` (individual values)
+    nothing is kept."""
     chosen = list(outcomes)
     cutoffs = outcome_cutoffs(chosen)
 
-    def build() -> pd.DataFrame:
-        panel = (panel_all if panel_all is not None and not store.keep_derived
-                 else load_panel(store, scope, chosen, int(min_sessions)))
+    def build(given: pd.DataFrame | None) -> pd.DataFrame:
+        panel = given if given is not None else load_panel(store, scope, chosen, int(min_sessions))
         respondents = scope_respondents(store, scope, min_sessions, k, panel)
         return organization_descriptives(panel, chosen, cutoffs, respondents, int(k), with_contributions)
 
-    key = ("descriptives", scope_key(scope), tuple(chosen), int(min_sessions), int(k),
-           bool(with_contributions))
-    return store.remembered(key, build)
+    if with_contributions:  # individual values (the export's dominance check): never kept
+        return build(panel_all)
+    key = ("descriptives", scope_key(scope), tuple(chosen), int(min_sessions), int(k))
+    return store.remembered(key, lambda: build(None if store.keep_derived else panel_all))

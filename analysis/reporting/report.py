@@ -257,7 +257,8 @@ def build_report(
         When a filter is refused.
     """
     one_blas_thread()
-    return _build_report(store, scope, settings, filters, outcomes, waves, with_contributions, focus)
+    with store.pinned_version():  # one version for every kept table the report reads
+        return _build_report(store, scope, settings, filters, outcomes, waves, with_contributions, focus)
 
 
 def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filters,

@@ -6,6 +6,7 @@ leader scoped to some practices is never given another scope's table."""
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -85,7 +86,6 @@ def test_kept_tables_equal_fresh_ones_for_every_scope_threshold_and_k(sample):
 
 
 def test_a_scoped_viewer_never_gets_another_scopes_table(sample):
-    settings_k = None
     with Store(sample, read_only=True, keep_derived=True) as kept:
         settings_k = load_settings(kept).min_group_size
         whole = scope_respondents(kept, LOCAL, 1, settings_k)  # the organization's, kept first
@@ -99,6 +99,10 @@ def test_a_scoped_viewer_never_gets_another_scopes_table(sample):
             assert set(scope_attendance(kept, scope)["site"]) <= set(scope.practices)
             assert set(scope_available(kept, scope).sites) <= set(scope.practices)
         assert set(whole_desc["site"]) - {"all"} - TWO, "the organization's table has other practices"
+        # individual contributions (the export's dominance inputs) are never kept
+        first = scope_descriptives(kept, LOCAL, ["cbi_work"], 1, settings_k, True)
+        assert first is not scope_descriptives(kept, LOCAL, ["cbi_work"], 1, settings_k, True)
+        assert scope_descriptives(kept, LOCAL, ["cbi_work"], 1, settings_k, False) is whole_desc
 
 
 def test_kept_tables_follow_the_data(sample, tmp_path):
@@ -115,3 +119,20 @@ def test_kept_tables_follow_the_data(sample, tmp_path):
         assert not after.equals(before)
         pd.testing.assert_frame_equal(after, respondents_table(load_panel(store, LOCAL, [], 1), k))
         assert organization_slice_cells(store, ["cbi_work"], 1, k, False) is not before_cells
+
+
+def test_a_pinned_version_holds_for_its_thread_only(sample, tmp_path):
+    path = tmp_path / "pinned.duckdb"
+    shutil.copy(sample, path)
+    with Store(path, keep_derived=True) as store:
+        start = store.data_version()
+        seen: list[str] = []
+        with store.pinned_version() as pinned:
+            assert pinned == start
+            worker = threading.Thread(target=lambda: (store.set_setting("pin_test", "1"),
+                                                      seen.append(store.data_version())))
+            worker.start()
+            worker.join()
+            assert store.data_version() == start  # this thread keeps the version it started on
+        assert seen and seen[0] != start  # the other thread saw the change
+        assert store.data_version() == seen[0]  # and so does this one once the block ends
