@@ -220,8 +220,12 @@ def _counts_by(panel: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
                          "all": part["size"]})
 
 
-def guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFrame, k: int) -> None:
-    """Refuse a filter that shows a small group directly or by subtraction."""
+def guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFrame, k: int,
+                 roles: dict[str, bool] | None = None) -> None:
+    """Refuse a filter that shows a small group directly or by subtraction.
+
+    ``respondents``: :func:`respondents_table` of ``panel``; ``roles``: its
+    :func:`role_visibility` when the caller keeps it (else computed here)."""
     # hashed membership: np.isin sorts object arrays
     site_mask = (panel["site"].isin(list(filters.sites)).to_numpy(dtype=bool) if filters.sites is not None
                  else np.ones(len(panel), dtype=bool))
@@ -238,7 +242,7 @@ def guard_filter(panel: pd.DataFrame, filters: Filters, respondents: pd.DataFram
         if not site_mask.any():
             raise FilterRefused("No one in this selection answered the survey.")
     if filters.roles is not None:
-        roles = role_visibility(panel, k)
+        roles = roles if roles is not None else role_visibility(panel, k)
         hidden_roles = sorted(r for r in filters.roles if not roles.get(r, False))
         if hidden_roles:
             raise FilterRefused(

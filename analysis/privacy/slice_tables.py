@@ -10,15 +10,17 @@ sample is exactly the checked cell.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from analysis.panel.index import distinct
-from analysis.privacy.slicing import Atoms, Slice, atom_labels, follow_cells
+from analysis.privacy.slicing import Atoms, KeyedCells, Slice, atom_labels, follow_cells
 
-__all__ = ["SliceCells", "checked_cells", "follow_group_totals", "guard_tables", "slice_cells"]
+__all__ = ["OrganizationCells", "SliceCells", "checked_cells", "follow_group_totals", "guard_tables",
+           "organization_cells", "slice_cells"]
 
 _ALL = "__all__"
 _ANY = "__any__"
@@ -29,6 +31,8 @@ _EST_VALUES = ("estimate", "ci_low", "ci_high", "p_value", "n_participants", "n_
 _PART_VALUES = ("n_respondents", "n_participants", "participation_rate", "sessions_median",
                 "sessions_q1", "sessions_q3", "sessions_per_month", "retention")
 _CHANGE_VALUES = ("n", "mean_change", "sd_change", "ci_low", "ci_high")
+_ANSWER_KEYS = ["outcome", "wave", "site", "group"]
+_PAIR_KEYS = ["outcome", "wave", "group", "dose_band"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,21 @@ class SliceCells:
     answers: pd.DataFrame
     pairs: pd.DataFrame
     months: pd.DataFrame
+    #: the three keyed (answers, pairs, months) when the maker has them (the organization's keys)
+    keyed: tuple[KeyedCells, KeyedCells, KeyedCells] | None = field(default=None, repr=False, compare=False)
+
+    # each looked up a dozen times per report: keyed once (kept on the instance)
+    @cached_property
+    def keyed_answers(self) -> KeyedCells:
+        return self.keyed[0] if self.keyed else KeyedCells.of(self.answers, _ANSWER_KEYS)
+
+    @cached_property
+    def keyed_pairs(self) -> KeyedCells:
+        return self.keyed[1] if self.keyed else KeyedCells.of(self.pairs, _PAIR_KEYS)
+
+    @cached_property
+    def keyed_months(self) -> KeyedCells:
+        return self.keyed[2] if self.keyed else KeyedCells.of(self.months, ["month"])
 
 
 def checked_cells(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
@@ -54,81 +73,151 @@ def checked_cells(rows: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
     complete = rows[keys].notna().all(axis=1).to_numpy()
     if not complete.all():
         rows = rows.loc[complete]
-    if rows.empty:
-        return pd.DataFrame(columns=[*keys, "safe", "n"])
-    coded = [pd.factorize(rows[column], sort=True) for column in keys]
-    cells = _Cells(keys, [c.astype("int64") for c, _ in coded], [np.asarray(u) for _, u in coded])
-    return _count_cells(cells, pd.factorize(rows["atom"], sort=False)[0],
-                        pd.factorize(rows["person"], sort=False)[0],
-                        rows["in_slice"].to_numpy(dtype=bool), k)
+    counted = _counted_cells(rows, keys, k)
+    return counted.for_slice(rows["in_slice"].to_numpy(dtype=bool))
 
 
 @dataclass(frozen=True)
-class _Cells:
-    """Cell keys as integer codes per key column, and each column's labels."""
+class _CountedCells:
+    """A one-key-set table's cells over the organization (the part no slice changes).
 
-    names: list[str]
-    codes: list[np.ndarray]
-    labels: list[np.ndarray]
+    ``cell`` and ``person``: each row's codes; ``present``: the cells (sorted codes);
+    ``frame``: their labels and ``safe``.
+    """
+
+    keys: list[str]
+    cell: np.ndarray
+    person: np.ndarray
+    present: np.ndarray
+    frame: pd.DataFrame
+
+    def for_slice(self, in_slice: np.ndarray) -> pd.DataFrame:
+        """The cells with ``n``, the people of the slice (``in_slice`` per row) in each."""
+        if not len(self.cell):
+            return pd.DataFrame(columns=[*self.keys, "safe", "n"])
+        n_people = int(self.person.max()) + 1
+        chosen = distinct(self.cell[in_slice] * n_people + self.person[in_slice]) // n_people
+        shown_cells, shown_n = np.unique(chosen, return_counts=True)
+        n = np.zeros(len(self.present), dtype="int64")
+        n[np.searchsorted(self.present, shown_cells)] = shown_n
+        return self.frame.assign(n=n.astype("float64"))
+
+    @cached_property
+    def keyed(self) -> KeyedCells:
+        """The cells keyed for look-ups (the same for every slice; counts added per slice)."""
+        return KeyedCells.of(self.frame, self.keys)
 
 
-def _count_cells(cells: _Cells, atom: np.ndarray, person: np.ndarray, in_slice: np.ndarray,
-                 k: int) -> pd.DataFrame:
-    """:func:`checked_cells` on integer codes: one sort of cell × atom × person.
+def _counted_cells(rows: pd.DataFrame, keys: list[str], k: int) -> _CountedCells:
+    """The organization's part of :func:`checked_cells`: one sort of cell × atom × person.
 
     The guard's frames hold every row of the organization several times (per outcome,
     group and margin), millions at 100k survey rows: a grouped ``nunique`` over text keys
     took seconds where this takes a fraction of one.
     """
-    shape = tuple(len(labels) for labels in cells.labels)
-    cell = np.ravel_multi_index(tuple(cells.codes), shape)
+    if rows.empty:
+        none = np.zeros(0, dtype="int64")
+        return _CountedCells(keys, none, none, none, pd.DataFrame(columns=[*keys, "safe"]))
+    coded = [pd.factorize(rows[column], sort=True) for column in keys]
+    labels = [np.asarray(u) for _, u in coded]
+    shape = tuple(len(u) for u in labels)
+    cell = np.ravel_multi_index(tuple(c.astype("int64") for c, _ in coded), shape)
+    atom = pd.factorize(rows["atom"], sort=False)[0]
+    person = pd.factorize(rows["person"], sort=False)[0].astype("int64")
     n_atoms, n_people = int(atom.max()) + 1, int(person.max()) + 1
     triple = distinct((cell * n_atoms + atom) * n_people + person)
     cell_atom, per_atom = np.unique(triple // n_people, return_counts=True)
     bad_cells = distinct(cell_atom[(per_atom > 0) & (per_atom < k)] // n_atoms)
     present = distinct(cell)
-    chosen = distinct(cell[in_slice] * n_people + person[in_slice]) // n_people
-    shown_cells, shown_n = np.unique(chosen, return_counts=True)
-    n = np.zeros(len(present), dtype="int64")
-    n[np.searchsorted(present, shown_cells)] = shown_n
-    out = pd.DataFrame({name: labels[codes] for name, labels, codes in
-                        zip(cells.names, cells.labels, np.unravel_index(present, shape))})
-    out["safe"] = ~np.isin(present, bad_cells)
-    out["n"] = n.astype("float64")
-    return out
+    frame = pd.DataFrame({name: names[codes] for name, names, codes in
+                          zip(keys, labels, np.unravel_index(present, shape))})
+    frame["safe"] = ~np.isin(present, bad_cells)
+    return _CountedCells(keys, cell, person, present, frame)
 
 
 _DOSE_BANDS = np.array(["0", "1–2", "3–5", "6+", _ALL], dtype=object)
 _GROUPS = np.array(["participants", "comparison", "all"], dtype=object)
 
 
-def slice_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str], slice_: Slice,
-                atoms: Atoms, k: int) -> SliceCells:
-    """The checked cells of every table, from the organization's panel and attendance.
+@dataclass(frozen=True)
+class OrganizationCells:
+    """What :func:`slice_cells` counts over the whole organization, shared by every slice
+    of one kind (see :func:`organization_cells`): per table, each row's cell and the
+    cells' ``safe`` flags; a slice adds only its own counts."""
 
-    ``answers``: each outcome (and ``__any__``) × wave × practice (and ``__all__``) × group
-    (participants and comparison by dose atom; ``all`` by the atom without dose step).
-    ``pairs``: the people seen at baseline and a follow-up wave with the outcome, × group
-    × dose band (and ``__all__``).
+    answers: _MarginCells
+    pairs: _MarginCells
+    months: _CountedCells
+    #: whether the atoms split roles (slices that choose roles)
+    by_role: bool
+    #: each panel row's and each attendance row's practice and role
+    panel_members: _Members
+    attendance_members: _Members
+
+    def for_slice(self, slice_: Slice) -> SliceCells:
+        """The slice's checked cells: these cells with the slice's own counts."""
+        if self.by_role != (slice_.roles is not None):
+            raise ValueError("these cells' atoms are for slices that "
+                             + ("choose" if self.by_role else "do not choose") + " roles")
+        in_slice = self.panel_members.in_slice(slice_)
+        answers, pairs = self.answers.for_slice(in_slice), self.pairs.for_slice(in_slice)
+        months = self.months.for_slice(self.attendance_members.in_slice(slice_))
+        keyed = (self.answers.keyed.with_counts(answers["n"].to_numpy(dtype=float)),
+                 self.pairs.keyed.with_counts(pairs["n"].to_numpy(dtype=float)),
+                 self.months.keyed.with_counts(months["n"].to_numpy(dtype=float)))
+        return SliceCells(answers, pairs, months, keyed)
+
+
+@dataclass(frozen=True)
+class _Members:
+    """Each row's practice and role as codes into their labels (-1: missing)."""
+
+    sites: np.ndarray
+    site_labels: pd.Index
+    roles: np.ndarray
+    role_labels: pd.Index
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Members:
+        if frame.empty:
+            none = np.zeros(0, dtype="int64")
+            return cls(none, pd.Index([]), none, pd.Index([]))
+        sites, site_labels = pd.factorize(frame["site"])
+        roles, role_labels = pd.factorize(frame["role"])
+        return cls(sites, pd.Index(site_labels), roles, pd.Index(role_labels))
+
+    def in_slice(self, slice_: Slice) -> np.ndarray:
+        """The rows of the slice's practices (scope included) and roles."""
+        keep = np.ones(len(self.sites), dtype=bool)
+        for chosen, codes, labels in ((slice_.site_choice(), self.sites, self.site_labels),
+                                      (slice_.roles, self.roles, self.role_labels)):
+            if chosen is not None:
+                keep &= np.append(labels.isin(list(chosen)), False)[codes]  # -1: the appended False
+        return keep
+
+
+def organization_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str],
+                       atoms: Atoms, k: int, by_role: bool) -> OrganizationCells:
+    """The slice-independent part of :func:`slice_cells`.
+
+    Depends on the organization's panel (its data and threshold), attendance, the
+    outcomes, the atoms (and so ``k``) and on whether the slice chooses roles (the atoms
+    then split roles) only: a cache of it is keyed by these, never by the viewer.
 
     Counted on integer codes: a person answers once per wave (the store refuses a second
     answer), so within one outcome and wave each person is in exactly one practice, group
     and atom, and a margin's count per atom is the sum of its parts' counts.
     """
+    kind = Slice(roles=("",) if by_role else None)  # atom labels read only whether roles are chosen
     person = org["person"].to_numpy(dtype="int64")
     wave, wave_labels = pd.factorize(org["wave"], sort=True)
     if len(org) and len(distinct(person * (len(wave_labels) + 1) + wave)) != len(org):
         raise ValueError("the panel holds a person twice at one wave")  # the store refuses this
     site, site_labels = pd.factorize(org["site"], sort=True)
-    atom, _ = pd.factorize(atom_labels(org, slice_, atoms), sort=False)
-    any_dose, _ = pd.factorize(atom_labels(org, slice_, atoms, sessions_col=None), sort=False)
+    atom, _ = pd.factorize(atom_labels(org, kind, atoms), sort=False)
+    any_dose, _ = pd.factorize(atom_labels(org, kind, atoms, sessions_col=None), sort=False)
     any_of = np.zeros(int(atom.max()) + 1 if len(atom) else 0, dtype="int64")
     any_of[atom] = any_dose  # each dose atom lies in one atom without dose step
-    in_slice = np.ones(len(org), dtype=bool)
-    if slice_.site_choice() is not None:
-        in_slice &= org["site"].isin(list(slice_.site_choice())).to_numpy()
-    if slice_.roles is not None:
-        in_slice &= org["role"].isin(list(slice_.roles)).to_numpy()
     group = np.where(org["participant"].to_numpy(dtype=bool), 0, 1)
     band = np.digitize(org["sessions"].to_numpy(dtype="float64"), [0, 2, 5], right=True)
     names = np.array([_ANY, *outcomes], dtype=object)
@@ -138,20 +227,40 @@ def slice_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str]
         answered = np.ones(len(org), dtype=bool) if outcome == _ANY else org[outcome].notna().to_numpy()
         rows = np.flatnonzero(answered)
         answer_parts.append((np.full(rows.size, number), wave[rows], site[rows], group[rows], atom[rows],
-                             in_slice[rows]))
+                             rows))
         if outcome != _ANY:
             rows = np.flatnonzero(~first & answered & np.isin(person, person[first & answered]))
             pair_parts.append((np.full(rows.size, number), wave[rows], group[rows], band[rows], atom[rows],
-                               in_slice[rows]))
+                               rows))
     waves = np.asarray(wave_labels, dtype=object)
-    answers = _cells_with_margins(answer_parts, _Margins(
+    answers = _margin_cells(answer_parts, _Margins(
         ["outcome", "wave", "site", "group"],
         [names, waves, np.append(np.asarray(site_labels, dtype=object), _ALL), _GROUPS], total=2, group=3),
         any_of, k)
-    pairs = _cells_with_margins(pair_parts, _Margins(
+    pairs = _margin_cells(pair_parts, _Margins(
         ["outcome", "wave", "group", "dose_band"], [names, waves, _GROUPS, _DOSE_BANDS], total=3, group=2),
         any_of, k)
-    return SliceCells(answers, pairs, _month_cells(attendance, slice_, atoms, k))
+    return OrganizationCells(answers, pairs, _month_plan(attendance, kind, atoms, k), by_role,
+                             _Members.of(org), _Members.of(attendance))
+
+
+def slice_cells(org: pd.DataFrame, attendance: pd.DataFrame, outcomes: list[str], slice_: Slice,
+                atoms: Atoms, k: int, counted: OrganizationCells | None = None) -> SliceCells:
+    """The checked cells of every table, from the organization's panel and attendance.
+
+    ``answers``: each outcome (and ``__any__``) × wave × practice (and ``__all__``) × group
+    (participants and comparison by dose atom; ``all`` by the atom without dose step).
+    ``pairs``: the people seen at baseline and a follow-up wave with the outcome, × group
+    × dose band (and ``__all__``).
+
+    ``counted``: :func:`organization_cells` of the same ``org``, ``attendance``,
+    ``outcomes``, ``atoms`` and ``k``, for ``slice_.roles is not None``, when the caller
+    keeps it (else counted here); the slice then only counts its own people per cell
+    (``org`` and ``attendance`` are not read).
+    """
+    if counted is None or counted.by_role != (slice_.roles is not None):
+        counted = organization_cells(org, attendance, outcomes, atoms, k, slice_.roles is not None)
+    return counted.for_slice(slice_)
 
 
 @dataclass(frozen=True)
@@ -165,34 +274,68 @@ class _Margins:
     group: int
 
 
-def _cells_with_margins(parts: list[tuple[np.ndarray, ...]], keys: _Margins, any_of: np.ndarray,
-                        k: int) -> pd.DataFrame:
-    """Safe and ``n`` per cell, margins included, from one row per person and cell."""
+#: The four views of a table: (total margin, ``all`` group), in the order the frames are joined.
+_VARIANTS = ((False, False), (False, True), (True, False), (True, True))
+
+
+@dataclass(frozen=True)
+class _MarginCells:
+    """A table's cells with margins over the organization: each row's cell code and its
+    row of the panel; per view (:data:`_VARIANTS`) the cells present and their labels and
+    ``safe`` flags."""
+
+    keys: _Margins
+    cell: np.ndarray
+    rows: np.ndarray
+    views: tuple[tuple[np.ndarray, pd.DataFrame], ...]
+
+    def for_slice(self, in_slice: np.ndarray) -> pd.DataFrame:
+        """Safe and ``n`` per cell for the slice (``in_slice``: per row of the panel)."""
+        if not self.views:
+            return pd.DataFrame(columns=[*self.keys.names, "safe", "n"])
+        shape = tuple(len(labels) for labels in self.keys.labels)
+        chosen, chosen_n = np.unique(self.cell[in_slice[self.rows]], return_counts=True)
+        frames = []
+        for (total, everyone), (present, frame) in zip(_VARIANTS, self.views):
+            shown, where = np.unique(_moved(chosen, shape, self.keys, total, everyone), return_inverse=True)
+            n = np.zeros(len(present))
+            n[np.searchsorted(present, shown)] = np.bincount(where, weights=chosen_n)
+            frames.append(frame.assign(n=n))
+        return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def keyed(self) -> KeyedCells:
+        """The cells keyed for look-ups, in :meth:`for_slice`'s row order (counts added per slice)."""
+        frame = (pd.concat([frame for _, frame in self.views], ignore_index=True) if self.views
+                 else pd.DataFrame(columns=[*self.keys.names, "safe"]))
+        return KeyedCells.of(frame, self.keys.names)
+
+
+def _margin_cells(parts: list[tuple[np.ndarray, ...]], keys: _Margins, any_of: np.ndarray,
+                  k: int) -> _MarginCells:
+    """Safe per cell, margins included, from one row per person and cell."""
     if not parts or not sum(part[0].size for part in parts):
-        return pd.DataFrame(columns=[*keys.names, "safe", "n"])
+        return _MarginCells(keys, np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), ())
     columns = [np.concatenate([part[i] for part in parts]).astype("int64") for i in range(5)]
-    in_slice = np.concatenate([part[5] for part in parts])
+    rows = np.concatenate([part[5] for part in parts])
     shape = tuple(len(labels) for labels in keys.labels)
     n_atoms = max(len(any_of), int(any_of.max()) + 1) if len(any_of) else 1
     cell = np.ravel_multi_index(tuple(columns[:4]), shape)
     cell_atom, people = np.unique(cell * n_atoms + columns[4], return_counts=True)
-    chosen, chosen_n = np.unique(cell[in_slice], return_counts=True)
-    frames = []
-    for total in (False, True):
-        for everyone in (False, True):
-            moved = _moved(cell_atom // n_atoms, shape, keys, total, everyone)
-            atom = any_of[cell_atom % n_atoms] if everyone else cell_atom % n_atoms
-            per_atom, where = np.unique(moved * n_atoms + atom, return_inverse=True)
-            counts = np.bincount(where, weights=people)
-            bad = distinct(per_atom[(counts > 0) & (counts < k)] // n_atoms)
-            present = distinct(moved)
-            shown, where = np.unique(_moved(chosen, shape, keys, total, everyone), return_inverse=True)
-            n = np.zeros(len(present))
-            n[np.searchsorted(present, shown)] = np.bincount(where, weights=chosen_n)
-            frame = pd.DataFrame({name: labels[codes] for name, labels, codes in
-                                  zip(keys.names, keys.labels, np.unravel_index(present, shape))})
-            frames.append(frame.assign(safe=~np.isin(present, bad), n=n))
-    return pd.concat(frames, ignore_index=True)
+    views = []
+    for total, everyone in _VARIANTS:
+        moved = _moved(cell_atom // n_atoms, shape, keys, total, everyone)
+        atom = any_of[cell_atom % n_atoms] if everyone else cell_atom % n_atoms
+        per_atom, where = np.unique(moved * n_atoms + atom, return_inverse=True)
+        counts = np.bincount(where, weights=people)
+        bad = distinct(per_atom[(counts > 0) & (counts < k)] // n_atoms)
+        present = distinct(moved)
+        frame = pd.DataFrame({name: labels[codes] for name, labels, codes in
+                              zip(keys.names, keys.labels, np.unravel_index(present, shape))})
+        views.append((present, frame.assign(safe=~np.isin(present, bad))))
+    # kept per data version: 4-byte codes halve what the store holds (a cell code fits)
+    small = "int32" if np.prod(shape, dtype=np.float64) < 2**31 and len(rows) < 2**31 else "int64"
+    return _MarginCells(keys, cell.astype(small), rows.astype(small), tuple(views))
 
 
 def _moved(cells: np.ndarray, shape: tuple[int, ...], keys: _Margins, total: bool,
@@ -206,19 +349,13 @@ def _moved(cells: np.ndarray, shape: tuple[int, ...], keys: _Margins, total: boo
     return np.ravel_multi_index(tuple(codes), shape)
 
 
-def _month_cells(attendance: pd.DataFrame, slice_: Slice, atoms: Atoms, k: int) -> pd.DataFrame:
+def _month_plan(attendance: pd.DataFrame, kind: Slice, atoms: Atoms, k: int) -> _CountedCells:
     if attendance.empty:
-        return pd.DataFrame(columns=["month", "safe", "n"])
-    rows = attendance.assign(month=attendance["session_date"].dt.strftime("%Y-%m"))
-    rows["atom"] = atom_labels(rows, slice_, atoms, sessions_col=None)
-    in_slice = np.ones(len(rows), dtype=bool)
-    sites = slice_.site_choice()
-    if sites is not None:
-        in_slice &= rows["site"].isin(list(sites)).to_numpy()
-    if slice_.roles is not None:
-        in_slice &= rows["role"].isin(list(slice_.roles)).to_numpy()
-    rows["in_slice"] = in_slice
-    return checked_cells(rows, ["month"], k)
+        return _counted_cells(pd.DataFrame(), ["month"], k)
+    rows = pd.DataFrame({"month": attendance["session_date"].dt.strftime("%Y-%m").to_numpy(),
+                         "atom": atom_labels(attendance, kind, atoms, sessions_col=None).to_numpy(),
+                         "person": attendance["person"].to_numpy()})
+    return _counted_cells(rows, ["month"], k)
 
 
 # ------------------------------------------------------------------ per table
@@ -234,12 +371,12 @@ def guard_descriptives(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     if table.empty:
         return table
     keyed = table.assign(site=_site_key(table))
-    out = follow_cells(keyed, cells.answers, ["outcome", "wave", "site", "group"], None, _DESC_VALUES)
+    out = follow_cells(keyed, cells.keyed_answers, _ANSWER_KEYS, None, _DESC_VALUES)
     out["site"] = table["site"].to_numpy()
     return out
 
 
-def _pair_of_groups(table: pd.DataFrame, cells: pd.DataFrame, keys: list[str],
+def _pair_of_groups(table: pd.DataFrame, cells: KeyedCells, keys: list[str],
                     extra: dict[str, str]) -> np.ndarray:
     """Rows whose participants and comparison counts both match a safe cell."""
     ok = np.ones(len(table), dtype=bool)  # written in place below
@@ -258,9 +395,8 @@ def guard_group_pairs(table: pd.DataFrame, cells: SliceCells, value_cols: tuple[
     """Estimates and MDE rows: shown only when their two groups are a checked cell each."""
     if table.empty:
         return table
-    on_answers = _pair_of_groups(table, cells.answers, ["outcome", "wave"],
-                                 {"site": _ALL})
-    on_pairs = _pair_of_groups(table, cells.pairs, ["outcome", "wave"], {"dose_band": _ALL})
+    on_answers = _pair_of_groups(table, cells.keyed_answers, ["outcome", "wave"], {"site": _ALL})
+    on_pairs = _pair_of_groups(table, cells.keyed_pairs, ["outcome", "wave"], {"dose_band": _ALL})
     return _hide(table, ~(on_answers | on_pairs), value_cols)
 
 
@@ -282,7 +418,6 @@ def guard_participation(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     """Participation rows: respondents, participants and comparison cells all safe."""
     if table.empty:
         return table
-    answers = cells.answers.loc[cells.answers["outcome"] == _ANY]
     hide = np.array(table["breakdown"].astype(str).eq("session_type"), dtype=bool)  # overlapping: no atoms
     by_role = table["breakdown"].astype(str).eq("role").to_numpy()
     hide |= by_role  # role rows are not a practice breakdown: not shown outside the base slice
@@ -290,7 +425,7 @@ def guard_participation(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     for group in ("participants", "comparison", "all"):
         probe = keyed.assign(group=group)
         probe["suppressed"] = False
-        checked = follow_cells(probe, answers, ["outcome", "wave", "site", "group"], None, [])
+        checked = follow_cells(probe, cells.keyed_answers, _ANSWER_KEYS, None, [])  # outcome: __any__
         hide |= checked["suppressed"].to_numpy(dtype=bool)
     return _hide(table, hide, _PART_VALUES)
 
@@ -299,7 +434,7 @@ def guard_change(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     if table.empty:
         return table
     probe = table.assign(dose_band=_ALL)
-    checked = follow_cells(probe, cells.pairs, ["outcome", "wave", "group", "dose_band"], "n", [])
+    checked = follow_cells(probe, cells.keyed_pairs, _PAIR_KEYS, "n", [])
     hide = checked["suppressed"].to_numpy(dtype=bool)
     # both rows of a wave go together, as with the estimate they explain
     wave_hidden = pd.Series(hide).groupby([table["outcome"].to_numpy(),
@@ -312,7 +447,7 @@ def guard_dose(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
         return table
     band = table["dose_band"].astype(str)
     probe = table.assign(group="all", dose_band=band.where(band != "all", _ALL))
-    checked = follow_cells(probe, cells.pairs, ["outcome", "wave", "group", "dose_band"], "n", [])
+    checked = follow_cells(probe, cells.keyed_pairs, _PAIR_KEYS, "n", [])
     return _hide(table, checked["suppressed"].to_numpy(dtype=bool), _CHANGE_VALUES)
 
 
@@ -323,14 +458,14 @@ def guard_counted(table: pd.DataFrame, cells: SliceCells, outcome_col: str, coun
         return table
     probe = table.assign(outcome=_ANY if any_outcome else table[outcome_col], site=_ALL, group="all")
     probe["suppressed"] = False
-    checked = follow_cells(probe, cells.answers, ["outcome", "wave", "site", "group"], count_col, [])
+    checked = follow_cells(probe, cells.keyed_answers, _ANSWER_KEYS, count_col, [])
     return _hide(table, checked["suppressed"].to_numpy(dtype=bool), (count_col, *value_cols))
 
 
 def guard_months(table: pd.DataFrame, cells: SliceCells) -> pd.DataFrame:
     if table.empty:
         return table
-    checked = follow_cells(table.assign(suppressed=False), cells.months, ["month"], "people", [])
+    checked = follow_cells(table.assign(suppressed=False), cells.keyed_months, ["month"], "people", [])
     return _hide(table, checked["suppressed"].to_numpy(dtype=bool), ("people", "sessions"))
 
 

@@ -40,7 +40,7 @@ narrower scope may see: a scope is a selection like any other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,7 @@ __all__ = [
     "BASE_MIN_SESSIONS",
     "POOLED",
     "Atoms",
+    "KeyedCells",
     "Slice",
     "atom_labels",
     "organization_atoms",
@@ -199,26 +200,65 @@ def atom_labels(frame: pd.DataFrame, slice_: Slice, atoms: Atoms,
     return label
 
 
-def follow_cells(table: pd.DataFrame, cells: pd.DataFrame, keys: Sequence[str],
+@dataclass(frozen=True)
+class KeyedCells:
+    """Checked cells ready to be looked up: their ``keys`` as text (the first of any
+    duplicate key), ``safe`` and the slice's count ``n`` (NaN when the cells carry none).
+
+    Looking many tables up in one set of cells (the guard does, a dozen times per
+    report, in cells of tens of thousands of rows) then costs one hashing of the cells.
+    """
+
+    keys: tuple[str, ...]
+    index: pd.MultiIndex
+    safe: np.ndarray
+    n: np.ndarray
+    #: the row of the source cells each entry is (the first of its key)
+    rows: np.ndarray
+
+    @classmethod
+    def of(cls, cells: pd.DataFrame, keys: Sequence[str]) -> KeyedCells:
+        """``cells`` (``keys``, ``safe``, optionally ``n``) keyed by ``keys``."""
+        text = cells[list(keys)].astype(str)
+        first = ~text.duplicated().to_numpy()
+        safe = np.array(cells["safe"].fillna(False).astype(bool), dtype=bool)[first]
+        n = (pd.to_numeric(cells["n"], errors="coerce").to_numpy(dtype=float)[first] if "n" in cells.columns
+             else np.full(int(first.sum()), np.nan))
+        return cls(tuple(keys), pd.MultiIndex.from_frame(text.loc[first]), safe, n, np.flatnonzero(first))
+
+    def with_counts(self, n: np.ndarray) -> KeyedCells:
+        """The same cells with another slice's counts (``n``: per row of the source cells)."""
+        return replace(self, n=np.asarray(n, dtype=float)[self.rows])
+
+    def find(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """``safe`` and ``n`` of each row's cell (False and NaN when none)."""
+        text = table[list(self.keys)].astype(str)
+        where = self.index.get_indexer(pd.MultiIndex.from_frame(text)) if len(text) else np.zeros(0, int)
+        found = where >= 0
+        safe = np.zeros(len(where), dtype=bool)
+        safe[found] = self.safe[where[found]]
+        n = np.full(len(where), np.nan)
+        n[found] = self.n[where[found]]
+        return safe, n
+
+
+def follow_cells(table: pd.DataFrame, cells: pd.DataFrame | KeyedCells, keys: Sequence[str],
                  count_col: str | None, value_cols: Sequence[str]) -> pd.DataFrame:
     """Hide the rows of ``table`` whose cell is not safe (or not found).
 
     ``cells`` holds ``keys``, ``safe`` and, when ``count_col`` is given, ``n``: the
-    cell's count in the slice. A row whose ``count_col`` differs from that ``n`` is
-    hidden too (its sample is then not the checked cell).
+    cell's count in the slice (or is those cells keyed by ``keys``, :class:`KeyedCells`).
+    A row whose ``count_col`` differs from that ``n`` is hidden too (its sample is then
+    not the checked cell).
     """
     if table.empty:
         return table
-    keys = list(keys)
-    left = table[keys].astype(str).reset_index(drop=True)
-    right = cells.copy()
-    right[keys] = right[keys].astype(str)
-    right = right.drop_duplicates(subset=keys)
-    merged = left.merge(right, on=keys, how="left")
-    safe = np.array(merged["safe"].fillna(False).astype(bool), dtype=bool)
+    keyed = cells if isinstance(cells, KeyedCells) else KeyedCells.of(cells, keys)
+    if sorted(keyed.keys) != sorted(keys) or len(set(keys)) != len(list(keys)):
+        raise ValueError(f"cells keyed by {keyed.keys}, looked up by {tuple(keys)}")
+    safe, theirs = keyed.find(table)
     if count_col is not None and count_col in table.columns:
         mine = pd.to_numeric(table[count_col], errors="coerce").to_numpy(dtype=float)
-        theirs = pd.to_numeric(merged["n"], errors="coerce").to_numpy(dtype=float)
         present = ~np.isnan(mine)
         safe &= ~present | (mine == theirs)
     out = table.copy()

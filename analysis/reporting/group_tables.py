@@ -23,7 +23,7 @@ from analysis.privacy import guard, suppression
 from analysis.storage.queries import Filters
 
 __all__ = ["DESCRIPTIVE_COLUMNS", "balance_following", "descriptive_table", "latest_wave_of", "monthly_table",
-           "overall_site", "participation_table", "split_contributions"]
+           "organization_descriptives", "overall_site", "participation_table", "split_contributions"]
 
 #: Contract columns of descriptives.csv, in order (DESIGN.md).
 DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
@@ -37,20 +37,34 @@ _PARTICIPATION_LABELS = ("breakdown", "wave", "site", "role", "session_type")
 # ------------------------------------------------------------------ descriptives
 
 
+def organization_descriptives(panel_all: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict,
+                              respondents: pd.DataFrame, k: int,
+                              with_contributions: bool = False) -> pd.DataFrame:
+    """The scope's descriptives by wave, site and group, suppressed: the unfiltered table,
+    and what a filtered one is shown beside (the same for every filter)."""
+    floors = ({o: float(SCALES_BY_KEY[o].low) for o in outcomes} if with_contributions
+              else None)
+    return guard.suppress_descriptives(
+        _descriptives(panel_all, outcomes, cutoffs, by_site=True, floors=floors),
+        respondents, _DESCRIPTIVE_VALUES, k)
+
+
 def descriptive_table(panel_all: pd.DataFrame, panel: pd.DataFrame, outcomes: Sequence[str],
                        cutoffs: dict, respondents: pd.DataFrame, filters: Filters,
-                       k: int, with_contributions: bool = False) -> pd.DataFrame:
+                       k: int, with_contributions: bool = False,
+                       full: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``full``: :func:`organization_descriptives` of the same arguments when the caller
+    keeps it (else computed here); it is not changed."""
     columns = [*DESCRIPTIVE_COLUMNS, "status", "wave_index", "share_high_ci_low", "share_high_ci_high",
                *(CONTRIBUTION_COLUMNS if with_contributions else ())]
     if not outcomes or panel_all.empty:
         return pd.DataFrame(columns=columns)
-    floors = ({o: float(SCALES_BY_KEY[o].low) for o in outcomes} if with_contributions
-              else None)
-    full = guard.suppress_descriptives(
-        _descriptives(panel_all, outcomes, cutoffs, by_site=True, floors=floors),
-        respondents, _DESCRIPTIVE_VALUES, k)
+    if full is None:
+        full = organization_descriptives(panel_all, outcomes, cutoffs, respondents, k, with_contributions)
     if filters.sites is None and filters.roles is None:
         return full[columns]
+    floors = ({o: float(SCALES_BY_KEY[o].low) for o in outcomes} if with_contributions
+              else None)
     selection = (_descriptives(panel, outcomes, cutoffs, by_site=False, floors=floors) if len(panel)
                  else full.iloc[:0])
     selection = selection.copy()

@@ -42,7 +42,8 @@ from analysis.panel.index import PanelIndex, follow_up_waves
 from analysis.privacy import guard, suppression
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.guard import FilterRefused
-from analysis.privacy.slice_tables import guard_tables, slice_cells
+from analysis.privacy.remembered import organization_slice_cells, scope_respondents, scope_roles
+from analysis.privacy.slice_tables import guard_tables
 from analysis.privacy.slicing import Atoms, Slice, check_slice, organization_atoms
 from analysis.reporting import interpret
 from analysis.reporting.effect_tables import (
@@ -64,6 +65,7 @@ from analysis.reporting.group_tables import (
     participation_table,
     split_contributions,
 )
+from analysis.reporting.kept import outcome_cutoffs, scope_attendance, scope_available, scope_descriptives
 from analysis.stats.compare import ANALYSES
 from analysis.stats.dr_did import weighted_did
 from analysis.stats.estimates import Estimate
@@ -71,7 +73,7 @@ from analysis.stats.group_time import program_timing
 from analysis.stats.headline import ANCOVA_ASSUMPTION, DID_ASSUMPTION
 from analysis.stats.headline import headline as headline_of
 from analysis.stats.regression import one_blas_thread
-from analysis.storage.queries import Filters, available, load_attendance, load_panel
+from analysis.storage.queries import Filters, load_panel
 from analysis.storage.store import Store
 
 __all__ = [
@@ -90,6 +92,7 @@ PRIMARY_OUTCOMES: tuple[str, ...] = (
     "cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee", "miniz_burnout",
 )
 HEADLINE_ANALYSIS = "did"
+_QUALITY_COLUMNS = ["wave", "outcome", "n_responses", "n_scored", "share_items_missing", "suppressed"]
 
 
 
@@ -194,7 +197,8 @@ class Focus:
     ``outcome``: its descriptives, change and event study; every outcome's estimates, dose
     and MDE at its latest wave; reliability of its scale only. ``detail``: every analysis
     and the event study, dose, MDE and balance tables (the Impact page); without it the
-    headline analyses only and those tables empty (the Overview draws none).
+    headline analyses only and those tables empty (the Overview draws none). Neither page
+    draws participation, response quality or monthly attendance: those tables are empty.
     """
 
     outcome: str
@@ -253,7 +257,8 @@ def build_report(
         When a filter is refused.
     """
     one_blas_thread()
-    return _build_report(store, scope, settings, filters, outcomes, waves, with_contributions, focus)
+    with store.pinned_version():  # one version for every kept table the report reads
+        return _build_report(store, scope, settings, filters, outcomes, waves, with_contributions, focus)
 
 
 def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filters,
@@ -261,30 +266,34 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
                   with_contributions: bool = False, focus: Focus | None = None) -> ReportTables:
     require(scope, "view", filters.sites or ())
     k = suppression.validate_min_group_size(settings.min_group_size)
-    present = available(store, scope).outcomes
+    present = scope_available(store, scope).outcomes
     chosen = [o for o in (outcomes if outcomes is not None else present) if o in present]
     panel_all = load_panel(store, scope, chosen, settings.min_sessions)
-    attendance_all = load_attendance(store, scope)
+    attendance_all = scope_attendance(store, scope)
     filtered = filters.sites is not None or filters.roles is not None
 
-    slice_, org, atoms = _checked_slice(store, scope, settings, filters, chosen, panel_all)
-    respondents = guard.respondents_table(panel_all, k)
+    slice_, org, _ = _checked_slice(store, scope, settings, filters, chosen, panel_all)
+    # the guard's references do not change with the filters: kept per scope, threshold and k
+    respondents = scope_respondents(store, scope, settings.min_sessions, k, panel_all)
     if filtered:
-        guard.guard_filter(panel_all, filters, respondents, k)
+        roles = scope_roles(store, scope, settings.min_sessions, k, panel_all) if filters.roles else None
+        guard.guard_filter(panel_all, filters, respondents, k, roles)
         panel, attendance = _selected(panel_all, attendance_all, filters)
     else:
         panel, attendance = panel_all, attendance_all
     report_waves = list(waves) if waves is not None else None
 
-    cutoffs = {o: (SCALES_BY_KEY[o].cutoff, SCALES_BY_KEY[o].cutoff_direction)
-               for o in chosen if SCALES_BY_KEY[o].cutoff is not None}
+    cutoffs = outcome_cutoffs(chosen)
     drawn = chosen if focus is None else [o for o in chosen if o == focus.outcome]
     detail = focus is None or focus.detail
+    full = scope_descriptives(store, scope, drawn, settings.min_sessions, k, with_contributions, panel_all)
     descriptives = descriptive_table(panel_all, panel, drawn, cutoffs, respondents, filters, k,
-                                      with_contributions)
+                                      with_contributions, full)
     focus_waves = _focus_waves(descriptives, focus, report_waves)
-    participation = participation_table(panel_all, attendance_all, panel, attendance, respondents,
-                                         filters, k)
+    # what no dashboard page with a focus draws (participation, quality, monthly): empty there
+    wide = focus is None
+    participation = participation_table(panel_all, attendance_all, panel if wide else panel.iloc[:0],
+                                        attendance, respondents, filters, k)
     estimates, results = estimate_table(panel, chosen, cutoffs, k, focus_waves, _analyses(focus))
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
     follow_ups = follow_up_waves(panel) if len(panel) else []
@@ -297,17 +306,12 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     lead = _lead_estimates(panel, results, headline_outcome, headline_wave, index) if focus is None else {}
     del index
     reliability = reliability_table(store, scope, filters, drawn, k)
-    quality = quality_table(store, scope, filters, k)
-    monthly = monthly_table(attendance, k)
+    quality = quality_table(store, scope, filters, k) if wide else pd.DataFrame(columns=_QUALITY_COLUMNS)
+    monthly = monthly_table(attendance if wide else attendance.iloc[:0], k)
     if not slice_.is_base():  # every table held to the one guard's cell rule
-        org_attendance = attendance_all if scope.practices is None else load_attendance(store, LOCAL)
-        guarded = guard_tables({
-            "descriptives": descriptives, "estimates": estimates, "mde": mde, "participation": participation,
-            "change": change, "dose": dose, "reliability": reliability, "quality": quality,
-            "monthly": monthly}, slice_cells(org, org_attendance, chosen, slice_, atoms, k))
-        descriptives, estimates, mde, participation, change, dose, reliability, quality, monthly = (
-            guarded[name] for name in ("descriptives", "estimates", "mde", "participation", "change",
-                                       "dose", "reliability", "quality", "monthly"))
+        descriptives, estimates, mde, participation, change, dose, reliability, quality, monthly = _guarded(
+            store, settings, chosen, slice_, org, attendance_all if scope.practices is None else None,
+            (descriptives, estimates, mde, participation, change, dose, reliability, quality, monthly))
         balance = balance_following(balance, estimates, headline_outcome, headline_wave)
 
     if report_waves is not None:
@@ -336,6 +340,21 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
         descriptive_contributions=(contributions.reset_index(drop=True)
                                    if with_contributions else None),
     )
+
+
+_GUARDED = ("descriptives", "estimates", "mde", "participation", "change", "dose", "reliability", "quality",
+            "monthly")
+
+
+def _guarded(store: Store, settings: Settings, chosen: list[str], slice_: Slice, org: pd.DataFrame,
+             org_attendance: pd.DataFrame | None, tables: tuple[pd.DataFrame, ...]) -> list[pd.DataFrame]:
+    """The :data:`_GUARDED` tables (in that order) held to the slice guard's cell rule; the
+    organization's cells are kept by the store (per outcomes, threshold, k, role choice)."""
+    k = settings.min_group_size
+    counted = organization_slice_cells(store, chosen, settings.min_sessions, k, slice_.roles is not None,
+                                       org, org_attendance)
+    guarded = guard_tables(dict(zip(_GUARDED, tables)), counted.for_slice(slice_))
+    return [guarded[name] for name in _GUARDED]
 
 
 def _analyses(focus: Focus | None) -> tuple[str, ...]:

@@ -151,6 +151,7 @@ class Store:
         self._derived_version: str | None = None
         self._derived_locks: dict[Hashable, threading.Lock] = {}
         self._derived_guard = threading.Lock()
+        self._pin = threading.local()  # a version pinned for one read-only computation
         self.path = Path(path) if path not in (None, ":memory:") else (
             default_db_path() if path is None else Path(":memory:"))
         self.read_only = read_only
@@ -309,8 +310,26 @@ class Store:
                     "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)]
                 )
 
+    @contextmanager
+    def pinned_version(self) -> Iterator[str]:
+        """Within the block this thread reads the data version once: a read-only
+        computation (a report) that asks for many kept tables then pays one query, not
+        one per table, and keys them all by the version it started on. Never write
+        inside the block."""
+        if getattr(self._pin, "version", None) is not None:
+            yield self._pin.version
+            return
+        self._pin.version = self.data_version()
+        try:
+            yield self._pin.version
+        finally:
+            self._pin.version = None
+
     def data_version(self) -> str:
         """A token that changes whenever stored data changes (a cache key for pages)."""
+        pinned = getattr(self._pin, "version", None)
+        if pinned is not None:
+            return pinned
         with self.cursor() as cur:
             row = first(
                 cur, "SELECT count(*), coalesce(max(upload_id), 0), "

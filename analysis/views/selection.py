@@ -8,12 +8,8 @@ from typing import Any
 
 from analysis.access.scope import LOCAL, PermissionDenied, Scope, require
 from analysis.access.settings import Settings
-from analysis.privacy.guard import (
-    FilterDecision,
-    FilterRefused,
-    guard_filter,
-    respondents_table,
-)
+from analysis.privacy.guard import FilterDecision, FilterRefused, guard_filter
+from analysis.privacy.remembered import scope_respondents, scope_roles
 from analysis.privacy.slicing import Slice, check_slice, organization_atoms
 from analysis.storage import queries
 from analysis.storage.store import Store
@@ -40,11 +36,15 @@ def guard_filters(store: Store, scope: Scope, settings: Settings,
         return FilterDecision(False, str(error))
     k = settings.min_group_size
     try:
-        check_slice(queries.load_panel(store, LOCAL, outcomes=[], min_sessions=settings.min_sessions),
-                    slice_of(scope, settings, filters), k, organization_atoms(store, k))
-        if filters != queries.Filters():
-            panel = queries.load_panel(store, scope, outcomes=[], min_sessions=settings.min_sessions)
-            guard_filter(panel, filters, respondents_table(panel, k), k)
+        with store.pinned_version():  # one version for the kept tables read below
+            check_slice(queries.load_panel(store, LOCAL, outcomes=[], min_sessions=settings.min_sessions),
+                        slice_of(scope, settings, filters), k, organization_atoms(store, k))
+            if filters != queries.Filters():
+                panel = queries.load_panel(store, scope, outcomes=[], min_sessions=settings.min_sessions)
+                # the references are the scope's, whatever the filters: kept between filter changes
+                roles = scope_roles(store, scope, settings.min_sessions, k, panel) if filters.roles else None
+                guard_filter(panel, filters, scope_respondents(store, scope, settings.min_sessions, k, panel),
+                             k, roles)
     except FilterRefused as refusal:
         return FilterDecision(False, str(refusal))
     return FilterDecision(True, "This selection may be shown.")

@@ -62,7 +62,6 @@ def test_focused_rows_are_the_full_reports_rows(store):
             "event_study": (_rows(full.event_study, outcome=outcome), focused.event_study),
             "dose": (_rows(full.dose, wave=wave), focused.dose),
             "mde": (_rows(full.mde, wave=wave), focused.mde),
-            "participation": (full.participation, focused.participation),
             "balance": (full.balance, focused.balance),
         }
         for name, (expected, got) in pairs.items():
@@ -70,6 +69,9 @@ def test_focused_rows_are_the_full_reports_rows(store):
                 assert len(expected), (name, outcome)
             pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, obj=f"{name} {outcome}")
         assert focused.headline is None
+        # neither page draws these: the focused report leaves them out
+        assert focused.participation.empty and focused.quality.empty and focused.monthly.empty
+        assert list(focused.quality.columns) == list(full.quality.columns)
         overview = build_report(store, scope, settings=settings, filters=filters, waves=waves,
                                 focus=Focus(outcome, detail=False))
         for name in ("descriptives", "change"):
