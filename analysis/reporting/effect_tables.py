@@ -28,7 +28,7 @@ from analysis.stats.effect_sizes import pooled_sd
 from analysis.stats.estimates import Estimate, t_half_width
 from analysis.stats.group_time import EVENT_STUDY_COLUMNS, baseline_cell, event_study, program_timing
 from analysis.stats.power import minimum_detectable_effect
-from analysis.storage.queries import Filters, load_item_scores, response_quality
+from analysis.storage.queries import Filters, item_moments, response_quality
 from analysis.storage.store import Store
 
 __all__ = ["CHANGE_COLUMNS", "ESTIMATE_COLUMNS", "balance_table", "change_table", "dose_and_mde_tables",
@@ -382,23 +382,14 @@ def balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k:
 
 def reliability_table(store: Store, scope: Scope, filters: Filters, outcomes: Sequence[str],
                        k: int) -> pd.DataFrame:
-    from analysis.stats.reliability import RELIABILITY_COLUMNS, reliability_table  # noqa: PLC0415
+    from analysis.stats.reliability import RELIABILITY_COLUMNS, reliability_from_moments  # noqa: PLC0415
 
     columns = [*RELIABILITY_COLUMNS, "suppressed"]
-    parts = []
-    for outcome in outcomes:
-        scale = SCALES_BY_KEY[outcome]
-        if scale.scored_only:
-            continue
-        items = load_item_scores(store, scope, outcome, filters)
-        if items.empty:
-            continue
-        # load_item_scores already reversed the reversed items: hand them over as item scores
-        items = items.rename(columns={c: f"{c}_score" for c in scale.item_columns})
-        parts.append(reliability_table(items, [scale]))
-    if not parts:
+    # one scan for every scale: per scale and wave the moments α needs, no item answers
+    moments = item_moments(store, scope, outcomes, filters)
+    if moments.empty:
         return pd.DataFrame(columns=columns)
-    table = pd.concat(parts, ignore_index=True)
+    table = reliability_from_moments(moments)
     small = (table["n"] > 0) & (table["n"] < k)
     table["suppressed"] = small
     for col in ("alpha", "ci_low", "ci_high"):

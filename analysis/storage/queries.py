@@ -300,6 +300,78 @@ def load_item_scores(
         return cur.execute(sql, _params(scope, filters)).df()
 
 
+def item_moments(store: Store, scope: Scope, scale_keys: Sequence[str],
+                 filters: Filters = Filters()) -> pd.DataFrame:
+    """Per scale and wave, what Cronbach's α needs of the complete responses (aggregates only).
+
+    The items are those of :func:`load_item_scores` (codes, reversed items reversed); a
+    response is complete when every item of the scale is answered. One scan serves every
+    scale and no item answer leaves the database: the codes are integers, so their sums
+    and sums of squares are exact and each variance is rounded once.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`analysis.stats.reliability.MOMENT_COLUMNS`: ``scale, wave, n`` (complete
+        responses), ``k`` (items), ``item_variance_sum`` (sum of the items' variances),
+        ``total_variance``, ``total_range`` and ``total_abs_max`` (of the responses'
+        totals); variances with ``n - 1``, NaN below two complete responses. Scales in
+        the order given (those without items left out), waves in the order
+        ``load_item_scores`` first meets them.
+    """
+    _check_sites(scope, filters)
+    scales = [SCALES_BY_KEY[key] for key in scale_keys if not SCALES_BY_KEY[key].scored_only]
+    if not scales:
+        return pd.DataFrame(columns=_MOMENT_COLUMNS)
+    with store.cursor() as cur:
+        stored = set(stored_item_columns(cur))
+    items, totals, aggregates = [], [], []
+    for s, scale in enumerate(scales):
+        inst = INSTRUMENTS_BY_KEY[scale.instrument]
+        names = [f"s{s}_{i}" for i in range(len(scale.items))]
+        for name, number, column in zip(names, scale.items, scale.item_columns):
+            code = column if column in stored else "NULL"  # never uploaded: blank in every row
+            expr = (f"{inst.code_min + inst.code_max} - {code}"
+                    if number in scale.reversed_items else code)
+            items.append(f"CAST({expr} AS BIGINT) AS {name}")
+        totals.append(f"({' + '.join(names)}) AS s{s}_total")  # NULL unless complete
+        complete = f"FILTER (WHERE s{s}_total IS NOT NULL)"
+        sums = [f"sum({x}) {complete}, sum({x} * {x}) {complete}" for x in names]
+        aggregates.append(f"count(s{s}_total), {', '.join(sums)}, sum(s{s}_total), "
+                          f"sum(s{s}_total * s{s}_total), min(s{s}_total), max(s{s}_total)")
+    every = ", ".join(f"s{s}_{i}" for s, scale in enumerate(scales) for i in range(len(scale.items)))
+    sql = (f"WITH s AS (SELECT rowid AS _row, wave, {', '.join(items)} FROM survey "
+           f"WHERE {_SURVEY_FILTER}), t AS (SELECT _row, wave, {every}, {', '.join(totals)} FROM s) "
+           f"SELECT wave, {', '.join(aggregates)} FROM t GROUP BY wave ORDER BY min(_row)")
+    with store.cursor() as cur:
+        found = cur.execute(sql, _params(scope, filters)).fetchall()  # exact Python integers
+    rows = []
+    for s, scale in enumerate(scales):
+        width = 2 * len(scale.items) + 5
+        start = 1 + sum(2 * len(other.items) + 5 for other in scales[:s])
+        for record in found:
+            n, *sums, low, high = record[start:start + width]
+            item_sums, total_sum, total_squares = sums[:-2], sums[-2], sums[-1]
+            item_variance = sum(_variance(n, item_sums[2 * i], item_sums[2 * i + 1])
+                                for i in range(len(scale.items)))
+            rows.append((scale.key, record[0], int(n), len(scale.items), item_variance,
+                         _variance(n, total_sum, total_squares),
+                         float(high - low) if n else np.nan,
+                         float(max(abs(low), abs(high))) if n else np.nan))
+    return pd.DataFrame(rows, columns=list(_MOMENT_COLUMNS))
+
+
+_MOMENT_COLUMNS = ("scale", "wave", "n", "k", "item_variance_sum", "total_variance", "total_range",
+                   "total_abs_max")
+
+
+def _variance(n: int, total: int | None, squares: int | None) -> float:
+    """Sample variance (``n - 1``) from exact integer sums, rounded once; NaN below 2 values."""
+    if n < 2 or total is None or squares is None:
+        return float("nan")
+    return (n * squares - total * total) / (n * (n - 1))
+
+
 def response_quality(store: Store, scope: Scope, filters: Filters = Filters()) -> pd.DataFrame:
     """Per wave and scale: responses, scored responses and share of items left blank.
 
