@@ -181,37 +181,119 @@ def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
 
 
 def _summarise(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """The summary of :func:`participation_summary` for one frame with timing columns."""
-    frame["participant"] = as_flag(frame["participant"])
-    frame["sessions"] = frame["sessions"].fillna(0).astype("float64")
-    frame["dose"] = dose_band(frame["sessions"])
+    """The summary of :func:`participation_summary` for one frame with timing columns.
 
-    groups = frame.groupby(by, observed=True, sort=True, dropna=False)
-    out = groups.agg(n_respondents=("person", "size"), n_participants=("participant", "sum"))
+    Grouped with integer codes (counts by ``bincount``, quantiles and medians from one
+    sort by group and value) rather than a pandas groupby over the text columns; the
+    numbers are pandas': its linear quantile, its median (mean of the two middle values)
+    and its skipping of missing values.
+    """
+    codes, keys = group_codes(frame, by)
+    n_groups = len(keys)
+    participant = as_flag(frame["participant"]).to_numpy()
+    sessions = frame["sessions"].fillna(0).to_numpy(dtype="float64")
+    out = keys
+    out["n_respondents"] = np.bincount(codes, minlength=n_groups).astype("int64")
+    out["n_participants"] = np.bincount(codes[participant], minlength=n_groups).astype("int64")
     out["participation_rate"] = out["n_participants"] / out["n_respondents"]
+    band = np.searchsorted(np.array([0.0, 2.0, 5.0]), sessions, side="left")  # bins (.., 0], (0, 2], ...
+    dose = np.bincount(codes * 4 + band, minlength=4 * n_groups).reshape(n_groups, 4).astype("int64")
 
-    dose_counts = (frame.groupby(by + ["dose"], observed=False, dropna=False).size()
-                   .unstack("dose").reindex(columns=list(DOSE_BANDS), fill_value=0)
-                   .rename(columns=_DOSE_COLUMNS))
-    out = out.join(dose_counts.reindex(out.index).fillna(0).astype("int64"))
+    takers = codes[participant]
+    first_day = frame["first_day"].to_numpy(dtype="float64")[participant]
+    taken = sessions[participant]
+    survey_day = frame["survey_date"].to_numpy(dtype="datetime64[D]")[participant].astype("int64")
+    months_in_program = np.maximum((survey_day - first_day) / _DAYS_PER_MONTH, 1.0)
+    seen = ~np.isnan(first_day)
+    rate = np.where(seen, taken / months_in_program, np.nan)
+    retained = np.where(seen, frame["months_attended"].to_numpy()[participant] >= 2, np.nan)
+    span = frame["last_day"].to_numpy(dtype="float64")[participant] - first_day
+    quartiles = grouped_quantiles(takers, taken, n_groups, (0.25, 0.5, 0.75))
+    for name, column in zip(("sessions_median", "sessions_q1", "sessions_q3"), (1, 0, 2)):
+        out[name] = quartiles[:, column]
+    for name, column in zip(_DOSE_COLUMNS.values(), range(4)):
+        out[name] = dose[:, column]
+    out["sessions_per_month"] = grouped_median(takers, rate, n_groups)
+    kept = ~np.isnan(retained)
+    count = np.bincount(takers[kept], minlength=n_groups)
+    total = np.bincount(takers[kept], weights=retained[kept], minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["retention"] = np.where(count > 0, total / count, np.nan)
+    out["span_days_median"] = grouped_median(takers, span, n_groups)
+    return out
 
-    takers = frame.loc[frame["participant"]].copy()
-    survey_day = takers["survey_date"].to_numpy(dtype="datetime64[D]").astype("int64")
-    months_in_program = np.maximum((survey_day - takers["first_day"].to_numpy()) / _DAYS_PER_MONTH, 1.0)
-    takers["rate"] = np.where(takers["first_day"].notna(), takers["sessions"] / months_in_program, np.nan)
-    takers["retained"] = np.where(takers["first_day"].notna(), takers["months_attended"] >= 2, np.nan)
-    takers["span"] = takers["last_day"] - takers["first_day"]
-    grouped = takers.groupby(by, observed=True, sort=True, dropna=False)
-    quartiles = grouped["sessions"].quantile([0.25, 0.5, 0.75]).unstack()
-    quartiles = quartiles.reindex(columns=[0.25, 0.5, 0.75])
-    quartiles.columns = ["sessions_q1", "sessions_median", "sessions_q3"]
-    per_person = grouped.agg(sessions_per_month=("rate", "median"), retention=("retained", "mean"),
-                             span_days_median=("span", "median"))
-    out = out.join(quartiles).join(per_person)
-    columns = ["n_respondents", "n_participants", "participation_rate", "sessions_median", "sessions_q1",
-               "sessions_q3", *_DOSE_COLUMNS.values(), "sessions_per_month", "retention", "span_days_median"]
-    out = out.reindex(columns=columns).reset_index()
-    out["n_participants"] = out["n_participants"].astype("int64")
+
+def group_codes(frame: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's group number and the groups' keys, as ``groupby(by, sort=True, dropna=False,
+    observed=True)`` orders them (missing keys last).
+
+    Returns
+    -------
+    codes : ndarray of int64
+        Group of each row, 0 .. number of groups - 1.
+    keys : DataFrame
+        One row per group present, the ``by`` columns, in group order.
+    """
+    combined = np.zeros(len(frame), dtype="int64")
+    levels = []
+    for column in by:
+        values = frame[column]
+        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+        size = len(uniques) + 1
+        codes = np.where(codes < 0, len(uniques), codes)  # missing last, as groupby puts it
+        combined = combined * size + codes
+        levels.append((uniques, size, values))
+    present, inverse = np.unique(combined, return_inverse=True)
+    keys = {}
+    for column, (uniques, size, values) in reversed(list(zip(by, levels))):
+        # a missing key's number is len(uniques): reindex leaves it missing
+        keys[column] = pd.Series(uniques).reindex(present % size).reset_index(drop=True).astype(values.dtype)
+        present = present // size
+    return inverse.astype("int64"), pd.DataFrame({c: keys[c] for c in by})
+
+
+def _sorted_by_group(groups: np.ndarray, values: np.ndarray, n_groups: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Non-missing values sorted by group then value, each group's start and count."""
+    known = ~np.isnan(values)
+    groups, values = groups[known], values[known]
+    order = np.argsort(values)  # ties are equal values: their order does not matter
+    # then stably by group: a radix sort when the group numbers fit in 16 bits
+    narrow = groups[order].astype("int16" if n_groups < 2**15 else "int64")
+    order = order[np.argsort(narrow, kind="stable")]
+    counts = np.bincount(groups, minlength=n_groups)
+    starts = np.cumsum(counts) - counts
+    return values[order], starts, counts
+
+
+def grouped_quantiles(groups: np.ndarray, values: np.ndarray, n_groups: int,
+                      qs: Sequence[float]) -> np.ndarray:
+    """Per group, pandas' linear quantiles of the non-missing values (NaN for an empty group).
+
+    Returns an array of shape ``(n_groups, len(qs))``.
+    """
+    ordered, starts, counts = _sorted_by_group(groups, values, n_groups)
+    out = np.full((n_groups, len(qs)), np.nan)
+    has = counts > 0
+    for j, q in enumerate(qs):
+        position = q * (counts[has] - 1)
+        low = np.floor(position).astype("int64")
+        frac = position % 1
+        value = ordered[starts[has] + low]
+        upper = ordered[starts[has] + np.minimum(low + 1, counts[has] - 1)]
+        out[has, j] = np.where(frac == 0, value, value + (upper - value) * frac)
+    return out
+
+
+def grouped_median(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, pandas' median of the non-missing values (NaN for an empty group)."""
+    ordered, starts, counts = _sorted_by_group(groups, values, n_groups)
+    out = np.full(n_groups, np.nan)
+    has = counts > 0
+    half = counts[has] // 2
+    middle = ordered[starts[has] + half]
+    below = ordered[starts[has] + np.maximum(half - 1, 0)]
+    out[has] = np.where(counts[has] % 2 == 1, middle, (middle + below) / 2)
     return out
 
 
