@@ -157,7 +157,8 @@ def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
     outcome columns is not duplicated.
     """
     by = list(by)
-    needed = [c for c in dict.fromkeys([*by, "person", "participant", "sessions", "survey_date"])
+    needed = [c for c in dict.fromkeys([*by, "person", "participant", "sessions", "survey_date",
+                                        *(["wave_index"] if "wave" in by else [])])
               if c in panel.columns]
     frame = panel[needed].copy()
     if "session_type" in by:
@@ -227,6 +228,9 @@ def group_codes(frame: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.
     """Each row's group number and the groups' keys, as ``groupby(by, sort=True, dropna=False,
     observed=True)`` orders them (missing keys last).
 
+    A ``wave`` column is read through the frame's ``wave_index`` when it has one, which
+    must number the waves one to one (as the panel's does).
+
     Returns
     -------
     codes : ndarray of int64
@@ -238,18 +242,43 @@ def group_codes(frame: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.
     levels = []
     for column in by:
         values = frame[column]
-        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+        codes, uniques = _sorted_codes(frame, column)
         size = len(uniques) + 1
         codes = np.where(codes < 0, len(uniques), codes)  # missing last, as groupby puts it
         combined = combined * size + codes
         levels.append((uniques, size, values))
-    present, inverse = np.unique(combined, return_inverse=True)
+    span = int(np.prod([size for _, size, _ in levels], dtype="float64")) if levels else 1
+    if span <= 4 * len(frame) + 1024:  # few possible keys: number them by a lookup, no sort
+        present = np.flatnonzero(np.bincount(combined, minlength=span))
+        lookup = np.zeros(span, dtype="int64")
+        lookup[present] = np.arange(len(present))
+        inverse = lookup[combined]
+    else:
+        present, inverse = np.unique(combined, return_inverse=True)
     keys = {}
     for column, (uniques, size, values) in reversed(list(zip(by, levels))):
         # a missing key's number is len(uniques): reindex leaves it missing
         keys[column] = pd.Series(uniques).reindex(present % size).reset_index(drop=True).astype(values.dtype)
         present = present // size
     return inverse.astype("int64"), pd.DataFrame({c: keys[c] for c in by})
+
+
+def _sorted_codes(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index | np.ndarray]:
+    """``pd.factorize(frame[column], sort=True)``; for the panel's ``wave`` read through its
+    ``wave_index`` (small integers numbering the waves one to one), so the few wave names
+    are sorted instead of hashing a name per row."""
+    values = frame[column]
+    if column == "wave" and "wave_index" in frame.columns and len(frame):
+        index = frame["wave_index"].to_numpy()
+        if index.dtype.kind in "iu" and index.min() >= 0 and index.max() < 4096:
+            present = np.flatnonzero(np.bincount(index))
+            names = values.iloc[[int(np.argmax(index == v)) for v in present]].reset_index(drop=True)
+            if names.notna().all():
+                codes, uniques = pd.factorize(names, sort=True)
+                lookup = np.zeros(int(index.max()) + 1, dtype="int64")
+                lookup[present] = codes
+                return lookup[index], uniques
+    return pd.factorize(values, sort=True, use_na_sentinel=True)
 
 
 def _sorted_by_group(groups: np.ndarray, values: np.ndarray, n_groups: int
