@@ -383,11 +383,16 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
     dominance_order = _dominance_inputs(frame, outcomes, floors, aggregations) if floors is not None else {}
     tables = []
     site_levels = [False, True] if by_site else [False]
+    # the finest cells' moments once; each breakdown adds them up (not with contributions:
+    # their largest values are read per breakdown)
+    finest = None if floors is not None or not outcomes else _moments(
+        frame, ["wave", "wave_index", *(["site"] if by_site else []), "group"],
+        list(dict.fromkeys(column for column, _ in aggregations.values())))
     for split_site in site_levels:
         for split_group in (False, True):
             if outcomes:
                 tables.extend(_cell_summaries(frame, outcomes, cutoffs, aggregations, dominance_order,
-                                              floors is not None, split_site, split_group))
+                                              floors is not None, split_site, split_group, finest))
     columns = ["outcome", "wave", "wave_index", "site", "group", "n", "mean", "sd", "ci_low", "ci_high",
                "n_high", "share_high", "share_high_ci_low", "share_high_ci_high"]
     if floors is not None:
@@ -448,18 +453,22 @@ def _dominance_inputs(frame: pd.DataFrame, outcomes: Sequence[str], floors: Mapp
 
 def _cell_summaries(frame: pd.DataFrame, outcomes: Sequence[str], cutoffs: Mapping[str, tuple[float, str]],
                     aggregations: dict[str, tuple[str, str]], dominance_order: dict[int, np.ndarray],
-                    with_contributions: bool, split_site: bool, split_group: bool) -> list[pd.DataFrame]:
-    """One breakdown (by wave, optionally site and group): a summary frame per outcome."""
+                    with_contributions: bool, split_site: bool, split_group: bool,
+                    finest: Moments | None = None) -> list[pd.DataFrame]:
+    """One breakdown (by wave, optionally site and group): a summary frame per outcome.
+
+    With ``finest`` (:func:`_moments` of the finest cells) the statistics are added up
+    from them instead of read from every row."""
     keys = ["wave", "wave_index"] + (["site"] if split_site else []) + (["group"] if split_group else [])
     if dominance_order:
-        cells = frame.groupby(keys, observed=True, sort=False, dropna=False).ngroup().to_numpy()
+        cells = group_codes(frame, keys)[0]
         for i, order in dominance_order.items():
             ranked = cells[order]
             rank = np.empty(len(order), dtype="int64")
             rank[order] = pd.Series(ranked).groupby(ranked, sort=False).cumcount().to_numpy()
             frame[f"second{i}"] = frame[f"contrib{i}"].where(rank == 1)
-    grouped = frame.groupby(keys, observed=True, sort=True, dropna=False).agg(**aggregations)
-    grouped = grouped.reset_index()
+    grouped = _aggregate(frame, keys, aggregations) if finest is None else \
+        _aggregate_moments(finest, keys, aggregations)
     tables = []
     for i, outcome in enumerate(outcomes):
         summary = grouped[keys].copy()
@@ -476,6 +485,94 @@ def _cell_summaries(frame: pd.DataFrame, outcomes: Sequence[str], cutoffs: Mappi
         summary["has_cutoff"] = outcome in cutoffs
         tables.append(summary)
     return tables
+
+
+def _aggregate(frame: pd.DataFrame, keys: list[str], aggregations: dict[str, tuple[str, str]]
+               ) -> pd.DataFrame:
+    """``frame.groupby(keys, sort=True, dropna=False, observed=True).agg(**aggregations).reset_index()``
+    with integer group codes: ``count``, ``mean``, ``std`` (two-pass), ``sum`` and ``max``
+    of the non-missing values (empty groups: mean, std and max missing, count and sum 0)."""
+    codes, out = group_codes(frame, keys)
+    n_groups = len(out)
+    columns: dict[str, np.ndarray] = {}
+    sums: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+    for name, (column, how) in aggregations.items():
+        if column not in sums:  # each column's values sorted into groups once for all its aggregations
+            values = frame[column].to_numpy(dtype="float64")
+            known = ~np.isnan(values)
+            groups, present = (codes, values) if known.all() else (codes[known], values[known])
+            sums[column] = (groups, present, np.bincount(groups, minlength=n_groups),
+                            np.bincount(groups, weights=present, minlength=n_groups))
+        groups, present, count, total = sums[column]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if how == "count":
+                columns[name] = count.astype("int64")
+            elif how == "sum":
+                columns[name] = total
+            elif how == "mean":
+                columns[name] = np.where(count > 0, total / count, np.nan)
+            elif how == "std":
+                mean = total / np.maximum(count, 1)
+                squares = np.bincount(groups, weights=(present - mean[groups]) ** 2, minlength=n_groups)
+                columns[name] = np.where(count > 1, np.sqrt(squares / (count - 1)), np.nan)
+            elif how == "max":
+                largest = pd.Series(present).groupby(groups).max()
+                columns[name] = largest.reindex(np.arange(n_groups)).to_numpy(dtype="float64")
+            else:
+                raise ValueError(f"no aggregation {how!r}")
+    return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
+
+
+#: Per finest cell: its keys, and per value column the count, sum and sum of squared
+#: deviations from the cell mean of the non-missing values.
+Moments = tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]
+
+
+def _moments(frame: pd.DataFrame, keys: list[str], columns: Sequence[str]) -> Moments:
+    """Each cell's count, sum and squared deviations (two-pass) of each column's values."""
+    codes, cells = group_codes(frame, keys)
+    n_cells = len(cells)
+    found = {}
+    for column in columns:
+        values = frame[column].to_numpy(dtype="float64")
+        known = ~np.isnan(values)
+        groups, present = (codes, values) if known.all() else (codes[known], values[known])
+        count = np.bincount(groups, minlength=n_cells).astype("float64")
+        total = np.bincount(groups, weights=present, minlength=n_cells)
+        mean = total / np.maximum(count, 1.0)
+        squares = np.bincount(groups, weights=(present - mean[groups]) ** 2, minlength=n_cells)
+        found[column] = (count, total, squares)
+    return cells, found
+
+
+def _aggregate_moments(finest: Moments, keys: list[str], aggregations: dict[str, tuple[str, str]]
+                       ) -> pd.DataFrame:
+    """:func:`_aggregate` of a coarser breakdown from the finest cells' moments (counts and
+    sums added; squared deviations combined with Chan's formula, so no cancellation)."""
+    cells, found = finest
+    codes, out = group_codes(cells, keys)
+    n_groups = len(out)
+    columns: dict[str, np.ndarray] = {}
+    for name, (column, how) in aggregations.items():
+        count_f, total_f, squares_f = found[column]
+        count = np.bincount(codes, weights=count_f, minlength=n_groups)
+        total = np.bincount(codes, weights=total_f, minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if how == "count":
+                columns[name] = np.rint(count).astype("int64")
+            elif how == "sum":
+                columns[name] = total
+            elif how == "mean":
+                columns[name] = np.where(count > 0, total / count, np.nan)
+            elif how == "std":
+                mean = total / np.maximum(count, 1.0)
+                mean_f = total_f / np.maximum(count_f, 1.0)
+                squares = np.bincount(codes, weights=squares_f + count_f * (mean_f - mean[codes]) ** 2,
+                                      minlength=n_groups)
+                columns[name] = np.where(count > 1, np.sqrt(squares / (count - 1)), np.nan)
+            else:
+                raise ValueError(f"no aggregation {how!r} from moments")
+    return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
 
 
 def _with_intervals(out: pd.DataFrame, confidence: float) -> pd.DataFrame:
