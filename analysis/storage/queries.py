@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analysis.access.scope import LOCAL, Scope, require
 from analysis.definitions.contract import COVARIATES
@@ -116,6 +118,21 @@ def available(store: Store, scope: Scope) -> Available:
                      int(row[0]), int(row[1]))
 
 
+def fetch_frame(cur: duckdb.DuckDBPyConnection, sql: str, params: list) -> pd.DataFrame:
+    """The result of a parameterized query as ``.df()`` gives it, read through Arrow.
+
+    ``.df()`` builds every text value as a Python object before pandas stores it as
+    Arrow text again; reading the Arrow table directly is several times faster on a
+    million rows. Dates come back as ``datetime64[us]``, as ``.df()`` gives them.
+    """
+    table = cur.sql(sql, params=params).to_arrow_table()
+    frame = table.to_pandas(date_as_object=False)
+    for column, kind in zip(table.column_names, table.schema.types):
+        if pa.types.is_date(kind):
+            frame[column] = frame[column].astype("datetime64[us]")
+    return frame
+
+
 def load_panel(
     store: Store,
     scope: Scope,
@@ -199,7 +216,7 @@ def _query_panel(store: Store, scope: Scope, chosen: Sequence[str], min_sessions
         ORDER BY p.person, w.wave_index
     """
     with store.cursor() as cur:
-        frame = cur.execute(sql, _params(scope, filters) + [int(min_sessions)]).df()
+        frame = fetch_frame(cur, sql, _params(scope, filters) + [int(min_sessions)])
     frame["survey_date"] = pd.to_datetime(frame["survey_date"])
     for c in COVARIATES:
         frame[c] = frame[c].fillna("not stated")
@@ -269,7 +286,7 @@ def load_attendance(store: Store, scope: Scope, filters: Filters = Filters()) ->
         ORDER BY p.person, a.session_date
     """
     with store.cursor() as cur:
-        frame = cur.execute(sql, _params(scope, filters)).df()
+        frame = fetch_frame(cur, sql, _params(scope, filters))
     frame["session_date"] = pd.to_datetime(frame["session_date"])
     return frame
 
