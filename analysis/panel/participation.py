@@ -165,13 +165,21 @@ def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
         # one session type at a time (summarised, then stacked): stacking the frames
         # instead held a copy of the panel per type
         types = attendance["session_type"].fillna("unspecified").astype(str)
+        # the type is one value per part: grouped by the other columns, then added as a column
+        rest = [b for b in by if b != "session_type"] or by
         summaries = []
         for session_type in sorted(types.unique()):
             found = _attendance_until_survey(frame, attendance.loc[types == session_type])
-            part = frame.drop(columns=["sessions", "participant"]).assign(session_type=session_type, **found)
+            part = frame.drop(columns=["sessions", "participant"]).assign(**found)
+            if rest is by:
+                part["session_type"] = session_type
             part["sessions"] = part["sessions_found"]
             part["participant"] = part["sessions_found"] > 0
-            summaries.append(_summarise(part, by))
+            summary = _summarise(part, rest)
+            if rest is not by:
+                summary.insert(by.index("session_type"), "session_type",
+                               pd.Series(session_type, index=summary.index, dtype="str"))
+            summaries.append(summary)
             del part
         if not summaries:
             return _empty_summary(by)
