@@ -187,40 +187,65 @@ def _query_panel(store: Store, scope: Scope, chosen: Sequence[str], min_sessions
     outcome_sql = "".join(f", s.{o}" for o in chosen)
     covariates = ", ".join(f"s.{c}" for c in COVARIATES)
     ids = f", s.respondent_id AS {_ID}" if with_ids else ""
-    sql = f"""
-        WITH s AS (SELECT * FROM survey WHERE {_SURVEY_FILTER}),
-        waves AS (
-            SELECT s.wave, CAST(row_number() OVER (ORDER BY any_value(d.order_date), s.wave)
-                   - 1 AS INTEGER) AS wave_index
-            FROM s JOIN ({_WAVE_DATES}) d USING (wave) GROUP BY s.wave),
-        running AS (
-            SELECT respondent_id, session_date,
-                   CAST(sum(count(*)) OVER (PARTITION BY respondent_id
-                        ORDER BY session_date) AS INTEGER) AS sessions_so_far
-            FROM attendance
-            WHERE respondent_id IN (SELECT respondent_id FROM s)
-            GROUP BY respondent_id, session_date),
+    people = f"""
+        s AS (SELECT * FROM survey WHERE {_SURVEY_FILTER}),
         people AS (
             SELECT respondent_id,
                    CAST(row_number() OVER (ORDER BY respondent_id) AS BIGINT) AS person
-            FROM (SELECT DISTINCT respondent_id FROM s))
-        SELECT p.person, s.wave, w.wave_index, s.survey_date, s.site, {covariates},
-               CAST(coalesce(r.sessions_so_far, 0) AS INTEGER) AS sessions,
-               coalesce(r.sessions_so_far, 0) >= ? AS participant
+            FROM (SELECT DISTINCT respondent_id FROM s))"""
+    sql = f"""
+        WITH {people},
+        waves AS (
+            SELECT s.wave, CAST(row_number() OVER (ORDER BY any_value(d.order_date), s.wave)
+                   - 1 AS INTEGER) AS wave_index
+            FROM s JOIN ({_WAVE_DATES}) d USING (wave) GROUP BY s.wave)
+        SELECT p.person, s.wave, w.wave_index, s.survey_date, s.site, {covariates}
                {outcome_sql}{ids}
         FROM s
         JOIN waves w USING (wave)
         JOIN people p USING (respondent_id)
-        ASOF LEFT JOIN running r
-            ON s.respondent_id = r.respondent_id AND s.survey_date >= r.session_date
         ORDER BY p.person, w.wave_index
     """
+    # each person's dated sessions, in order: counted up to each survey date below
+    sessions_sql = f"""
+        WITH {people}
+        SELECT p.person, a.session_date FROM attendance a JOIN people p USING (respondent_id)
+        WHERE a.session_date IS NOT NULL ORDER BY p.person, a.session_date
+    """
     with store.cursor() as cur:
-        frame = fetch_frame(cur, sql, _params(scope, filters) + [int(min_sessions)])
+        frame = fetch_frame(cur, sql, _params(scope, filters))
+        sessions = fetch_frame(cur, sessions_sql, _params(scope, filters))
     frame["survey_date"] = pd.to_datetime(frame["survey_date"])
     for c in COVARIATES:
         frame[c] = frame[c].fillna("not stated")
+    count = sessions_until(frame["person"].to_numpy(), frame["survey_date"].to_numpy(),
+                           sessions["person"].to_numpy(), sessions["session_date"].to_numpy())
+    at = list(frame.columns).index(COVARIATES[-1]) + 1
+    frame.insert(at, "sessions", count.astype("int32"))
+    frame.insert(at + 1, "participant", count >= int(min_sessions))
     return frame
+
+
+def sessions_until(person: np.ndarray, day: np.ndarray, session_person: np.ndarray,
+                   session_day: np.ndarray) -> np.ndarray:
+    """Per (person, day): sessions of that person on or before that day (0 for a missing day).
+
+    ``session_person`` and ``session_day`` list the dated sessions sorted by person, then
+    day; each count is the difference of two binary searches in one integer key.
+    """
+    count = np.zeros(len(person), dtype="int64")
+    known = ~np.isnat(day)
+    if not len(session_person) or not known.any():
+        return count
+    days = day.astype("datetime64[D]").astype("int64")
+    sdays = session_day.astype("datetime64[D]").astype("int64")
+    origin = min(int(sdays.min()), int(days[known].min()))
+    span = max(int(sdays.max()), int(days[known].max())) - origin + 2
+    key = session_person.astype("int64") * span + (sdays - origin)
+    start = person.astype("int64") * span
+    upto = start + np.where(known, days - origin, -1)
+    count[:] = np.searchsorted(key, upto, side="right") - np.searchsorted(key, start, side="left")
+    return np.where(known, count, 0)
 
 
 def _panel_from(base: pd.DataFrame, scope: Scope, chosen: Sequence[str], min_sessions: int,
