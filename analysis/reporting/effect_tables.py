@@ -16,8 +16,9 @@ import pandas as pd
 from analysis.access.scope import Scope
 from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.panel.grouping import group_codes
 from analysis.panel.index import PanelIndex, follow_up_waves
-from analysis.panel.participation import DOSE_BANDS, group_codes
+from analysis.panel.participation import DOSE_BANDS
 from analysis.privacy import suppression
 from analysis.reporting import interpret
 from analysis.stats.compare import ANALYSES, compare_all, estimates_frame

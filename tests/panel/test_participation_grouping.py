@@ -4,14 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.panel.grouping import group_codes, grouped_median, grouped_quantiles
 from analysis.panel.participation import (
     DOSE_BANDS,
     as_flag,
     attendance_timing,
     dose_band,
-    group_codes,
-    grouped_median,
-    grouped_quantiles,
     participation_summary,
 )
 
