@@ -247,14 +247,15 @@ def _empty_summary(by: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns=columns)
 
 
-def _is_high(values: pd.Series, cutoff: float, direction: str) -> pd.Series:
+def _is_high(values: np.ndarray, cutoff: float, direction: str) -> np.ndarray:
+    """1.0 where a score is at or past the cut-off, 0.0 where not, NaN where missing."""
     if direction == "high":
         flag = values >= cutoff
     elif direction == "low":
         flag = values <= cutoff
     else:
         raise ValueError(f"direction must be 'high' or 'low', not {direction!r}")
-    return flag.where(values.notna())
+    return np.where(np.isnan(values), np.nan, flag.astype("float64"))
 
 
 def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
@@ -336,7 +337,7 @@ def _value_columns(base: pd.DataFrame, outcomes: Sequence[str], cutoffs: Mapping
         frame[f"value{i}"] = pd.to_numeric(base[outcome], errors="coerce").astype("float64")
         if outcome in cutoffs:
             cutoff, direction = cutoffs[outcome]
-            frame[f"high{i}"] = _is_high(frame[f"value{i}"], cutoff, direction).astype("float64")
+            frame[f"high{i}"] = _is_high(frame[f"value{i}"].to_numpy(), cutoff, direction)
         else:
             frame[f"high{i}"] = np.nan
         aggregations.update({f"n{i}": (f"value{i}", "count"), f"mean{i}": (f"value{i}", "mean"),
