@@ -22,6 +22,15 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
+from analysis.panel.grouping import (
+    Moments,
+    aggregate,
+    aggregate_moments,
+    group_codes,
+    grouped_median,
+    grouped_quantiles,
+    moments,
+)
 from analysis.stats.estimates import t_half_width
 
 __all__ = [
@@ -157,20 +166,29 @@ def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
     outcome columns is not duplicated.
     """
     by = list(by)
-    needed = [c for c in dict.fromkeys([*by, "person", "participant", "sessions", "survey_date"])
+    needed = [c for c in dict.fromkeys([*by, "person", "participant", "sessions", "survey_date",
+                                        *(["wave_index"] if "wave" in by else [])])
               if c in panel.columns]
     frame = panel[needed].copy()
     if "session_type" in by:
         # one session type at a time (summarised, then stacked): stacking the frames
         # instead held a copy of the panel per type
         types = attendance["session_type"].fillna("unspecified").astype(str)
+        # the type is one value per part: grouped by the other columns, then added as a column
+        rest = [b for b in by if b != "session_type"] or by
         summaries = []
         for session_type in sorted(types.unique()):
             found = _attendance_until_survey(frame, attendance.loc[types == session_type])
-            part = frame.drop(columns=["sessions", "participant"]).assign(session_type=session_type, **found)
+            part = frame.drop(columns=["sessions", "participant"]).assign(**found)
+            if rest is by:
+                part["session_type"] = session_type
             part["sessions"] = part["sessions_found"]
             part["participant"] = part["sessions_found"] > 0
-            summaries.append(_summarise(part, by))
+            summary = _summarise(part, rest)
+            if rest is not by:
+                summary.insert(by.index("session_type"), "session_type",
+                               pd.Series(session_type, index=summary.index, dtype="str"))
+            summaries.append(summary)
             del part
         if not summaries:
             return _empty_summary(by)
@@ -181,37 +199,45 @@ def participation_summary(panel: pd.DataFrame, attendance: pd.DataFrame,
 
 
 def _summarise(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """The summary of :func:`participation_summary` for one frame with timing columns."""
-    frame["participant"] = as_flag(frame["participant"])
-    frame["sessions"] = frame["sessions"].fillna(0).astype("float64")
-    frame["dose"] = dose_band(frame["sessions"])
+    """The summary of :func:`participation_summary` for one frame with timing columns.
 
-    groups = frame.groupby(by, observed=True, sort=True, dropna=False)
-    out = groups.agg(n_respondents=("person", "size"), n_participants=("participant", "sum"))
+    Grouped with integer codes (counts by ``bincount``, quantiles and medians from one
+    sort by group and value) rather than a pandas groupby over the text columns; the
+    numbers are pandas': its linear quantile, its median (mean of the two middle values)
+    and its skipping of missing values.
+    """
+    codes, keys = group_codes(frame, by)
+    n_groups = len(keys)
+    participant = as_flag(frame["participant"]).to_numpy()
+    sessions = frame["sessions"].fillna(0).to_numpy(dtype="float64")
+    out = keys
+    out["n_respondents"] = np.bincount(codes, minlength=n_groups).astype("int64")
+    out["n_participants"] = np.bincount(codes[participant], minlength=n_groups).astype("int64")
     out["participation_rate"] = out["n_participants"] / out["n_respondents"]
+    band = np.searchsorted(np.array([0.0, 2.0, 5.0]), sessions, side="left")  # bins (.., 0], (0, 2], ...
+    dose = np.bincount(codes * 4 + band, minlength=4 * n_groups).reshape(n_groups, 4).astype("int64")
 
-    dose_counts = (frame.groupby(by + ["dose"], observed=False, dropna=False).size()
-                   .unstack("dose").reindex(columns=list(DOSE_BANDS), fill_value=0)
-                   .rename(columns=_DOSE_COLUMNS))
-    out = out.join(dose_counts.reindex(out.index).fillna(0).astype("int64"))
-
-    takers = frame.loc[frame["participant"]].copy()
-    survey_day = takers["survey_date"].to_numpy(dtype="datetime64[D]").astype("int64")
-    months_in_program = np.maximum((survey_day - takers["first_day"].to_numpy()) / _DAYS_PER_MONTH, 1.0)
-    takers["rate"] = np.where(takers["first_day"].notna(), takers["sessions"] / months_in_program, np.nan)
-    takers["retained"] = np.where(takers["first_day"].notna(), takers["months_attended"] >= 2, np.nan)
-    takers["span"] = takers["last_day"] - takers["first_day"]
-    grouped = takers.groupby(by, observed=True, sort=True, dropna=False)
-    quartiles = grouped["sessions"].quantile([0.25, 0.5, 0.75]).unstack()
-    quartiles = quartiles.reindex(columns=[0.25, 0.5, 0.75])
-    quartiles.columns = ["sessions_q1", "sessions_median", "sessions_q3"]
-    per_person = grouped.agg(sessions_per_month=("rate", "median"), retention=("retained", "mean"),
-                             span_days_median=("span", "median"))
-    out = out.join(quartiles).join(per_person)
-    columns = ["n_respondents", "n_participants", "participation_rate", "sessions_median", "sessions_q1",
-               "sessions_q3", *_DOSE_COLUMNS.values(), "sessions_per_month", "retention", "span_days_median"]
-    out = out.reindex(columns=columns).reset_index()
-    out["n_participants"] = out["n_participants"].astype("int64")
+    takers = codes[participant]
+    first_day = frame["first_day"].to_numpy(dtype="float64")[participant]
+    taken = sessions[participant]
+    survey_day = frame["survey_date"].to_numpy(dtype="datetime64[D]")[participant].astype("int64")
+    months_in_program = np.maximum((survey_day - first_day) / _DAYS_PER_MONTH, 1.0)
+    seen = ~np.isnan(first_day)
+    rate = np.where(seen, taken / months_in_program, np.nan)
+    retained = np.where(seen, frame["months_attended"].to_numpy()[participant] >= 2, np.nan)
+    span = frame["last_day"].to_numpy(dtype="float64")[participant] - first_day
+    quartiles = grouped_quantiles(takers, taken, n_groups, (0.25, 0.5, 0.75))
+    for name, column in zip(("sessions_median", "sessions_q1", "sessions_q3"), (1, 0, 2)):
+        out[name] = quartiles[:, column]
+    for name, column in zip(_DOSE_COLUMNS.values(), range(4)):
+        out[name] = dose[:, column]
+    out["sessions_per_month"] = grouped_median(takers, rate, n_groups)
+    kept = ~np.isnan(retained)
+    count = np.bincount(takers[kept], minlength=n_groups)
+    total = np.bincount(takers[kept], weights=retained[kept], minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["retention"] = np.where(count > 0, total / count, np.nan)
+    out["span_days_median"] = grouped_median(takers, span, n_groups)
     return out
 
 
@@ -221,14 +247,15 @@ def _empty_summary(by: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns=columns)
 
 
-def _is_high(values: pd.Series, cutoff: float, direction: str) -> pd.Series:
+def _is_high(values: np.ndarray, cutoff: float, direction: str) -> np.ndarray:
+    """1.0 where a score is at or past the cut-off, 0.0 where not, NaN where missing."""
     if direction == "high":
         flag = values >= cutoff
     elif direction == "low":
         flag = values <= cutoff
     else:
         raise ValueError(f"direction must be 'high' or 'low', not {direction!r}")
-    return flag.where(values.notna())
+    return np.where(np.isnan(values), np.nan, flag.astype("float64"))
 
 
 def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
@@ -272,11 +299,16 @@ def descriptives(panel: pd.DataFrame, outcomes: Sequence[str],
     dominance_order = _dominance_inputs(frame, outcomes, floors, aggregations) if floors is not None else {}
     tables = []
     site_levels = [False, True] if by_site else [False]
+    # the finest cells' moments once; each breakdown adds them up (not with contributions:
+    # their largest values are read per breakdown)
+    finest = None if floors is not None or not outcomes else moments(
+        frame, ["wave", "wave_index", *(["site"] if by_site else []), "group"],
+        list(dict.fromkeys(column for column, _ in aggregations.values())))
     for split_site in site_levels:
         for split_group in (False, True):
             if outcomes:
                 tables.extend(_cell_summaries(frame, outcomes, cutoffs, aggregations, dominance_order,
-                                              floors is not None, split_site, split_group))
+                                              floors is not None, split_site, split_group, finest))
     columns = ["outcome", "wave", "wave_index", "site", "group", "n", "mean", "sd", "ci_low", "ci_high",
                "n_high", "share_high", "share_high_ci_low", "share_high_ci_high"]
     if floors is not None:
@@ -305,7 +337,7 @@ def _value_columns(base: pd.DataFrame, outcomes: Sequence[str], cutoffs: Mapping
         frame[f"value{i}"] = pd.to_numeric(base[outcome], errors="coerce").astype("float64")
         if outcome in cutoffs:
             cutoff, direction = cutoffs[outcome]
-            frame[f"high{i}"] = _is_high(frame[f"value{i}"], cutoff, direction).astype("float64")
+            frame[f"high{i}"] = _is_high(frame[f"value{i}"].to_numpy(), cutoff, direction)
         else:
             frame[f"high{i}"] = np.nan
         aggregations.update({f"n{i}": (f"value{i}", "count"), f"mean{i}": (f"value{i}", "mean"),
@@ -337,18 +369,22 @@ def _dominance_inputs(frame: pd.DataFrame, outcomes: Sequence[str], floors: Mapp
 
 def _cell_summaries(frame: pd.DataFrame, outcomes: Sequence[str], cutoffs: Mapping[str, tuple[float, str]],
                     aggregations: dict[str, tuple[str, str]], dominance_order: dict[int, np.ndarray],
-                    with_contributions: bool, split_site: bool, split_group: bool) -> list[pd.DataFrame]:
-    """One breakdown (by wave, optionally site and group): a summary frame per outcome."""
+                    with_contributions: bool, split_site: bool, split_group: bool,
+                    finest: Moments | None = None) -> list[pd.DataFrame]:
+    """One breakdown (by wave, optionally site and group): a summary frame per outcome.
+
+    With ``finest`` (:func:`analysis.panel.grouping.moments` of the finest cells) the statistics are added up
+    from them instead of read from every row."""
     keys = ["wave", "wave_index"] + (["site"] if split_site else []) + (["group"] if split_group else [])
     if dominance_order:
-        cells = frame.groupby(keys, observed=True, sort=False, dropna=False).ngroup().to_numpy()
+        cells = group_codes(frame, keys)[0]
         for i, order in dominance_order.items():
             ranked = cells[order]
             rank = np.empty(len(order), dtype="int64")
             rank[order] = pd.Series(ranked).groupby(ranked, sort=False).cumcount().to_numpy()
             frame[f"second{i}"] = frame[f"contrib{i}"].where(rank == 1)
-    grouped = frame.groupby(keys, observed=True, sort=True, dropna=False).agg(**aggregations)
-    grouped = grouped.reset_index()
+    grouped = aggregate(frame, keys, aggregations) if finest is None else \
+        aggregate_moments(finest, keys, aggregations)
     tables = []
     for i, outcome in enumerate(outcomes):
         summary = grouped[keys].copy()

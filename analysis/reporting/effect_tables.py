@@ -16,10 +16,9 @@ import pandas as pd
 from analysis.access.scope import Scope
 from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.definitions.instruments import SCALES_BY_KEY
+from analysis.panel.grouping import group_codes
 from analysis.panel.index import PanelIndex, follow_up_waves
-from analysis.panel.participation import (
-    dose_band,
-)
+from analysis.panel.participation import DOSE_BANDS
 from analysis.privacy import suppression
 from analysis.reporting import interpret
 from analysis.stats.compare import ANALYSES, compare_all, estimates_frame
@@ -28,7 +27,7 @@ from analysis.stats.effect_sizes import pooled_sd
 from analysis.stats.estimates import Estimate, t_half_width
 from analysis.stats.group_time import EVENT_STUDY_COLUMNS, baseline_cell, event_study, program_timing
 from analysis.stats.power import minimum_detectable_effect
-from analysis.storage.queries import Filters, load_item_scores, response_quality
+from analysis.storage.queries import Filters, item_moments, response_quality
 from analysis.storage.store import Store
 
 __all__ = ["CHANGE_COLUMNS", "ESTIMATE_COLUMNS", "balance_table", "change_table", "dose_and_mde_tables",
@@ -253,13 +252,43 @@ def dose_and_mde_tables(panel: pd.DataFrame, outcomes: Sequence[str], k: int,
 
 
 def _dose_part(pairs: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    pairs = pairs[["wave", "wave_index", "sessions", "change"]].assign(
-        dose_band=dose_band(pairs["sessions"]).astype(str))  # a copy: pairs are shared
-    banded = pairs.groupby(["wave", "wave_index", "dose_band"], observed=True)["change"].agg(
-        n="count", mean_change="mean", sd_change="std").reset_index()
-    total = pairs.groupby(["wave", "wave_index"], observed=True)["change"].agg(
-        n="count", mean_change="mean", sd_change="std").reset_index().assign(dose_band="all")
-    return pd.concat([banded, total], ignore_index=True).assign(outcome=outcome)
+    """Change per wave and dose band, and per wave (``dose_band`` "all"): ``n``, mean and SD.
+
+    Grouped with integer codes (rows as ``groupby(["wave", "wave_index", "dose_band"])``
+    gives them, present bands only, then the waves' totals).
+    """
+    codes, keys = group_codes(pairs, ["wave", "wave_index"])
+    n_waves = len(keys)
+    sessions = pairs["sessions"].to_numpy(dtype="float64")
+    # the bands of dose_band: (.., 0], (0, 2], (2, 5], (5, ..); no band for missing sessions
+    band = np.where(np.isnan(sessions), -1, np.searchsorted(np.array([0.0, 2.0, 5.0]), sessions, side="left"))
+    change = pairs["change"].to_numpy(dtype="float64")
+    banded = _count_mean_sd(codes * 4 + band, change, band >= 0, 4 * n_waves)
+    present = np.flatnonzero(banded[0] > 0)
+    by_band = keys.iloc[present // 4].reset_index(drop=True)
+    by_band["dose_band"] = pd.Series(np.asarray(DOSE_BANDS, dtype=object)[present % 4], dtype="str")
+    total = _count_mean_sd(codes, change, np.ones(len(codes), dtype=bool), n_waves)
+    waves = keys.assign(dose_band="all")
+    seen = total[0] > 0
+    parts = []
+    for frame, (n, mean, sd), rows in ((by_band, banded, present),
+                                       (waves.loc[seen], total, np.flatnonzero(seen))):
+        parts.append(frame.reset_index(drop=True).assign(n=n[rows], mean_change=mean[rows],
+                                                         sd_change=sd[rows]))
+    return pd.concat(parts, ignore_index=True).assign(outcome=outcome)
+
+
+def _count_mean_sd(groups: np.ndarray, values: np.ndarray, use: np.ndarray, n_groups: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group: non-missing values, their mean and SD (``n - 1``; NaN below 2), two-pass."""
+    use = use & ~np.isnan(values)
+    groups, values = groups[use], values[use]
+    n = np.bincount(groups, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(groups, weights=values, minlength=n_groups) / n
+        squares = np.bincount(groups, weights=(values - mean[groups]) ** 2, minlength=n_groups)
+        sd = np.where(n > 1, np.sqrt(squares / (n - 1)), np.nan)
+    return n.astype("int64"), mean, sd
 
 
 def _dose_table(parts: list[pd.DataFrame], k: int) -> pd.DataFrame:
@@ -279,25 +308,41 @@ def _dose_table(parts: list[pd.DataFrame], k: int) -> pd.DataFrame:
 
 
 def _mde_rows(pairs: pd.DataFrame, outcome: str, k: int) -> list[dict]:
+    """One MDE row per wave, waves in the order the pairs first meet them."""
     rows = []
     scale = SCALES_BY_KEY[outcome]
-    for (wave, _), group in pairs.groupby(["wave", "wave_index"], sort=False):
-        n1 = int(group["participant"].sum())
-        n0 = int(len(group) - n1)
+    # waves by their wave_index (one each), taken in the order the pairs first meet them
+    _, first, codes = np.unique(pairs["wave_index"].to_numpy(), return_index=True, return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(first) + 1))
+    participant = pairs["participant"].to_numpy(dtype=bool)[order]
+    baseline = pairs["baseline"].to_numpy(dtype="float64")[order]
+    for number in np.argsort(first):
+        wave = pairs["wave"].iloc[first[number]]
+        took = participant[bounds[number]:bounds[number + 1]]
+        values = baseline[bounds[number]:bounds[number + 1]]
+        n1 = int(took.sum())
+        n0 = int(len(took) - n1)
         small = (0 < n1 < k) or (0 < n0 < k)
         if small or n1 == 0 or n0 == 0:
             rows.append({"outcome": outcome, "wave": wave, "unit": scale.unit, "suppressed": small,
                          "status": suppression.INSUFFICIENT if small else suppression.NO_DATA})
             continue
-        a = group.loc[group["participant"], "baseline"]
-        b = group.loc[~group["participant"], "baseline"]
-        sd = pooled_sd(n1, a.var(ddof=1), n0, b.var(ddof=1))
+        sd = pooled_sd(n1, _variance(values[took]), n0, _variance(values[~took]))
         d = minimum_detectable_effect(n1, n0)
         rows.append({"outcome": outcome, "wave": wave, "n_participants": n1, "n_comparison": n0,
                      "mde_d": d, "baseline_sd": sd,
                      "mde_points": d * sd if d is not None and sd is not None else None,
                      "unit": scale.unit, "suppressed": False, "status": suppression.OK})
     return rows
+
+
+def _variance(values: np.ndarray) -> float:
+    """Sample variance (``n - 1``) of the non-missing values as pandas' ``Series.var`` gives it."""
+    values = values[~np.isnan(values)]
+    if len(values) < 2:
+        return float("nan")
+    return float(((values - values.sum() / len(values)) ** 2).sum() / (len(values) - 1))
 
 
 def _mde_table(rows: list[dict]) -> pd.DataFrame:
@@ -382,23 +427,14 @@ def balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k:
 
 def reliability_table(store: Store, scope: Scope, filters: Filters, outcomes: Sequence[str],
                        k: int) -> pd.DataFrame:
-    from analysis.stats.reliability import RELIABILITY_COLUMNS, reliability_table  # noqa: PLC0415
+    from analysis.stats.reliability import RELIABILITY_COLUMNS, reliability_from_moments  # noqa: PLC0415
 
     columns = [*RELIABILITY_COLUMNS, "suppressed"]
-    parts = []
-    for outcome in outcomes:
-        scale = SCALES_BY_KEY[outcome]
-        if scale.scored_only:
-            continue
-        items = load_item_scores(store, scope, outcome, filters)
-        if items.empty:
-            continue
-        # load_item_scores already reversed the reversed items: hand them over as item scores
-        items = items.rename(columns={c: f"{c}_score" for c in scale.item_columns})
-        parts.append(reliability_table(items, [scale]))
-    if not parts:
+    # one scan for every scale: per scale and wave the moments α needs, no item answers
+    moments = item_moments(store, scope, outcomes, filters)
+    if moments.empty:
         return pd.DataFrame(columns=columns)
-    table = pd.concat(parts, ignore_index=True)
+    table = reliability_from_moments(moments)
     small = (table["n"] > 0) & (table["n"] < k)
     table["suppressed"] = small
     for col in ("alpha", "ci_low", "ci_high"):

@@ -115,16 +115,51 @@ def cronbach_alpha(items: object, confidence: float = 0.95) -> Reliability:
         raise ValueError("items must be 2-D: rows = respondents, columns = items")
     complete = matrix[~np.isnan(matrix).any(axis=1)]
     n, k = complete.shape
+    if k < 2 or n < 3:
+        return alpha_from_moments(n, k, np.nan, np.nan, np.nan, np.nan, confidence)
+    totals = complete.sum(axis=1)
+    return alpha_from_moments(n, k, complete.var(axis=0, ddof=1).sum(), totals.var(ddof=1),
+                              np.ptp(totals), float(np.abs(totals).max()), confidence)
+
+
+def alpha_from_moments(n: int, k: int, item_variance_sum: float, total_variance: float,
+                       total_range: float, total_abs_max: float, confidence: float = 0.95
+                       ) -> Reliability:
+    """Cronbach's α and its Feldt interval from the complete responses' moments.
+
+    What :func:`cronbach_alpha` computes, from sums a query can give (one row per scale
+    and wave) instead of the item matrix.
+
+    Parameters
+    ----------
+    n, k : int
+        Complete responses (every item answered) and items.
+    item_variance_sum : float
+        Sum over items of each item's variance (``n - 1``), complete responses only.
+    total_variance, total_range, total_abs_max : float
+        Variance (``n - 1``), range (max − min) and largest absolute value of the
+        complete responses' totals.
+    confidence : float
+        Coverage of the interval.
+
+    Returns
+    -------
+    Reliability
+        As :func:`cronbach_alpha`; the moments are not read when ``k < 2`` or ``n < 3``.
+
+    Examples
+    --------
+    >>> round(alpha_from_moments(4, 2, 5 / 3 + 19 / 12, 25 / 4, 6.0, 9.0).alpha, 10)
+    0.96
+    """
     if k < 2:
         return _not_estimated(n, k, f"α needs at least 2 items (k = {k})", confidence)
     if n < 3:
         return _not_estimated(n, k, f"fewer than 3 complete responses (n = {n})", confidence)
-    totals = complete.sum(axis=1)
-    total_variance = totals.var(ddof=1)
-    if np.ptp(totals) <= 1e-12 * max(1.0, float(np.abs(totals).max())):
+    if total_range <= 1e-12 * max(1.0, float(total_abs_max)):
         return _not_estimated(n, k, "every complete response has the same total "
                                     "(zero variance)", confidence)
-    alpha = k / (k - 1) * (1.0 - complete.var(axis=0, ddof=1).sum() / total_variance)
+    alpha = k / (k - 1) * (1.0 - item_variance_sum / total_variance)
     df_between, df_within = n - 1, (n - 1) * (k - 1)
     tail = (1.0 - confidence) / 2.0
     ci_low = 1.0 - (1.0 - alpha) * stats.f.isf(tail, df_between, df_within)
@@ -214,8 +249,40 @@ def reliability_table(item_frame: pd.DataFrame,
         for wave in waves:
             in_wave = scores[(item_frame["wave"] == wave).to_numpy()]
             result = cronbach_alpha(in_wave.to_numpy(dtype=float, na_value=np.nan))
-            rows.append((scale.key, wave, result.alpha, result.ci_low, result.ci_high,
-                         result.n, result.k, result.caution, result.status))
-    table = pd.DataFrame(rows, columns=list(RELIABILITY_COLUMNS))
+            rows.append((scale.key, wave, result))
+    return _tidy(rows)
+
+
+#: Columns of :func:`reliability_from_moments`' input (one row per scale and wave).
+MOMENT_COLUMNS = ("scale", "wave", "n", "k", "item_variance_sum", "total_variance", "total_range",
+                  "total_abs_max")
+
+
+def reliability_from_moments(moments: pd.DataFrame) -> pd.DataFrame:
+    """:func:`reliability_table` from per scale and wave moments (:func:`alpha_from_moments`).
+
+    Parameters
+    ----------
+    moments : DataFrame
+        :data:`MOMENT_COLUMNS`, one row per scale and wave in the order wanted
+        (:func:`analysis.storage.queries.item_moments` gives them); moments are NaN
+        where fewer than 3 responses are complete.
+
+    Returns
+    -------
+    DataFrame
+        The columns and types of :func:`reliability_table`, one row per input row.
+    """
+    rows = []
+    for row in moments.itertuples(index=False):
+        result = alpha_from_moments(int(row.n), int(row.k), row.item_variance_sum, row.total_variance,
+                                    row.total_range, row.total_abs_max)
+        rows.append((row.scale, row.wave, result))
+    return _tidy(rows)
+
+
+def _tidy(rows: list[tuple[str, object, Reliability]]) -> pd.DataFrame:
+    table = pd.DataFrame([(key, wave, r.alpha, r.ci_low, r.ci_high, r.n, r.k, r.caution, r.status)
+                          for key, wave, r in rows], columns=list(RELIABILITY_COLUMNS))
     return table.astype({"alpha": "Float64", "ci_low": "Float64", "ci_high": "Float64",
                          "n": "int64", "k": "int64", "caution": "bool"})
