@@ -45,19 +45,23 @@ def outcome_cutoffs(outcomes: Sequence[str]) -> dict[str, tuple]:
 
 
 def scope_descriptives(store: Store, scope: Scope, outcomes: Sequence[str], min_sessions: int, k: int,
-                       with_contributions: bool, panel_all: pd.DataFrame | None = None) -> pd.DataFrame:
+                       with_contributions: bool, panel_all: pd.DataFrame | None = None,
+                       respondents: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`analysis.reporting.group_tables.organization_descriptives` of the scope's
     panel at ``min_sessions`` for ``outcomes`` (with :func:`outcome_cutoffs`).
     ``panel_all``: that panel when the caller has it and the store keeps nothing (a kept
-    table is always built from the store). With ``with_contributions`` (individual values)
-    nothing is kept."""
+    table is always built from the store); ``respondents``: its
+    :func:`~analysis.privacy.remembered.scope_respondents` when the caller has them (a
+    store that keeps nothing would build them again). With ``with_contributions``
+    (individual values) nothing is kept."""
     chosen = list(outcomes)
     cutoffs = outcome_cutoffs(chosen)
 
     def build(given: pd.DataFrame | None) -> pd.DataFrame:
         panel = given if given is not None else load_panel(store, scope, chosen, int(min_sessions))
-        respondents = scope_respondents(store, scope, min_sessions, k, panel)
-        return organization_descriptives(panel, chosen, cutoffs, respondents, int(k), with_contributions)
+        people = (respondents if respondents is not None
+                  else scope_respondents(store, scope, min_sessions, k, panel))
+        return organization_descriptives(panel, chosen, cutoffs, people, int(k), with_contributions)
 
     if with_contributions:  # individual values (the export's dominance check): never kept
         return build(panel_all)

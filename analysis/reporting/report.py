@@ -286,7 +286,8 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     cutoffs = outcome_cutoffs(chosen)
     drawn = chosen if focus is None else [o for o in chosen if o == focus.outcome]
     detail = focus is None or focus.detail
-    full = scope_descriptives(store, scope, drawn, settings.min_sessions, k, with_contributions, panel_all)
+    full = scope_descriptives(store, scope, drawn, settings.min_sessions, k, with_contributions,
+                              panel_all, respondents)
     descriptives = descriptive_table(panel_all, panel, drawn, cutoffs, respondents, filters, k,
                                       with_contributions, full)
     focus_waves = _focus_waves(descriptives, focus, report_waves)
