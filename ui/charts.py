@@ -29,6 +29,7 @@ from analysis.views.participation_view import participation_charts
 from analysis.views.practices import practices_chart, practices_lines, practices_matrix
 from analysis.views.quality import quality_charts
 from analysis.views.report_tables import latest_wave
+from ui.filters import scope_words, without_advice
 
 _PLOTLY_CONFIG = {
     "displayModeBar": True,
@@ -92,7 +93,7 @@ def report_for(store: Store, selection) -> Any:
     The sidebar has already checked the selection with the report's rule; should the
     report still refuse it (data changed in between), the page says why and stops.
     """
-    return _refusal_stops(lambda: _tables(store, store.data_version(), selection))
+    return _refusal_stops(lambda: _tables(store, store.data_version(), selection), selection)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -118,12 +119,19 @@ def quantiles_for(store: Store, selection) -> pd.DataFrame:
 # Charts pickle as their figure's JSON (analysis.views.figure_base.Chart.__reduce__).
 
 
-def _refusal_stops(build: Callable[[], Any]) -> Any:
+def _refusal_stops(build: Callable[[], Any], selection) -> Any:
     try:
         return build()
     except report.FilterRefused as refusal:
-        st.warning(f"{refusal} Widen the selection in the sidebar.",
-                   icon=":material/visibility_off:")
+        widest = (selection.filters.sites is None and selection.filters.roles is None
+                  and selection.waves is None)
+        # "widen it" only where there is something to widen
+        hint = (f"Nothing can be shown yet for {markdown_escape(scope_words(selection.scope))} "
+                "as a whole: too few people answered or took part. More answers (or more "
+                "practices in your access) will change that." if widest
+                else "Widen the selection in the sidebar.")
+        reason = without_advice(str(refusal)) if widest else str(refusal)
+        st.warning(f"{reason} {hint}", icon=":material/visibility_off:")
         st.stop()
 
 
@@ -132,7 +140,7 @@ def _page_model(build: Callable[..., Any], store: Store, selection, *extra: Any)
     the page with the reason."""
     return _refusal_stops(lambda: build(
         store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, *extra))
+        selection.outcomes, selection.waves, *extra), selection)
 
 
 def _tables(store: Store, version: str, selection) -> Any:

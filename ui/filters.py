@@ -58,6 +58,15 @@ class Selection:
         return "; ".join(parts)
 
 
+#: The refusals' closing advice, dropped where nothing wider exists.
+WIDER_ADVICE = "Choose a wider selection."
+
+
+def without_advice(reason: str) -> str:
+    """A refusal without its advice to widen the selection (for the widest one)."""
+    return reason.removesuffix(WIDER_ADVICE).rstrip()
+
+
 def scope_words(scope: Scope) -> str:
     """What "everything" means for this viewer: all practices, or the ones they may see."""
     if scope.practices is None:
@@ -144,11 +153,17 @@ def sidebar(store: Store) -> Selection:
         if decision.allowed:
             state[_ALLOWED] = dict(values)
         else:
-            state[_REFUSED] = decision.reason
             previous = allowed or {**values, "waves": list(available.waves), "sites": [],
                                    "roles": [],
                                    "min_sessions": max([t for t in offered if t <= settings.min_sessions]
                                                        or [offered[0]])}
+            # say what is shown instead: the previous selection, the widest one the viewer
+            # has, or (that one refused too) nothing; never "still shown" when nothing was
+            widest = allowed is None and all(previous[k] == values[k] for k in guarded)
+            instead = ("The previous selection is still shown." if allowed is not None else
+                       "" if widest else "The widest selection your access allows is used instead.")
+            reason = without_advice(decision.reason or "") if widest else decision.reason
+            state[_REFUSED] = f"{reason} {instead}".strip()
             values.update({k: previous[k] for k in guarded})
             if allowed is None:
                 state[_ALLOWED] = dict(values)
@@ -160,8 +175,7 @@ def sidebar(store: Store) -> Selection:
         st.header("Filters", anchor=False)
         refused = state.pop(_REFUSED, None)
         if refused:
-            st.warning(f"{refused} The previous selection is still shown.",
-                       icon=":material/visibility_off:")
+            st.warning(refused, icon=":material/visibility_off:")
         st.selectbox("Outcome", available.outcomes, key="_ppi_widget_outcome",
                      format_func=outcome_label, on_change=_persist, args=("outcome",),
                      help="The burnout or wellbeing measure the charts focus on.")

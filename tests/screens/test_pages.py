@@ -4,15 +4,17 @@ nothing on screen shows a group smaller than the anonymity threshold."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis.access.scope import LOCAL
+from analysis.access.scope import LOCAL, Scope
 from analysis.storage.store import DB_ENV, Store
 from tests.factories import load_sample_data
+from ui import auth
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -116,3 +118,20 @@ def test_a_practice_focused_elsewhere_applies_on_every_page(app):
     overview.session_state["ppi_sites"] = ["Harbor Family Therapy"]
     overview.run()
     assert next(m.value for m in overview.metric if m.label == "Respondents") != everyone
+
+
+def test_a_scope_too_small_as_a_whole_is_told_so_without_advice_to_widen(app):
+    # Willow Creek alone is refused for everyone (the test above); its manager can choose
+    # nothing wider, so no view may promise a previous selection or ask to widen one.
+    at = app("overview")
+    at.session_state["auth_scope"] = Scope("practice_manager",
+                                           frozenset({"Willow Creek Counseling"}), "pm.willow")
+    at.session_state[auth.METHOD_KEY] = "password"
+    at.session_state[auth.ACTIVITY_KEY] = datetime.now(UTC).replace(tzinfo=None)
+    at.session_state[auth.IDLE_KEY] = 30
+    at.run()
+    assert not at.exception
+    said = " ".join(w.value for w in [*at.sidebar.warning, *at.main.warning])
+    assert "fewer than" in said and "as a whole" in said
+    assert "still shown" not in said and "wider" not in said.lower().replace("widest", "")
+    assert not at.metric and not at.get("vega_lite_chart")
