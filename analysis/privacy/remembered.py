@@ -24,7 +24,7 @@ import pandas as pd
 from analysis.access.scope import LOCAL, Scope
 from analysis.privacy.guard import respondents_table, role_visibility
 from analysis.privacy.slice_tables import OrganizationCells, organization_cells
-from analysis.privacy.slicing import organization_atoms
+from analysis.privacy.slicing import Atoms, organization_atoms
 from analysis.storage.queries import load_attendance, load_panel
 from analysis.storage.store import Store
 
@@ -76,12 +76,14 @@ def scope_roles(store: Store, scope: Scope, min_sessions: int, k: int,
 
 def organization_slice_cells(store: Store, outcomes: Sequence[str], min_sessions: int, k: int,
                              by_role: bool, org: pd.DataFrame | None = None,
-                             attendance: pd.DataFrame | None = None) -> OrganizationCells:
+                             attendance: pd.DataFrame | None = None,
+                             atoms: Atoms | None = None) -> OrganizationCells:
     """:func:`analysis.privacy.slice_tables.organization_cells` of the whole organization
     (every viewer's guard reads the same), for ``outcomes`` at ``min_sessions`` and ``k``.
 
-    ``org`` and ``attendance``: the organization's panel (those outcomes, that threshold)
-    and attendance when the caller has them (used when the store keeps nothing).
+    ``org``, ``attendance`` and ``atoms``: the organization's panel (those outcomes, that
+    threshold), attendance and :func:`~analysis.privacy.slicing.organization_atoms` when
+    the caller has them (used when the store keeps nothing, which would build them again).
     """
     chosen = list(outcomes)
 
@@ -89,7 +91,8 @@ def organization_slice_cells(store: Store, outcomes: Sequence[str], min_sessions
         keep = store.keep_derived
         panel = org if org is not None and not keep else load_panel(store, LOCAL, chosen, int(min_sessions))
         sessions = attendance if attendance is not None and not keep else load_attendance(store, LOCAL)
-        return organization_cells(panel, sessions, chosen, organization_atoms(store, k), int(k), by_role)
+        cut = atoms if atoms is not None and not keep else organization_atoms(store, k)
+        return organization_cells(panel, sessions, chosen, cut, int(k), by_role)
 
     key = ("slice cells", tuple(chosen), int(min_sessions), int(k), bool(by_role))
     return store.remembered(key, build)

@@ -272,7 +272,7 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     attendance_all = scope_attendance(store, scope)
     filtered = filters.sites is not None or filters.roles is not None
 
-    slice_, org, _ = _checked_slice(store, scope, settings, filters, chosen, panel_all)
+    slice_, org = _checked_slice(store, scope, settings, filters, chosen, panel_all)
     # the guard's references do not change with the filters: kept per scope, threshold and k
     respondents = scope_respondents(store, scope, settings.min_sessions, k, panel_all)
     if filtered:
@@ -347,13 +347,17 @@ _GUARDED = ("descriptives", "estimates", "mde", "participation", "change", "dose
             "monthly")
 
 
-def _guarded(store: Store, settings: Settings, chosen: list[str], slice_: Slice, org: pd.DataFrame,
-             org_attendance: pd.DataFrame | None, tables: tuple[pd.DataFrame, ...]) -> list[pd.DataFrame]:
+def _guarded(store: Store, settings: Settings, chosen: list[str], slice_: Slice,
+             org: tuple[pd.DataFrame, Atoms], org_attendance: pd.DataFrame | None,
+             tables: tuple[pd.DataFrame, ...]) -> list[pd.DataFrame]:
     """The :data:`_GUARDED` tables (in that order) held to the slice guard's cell rule; the
-    organization's cells are kept by the store (per outcomes, threshold, k, role choice)."""
+    organization's cells are kept by the store (per outcomes, threshold, k, role choice).
+    ``org``: the organization's panel and the guard's atoms, as :func:`_checked_slice`
+    read them; ``org_attendance``: its attendance (None: not read yet)."""
     k = settings.min_group_size
+    panel, atoms = org
     counted = organization_slice_cells(store, chosen, settings.min_sessions, k, slice_.roles is not None,
-                                       org, org_attendance)
+                                       panel, org_attendance, atoms)
     guarded = guard_tables(dict(zip(_GUARDED, tables)), counted.for_slice(slice_))
     return [guarded[name] for name in _GUARDED]
 
@@ -388,8 +392,9 @@ def _in_waves(frame: pd.DataFrame, wanted: set[str]) -> pd.DataFrame:
 
 
 def _checked_slice(store: Store, scope: Scope, settings: Settings, filters: Filters,
-                   chosen: Sequence[str], panel_all: pd.DataFrame) -> tuple[Slice, pd.DataFrame, Atoms]:
-    """The viewer's slice (scope included), the organization's panel, and the guard's atoms.
+                   chosen: Sequence[str],
+                   panel_all: pd.DataFrame) -> tuple[Slice, tuple[pd.DataFrame, Atoms]]:
+    """The viewer's slice (scope included), and the organization's panel with the guard's atoms.
 
     Raises :class:`FilterRefused` when the one guard refuses the slice.
     """
@@ -398,7 +403,7 @@ def _checked_slice(store: Store, scope: Scope, settings: Settings, filters: Filt
     # a scope is a selection: the guard reads the organization's counts (never shown)
     org = panel_all if scope.practices is None else load_panel(store, LOCAL, chosen, settings.min_sessions)
     k = settings.min_group_size
-    return slice_, org, check_slice(org, slice_, k, organization_atoms(store, k, org))
+    return slice_, (org, check_slice(org, slice_, k, organization_atoms(store, k, org)))
 
 
 def write_report(tables: ReportTables, out_dir: str | Path) -> list[Path]:
