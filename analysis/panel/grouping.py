@@ -131,29 +131,43 @@ def aggregate(frame: pd.DataFrame, keys: list[str], aggregations: dict[str, tupl
     sums: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
     for name, (column, how) in aggregations.items():
         if column not in sums:  # each column's values sorted into groups once for all its aggregations
-            values = frame[column].to_numpy(dtype="float64")
-            known = ~np.isnan(values)
-            groups, present = (codes, values) if known.all() else (codes[known], values[known])
-            sums[column] = (groups, present, np.bincount(groups, minlength=n_groups),
-                            np.bincount(groups, weights=present, minlength=n_groups))
+            sums[column] = _column_sums(frame, column, codes, n_groups)
         groups, present, count, total = sums[column]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if how == "count":
-                columns[name] = count.astype("int64")
-            elif how == "sum":
-                columns[name] = total
-            elif how == "mean":
-                columns[name] = np.where(count > 0, total / count, np.nan)
-            elif how == "std":
-                mean = total / np.maximum(count, 1)
-                squares = np.bincount(groups, weights=(present - mean[groups]) ** 2, minlength=n_groups)
-                columns[name] = np.where(count > 1, np.sqrt(squares / (count - 1)), np.nan)
-            elif how == "max":
-                largest = pd.Series(present).groupby(groups).max()
-                columns[name] = largest.reindex(np.arange(n_groups)).to_numpy(dtype="float64")
-            else:
-                raise ValueError(f"no aggregation {how!r}")
+        if how == "max":
+            largest = pd.Series(present).groupby(groups).max()
+            columns[name] = largest.reindex(np.arange(n_groups)).to_numpy(dtype="float64")
+        else:
+            squares = (np.bincount(groups, weights=(present - (total / np.maximum(count, 1))[groups]) ** 2,
+                                   minlength=n_groups) if how == "std" else None)
+            columns[name] = _statistic(how, count, total, squares)
     return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
+
+
+def _column_sums(frame: pd.DataFrame, column: str, codes: np.ndarray, n_groups: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A column's non-missing values with their group codes, and per group their count
+    and sum."""
+    values = frame[column].to_numpy(dtype="float64")
+    known = ~np.isnan(values)
+    groups, present = (codes, values) if known.all() else (codes[known], values[known])
+    return (groups, present, np.bincount(groups, minlength=n_groups),
+            np.bincount(groups, weights=present, minlength=n_groups))
+
+
+def _statistic(how: str, count: np.ndarray, total: np.ndarray,
+               squares: np.ndarray | None) -> np.ndarray:
+    """``count``, ``sum``, ``mean`` or ``std`` (``squares``: each group's squared deviations
+    from its mean, needed for it only) of groups with these counts and sums."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if how == "count":
+            return np.rint(count).astype("int64")
+        if how == "sum":
+            return total
+        if how == "mean":
+            return np.where(count > 0, total / count, np.nan)
+        if how == "std":
+            return np.where(count > 1, np.sqrt(squares / (count - 1)), np.nan)
+    raise ValueError(f"no aggregation {how!r}")
 
 
 #: Per finest cell: its keys, and per value column the count, sum and sum of squared
@@ -167,11 +181,8 @@ def moments(frame: pd.DataFrame, keys: list[str], columns: Sequence[str]) -> Mom
     n_cells = len(cells)
     found = {}
     for column in columns:
-        values = frame[column].to_numpy(dtype="float64")
-        known = ~np.isnan(values)
-        groups, present = (codes, values) if known.all() else (codes[known], values[known])
-        count = np.bincount(groups, minlength=n_cells).astype("float64")
-        total = np.bincount(groups, weights=present, minlength=n_cells)
+        groups, present, counted, total = _column_sums(frame, column, codes, n_cells)
+        count = counted.astype("float64")
         mean = total / np.maximum(count, 1.0)
         squares = np.bincount(groups, weights=(present - mean[groups]) ** 2, minlength=n_cells)
         found[column] = (count, total, squares)
@@ -190,19 +201,10 @@ def aggregate_moments(finest: Moments, keys: list[str], aggregations: dict[str, 
         count_f, total_f, squares_f = found[column]
         count = np.bincount(codes, weights=count_f, minlength=n_groups)
         total = np.bincount(codes, weights=total_f, minlength=n_groups)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if how == "count":
-                columns[name] = np.rint(count).astype("int64")
-            elif how == "sum":
-                columns[name] = total
-            elif how == "mean":
-                columns[name] = np.where(count > 0, total / count, np.nan)
-            elif how == "std":
-                mean = total / np.maximum(count, 1.0)
-                mean_f = total_f / np.maximum(count_f, 1.0)
-                squares = np.bincount(codes, weights=squares_f + count_f * (mean_f - mean[codes]) ** 2,
-                                      minlength=n_groups)
-                columns[name] = np.where(count > 1, np.sqrt(squares / (count - 1)), np.nan)
-            else:
-                raise ValueError(f"no aggregation {how!r} from moments")
+        squares = None
+        if how == "std":  # Chan's formula: each cell's squares plus its mean's distance
+            mean_f = total_f / np.maximum(count_f, 1.0)
+            squares = np.bincount(codes, weights=squares_f + count_f * (
+                mean_f - (total / np.maximum(count, 1.0))[codes]) ** 2, minlength=n_groups)
+        columns[name] = _statistic(how, count, total, squares)
     return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
