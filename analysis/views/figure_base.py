@@ -67,6 +67,46 @@ VEGA_CONFIG: Mapping[str, Any] = {
 }
 
 
+VEGA_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+
+
+def vega_spec(title: str, body: Mapping[str, Any], *, height: int | None = None,
+              **extra: Any) -> dict[str, Any]:
+    """A whole Vega-Lite specification: schema, title, the shared :data:`VEGA_CONFIG` and
+    ``body`` (``data`` with ``layer`` or ``mark``/``encoding``, ``facet``…).
+
+    Only JSON values go in (numbers rounded by the caller), so the page sends what it shows.
+    """
+    spec: dict[str, Any] = {"$schema": VEGA_SCHEMA, "title": title}
+    if height is not None:
+        spec["height"] = height
+    spec.update(body)
+    spec.update(extra)
+    spec["config"] = dict(VEGA_CONFIG)
+    return spec
+
+
+def vega_empty(title: str, message: str) -> dict[str, Any]:
+    """A Vega-Lite chart holding only ``message`` (nothing to draw)."""
+    return vega_spec(title, {"data": {"values": [{"message": message}]},
+                             "mark": {"type": "text", "fontSize": 15, "color": "#555555"},
+                             "encoding": {"text": {"field": "message"}}}, height=200)
+
+
+def vega_insufficient(field: str, labels: Sequence[str], position: Mapping[str, Any],
+                      *, horizontal: bool = False) -> dict[str, Any]:
+    """A layer writing "insufficient" at each category in ``labels`` (rows too small to
+    show), with no number attached: at the foot of the plot, or (``horizontal``) at the
+    left of each row. ``position`` is the category channel's encoding (``x``, or ``y``
+    when horizontal), so the label sits where the hidden row would have been."""
+    mark: dict[str, Any] = {"type": "text", "text": "insufficient", "color": "#555555",
+                            "fontSize": 11}
+    mark.update({"align": "left", "dx": 4, "x": 0} if horizontal
+                else {"baseline": "bottom", "y": {"expr": "height"}})
+    return {"data": {"values": [{field: str(label)} for label in labels]}, "mark": mark,
+            "encoding": {"y" if horizontal else "x": dict(position)}}
+
+
 @dataclass(frozen=True, eq=False)
 class VegaLite:
     """A chart as a Vega-Lite specification (JSON values only), for the charts a page

@@ -11,7 +11,6 @@ from analysis.reporting.group_tables import overall_site
 from analysis.views.figure_base import (
     GROUP_COLOURS,
     GROUP_LABELS,
-    VEGA_CONFIG,
     Chart,
     VegaLite,
     apply_layout,
@@ -23,6 +22,9 @@ from analysis.views.figure_base import (
     outcome_label,
     outcome_unit,
     rgba,
+    vega_empty,
+    vega_insufficient,
+    vega_spec,
     visible,
     wave_order,
 )
@@ -147,7 +149,7 @@ def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | Non
     hidden = [w for w in order if w in set(gaps["wave"].astype(str))]
     title = f"Change since baseline ({baseline or 'first wave'})"
     spec = (_change_spec(points, order, hidden, title, unit, digits) if points
-            else _empty_spec(title, "Not enough people seen at baseline and later to show "
+            else vega_empty(title, "Not enough people seen at baseline and later to show "
                                     "change for this selection."))
     alt = (f"Line chart of the average change in {label.lower()} ({unit}) since the baseline "
            "survey for participants and the comparison group, both starting at 0, with shaded "
@@ -221,15 +223,10 @@ def _change_spec(points: list[dict], order: list[str], hidden: list[str], title:
     gap = _gap_layers(points, digits, unit)
     layers += gap
     if hidden:
-        layers.append({"data": {"values": [{"wave": w} for w in hidden]},
-                       "mark": {"type": "text", "text": "insufficient", "color": "#555555",
-                                "fontSize": 11, "baseline": "bottom", "y": {"expr": "height"}},
-                       "encoding": {"x": x}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "title": title, "height": 380, "data": {"values": points}, "layer": layers,
-            # room on the right for the gap's two-line label
-            "padding": {"left": 5, "top": 5, "bottom": 5, "right": 105 if gap else 5},
-            "config": dict(VEGA_CONFIG)}
+        layers.append(vega_insufficient("wave", hidden, x))
+    # room on the right for the gap's two-line label
+    return vega_spec(title, {"data": {"values": points}, "layer": layers}, height=380,
+                     padding={"left": 5, "top": 5, "bottom": 5, "right": 105 if gap else 5})
 
 
 def _gap_layers(points: list[dict], digits: int, unit: str) -> list[dict]:
@@ -250,11 +247,3 @@ def _gap_layers(points: list[dict], digits: int, unit: str) -> list[dict]:
                       "lineHeight": 15},
              "encoding": {"x": x, "y": {"field": "mid", "type": "quantitative"},
                           "text": {"field": "text"}}}]
-
-
-def _empty_spec(title: str, message: str) -> dict:
-    """A Vega-Lite chart holding only ``message`` (nothing to draw)."""
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": title,
-            "height": 200, "data": {"values": [{"message": message}]},
-            "mark": {"type": "text", "fontSize": 15, "color": "#555555"},
-            "encoding": {"text": {"field": "message"}}, "config": dict(VEGA_CONFIG)}

@@ -33,8 +33,24 @@ def _contains_secret(fig) -> bool:
 
 
 def _hovers(fig) -> list[str]:
+    """Every hover label: plotly's templates, or a Vega-Lite tooltip's lines per data row."""
+    if isinstance(fig, VegaLite):
+        return _tooltips(fig.to_dict())
     return [t.hovertemplate for t in fig.data if getattr(t, "hovertemplate", None)
             and t.hoverinfo != "skip"]
+
+
+def _tooltips(spec: dict, values: list | None = None) -> list[str]:
+    values = spec.get("data", {}).get("values", values)
+    texts = []
+    tooltip = spec.get("encoding", {}).get("tooltip")
+    if tooltip:
+        fields = tooltip if isinstance(tooltip, list) else [tooltip]
+        texts += ["\n".join(f"{f.get('title', f['field'])}: {row.get(f['field'])}" for f in fields)
+                  for row in values or []]
+    for layer in spec.get("layer", []):
+        texts += _tooltips(layer, values)
+    return texts
 
 
 def descriptives() -> pd.DataFrame:
