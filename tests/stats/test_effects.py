@@ -234,6 +234,21 @@ def test_holm_and_bh_equal_statsmodels_multipletests(seed):
     assert benjamini_hochberg(p) == list(multipletests(p, method="fdr_bh")[1])
 
 
+@pytest.mark.parametrize("n1,n2,power,alpha", [
+    (2, 2, 0.8, 0.05), (3, 50, 0.8, 0.05), (40, 80, 0.9, 0.01), (1000, 9000, 0.8, 0.05),
+    (5000, 5000, 0.8, 0.05), (50000, 50000, 0.8, 0.05), (7, 700, 0.5, 0.10)])
+def test_minimum_detectable_effect_solves_the_statsmodels_power_equation(n1, n2, power, alpha):
+    from statsmodels.stats.power import TTestIndPower
+    d = minimum_detectable_effect(n1, n2, power=power, alpha=alpha)
+    # at the solution the library's own power function gives the power asked for
+    achieved = TTestIndPower().power(effect_size=d, nobs1=n1, ratio=n2 / n1, alpha=alpha,
+                                     alternative="two-sided")
+    assert achieved == pytest.approx(power, abs=1e-8)
+    expected = TTestIndPower().solve_power(effect_size=None, nobs1=n1, ratio=n2 / n1,
+                                           alpha=alpha, power=power, alternative="two-sided")
+    assert d == pytest.approx(expected, rel=1e-4)
+
+
 def test_minimum_detectable_effect_cached_value_is_the_same():
     first = minimum_detectable_effect(15, 45)
     assert minimum_detectable_effect(15, 45) == first
