@@ -403,23 +403,32 @@ def balance_table(panel: pd.DataFrame, outcome: str | None, wave: str | None, k:
     base = (panel.loc[panel["wave_index"] == 0, ["person", "site", "role"]]
             .drop_duplicates("person", keep="last"))
     people = pairs[["person", "participant"]].merge(base, on="person", how="left")
+    # each covariate's levels counted once per group (not one scan per level: 200 sites)
+    names = [str(name) for name in table["covariate"]]
+    counts = {covariate: _level_counts(people, covariate)
+              for covariate in {name.split("=", 1)[0] for name in names if "=" in name}
+              if covariate in people.columns}
     keep = []
-    for name in table["covariate"].astype(str):
+    for name in names:
         if "=" not in name:
             keep.append(True)
             continue
         covariate, level = name.split("=", 1)
-        if covariate not in people.columns:
-            keep.append(False)
-            continue
-        at_level = people[covariate].astype(str) == level
-        c1 = int((at_level & people["participant"]).sum())
-        c0 = int((at_level & ~people["participant"]).sum())
+        c1, c0 = counts[covariate].get(level, (0, 0)) if covariate in counts else (0, 0)
         keep.append(c1 >= k and c0 >= k)
     table = table.loc[keep]
     table.insert(0, "wave", str(wave))
     table.insert(0, "outcome", outcome)
     return table.reindex(columns=columns).reset_index(drop=True)
+
+
+def _level_counts(people: pd.DataFrame, covariate: str) -> dict[str, tuple[int, int]]:
+    """Participants and comparison people at each level of ``covariate`` (levels as text)."""
+    level = people[covariate].astype(str)
+    took_part = people["participant"].astype(bool)
+    c1 = took_part.groupby(level).sum()
+    total = level.value_counts()
+    return {str(name): (int(c1.get(name, 0)), int(n - c1.get(name, 0))) for name, n in total.items()}
 
 
 # ------------------------------------------------------------------ reliability and quality
