@@ -202,7 +202,8 @@ def change_threshold(tab: Any, value: int) -> float:
         has_text=THRESHOLD_LABEL)
 
     def choose() -> None:
-        box.click()
+        # the box's input, not its middle: that is the label, whose click opens nothing
+        box.get_by_role("combobox").click()
         tab.get_by_role("option", name=str(value), exact=True).click()
 
     return _settle_after(tab, choose)
