@@ -41,7 +41,8 @@ h1{font-size:1.7rem} h2{margin-top:2.2rem;border-bottom:1px solid #d9e2ec;paddin
 .note{color:#52606d;font-size:.95rem} table{border-collapse:collapse;font-size:.9rem}
 td,th{border-bottom:1px solid #e4e7eb;padding:.3rem .6rem;text-align:left}
 figure{margin:1.5rem 0} figure svg{display:block;max-width:100%;height:auto}
-@media print{body{max-width:none;margin:0} figure{break-inside:avoid}}
+@media print{body{max-width:none;margin:0} h2{break-after:avoid} figure{break-inside:avoid}
+figure svg{width:auto;max-height:24cm}}
 """
 
 
