@@ -176,4 +176,7 @@ def _as_pair(item: Any) -> tuple[str, Figure]:
         return str(item[0]), item[1]
     if isinstance(item, go.Figure):
         return str(item.layout.title.text or ""), item
+    if isinstance(item, VegaLite):
+        title = item.spec.get("title", "")
+        return str(title.get("text", "") if isinstance(title, dict) else title), item
     return str(getattr(item, "alt", "") or ""), item.figure

@@ -50,8 +50,9 @@ def test_html_is_self_contained_with_content(tables):
 
 def test_vega_lite_report_needs_no_script(tables):
     chart = trend_figure(tables.descriptives, tables.headline.outcome, k=5)
-    page = build_html_report(tables, [chart, ("again", chart.figure)])
-    assert "<script" not in page and page.count("<svg") == 2
+    page = build_html_report(tables, [chart, ("again", chart.figure), chart.figure])
+    assert "<script" not in page and page.count("<svg") == 3
+    assert "<figcaption class='note'>Average per wave</figcaption>" in page, "a bare spec's title"
     assert "figure svg{display:block;max-width:100%" in page, "scales down on a narrow page"
 
 
