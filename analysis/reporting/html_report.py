@@ -3,15 +3,21 @@
 Built from the report's disclosure-checked tables only (never row-level data):
 headline, overview (means per wave), impact (forest plot of every analysis),
 sentences and caveats, notes and a methods summary, rendered by a Jinja2 template
-with autoescaping. plotly.js is embedded inline
-once; every later figure reuses it.
+with autoescaping.
+
+Charts: a Vega-Lite chart (:class:`~analysis.views.figure_base.VegaLite`, what the
+dashboards draw) is drawn here, at build time, into static SVG by ``vl-convert``
+(:mod:`analysis.reporting.report_svg`): the page needs no script for it, prints as
+vectors and looks the same in viewers that block scripts (mail and document
+previews). A plotly figure (custom figures, the fallback figures below) is embedded
+with plotly.js inline once; every later plotly figure reuses it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -22,6 +28,8 @@ from analysis.definitions.analyses import ANALYSES
 from analysis.definitions.analyses import analysis as registered_analysis
 from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.reporting.report import ReportTables
+from analysis.reporting.report_svg import vega_lite_svg
+from analysis.views.figure_base import VegaLite
 
 __all__ = ["build_html_report", "default_figures"]
 
@@ -32,6 +40,9 @@ h1{font-size:1.7rem} h2{margin-top:2.2rem;border-bottom:1px solid #d9e2ec;paddin
 .headline{background:#f0f4f8;border-left:4px solid #2f6f9f;padding:1rem 1.2rem;margin:1rem 0}
 .note{color:#52606d;font-size:.95rem} table{border-collapse:collapse;font-size:.9rem}
 td,th{border-bottom:1px solid #e4e7eb;padding:.3rem .6rem;text-align:left}
+figure{margin:1.5rem 0} figure svg{display:block;max-width:100%;height:auto}
+@media print{body{max-width:none;margin:0} h2{break-after:avoid} figure{break-inside:avoid}
+figure svg{width:auto;max-height:24cm}}
 """
 
 
@@ -40,14 +51,17 @@ def _short_label(name: str) -> str:
     return record.short_label if record else str(name)
 
 
-def default_figures(tables: ReportTables) -> list[tuple[str, go.Figure]]:
+Figure: TypeAlias = go.Figure | VegaLite
+
+
+def default_figures(tables: ReportTables) -> list[tuple[str, Figure]]:
     """Overview and impact figures from the tables (figures.py when present)."""
     headline = tables.headline
     outcome = headline.outcome if headline else (
         str(tables.descriptives["outcome"].iloc[0]) if len(tables.descriptives) else None)
     wave = headline.wave if headline else None
     k = tables.settings.min_group_size
-    figures: list[tuple[str, go.Figure]] = []
+    figures: list[tuple[str, Figure]] = []
     try:
         # the dashboards' figure functions
         from analysis.views.impact_figures import forest_figure  # noqa: PLC0415
@@ -127,23 +141,29 @@ def build_html_report(tables: ReportTables,
     """The leadership report as one HTML string (self-contained, offline).
 
     Rendered from ``templates/leadership.html.j2`` with autoescaping: every text from
-    the tables is escaped; only the embedded plotly figures are inserted as HTML.
+    the tables is escaped; only the figures are inserted as markup (Vega-Lite as SVG,
+    whose texts vl-convert escapes; plotly as its own HTML).
 
     Parameters
     ----------
     tables : ReportTables
         From :func:`analysis.reporting.report.build_report` (already disclosure-checked).
     figures : sequence, optional
-        plotly Figures, :class:`analysis.views.figure_base.Chart` objects or ``(title, Figure)``
-        pairs; default :func:`default_figures`.
+        plotly Figures, :class:`analysis.views.figure_base.Chart` objects (plotly or
+        Vega-Lite) or ``(title, figure)`` pairs; default :func:`default_figures`.
     synthetic : bool
         True when the data is the app's synthetic sample: the report says so at the top.
     """
     chosen = default_figures(tables) if figures is None else [_as_pair(f) for f in figures]
-    blocks = [{"title": title,
-               "html": pio.to_html(fig, full_html=False, include_plotlyjs=(index == 0),
-                                   config={"displaylogo": False})}
-              for index, (title, fig) in enumerate(chosen)]
+    blocks, plotly_included = [], False
+    for title, fig in chosen:
+        if isinstance(fig, VegaLite):
+            html = vega_lite_svg(fig)
+        else:  # plotly.js goes in with the first plotly figure only
+            html = pio.to_html(fig, full_html=False, include_plotlyjs=not plotly_included,
+                               config={"displaylogo": False})
+            plotly_included = True
+        blocks.append({"title": title, "html": html})
     template = _ENVIRONMENT.get_template("leadership.html.j2")
     return template.render(style=_STYLE, synthetic=synthetic, headline=tables.headline, figures=blocks,
                            results=_results(tables), notes=list(tables.notes), analyses=ANALYSES,
@@ -151,9 +171,12 @@ def build_html_report(tables: ReportTables,
                            min_group_size=tables.settings.min_group_size)
 
 
-def _as_pair(item: Any) -> tuple[str, go.Figure]:
+def _as_pair(item: Any) -> tuple[str, Figure]:
     if isinstance(item, tuple):
         return str(item[0]), item[1]
     if isinstance(item, go.Figure):
         return str(item.layout.title.text or ""), item
+    if isinstance(item, VegaLite):
+        title = item.spec.get("title", "")
+        return str(title.get("text", "") if isinstance(title, dict) else title), item
     return str(getattr(item, "alt", "") or ""), item.figure

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from analysis.reporting.group_tables import overall_site
@@ -13,15 +12,11 @@ from analysis.views.figure_base import (
     GROUP_LABELS,
     Chart,
     VegaLite,
-    apply_layout,
     download_table,
-    empty_figure,
     hidden_labels,
-    new_figure,
     outcome_digits,
     outcome_label,
     outcome_unit,
-    rgba,
     vega_empty,
     vega_insufficient,
     vega_spec,
@@ -36,47 +31,63 @@ def trend_figure(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] 
     """Mean score per wave for participants and comparison, with 95 % CI bands.
 
     ``descriptives`` has ``outcome, wave, site, group, n, mean, ci_low, ci_high``
-    and ``status``/``suppressed``.
+    and ``status``/``suppressed``. Drawn with Vega-Lite (see :class:`VegaLite`).
     """
     site = site if site is not None else overall_site(descriptives)  # organization or selection
     rows = descriptives.loc[(descriptives["outcome"] == outcome) & (descriptives["site"] == site)
                             & descriptives["group"].isin(["participants", "comparison"])]
-    order = wave_order(rows, waves) if not rows.empty else list(waves or [])
-    label, unit = outcome_label(outcome), outcome_unit(outcome)
-    fig = new_figure()
-    shown = visible(rows)
-    for group in ("participants", "comparison"):
-        part = shown.loc[shown["group"] == group].set_index("wave").reindex(order)
-        part = part.loc[part["mean"].notna()]
-        if part.empty:
-            continue
-        x = list(part.index)
-        colour = GROUP_COLOURS[group]
-        fig.add_scatter(
-            x=x + x[::-1], y=list(part["ci_high"]) + list(part["ci_low"])[::-1],
-            fill="toself", fillcolor=rgba(colour, 0.15), line=dict(width=0), mode="lines",
-            hoverinfo="skip", showlegend=False, name=f"{GROUP_LABELS[group]} 95% interval")
-        fig.add_scatter(
-            x=x, y=part["mean"], mode="lines+markers", name=GROUP_LABELS[group],
-            line=dict(color=colour, width=3, dash="solid" if group == "participants" else "dash"),
-            marker=dict(size=9, symbol="circle" if group == "participants" else "square"),
-            customdata=np.c_[part["n"], part["ci_low"], part["ci_high"]],
-            hovertemplate=(f"{GROUP_LABELS[group]} · %{{x}}<br>average %{{y:.1f}} {unit}"
-                           "<br>95% interval %{customdata[1]:.1f}–%{customdata[2]:.1f}"
-                           "<br>n = %{customdata[0]:,.0f} people<extra></extra>"))
+    order = [str(w) for w in (wave_order(rows, waves) if not rows.empty else list(waves or []))]
+    label, unit, digits = outcome_label(outcome), outcome_unit(outcome), outcome_digits(outcome)
+    points = _trend_points(visible(rows).dropna(subset=["mean"]), order, unit, digits)
     gaps = hidden_labels(rows, ["wave", "group"])
-    for wave in sorted(set(gaps["wave"]) & set(order), key=order.index):
-        fig.add_annotation(x=wave, y=0, yref="paper", yanchor="bottom", showarrow=False,
-                           text="insufficient", font=dict(color="#555555", size=11))
-    if not fig.data:
-        empty_figure(fig, "Not enough people to show this outcome for the current selection.")
-    apply_layout(fig, "Average per wave", "Survey wave", f"{label} ({unit})")
-    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
+    hidden = [w for w in order if w in set(gaps["wave"].astype(str))]
+    title = "Average per wave"
+    spec = (_trend_spec(points, order, hidden, title, f"{label} ({unit})") if points
+            else vega_empty(title, "Not enough people to show this outcome for the current selection."))
     alt = (f"Line chart of average {label.lower()} ({unit}) per survey wave for participants "
            f"and the comparison group, with shaded 95% intervals"
            + (f"; waves marked insufficient had fewer than {k} people in a group." if len(gaps) and k
               else "."))
-    return Chart("trend", fig, alt, download_table(rows), takeaway, how_to_read)
+    return Chart("trend", VegaLite(spec), alt, download_table(rows), takeaway, how_to_read)
+
+
+def _trend_points(shown: pd.DataFrame, order: list[str], unit: str, digits: int) -> list[dict]:
+    """One data row per group and wave drawn, with the words of its tooltip; only rows
+    that may be shown reach here."""
+    points: list[dict] = []
+    for group in ("participants", "comparison"):
+        part = shown.loc[(shown["group"] == group) & shown["wave"].astype(str).isin(order)]
+        for w, m, lo, hi, n in sorted(zip(part["wave"].astype(str), part["mean"], part["ci_low"],
+                                          part["ci_high"], part["n"]), key=lambda r: order.index(r[0])):
+            band = pd.notna(lo) and pd.notna(hi)
+            points.append(dict(
+                group=GROUP_LABELS[group], wave=w, mean=round(float(m), 6),
+                low=round(float(lo), 6) if band else None, high=round(float(hi), 6) if band else None,
+                mean_text=f"{m:.{digits}f} {unit}",
+                interval_text=f"{lo:.{digits}f}–{hi:.{digits}f}" if band else "",
+                n_text=f"n = {int(n):,} people"))
+    return points
+
+
+def _trend_spec(points: list[dict], order: list[str], hidden: list[str], title: str,
+                y_title: str) -> dict:
+    x = _wave_axis(order)
+    layers = _band_layers(x) + [
+        {"mark": {"type": "line", "strokeWidth": 3, "point": {"size": 90, "filled": True}},
+         "encoding": {
+             "x": x,
+             "y": {"field": "mean", "type": "quantitative", "title": y_title,
+                   "scale": {"zero": False}},
+             **_group_encodings(),
+             "tooltip": [{"field": "group", "title": "Group"},
+                         {"field": "wave", "title": "Wave"},
+                         {"field": "mean_text", "title": "Average"},
+                         {"field": "interval_text", "title": "95% interval"},
+                         {"field": "n_text", "title": "People"}]}},
+    ]
+    if hidden:
+        layers.append(vega_insufficient("wave", hidden, x))
+    return vega_spec(title, {"data": {"values": points}, "layer": layers}, height=380)
 
 
 def distribution_figure(quantiles: pd.DataFrame, outcome: str, waves: Sequence[str] | None = None,
@@ -85,42 +96,112 @@ def distribution_figure(quantiles: pd.DataFrame, outcome: str, waves: Sequence[s
 
     ``quantiles`` has ``wave, group, n, p05, q1, median, q3, p95, status``; whiskers
     are the 5th and 95th percentiles (missing when the group is too small for tails).
+    Drawn with Vega-Lite: a rule per whisker, a bar from q1 to q3 and a tick at the
+    median, the two groups side by side at each wave.
     """
-    label, unit = outcome_label(outcome), outcome_unit(outcome)
-    fig = new_figure()
+    label, unit, digits = outcome_label(outcome), outcome_unit(outcome), outcome_digits(outcome)
     rows = quantiles.loc[quantiles["group"].isin(["participants", "comparison"])]
-    order = wave_order(rows, waves) if not rows.empty else list(waves or [])
-    shown = visible(rows)
-    for group in ("participants", "comparison"):
-        part = shown.loc[shown["group"] == group].set_index("wave").reindex(order).dropna(
-            subset=["median"])
-        if part.empty:
-            continue
-        x = list(part.index)
-        colour = GROUP_COLOURS[group]
-        low = part["p05"].fillna(part["q1"])
-        high = part["p95"].fillna(part["q3"])
-        fig.add_box(x=x, q1=part["q1"], median=part["median"], q3=part["q3"],
-                    lowerfence=low, upperfence=high, name=GROUP_LABELS[group],
-                    marker_color=colour, boxpoints=False, hoverinfo="skip",
-                    offsetgroup=group, legendgroup=group)
-        fig.add_scatter(
-            x=x, y=part["median"], mode="markers", showlegend=False, legendgroup=group,
-            offsetgroup=group, marker=dict(color=colour, size=1, opacity=0),
-            customdata=np.c_[part["n"], part["q1"], part["q3"], low, high],
-            hovertemplate=(f"{GROUP_LABELS[group]} · %{{x}}<br>middle value %{{y:.1f}} {unit}"
-                           "<br>middle half %{customdata[1]:.1f}–%{customdata[2]:.1f}"
-                           "<br>whiskers %{customdata[3]:.1f}–%{customdata[4]:.1f}"
-                           "<br>n = %{customdata[0]:,.0f} people<extra></extra>"))
-    fig.update_layout(boxmode="group", scattermode="group")
-    if not fig.data:
-        empty_figure(fig, "Not enough people to show the spread for the current selection.")
-    apply_layout(fig, "Spread of scores per wave", "Survey wave", f"{label} ({unit})")
-    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
+    order = [str(w) for w in (wave_order(rows, waves) if not rows.empty else list(waves or []))]
+    points = _box_points(visible(rows).dropna(subset=["median"]), order, unit, digits)
+    gaps = hidden_labels(rows, ["wave", "group"])
+    hidden = [w for w in order if w in set(gaps["wave"].astype(str))]
+    title = "Spread of scores per wave"
+    spec = (_box_spec(points, order, hidden, title, f"{label} ({unit})") if points
+            else vega_empty(title, "Not enough people to show the spread for the current selection."))
     alt = (f"Box plots of {label.lower()} per wave for participants and comparison: box from "
            "the 25th to the 75th percentile, line at the median, whiskers at the 5th and 95th "
            "percentiles; built from group summaries, not individual answers.")
-    return Chart("distribution", fig, alt, download_table(quantiles), takeaway, how_to_read)
+    return Chart("distribution", VegaLite(spec), alt, download_table(quantiles), takeaway, how_to_read)
+
+
+def _box_points(shown: pd.DataFrame, order: list[str], unit: str, digits: int) -> list[dict]:
+    """One data row per group and wave drawn: the five quantiles (a whisker missing when
+    the group is too small for tails falls back to the box edge) and the tooltip words."""
+    points: list[dict] = []
+    for group in ("participants", "comparison"):
+        part = shown.loc[(shown["group"] == group) & shown["wave"].astype(str).isin(order)]
+        for row in sorted(part.itertuples(index=False), key=lambda r: order.index(str(r.wave))):
+            q1, median, q3 = float(row.q1), float(row.median), float(row.q3)
+            tails = pd.notna(row.p05) and pd.notna(row.p95)
+            low = float(row.p05) if pd.notna(row.p05) else q1
+            high = float(row.p95) if pd.notna(row.p95) else q3
+            points.append(dict(
+                group=GROUP_LABELS[group], wave=str(row.wave), low=round(low, 6), q1=round(q1, 6),
+                median=round(median, 6), q3=round(q3, 6), high=round(high, 6),
+                median_text=f"{median:.{digits}f} {unit}",
+                box_text=f"{q1:.{digits}f}–{q3:.{digits}f}",
+                whisker_text=(f"{low:.{digits}f}–{high:.{digits}f}" if tails
+                              else "not drawn: too few people for the 5th and 95th percentiles"),
+                n_text=f"n = {int(row.n):,} people"))
+    return points
+
+
+def _box_spec(points: list[dict], order: list[str], hidden: list[str], title: str,
+              y_title: str) -> dict:
+    x = _wave_axis(order)
+    groups = [GROUP_LABELS["participants"], GROUP_LABELS["comparison"]]
+    # the two groups side by side within each wave, participants left
+    side = {"field": "group", "type": "nominal", "scale": {"domain": groups, "paddingInner": 0.15}}
+    colour = _group_encodings()["color"]
+    tooltip = [{"field": "group", "title": "Group"}, {"field": "wave", "title": "Wave"},
+               {"field": "median_text", "title": "Middle value"},
+               {"field": "box_text", "title": "Middle half"},
+               {"field": "whisker_text", "title": "Whiskers (5th–95th percentile)"},
+               {"field": "n_text", "title": "People"}]
+    y = {"type": "quantitative", "title": y_title, "scale": {"zero": False}}
+
+    def layer(mark: dict, low: str, high: str | None = None) -> dict:
+        encoding = {"x": x, "xOffset": side, "color": colour, "y": dict(y, field=low),
+                    "tooltip": tooltip}
+        if high is not None:
+            encoding["y2"] = {"field": high}
+        return {"mark": mark, "encoding": encoding}
+
+    layers = [layer({"type": "rule", "strokeWidth": 1.5}, "low", "q1"),
+              layer({"type": "rule", "strokeWidth": 1.5}, "q3", "high"),
+              layer({"type": "bar", "fillOpacity": 0.35, "strokeWidth": 1.5,
+                     "stroke": {"expr": "scale('color', datum.group)"}}, "q1", "q3"),
+              layer({"type": "tick", "thickness": 3}, "median")]
+    if hidden:
+        layers.append(vega_insufficient("wave", hidden, x))
+    return vega_spec(title, {"data": {"values": points}, "layer": layers}, height=380)
+
+
+def _wave_axis(order: list[str]) -> dict:
+    """The survey waves along x, in survey order (hidden waves keep their place)."""
+    return {"field": "wave", "type": "ordinal", "title": "Survey wave",
+            "scale": {"domain": order}, "axis": {"labelAngle": 0, "labelLimit": 140}}
+
+
+def _group_encodings() -> dict:
+    """Colour, dash and point shape by group (participants solid circles, comparison
+    dashed squares), on one legend."""
+    groups = [GROUP_LABELS["participants"], GROUP_LABELS["comparison"]]
+    return {
+        "color": {"field": "group", "type": "nominal", "title": None,
+                  "legend": {"orient": "top", "direction": "horizontal", "symbolSize": 120},
+                  "scale": {"domain": groups, "range": [GROUP_COLOURS["participants"],
+                                                        GROUP_COLOURS["comparison"]]}},
+        # the same field as the colour: one legend, shape and dash in it
+        "strokeDash": {"field": "group", "type": "nominal", "title": None,
+                       "scale": {"domain": groups, "range": [[1, 0], [7, 4]]}},
+        "shape": {"field": "group", "type": "nominal", "title": None,
+                  "scale": {"domain": groups, "range": ["circle", "square"]}},
+    }
+
+
+def _band_layers(x: dict) -> list[dict]:
+    """The shaded 95% interval of each group (rows with ``low``/``high``)."""
+    # one band per group in a fixed colour: a band on the shared colour scale would merge
+    # into (and, unlisted, switch off) the lines' legend
+    return [
+        {"mark": {"type": "area", "opacity": 0.15, "color": GROUP_COLOURS[group]},
+         "transform": [{"filter": {"and": [{"field": "group", "equal": GROUP_LABELS[group]},
+                                           "datum.low !== null"]}}],
+         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"},
+                      "y2": {"field": "high"}}}
+        for group in ("participants", "comparison")
+    ]
 
 
 def change_figure(change: pd.DataFrame, outcome: str, waves: Sequence[str] | None = None,
@@ -184,23 +265,8 @@ def _change_points(shown: pd.DataFrame, baseline: str | None, unit: str,
 
 def _change_spec(points: list[dict], order: list[str], hidden: list[str], title: str,
                  unit: str, digits: int) -> dict:
-    groups = [GROUP_LABELS["participants"], GROUP_LABELS["comparison"]]
-    x = {"field": "wave", "type": "ordinal", "title": "Survey wave",
-         "scale": {"domain": order}, "axis": {"labelAngle": 0, "labelLimit": 140}}
-    colour = {"field": "group", "type": "nominal", "title": None,
-              "legend": {"orient": "top", "direction": "horizontal", "symbolSize": 120},
-              "scale": {"domain": groups, "range": [GROUP_COLOURS["participants"],
-                                                    GROUP_COLOURS["comparison"]]}}
-    # one band per group in a fixed colour: a band on the shared colour scale would merge
-    # into (and, unlisted, switch off) the lines' legend
-    layers: list[dict] = [
-        {"mark": {"type": "area", "opacity": 0.15, "color": GROUP_COLOURS[group]},
-         "transform": [{"filter": {"and": [{"field": "group", "equal": GROUP_LABELS[group]},
-                                           "datum.low !== null"]}}],
-         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"},
-                      "y2": {"field": "high"}}}
-        for group in ("participants", "comparison")
-    ] + [
+    x = _wave_axis(order)
+    layers: list[dict] = _band_layers(x) + [
         {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333"},
          "encoding": {"y": {"datum": 0}}},
         {"mark": {"type": "line", "strokeWidth": 3, "point": {"size": 90, "filled": True}},
@@ -208,12 +274,7 @@ def _change_spec(points: list[dict], order: list[str], hidden: list[str], title:
              "x": x,
              "y": {"field": "change", "type": "quantitative",
                    "title": f"Change since baseline ({unit}); below 0 = fell"},
-             "color": colour,
-             # the same field as the colour: one legend, shape and dash in it
-             "strokeDash": {"field": "group", "type": "nominal", "title": None,
-                            "scale": {"domain": groups, "range": [[1, 0], [7, 4]]}},
-             "shape": {"field": "group", "type": "nominal", "title": None,
-                       "scale": {"domain": groups, "range": ["circle", "square"]}},
+             **_group_encodings(),
              "tooltip": [{"field": "group", "title": "Group"},
                          {"field": "wave", "title": "Wave"},
                          {"field": "change_text", "title": "Change since baseline"},

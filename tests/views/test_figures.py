@@ -81,15 +81,38 @@ def estimates() -> pd.DataFrame:
 
 def test_trend_figure_drops_suppressed_and_shows_n():
     chart = trend_figure(descriptives(), "cbi_work", k=5)
-    assert not _contains_secret(chart.figure)
-    assert all("n = " in h for h in _hovers(chart.figure))
-    colours = {t.line.color for t in chart.figure.data if t.mode == "lines+markers"}
-    assert colours == {PARTICIPANTS, COMPARISON}
-    assert "insufficient" in json.dumps(chart.figure.to_dict()["layout"]["annotations"])
-    assert chart.alt and "(points)" in chart.figure.layout.yaxis.title.text
+    fig = chart.figure
+    assert isinstance(fig, VegaLite), "Impact draws its charts without plotly"
+    assert not _contains_secret(fig)
+    hovers = _hovers(fig)
+    assert len(hovers) == 6 and all("n = " in h for h in hovers), "n in every tooltip"
+    spec = fig.to_dict()
+    points = spec["data"]["values"]
+    assert {(p["group"], p["wave"]) for p in points} == {
+        (g, w) for g in ("Participants", "Comparison") for w in ("2025-Q1", "2025-Q2", "2025-Q3")}
+    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    assert line["encoding"]["color"]["scale"]["range"] == [PARTICIPANTS, COMPARISON]
+    assert line["encoding"]["strokeDash"]["scale"]["range"] == [[1, 0], [7, 4]]
+    assert "(points)" in line["encoding"]["y"]["title"]
+    bands = [layer for layer in spec["layer"] if layer["mark"]["type"] == "area"]
+    assert [b["mark"]["color"] for b in bands] == [PARTICIPANTS, COMPARISON]
+    first = next(p for p in points if p["group"] == "Participants" and p["wave"] == "2025-Q1")
+    assert (first["low"], first["mean"], first["high"]) == (38.0, 40.0, 42.0)
+    # the hidden wave keeps its place on the axis, marked insufficient, with no number
+    assert line["encoding"]["x"]["scale"]["domain"][-1] == "2025-Q4"
+    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
+    assert marked and marked[0]["data"]["values"] == [{"wave": "2025-Q4"}]
+    assert chart.alt and "fewer than 5 people" in chart.alt
     # the download keeps the label, not the number
     hidden = chart.table.loc[chart.table["status"] == "insufficient"]
     assert hidden["mean"].isna().all() and hidden["n"].isna().all()
+
+
+def test_trend_figure_with_nothing_to_show_says_so():
+    table = descriptives().assign(status="insufficient", suppressed=True)
+    fig = trend_figure(table, "cbi_work", k=5).figure
+    assert not _contains_secret(fig)
+    assert "Not enough people" in fig.to_json() and "layer" not in fig.to_dict()
 
 
 def test_forest_figure_zero_line_and_no_hidden_estimate():
@@ -109,12 +132,36 @@ def test_distribution_uses_precomputed_quantiles_not_points():
              median=30, q3=40, p95=60, status="ok"),
         dict(wave="2025-Q1", wave_index=0, group="comparison", n=SECRET_N, p05=SECRET,
              q1=SECRET, median=SECRET, q3=SECRET, p95=SECRET, status="insufficient"),
+        dict(wave="2025-Q2", wave_index=1, group="participants", n=12, p05=np.nan, q1=22,
+             median=31, q3=41, p95=np.nan, status="ok"),
     ])
-    fig = distribution_figure(q, "cbi_work").figure
-    boxes = [t for t in fig.data if t.type == "box"]
-    assert len(boxes) == 1 and boxes[0].boxpoints is False
-    assert boxes[0].y is None, "a box built from quantiles carries no individual scores"
+    chart = distribution_figure(q, "cbi_work", k=5)
+    fig = chart.figure
+    assert isinstance(fig, VegaLite), "Impact draws its charts without plotly"
     assert not _contains_secret(fig)
+    spec = fig.to_dict()
+    points = spec["data"]["values"]
+    # one box per shown group and wave, made of the five summaries: no individual scores
+    assert [(p["group"], p["wave"]) for p in points] == [("Participants", "2025-Q1"),
+                                                         ("Participants", "2025-Q2")]
+    numbers = {key for p in points for key, v in p.items() if isinstance(v, float)}
+    assert numbers == {"low", "q1", "median", "q3", "high"}
+    assert [points[0][f] for f in ("low", "q1", "median", "q3", "high")] == [10, 20, 30, 40, 60]
+    # no tails for a small group: the whiskers stop at the box and the tooltip says why
+    assert (points[1]["low"], points[1]["high"]) == (22, 41)
+    assert "not drawn" in points[1]["whisker_text"]
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks[:4] == ["rule", "rule", "bar", "tick"], "whiskers, box and median"
+    box = spec["layer"][2]["encoding"]
+    assert (box["y"]["field"], box["y2"]["field"]) == ("q1", "q3")
+    assert box["xOffset"]["field"] == "group", "the groups side by side in each wave"
+    assert box["color"]["scale"]["range"] == [PARTICIPANTS, COMPARISON]
+    hovers = _hovers(fig)
+    assert hovers and all("n = " in h for h in hovers)
+    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
+    assert marked and marked[0]["data"]["values"] == [{"wave": "2025-Q1"}]
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden[["n", "p05", "q1", "median", "q3", "p95"]].isna().all().all()
 
 
 def test_bar_charts_hatch_insufficient_without_numbers():
