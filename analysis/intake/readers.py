@@ -16,10 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -326,15 +323,13 @@ def decode(data: bytes, file_name: str, workdir: str | Path) -> DecodedFile:
     binary = _sniff_binary(data, file_name)
     if binary is not None:
         return DecodedFile(file_name, None, problems=(binary,))
-    plain = _plain_utf8(data)
-    # Already what DuckDB reads (UTF-8, no byte-order mark, no carriage return, no NUL):
-    # the original bytes are written as they are, not decoded, normalised and encoded
-    # again, while the line lengths are measured (both release the GIL).
-    with _written_meanwhile(data if plain else None, target):
-        too_big = limits.text_problem(data, file_name)
+    too_big = limits.text_problem(data, file_name)
     if too_big is not None:
         return DecodedFile(file_name, None, problems=(too_big,))
-    if plain:
+    if _plain_utf8(data):
+        # Already what DuckDB reads (UTF-8, no byte-order mark, no carriage return, no
+        # NUL): the original bytes are written as they are, not decoded, normalised and
+        # encoded again; only the header line is looked at here.
         return _decode_plain(data, file_name, target)
     decoded = _decode_text(data)
     if decoded is None or "\x00" in decoded[0]:
@@ -401,42 +396,13 @@ def _header_text(data: bytes) -> str:
         size *= 4
 
 
-@contextmanager
-def _written_meanwhile(data: bytes | None, target: Path) -> Iterator[None]:
-    """Write ``data`` (unless None) to ``target`` in a thread while the body runs; the
-    write has finished (or its error is raised) when the block ends.
-
-    Writing a 100 MB upload and scanning its lines each take a few tenths of a second;
-    done at once they take the longer of the two.
-    """
-    if data is None:
-        yield
-        return
-    failed: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            target.write_bytes(data)
-        except BaseException as error:  # raised again in the caller's thread
-            failed.append(error)
-
-    writer = threading.Thread(target=write, name="upload-write", daemon=True)
-    writer.start()
-    try:
-        yield
-    finally:
-        writer.join()
-    if failed:
-        raise failed[0]
-
-
 def _decode_plain(data: bytes, file_name: str, target: Path) -> DecodedFile:
-    """:func:`decode` for a file :func:`_plain_utf8` accepts, its bytes already written to
-    ``target`` by :func:`decode` (same result, no copy)."""
+    """:func:`decode` for a file :func:`_plain_utf8` accepts (same result, no copy)."""
     header = _read_header(_header_text(data), file_name, "utf-8")
     if isinstance(header, DecodedFile):
         return header
     headers, delimiter = header
+    target.write_bytes(data)
     return DecodedFile(file_name, target, headers, delimiter, "utf-8", False)
 
 
