@@ -69,7 +69,9 @@ class ItemCodes:
     cast_last: bool
 
     def sql(self, column: str) -> str:
-        lookup = f"$codes_{self.key}[list_position($answers_{self.key}, {column})]"
+        # TINYINT codes, as the cast gives and the column stores: no cast of the result.
+        lookup = (f"CAST($codes_{self.key} AS TINYINT[])"
+                  f"[list_position($answers_{self.key}, {column})]")
         cast = f"TRY_CAST({column} AS TINYINT)"
         if not self.answers:
             return cast
