@@ -89,7 +89,8 @@ def vega_spec(title: str, body: Mapping[str, Any], *, height: int | None = None,
 def vega_empty(title: str, message: str) -> dict[str, Any]:
     """A Vega-Lite chart holding only ``message`` (nothing to draw)."""
     return vega_spec(title, {"data": {"values": [{"message": message}]},
-                             "mark": {"type": "text", "fontSize": 15, "color": "#555555"},
+                             "mark": {"type": "text", "fontSize": 15, "color": "#555555",
+                                      "tooltip": None},
                              "encoding": {"text": {"field": "message"}}}, height=200)
 
 
@@ -99,8 +100,9 @@ def vega_insufficient(field: str, labels: Sequence[str], position: Mapping[str, 
     show), with no number attached: at the foot of the plot, or (``horizontal``) at the
     left of each row. ``position`` is the category channel's encoding (``x``, or ``y``
     when horizontal), so the label sits where the hidden row would have been."""
+    # no automatic tooltip (Streamlit's theme gives every mark one): the word says it all
     mark: dict[str, Any] = {"type": "text", "text": "insufficient", "color": "#555555",
-                            "fontSize": 11}
+                            "fontSize": 11, "tooltip": None}
     mark.update({"align": "left", "dx": 4, "x": 0} if horizontal
                 else {"baseline": "bottom", "y": {"expr": "height"}})
     return {"data": {"values": [{field: str(label)} for label in labels]}, "mark": mark,

@@ -195,7 +195,7 @@ def _band_layers(x: dict) -> list[dict]:
     # one band per group in a fixed colour: a band on the shared colour scale would merge
     # into (and, unlisted, switch off) the lines' legend
     return [
-        {"mark": {"type": "area", "opacity": 0.15, "color": GROUP_COLOURS[group]},
+        {"mark": {"type": "area", "opacity": 0.15, "color": GROUP_COLOURS[group], "tooltip": None},
          "transform": [{"filter": {"and": [{"field": "group", "equal": GROUP_LABELS[group]},
                                            "datum.low !== null"]}}],
          "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"},
@@ -267,7 +267,7 @@ def _change_spec(points: list[dict], order: list[str], hidden: list[str], title:
                  unit: str, digits: int) -> dict:
     x = _wave_axis(order)
     layers: list[dict] = _band_layers(x) + [
-        {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333"},
+        {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333", "tooltip": None},
          "encoding": {"y": {"datum": 0}}},
         {"mark": {"type": "line", "strokeWidth": 3, "point": {"size": 90, "filled": True}},
          "encoding": {
@@ -301,10 +301,11 @@ def _gap_layers(points: list[dict], digits: int, unit: str) -> list[dict]:
     gap = {"wave": p["wave"], "p": p["change"], "c": c["change"], "mid": (p["change"] + c["change"]) / 2,
            "text": [f"gap {p['change'] - c['change']:+.{digits}f} {unit}", "= program effect"]}
     x = {"field": "wave", "type": "ordinal"}
-    return [{"data": {"values": [gap]}, "mark": {"type": "rule", "color": "#333333", "strokeWidth": 2},
+    return [{"data": {"values": [gap]},
+             "mark": {"type": "rule", "color": "#333333", "strokeWidth": 2, "tooltip": None},
              "encoding": {"x": x, "y": {"field": "c", "type": "quantitative"}, "y2": {"field": "p"}}},
             {"data": {"values": [gap]},
              "mark": {"type": "text", "align": "left", "dx": 10, "color": "#333333", "fontSize": 12,
-                      "lineHeight": 15},
+                      "lineHeight": 15, "tooltip": None},
              "encoding": {"x": x, "y": {"field": "mid", "type": "quantitative"},
                           "text": {"field": "text"}}}]
