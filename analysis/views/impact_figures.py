@@ -15,6 +15,7 @@ from analysis.views.figure_base import (
     NEUTRAL,
     PARTICIPANTS,
     Chart,
+    VegaLite,
     apply_layout,
     download_table,
     empty_figure,
@@ -26,6 +27,8 @@ from analysis.views.figure_base import (
     outcome_label,
     outcome_unit,
     reference_line,
+    vega_empty,
+    vega_spec,
     visible,
     wrap_label,
 )
@@ -192,34 +195,65 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
 def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Love plot: standardized mean differences before and after weighting, ±0.1 band."""
     rows = visible(balance).dropna(subset=["smd_before"]) if not balance.empty else balance
-    fig = new_figure()
-    if not rows.empty:
-        order = [_covariate_label(c) for c in
-                 rows.assign(a=rows["smd_before"].abs()).sort_values("a")["covariate"]]
-        fig.add_vrect(x0=-0.1, x1=0.1, fillcolor="#DDDDDD", opacity=0.5, line_width=0,
-                      annotation_text="±0.1", annotation_position="top left")
-        n_text = _n_text(balance)
-        for column, name, colour, symbol in (("smd_before", "Before weighting", COMPARISON, "circle-open"),
-                                             ("smd_after", "After weighting", PARTICIPANTS, "circle")):
-            if column not in rows.columns:
-                continue
-            fig.add_scatter(x=rows[column], y=[_covariate_label(c) for c in rows["covariate"]],
-                            mode="markers", name=name,
-                            marker=dict(color=colour, size=11, symbol=symbol, line=dict(width=2)),
-                            hovertemplate=(f"%{{y}}<br>{name.lower()}: %{{x:+.2f}} SD"
-                                           f"{n_text}<extra></extra>"))
-        fig.update_yaxes(categoryorder="array", categoryarray=order, tickvals=order,
-                         ticktext=[wrap_label(str(c), 32) for c in order])
-    else:
-        empty_figure(fig, "Balance cannot be shown for the current selection.")
-    reference_line(fig, "x", 0, dict(color="#333333", width=1))
-    apply_layout(fig, "Were the groups alike at the start?",
-                 "Difference at the start<br>(standard deviations)", "",
-                 height=max(320, 120 + 44 * len(rows)))
+    title = "Were the groups alike at the start?"
+    spec = (_love_spec(rows, _n_text(balance), title) if not rows.empty
+            else vega_empty(title, "Balance cannot be shown for the current selection."))
     alt = ("Dot plot of how different participants and comparison were in each background "
            "characteristic, before and after weighting, with a shaded band from -0.1 to 0.1 "
            "marking good balance.")
-    return Chart("balance", fig, alt, download_table(balance), takeaway, how_to_read)
+    return Chart("balance", VegaLite(spec), alt, download_table(balance), takeaway, how_to_read)
+
+
+#: A category label wrapped at spaces onto lines of at most about 24 characters (Vega draws
+#: an array as lines), so long names fit a phone without being cut mid-word.
+_WRAPPED_AXIS = {"labelExpr": "split(trim(replace(datum.label, regexp('(.{1,24})( +|$)', 'g'), "
+                                "'$1\\n')), '\\n')",
+                 "labelLimit": 200, "labelOverlap": False}
+
+
+#: Height per category row (room for three lines of label): a fixed pixel height drew the
+#: rows squeezed together in Streamlit.
+_ROW_STEP = {"step": 46}
+
+
+def _love_spec(rows: pd.DataFrame, n_text: str, title: str) -> dict:
+    """The love plot's spec: one point per covariate and weighting, largest imbalance on top."""
+    points = [dict(covariate=_covariate_label(c), weighting=name, smd=round(float(v), 6),
+                   smd_text=f"{v:+.2f} SD", n_text=n_text)
+              for column, name in (("smd_before", "Before weighting"), ("smd_after", "After weighting"))
+              if column in rows.columns
+              for c, v in zip(rows["covariate"], rows[column]) if pd.notna(v)]
+    order = [_covariate_label(c) for c in
+             rows.assign(a=rows["smd_before"].abs()).sort_values("a", ascending=False)["covariate"]]
+    names = ["Before weighting", "After weighting"]
+    # one above the other: side by side they overflow a phone
+    legend = {"field": "weighting", "type": "nominal", "title": None,
+              "legend": {"orient": "top", "direction": "vertical"}}
+    x = {"field": "smd", "type": "quantitative",
+         "title": ["Difference at the start (standard deviations)",
+                   "shaded: within ±0.1, well balanced"]}
+    layers = [
+        {"data": {"values": [{"x": -0.1, "x2": 0.1}]},
+         "mark": {"type": "rect", "color": "#DDDDDD", "opacity": 0.5},
+         "encoding": {"x": {"field": "x", "type": "quantitative"}, "x2": {"field": "x2"}}},
+        {"data": {"values": [{"x": -0.1}, {"x": 0.1}]},
+         "mark": {"type": "rule", "color": "#999999", "strokeDash": [4, 3]},
+         "encoding": {"x": {"field": "x", "type": "quantitative"}}},
+        {"mark": {"type": "rule", "color": "#333333"}, "encoding": {"x": {"datum": 0}}},
+        {"mark": {"type": "point", "filled": True, "size": 110, "strokeWidth": 2},
+         "encoding": {
+             "x": x,
+             "y": {"field": "covariate", "type": "nominal", "title": None,
+                   "scale": {"domain": order}, "axis": _WRAPPED_AXIS},
+             # before: an open orange ring; after: a filled blue dot (one legend for both)
+             "stroke": {**legend, "scale": {"domain": names, "range": [COMPARISON, PARTICIPANTS]}},
+             "fill": {**legend, "scale": {"domain": names, "range": ["#FFFFFF", PARTICIPANTS]}},
+             "tooltip": [{"field": "covariate", "title": "Characteristic"},
+                         {"field": "weighting", "title": "Weighting"},
+                         {"field": "smd_text", "title": "Difference"},
+                         {"field": "n_text", "title": "People"}]}},
+    ]
+    return vega_spec(title, {"data": {"values": points}, "layer": layers, "height": _ROW_STEP})
 
 
 def _covariate_label(name: str) -> str:
@@ -242,8 +276,8 @@ def _n_text(table: pd.DataFrame) -> str:
         if not shown.empty and shown["n_participants"].notna().any():
             n1 = int(shown["n_participants"].dropna().iloc[0])
             n0 = int(shown["n_comparison"].dropna().iloc[0])
-            return f"<br>n = {n1:,} participants, {n0:,} comparison"
-    return "<br>n: see table"
+            return f"n = {n1:,} participants, {n0:,} comparison"
+    return "n: see table"
 
 
 def dose_response_figure(dose: pd.DataFrame, outcome: str,

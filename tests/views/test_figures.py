@@ -188,6 +188,42 @@ def test_every_figure_has_alt_hover_n_and_no_hidden_value(builder):
         assert "n = " in hover or "n:" in hover or "insufficient" in hover, hover
 
 
+def _layer(spec: dict, mark: str) -> dict:
+    return next(layer for layer in spec["layer"] if layer["mark"]["type"] == mark)
+
+
+def test_love_figure_orders_by_imbalance_and_hides_suppressed_covariates():
+    balance = pd.DataFrame({
+        "covariate": ["site=A", "baseline cbi_work", "role=nurse", "site=Tiny"],
+        "smd_before": [0.3, -0.5, 0.05, SECRET], "smd_after": [0.05, -0.02, np.nan, SECRET],
+        "n_participants": [40, 40, 40, SECRET_N], "n_comparison": [80, 80, 80, 80],
+        "status": ["ok", "ok", "ok", "insufficient"]})
+    chart = love_figure(balance)
+    fig = chart.figure
+    assert isinstance(fig, VegaLite) and chart.key == "balance"
+    assert not _contains_secret(fig)
+    spec = fig.to_dict()
+    points = _layer(spec, "point")
+    # largest imbalance before weighting on top, in words
+    assert points["encoding"]["y"]["scale"]["domain"] == [
+        "Baseline work-related burnout", "Practice: A", "Role: nurse"]
+    assert points["encoding"]["stroke"]["scale"]["range"] == [COMPARISON, PARTICIPANTS]
+    values = spec["data"]["values"]
+    assert len(values) == 5, "a missing difference after weighting is not drawn"
+    assert {(v["covariate"], v["weighting"], v["smd_text"]) for v in values} >= {
+        ("Practice: A", "Before weighting", "+0.30 SD"), ("Practice: A", "After weighting", "+0.05 SD")}
+    hovers = _hovers(fig)
+    assert len(hovers) == 5 and all("n = 40 participants, 80 comparison" in h for h in hovers)
+    # the ±0.1 guides and the zero line
+    guides = [layer["data"]["values"] for layer in spec["layer"] if "data" in layer]
+    assert [{"x": -0.1, "x2": 0.1}] in guides and [{"x": -0.1}, {"x": 0.1}] in guides
+    assert {"datum": 0} in [layer["encoding"]["x"] for layer in spec["layer"]]
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["smd_before"].isna().all() and hidden["n_participants"].isna().all()
+    empty = love_figure(balance.iloc[0:0]).figure
+    assert "Balance cannot be shown" in empty.to_json()
+
+
 def change_table() -> pd.DataFrame:
     rows = []
     for i, wave in enumerate(["2025-Q2", "2025-Q3"], start=1):
