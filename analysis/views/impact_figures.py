@@ -20,7 +20,6 @@ from analysis.views.figure_base import (
     download_table,
     empty_figure,
     hidden_labels,
-    insufficient_bars,
     lower_first,
     new_figure,
     outcome_digits,
@@ -28,6 +27,7 @@ from analysis.views.figure_base import (
     outcome_unit,
     reference_line,
     vega_empty,
+    vega_insufficient,
     vega_spec,
     visible,
     wrap_label,
@@ -283,36 +283,69 @@ def _n_text(table: pd.DataFrame) -> str:
 def dose_response_figure(dose: pd.DataFrame, outcome: str,
                          k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Mean change from baseline by dose band (sessions attended), with 95% intervals."""
-    label, unit = outcome_label(outcome), outcome_unit(outcome)
+    label = outcome_label(outcome)
     rows = dose.loc[dose["outcome"] == outcome] if "outcome" in dose.columns else dose
     if "dose_band" in rows.columns:
         rows = rows.loc[rows["dose_band"].astype(str) != "all"]
-    fig = new_figure()
     shown = visible(rows).dropna(subset=["mean_change"])
-    if not shown.empty:
-        has_ci = {"ci_low", "ci_high"} <= set(shown.columns)
-        fig.add_bar(
-            x=shown["dose_band"], y=shown["mean_change"], name="Average change since baseline",
-            marker_color=PARTICIPANTS,
-            error_y=dict(type="data", symmetric=False,
-                         array=(shown["ci_high"] - shown["mean_change"]) if has_ci else None,
-                         arrayminus=(shown["mean_change"] - shown["ci_low"]) if has_ci else None),
-            customdata=shown[["n"]].to_numpy(),
-            hovertemplate=(f"%{{x}} sessions<br>average change %{{y:+.1f}} {unit}"
-                           "<br>n = %{customdata[0]:,.0f} people<extra></extra>"))
     gaps = hidden_labels(rows, ["dose_band"])
-    height = float(np.nanmax(np.abs(shown["mean_change"]))) if not shown.empty else 1.0
-    insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, "dose_band"]), height, k)
+    hidden = [str(b) for b in gaps.loc[gaps["status"] == INSUFFICIENT, "dose_band"]]
     # The per-session slope is in the takeaway, beside what the bars show; a title
     # quoting the straight line alone read as contradicting the bars.
     title = "Change by sessions attended"
-    if not fig.data:
-        empty_figure(fig, "Not enough participants to show change by sessions attended.")
-    apply_layout(fig, title, "Sessions attended (band)", f"Change since baseline ({unit})")
-    fig.update_xaxes(type="category")
+    bands = [b for b in dict.fromkeys(rows["dose_band"].astype(str)) if b in hidden
+             or b in set(shown["dose_band"].astype(str))] if len(rows) else []
+    spec = (_dose_spec(shown, bands, hidden, title, outcome, k) if len(shown) or hidden
+            else vega_empty(title, "Not enough participants to show change by sessions attended."))
     alt = (f"Bar chart of the average change in {label.lower()} since baseline for people who "
            "attended 0, 1–2, 3–5 and 6 or more sessions, with 95% intervals.")
-    return Chart("dose_response", fig, alt, download_table(rows), takeaway, how_to_read)
+    return Chart("dose_response", VegaLite(spec), alt, download_table(rows), takeaway, how_to_read)
+
+
+def _dose_spec(shown: pd.DataFrame, bands: list[str], hidden: list[str], title: str,
+               outcome: str, k: int | None) -> dict:
+    """Bars of the mean change per band drawn, each with its interval; hidden bands keep
+    their place on the axis, marked insufficient."""
+    unit, digits = outcome_unit(outcome), outcome_digits(outcome)
+    has_ci = {"ci_low", "ci_high"} <= set(shown.columns)
+    bars = []
+    for _, row in shown.iterrows():
+        m = float(row["mean_change"])
+        lo, hi = (row["ci_low"], row["ci_high"]) if has_ci else (np.nan, np.nan)
+        ci = pd.notna(lo) and pd.notna(hi)
+        bars.append(dict(
+            band=str(row["dose_band"]), change=round(m, 6),
+            low=round(float(lo), 6) if ci else None, high=round(float(hi), 6) if ci else None,
+            band_text=f"{row['dose_band']} sessions", change_text=f"{m:+.{digits}f} {unit}",
+            interval_text=f"{lo:+.{digits}f} to {hi:+.{digits}f}" if ci else "",
+            n_text=f"n = {int(row['n']):,} people" if pd.notna(row.get("n")) else "n: see table"))
+    x = {"field": "band", "type": "ordinal", "title": "Sessions attended (band)",
+         "scale": {"domain": bands},
+         "axis": {"labelAngle": 0}}
+    y_title = f"Change since baseline ({unit})"  # on both layers, or the titles are joined
+    layers: list[dict] = [
+        {"mark": {"type": "bar", "color": PARTICIPANTS, "width": {"band": 0.7}},
+         "encoding": {"x": x, "y": {"field": "change", "type": "quantitative", "title": y_title},
+                      "tooltip": [{"field": "band_text", "title": "Sessions attended"},
+                                  {"field": "change_text", "title": "Average change"},
+                                  {"field": "interval_text", "title": "95% interval"},
+                                  {"field": "n_text", "title": "People"}]}},
+        {"mark": {"type": "errorbar", "ticks": {"color": "#333333", "size": 14},
+                  "rule": {"color": "#333333", "strokeWidth": 1.5}},
+         "transform": [{"filter": "datum.low !== null"}],
+         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative", "title": y_title},
+                      "y2": {"field": "high"}}},
+        {"mark": {"type": "rule", "color": "#333333"}, "encoding": {"y": {"datum": 0}}},
+    ]
+    if hidden:
+        marker = vega_insufficient("band", hidden, x)
+        who = f"fewer than {k} people" if k else "too few people"
+        for value in marker["data"]["values"]:
+            value["why"] = f"insufficient — {who}; not shown"
+        marker["encoding"]["tooltip"] = [{"field": "band", "title": "Sessions attended"},
+                                         {"field": "why", "title": "Change"}]
+        layers.append(marker)
+    return vega_spec(title, {"data": {"values": bars}, "layer": layers}, height=420)
 
 
 def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:

@@ -224,6 +224,36 @@ def test_love_figure_orders_by_imbalance_and_hides_suppressed_covariates():
     assert "Balance cannot be shown" in empty.to_json()
 
 
+def test_dose_response_keeps_hidden_bands_in_place_without_numbers():
+    dose = pd.DataFrame({
+        "outcome": ["cbi_work"] * 5, "dose_band": ["0", "1–2", "3–5", "6+", "all"],
+        "n": pd.array([40, SECRET_N, 30, 25, 100], "Int64"),
+        "mean_change": [1.0, SECRET, -2.0, -4.0, -1.0], "ci_low": [0.0, SECRET, -3.5, -6.0, -2.0],
+        "ci_high": [2.0, SECRET, -0.5, -2.0, 0.0],
+        "status": ["ok", "insufficient", "ok", "ok", "ok"]})
+    chart = dose_response_figure(dose, "cbi_work", k=5)
+    fig = chart.figure
+    assert isinstance(fig, VegaLite) and chart.key == "dose_response"
+    assert not _contains_secret(fig)
+    spec = fig.to_dict()
+    bars = _layer(spec, "bar")
+    assert bars["encoding"]["x"]["scale"]["domain"] == ["0", "1–2", "3–5", "6+"], \
+        "the hidden band keeps its place; the 'all' row is not a band"
+    assert bars["mark"]["color"] == PARTICIPANTS and "(points)" in bars["encoding"]["y"]["title"]
+    assert [(v["band"], v["change"], v["low"], v["high"]) for v in spec["data"]["values"]] == [
+        ("0", 1.0, 0.0, 2.0), ("3–5", -2.0, -3.5, -0.5), ("6+", -4.0, -6.0, -2.0)]
+    assert _layer(spec, "errorbar")["encoding"]["y2"] == {"field": "high"}
+    assert {"datum": 0} in [layer["encoding"].get("y") for layer in spec["layer"]]
+    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
+    assert marked and [v["band"] for v in marked[0]["data"]["values"]] == ["1–2"]
+    hovers = _hovers(fig)
+    assert sum("n = " in h for h in hovers) == 3 and "fewer than 5 people" in hovers[-1]
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["mean_change"].isna().all() and hidden["n"].isna().all()
+    nothing = dose_response_figure(dose.iloc[0:0], "cbi_work", k=5).figure
+    assert "Not enough participants" in nothing.to_json()
+
+
 def change_table() -> pd.DataFrame:
     rows = []
     for i, wave in enumerate(["2025-Q2", "2025-Q3"], start=1):
