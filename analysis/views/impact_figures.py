@@ -351,40 +351,76 @@ def _dose_spec(shown: pd.DataFrame, bands: list[str], hidden: list[str], title: 
 def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Smallest difference each outcome's data could reliably detect, beside the observed one."""
     rows = visible(mde)
-    fig = new_figure()
     # in standard deviations of the baseline score, so that 0–100 and 1–5 scales share the axis
     standardized = {"mde_d", "baseline_sd"} <= set(rows.columns)
     value = "mde_d" if standardized else ("mde_points" if "mde_points" in rows.columns else None)
-    if value and not rows.empty:
-        labels = [outcome_label(o) for o in rows["outcome"]]
-        units = [outcome_unit(o) for o in rows["outcome"]]
-        custom = np.c_[rows.get("n_participants", pd.Series(np.nan, index=rows.index)).astype("Float64"),
-                       rows.get("n_comparison", pd.Series(np.nan, index=rows.index)).astype("Float64"),
-                       units, rows.get("mde_points", pd.Series(np.nan, index=rows.index)).astype("Float64")]
-        what = "SD" if standardized else "%{customdata[2]}"
-        fig.add_bar(y=labels, x=rows[value], orientation="h", name="Smallest detectable difference",
-                    marker_color=NEUTRAL, customdata=custom,
-                    hovertemplate=(f"%{{y}}<br>smallest detectable difference %{{x:.2f}} {what}"
-                                   " (%{customdata[3]:.2f} %{customdata[2]})"
-                                   "<br>n = %{customdata[0]:,.0f} participants, "
-                                   "%{customdata[1]:,.0f} comparison<extra></extra>"))
-        if "observed" in rows.columns:
-            observed = rows["observed"].abs() / (rows["baseline_sd"] if standardized else 1.0)
-            fig.add_scatter(y=labels, x=observed, mode="markers",
-                            name="Difference observed (size)", customdata=custom,
-                            marker=dict(color=PARTICIPANTS, size=12, symbol="diamond"),
-                            hovertemplate=(f"%{{y}}<br>observed difference %{{x:.2f}} {what}"
-                                           "<br>n = %{customdata[0]:,.0f} participants, "
-                                           "%{customdata[1]:,.0f} comparison<extra></extra>"))
-    else:
-        empty_figure(fig, "Not enough people to judge what this data could detect.")
-    apply_layout(fig, "What size of difference could this data detect?",
-                 "Difference (standard deviations of the baseline score)" if standardized
-                 else "Difference (outcome points)", "", height=max(300, 90 + 40 * len(rows)))
+    title = "What size of difference could this data detect?"
+    shown = rows.dropna(subset=[value]) if value else rows.iloc[0:0]
+    gaps = hidden_labels(mde, ["outcome"])
+    hidden = [outcome_label(o) for o in gaps.loc[gaps["status"] == INSUFFICIENT, "outcome"]]
+    spec = (_mde_spec(shown, value, standardized, hidden, title) if value and not shown.empty
+            else vega_empty(title, "Not enough people to judge what this data could detect."))
     alt = ("Horizontal bars of the smallest difference between participants and comparison "
            "the data could detect with 80% power per outcome, with the observed difference as "
            "a diamond.")
-    return Chart("mde", fig, alt, download_table(mde), takeaway, how_to_read)
+    return Chart("mde", VegaLite(spec), alt, download_table(mde), takeaway, how_to_read)
+
+
+def _mde_spec(shown: pd.DataFrame, value: str, standardized: bool, hidden: list[str],
+              title: str) -> dict:
+    """One bar per outcome drawn (its smallest detectable difference) with the observed
+    difference as a diamond; outcomes too small to show marked insufficient in their row."""
+    rows = []
+    for _, row in shown.iterrows():
+        unit = outcome_unit(row["outcome"])
+        what = "SD" if standardized else unit
+        mde, points = float(row[value]), row.get("mde_points")
+        observed = row.get("observed")
+        if pd.notna(observed):
+            observed = abs(float(observed)) / (float(row["baseline_sd"]) if standardized else 1.0)
+        rows.append(dict(
+            outcome=outcome_label(row["outcome"]), mde=round(mde, 6),
+            mde_text=f"{mde:.2f} {what}" + (f" ({float(points):.2f} {unit})"
+                                             if standardized and pd.notna(points) else ""),
+            observed=round(observed, 6) if pd.notna(observed) else None,
+            observed_text=f"{observed:.2f} {what}" if pd.notna(observed) else "",
+            n_text=_pair_n(row.get("n_participants"), row.get("n_comparison"))))
+    names = ["Smallest detectable difference", "Difference observed (size)"]
+    # one legend for both layers; its observed entry drawn as a diamond, like the mark
+    colour = {"title": None, "scale": {"domain": names, "range": [NEUTRAL, PARTICIPANTS]},
+              "legend": {"orient": "top", "direction": "vertical", "labelLimit": 300,
+                         "symbolType": {"expr": f"datum.value === '{names[1]}' ? 'diamond' : 'square'"}}}
+    y = {"field": "outcome", "type": "nominal", "title": None,
+         "scale": {"domain": [*dict.fromkeys([r["outcome"] for r in rows] + hidden)]},
+         "axis": _WRAPPED_AXIS}
+    x = {"type": "quantitative",
+         "title": ["Difference (standard deviations", "of the baseline score)"] if standardized
+         else "Difference (outcome points)"}
+    people = {"field": "n_text", "title": "People"}
+    layers = [
+        {"mark": {"type": "bar", "height": {"band": 0.6}},
+         "encoding": {"y": y, "x": {"field": "mde", **x}, "color": {"datum": names[0], **colour},
+                      "tooltip": [{"field": "outcome", "title": "Outcome"},
+                                  {"field": "mde_text", "title": "Smallest detectable difference"},
+                                  people]}},
+        {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150,
+                  "stroke": "#FFFFFF", "strokeWidth": 1},
+         "transform": [{"filter": "datum.observed !== null"}],
+         "encoding": {"y": y, "x": {"field": "observed", **x}, "color": {"datum": names[1], **colour},
+                      "tooltip": [{"field": "outcome", "title": "Outcome"},
+                                  {"field": "observed_text", "title": "Observed difference"},
+                                  people]}},
+    ]
+    if hidden:
+        layers.append(vega_insufficient("outcome", hidden, y, horizontal=True))
+    return vega_spec(title, {"data": {"values": rows}, "layer": layers, "height": _ROW_STEP})
+
+
+def _pair_n(n_participants: object, n_comparison: object) -> str:
+    """"n = 40 participants, 80 comparison" (or where to find them when not given)."""
+    if pd.notna(n_participants) and pd.notna(n_comparison):
+        return f"n = {int(n_participants):,} participants, {int(n_comparison):,} comparison"
+    return "n: see table"
 
 
 def event_study_figure(event: pd.DataFrame, outcome: str, takeaway: str = "", how_to_read: str = "") -> Chart:

@@ -254,6 +254,35 @@ def test_dose_response_keeps_hidden_bands_in_place_without_numbers():
     assert "Not enough participants" in nothing.to_json()
 
 
+def test_mde_figure_standardizes_and_marks_hidden_outcomes():
+    mde = pd.DataFrame({
+        "outcome": ["cbi_work", "miniz_burnout", "cbi_personal"],
+        "n_participants": pd.array([40, 40, SECRET_N], "Int64"), "n_comparison": [80, 80, 80],
+        "mde_d": [0.5, 0.5, SECRET], "baseline_sd": [20.0, 0.8, SECRET],
+        "mde_points": [10.0, 0.4, SECRET], "observed": [-4.0, 0.2, SECRET],
+        "status": ["ok", "ok", "insufficient"]})
+    chart = mde_figure(mde)
+    fig = chart.figure
+    assert isinstance(fig, VegaLite) and chart.key == "mde"
+    assert not _contains_secret(fig)
+    spec = fig.to_dict()
+    # in baseline SDs, so both scales share the axis; the observed difference as its size
+    assert [(v["mde"], v["observed"]) for v in spec["data"]["values"]] == [(0.5, 0.2), (0.5, 0.25)]
+    assert spec["data"]["values"][0]["mde_text"] == "0.50 SD (10.00 points)"
+    bar, point = _layer(spec, "bar"), _layer(spec, "point")
+    assert bar["encoding"]["color"]["scale"]["range"] == ["#009E73", PARTICIPANTS]  # Okabe-Ito green
+    assert point["mark"]["shape"] == "diamond"
+    assert "baseline score" in " ".join(bar["encoding"]["x"]["title"])
+    assert bar["encoding"]["y"]["scale"]["domain"][-1] == "Personal burnout"
+    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
+    assert marked and marked[0]["data"]["values"] == [{"outcome": "Personal burnout"}]
+    assert all("n = 40 participants, 80 comparison" in h for h in _hovers(fig))
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["mde_d"].isna().all() and hidden["n_participants"].isna().all()
+    nothing = mde_figure(mde.assign(status="insufficient")).figure
+    assert "Not enough people" in nothing.to_json() and not _contains_secret(nothing)
+
+
 def change_table() -> pd.DataFrame:
     rows = []
     for i, wave in enumerate(["2025-Q2", "2025-Q3"], start=1):
