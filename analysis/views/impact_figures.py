@@ -213,7 +213,7 @@ _WRAPPED_AXIS = {"labelExpr": "split(trim(replace(datum.label, regexp('(.{1,24})
 
 #: Height per category row (room for three lines of label): a fixed pixel height drew the
 #: rows squeezed together in Streamlit.
-_ROW_STEP = {"step": 46}
+_ROW_STEP = {"step": 50}
 
 
 def _love_spec(rows: pd.DataFrame, n_text: str, title: str) -> dict:
@@ -229,8 +229,8 @@ def _love_spec(rows: pd.DataFrame, n_text: str, title: str) -> dict:
     # one above the other: side by side they overflow a phone
     legend = {"field": "weighting", "type": "nominal", "title": None,
               "legend": {"orient": "top", "direction": "vertical"}}
-    x = {"field": "smd", "type": "quantitative",
-         "title": ["Difference at the start (standard deviations)",
+    x = {"field": "smd", "type": "quantitative", "scale": {"padding": 10},  # no dot cut at an edge
+         "title": ["Difference at the start", "(standard deviations)",
                    "shaded: within ±0.1, well balanced"]}
     layers = [
         {"data": {"values": [{"x": -0.1, "x2": 0.1}]},
@@ -240,7 +240,7 @@ def _love_spec(rows: pd.DataFrame, n_text: str, title: str) -> dict:
          "mark": {"type": "rule", "color": "#999999", "strokeDash": [4, 3]},
          "encoding": {"x": {"field": "x", "type": "quantitative"}}},
         {"mark": {"type": "rule", "color": "#333333"}, "encoding": {"x": {"datum": 0}}},
-        {"mark": {"type": "point", "filled": True, "size": 110, "strokeWidth": 2},
+        {"mark": {"type": "point", "filled": True, "opacity": 1, "size": 110, "strokeWidth": 2},
          "encoding": {
              "x": x,
              "y": {"field": "covariate", "type": "nominal", "title": None,
