@@ -234,12 +234,12 @@ def _love_spec(rows: pd.DataFrame, n_text: str, title: str) -> dict:
                    "shaded: within ±0.1, well balanced"]}
     layers = [
         {"data": {"values": [{"x": -0.1, "x2": 0.1}]},
-         "mark": {"type": "rect", "color": "#DDDDDD", "opacity": 0.5},
+         "mark": {"type": "rect", "color": "#DDDDDD", "opacity": 0.5, "tooltip": None},
          "encoding": {"x": {"field": "x", "type": "quantitative"}, "x2": {"field": "x2"}}},
         {"data": {"values": [{"x": -0.1}, {"x": 0.1}]},
-         "mark": {"type": "rule", "color": "#999999", "strokeDash": [4, 3]},
+         "mark": {"type": "rule", "color": "#999999", "strokeDash": [4, 3], "tooltip": None},
          "encoding": {"x": {"field": "x", "type": "quantitative"}}},
-        {"mark": {"type": "rule", "color": "#333333"}, "encoding": {"x": {"datum": 0}}},
+        {"mark": {"type": "rule", "color": "#333333", "tooltip": None}, "encoding": {"x": {"datum": 0}}},
         {"mark": {"type": "point", "filled": True, "opacity": 1, "size": 110, "strokeWidth": 2},
          "encoding": {
              "x": x,
@@ -323,29 +323,36 @@ def _dose_spec(shown: pd.DataFrame, bands: list[str], hidden: list[str], title: 
          "scale": {"domain": bands},
          "axis": {"labelAngle": 0}}
     y_title = f"Change since baseline ({unit})"  # on both layers, or the titles are joined
+    tooltip = [{"field": "band_text", "title": "Sessions attended"},
+               {"field": "change_text", "title": "Average change"},
+               {"field": "interval_text", "title": "95% interval"},
+               {"field": "n_text", "title": "People"}]
     layers: list[dict] = [
         {"mark": {"type": "bar", "color": PARTICIPANTS, "width": {"band": 0.7}},
          "encoding": {"x": x, "y": {"field": "change", "type": "quantitative", "title": y_title},
-                      "tooltip": [{"field": "band_text", "title": "Sessions attended"},
-                                  {"field": "change_text", "title": "Average change"},
-                                  {"field": "interval_text", "title": "95% interval"},
-                                  {"field": "n_text", "title": "People"}]}},
+                      "tooltip": tooltip}},
         {"mark": {"type": "errorbar", "ticks": {"color": "#333333", "size": 14},
                   "rule": {"color": "#333333", "strokeWidth": 1.5}},
          "transform": [{"filter": "datum.low !== null"}],
          "encoding": {"x": x, "y": {"field": "low", "type": "quantitative", "title": y_title},
-                      "y2": {"field": "high"}}},
-        {"mark": {"type": "rule", "color": "#333333"}, "encoding": {"y": {"datum": 0}}},
+                      "y2": {"field": "high"}, "tooltip": tooltip}},
+        {"mark": {"type": "rule", "color": "#333333", "tooltip": None}, "encoding": {"y": {"datum": 0}}},
     ]
     if hidden:
-        marker = vega_insufficient("band", hidden, x)
-        who = f"fewer than {k} people" if k else "too few people"
-        for value in marker["data"]["values"]:
-            value["why"] = f"insufficient — {who}; not shown"
-        marker["encoding"]["tooltip"] = [{"field": "band", "title": "Sessions attended"},
-                                         {"field": "why", "title": "Change"}]
-        layers.append(marker)
+        layers.append(_insufficient_layer("band", hidden, x, "Sessions attended", "Change", k))
     return vega_spec(title, {"data": {"values": bars}, "layer": layers}, height=420)
+
+
+def _insufficient_layer(field: str, labels: list[str], position: dict, label_title: str,
+                        value_title: str, k: int | None, horizontal: bool = False) -> dict:
+    """:func:`vega_insufficient` with a tooltip saying why (the label and no number)."""
+    layer = vega_insufficient(field, labels, position, horizontal=horizontal)
+    why = f"insufficient — {f'fewer than {k} people' if k else 'too few people'}; not shown"
+    for value in layer["data"]["values"]:
+        value["why"] = why
+    layer["encoding"]["tooltip"] = [{"field": field, "title": label_title},
+                                    {"field": "why", "title": value_title}]
+    return layer
 
 
 def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
@@ -403,7 +410,7 @@ def _mde_spec(shown: pd.DataFrame, value: str, standardized: bool, hidden: list[
                       "tooltip": [{"field": "outcome", "title": "Outcome"},
                                   {"field": "mde_text", "title": "Smallest detectable difference"},
                                   people]}},
-        {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150,
+        {"mark": {"type": "point", "shape": "diamond", "filled": True, "opacity": 1, "size": 150,
                   "stroke": "#FFFFFF", "strokeWidth": 1},
          "transform": [{"filter": "datum.observed !== null"}],
          "encoding": {"y": y, "x": {"field": "observed", **x}, "color": {"datum": names[1], **colour},
@@ -412,7 +419,8 @@ def _mde_spec(shown: pd.DataFrame, value: str, standardized: bool, hidden: list[
                                   people]}},
     ]
     if hidden:
-        layers.append(vega_insufficient("outcome", hidden, y, horizontal=True))
+        layers.append(_insufficient_layer("outcome", hidden, y, "Outcome", "Difference", None,
+                                          horizontal=True))
     return vega_spec(title, {"data": {"values": rows}, "layer": layers, "height": _ROW_STEP})
 
 

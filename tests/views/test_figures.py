@@ -247,7 +247,9 @@ def test_dose_response_keeps_hidden_bands_in_place_without_numbers():
     marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
     assert marked and [v["band"] for v in marked[0]["data"]["values"]] == ["1–2"]
     hovers = _hovers(fig)
-    assert sum("n = " in h for h in hovers) == 3 and "fewer than 5 people" in hovers[-1]
+    assert sum("n = " in h for h in hovers) == 6, "bars and their intervals"
+    assert [h for h in hovers if "n = " not in h] == [
+        "Sessions attended: 1–2\nChange: insufficient — fewer than 5 people; not shown"]
     hidden = chart.table.loc[chart.table["status"] == "insufficient"]
     assert hidden["mean_change"].isna().all() and hidden["n"].isna().all()
     nothing = dose_response_figure(dose.iloc[0:0], "cbi_work", k=5).figure
@@ -275,8 +277,11 @@ def test_mde_figure_standardizes_and_marks_hidden_outcomes():
     assert "baseline score" in " ".join(bar["encoding"]["x"]["title"])
     assert bar["encoding"]["y"]["scale"]["domain"][-1] == "Personal burnout"
     marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
-    assert marked and marked[0]["data"]["values"] == [{"outcome": "Personal burnout"}]
-    assert all("n = 40 participants, 80 comparison" in h for h in _hovers(fig))
+    assert marked and [v["outcome"] for v in marked[0]["data"]["values"]] == ["Personal burnout"]
+    hovers = _hovers(fig)
+    assert sum("n = 40 participants, 80 comparison" in h for h in hovers) == 4, "bars and diamonds"
+    assert [h for h in hovers if "n = " not in h] == [
+        "Outcome: Personal burnout\nDifference: insufficient — too few people; not shown"]
     hidden = chart.table.loc[chart.table["status"] == "insufficient"]
     assert hidden["mde_d"].isna().all() and hidden["n_participants"].isna().all()
     nothing = mde_figure(mde.assign(status="insufficient")).figure
