@@ -218,6 +218,8 @@ def test_love_figure_orders_by_imbalance_and_hides_suppressed_covariates():
     guides = [layer["data"]["values"] for layer in spec["layer"] if "data" in layer]
     assert [{"x": -0.1, "x2": 0.1}] in guides and [{"x": -0.1}, {"x": 0.1}] in guides
     assert {"datum": 0} in [layer["encoding"]["x"] for layer in spec["layer"]]
+    assert all(layer["mark"].get("tooltip", "") is None for layer in spec["layer"] if layer is not points), \
+        "the band and lines show no automatic tooltip of their own numbers"
     hidden = chart.table.loc[chart.table["status"] == "insufficient"]
     assert hidden["smd_before"].isna().all() and hidden["n_participants"].isna().all()
     empty = love_figure(balance.iloc[0:0]).figure
