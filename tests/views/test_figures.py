@@ -188,7 +188,7 @@ def test_every_figure_has_alt_hover_n_and_no_hidden_value(builder):
         assert "n = " in hover or "n:" in hover or "insufficient" in hover, hover
 
 
-def _layer(spec: dict, mark: str) -> dict:
+def _mark_layer(spec: dict, mark: str) -> dict:
     return next(layer for layer in spec["layer"] if layer["mark"]["type"] == mark)
 
 
@@ -203,7 +203,7 @@ def test_love_figure_orders_by_imbalance_and_hides_suppressed_covariates():
     assert isinstance(fig, VegaLite) and chart.key == "balance"
     assert not _contains_secret(fig)
     spec = fig.to_dict()
-    points = _layer(spec, "point")
+    points = _mark_layer(spec, "point")
     # largest imbalance before weighting on top, in words
     assert points["encoding"]["y"]["scale"]["domain"] == [
         "Baseline work-related burnout", "Practice: A", "Role: nurse"]
@@ -238,13 +238,13 @@ def test_dose_response_keeps_hidden_bands_in_place_without_numbers():
     assert isinstance(fig, VegaLite) and chart.key == "dose_response"
     assert not _contains_secret(fig)
     spec = fig.to_dict()
-    bars = _layer(spec, "bar")
+    bars = _mark_layer(spec, "bar")
     assert bars["encoding"]["x"]["scale"]["domain"] == ["0", "1–2", "3–5", "6+"], \
         "the hidden band keeps its place; the 'all' row is not a band"
     assert bars["mark"]["color"] == PARTICIPANTS and "(points)" in bars["encoding"]["y"]["title"]
     assert [(v["band"], v["change"], v["low"], v["high"]) for v in spec["data"]["values"]] == [
         ("0", 1.0, 0.0, 2.0), ("3–5", -2.0, -3.5, -0.5), ("6+", -4.0, -6.0, -2.0)]
-    assert _layer(spec, "errorbar")["encoding"]["y2"] == {"field": "high"}
+    assert _mark_layer(spec, "errorbar")["encoding"]["y2"] == {"field": "high"}
     assert {"datum": 0} in [layer["encoding"].get("y") for layer in spec["layer"]]
     marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
     assert marked and [v["band"] for v in marked[0]["data"]["values"]] == ["1–2"]
@@ -273,7 +273,7 @@ def test_mde_figure_standardizes_and_marks_hidden_outcomes():
     # in baseline SDs, so both scales share the axis; the observed difference as its size
     assert [(v["mde"], v["observed"]) for v in spec["data"]["values"]] == [(0.5, 0.2), (0.5, 0.25)]
     assert spec["data"]["values"][0]["mde_text"] == "0.50 SD (10.00 points)"
-    bar, point = _layer(spec, "bar"), _layer(spec, "point")
+    bar, point = _mark_layer(spec, "bar"), _mark_layer(spec, "point")
     assert bar["encoding"]["color"]["scale"]["range"] == ["#009E73", PARTICIPANTS]  # Okabe-Ito green
     assert point["mark"]["shape"] == "diamond"
     assert "baseline score" in " ".join(bar["encoding"]["x"]["title"])
