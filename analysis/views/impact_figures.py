@@ -15,17 +15,20 @@ from analysis.views.figure_base import (
     NEUTRAL,
     PARTICIPANTS,
     Chart,
+    VegaLite,
     apply_layout,
     download_table,
     empty_figure,
     hidden_labels,
-    insufficient_bars,
     lower_first,
     new_figure,
     outcome_digits,
     outcome_label,
     outcome_unit,
     reference_line,
+    vega_empty,
+    vega_insufficient,
+    vega_spec,
     visible,
     wrap_label,
 )
@@ -192,34 +195,65 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
 def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Love plot: standardized mean differences before and after weighting, ±0.1 band."""
     rows = visible(balance).dropna(subset=["smd_before"]) if not balance.empty else balance
-    fig = new_figure()
-    if not rows.empty:
-        order = [_covariate_label(c) for c in
-                 rows.assign(a=rows["smd_before"].abs()).sort_values("a")["covariate"]]
-        fig.add_vrect(x0=-0.1, x1=0.1, fillcolor="#DDDDDD", opacity=0.5, line_width=0,
-                      annotation_text="±0.1", annotation_position="top left")
-        n_text = _n_text(balance)
-        for column, name, colour, symbol in (("smd_before", "Before weighting", COMPARISON, "circle-open"),
-                                             ("smd_after", "After weighting", PARTICIPANTS, "circle")):
-            if column not in rows.columns:
-                continue
-            fig.add_scatter(x=rows[column], y=[_covariate_label(c) for c in rows["covariate"]],
-                            mode="markers", name=name,
-                            marker=dict(color=colour, size=11, symbol=symbol, line=dict(width=2)),
-                            hovertemplate=(f"%{{y}}<br>{name.lower()}: %{{x:+.2f}} SD"
-                                           f"{n_text}<extra></extra>"))
-        fig.update_yaxes(categoryorder="array", categoryarray=order, tickvals=order,
-                         ticktext=[wrap_label(str(c), 32) for c in order])
-    else:
-        empty_figure(fig, "Balance cannot be shown for the current selection.")
-    reference_line(fig, "x", 0, dict(color="#333333", width=1))
-    apply_layout(fig, "Were the groups alike at the start?",
-                 "Difference at the start<br>(standard deviations)", "",
-                 height=max(320, 120 + 44 * len(rows)))
+    title = "Were the groups alike at the start?"
+    spec = (_love_spec(rows, _n_text(balance), title) if not rows.empty
+            else vega_empty(title, "Balance cannot be shown for the current selection."))
     alt = ("Dot plot of how different participants and comparison were in each background "
            "characteristic, before and after weighting, with a shaded band from -0.1 to 0.1 "
            "marking good balance.")
-    return Chart("balance", fig, alt, download_table(balance), takeaway, how_to_read)
+    return Chart("balance", VegaLite(spec), alt, download_table(balance), takeaway, how_to_read)
+
+
+#: A category label wrapped at spaces onto lines of at most about 24 characters (Vega draws
+#: an array as lines), so long names fit a phone without being cut mid-word.
+_WRAPPED_AXIS = {"labelExpr": "split(trim(replace(datum.label, regexp('(.{1,24})( +|$)', 'g'), "
+                                "'$1\\n')), '\\n')",
+                 "labelLimit": 200, "labelOverlap": False}
+
+
+#: Height per category row (room for three lines of label): a fixed pixel height drew the
+#: rows squeezed together in Streamlit.
+_ROW_STEP = {"step": 50}
+
+
+def _love_spec(rows: pd.DataFrame, n_text: str, title: str) -> dict:
+    """The love plot's spec: one point per covariate and weighting, largest imbalance on top."""
+    points = [dict(covariate=_covariate_label(c), weighting=name, smd=round(float(v), 6),
+                   smd_text=f"{v:+.2f} SD", n_text=n_text)
+              for column, name in (("smd_before", "Before weighting"), ("smd_after", "After weighting"))
+              if column in rows.columns
+              for c, v in zip(rows["covariate"], rows[column]) if pd.notna(v)]
+    order = [_covariate_label(c) for c in
+             rows.assign(a=rows["smd_before"].abs()).sort_values("a", ascending=False)["covariate"]]
+    names = ["Before weighting", "After weighting"]
+    # one above the other: side by side they overflow a phone
+    legend = {"field": "weighting", "type": "nominal", "title": None,
+              "legend": {"orient": "top", "direction": "vertical"}}
+    x = {"field": "smd", "type": "quantitative", "scale": {"padding": 10},  # no dot cut at an edge
+         "title": ["Difference at the start", "(standard deviations)",
+                   "shaded: within ±0.1, well balanced"]}
+    layers = [
+        {"data": {"values": [{"x": -0.1, "x2": 0.1}]},
+         "mark": {"type": "rect", "color": "#DDDDDD", "opacity": 0.5, "tooltip": None},
+         "encoding": {"x": {"field": "x", "type": "quantitative"}, "x2": {"field": "x2"}}},
+        {"data": {"values": [{"x": -0.1}, {"x": 0.1}]},
+         "mark": {"type": "rule", "color": "#999999", "strokeDash": [4, 3], "tooltip": None},
+         "encoding": {"x": {"field": "x", "type": "quantitative"}}},
+        {"mark": {"type": "rule", "color": "#333333", "tooltip": None}, "encoding": {"x": {"datum": 0}}},
+        {"mark": {"type": "point", "filled": True, "opacity": 1, "size": 110, "strokeWidth": 2},
+         "encoding": {
+             "x": x,
+             "y": {"field": "covariate", "type": "nominal", "title": None,
+                   "scale": {"domain": order}, "axis": _WRAPPED_AXIS},
+             # before: an open orange ring; after: a filled blue dot (one legend for both)
+             "stroke": {**legend, "scale": {"domain": names, "range": [COMPARISON, PARTICIPANTS]}},
+             "fill": {**legend, "scale": {"domain": names, "range": ["#FFFFFF", PARTICIPANTS]}},
+             "tooltip": [{"field": "covariate", "title": "Characteristic"},
+                         {"field": "weighting", "title": "Weighting"},
+                         {"field": "smd_text", "title": "Difference"},
+                         {"field": "n_text", "title": "People"}]}},
+    ]
+    return vega_spec(title, {"data": {"values": points}, "layer": layers, "height": _ROW_STEP})
 
 
 def _covariate_label(name: str) -> str:
@@ -242,82 +276,159 @@ def _n_text(table: pd.DataFrame) -> str:
         if not shown.empty and shown["n_participants"].notna().any():
             n1 = int(shown["n_participants"].dropna().iloc[0])
             n0 = int(shown["n_comparison"].dropna().iloc[0])
-            return f"<br>n = {n1:,} participants, {n0:,} comparison"
-    return "<br>n: see table"
+            return f"n = {n1:,} participants, {n0:,} comparison"
+    return "n: see table"
 
 
 def dose_response_figure(dose: pd.DataFrame, outcome: str,
                          k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Mean change from baseline by dose band (sessions attended), with 95% intervals."""
-    label, unit = outcome_label(outcome), outcome_unit(outcome)
+    label = outcome_label(outcome)
     rows = dose.loc[dose["outcome"] == outcome] if "outcome" in dose.columns else dose
     if "dose_band" in rows.columns:
         rows = rows.loc[rows["dose_band"].astype(str) != "all"]
-    fig = new_figure()
     shown = visible(rows).dropna(subset=["mean_change"])
-    if not shown.empty:
-        has_ci = {"ci_low", "ci_high"} <= set(shown.columns)
-        fig.add_bar(
-            x=shown["dose_band"], y=shown["mean_change"], name="Average change since baseline",
-            marker_color=PARTICIPANTS,
-            error_y=dict(type="data", symmetric=False,
-                         array=(shown["ci_high"] - shown["mean_change"]) if has_ci else None,
-                         arrayminus=(shown["mean_change"] - shown["ci_low"]) if has_ci else None),
-            customdata=shown[["n"]].to_numpy(),
-            hovertemplate=(f"%{{x}} sessions<br>average change %{{y:+.1f}} {unit}"
-                           "<br>n = %{customdata[0]:,.0f} people<extra></extra>"))
     gaps = hidden_labels(rows, ["dose_band"])
-    height = float(np.nanmax(np.abs(shown["mean_change"]))) if not shown.empty else 1.0
-    insufficient_bars(fig, list(gaps.loc[gaps["status"] == INSUFFICIENT, "dose_band"]), height, k)
+    hidden = [str(b) for b in gaps.loc[gaps["status"] == INSUFFICIENT, "dose_band"]]
     # The per-session slope is in the takeaway, beside what the bars show; a title
     # quoting the straight line alone read as contradicting the bars.
     title = "Change by sessions attended"
-    if not fig.data:
-        empty_figure(fig, "Not enough participants to show change by sessions attended.")
-    apply_layout(fig, title, "Sessions attended (band)", f"Change since baseline ({unit})")
-    fig.update_xaxes(type="category")
+    bands = [b for b in dict.fromkeys(rows["dose_band"].astype(str)) if b in hidden
+             or b in set(shown["dose_band"].astype(str))] if len(rows) else []
+    spec = (_dose_spec(shown, bands, hidden, title, outcome, k) if len(shown) or hidden
+            else vega_empty(title, "Not enough participants to show change by sessions attended."))
     alt = (f"Bar chart of the average change in {label.lower()} since baseline for people who "
            "attended 0, 1–2, 3–5 and 6 or more sessions, with 95% intervals.")
-    return Chart("dose_response", fig, alt, download_table(rows), takeaway, how_to_read)
+    return Chart("dose_response", VegaLite(spec), alt, download_table(rows), takeaway, how_to_read)
+
+
+def _dose_spec(shown: pd.DataFrame, bands: list[str], hidden: list[str], title: str,
+               outcome: str, k: int | None) -> dict:
+    """Bars of the mean change per band drawn, each with its interval; hidden bands keep
+    their place on the axis, marked insufficient."""
+    unit, digits = outcome_unit(outcome), outcome_digits(outcome)
+    has_ci = {"ci_low", "ci_high"} <= set(shown.columns)
+    bars = []
+    for _, row in shown.iterrows():
+        m = float(row["mean_change"])
+        lo, hi = (row["ci_low"], row["ci_high"]) if has_ci else (np.nan, np.nan)
+        ci = pd.notna(lo) and pd.notna(hi)
+        bars.append(dict(
+            band=str(row["dose_band"]), change=round(m, 6),
+            low=round(float(lo), 6) if ci else None, high=round(float(hi), 6) if ci else None,
+            band_text=f"{row['dose_band']} sessions", change_text=f"{m:+.{digits}f} {unit}",
+            interval_text=f"{lo:+.{digits}f} to {hi:+.{digits}f}" if ci else "",
+            n_text=f"n = {int(row['n']):,} people" if pd.notna(row.get("n")) else "n: see table"))
+    x = {"field": "band", "type": "ordinal", "title": "Sessions attended (band)",
+         "scale": {"domain": bands},
+         "axis": {"labelAngle": 0}}
+    y_title = f"Change since baseline ({unit})"  # on both layers, or the titles are joined
+    tooltip = [{"field": "band_text", "title": "Sessions attended"},
+               {"field": "change_text", "title": "Average change"},
+               {"field": "interval_text", "title": "95% interval"},
+               {"field": "n_text", "title": "People"}]
+    layers: list[dict] = [
+        {"mark": {"type": "bar", "color": PARTICIPANTS, "width": {"band": 0.7}},
+         "encoding": {"x": x, "y": {"field": "change", "type": "quantitative", "title": y_title},
+                      "tooltip": tooltip}},
+        {"mark": {"type": "errorbar", "ticks": {"color": "#333333", "size": 14},
+                  "rule": {"color": "#333333", "strokeWidth": 1.5}},
+         "transform": [{"filter": "datum.low !== null"}],
+         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative", "title": y_title},
+                      "y2": {"field": "high"}, "tooltip": tooltip}},
+        {"mark": {"type": "rule", "color": "#333333", "tooltip": None}, "encoding": {"y": {"datum": 0}}},
+    ]
+    if hidden:
+        layers.append(_insufficient_layer("band", hidden, x, "Sessions attended", "Change", k))
+    return vega_spec(title, {"data": {"values": bars}, "layer": layers}, height=420)
+
+
+def _insufficient_layer(field: str, labels: list[str], position: dict, label_title: str,
+                        value_title: str, k: int | None, horizontal: bool = False) -> dict:
+    """:func:`vega_insufficient` with a tooltip saying why (the label and no number)."""
+    layer = vega_insufficient(field, labels, position, horizontal=horizontal)
+    why = f"insufficient — {f'fewer than {k} people' if k else 'too few people'}; not shown"
+    for value in layer["data"]["values"]:
+        value["why"] = why
+    layer["encoding"]["tooltip"] = [{"field": field, "title": label_title},
+                                    {"field": "why", "title": value_title}]
+    return layer
 
 
 def mde_figure(mde: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Smallest difference each outcome's data could reliably detect, beside the observed one."""
     rows = visible(mde)
-    fig = new_figure()
     # in standard deviations of the baseline score, so that 0–100 and 1–5 scales share the axis
     standardized = {"mde_d", "baseline_sd"} <= set(rows.columns)
     value = "mde_d" if standardized else ("mde_points" if "mde_points" in rows.columns else None)
-    if value and not rows.empty:
-        labels = [outcome_label(o) for o in rows["outcome"]]
-        units = [outcome_unit(o) for o in rows["outcome"]]
-        custom = np.c_[rows.get("n_participants", pd.Series(np.nan, index=rows.index)).astype("Float64"),
-                       rows.get("n_comparison", pd.Series(np.nan, index=rows.index)).astype("Float64"),
-                       units, rows.get("mde_points", pd.Series(np.nan, index=rows.index)).astype("Float64")]
-        what = "SD" if standardized else "%{customdata[2]}"
-        fig.add_bar(y=labels, x=rows[value], orientation="h", name="Smallest detectable difference",
-                    marker_color=NEUTRAL, customdata=custom,
-                    hovertemplate=(f"%{{y}}<br>smallest detectable difference %{{x:.2f}} {what}"
-                                   " (%{customdata[3]:.2f} %{customdata[2]})"
-                                   "<br>n = %{customdata[0]:,.0f} participants, "
-                                   "%{customdata[1]:,.0f} comparison<extra></extra>"))
-        if "observed" in rows.columns:
-            observed = rows["observed"].abs() / (rows["baseline_sd"] if standardized else 1.0)
-            fig.add_scatter(y=labels, x=observed, mode="markers",
-                            name="Difference observed (size)", customdata=custom,
-                            marker=dict(color=PARTICIPANTS, size=12, symbol="diamond"),
-                            hovertemplate=(f"%{{y}}<br>observed difference %{{x:.2f}} {what}"
-                                           "<br>n = %{customdata[0]:,.0f} participants, "
-                                           "%{customdata[1]:,.0f} comparison<extra></extra>"))
-    else:
-        empty_figure(fig, "Not enough people to judge what this data could detect.")
-    apply_layout(fig, "What size of difference could this data detect?",
-                 "Difference (standard deviations of the baseline score)" if standardized
-                 else "Difference (outcome points)", "", height=max(300, 90 + 40 * len(rows)))
+    title = "What size of difference could this data detect?"
+    shown = rows.dropna(subset=[value]) if value else rows.iloc[0:0]
+    gaps = hidden_labels(mde, ["outcome"])
+    hidden = [outcome_label(o) for o in gaps.loc[gaps["status"] == INSUFFICIENT, "outcome"]]
+    spec = (_mde_spec(shown, value, standardized, hidden, title) if value and not shown.empty
+            else vega_empty(title, "Not enough people to judge what this data could detect."))
     alt = ("Horizontal bars of the smallest difference between participants and comparison "
            "the data could detect with 80% power per outcome, with the observed difference as "
            "a diamond.")
-    return Chart("mde", fig, alt, download_table(mde), takeaway, how_to_read)
+    return Chart("mde", VegaLite(spec), alt, download_table(mde), takeaway, how_to_read)
+
+
+def _mde_spec(shown: pd.DataFrame, value: str, standardized: bool, hidden: list[str],
+              title: str) -> dict:
+    """One bar per outcome drawn (its smallest detectable difference) with the observed
+    difference as a diamond; outcomes too small to show marked insufficient in their row."""
+    rows = []
+    for _, row in shown.iterrows():
+        unit = outcome_unit(row["outcome"])
+        what = "SD" if standardized else unit
+        mde, points = float(row[value]), row.get("mde_points")
+        observed = row.get("observed")
+        if pd.notna(observed):
+            observed = abs(float(observed)) / (float(row["baseline_sd"]) if standardized else 1.0)
+        rows.append(dict(
+            outcome=outcome_label(row["outcome"]), mde=round(mde, 6),
+            mde_text=f"{mde:.2f} {what}" + (f" ({float(points):.2f} {unit})"
+                                             if standardized and pd.notna(points) else ""),
+            observed=round(observed, 6) if pd.notna(observed) else None,
+            observed_text=f"{observed:.2f} {what}" if pd.notna(observed) else "",
+            n_text=_pair_n(row.get("n_participants"), row.get("n_comparison"))))
+    names = ["Smallest detectable difference", "Difference observed (size)"]
+    # one legend for both layers; its observed entry drawn as a diamond, like the mark
+    colour = {"title": None, "scale": {"domain": names, "range": [NEUTRAL, PARTICIPANTS]},
+              "legend": {"orient": "top", "direction": "vertical", "labelLimit": 300,
+                         "symbolType": {"expr": f"datum.value === '{names[1]}' ? 'diamond' : 'square'"}}}
+    y = {"field": "outcome", "type": "nominal", "title": None,
+         "scale": {"domain": [*dict.fromkeys([r["outcome"] for r in rows] + hidden)]},
+         "axis": _WRAPPED_AXIS}
+    x = {"type": "quantitative",
+         "title": ["Difference (standard deviations", "of the baseline score)"] if standardized
+         else "Difference (outcome points)"}
+    people = {"field": "n_text", "title": "People"}
+    layers = [
+        {"mark": {"type": "bar", "height": {"band": 0.6}},
+         "encoding": {"y": y, "x": {"field": "mde", **x}, "color": {"datum": names[0], **colour},
+                      "tooltip": [{"field": "outcome", "title": "Outcome"},
+                                  {"field": "mde_text", "title": "Smallest detectable difference"},
+                                  people]}},
+        {"mark": {"type": "point", "shape": "diamond", "filled": True, "opacity": 1, "size": 150,
+                  "stroke": "#FFFFFF", "strokeWidth": 1},
+         "transform": [{"filter": "datum.observed !== null"}],
+         "encoding": {"y": y, "x": {"field": "observed", **x}, "color": {"datum": names[1], **colour},
+                      "tooltip": [{"field": "outcome", "title": "Outcome"},
+                                  {"field": "observed_text", "title": "Observed difference"},
+                                  people]}},
+    ]
+    if hidden:
+        layers.append(_insufficient_layer("outcome", hidden, y, "Outcome", "Difference", None,
+                                          horizontal=True))
+    return vega_spec(title, {"data": {"values": rows}, "layer": layers, "height": _ROW_STEP})
+
+
+def _pair_n(n_participants: object, n_comparison: object) -> str:
+    """"n = 40 participants, 80 comparison" (or where to find them when not given)."""
+    if pd.notna(n_participants) and pd.notna(n_comparison):
+        return f"n = {int(n_participants):,} participants, {int(n_comparison):,} comparison"
+    return "n: see table"
 
 
 def event_study_figure(event: pd.DataFrame, outcome: str, takeaway: str = "", how_to_read: str = "") -> Chart:

@@ -235,6 +235,108 @@ def test_every_figure_has_alt_hover_n_and_no_hidden_value(builder):
         assert "n = " in hover or "n:" in hover or "insufficient" in hover, hover
 
 
+def _mark_layer(spec: dict, mark: str) -> dict:
+    return next(layer for layer in spec["layer"] if layer["mark"]["type"] == mark)
+
+
+def test_love_figure_orders_by_imbalance_and_hides_suppressed_covariates():
+    balance = pd.DataFrame({
+        "covariate": ["site=A", "baseline cbi_work", "role=nurse", "site=Tiny"],
+        "smd_before": [0.3, -0.5, 0.05, SECRET], "smd_after": [0.05, -0.02, np.nan, SECRET],
+        "n_participants": [40, 40, 40, SECRET_N], "n_comparison": [80, 80, 80, 80],
+        "status": ["ok", "ok", "ok", "insufficient"]})
+    chart = love_figure(balance)
+    fig = chart.figure
+    assert isinstance(fig, VegaLite) and chart.key == "balance"
+    assert not _contains_secret(fig)
+    spec = fig.to_dict()
+    points = _mark_layer(spec, "point")
+    # largest imbalance before weighting on top, in words
+    assert points["encoding"]["y"]["scale"]["domain"] == [
+        "Baseline work-related burnout", "Practice: A", "Role: nurse"]
+    assert points["encoding"]["stroke"]["scale"]["range"] == [COMPARISON, PARTICIPANTS]
+    values = spec["data"]["values"]
+    assert len(values) == 5, "a missing difference after weighting is not drawn"
+    assert {(v["covariate"], v["weighting"], v["smd_text"]) for v in values} >= {
+        ("Practice: A", "Before weighting", "+0.30 SD"), ("Practice: A", "After weighting", "+0.05 SD")}
+    hovers = _hovers(fig)
+    assert len(hovers) == 5 and all("n = 40 participants, 80 comparison" in h for h in hovers)
+    # the ±0.1 guides and the zero line
+    guides = [layer["data"]["values"] for layer in spec["layer"] if "data" in layer]
+    assert [{"x": -0.1, "x2": 0.1}] in guides and [{"x": -0.1}, {"x": 0.1}] in guides
+    assert {"datum": 0} in [layer["encoding"]["x"] for layer in spec["layer"]]
+    assert all(layer["mark"].get("tooltip", "") is None for layer in spec["layer"] if layer is not points), \
+        "the band and lines show no automatic tooltip of their own numbers"
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["smd_before"].isna().all() and hidden["n_participants"].isna().all()
+    empty = love_figure(balance.iloc[0:0]).figure
+    assert "Balance cannot be shown" in empty.to_json()
+
+
+def test_dose_response_keeps_hidden_bands_in_place_without_numbers():
+    dose = pd.DataFrame({
+        "outcome": ["cbi_work"] * 5, "dose_band": ["0", "1–2", "3–5", "6+", "all"],
+        "n": pd.array([40, SECRET_N, 30, 25, 100], "Int64"),
+        "mean_change": [1.0, SECRET, -2.0, -4.0, -1.0], "ci_low": [0.0, SECRET, -3.5, -6.0, -2.0],
+        "ci_high": [2.0, SECRET, -0.5, -2.0, 0.0],
+        "status": ["ok", "insufficient", "ok", "ok", "ok"]})
+    chart = dose_response_figure(dose, "cbi_work", k=5)
+    fig = chart.figure
+    assert isinstance(fig, VegaLite) and chart.key == "dose_response"
+    assert not _contains_secret(fig)
+    spec = fig.to_dict()
+    bars = _mark_layer(spec, "bar")
+    assert bars["encoding"]["x"]["scale"]["domain"] == ["0", "1–2", "3–5", "6+"], \
+        "the hidden band keeps its place; the 'all' row is not a band"
+    assert bars["mark"]["color"] == PARTICIPANTS and "(points)" in bars["encoding"]["y"]["title"]
+    assert [(v["band"], v["change"], v["low"], v["high"]) for v in spec["data"]["values"]] == [
+        ("0", 1.0, 0.0, 2.0), ("3–5", -2.0, -3.5, -0.5), ("6+", -4.0, -6.0, -2.0)]
+    assert _mark_layer(spec, "errorbar")["encoding"]["y2"] == {"field": "high"}
+    assert {"datum": 0} in [layer["encoding"].get("y") for layer in spec["layer"]]
+    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
+    assert marked and [v["band"] for v in marked[0]["data"]["values"]] == ["1–2"]
+    hovers = _hovers(fig)
+    assert sum("n = " in h for h in hovers) == 6, "bars and their intervals"
+    assert [h for h in hovers if "n = " not in h] == [
+        "Sessions attended: 1–2\nChange: insufficient — fewer than 5 people; not shown"]
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["mean_change"].isna().all() and hidden["n"].isna().all()
+    nothing = dose_response_figure(dose.iloc[0:0], "cbi_work", k=5).figure
+    assert "Not enough participants" in nothing.to_json()
+
+
+def test_mde_figure_standardizes_and_marks_hidden_outcomes():
+    mde = pd.DataFrame({
+        "outcome": ["cbi_work", "miniz_burnout", "cbi_personal"],
+        "n_participants": pd.array([40, 40, SECRET_N], "Int64"), "n_comparison": [80, 80, 80],
+        "mde_d": [0.5, 0.5, SECRET], "baseline_sd": [20.0, 0.8, SECRET],
+        "mde_points": [10.0, 0.4, SECRET], "observed": [-4.0, 0.2, SECRET],
+        "status": ["ok", "ok", "insufficient"]})
+    chart = mde_figure(mde)
+    fig = chart.figure
+    assert isinstance(fig, VegaLite) and chart.key == "mde"
+    assert not _contains_secret(fig)
+    spec = fig.to_dict()
+    # in baseline SDs, so both scales share the axis; the observed difference as its size
+    assert [(v["mde"], v["observed"]) for v in spec["data"]["values"]] == [(0.5, 0.2), (0.5, 0.25)]
+    assert spec["data"]["values"][0]["mde_text"] == "0.50 SD (10.00 points)"
+    bar, point = _mark_layer(spec, "bar"), _mark_layer(spec, "point")
+    assert bar["encoding"]["color"]["scale"]["range"] == ["#009E73", PARTICIPANTS]  # Okabe-Ito green
+    assert point["mark"]["shape"] == "diamond"
+    assert "baseline score" in " ".join(bar["encoding"]["x"]["title"])
+    assert bar["encoding"]["y"]["scale"]["domain"][-1] == "Personal burnout"
+    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
+    assert marked and [v["outcome"] for v in marked[0]["data"]["values"]] == ["Personal burnout"]
+    hovers = _hovers(fig)
+    assert sum("n = 40 participants, 80 comparison" in h for h in hovers) == 4, "bars and diamonds"
+    assert [h for h in hovers if "n = " not in h] == [
+        "Outcome: Personal burnout\nDifference: insufficient — too few people; not shown"]
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["mde_d"].isna().all() and hidden["n_participants"].isna().all()
+    nothing = mde_figure(mde.assign(status="insufficient")).figure
+    assert "Not enough people" in nothing.to_json() and not _contains_secret(nothing)
+
+
 def change_table() -> pd.DataFrame:
     rows = []
     for i, wave in enumerate(["2025-Q2", "2025-Q3"], start=1):
