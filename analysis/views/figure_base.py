@@ -87,10 +87,12 @@ def vega_spec(title: str, body: Mapping[str, Any], *, height: int | None = None,
 
 
 def vega_empty(title: str, message: str) -> dict[str, Any]:
-    """A Vega-Lite chart holding only ``message`` (nothing to draw)."""
-    return vega_spec(title, {"data": {"values": [{"message": message}]},
+    """A Vega-Lite chart holding only ``message`` (nothing to draw), in lines short
+    enough for a phone (Vega draws a list of strings as lines)."""
+    lines = wrap_label(message, 36).split("<br>")
+    return vega_spec(title, {"data": {"values": [{"message": lines}]},
                              "mark": {"type": "text", "fontSize": 15, "color": "#555555",
-                                      "tooltip": None},
+                                      "lineHeight": 20, "tooltip": None},
                              "encoding": {"text": {"field": "message"}}}, height=200)
 
 

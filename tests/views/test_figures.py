@@ -424,3 +424,13 @@ def test_chart_pickles_as_the_same_figure():
     assert (back.key, back.alt, back.takeaway, back.how_to_read) == \
         (chart.key, chart.alt, chart.takeaway, chart.how_to_read)
     pd.testing.assert_frame_equal(back.table, chart.table)
+
+
+def test_an_empty_chart_says_why_in_lines_that_fit_a_phone():
+    from analysis.views.figure_base import vega_empty
+    message = ("Not enough people seen at baseline and later to show change for this "
+               "selection of practices and roles.")
+    spec = vega_empty("Change since baseline", message)
+    lines = spec["data"]["values"][0]["message"]
+    assert len(lines) > 1 and all(len(line) <= 36 for line in lines)
+    assert " ".join(lines) == message
