@@ -226,7 +226,7 @@ def _effect_size_spec(points: list[dict], rows: pd.DataFrame, title: str, name: 
     x = {"field": "effect", "type": "quantitative",
          "title": [*wrap_label(f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')})",
                                36).split("<br>"), "left of 0 = lower for participants"],
-         "scale": {"domain": [round(-limit, 6), round(limit, 6)], "nice": False, "zero": False}}
+         "scale": {"domain": [round(-limit, 6), round(limit, 6)], "nice": True, "zero": False}}
     marks = [{"at": sign * size, "word": word} for size, word in EFFECT_SIZE_MARKS for sign in (-1, 1)]
     layers: list[dict] = [
         {"data": {"values": marks},
@@ -439,7 +439,7 @@ def _event_study_spec(points: list[dict], hidden: list[int], title: str, unit: s
     names = [name for name, _ in _EVENT_PERIODS.values()]
     x = {"field": "event_time", "type": "quantitative",
          "title": "Waves since the first session (0 = first survey after it)",
-         "scale": {"padding": 16}, "axis": {"tickMinStep": 1, "format": "d"}}
+         "scale": {"nice": False, "padding": 16}, "axis": {"tickMinStep": 1, "format": "d"}}
     colour = {"field": "period", "type": "nominal", "title": None,
               "legend": {"orient": "top", "direction": "vertical", "labelLimit": 330},
               "scale": {"domain": names, "range": [colour for _, colour in _EVENT_PERIODS.values()]}}
