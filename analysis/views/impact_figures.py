@@ -98,30 +98,32 @@ def _forest_panel(part: pd.DataFrame, outcome: str) -> dict:
     x_axis = {"title": title, "titleFontSize": 12} if points else {
         "title": title, "titleFontSize": 12, "labels": False, "ticks": False, "grid": False}
     layers: list[dict] = [
-        {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333"},
+        {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333",
+                                             "tooltip": None},
          "encoding": {"x": {"datum": 0, "type": "quantitative", "axis": x_axis, **x_scale}}},
         {"data": {"values": [{"method": m} for m in methods]},
          "mark": {"type": "text", "align": "left", "baseline": "bottom", "x": 0, "dy": -8,
-                  "fontSize": 12, "color": "#222222"},
+                  "fontSize": 12, "color": "#222222", "tooltip": None},
          "encoding": {"y": y, "text": {"field": "method"}}},
     ]
+    tooltip = [{"field": "method", "title": label},
+               {"field": "difference_text", "title": "Difference"},
+               {"field": "interval_text", "title": "95% interval"},
+               {"field": "n_text", "title": "People"}]
     if points:
         layers += [
             {"mark": {"type": "rule", "strokeWidth": 2, "color": PARTICIPANTS},
              "encoding": {"y": y, "x": {"field": "low", "type": "quantitative"},
-                          "x2": {"field": "high"}}},
+                          "x2": {"field": "high"}, "tooltip": tooltip}},
             {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150, "opacity": 1},
              "encoding": {
                  "y": y, "x": {"field": "estimate", "type": "quantitative"},
                  "color": {"datum": _FOREST_NAME, "title": None,
                            "scale": {"domain": [_FOREST_NAME], "range": [PARTICIPANTS]},
                            "legend": {"orient": "top", "symbolType": "diamond", "labelLimit": 330}},
-                 "tooltip": [{"field": "method", "title": label},
-                             {"field": "difference_text", "title": "Difference"},
-                             {"field": "interval_text", "title": "95% interval"},
-                             {"field": "n_text", "title": "People"}]}},
+                 "tooltip": tooltip}},
         ]
-    layers += _status_layers(part, "row_label", "method", y)
+    layers += _status_layers(part, "row_label", "method", y, label)
     return {"data": {"values": points}, "height": {"step": 46}, "layer": layers}
 
 
@@ -143,9 +145,10 @@ def _wrapped_labels(labels: Sequence[str], width: int) -> str:
     return expr
 
 
-def _status_layers(part: pd.DataFrame, label_col: str, field: str, y: dict) -> list[dict]:
+def _status_layers(part: pd.DataFrame, label_col: str, field: str, y: dict,
+                   title: str) -> list[dict]:
     """Rows that may not be shown: their status in words ("insufficient") at the left of
-    their row, with no number."""
+    their row and in its tooltip (``title``: what the row is), with no number."""
     gaps = hidden_labels(part, [label_col])
     if gaps.empty:
         return []
@@ -154,7 +157,9 @@ def _status_layers(part: pd.DataFrame, label_col: str, field: str, y: dict) -> l
     return [{"data": {"values": values},
              "mark": {"type": "text", "align": "left", "dx": 4, "x": 0, "color": "#555555",
                       "fontSize": 11},
-             "encoding": {"y": y, "text": {"field": "status"}}}]
+             "encoding": {"y": y, "text": {"field": "status"},
+                          "tooltip": [{"field": field, "title": title},
+                                      {"field": "status", "title": "Not shown"}]}}]
 
 
 #: Cohen's benchmarks for a standardized difference, drawn as faint lines.
@@ -230,20 +235,26 @@ def _effect_size_spec(points: list[dict], rows: pd.DataFrame, title: str, name: 
     marks = [{"at": sign * size, "word": word} for size, word in EFFECT_SIZE_MARKS for sign in (-1, 1)]
     layers: list[dict] = [
         {"data": {"values": marks},
-         "mark": {"type": "rule", "color": "#CCCCCC", "strokeDash": [5, 4]},
+         "mark": {"type": "rule", "color": "#CCCCCC", "strokeDash": [5, 4], "tooltip": None},
          "encoding": {"x": {"field": "at", "type": "quantitative", "scale": x["scale"]}}},
         {"data": {"values": [m for m in marks if m["at"] < 0]},
          "mark": {"type": "text", "color": "#555555", "fontSize": 11, "baseline": "bottom",
-                  "y": 0, "dy": -2},
+                  "y": 0, "dy": -2, "tooltip": None},
          "encoding": {"x": {"field": "at", "type": "quantitative"}, "text": {"field": "word"}}},
-        {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333"},
+        {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333",
+                                             "tooltip": None},
          "encoding": {"x": {"datum": 0, "type": "quantitative"}}},
     ]
+    tooltip = [{"field": "outcome", "title": "Outcome"},
+               {"field": "effect_text", "title": "Effect size"},
+               {"field": "interval_text", "title": "95% interval"},
+               {"field": "units_text", "title": "In the outcome's units"},
+               {"field": "n_text", "title": "People"}]
     if points:
         layers += [
             {"mark": {"type": "rule", "strokeWidth": 2, "color": PARTICIPANTS},
              "encoding": {"y": y, "x": {"field": "low", "type": "quantitative"},
-                          "x2": {"field": "high"}}},
+                          "x2": {"field": "high"}, "tooltip": tooltip}},
             {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150, "opacity": 1},
              "encoding": {
                  "y": y, "x": x,
@@ -251,13 +262,9 @@ def _effect_size_spec(points: list[dict], rows: pd.DataFrame, title: str, name: 
                            "scale": {"domain": [name], "range": [PARTICIPANTS]},
                            "legend": {"orient": "top", "symbolType": "diamond", "labelLimit": 330,
                                       "labelExpr": _wrapped_labels([name], 34)}},
-                 "tooltip": [{"field": "outcome", "title": "Outcome"},
-                             {"field": "effect_text", "title": "Effect size"},
-                             {"field": "interval_text", "title": "95% interval"},
-                             {"field": "units_text", "title": "In the outcome's units"},
-                             {"field": "n_text", "title": "People"}]}},
+                 "tooltip": tooltip}},
         ]
-    layers += _status_layers(rows, "row_label", "outcome", y)
+    layers += _status_layers(rows, "row_label", "outcome", y, "Outcome")
     # the rules and labels carry the x axis when no outcome can be shown
     layers[0]["encoding"]["x"].update(title=x["title"])
     # a row height, not a total: Streamlit leaves a fixed height on a discrete axis unused
@@ -443,20 +450,25 @@ def _event_study_spec(points: list[dict], hidden: list[int], title: str, unit: s
     colour = {"field": "period", "type": "nominal", "title": None,
               "legend": {"orient": "top", "direction": "vertical", "labelLimit": 330},
               "scale": {"domain": names, "range": [colour for _, colour in _EVENT_PERIODS.values()]}}
+    tooltip = [{"field": "when_text", "title": "When"},
+               {"field": "effect_text", "title": "Difference"},
+               {"field": "interval_text", "title": "95% interval"},
+               {"field": "n_text", "title": "People"}]
+    joining = {"values": [{"at": -0.5, "word": "first session"}]}
     layers: list[dict] = [
-        {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#333333"},
+        {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#333333", "tooltip": None},
          "encoding": {"y": {"datum": 0, "type": "quantitative"}}},
         # people join between the last wave before (-1) and the first after (0)
-        {"data": {"values": [{"at": -0.5, "word": "first session"}]},
-         "mark": {"type": "rule", "color": "#888888", "strokeDash": [5, 4]},
+        {"data": joining, "mark": {"type": "rule", "color": "#888888", "strokeDash": [5, 4],
+                                   "tooltip": None},
          "encoding": {"x": {"field": "at", "type": "quantitative"}}},
-        {"data": {"values": [{"at": -0.5, "word": "first session"}]},
+        {"data": joining,
          "mark": {"type": "text", "color": "#555555", "fontSize": 11, "align": "center",
-                  "baseline": "bottom", "y": 0, "dy": -2},
+                  "baseline": "bottom", "y": 0, "dy": -2, "tooltip": None},
          "encoding": {"x": {"field": "at", "type": "quantitative"}, "text": {"field": "word"}}},
         {"mark": {"type": "rule", "strokeWidth": 2},
          "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"}, "y2": {"field": "high"},
-                      "color": colour}},
+                      "color": colour, "tooltip": tooltip}},
         {"mark": {"type": "point", "filled": True, "size": 110, "opacity": 1},
          "encoding": {
              "x": x, "y": {"field": "estimate", "type": "quantitative",
@@ -464,14 +476,15 @@ def _event_study_spec(points: list[dict], hidden: list[int], title: str, unit: s
              "color": colour,
              "shape": {"field": "period", "type": "nominal", "title": None,
                        "scale": {"domain": names, "range": ["square", "circle"]}},
-             "tooltip": [{"field": "when_text", "title": "When"},
-                         {"field": "effect_text", "title": "Difference"},
-                         {"field": "interval_text", "title": "95% interval"},
-                         {"field": "n_text", "title": "People"}]}},
+             "tooltip": tooltip}},
     ]
     if hidden:
-        layers.append({"data": {"values": [{"event_time": e} for e in hidden]},
+        values = [{"when_text": f"{e} waves since the first session", "event_time": e,
+                   "status": "insufficient (too few people; not shown)"} for e in hidden]
+        layers.append({"data": {"values": values},
                        "mark": {"type": "text", "text": "insufficient", "color": "#555555",
                                 "fontSize": 11, "baseline": "bottom", "y": {"expr": "height"}},
-                       "encoding": {"x": {"field": "event_time", "type": "quantitative"}}})
+                       "encoding": {"x": {"field": "event_time", "type": "quantitative"},
+                                    "tooltip": [{"field": "when_text", "title": "When"},
+                                                {"field": "status", "title": "Not shown"}]}})
     return vega_spec(title, {"data": {"values": points}, "layer": layers}, height=340)

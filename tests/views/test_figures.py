@@ -121,7 +121,11 @@ def test_forest_figure_zero_line_and_no_hidden_estimate():
     assert len(work["data"]["values"]) == 4
     assert [p["estimate"] for p in work["data"]["values"]] == [-3.0] * 4
     hovers = [h for panel in (work, personal) for h in _tooltips(panel)]
-    assert len(hovers) == 4 and all("n = 40 participants, 80 comparison" in h for h in hovers)
+    shown = [h for h in hovers if "insufficient" not in h]
+    assert len(shown) == 8, "each estimate's point and interval line say the same, with n"
+    assert all("n = 40 participants, 80 comparison" in h for h in shown)
+    assert [h for h in hovers if "insufficient" in h] == [
+        "Personal burnout: Change compared with the comparison group\nNot shown: insufficient"]
     # the hidden outcome keeps its row, in words, with nothing to place and no number
     assert personal["data"]["values"] == []
     status = _layer(personal, "text", dx=4)["data"]["values"]
@@ -307,7 +311,9 @@ def test_effect_size_figure_standardizes_and_hides_suppressed():
     assert point["low"] == pytest.approx(-0.5) and point["high"] == pytest.approx(-0.1)
     interval = _layer(spec, "rule", strokeWidth=2)["encoding"]
     assert (interval["x"]["field"], interval["x2"]["field"]) == ("low", "high")
-    assert all("n = 40 participants" in h for h in _hovers(fig)) and len(_hovers(fig)) == 1
+    hovers = _hovers(fig)
+    assert len(hovers) == 3 and all("n = 40 participants" in h for h in hovers[:2])
+    assert hovers[2] == "Outcome: Personal burnout\nNot shown: insufficient"
     dots = _layer(spec, "point")["encoding"]
     assert "baseline score" in " ".join(dots["x"]["title"])
     # the suppressed outcome keeps its row, marked insufficient, without a number
@@ -341,7 +347,8 @@ def test_event_study_figure_marks_joining_and_hides_suppressed():
     assert [p["estimate"] for p in points] == [0.5, -0.2, -2.0, -3.0]
     assert points[2]["low"] == -3.5 and points[2]["high"] == -0.5
     hovers = _hovers(fig)
-    assert len(hovers) == 4 and all("n = " in h for h in hovers)
+    assert len(hovers) == 9 and all("n = " in h for h in hovers[:8])
+    assert "insufficient" in hovers[8] and "n = " not in hovers[8]
     colour = _layer(spec, "point")["encoding"]["color"]["scale"]
     assert colour["range"] == [COMPARISON, PARTICIPANTS]
     assert {p["period"] for p in points[:2]} == {colour["domain"][0]}, "before joining: the placebo colour"
@@ -350,7 +357,7 @@ def test_event_study_figure_marks_joining_and_hides_suppressed():
     joining = _layer(spec, "rule", strokeDash=[5, 4])["data"]["values"]
     assert joining[0]["at"] == -0.5
     marked = _layer(spec, "text", text="insufficient")["data"]["values"]
-    assert marked == [{"event_time": 2}]
+    assert [m["event_time"] for m in marked] == [2]
     assert "Waves since the first session" in _layer(spec, "point")["encoding"]["x"]["title"]
     empty = event_study_figure(event_table().assign(suppressed=True), "cbi_work").figure
     assert "cannot be shown" in empty.to_json() and not _contains_secret(empty)
