@@ -3,6 +3,7 @@ dose-response and the smallest detectable difference."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,16 +17,12 @@ from analysis.views.figure_base import (
     PARTICIPANTS,
     Chart,
     VegaLite,
-    apply_layout,
     download_table,
-    empty_figure,
     hidden_labels,
     lower_first,
-    new_figure,
     outcome_digits,
     outcome_label,
     outcome_unit,
-    reference_line,
     vega_empty,
     vega_insufficient,
     vega_spec,
@@ -39,9 +36,9 @@ def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
                   k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Forest plot: each method's estimate (participants minus comparison) with its CI.
 
-    One panel per outcome, each with its own x axis in the outcome's units (a 0–100
-    scale and a 1–5 scale on one axis would flatten the short one to a dot); with
-    one outcome, one panel whose rows are the four methods.
+    One panel per outcome (Vega-Lite ``vconcat``), each with its own x axis in the
+    outcome's units (a 0–100 scale and a 1–5 scale on one axis would flatten the short
+    one to a dot); with one outcome, one panel whose rows are the four methods.
     """
     rows = estimates.loc[estimates["analysis"].isin(list(METHOD_LABELS))
                          & estimates["outcome"].isin(list(outcomes))
@@ -51,66 +48,114 @@ def forest_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
     rows = rows.sort_values(["_o", "_m"])
     rows["row_label"] = [METHOD_LABELS[a] for a in rows["analysis"]]
     present = [o for o in outcomes if o in set(rows["outcome"])]
-    fig = new_figure()
-    row_height, gap, top, bottom = 34, 70, 80, 60
-    height = top + bottom + sum(row_height * max(1, int((rows["outcome"] == o).sum())) + gap
-                                for o in present) - (gap if present else 0)
-    plot_height = max(1, height - top - bottom)
-    cursor = 1.0
-    for i, outcome in enumerate(present):
-        suffix = "" if i == 0 else str(i + 1)
-        part = rows.loc[rows["outcome"] == outcome]
-        span = row_height * max(1, len(part)) / plot_height
-        domain = [max(0.0, cursor - span), cursor]
-        cursor = domain[0] - gap / plot_height
-        label, unit, digits = outcome_label(outcome), outcome_unit(outcome), outcome_digits(outcome)
-        categories = list(part["row_label"])[::-1]
-        shown = visible(part).dropna(subset=["estimate", "ci_low", "ci_high"])
-        if not shown.empty:
-            fig.add_scatter(
-                x=shown["estimate"], y=shown["row_label"], mode="markers",
-                xaxis=f"x{suffix}", yaxis=f"y{suffix}", legendgroup="estimate",
-                name="Participants minus comparison (95% interval)", showlegend=i == 0,
-                marker=dict(color=PARTICIPANTS, size=11, symbol="diamond"),
-                error_x=dict(type="data", symmetric=False,
-                             array=shown["ci_high"] - shown["estimate"],
-                             arrayminus=shown["estimate"] - shown["ci_low"], thickness=2),
-                customdata=np.c_[shown["ci_low"], shown["ci_high"],
-                                 shown["n_participants"].astype("Float64").fillna(np.nan),
-                                 shown["n_comparison"].astype("Float64").fillna(np.nan)],
-                hovertemplate=(f"{label} · %{{y}}<br>difference %{{x:+.{digits}f}} {unit}"
-                               f"<br>95% interval %{{customdata[0]:.{digits}f}} to "
-                               f"%{{customdata[1]:.{digits}f}}"
-                               "<br>n = %{customdata[2]:,.0f} participants, "
-                               "%{customdata[3]:,.0f} comparison<extra></extra>"))
-        for _, row in hidden_labels(part, ["row_label"]).iterrows():
-            fig.add_annotation(x=0, y=row["row_label"], xref=f"x{suffix}", yref=f"y{suffix}",
-                               text=str(row["status"]), showarrow=False, xanchor="left", xshift=6,
-                               font=dict(color="#555555", size=11))
-        fig.add_shape(type="line", x0=0, x1=0, y0=0, y1=1, xref=f"x{suffix}",
-                      yref=f"y{suffix} domain", line=dict(color="#333333", width=1, dash="dot"))
-        x_title = f"{label} ({unit})<br>participants minus comparison; left of 0 = lower"
-        fig.update_layout({
-            f"xaxis{suffix}": dict(anchor=f"y{suffix}", title=dict(text=x_title, font=dict(size=12)),
-                                   zeroline=False),
-            f"yaxis{suffix}": dict(domain=domain, anchor=f"x{suffix}", type="category",
-                                   categoryorder="array", categoryarray=categories,
-                                   tickvals=categories,
-                                   ticktext=[wrap_label(str(c), 22) for c in categories],
-                                   automargin=True),
-        })
-    if not present:
-        empty_figure(fig, f"No comparisons at {wave} for the current selection.")
     title = (f"Four ways of comparing ({wave})" if len(present) == 1
              else f"Each outcome in its own units ({wave})")
-    apply_layout(fig, title, None, None, height=max(300, height),
-                 margin=dict(l=10, r=10, t=top, b=bottom))
+    panels = [_forest_panel(rows.loc[rows["outcome"] == outcome], outcome) for outcome in present]
+    # each outcome its own x scale (its units) and its own rows
+    spec = (vega_spec(title, {"vconcat": panels, "spacing": 28,
+                              "resolve": {"scale": {"x": "independent", "y": "independent",
+                                                    "color": "shared"}}})
+            if panels else vega_empty(title, f"No comparisons at {wave} for the current selection."))
     alt = (f"Forest plot of the difference between participants and comparison at {wave} for "
            f"{len(present)} outcome(s) by {len(METHOD_LABELS)} methods, each a point with a "
            "95% interval against a dotted line at zero (no difference), each outcome on its "
            "own axis in its own units.")
     table = rows.drop(columns=["_o", "_m", "row_label"])
-    return Chart("forest", fig, alt, download_table(table), takeaway, how_to_read)
+    return Chart("forest", VegaLite(spec), alt, download_table(table), takeaway, how_to_read)
+
+
+#: The forest plot's legend entry: every point is this difference.
+_FOREST_NAME = "Participants minus comparison (95% interval)"
+
+
+def _forest_panel(part: pd.DataFrame, outcome: str) -> dict:
+    """One outcome's panel: a row per method, the x axis in the outcome's units; rows
+    that may not be shown carry their status in words and no number.
+
+    Each method's name is written above its row inside the plot, not in a column of axis
+    labels: Streamlit gives every panel the page's width, so a label column would push
+    the panels past a phone's screen.
+    """
+    label, unit, digits = outcome_label(outcome), outcome_unit(outcome), outcome_digits(outcome)
+    methods = list(part["row_label"])
+    shown = visible(part).dropna(subset=["estimate", "ci_low", "ci_high"])
+    points = [dict(method=m, estimate=round(float(e), 6), low=round(float(lo), 6),
+                   high=round(float(hi), 6), difference_text=f"{e:+.{digits}f} {unit}",
+                   interval_text=f"{lo:.{digits}f} to {hi:.{digits}f}",
+                   n_text=_people_text(n1, n0))
+              for m, e, lo, hi, n1, n0 in zip(shown["row_label"], shown["estimate"], shown["ci_low"],
+                                              shown["ci_high"], shown["n_participants"],
+                                              shown["n_comparison"])]
+    y = {"field": "method", "type": "nominal", "title": None, "axis": None,
+         "scale": {"domain": methods, "paddingOuter": 0.3}}
+    title = [f"{label} ({unit})", "participants minus comparison; left of 0 = lower"]
+    # nothing to place: an unnumbered axis (a scale of one value would draw no axis)
+    x_scale = {} if points else {"scale": {"domain": [-1, 1]}}
+    x_axis = {"title": title, "titleFontSize": 12} if points else {
+        "title": title, "titleFontSize": 12, "labels": False, "ticks": False, "grid": False}
+    layers: list[dict] = [
+        {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333",
+                                             "tooltip": None},
+         "encoding": {"x": {"datum": 0, "type": "quantitative", "axis": x_axis, **x_scale}}},
+        {"data": {"values": [{"method": m} for m in methods]},
+         "mark": {"type": "text", "align": "left", "baseline": "bottom", "x": 0, "dy": -8,
+                  "fontSize": 12, "color": "#222222", "tooltip": None},
+         "encoding": {"y": y, "text": {"field": "method"}}},
+    ]
+    tooltip = [{"field": "method", "title": label},
+               {"field": "difference_text", "title": "Difference"},
+               {"field": "interval_text", "title": "95% interval"},
+               {"field": "n_text", "title": "People"}]
+    if points:
+        layers += [
+            {"mark": {"type": "rule", "strokeWidth": 2, "color": PARTICIPANTS},
+             "encoding": {"y": y, "x": {"field": "low", "type": "quantitative"},
+                          "x2": {"field": "high"}, "tooltip": tooltip}},
+            {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150, "opacity": 1},
+             "encoding": {
+                 "y": y, "x": {"field": "estimate", "type": "quantitative"},
+                 "color": {"datum": _FOREST_NAME, "title": None,
+                           "scale": {"domain": [_FOREST_NAME], "range": [PARTICIPANTS]},
+                           "legend": {"orient": "top", "symbolType": "diamond", "labelLimit": 330}},
+                 "tooltip": tooltip}},
+        ]
+    layers += _status_layers(part, "row_label", "method", y, label)
+    return {"data": {"values": points}, "height": {"step": 46}, "layer": layers}
+
+
+def _people_text(n_participants: object, n_comparison: object) -> str:
+    """ "n = 40 participants, 80 comparison" for a tooltip ("n: see table" when unknown)."""
+    if pd.isna(n_participants) or pd.isna(n_comparison):
+        return "n: see table"
+    return f"n = {int(n_participants):,} participants, {int(n_comparison):,} comparison"
+
+
+def _wrapped_labels(labels: Sequence[str], width: int) -> str:
+    """An axis ``labelExpr`` drawing each of ``labels`` on lines of about ``width``
+    characters (Vega draws an array as lines), so a long label is never cut mid-word."""
+    expr = "datum.label"
+    for label in dict.fromkeys(str(x) for x in labels):
+        lines = wrap_label(label, width).split("<br>")
+        if len(lines) > 1:
+            expr = f"datum.label === {json.dumps(label)} ? {json.dumps(lines)} : {expr}"
+    return expr
+
+
+def _status_layers(part: pd.DataFrame, label_col: str, field: str, y: dict,
+                   title: str) -> list[dict]:
+    """Rows that may not be shown: their status in words ("insufficient") at the left of
+    their row and in its tooltip (``title``: what the row is), with no number."""
+    gaps = hidden_labels(part, [label_col])
+    if gaps.empty:
+        return []
+    values = [{field: str(label), "status": str(status)}
+              for label, status in zip(gaps[label_col], gaps["status"])]
+    return [{"data": {"values": values},
+             "mark": {"type": "text", "align": "left", "dx": 4, "x": 0, "color": "#555555",
+                      "fontSize": 11},
+             "encoding": {"y": y, "text": {"field": "status"},
+                          "tooltip": [{"field": field, "title": title},
+                                      {"field": "status", "title": "Not shown"}]}}]
 
 
 #: Cohen's benchmarks for a standardized difference, drawn as faint lines.
@@ -140,56 +185,86 @@ def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: s
     rows["row_label"] = [outcome_label(o) + ("" if SCALES_BY_KEY.get(o) is None
                                              or SCALES_BY_KEY[o].higher_is_worse
                                              else " (higher = better)") for o in rows["outcome"]]
-    categories = list(rows["row_label"])[::-1]
-    fig = new_figure()
+    categories = list(rows["row_label"])
     shown = visible(rows).dropna(subset=["estimate", "ci_low", "ci_high", "effect_size"])
     shown = shown.loc[shown["estimate"] != 0]
     kind = str(shown["effect_size_kind"].dropna().iloc[0]) if "effect_size_kind" in shown.columns \
         and shown["effect_size_kind"].notna().any() else "d_baseline_sd"
-    for size, word in EFFECT_SIZE_MARKS:
-        for sign in (-1, 1):
-            reference_line(fig, "x", sign * size, dict(color="#CCCCCC", width=1, dash="dash"))
-        fig.add_annotation(x=-size, y=1, yref="paper", yanchor="bottom", text=word, showarrow=False,
-                           font=dict(color="#555555", size=11))
-    if not shown.empty:
-        scale = shown["effect_size"] / shown["estimate"]
-        low = np.minimum(shown["ci_low"] * scale, shown["ci_high"] * scale)
-        high = np.maximum(shown["ci_low"] * scale, shown["ci_high"] * scale)
-        fig.add_scatter(
-            x=shown["effect_size"], y=shown["row_label"], mode="markers",
-            name=f"{METHOD_LABELS.get(analysis, analysis)} (95% interval)",
-            marker=dict(color=PARTICIPANTS, size=11, symbol="diamond"),
-            error_x=dict(type="data", symmetric=False, array=high - shown["effect_size"],
-                         arrayminus=shown["effect_size"] - low, thickness=2),
-            customdata=np.c_[low, high, shown["estimate"],
-                             shown["n_participants"].astype("Float64").fillna(np.nan),
-                             shown["n_comparison"].astype("Float64").fillna(np.nan),
-                             [outcome_unit(o) for o in shown["outcome"]]],
-            hovertemplate=("%{y}<br>effect size %{x:+.2f} SD (95% interval %{customdata[0]:+.2f} "
-                           "to %{customdata[1]:+.2f})<br>in the outcome's units: "
-                           "%{customdata[2]:+.2f} %{customdata[5]}"
-                           "<br>n = %{customdata[3]:,.0f} participants, "
-                           "%{customdata[4]:,.0f} comparison<extra></extra>"))
-    for _, row in hidden_labels(rows, ["row_label"]).iterrows():
-        fig.add_annotation(x=0, y=row["row_label"], text=str(row["status"]), showarrow=False,
-                           xanchor="left", xshift=6, font=dict(color="#555555", size=11))
-    reference_line(fig, "x", 0, dict(color="#333333", width=1, dash="dot"))
-    if not categories:
-        empty_figure(fig, f"No comparisons at {wave} for the current selection.")
-    apply_layout(fig, f"All outcomes on one scale ({wave})",
-                 f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')})<br>"
-                 "left of 0 = lower for participants", "", height=max(300, 110 + 40 * len(categories)))
-    fig.update_yaxes(categoryorder="array", categoryarray=categories, type="category", automargin=True,
-                     tickvals=categories, ticktext=[wrap_label(str(c), 22) for c in categories])
-    limit = float(np.nanmax(np.abs(np.r_[shown["ci_low"] * (shown["effect_size"] / shown["estimate"]),
-                                         shown["ci_high"] * (shown["effect_size"] / shown["estimate"]),
-                                         0.6]))) if not shown.empty else 0.6
-    fig.update_xaxes(range=[-limit * 1.1, limit * 1.1], zeroline=False)
+    title = f"All outcomes on one scale ({wave})"
+    name = f"{METHOD_LABELS.get(analysis, analysis)} (95% interval)"
+    spec = (_effect_size_spec(_effect_size_points(shown), rows, title, name, kind) if categories
+            else vega_empty(title, f"No comparisons at {wave} for the current selection."))
     alt = (f"Dot plot of the {METHOD_LABELS.get(analysis, analysis).lower()} effect at {wave} for "
            f"{len(categories)} outcome(s) in standard deviations, each with a 95% interval, with "
            "a dotted line at zero and dashed lines at 0.2 (small) and 0.5 (moderate).")
     table = rows.drop(columns=["_o", "row_label"])
-    return Chart("effect_sizes", fig, alt, download_table(table), takeaway, how_to_read)
+    return Chart("effect_sizes", VegaLite(spec), alt, download_table(table), takeaway, how_to_read)
+
+
+def _effect_size_points(shown: pd.DataFrame) -> list[dict]:
+    """One data row per outcome shown: the effect size and its interval scaled by the same
+    SD as the estimate (``effect_size / estimate``), with the words of its tooltip."""
+    points = []
+    for _, row in shown.iterrows():
+        scale = float(row["effect_size"]) / float(row["estimate"])
+        low, high = sorted((float(row["ci_low"]) * scale, float(row["ci_high"]) * scale))
+        effect = float(row["effect_size"])
+        points.append(dict(
+            outcome=str(row["row_label"]), effect=round(effect, 6), low=round(low, 6),
+            high=round(high, 6), effect_text=f"{effect:+.2f} SD",
+            interval_text=f"{low:+.2f} to {high:+.2f} SD",
+            units_text=f"{float(row['estimate']):+.2f} {outcome_unit(row['outcome'])}",
+            n_text=_people_text(row.get("n_participants"), row.get("n_comparison"))))
+    return points
+
+
+def _effect_size_spec(points: list[dict], rows: pd.DataFrame, title: str, name: str,
+                      kind: str) -> dict:
+    categories = list(rows["row_label"])
+    limit = max([abs(p[key]) for p in points for key in ("low", "high")] + [0.6]) * 1.1
+    y = {"field": "outcome", "type": "nominal", "title": None, "scale": {"domain": categories},
+         "axis": {"labelExpr": _wrapped_labels(categories, 22), "labelLimit": 180}}
+    x = {"field": "effect", "type": "quantitative",
+         "title": [*wrap_label(f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')})",
+                               36).split("<br>"), "left of 0 = lower for participants"],
+         "scale": {"domain": [round(-limit, 6), round(limit, 6)], "nice": True, "zero": False}}
+    marks = [{"at": sign * size, "word": word} for size, word in EFFECT_SIZE_MARKS for sign in (-1, 1)]
+    layers: list[dict] = [
+        {"data": {"values": marks},
+         "mark": {"type": "rule", "color": "#CCCCCC", "strokeDash": [5, 4], "tooltip": None},
+         "encoding": {"x": {"field": "at", "type": "quantitative", "scale": x["scale"]}}},
+        {"data": {"values": [m for m in marks if m["at"] < 0]},
+         "mark": {"type": "text", "color": "#555555", "fontSize": 11, "baseline": "bottom",
+                  "y": 0, "dy": -2, "tooltip": None},
+         "encoding": {"x": {"field": "at", "type": "quantitative"}, "text": {"field": "word"}}},
+        {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333",
+                                             "tooltip": None},
+         "encoding": {"x": {"datum": 0, "type": "quantitative"}}},
+    ]
+    tooltip = [{"field": "outcome", "title": "Outcome"},
+               {"field": "effect_text", "title": "Effect size"},
+               {"field": "interval_text", "title": "95% interval"},
+               {"field": "units_text", "title": "In the outcome's units"},
+               {"field": "n_text", "title": "People"}]
+    if points:
+        layers += [
+            {"mark": {"type": "rule", "strokeWidth": 2, "color": PARTICIPANTS},
+             "encoding": {"y": y, "x": {"field": "low", "type": "quantitative"},
+                          "x2": {"field": "high"}, "tooltip": tooltip}},
+            {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150, "opacity": 1},
+             "encoding": {
+                 "y": y, "x": x,
+                 "color": {"datum": name, "title": None,
+                           "scale": {"domain": [name], "range": [PARTICIPANTS]},
+                           "legend": {"orient": "top", "symbolType": "diamond", "labelLimit": 330,
+                                      "labelExpr": _wrapped_labels([name], 34)}},
+                 "tooltip": tooltip}},
+        ]
+    layers += _status_layers(rows, "row_label", "outcome", y, "Outcome")
+    # the rules and labels carry the x axis when no outcome can be shown
+    layers[0]["encoding"]["x"].update(title=x["title"])
+    # a row height, not a total: Streamlit leaves a fixed height on a discrete axis unused
+    return vega_spec(title, {"data": {"values": points}, "height": {"step": 44}, "layer": layers})
 
 
 def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
@@ -435,31 +510,85 @@ def event_study_figure(event: pd.DataFrame, outcome: str, takeaway: str = "", ho
     """Effect by waves since the first session, with the pre-program placebo estimates.
 
     ``event`` is the report's event-study table (``outcome, event_time, period, estimate,
-    ci_low, ci_high, ..., suppressed``); suppressed rows never become points.
+    ci_low, ci_high, ..., suppressed``); suppressed rows never become points: their
+    waves since joining are marked "insufficient", without a number.
     """
     rows = event.loc[event["outcome"] == outcome] if "outcome" in event.columns else event
+    hidden = (sorted({int(e) for e in rows.loc[rows["suppressed"].astype(bool), "event_time"].dropna()})
+              if len(rows) else [])
     rows = rows.loc[~rows["suppressed"].astype(bool)].dropna(subset=["estimate"]) if len(rows) else rows
-    fig = new_figure()
-    if len(rows):
-        unit = outcome_unit(outcome)
-        for period, name, colour in (("pre", "Before joining (should be near 0)", COMPARISON),
-                                     ("post", "After the first session", PARTICIPANTS)):
-            part = rows.loc[rows["period"] == period]
-            if part.empty:
-                continue
-            fig.add_scatter(
-                x=part["event_time"], y=part["estimate"], mode="markers", name=name,
-                marker=dict(color=colour, size=11),
-                error_y=dict(type="data", symmetric=False, array=part["ci_high"] - part["estimate"],
-                             arrayminus=part["estimate"] - part["ci_low"]),
-                hovertemplate=(f"%{{x}} waves since the first session<br>%{{y:+.1f}} {unit}"
-                               "<extra></extra>"))
-    else:
-        empty_figure(fig, "The effect by time since joining cannot be shown for the current selection.")
-    reference_line(fig, "y", 0, dict(color="#333333", width=1))
-    apply_layout(fig, "Effect by time since joining",
-                 "Waves since the first session (0 = first survey after it)",
-                 f"Participants minus comparison ({outcome_unit(outcome)})")
+    title = "Effect by time since joining"
+    unit, digits = outcome_unit(outcome), outcome_digits(outcome)
+    spec = (_event_study_spec(_event_points(rows, unit, digits), hidden, title, unit) if len(rows)
+            else vega_empty(title, "The effect by time since joining cannot be shown for the "
+                                   "current selection."))
     alt = ("Dot plot with 95% intervals of the difference between participants and the comparison group "
            "by waves since the first session; dots left of 0 are checks from before people joined.")
-    return Chart("event_study", fig, alt, download_table(rows), takeaway, how_to_read)
+    return Chart("event_study", VegaLite(spec), alt, download_table(rows), takeaway, how_to_read)
+
+
+#: The event study's two kinds of points, in legend order, and their colours.
+_EVENT_PERIODS = {"pre": ("Before joining (should be near 0)", COMPARISON),
+                  "post": ("After the first session", PARTICIPANTS)}
+
+
+def _event_points(rows: pd.DataFrame, unit: str, digits: int) -> list[dict]:
+    """One data row per wave since joining shown, with the words of its tooltip."""
+    n1 = rows["n_participants"] if "n_participants" in rows.columns else pd.Series(np.nan, index=rows.index)
+    n0 = rows["n_comparison"] if "n_comparison" in rows.columns else pd.Series(np.nan, index=rows.index)
+    return [dict(event_time=int(e), period=_EVENT_PERIODS[str(p)][0], estimate=round(float(v), 6),
+                 low=round(float(lo), 6), high=round(float(hi), 6),
+                 when_text=f"{int(e)} waves since the first session",
+                 effect_text=f"{v:+.{digits}f} {unit}",
+                 interval_text=f"{lo:+.{digits}f} to {hi:+.{digits}f}", n_text=_people_text(a, b))
+            for e, p, v, lo, hi, a, b in zip(rows["event_time"], rows["period"], rows["estimate"],
+                                             rows["ci_low"], rows["ci_high"], n1, n0)
+            if str(p) in _EVENT_PERIODS]
+
+
+def _event_study_spec(points: list[dict], hidden: list[int], title: str, unit: str) -> dict:
+    names = [name for name, _ in _EVENT_PERIODS.values()]
+    x = {"field": "event_time", "type": "quantitative",
+         "title": "Waves since the first session (0 = first survey after it)",
+         "scale": {"nice": False, "padding": 16}, "axis": {"tickMinStep": 1, "format": "d"}}
+    colour = {"field": "period", "type": "nominal", "title": None,
+              "legend": {"orient": "top", "direction": "vertical", "labelLimit": 330},
+              "scale": {"domain": names, "range": [colour for _, colour in _EVENT_PERIODS.values()]}}
+    tooltip = [{"field": "when_text", "title": "When"},
+               {"field": "effect_text", "title": "Difference"},
+               {"field": "interval_text", "title": "95% interval"},
+               {"field": "n_text", "title": "People"}]
+    joining = {"values": [{"at": -0.5, "word": "first session"}]}
+    layers: list[dict] = [
+        {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#333333", "tooltip": None},
+         "encoding": {"y": {"datum": 0, "type": "quantitative"}}},
+        # people join between the last wave before (-1) and the first after (0)
+        {"data": joining, "mark": {"type": "rule", "color": "#888888", "strokeDash": [5, 4],
+                                   "tooltip": None},
+         "encoding": {"x": {"field": "at", "type": "quantitative"}}},
+        {"data": joining,
+         "mark": {"type": "text", "color": "#555555", "fontSize": 11, "align": "center",
+                  "baseline": "bottom", "y": 0, "dy": -2, "tooltip": None},
+         "encoding": {"x": {"field": "at", "type": "quantitative"}, "text": {"field": "word"}}},
+        {"mark": {"type": "rule", "strokeWidth": 2},
+         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"}, "y2": {"field": "high"},
+                      "color": colour, "tooltip": tooltip}},
+        {"mark": {"type": "point", "filled": True, "size": 110, "opacity": 1},
+         "encoding": {
+             "x": x, "y": {"field": "estimate", "type": "quantitative",
+                           "title": f"Participants minus comparison ({unit})"},
+             "color": colour,
+             "shape": {"field": "period", "type": "nominal", "title": None,
+                       "scale": {"domain": names, "range": ["square", "circle"]}},
+             "tooltip": tooltip}},
+    ]
+    if hidden:
+        values = [{"when_text": f"{e} waves since the first session", "event_time": e,
+                   "status": "insufficient (too few people; not shown)"} for e in hidden]
+        layers.append({"data": {"values": values},
+                       "mark": {"type": "text", "text": "insufficient", "color": "#555555",
+                                "fontSize": 11, "baseline": "bottom", "y": {"expr": "height"}},
+                       "encoding": {"x": {"field": "event_time", "type": "quantitative"},
+                                    "tooltip": [{"field": "when_text", "title": "When"},
+                                                {"field": "status", "title": "Not shown"}]}})
+    return vega_spec(title, {"data": {"values": points}, "layer": layers}, height=340)

@@ -14,6 +14,7 @@ from analysis.views.help import METHOD_LABELS
 from analysis.views.impact_figures import (
     dose_response_figure,
     effect_size_figure,
+    event_study_figure,
     forest_figure,
     love_figure,
     mde_figure,
@@ -115,15 +116,52 @@ def test_trend_figure_with_nothing_to_show_says_so():
     assert "Not enough people" in fig.to_json() and "layer" not in fig.to_dict()
 
 
+def _panels(fig: VegaLite) -> list[dict]:
+    """A Vega-Lite chart's panels: the views of a ``vconcat``, or the chart itself."""
+    spec = fig.to_dict()
+    return spec.get("vconcat", [spec])
+
+
+def _layer(panel: dict, mark: str, **has) -> dict:
+    """The first layer drawing ``mark`` whose mark also has the given properties."""
+    return next(layer for layer in panel["layer"] if layer["mark"]["type"] == mark
+                and all(layer["mark"].get(k) == v for k, v in has.items()))
+
+
+def _zero_rule(panel: dict) -> dict:
+    return next(layer for layer in panel["layer"] if layer["mark"]["type"] == "rule"
+                and layer["encoding"].get("x", {}).get("datum") == 0)
+
+
 def test_forest_figure_zero_line_and_no_hidden_estimate():
     chart = forest_figure(estimates(), ["cbi_work", "cbi_personal"], "2025-Q3", k=5)
     fig = chart.figure
+    assert isinstance(fig, VegaLite)
     assert not _contains_secret(fig)
-    assert any(s.x0 == 0 and s.x1 == 0 for s in fig.layout.shapes)
-    assert len(fig.data[0].x) == 4
-    assert all("n = " in h for h in _hovers(fig))
-    labels = fig.layout.yaxis.categoryarray
-    assert any("Change compared with the comparison group" in label for label in labels)
+    work, personal = _panels(fig)
+    for panel in (work, personal):
+        assert _zero_rule(panel)["mark"]["strokeDash"], "a dotted line at zero in every panel"
+    assert len(work["data"]["values"]) == 4
+    assert [p["estimate"] for p in work["data"]["values"]] == [-3.0] * 4
+    hovers = [h for panel in (work, personal) for h in _tooltips(panel)]
+    shown = [h for h in hovers if "insufficient" not in h]
+    assert len(shown) == 8, "each estimate's point and interval line say the same, with n"
+    assert all("n = 40 participants, 80 comparison" in h for h in shown)
+    assert [h for h in hovers if "insufficient" in h] == [
+        "Personal burnout: Change compared with the comparison group\nNot shown: insufficient"]
+    # the hidden outcome keeps its row, in words, with nothing to place and no number
+    assert personal["data"]["values"] == []
+    status = _layer(personal, "text", dx=4)["data"]["values"]
+    assert status == [{"method": "Change compared with the comparison group", "status": "insufficient"}]
+    names = _layer(work, "text", dy=-8)["data"]["values"]
+    assert any("Change compared with the comparison group" in n["method"] for n in names)
+    hidden = chart.table.loc[chart.table["status"] == "insufficient"]
+    assert hidden["estimate"].isna().all() and hidden["n_participants"].isna().all()
+
+
+def test_forest_with_nothing_to_compare_says_so():
+    fig = forest_figure(estimates(), ["cbi_work"], "2099-Q1", k=5).figure
+    assert "No comparisons at 2099-Q1" in fig.to_json() and "vconcat" not in fig.to_dict()
 
 
 def test_distribution_uses_precomputed_quantiles_not_points():
@@ -393,11 +431,19 @@ def test_forest_gives_each_outcome_its_own_axis():
                                                     "cbi_personal"], "2025-Q3", k=5)
     fig = chart.figure
     assert not _contains_secret(fig)
-    axes = {t.xaxis for t in fig.data}
-    assert axes == {"x", "x2"}, "a 1–5 scale never shares the 0–100 scale's axis"
-    assert "scale points" in fig.layout.xaxis2.title.text
-    single = forest_figure(est, ["cbi_work"], "2025-Q3", k=5).figure
-    assert list(single.layout.yaxis.categoryarray)[::-1] == list(METHOD_LABELS.values())
+    spec = fig.to_dict()
+    assert spec["resolve"]["scale"]["x"] == "independent", \
+        "a 1–5 scale never shares the 0–100 scale's axis"
+    panels = _panels(fig)
+    assert len(panels) == 3
+    titles = [" ".join(_zero_rule(p)["encoding"]["x"]["axis"]["title"]) for p in panels]
+    assert "Work-related burnout (points)" in titles[0]
+    assert "scale points" in titles[1] and "scale points" not in titles[0]
+    assert {v["estimate"] for v in panels[1]["data"]["values"]} == {-0.3}
+    single = _panels(forest_figure(est, ["cbi_work"], "2025-Q3", k=5).figure)
+    assert len(single) == 1
+    point = _layer(single[0], "point")
+    assert point["encoding"]["y"]["scale"]["domain"] == list(METHOD_LABELS.values())
 
 
 def test_effect_size_figure_standardizes_and_hides_suppressed():
@@ -405,15 +451,65 @@ def test_effect_size_figure_standardizes_and_hides_suppressed():
     est.loc[est["suppressed"], "effect_size"] = SECRET
     chart = effect_size_figure(est, ["cbi_work", "cbi_personal"], "2025-Q3")
     fig = chart.figure
+    assert isinstance(fig, VegaLite)
     assert not _contains_secret(fig)
-    point = fig.data[0]
-    assert list(point.x) == [-0.3]
+    spec = fig.to_dict()
+    (point,) = spec["data"]["values"]
+    assert point["effect"] == -0.3
     # interval scaled by the same SD as the estimate: -5..-1 points at -3 points = -0.5..-0.1 SD
-    assert point.x[0] - point.error_x.arrayminus[0] == pytest.approx(-0.5)
-    assert point.x[0] + point.error_x.array[0] == pytest.approx(-0.1)
-    assert "n = " in point.hovertemplate and "baseline score" in fig.layout.xaxis.title.text
+    assert point["low"] == pytest.approx(-0.5) and point["high"] == pytest.approx(-0.1)
+    interval = _layer(spec, "rule", strokeWidth=2)["encoding"]
+    assert (interval["x"]["field"], interval["x2"]["field"]) == ("low", "high")
+    hovers = _hovers(fig)
+    assert len(hovers) == 3 and all("n = 40 participants" in h for h in hovers[:2])
+    assert hovers[2] == "Outcome: Personal burnout\nNot shown: insufficient"
+    dots = _layer(spec, "point")["encoding"]
+    assert "baseline score" in " ".join(dots["x"]["title"])
+    # the suppressed outcome keeps its row, marked insufficient, without a number
+    assert dots["y"]["scale"]["domain"] == ["Work-related burnout", "Personal burnout"]
+    assert _layer(spec, "text", dx=4)["data"]["values"] == [
+        {"outcome": "Personal burnout", "status": "insufficient"}]
+    # Cohen's marks as faint lines at ±0.2 and ±0.5, the small/moderate words once each
+    marks = _layer(spec, "rule", color="#CCCCCC")["data"]["values"]
+    assert sorted(m["at"] for m in marks) == [-0.5, -0.2, 0.2, 0.5]
+    assert _zero_rule(spec)["mark"]["strokeDash"]
     hidden = chart.table.loc[chart.table["status"] == "insufficient"]
     assert hidden["effect_size"].isna().all() and hidden["estimate"].isna().all()
+
+
+def event_table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "outcome": "cbi_work", "event_time": [-2, -1, 0, 1, 2], "period": ["pre", "pre", "post", "post", "post"],
+        "estimate": [0.5, -0.2, -2.0, -3.0, SECRET], "ci_low": [-1.0, -1.5, -3.5, -4.8, SECRET],
+        "ci_high": [2.0, 1.1, -0.5, -1.2, SECRET], "n_participants": [30, 40, 60, 50, SECRET_N],
+        "n_comparison": [200] * 5, "suppressed": [False] * 4 + [True]})
+
+
+def test_event_study_figure_marks_joining_and_hides_suppressed():
+    chart = event_study_figure(event_table(), "cbi_work")
+    fig = chart.figure
+    assert isinstance(fig, VegaLite)
+    assert not _contains_secret(fig)
+    spec = fig.to_dict()
+    points = spec["data"]["values"]
+    assert [p["event_time"] for p in points] == [-2, -1, 0, 1]
+    assert [p["estimate"] for p in points] == [0.5, -0.2, -2.0, -3.0]
+    assert points[2]["low"] == -3.5 and points[2]["high"] == -0.5
+    hovers = _hovers(fig)
+    assert len(hovers) == 9 and all("n = " in h for h in hovers[:8])
+    assert "insufficient" in hovers[8] and "n = " not in hovers[8]
+    colour = _layer(spec, "point")["encoding"]["color"]["scale"]
+    assert colour["range"] == [COMPARISON, PARTICIPANTS]
+    assert {p["period"] for p in points[:2]} == {colour["domain"][0]}, "before joining: the placebo colour"
+    # reference lines: no difference (y = 0) and joining, between the last wave before and 0
+    assert any(layer["encoding"].get("y", {}).get("datum") == 0 for layer in spec["layer"])
+    joining = _layer(spec, "rule", strokeDash=[5, 4])["data"]["values"]
+    assert joining[0]["at"] == -0.5
+    marked = _layer(spec, "text", text="insufficient")["data"]["values"]
+    assert [m["event_time"] for m in marked] == [2]
+    assert "Waves since the first session" in _layer(spec, "point")["encoding"]["x"]["title"]
+    empty = event_study_figure(event_table().assign(suppressed=True), "cbi_work").figure
+    assert "cannot be shown" in empty.to_json() and not _contains_secret(empty)
 
 
 def test_chart_pickles_as_the_same_figure():
