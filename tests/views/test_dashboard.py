@@ -3,6 +3,7 @@ Overview's "cannot support a claim"."""
 
 from __future__ import annotations
 
+import json
 import re
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ from analysis.reporting.group_tables import monthly_table as monthly_attendance
 from analysis.storage import queries
 from analysis.storage.store import Store
 from analysis.views.aggregates import follow_descriptives, score_quantiles
+from analysis.views.figure_base import VegaLite
 from analysis.views.impact import impact_charts
 from analysis.views.overview import format_count, format_effect, overview_model
 from analysis.views.participation_view import participation_charts
@@ -201,6 +203,34 @@ def test_chart_sets_have_takeaways(store):
         assert chart.takeaway, chart.key
         assert chart.how_to_read, chart.key
         assert chart.alt, chart.key
+
+
+def _views(spec: dict):
+    """Every view of a Vega-Lite spec: itself, its layers, concatenated and faceted views."""
+    yield spec
+    for key in ("layer", "vconcat", "hconcat", "concat"):
+        for part in spec.get(key, []):
+            yield from _views(part)
+    if isinstance(spec.get("spec"), dict):
+        yield from _views(spec["spec"])
+
+
+def test_impact_draws_every_chart_with_vega_lite_and_no_automatic_tooltip(store):
+    # Streamlit's chart theme turns tooltips on for every mark, which then lists the mark's
+    # raw fields; each mark must say what its tooltip shows, or that it has none
+    tables = _tables(store)
+    q = score_quantiles(queries.load_panel(store, LOCAL, ["cbi_work"]), "cbi_work", K)
+    charts = impact_charts(tables, q, "cbi_work", None, ["cbi_work", "cbi_personal"], K)
+    for chart in charts:
+        assert isinstance(chart.figure, VegaLite), f"{chart.key}: plotly's bundle delays the page"
+        spec = chart.figure.to_dict()
+        json.dumps(spec)  # JSON values only
+        for view in _views(spec):
+            if "mark" not in view:
+                continue
+            mark = view["mark"] if isinstance(view["mark"], dict) else {"type": view["mark"]}
+            told = "tooltip" in view.get("encoding", {}) or mark.get("tooltip", True) is None
+            assert told, f"{chart.key}: a {mark['type']} mark would get an automatic tooltip"
 
 
 def test_quantiles_follow_the_reports_hidden_cells():
