@@ -81,7 +81,9 @@ def test_event_study_and_mde_agree(both: tuple[ReportTables, dict[str, pd.DataFr
     mde = report.mde.loc[~report.mde["suppressed"]].merge(baseline["mde"], on=["outcome", "wave"],
                                                           suffixes=("", "_baseline"))
     assert len(mde) > 0
-    assert mde["mde_points"].to_numpy() == pytest.approx(mde["mde_points_baseline"].to_numpy(), rel=1e-6)
+    # statsmodels' solve_power stops within a few 1e-6 of the root; ours solves the same
+    # equation to 1e-10 (tests/stats/test_effects.py checks its power against statsmodels')
+    assert mde["mde_points"].to_numpy() == pytest.approx(mde["mde_points_baseline"].to_numpy(), rel=2e-5)
 
 
 def test_limit_stops_the_run_and_says_how_far(uploads: tuple[Path, Path],
