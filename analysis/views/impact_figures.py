@@ -434,12 +434,17 @@ def _event_points(rows: pd.DataFrame, unit: str, digits: int) -> list[dict]:
     n0 = rows["n_comparison"] if "n_comparison" in rows.columns else pd.Series(np.nan, index=rows.index)
     return [dict(event_time=int(e), period=_EVENT_PERIODS[str(p)][0], estimate=round(float(v), 6),
                  low=round(float(lo), 6), high=round(float(hi), 6),
-                 when_text=f"{int(e)} waves since the first session",
+                 when_text=_since_joining(int(e)),
                  effect_text=f"{v:+.{digits}f} {unit}",
                  interval_text=f"{lo:+.{digits}f} to {hi:+.{digits}f}", n_text=_people_text(a, b))
             for e, p, v, lo, hi, a, b in zip(rows["event_time"], rows["period"], rows["estimate"],
                                              rows["ci_low"], rows["ci_high"], n1, n0)
             if str(p) in _EVENT_PERIODS]
+
+
+def _since_joining(event_time: int) -> str:
+    """ "-1 wave since the first session", "2 waves since…" for a tooltip."""
+    return f"{event_time} wave{'' if abs(event_time) == 1 else 's'} since the first session"
 
 
 def _event_study_spec(points: list[dict], hidden: list[int], title: str, unit: str) -> dict:
@@ -479,7 +484,7 @@ def _event_study_spec(points: list[dict], hidden: list[int], title: str, unit: s
              "tooltip": tooltip}},
     ]
     if hidden:
-        values = [{"when_text": f"{e} waves since the first session", "event_time": e,
+        values = [{"when_text": _since_joining(e), "event_time": e,
                    "status": "insufficient (too few people; not shown)"} for e in hidden]
         layers.append({"data": {"values": values},
                        "mark": {"type": "text", "text": "insufficient", "color": "#555555",
