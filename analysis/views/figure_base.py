@@ -379,3 +379,40 @@ def count_bars(table: pd.DataFrame, category: str, count: str, name: str, hover:
     fig.update_xaxes(type="category", **({"categoryorder": "array", "categoryarray": list(order)}
                                          if order is not None else {}))
     return fig
+
+
+def people_text(n_participants: object, n_comparison: object) -> str:
+    """ "n = 40 participants, 80 comparison" for a tooltip ("n: see table" when unknown)."""
+    if pd.isna(n_participants) or pd.isna(n_comparison):
+        return "n: see table"
+    return f"n = {int(n_participants):,} participants, {int(n_comparison):,} comparison"
+
+
+def vega_wrapped_labels(labels: Sequence[str], width: int) -> str:
+    """A Vega-Lite ``labelExpr`` (axis or legend) drawing each of ``labels`` on lines of
+    about ``width`` characters (Vega draws an array as lines), never cut mid-word."""
+    expr = "datum.label"
+    for label in dict.fromkeys(str(x) for x in labels):
+        lines = wrap_label(label, width).split("<br>")
+        if len(lines) > 1:
+            expr = f"datum.label === {json.dumps(label)} ? {json.dumps(lines)} : {expr}"
+    return expr
+
+
+def vega_hidden_rows(table: pd.DataFrame, label_col: str, field: str, y: Mapping[str, Any],
+                     title: str) -> list[dict[str, Any]]:
+    """A layer for the rows of ``table`` that may not be shown (a dot plot with a row per
+    category, ``y`` its row encoding on ``field``): each row's status in words
+    ("insufficient") at the left of the row and in its tooltip (``title``: what the row
+    is), with no number. No layer when every row may be shown."""
+    gaps = hidden_labels(table, [label_col])
+    if gaps.empty:
+        return []
+    values = [{field: str(label), "status": str(status)}
+              for label, status in zip(gaps[label_col], gaps["status"])]
+    return [{"data": {"values": values},
+             "mark": {"type": "text", "align": "left", "dx": 4, "x": 0, "color": "#555555",
+                      "fontSize": 11},
+             "encoding": {"y": dict(y), "text": {"field": "status"},
+                          "tooltip": [{"field": field, "title": title},
+                                      {"field": "status", "title": "Not shown"}]}}]

@@ -15,6 +15,7 @@ from analysis.reporting import interpret
 from analysis.reporting.group_tables import overall_site
 from analysis.stats.estimates import Estimate
 from analysis.views.aggregates import follow_descriptives
+from analysis.views.estimate_figures import effect_size_figure, event_study_figure
 from analysis.views.figure_base import (
     Chart,
     lower_first,
@@ -26,8 +27,6 @@ from analysis.views.figure_base import (
 from analysis.views.help import HOW_TO_READ, METHOD_LABELS
 from analysis.views.impact_figures import (
     dose_response_figure,
-    effect_size_figure,
-    event_study_figure,
     forest_figure,
     love_figure,
     mde_figure,

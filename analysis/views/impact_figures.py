@@ -1,15 +1,14 @@
-"""Figures of the program's effect: forest plot, effect sizes, covariate balance,
-dose-response and the smallest detectable difference."""
+"""Figures of the program's effect: forest plot, covariate balance, dose-response and the
+smallest detectable difference (effect sizes and the event study:
+:mod:`analysis.views.estimate_figures`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from analysis.definitions.instruments import SCALES_BY_KEY
 from analysis.privacy.suppression import INSUFFICIENT
 from analysis.views.figure_base import (
     COMPARISON,
@@ -23,11 +22,12 @@ from analysis.views.figure_base import (
     outcome_digits,
     outcome_label,
     outcome_unit,
+    people_text,
     vega_empty,
+    vega_hidden_rows,
     vega_insufficient,
     vega_spec,
     visible,
-    wrap_label,
 )
 from analysis.views.help import METHOD_LABELS
 
@@ -82,7 +82,7 @@ def _forest_panel(part: pd.DataFrame, outcome: str) -> dict:
     points = [dict(method=m, estimate=round(float(e), 6), low=round(float(lo), 6),
                    high=round(float(hi), 6), difference_text=f"{e:+.{digits}f} {unit}",
                    interval_text=f"{lo:.{digits}f} to {hi:.{digits}f}",
-                   n_text=_people_text(n1, n0))
+                   n_text=people_text(n1, n0))
               for m, e, lo, hi, n1, n0 in zip(shown["row_label"], shown["estimate"], shown["ci_low"],
                                               shown["ci_high"], shown["n_participants"],
                                               shown["n_comparison"])]
@@ -119,152 +119,8 @@ def _forest_panel(part: pd.DataFrame, outcome: str) -> dict:
                            "legend": {"orient": "top", "symbolType": "diamond", "labelLimit": 330}},
                  "tooltip": tooltip}},
         ]
-    layers += _status_layers(part, "row_label", "method", y, label)
+    layers += vega_hidden_rows(part, "row_label", "method", y, label)
     return {"data": {"values": points}, "height": {"step": 46}, "layer": layers}
-
-
-def _people_text(n_participants: object, n_comparison: object) -> str:
-    """ "n = 40 participants, 80 comparison" for a tooltip ("n: see table" when unknown)."""
-    if pd.isna(n_participants) or pd.isna(n_comparison):
-        return "n: see table"
-    return f"n = {int(n_participants):,} participants, {int(n_comparison):,} comparison"
-
-
-def _wrapped_labels(labels: Sequence[str], width: int) -> str:
-    """An axis ``labelExpr`` drawing each of ``labels`` on lines of about ``width``
-    characters (Vega draws an array as lines), so a long label is never cut mid-word."""
-    expr = "datum.label"
-    for label in dict.fromkeys(str(x) for x in labels):
-        lines = wrap_label(label, width).split("<br>")
-        if len(lines) > 1:
-            expr = f"datum.label === {json.dumps(label)} ? {json.dumps(lines)} : {expr}"
-    return expr
-
-
-def _status_layers(part: pd.DataFrame, label_col: str, field: str, y: dict,
-                   title: str) -> list[dict]:
-    """Rows that may not be shown: their status in words ("insufficient") at the left of
-    their row and in its tooltip (``title``: what the row is), with no number."""
-    gaps = hidden_labels(part, [label_col])
-    if gaps.empty:
-        return []
-    values = [{field: str(label), "status": str(status)}
-              for label, status in zip(gaps[label_col], gaps["status"])]
-    return [{"data": {"values": values},
-             "mark": {"type": "text", "align": "left", "dx": 4, "x": 0, "color": "#555555",
-                      "fontSize": 11},
-             "encoding": {"y": y, "text": {"field": "status"},
-                          "tooltip": [{"field": field, "title": title},
-                                      {"field": "status", "title": "Not shown"}]}}]
-
-
-#: Cohen's benchmarks for a standardized difference, drawn as faint lines.
-EFFECT_SIZE_MARKS = ((0.2, "small"), (0.5, "moderate"))
-
-
-EFFECT_SIZE_KINDS = {
-    "d_baseline_sd": "standard deviations of the baseline score",
-    "d_follow_up_sd": "standard deviations of the follow-up score",
-    "hedges_g": "standard deviations (Hedges' g)",
-}
-
-
-def effect_size_figure(estimates: pd.DataFrame, outcomes: Sequence[str], wave: str,
-                       analysis: str = "did", takeaway: str = "", how_to_read: str = "") -> Chart:
-    """Every outcome on one axis: one method's effect in standard deviations.
-
-    ``effect_size`` is the estimate divided by a standard deviation
-    (``effect_size_kind``: DiD divides by the pooled baseline SD), so scales of any
-    range compare. The interval is the estimate's interval divided by the same SD
-    (``ci × effect_size / estimate``; the SD's own uncertainty is not added).
-    """
-    rows = estimates.loc[(estimates["analysis"] == analysis) & estimates["outcome"].isin(list(outcomes))
-                         & (estimates["wave"].astype(str) == str(wave))].copy()
-    rows["_o"] = rows["outcome"].map({o: i for i, o in enumerate(outcomes)})
-    rows = rows.sort_values("_o")
-    rows["row_label"] = [outcome_label(o) + ("" if SCALES_BY_KEY.get(o) is None
-                                             or SCALES_BY_KEY[o].higher_is_worse
-                                             else " (higher = better)") for o in rows["outcome"]]
-    categories = list(rows["row_label"])
-    shown = visible(rows).dropna(subset=["estimate", "ci_low", "ci_high", "effect_size"])
-    shown = shown.loc[shown["estimate"] != 0]
-    kind = str(shown["effect_size_kind"].dropna().iloc[0]) if "effect_size_kind" in shown.columns \
-        and shown["effect_size_kind"].notna().any() else "d_baseline_sd"
-    title = f"All outcomes on one scale ({wave})"
-    name = f"{METHOD_LABELS.get(analysis, analysis)} (95% interval)"
-    spec = (_effect_size_spec(_effect_size_points(shown), rows, title, name, kind) if categories
-            else vega_empty(title, f"No comparisons at {wave} for the current selection."))
-    alt = (f"Dot plot of the {METHOD_LABELS.get(analysis, analysis).lower()} effect at {wave} for "
-           f"{len(categories)} outcome(s) in standard deviations, each with a 95% interval, with "
-           "a dotted line at zero and dashed lines at 0.2 (small) and 0.5 (moderate).")
-    table = rows.drop(columns=["_o", "row_label"])
-    return Chart("effect_sizes", VegaLite(spec), alt, download_table(table), takeaway, how_to_read)
-
-
-def _effect_size_points(shown: pd.DataFrame) -> list[dict]:
-    """One data row per outcome shown: the effect size and its interval scaled by the same
-    SD as the estimate (``effect_size / estimate``), with the words of its tooltip."""
-    points = []
-    for _, row in shown.iterrows():
-        scale = float(row["effect_size"]) / float(row["estimate"])
-        low, high = sorted((float(row["ci_low"]) * scale, float(row["ci_high"]) * scale))
-        effect = float(row["effect_size"])
-        points.append(dict(
-            outcome=str(row["row_label"]), effect=round(effect, 6), low=round(low, 6),
-            high=round(high, 6), effect_text=f"{effect:+.2f} SD",
-            interval_text=f"{low:+.2f} to {high:+.2f} SD",
-            units_text=f"{float(row['estimate']):+.2f} {outcome_unit(row['outcome'])}",
-            n_text=_people_text(row.get("n_participants"), row.get("n_comparison"))))
-    return points
-
-
-def _effect_size_spec(points: list[dict], rows: pd.DataFrame, title: str, name: str,
-                      kind: str) -> dict:
-    categories = list(rows["row_label"])
-    limit = max([abs(p[key]) for p in points for key in ("low", "high")] + [0.6]) * 1.1
-    y = {"field": "outcome", "type": "nominal", "title": None, "scale": {"domain": categories},
-         "axis": {"labelExpr": _wrapped_labels(categories, 22), "labelLimit": 180}}
-    x = {"field": "effect", "type": "quantitative",
-         "title": [*wrap_label(f"Effect size ({EFFECT_SIZE_KINDS.get(kind, 'standard deviations')})",
-                               36).split("<br>"), "left of 0 = lower for participants"],
-         "scale": {"domain": [round(-limit, 6), round(limit, 6)], "nice": True, "zero": False}}
-    marks = [{"at": sign * size, "word": word} for size, word in EFFECT_SIZE_MARKS for sign in (-1, 1)]
-    layers: list[dict] = [
-        {"data": {"values": marks},
-         "mark": {"type": "rule", "color": "#CCCCCC", "strokeDash": [5, 4], "tooltip": None},
-         "encoding": {"x": {"field": "at", "type": "quantitative", "scale": x["scale"]}}},
-        {"data": {"values": [m for m in marks if m["at"] < 0]},
-         "mark": {"type": "text", "color": "#555555", "fontSize": 11, "baseline": "bottom",
-                  "y": 0, "dy": -2, "tooltip": None},
-         "encoding": {"x": {"field": "at", "type": "quantitative"}, "text": {"field": "word"}}},
-        {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333",
-                                             "tooltip": None},
-         "encoding": {"x": {"datum": 0, "type": "quantitative"}}},
-    ]
-    tooltip = [{"field": "outcome", "title": "Outcome"},
-               {"field": "effect_text", "title": "Effect size"},
-               {"field": "interval_text", "title": "95% interval"},
-               {"field": "units_text", "title": "In the outcome's units"},
-               {"field": "n_text", "title": "People"}]
-    if points:
-        layers += [
-            {"mark": {"type": "rule", "strokeWidth": 2, "color": PARTICIPANTS},
-             "encoding": {"y": y, "x": {"field": "low", "type": "quantitative"},
-                          "x2": {"field": "high"}, "tooltip": tooltip}},
-            {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150, "opacity": 1},
-             "encoding": {
-                 "y": y, "x": x,
-                 "color": {"datum": name, "title": None,
-                           "scale": {"domain": [name], "range": [PARTICIPANTS]},
-                           "legend": {"orient": "top", "symbolType": "diamond", "labelLimit": 330,
-                                      "labelExpr": _wrapped_labels([name], 34)}},
-                 "tooltip": tooltip}},
-        ]
-    layers += _status_layers(rows, "row_label", "outcome", y, "Outcome")
-    # the rules and labels carry the x axis when no outcome can be shown
-    layers[0]["encoding"]["x"].update(title=x["title"])
-    # a row height, not a total: Streamlit leaves a fixed height on a discrete axis unused
-    return vega_spec(title, {"data": {"values": points}, "height": {"step": 44}, "layer": layers})
 
 
 def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
@@ -504,91 +360,3 @@ def _pair_n(n_participants: object, n_comparison: object) -> str:
     if pd.notna(n_participants) and pd.notna(n_comparison):
         return f"n = {int(n_participants):,} participants, {int(n_comparison):,} comparison"
     return "n: see table"
-
-
-def event_study_figure(event: pd.DataFrame, outcome: str, takeaway: str = "", how_to_read: str = "") -> Chart:
-    """Effect by waves since the first session, with the pre-program placebo estimates.
-
-    ``event`` is the report's event-study table (``outcome, event_time, period, estimate,
-    ci_low, ci_high, ..., suppressed``); suppressed rows never become points: their
-    waves since joining are marked "insufficient", without a number.
-    """
-    rows = event.loc[event["outcome"] == outcome] if "outcome" in event.columns else event
-    hidden = (sorted({int(e) for e in rows.loc[rows["suppressed"].astype(bool), "event_time"].dropna()})
-              if len(rows) else [])
-    rows = rows.loc[~rows["suppressed"].astype(bool)].dropna(subset=["estimate"]) if len(rows) else rows
-    title = "Effect by time since joining"
-    unit, digits = outcome_unit(outcome), outcome_digits(outcome)
-    spec = (_event_study_spec(_event_points(rows, unit, digits), hidden, title, unit) if len(rows)
-            else vega_empty(title, "The effect by time since joining cannot be shown for the "
-                                   "current selection."))
-    alt = ("Dot plot with 95% intervals of the difference between participants and the comparison group "
-           "by waves since the first session; dots left of 0 are checks from before people joined.")
-    return Chart("event_study", VegaLite(spec), alt, download_table(rows), takeaway, how_to_read)
-
-
-#: The event study's two kinds of points, in legend order, and their colours.
-_EVENT_PERIODS = {"pre": ("Before joining (should be near 0)", COMPARISON),
-                  "post": ("After the first session", PARTICIPANTS)}
-
-
-def _event_points(rows: pd.DataFrame, unit: str, digits: int) -> list[dict]:
-    """One data row per wave since joining shown, with the words of its tooltip."""
-    n1 = rows["n_participants"] if "n_participants" in rows.columns else pd.Series(np.nan, index=rows.index)
-    n0 = rows["n_comparison"] if "n_comparison" in rows.columns else pd.Series(np.nan, index=rows.index)
-    return [dict(event_time=int(e), period=_EVENT_PERIODS[str(p)][0], estimate=round(float(v), 6),
-                 low=round(float(lo), 6), high=round(float(hi), 6),
-                 when_text=f"{int(e)} waves since the first session",
-                 effect_text=f"{v:+.{digits}f} {unit}",
-                 interval_text=f"{lo:+.{digits}f} to {hi:+.{digits}f}", n_text=_people_text(a, b))
-            for e, p, v, lo, hi, a, b in zip(rows["event_time"], rows["period"], rows["estimate"],
-                                             rows["ci_low"], rows["ci_high"], n1, n0)
-            if str(p) in _EVENT_PERIODS]
-
-
-def _event_study_spec(points: list[dict], hidden: list[int], title: str, unit: str) -> dict:
-    names = [name for name, _ in _EVENT_PERIODS.values()]
-    x = {"field": "event_time", "type": "quantitative",
-         "title": "Waves since the first session (0 = first survey after it)",
-         "scale": {"nice": False, "padding": 16}, "axis": {"tickMinStep": 1, "format": "d"}}
-    colour = {"field": "period", "type": "nominal", "title": None,
-              "legend": {"orient": "top", "direction": "vertical", "labelLimit": 330},
-              "scale": {"domain": names, "range": [colour for _, colour in _EVENT_PERIODS.values()]}}
-    tooltip = [{"field": "when_text", "title": "When"},
-               {"field": "effect_text", "title": "Difference"},
-               {"field": "interval_text", "title": "95% interval"},
-               {"field": "n_text", "title": "People"}]
-    joining = {"values": [{"at": -0.5, "word": "first session"}]}
-    layers: list[dict] = [
-        {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#333333", "tooltip": None},
-         "encoding": {"y": {"datum": 0, "type": "quantitative"}}},
-        # people join between the last wave before (-1) and the first after (0)
-        {"data": joining, "mark": {"type": "rule", "color": "#888888", "strokeDash": [5, 4],
-                                   "tooltip": None},
-         "encoding": {"x": {"field": "at", "type": "quantitative"}}},
-        {"data": joining,
-         "mark": {"type": "text", "color": "#555555", "fontSize": 11, "align": "center",
-                  "baseline": "bottom", "y": 0, "dy": -2, "tooltip": None},
-         "encoding": {"x": {"field": "at", "type": "quantitative"}, "text": {"field": "word"}}},
-        {"mark": {"type": "rule", "strokeWidth": 2},
-         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"}, "y2": {"field": "high"},
-                      "color": colour, "tooltip": tooltip}},
-        {"mark": {"type": "point", "filled": True, "size": 110, "opacity": 1},
-         "encoding": {
-             "x": x, "y": {"field": "estimate", "type": "quantitative",
-                           "title": f"Participants minus comparison ({unit})"},
-             "color": colour,
-             "shape": {"field": "period", "type": "nominal", "title": None,
-                       "scale": {"domain": names, "range": ["square", "circle"]}},
-             "tooltip": tooltip}},
-    ]
-    if hidden:
-        values = [{"when_text": f"{e} waves since the first session", "event_time": e,
-                   "status": "insufficient (too few people; not shown)"} for e in hidden]
-        layers.append({"data": {"values": values},
-                       "mark": {"type": "text", "text": "insufficient", "color": "#555555",
-                                "fontSize": 11, "baseline": "bottom", "y": {"expr": "height"}},
-                       "encoding": {"x": {"field": "event_time", "type": "quantitative"},
-                                    "tooltip": [{"field": "when_text", "title": "When"},
-                                                {"field": "status", "title": "Not shown"}]}})
-    return vega_spec(title, {"data": {"values": points}, "layer": layers}, height=340)

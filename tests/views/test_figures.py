@@ -9,12 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.views.estimate_figures import effect_size_figure, event_study_figure
 from analysis.views.figure_base import COMPARISON, INSUFFICIENT_GREY, PARTICIPANTS, VegaLite
 from analysis.views.help import METHOD_LABELS
 from analysis.views.impact_figures import (
     dose_response_figure,
-    effect_size_figure,
-    event_study_figure,
     forest_figure,
     love_figure,
     mde_figure,
