@@ -28,6 +28,7 @@ from analysis.views.figure_base import (
     vega_insufficient,
     vega_spec,
     visible,
+    wrap_label,
 )
 from analysis.views.help import METHOD_LABELS
 
@@ -123,16 +124,52 @@ def _forest_panel(part: pd.DataFrame, outcome: str) -> dict:
     return {"data": {"values": points}, "height": {"step": 46}, "layer": layers}
 
 
+#: At most this many characteristics drawn (every one stays in the table): 200 practices
+#: made a 10,000-pixel chart that took a second to draw and could not be read.
+LOVE_ROWS = 12
+
+
 def love_figure(balance: pd.DataFrame, takeaway: str = "", how_to_read: str = "") -> Chart:
-    """Love plot: standardized mean differences before and after weighting, ±0.1 band."""
+    """Love plot: standardized mean differences before and after weighting, ±0.1 band.
+
+    Every characteristic but the practices is drawn; practices fill the rest of
+    :data:`LOVE_ROWS`, least balanced first, and a subtitle says what the others reach.
+    """
     rows = visible(balance).dropna(subset=["smd_before"]) if not balance.empty else balance
     title = "Were the groups alike at the start?"
-    spec = (_love_spec(rows, _n_text(balance), title) if not rows.empty
-            else vega_empty(title, "Balance cannot be shown for the current selection."))
+    if rows.empty:
+        spec = vega_empty(title, "Balance cannot be shown for the current selection.")
+    else:
+        drawn = _least_balanced(rows, LOVE_ROWS)
+        spec = _love_spec(drawn, _n_text(balance), title)
+        if len(drawn) < len(rows):
+            spec["title"] = {"text": title, "subtitle": _love_subtitle(rows, drawn)}
     alt = ("Dot plot of how different participants and comparison were in each background "
            "characteristic, before and after weighting, with a shaded band from -0.1 to 0.1 "
            "marking good balance.")
     return Chart("balance", VegaLite(spec), alt, download_table(balance), takeaway, how_to_read)
+
+
+def _least_balanced(rows: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """Every covariate that is not a practice, then the practices least balanced after
+    weighting (ties: before weighting), up to ``limit`` rows in all."""
+    practice = rows["covariate"].astype(str).str.startswith("site=")
+    room = max(limit - int((~practice).sum()), 0)
+    after = rows["smd_after"] if "smd_after" in rows.columns else rows["smd_before"]
+    ranked = (pd.DataFrame({"after": after.abs().fillna(0), "before": rows["smd_before"].abs()})
+              .loc[practice].sort_values(["after", "before"], ascending=False))
+    return rows.loc[~practice | rows.index.isin(ranked.index[:room])]
+
+
+def _love_subtitle(rows: pd.DataFrame, drawn: pd.DataFrame) -> list[str]:
+    """What the characteristics left out of the chart reach (lines short enough for a phone)."""
+    rest = rows.drop(index=drawn.index)
+    after = rest["smd_after"].abs().max() if "smd_after" in rest.columns else float("nan")
+    words = (f"The {len(drawn)} least balanced of {len(rows)} characteristics; "
+             f"the other {len(rest)} practices"
+             + (f" differ by at most {after:.2f} SD after weighting." if pd.notna(after) else ".")
+             + " All are in the table (download).")
+    return wrap_label(words, 44).split("<br>")
 
 
 #: A category label wrapped at spaces onto lines of at most about 24 characters (Vega draws

@@ -310,6 +310,31 @@ def test_love_figure_orders_by_imbalance_and_hides_suppressed_covariates():
     assert "Balance cannot be shown" in empty.to_json()
 
 
+def test_love_figure_of_200_practices_draws_the_least_balanced_and_says_so():
+    from analysis.views.impact_figures import LOVE_ROWS
+    practices = [f"site=P{i:03d}" for i in range(200)]
+    before = [0.01 * (i % 30) for i in range(200)]
+    after = [0.2 if i == 7 else 0.01 for i in range(200)]   # P007: unbalanced after weighting
+    balance = pd.DataFrame({
+        "covariate": ["baseline cbi_work", "role=nurse", *practices],
+        "smd_before": [0.5, 0.05, *before], "smd_after": [0.02, 0.01, *after],
+        "n_participants": 40, "n_comparison": 80, "status": "ok"})
+    spec = love_figure(balance).figure.to_dict()
+    drawn = _mark_layer(spec, "point")["encoding"]["y"]["scale"]["domain"]
+    assert len(drawn) == LOVE_ROWS
+    assert {"Baseline work-related burnout", "Role: nurse", "Practice: P007"} <= set(drawn), \
+        "every characteristic that is not a practice, and the worst after weighting, are drawn"
+    shown = {float(v) for i, v in enumerate(before) if f"Practice: P{i:03d}" in drawn and i != 7}
+    assert min(shown) >= max(v for i, v in enumerate(before)
+                             if f"Practice: P{i:03d}" not in drawn and i != 7)
+    subtitle = " ".join(spec["title"]["subtitle"])
+    assert f"{LOVE_ROWS} least balanced of 202" in subtitle and "other 190 practices" in subtitle
+    assert "at most 0.01 SD after weighting" in subtitle
+    assert all(len(line) <= 44 for line in spec["title"]["subtitle"])
+    small = love_figure(balance.iloc[:5]).figure.to_dict()
+    assert isinstance(small["title"], str), "nothing left out, nothing to say"
+
+
 def test_dose_response_keeps_hidden_bands_in_place_without_numbers():
     dose = pd.DataFrame({
         "outcome": ["cbi_work"] * 5, "dose_band": ["0", "1–2", "3–5", "6+", "all"],
