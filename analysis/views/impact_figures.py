@@ -162,13 +162,15 @@ def _least_balanced(rows: pd.DataFrame, limit: int) -> pd.DataFrame:
 
 
 def _love_subtitle(rows: pd.DataFrame, drawn: pd.DataFrame) -> list[str]:
-    """What the characteristics left out of the chart reach (lines short enough for a phone)."""
+    """What the chart leaves out and what it reaches (lines short enough for a phone)."""
     rest = rows.drop(index=drawn.index)
+    practices = int(drawn["covariate"].astype(str).str.startswith("site=").sum())
     after = rest["smd_after"].abs().max() if "smd_after" in rest.columns else float("nan")
-    words = (f"The {len(drawn)} least balanced of {len(rows)} characteristics; "
-             f"the other {len(rest)} practices"
-             + (f" differ by at most {after:.2f} SD after weighting." if pd.notna(after) else ".")
-             + " All are in the table (download).")
+    reach = ("." if pd.isna(after) else " by less than 0.01 SD after weighting." if after < 0.005
+             else f" by at most {after:.2f} SD after weighting.")
+    words = (f"Drawn: {len(drawn) - practices} characteristics and the {practices} least "
+             f"balanced practices. The other {len(rest)} practices differ{reach} All "
+             f"{len(rows)} are in the table (download).")
     return wrap_label(words, 44).split("<br>")
 
 

@@ -328,8 +328,13 @@ def test_love_figure_of_200_practices_draws_the_least_balanced_and_says_so():
     assert min(shown) >= max(v for i, v in enumerate(before)
                              if f"Practice: P{i:03d}" not in drawn and i != 7)
     subtitle = " ".join(spec["title"]["subtitle"])
-    assert f"{LOVE_ROWS} least balanced of 202" in subtitle and "other 190 practices" in subtitle
-    assert "at most 0.01 SD after weighting" in subtitle
+    assert f"2 characteristics and the {LOVE_ROWS - 2} least balanced practices" in subtitle
+    assert "other 190 practices differ by at most 0.01 SD after weighting" in subtitle
+    assert "All 202 are in the table" in subtitle
+    balance.loc[balance["covariate"].str.startswith("site=") & (balance["covariate"] != "site=P007"),
+                "smd_after"] = 0.001
+    exact = " ".join(love_figure(balance).figure.to_dict()["title"]["subtitle"])
+    assert "differ by less than 0.01 SD" in exact, "never 'at most 0.00 SD'"
     assert all(len(line) <= 44 for line in spec["title"]["subtitle"])
     small = love_figure(balance.iloc[:5]).figure.to_dict()
     assert isinstance(small["title"], str), "nothing left out, nothing to say"
