@@ -27,6 +27,7 @@ from analysis.views.figure_base import (
     vega_hidden_rows,
     vega_insufficient,
     vega_spec,
+    vega_wrapped_labels,
     visible,
     wrap_label,
 )
@@ -174,11 +175,10 @@ def _love_subtitle(rows: pd.DataFrame, drawn: pd.DataFrame) -> list[str]:
     return wrap_label(words, 44).split("<br>")
 
 
-#: A category label wrapped at spaces onto lines of at most about 24 characters (Vega draws
-#: an array as lines), so long names fit a phone without being cut mid-word.
-_WRAPPED_AXIS = {"labelExpr": "split(trim(replace(datum.label, regexp('(.{1,24})( +|$)', 'g'), "
-                                "'$1\\n')), '\\n')",
-                 "labelLimit": 200, "labelOverlap": False}
+def _wrapped_axis(labels: list[str]) -> dict:
+    """A category axis whose labels break at spaces onto lines of about 24 characters, so
+    long names fit a phone without being cut mid-word."""
+    return {"labelExpr": vega_wrapped_labels(labels, 24), "labelLimit": 200, "labelOverlap": False}
 
 
 #: Height per category row (room for three lines of label): a fixed pixel height drew the
@@ -214,7 +214,7 @@ def _love_spec(rows: pd.DataFrame, n_text: str, title: str) -> dict:
          "encoding": {
              "x": x,
              "y": {"field": "covariate", "type": "nominal", "title": None,
-                   "scale": {"domain": order}, "axis": _WRAPPED_AXIS},
+                   "scale": {"domain": order}, "axis": _wrapped_axis(order)},
              # before: an open orange ring; after: a filled blue dot (one legend for both)
              "stroke": {**legend, "scale": {"domain": names, "range": [COMPARISON, PARTICIPANTS]}},
              "fill": {**legend, "scale": {"domain": names, "range": ["#FFFFFF", PARTICIPANTS]}},
@@ -244,10 +244,9 @@ def _n_text(table: pd.DataFrame) -> str:
     if {"n_participants", "n_comparison"} <= set(table.columns):
         shown = visible(table)
         if not shown.empty and shown["n_participants"].notna().any():
-            n1 = int(shown["n_participants"].dropna().iloc[0])
-            n0 = int(shown["n_comparison"].dropna().iloc[0])
-            return f"n = {n1:,} participants, {n0:,} comparison"
-    return "n: see table"
+            return people_text(shown["n_participants"].dropna().iloc[0],
+                               shown["n_comparison"].dropna().iloc[0])
+    return people_text(None, None)
 
 
 def dose_response_figure(dose: pd.DataFrame, outcome: str,
@@ -361,15 +360,15 @@ def _mde_spec(shown: pd.DataFrame, value: str, standardized: bool, hidden: list[
                                              if standardized and pd.notna(points) else ""),
             observed=round(observed, 6) if pd.notna(observed) else None,
             observed_text=f"{observed:.2f} {what}" if pd.notna(observed) else "",
-            n_text=_pair_n(row.get("n_participants"), row.get("n_comparison"))))
+            n_text=people_text(row.get("n_participants"), row.get("n_comparison"))))
     names = ["Smallest detectable difference", "Difference observed (size)"]
     # one legend for both layers; its observed entry drawn as a diamond, like the mark
     colour = {"title": None, "scale": {"domain": names, "range": [NEUTRAL, PARTICIPANTS]},
               "legend": {"orient": "top", "direction": "vertical", "labelLimit": 300,
                          "symbolType": {"expr": f"datum.value === '{names[1]}' ? 'diamond' : 'square'"}}}
-    y = {"field": "outcome", "type": "nominal", "title": None,
-         "scale": {"domain": [*dict.fromkeys([r["outcome"] for r in rows] + hidden)]},
-         "axis": _WRAPPED_AXIS}
+    labels = [*dict.fromkeys([r["outcome"] for r in rows] + hidden)]
+    y = {"field": "outcome", "type": "nominal", "title": None, "scale": {"domain": labels},
+         "axis": _wrapped_axis(labels)}
     x = {"type": "quantitative",
          "title": ["Difference (standard deviations", "of the baseline score)"] if standardized
          else "Difference (outcome points)"}
@@ -392,10 +391,3 @@ def _mde_spec(shown: pd.DataFrame, value: str, standardized: bool, hidden: list[
         layers.append(_insufficient_layer("outcome", hidden, y, "Outcome", "Difference", None,
                                           horizontal=True))
     return vega_spec(title, {"data": {"values": rows}, "layer": layers, "height": _ROW_STEP})
-
-
-def _pair_n(n_participants: object, n_comparison: object) -> str:
-    """"n = 40 participants, 80 comparison" (or where to find them when not given)."""
-    if pd.notna(n_participants) and pd.notna(n_comparison):
-        return f"n = {int(n_participants):,} participants, {int(n_comparison):,} comparison"
-    return "n: see table"
