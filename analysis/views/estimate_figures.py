@@ -21,9 +21,11 @@ from analysis.views.figure_base import (
     outcome_unit,
     people_text,
     vega_empty,
+    vega_estimates,
     vega_hidden_rows,
     vega_spec,
     vega_wrapped_labels,
+    vega_zero_line,
     visible,
     wrap_label,
 )
@@ -108,9 +110,7 @@ def _effect_size_spec(points: list[dict], rows: pd.DataFrame, title: str, name: 
          "mark": {"type": "text", "color": "#555555", "fontSize": 11, "baseline": "bottom",
                   "y": 0, "dy": -2, "tooltip": None},
          "encoding": {"x": {"field": "at", "type": "quantitative"}, "text": {"field": "word"}}},
-        {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333",
-                                             "tooltip": None},
-         "encoding": {"x": {"datum": 0, "type": "quantitative"}}},
+        vega_zero_line(),
     ]
     tooltip = [{"field": "outcome", "title": "Outcome"},
                {"field": "effect_text", "title": "Effect size"},
@@ -118,19 +118,7 @@ def _effect_size_spec(points: list[dict], rows: pd.DataFrame, title: str, name: 
                {"field": "units_text", "title": "In the outcome's units"},
                {"field": "n_text", "title": "People"}]
     if points:
-        layers += [
-            {"mark": {"type": "rule", "strokeWidth": 2, "color": PARTICIPANTS},
-             "encoding": {"y": y, "x": {"field": "low", "type": "quantitative"},
-                          "x2": {"field": "high"}, "tooltip": tooltip}},
-            {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150, "opacity": 1},
-             "encoding": {
-                 "y": y, "x": x,
-                 "color": {"datum": name, "title": None,
-                           "scale": {"domain": [name], "range": [PARTICIPANTS]},
-                           "legend": {"orient": "top", "symbolType": "diamond", "labelLimit": 330,
-                                      "labelExpr": vega_wrapped_labels([name], 34)}},
-                 "tooltip": tooltip}},
-        ]
+        layers += vega_estimates(y, x, name, tooltip, labelExpr=vega_wrapped_labels([name], 34))
     layers += vega_hidden_rows(rows, "row_label", "outcome", y, "Outcome")
     # the rules and labels carry the x axis when no outcome can be shown
     layers[0]["encoding"]["x"].update(title=x["title"])

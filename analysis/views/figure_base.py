@@ -416,3 +416,31 @@ def vega_hidden_rows(table: pd.DataFrame, label_col: str, field: str, y: Mapping
              "encoding": {"y": dict(y), "text": {"field": "status"},
                           "tooltip": [{"field": field, "title": title},
                                       {"field": "status", "title": "Not shown"}]}}]
+
+
+def vega_zero_line(**x: Any) -> dict[str, Any]:
+    """A dotted vertical line at 0 (no difference) across the plot; ``x`` adds to its x
+    encoding (an axis or scale the chart hangs on it)."""
+    return {"data": {"values": [{}]},
+            "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333", "tooltip": None},
+            "encoding": {"x": {"datum": 0, "type": "quantitative", **x}}}
+
+
+def vega_estimates(y: Mapping[str, Any], x: Mapping[str, Any], name: str,
+                   tooltip: Sequence[Mapping[str, Any]], **legend: Any) -> list[dict[str, Any]]:
+    """Estimates with their 95% intervals, one row each: a rule from ``low`` to ``high``
+    and a diamond at ``x``, both with ``tooltip``; ``name`` is the legend's one entry
+    (``legend`` adds to it)."""
+    return [
+        {"mark": {"type": "rule", "strokeWidth": 2, "color": PARTICIPANTS},
+         "encoding": {"y": y, "x": {"field": "low", "type": "quantitative"},
+                      "x2": {"field": "high"}, "tooltip": tooltip}},
+        {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150, "opacity": 1},
+         "encoding": {
+             "y": y, "x": x,
+             "color": {"datum": name, "title": None,
+                       "scale": {"domain": [name], "range": [PARTICIPANTS]},
+                       "legend": {"orient": "top", "symbolType": "diamond", "labelLimit": 330,
+                                  **legend}},
+             "tooltip": tooltip}},
+    ]

@@ -24,10 +24,12 @@ from analysis.views.figure_base import (
     outcome_unit,
     people_text,
     vega_empty,
+    vega_estimates,
     vega_hidden_rows,
     vega_insufficient,
     vega_spec,
     vega_wrapped_labels,
+    vega_zero_line,
     visible,
     wrap_label,
 )
@@ -96,9 +98,7 @@ def _forest_panel(part: pd.DataFrame, outcome: str) -> dict:
     x_axis = {"title": title, "titleFontSize": 12} if points else {
         "title": title, "titleFontSize": 12, "labels": False, "ticks": False, "grid": False}
     layers: list[dict] = [
-        {"data": {"values": [{}]}, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#333333",
-                                             "tooltip": None},
-         "encoding": {"x": {"datum": 0, "type": "quantitative", "axis": x_axis, **x_scale}}},
+        vega_zero_line(axis=x_axis, **x_scale),
         {"data": {"values": [{"method": m} for m in methods]},
          "mark": {"type": "text", "align": "left", "baseline": "bottom", "x": 0, "dy": -8,
                   "fontSize": 12, "color": "#222222", "tooltip": None},
@@ -109,18 +109,8 @@ def _forest_panel(part: pd.DataFrame, outcome: str) -> dict:
                {"field": "interval_text", "title": "95% interval"},
                {"field": "n_text", "title": "People"}]
     if points:
-        layers += [
-            {"mark": {"type": "rule", "strokeWidth": 2, "color": PARTICIPANTS},
-             "encoding": {"y": y, "x": {"field": "low", "type": "quantitative"},
-                          "x2": {"field": "high"}, "tooltip": tooltip}},
-            {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 150, "opacity": 1},
-             "encoding": {
-                 "y": y, "x": {"field": "estimate", "type": "quantitative"},
-                 "color": {"datum": _FOREST_NAME, "title": None,
-                           "scale": {"domain": [_FOREST_NAME], "range": [PARTICIPANTS]},
-                           "legend": {"orient": "top", "symbolType": "diamond", "labelLimit": 330}},
-                 "tooltip": tooltip}},
-        ]
+        layers += vega_estimates(y, {"field": "estimate", "type": "quantitative"}, _FOREST_NAME,
+                                 tooltip)
     layers += vega_hidden_rows(part, "row_label", "method", y, label)
     return {"data": {"values": points}, "height": {"step": 46}, "layer": layers}
 
