@@ -36,11 +36,9 @@ def trend_figure(descriptives: pd.DataFrame, outcome: str, waves: Sequence[str] 
     site = site if site is not None else overall_site(descriptives)  # organization or selection
     rows = descriptives.loc[(descriptives["outcome"] == outcome) & (descriptives["site"] == site)
                             & descriptives["group"].isin(["participants", "comparison"])]
-    order = [str(w) for w in (wave_order(rows, waves) if not rows.empty else list(waves or []))]
+    order, gaps, hidden = _waves_shown_and_hidden(rows, waves)
     label, unit, digits = outcome_label(outcome), outcome_unit(outcome), outcome_digits(outcome)
     points = _trend_points(visible(rows).dropna(subset=["mean"]), order, unit, digits)
-    gaps = hidden_labels(rows, ["wave", "group"])
-    hidden = [w for w in order if w in set(gaps["wave"].astype(str))]
     title = "Average per wave"
     spec = (_trend_spec(points, order, hidden, title, f"{label} ({unit})") if points
             else vega_empty(title, "Not enough people to show this outcome for the current selection."))
@@ -90,6 +88,16 @@ def _trend_spec(points: list[dict], order: list[str], hidden: list[str], title: 
     return vega_spec(title, {"data": {"values": points}, "layer": layers}, height=380)
 
 
+def _waves_shown_and_hidden(rows: pd.DataFrame, waves: Sequence[str] | None
+                            ) -> tuple[list[str], pd.DataFrame, list[str]]:
+    """The wave axis (survey order), the rows that may not be drawn (labels and status
+    only), and the waves on the axis holding such a row (marked "insufficient")."""
+    order = [str(w) for w in (wave_order(rows, waves) if not rows.empty else list(waves or []))]
+    gaps = hidden_labels(rows, ["wave", "group"])
+    hidden = [w for w in order if w in set(gaps["wave"].astype(str))]
+    return order, gaps, hidden
+
+
 def distribution_figure(quantiles: pd.DataFrame, outcome: str, waves: Sequence[str] | None = None,
                         k: int | None = None, takeaway: str = "", how_to_read: str = "") -> Chart:
     """Box plots from precomputed quantiles (never individual scores).
@@ -101,10 +109,8 @@ def distribution_figure(quantiles: pd.DataFrame, outcome: str, waves: Sequence[s
     """
     label, unit, digits = outcome_label(outcome), outcome_unit(outcome), outcome_digits(outcome)
     rows = quantiles.loc[quantiles["group"].isin(["participants", "comparison"])]
-    order = [str(w) for w in (wave_order(rows, waves) if not rows.empty else list(waves or []))]
+    order, _, hidden = _waves_shown_and_hidden(rows, waves)
     points = _box_points(visible(rows).dropna(subset=["median"]), order, unit, digits)
-    gaps = hidden_labels(rows, ["wave", "group"])
-    hidden = [w for w in order if w in set(gaps["wave"].astype(str))]
     title = "Spread of scores per wave"
     spec = (_box_spec(points, order, hidden, title, f"{label} ({unit})") if points
             else vega_empty(title, "Not enough people to show the spread for the current selection."))
