@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -38,6 +39,58 @@ from analysis.views.report_tables import (
     report_table,
 )
 from analysis.views.trend_figures import change_figure, distribution_figure, trend_figure
+
+
+@dataclass(frozen=True)
+class ImpactTab:
+    """One tab of the Impact page: a question, the sentence under its label, its charts.
+
+    Parameters
+    ----------
+    label : str
+        The tab's label (also its value in the page's URL, so keep it stable).
+    purpose : str
+        One sentence under the tab saying what its charts answer.
+    keys : tuple of str
+        The :class:`~analysis.views.figure_base.Chart` keys it draws, in order.
+    """
+
+    label: str
+    purpose: str
+    keys: tuple[str, ...]
+
+
+#: The Impact page's charts in three questions. Only the open tab is drawn, so a filter
+#: change redraws three charts, not nine; the headline question comes first.
+IMPACT_TABS: tuple[ImpactTab, ...] = (
+    ImpactTab("Over time",
+              "How each group's score changed since the baseline survey, and where the "
+              "groups stand at each wave.",
+              ("change", "trend", "distribution")),
+    ImpactTab("Size of the effect",
+              "The program's effect estimated four ways, as effect sizes for every outcome, "
+              "and whether more sessions go with lower scores.",
+              ("forest", "effect_sizes", "dose_response")),
+    ImpactTab("Checks",
+              "Is the comparison fair? Whether the groups moved alike before anyone joined, "
+              "whether they are alike in who they are, and what effect the data could detect.",
+              ("event_study", "balance", "mde")),
+)
+
+
+def impact_tabs(charts: Sequence[Chart]) -> list[tuple[ImpactTab, list[Chart]]]:
+    """``charts`` (from :func:`impact_charts`) grouped by :data:`IMPACT_TABS`, in tab order.
+
+    Raises
+    ------
+    ValueError
+        When a chart belongs to no tab, so a new chart cannot silently go undrawn.
+    """
+    by_key = {chart.key: chart for chart in charts}
+    placed = {key for tab in IMPACT_TABS for key in tab.keys}
+    if missing := [key for key in by_key if key not in placed]:
+        raise ValueError(f"Impact charts without a tab: {', '.join(missing)}")
+    return [(tab, [by_key[key] for key in tab.keys if key in by_key]) for tab in IMPACT_TABS]
 
 
 def impact_charts(tables: Any, quantiles: pd.DataFrame, outcome: str,

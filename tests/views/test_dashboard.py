@@ -18,7 +18,7 @@ from analysis.storage import queries
 from analysis.storage.store import Store
 from analysis.views.aggregates import follow_descriptives, score_quantiles
 from analysis.views.figure_base import VegaLite
-from analysis.views.impact import impact_charts
+from analysis.views.impact import IMPACT_TABS, impact_charts, impact_tabs
 from analysis.views.overview import format_count, format_effect, overview_model
 from analysis.views.participation_view import participation_charts
 from analysis.views.practices import practices_chart, practices_matrix
@@ -231,6 +231,28 @@ def test_impact_draws_every_chart_with_vega_lite_and_no_automatic_tooltip(store)
             mark = view["mark"] if isinstance(view["mark"], dict) else {"type": view["mark"]}
             told = "tooltip" in view.get("encoding", {}) or mark.get("tooltip", True) is None
             assert told, f"{chart.key}: a {mark['type']} mark would get an automatic tooltip"
+
+
+def test_impact_tabs_place_every_chart_once_in_storyboard_order(store):
+    tables = _tables(store)
+    q = score_quantiles(queries.load_panel(store, LOCAL, ["cbi_work"]), "cbi_work", K)
+    charts = impact_charts(tables, q, "cbi_work", None, ["cbi_work", "cbi_personal"], K)
+    grouped = impact_tabs(charts)
+    assert [tab.label for tab, _ in grouped] == [tab.label for tab in IMPACT_TABS]
+    drawn = [chart.key for _, tab_charts in grouped for chart in tab_charts]
+    assert sorted(drawn) == sorted(chart.key for chart in charts)  # each once, none lost
+    assert [chart.key for chart in grouped[0][1]][0] == "change"  # the headline opens the page
+    assert all(tab_charts for _, tab_charts in grouped)
+    assert len({tab.label for tab in IMPACT_TABS}) == len(IMPACT_TABS)  # URL values are unique
+
+
+def test_impact_tabs_refuse_a_chart_without_a_tab(store):
+    tables = _tables(store)
+    q = score_quantiles(queries.load_panel(store, LOCAL, ["cbi_work"]), "cbi_work", K)
+    charts = impact_charts(tables, q, "cbi_work", None, ["cbi_work"], K)
+    stray = charts[0].__class__("new_chart", charts[0].figure, "alt", charts[0].table)
+    with pytest.raises(ValueError, match="new_chart"):
+        impact_tabs([*charts, stray])
 
 
 def test_quantiles_follow_the_reports_hidden_cells():
