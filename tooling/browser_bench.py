@@ -23,8 +23,8 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
     On an open page, a change of the participation threshold (another offered one, then
     back; not measured when the data offers only one), of the roles (one role, then all)
     or of the practices (one practice, then all): from the change until the page has
-    settled (the app no longer running, nothing stale, a chart visible). Each run uses a
-    value no page used before, so it is never a cache hit.
+    settled (the session's script run after the change finished, nothing stale, a chart
+    visible). Each run uses a value no page used before, so it is never a cache hit.
 ``<page>_concurrent``
     ``--viewers`` new tabs (sessions) opening the page at the same moment on a warm
     server: each tab's navigation until its first chart appeared (median, with every
@@ -49,8 +49,9 @@ import statistics
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,13 +119,38 @@ def settled(tab: Any) -> None:
     tab.locator(CHART).first.wait_for(state="visible", timeout=TIMEOUT_MS)
 
 
-def _rerun_started(tab: Any) -> None:
-    """Give the change time to reach the server (the status widget may never appear
-    when the rerun is quick)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
+#: The times at which each tab's session finished a script run (Streamlit's
+#: ``script_finished`` message on the tab's websocket), recorded from the tab's opening.
+_FINISHED: weakref.WeakKeyDictionary[Any, list[float]] = weakref.WeakKeyDictionary()
 
-    with suppress(PlaywrightTimeout):
-        tab.locator("[data-testid='stStatusWidget']").wait_for(state="attached", timeout=1500)
+
+def _watch_runs(tab: Any) -> None:
+    """Record every script run the tab's session finishes (see :data:`_FINISHED`)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: PLC0415
+
+    finished = _FINISHED.setdefault(tab, [])
+
+    def frame(payload: bytes | str) -> None:
+        if not isinstance(payload, bytes):
+            return
+        if ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
+            finished.append(time.perf_counter())
+
+    tab.on("websocket", lambda socket: socket.on("framereceived", frame))
+
+
+def _run_finished(tab: Any, before: int) -> None:
+    """Wait until the tab's session has finished a script run after its ``before``-th.
+
+    Streamlit shows its "running" widget only about half a second into a run, so a quick
+    rerun may never show it: waiting for the widget would count a fixed wait instead.
+    """
+    finished = _FINISHED[tab]
+    deadline = time.perf_counter() + TIMEOUT_MS / 1000
+    while len(finished) <= before:
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the page did not rerun after the change")
+        tab.wait_for_timeout(10)  # lets Playwright deliver the websocket's frames
 
 
 def open_page(browser: Any, url: str, context: Any = None) -> tuple[float, Any]:
@@ -134,6 +160,7 @@ def open_page(browser: Any, url: str, context: Any = None) -> tuple[float, Any]:
     tab = (context.new_page() if context is not None
            else browser.new_page(viewport={"width": 1400, "height": 1800}))
     tab.set_default_timeout(TIMEOUT_MS)
+    _watch_runs(tab)
     start = time.perf_counter()
     tab.goto(url)
     tab.locator(CHART).first.wait_for(state="visible")
@@ -189,9 +216,10 @@ def _returning_tabs(browser: Any, url: str, repeats: int) -> list[float]:
 
 
 def _settle_after(tab: Any, action: Callable[[], None]) -> float:
+    before = len(_FINISHED[tab])
     start = time.perf_counter()
     action()
-    _rerun_started(tab)
+    _run_finished(tab, before)
     settled(tab)
     return time.perf_counter() - start
 
