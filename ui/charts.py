@@ -10,6 +10,7 @@ dictionary look-up and a new upload is never served stale.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -64,9 +65,10 @@ def show_chart(chart: Chart, *, on_select: str | Callable[[], None] = "ignore",
     with left.expander("How to read this"):
         st.markdown(chart.how_to_read or chart.alt)
         st.caption("Terms and their technical names: the Glossary page.")
+    # Written when clicked (not on every run), and a click does not rerun the page.
     right.download_button(
-        "Download the numbers (CSV)", data=_csv(chart.table), file_name=f"{chart.key}.csv",
-        mime="text/csv", key=f"download_{key}", icon=":material/download:",
+        "Download the numbers (CSV)", data=partial(_csv, chart.table), file_name=f"{chart.key}.csv",
+        mime="text/csv", key=f"download_{key}", icon=":material/download:", on_click="ignore",
         help="The aggregated, anonymity-checked table behind this chart.")
     return event
 

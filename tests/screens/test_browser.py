@@ -118,6 +118,31 @@ def test_switch_to_impact_and_practices(server, page):
         page.screenshot(path=str(SHOTS / f"{title.lower()}.png"), full_page=True)
 
 
+def test_impact_tabs_and_a_charts_csv_download(server, browser, tmp_path):
+    tab = browser.new_context(viewport={"width": 1400, "height": 2400},
+                              accept_downloads=True).new_page()
+    tab.set_default_timeout(PAGE_TIMEOUT_MS)
+    tab.goto(f"{server}/impact")
+    _settled(tab)
+    tab.get_by_role("tab", name="Checks").click()
+    tab.get_by_text("Were the groups alike at the start?").first.wait_for()
+    assert "impact_view=Checks" in tab.url  # a reload or a shared link opens this tab
+    tab.reload()
+    _settled(tab)
+    assert tab.get_by_role("tab", name="Checks").get_attribute("aria-selected") == "true"
+    # the CSV is written when clicked, from the table behind the chart
+    with tab.expect_download() as download:
+        tab.locator(".st-key-download_chart_balance").get_by_role(
+            "button", name="Download the numbers (CSV)").click()
+    saved = tmp_path / "balance.csv"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename == "balance.csv"
+    header = saved.read_text(encoding="utf-8").splitlines()[0]
+    assert "covariate" in header.lower() or "characteristic" in header.lower(), header
+    _no_exception(tab)
+    tab.context.close()
+
+
 def test_upload_a_small_file(server, page, tmp_path):
     if not (ROOT / "screens" / "upload.py").exists():
         pytest.skip("screens/upload.py does not exist yet: nothing to upload through")
