@@ -7,6 +7,7 @@ enforced again inside ``analysis/``: hiding a page here is convenience only.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import streamlit as st
@@ -34,6 +35,10 @@ if "analysis.reporting.report" not in sys.modules:
         import analysis.reporting.report  # noqa: F401 - imported here to say so above
         import ui.charts  # noqa: F401
     starting.empty()
+    # The libraries' ~200k objects live as long as the server: kept out of the garbage
+    # collector's sight, Streamlit's full collection after every run takes milliseconds
+    # instead of ~0.15 s during which no viewer's page is sent.
+    gc.freeze()
 
 store = get_store()
 scope: Scope = auth.gate(store)
