@@ -25,6 +25,9 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
     or of the practices (one practice, then all): from the change until the page has
     settled (the session's script run after the change finished, nothing stale, a chart
     visible). Each run uses a value no page used before, so it is never a cache hit.
+``<page>_tab``
+    On an open page with tabs (Impact), another tab opened: until the page settled with
+    that tab's charts (each of the other tabs, ``--repeats`` times).
 ``<page>_concurrent``
     ``--viewers`` new tabs (sessions) opening the page at the same moment on a warm
     server: each tab's navigation until its first chart appeared (median, with every
@@ -71,6 +74,8 @@ SERVER_START_SECONDS = 90
 TIMEOUT_MS = 600_000
 #: Page titles (sidebar links) and their URL paths.
 PAGES = (("overview", ""), ("impact", "impact"))
+#: Each page's tabs after its first (each drawn only when opened), by page title.
+TABS = {"impact": ("Size of the effect", "Checks")}
 #: Either chart library (the pages' first charts are Vega-Lite, the rest plotly).
 CHART = "[data-testid='stPlotlyChart'], [data-testid='stVegaLiteChart']"
 THRESHOLD_LABEL = "Participant = attended at least"
@@ -283,6 +288,7 @@ def measure_pages(url: str, repeats: int, choices: Choices,
                 tab = tabs[-1]
                 settled(tab)
                 _filter_changes(tab, name, number, repeats, choices, emit, rows)
+                _tab_switches(tab, name, repeats, emit, rows)
                 for t in tabs:
                     t.close()
                 if viewers:
@@ -352,6 +358,26 @@ def _filter_changes(tab: Any, name: str, number: int, repeats: int, choices: Cho
             runs.append(change_choice(tab, label, value))
             change_choice(tab, label, value, remove=True)
         _emit_runs(emit, f"{name}_{measure}", rows, runs)
+
+
+def switch_tab(tab: Any, label: str) -> float:
+    """Open the page's tab ``label``; seconds until the page settled with its charts."""
+    return _settle_after(tab, lambda: tab.get_by_role("tab", name=label, exact=True).click())
+
+
+def _tab_switches(tab: Any, name: str, repeats: int, emit: Callable[[dict], None],
+                  rows: int) -> None:
+    """Each of the page's other tabs opened, then the first again, ``repeats`` times."""
+    labels = TABS.get(name, ())
+    if not labels:
+        return
+    first = tab.get_by_role("tab").first.inner_text()
+    runs = []
+    for _ in range(repeats):
+        for label in labels:
+            runs.append(switch_tab(tab, label))
+        switch_tab(tab, first)
+    _emit_runs(emit, f"{name}_tab", rows, runs)
 
 
 def first_start(work: Path, emit: Callable[[dict], None]) -> None:
