@@ -1,0 +1,29 @@
+"""Row numbers in a file larger than one of DuckDB's CSV read buffers: the file is read
+in pieces (in parallel), and each problem still names its spreadsheet row and column."""
+
+from __future__ import annotations
+
+from analysis.access.scope import LOCAL
+from analysis.intake.ingest import validate_upload
+from analysis.intake.values import UploadFile
+from tests.factories import csv_bytes
+
+
+def test_bad_cells_beyond_the_first_read_buffer_keep_their_rows(store):
+    # About 20 MB: more than DuckDB's 16 MB CSV buffer, so the file is read in pieces.
+    n = 230_000
+    rows = [[f"P{i:07d}", "2025-Q1", "2025-02-01", "Harbor Practice North",
+             "marriage and family therapist",
+             *[(i + j) % 5 + 1 for j in range(6)]] for i in range(n)]
+    rows[120_000][6] = "9"         # spreadsheet row 120,002, column cbi_2
+    rows[229_990][9] = "often-ish"  # row 229,992 (one rejected row before it), cbi_5
+    data = bytearray(csv_bytes(rows))
+    assert len(data) > 16 * 2**20
+    # A row with one value too many between the two bad cells: spreadsheet row 200,002.
+    lines = data.split(b"\n")
+    lines[200_001] += b",extra"
+    report = validate_upload(store, [UploadFile("survey", "big.csv", bytes(b"\n".join(lines)))],
+                             LOCAL)
+    errors = [(p.row, p.column, p.value) for p in report.problems if p.severity == "error"]
+    assert errors == [(120_002, "cbi_2", "9"), (200_002, None, None),
+                      (229_992, "cbi_5", "often-ish")]
