@@ -175,21 +175,44 @@ def respondents_table(panel: pd.DataFrame, k: int) -> pd.DataFrame:
 
     Every count breakdown by site follows the hidden pattern of this table.
     """
-    frame = panel[["wave", "wave_index", "site", "participant"]].copy()
-    frame["group"] = np.where(frame["participant"].astype(bool), "participants", "comparison")
+    table = pd.concat(margin_counts(panel, ["wave", "wave_index"], "site"), ignore_index=True)
+    table = _complete_grid(table, ["wave", "wave_index"], "n")
+    return suppress_with_forced(table, "n", [], "site", "group", ["wave"], k)
+
+
+def margin_counts(panel: pd.DataFrame, keys: list[str], split: str) -> list[pd.DataFrame]:
+    """Rows per ``keys`` × ``split`` × group, with margins: four frames, by split and group,
+    by split, by group, by neither (``split`` and ``group`` "all" where not grouped by).
+
+    Each is ``frame.groupby([*keys, split?, "group"?], observed=True).size()`` as a frame
+    (column ``n``) of ``panel`` with ``group`` "participants" or "comparison" from its
+    ``participant`` flag: the same rows, order and dtypes, counted on integer codes (a
+    sorted factorize orders codes as the groupby orders the values; a row with a missing
+    key is left out where that key is grouped by) instead of grouping a million texts
+    four times.
+    """
+    columns = [*keys, split]
+    factorized = {name: pd.factorize(panel[name], sort=True) for name in columns}
+    codes = pd.DataFrame({name: factorized[name][0] for name in columns})
+    codes["group"] = panel["participant"].astype(bool).to_numpy()
+    known = np.all([codes[name].to_numpy() >= 0 for name in keys], axis=0)
     parts = []
-    for by_site in (True, False):
+    for by_split in (True, False):
         for by_group in (True, False):
-            keys = ["wave", "wave_index"] + (["site"] if by_site else []) + (["group"] if by_group else [])
-            part = frame.groupby(keys, observed=True).size().rename("n").reset_index()
-            if not by_site:
-                part["site"] = "all"
+            by = [*keys, *([split] if by_split else []), *(["group"] if by_group else [])]
+            rows = known & (codes[split].to_numpy() >= 0) if by_split else known
+            part = codes.loc[rows].groupby(by).size().rename("n").reset_index()
+            for name in columns:
+                if name in by:
+                    part[name] = factorized[name][1].take(part[name].to_numpy())
+            if by_group:
+                part["group"] = np.where(part["group"].to_numpy(), "participants", "comparison")
+            if not by_split:
+                part[split] = "all"
             if not by_group:
                 part["group"] = "all"
             parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
-    table = _complete_grid(table, ["wave", "wave_index"], "n")
-    return suppress_with_forced(table, "n", [], "site", "group", ["wave"], k)
+    return parts
 
 
 def _complete_grid(table: pd.DataFrame, keys: list[str], count_col: str) -> pd.DataFrame:
@@ -314,19 +337,8 @@ def role_visibility(panel: pd.DataFrame, k: int) -> dict[str, bool]:
 
 
 def role_table_counts(panel: pd.DataFrame) -> pd.DataFrame:
-    frame = panel[["wave", "role", "participant"]].copy()
-    frame["group"] = np.where(frame["participant"].astype(bool), "participants", "comparison")
-    parts = []
-    for by_role in (True, False):
-        for by_group in (True, False):
-            keys = ["wave"] + (["role"] if by_role else []) + (["group"] if by_group else [])
-            part = frame.groupby(keys, observed=True).size().rename("n").reset_index()
-            if not by_role:
-                part["role"] = "all"
-            if not by_group:
-                part["group"] = "all"
-            parts.append(part)
-    table = pd.concat(parts, ignore_index=True).rename(columns={"role": "site"})
+    table = pd.concat(margin_counts(panel, ["wave"], "role"), ignore_index=True)
+    table = table.rename(columns={"role": "site"})
     table = _complete_grid(table, ["wave"], "n").rename(columns={"site": "role"})
     return table
 

@@ -51,13 +51,13 @@ def _primary_families(outcomes: Sequence[str]) -> dict[str, str]:
 
 
 def estimate_table(panel: pd.DataFrame, outcomes: Sequence[str], cutoffs: dict, k: int,
-                   waves: Sequence[str] | None = None, analyses: Sequence[str] = ANALYSES
-                   ) -> tuple[pd.DataFrame, list[Estimate]]:
+                   waves: Sequence[str] | None = None, analyses: Sequence[str] = ANALYSES,
+                   index: PanelIndex | None = None) -> tuple[pd.DataFrame, list[Estimate]]:
     columns = [*ESTIMATE_COLUMNS, *_ESTIMATE_EXTRAS]
     if panel.empty or not outcomes:
         return pd.DataFrame(columns=columns), []
     results = compare_all(panel, outcomes, cutoffs=cutoffs, primary=_primary_families(outcomes),
-                          analyses=analyses, waves=waves)
+                          analyses=analyses, waves=waves, index=index)
     frame = estimates_frame(results)
     reasons = frame["status"].copy()
     frame = frame.drop(columns=["status"])

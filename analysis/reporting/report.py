@@ -295,11 +295,11 @@ def _build_report(store: Store, scope: Scope, settings: Settings, filters: Filte
     wide = focus is None
     participation = participation_table(panel_all, attendance_all, panel if wide else panel.iloc[:0],
                                         attendance, respondents, filters, k)
-    estimates, results = estimate_table(panel, chosen, cutoffs, k, focus_waves, _analyses(focus))
+    index = PanelIndex(panel) if len(panel) else None  # one for every table (the estimates' timing kept)
+    estimates, results = estimate_table(panel, chosen, cutoffs, k, focus_waves, _analyses(focus), index)
     headline_outcome = next((o for o in PRIMARY_OUTCOMES if o in chosen), chosen[0] if chosen else None)
     follow_ups = follow_up_waves(panel) if len(panel) else []
     headline_wave = follow_ups[-1] if follow_ups else None
-    index = PanelIndex(panel) if len(panel) else None
     balance = balance_table(panel, headline_outcome if detail else None, headline_wave, k, index)
     dose, mde = dose_and_mde_tables(panel, chosen if detail else [], k, index, focus_waves)
     change = change_table(panel, drawn, estimates, k, index)

@@ -43,7 +43,7 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
                 primary: Mapping[str, str] | None = None,
                 covariates: Sequence[str] = DEFAULT_COVARIATES,
                 analyses: Iterable[str] = ANALYSES,
-                waves: Iterable[str] | None = None) -> list[Estimate]:
+                waves: Iterable[str] | None = None, index: PanelIndex | None = None) -> list[Estimate]:
     """Every analysis × outcome × follow-up wave, with multiplicity-adjusted p-values.
 
     Parameters
@@ -56,6 +56,9 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
         primary outcomes.
     waves : follow-up waves to analyse (default: all). A family is one analysis at one
         wave, so the rows of a wave are the same whichever other waves are analysed.
+    index : the panel's :class:`analysis.panel.index.PanelIndex` when the caller has one
+        (the report: its later tables then find the program timing and the outcome
+        matrices computed); its memo keeps only :data:`WAVE_FREE_MEMO` entries afterwards.
 
     Multiplicity
     ------------
@@ -73,7 +76,7 @@ def compare_all(panel: pd.DataFrame, outcomes: Sequence[str],
     present = [o for o in outcomes if o in panel.columns]
     results: list[Estimate] = []
     one_blas_thread()
-    index = PanelIndex(panel)
+    index = index if index is not None else PanelIndex(panel)
     wanted_waves = None if waves is None else set(map(str, waves))
     for wave in follow_up_waves(panel):
         if wanted_waves is not None and str(wave) not in wanted_waves:

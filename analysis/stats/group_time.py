@@ -42,7 +42,7 @@ Roth J, Sant'Anna PHC, Bilinski A, Poe J (2023). J Econometrics 235:2218-2244.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,6 +201,23 @@ def group_time_cells(panel: pd.DataFrame, outcome: str, index: PanelIndex | None
             if cell is not None:
                 cells.append(cell)
     return cells
+
+
+def _cells_by_event_time(timing: ProgramTiming, y: np.ndarray) -> Iterator[tuple[int, list[Cell]]]:
+    """The cells of :func:`group_time_cells` by event time ``t - g`` (ascending, cohorts
+    ascending within one), built one event time at a time: all of an outcome's cells at
+    once hold ~100 MB at 1M rows."""
+    cohorts = sorted(set(timing.cohort[timing.cohort > 0].tolist()))
+    n_waves = len(timing.waves)
+    for e in range(1 - cohorts[-1], n_waves - cohorts[0]) if cohorts else ():
+        chosen = []
+        for g in cohorts:
+            t = g + e
+            cell = _cell(timing, y, g, t, g - 1 if t >= g else t - 1) if 1 <= t < n_waves else None
+            if cell is not None:
+                chosen.append(cell)
+        if chosen:
+            yield e, chosen
 
 
 def _stacked_contrast(
@@ -396,10 +413,8 @@ def event_study(
     shows. ``period`` is ``"pre"`` or ``"post"``. CR2 intervals as :func:`did_at_wave`.
     """
     timing = program_timing(panel, index)
-    cells = group_time_cells(panel, outcome, index)
     rows = []
-    for e in sorted({c.event_time for c in cells}):
-        chosen = [c for c in cells if c.event_time == e]
+    for e, chosen in _cells_by_event_time(timing, outcome_matrix(panel, outcome, timing, index)):
         sizes = np.array([c.treated.size for c in chosen], dtype="float64")
         estimate, se, df, _, se_type = _stacked_contrast(chosen, sizes / sizes.sum(), timing)
         value, low, high, p_value, se = t_inference(estimate, se, df, confidence)

@@ -223,7 +223,8 @@ def robust_fit(y: np.ndarray, design: np.ndarray, cov_type: str, weights: np.nda
     df = float(nobs - k_total)
     if cov_type == "HC3":
         normalized = np.dot(pinv, np.transpose(pinv))
-        leverage = np.einsum("ij,ik,kj->i", wexog, wexog, normalized)
+        # h_i = x_i' N x_i; one product then a row-wise dot (a three-operand einsum loops per entry)
+        leverage = np.einsum("ij,ij->i", wexog @ normalized, wexog)
         if absorbed is not None:
             leverage = leverage + absorbed.leverage()
         scale = (resid / (1 - leverage)) ** 2

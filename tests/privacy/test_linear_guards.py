@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.privacy.guard import FilterRefused, check_filter, guard_filter, respondents_table
+from analysis.privacy.guard import (
+    FilterRefused,
+    check_filter,
+    guard_filter,
+    margin_counts,
+    respondents_table,
+    role_table_counts,
+)
 from analysis.privacy.slicing import offered_thresholds
 from analysis.storage.queries import Filters
 
@@ -106,3 +113,35 @@ def test_a_practice_without_rows_is_skipped(absent):
     panel["participant"] = panel["sessions"].fillna(0).to_numpy() >= 1
     sites = ("site0", "nowhere") if absent else ("site0",)
     guard_filter(panel, Filters(sites, None), respondents_table(panel, 3), 3)
+
+
+def _reference_margins(panel: pd.DataFrame, keys: list[str], split: str) -> list[pd.DataFrame]:
+    """The four groupbys over text that respondents_table and role_table_counts ran before issue 17."""
+    frame = panel[[*keys, split, "participant"]].copy()
+    frame["group"] = np.where(frame["participant"].astype(bool), "participants", "comparison")
+    parts = []
+    for by_split in (True, False):
+        for by_group in (True, False):
+            by = keys + ([split] if by_split else []) + (["group"] if by_group else [])
+            part = frame.groupby(by, observed=True).size().rename("n").reset_index()
+            if not by_split:
+                part[split] = "all"
+            if not by_group:
+                part["group"] = "all"
+            parts.append(part)
+    return parts
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_margin_counts_equal_the_groupbys_over_text(seed):
+    rng = np.random.default_rng(90 + seed)
+    panel = _panel(rng, int(rng.integers(50, 900)), int(rng.integers(1, 7)))
+    panel["wave_index"] = panel["wave"].map({"2024-Q1": 0, "2024-Q3": 1, "2025-Q1": 2}).astype("int32")
+    panel["participant"] = panel["sessions"].fillna(0).to_numpy() >= 1
+    if seed % 2:  # missing practices and roles: left out only where grouped by
+        panel["site"] = panel["site"].where(rng.random(len(panel)) > 0.1)
+        panel["role"] = panel["role"].where(rng.random(len(panel)) > 0.1)
+    for keys, split in ((["wave", "wave_index"], "site"), (["wave"], "role")):
+        for found, expected in zip(margin_counts(panel, keys, split), _reference_margins(panel, keys, split)):
+            pd.testing.assert_frame_equal(found, expected)
+    assert len(respondents_table(panel, 3)) and len(role_table_counts(panel))

@@ -160,3 +160,23 @@ def test_given_blocks_by_site_match_naive():
     test = cr2_blocks(_as_blocks(x, y, site, 2), contrast)
     estimate, se, df = naive_cr2(x[:-1], y[:-1], site[:-1], contrast)
     assert (test.estimate, test.se, test.df) == pytest.approx((estimate, se, df), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("covariate", [False, True])
+def test_one_row_per_cluster_path_equals_the_general_path(seed, covariate):
+    # clustered by person no cluster has two rows in a cell: CR2 then works row by row
+    # (A_j = (1 - h_j)^-1/2; cell 0's single participant has a leverage of 1). An all-zero
+    # row with y = 0 added to each cluster of each cell changes no fit, residual or S_j and
+    # sends the same problem down the eigen path, which must agree to 1e-10.
+    x, y, person, contrast = stacked(80 + seed, covariate=covariate)
+    width = 3 if covariate else 2
+    blocks = _as_blocks(x, y, person, width)
+    assert all(np.bincount(block.clusters).max() == 1 for block in blocks)
+    padded = [DesignBlock(np.vstack([b.design, np.zeros_like(b.design)]), np.concatenate([b.y, np.zeros_like(b.y)]),
+                          np.concatenate([b.clusters, b.clusters])) for b in blocks]
+    fast, general = cr2_blocks(blocks, contrast), cr2_blocks(padded, contrast)
+    assert (fast.estimate, fast.se, fast.df) == pytest.approx((general.estimate, general.se, general.df), rel=1e-10)
+    assert fast.clusters == general.clusters
+    estimate, se, df = naive_cr2(x[:-1], y[:-1], person[:-1], contrast)
+    assert (fast.estimate, fast.se, fast.df) == pytest.approx((estimate, se, df), rel=1e-9)
