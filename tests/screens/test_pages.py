@@ -89,6 +89,15 @@ def test_impact_opens_the_tab_its_link_names(app):
                     "download_chart_dose_response"}
 
 
+def test_impact_ignores_a_tab_its_link_does_not_have(app):
+    at = app("impact")
+    at.query_params["impact_view"] = "<b>Secrets</b>"
+    at.run()
+    assert not at.exception, at.exception
+    keys = {button.key for button in at.get("download_button")}
+    assert keys == {"download_chart_change", "download_chart_trend", "download_chart_distribution"}
+
+
 def test_overview_headline_metrics(app):
     at = app("overview").run()
     labels = [m.label for m in at.metric]
