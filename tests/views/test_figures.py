@@ -100,8 +100,7 @@ def test_trend_figure_drops_suppressed_and_shows_n():
     assert (first["low"], first["mean"], first["high"]) == (38.0, 40.0, 42.0)
     # the hidden wave keeps its place on the axis, marked insufficient, with no number
     assert line["encoding"]["x"]["scale"]["domain"][-1] == "2025-Q4"
-    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
-    assert marked and marked[0]["data"]["values"] == [{"wave": "2025-Q4"}]
+    assert _marked_insufficient(spec) == [{"wave": "2025-Q4"}]
     assert chart.alt and "fewer than 5 people" in chart.alt
     # the download keeps the label, not the number
     hidden = chart.table.loc[chart.table["status"] == "insufficient"]
@@ -195,8 +194,7 @@ def test_distribution_uses_precomputed_quantiles_not_points():
     assert box["color"]["scale"]["range"] == [PARTICIPANTS, COMPARISON]
     hovers = _hovers(fig)
     assert hovers and all("n = " in h for h in hovers)
-    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
-    assert marked and marked[0]["data"]["values"] == [{"wave": "2025-Q1"}]
+    assert _marked_insufficient(spec) == [{"wave": "2025-Q1"}]
     hidden = chart.table.loc[chart.table["status"] == "insufficient"]
     assert hidden[["n", "p05", "q1", "median", "q3", "p95"]].isna().all().all()
 
@@ -274,6 +272,12 @@ def test_every_figure_has_alt_hover_n_and_no_hidden_value(builder):
 
 def _mark_layer(spec: dict, mark: str) -> dict:
     return next(layer for layer in spec["layer"] if layer["mark"]["type"] == mark)
+
+
+def _marked_insufficient(spec: dict) -> list[dict]:
+    """The rows of the layer that writes "insufficient" (StopIteration when there is none)."""
+    return next(layer for layer in spec["layer"]
+                if layer["mark"].get("text") == "insufficient")["data"]["values"]
 
 
 def test_love_figure_orders_by_imbalance_and_hides_suppressed_covariates():
@@ -360,8 +364,7 @@ def test_dose_response_keeps_hidden_bands_in_place_without_numbers():
         ("0", 1.0, 0.0, 2.0), ("3–5", -2.0, -3.5, -0.5), ("6+", -4.0, -6.0, -2.0)]
     assert _mark_layer(spec, "errorbar")["encoding"]["y2"] == {"field": "high"}
     assert {"datum": 0} in [layer["encoding"].get("y") for layer in spec["layer"]]
-    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
-    assert marked and [v["band"] for v in marked[0]["data"]["values"]] == ["1–2"]
+    assert [v["band"] for v in _marked_insufficient(spec)] == ["1–2"]
     hovers = _hovers(fig)
     assert sum("n = " in h for h in hovers) == 6, "bars and their intervals"
     assert [h for h in hovers if "n = " not in h] == [
@@ -392,8 +395,7 @@ def test_mde_figure_standardizes_and_marks_hidden_outcomes():
     assert point["mark"]["shape"] == "diamond"
     assert "baseline score" in " ".join(bar["encoding"]["x"]["title"])
     assert bar["encoding"]["y"]["scale"]["domain"][-1] == "Personal burnout"
-    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
-    assert marked and [v["outcome"] for v in marked[0]["data"]["values"]] == ["Personal burnout"]
+    assert [v["outcome"] for v in _marked_insufficient(spec)] == ["Personal burnout"]
     hovers = _hovers(fig)
     assert sum("n = 40 participants, 80 comparison" in h for h in hovers) == 4, "bars and diamonds"
     assert [h for h in hovers if "n = " not in h] == [
@@ -436,8 +438,7 @@ def test_change_figure_starts_at_zero_and_drops_hidden_waves():
         assert all(p["n_text"].startswith("n = ") for p in line[1:]), "n in every tooltip"
     # the hidden wave stays on the axis, marked insufficient, with no number
     assert line_layer["encoding"]["x"]["scale"]["domain"][-1] == "2025-Q4"
-    marked = [layer for layer in spec["layer"] if layer["mark"].get("text") == "insufficient"]
-    assert marked and marked[0]["data"]["values"] == [{"wave": "2025-Q4"}]
+    assert _marked_insufficient(spec) == [{"wave": "2025-Q4"}]
     # the gap drawn at the last shown wave is participants minus comparison (the DiD)
     assert "gap -6.0" in fig.to_json()
     hidden = chart.table.loc[chart.table["status"] == "insufficient"]
