@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.views.impact import IMPACT_TABS
 from tooling.app_server import running_app
 from tooling.bench import json_lines
 from tooling.bench import machine as bench_machine
@@ -74,8 +75,8 @@ SERVER_START_SECONDS = 90
 TIMEOUT_MS = 600_000
 #: Page titles (sidebar links) and their URL paths.
 PAGES = (("overview", ""), ("impact", "impact"))
-#: Each page's tabs after its first (each drawn only when opened), by page title.
-TABS = {"impact": ("Size of the effect", "Checks")}
+#: Each page's tabs, the one it opens on first (each drawn only when opened), by page title.
+TABS = {"impact": tuple(tab.label for tab in IMPACT_TABS)}
 #: Either chart library (the pages' first charts are Vega-Lite, the rest plotly).
 CHART = "[data-testid='stPlotlyChart'], [data-testid='stVegaLiteChart']"
 THRESHOLD_LABEL = "Participant = attended at least"
@@ -368,13 +369,12 @@ def switch_tab(tab: Any, label: str) -> float:
 def _tab_switches(tab: Any, name: str, repeats: int, emit: Callable[[dict], None],
                   rows: int) -> None:
     """Each of the page's other tabs opened, then the first again, ``repeats`` times."""
-    labels = TABS.get(name, ())
-    if not labels:
+    if name not in TABS:
         return
-    first = tab.get_by_role("tab").first.inner_text()
+    first, *others = TABS[name]
     runs = []
     for _ in range(repeats):
-        for label in labels:
+        for label in others:
             runs.append(switch_tab(tab, label))
         switch_tab(tab, first)
     _emit_runs(emit, f"{name}_tab", rows, runs)
