@@ -209,6 +209,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str, str]] = {
              "accounts: user add | list | disable | enable | reset-password"),
     "bench": ("tooling.bench", "add_arguments", "run_command",
               "time loading and analysing a large synthetic data set"),
+    "proxy-config": ("tooling.proxy", "add_arguments", "run_command",
+                     "print an nginx configuration for serving a team (TLS, HTTP/2)"),
 }
 
 

@@ -36,6 +36,11 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
 ``concurrent_cold``
     The same on a server just started (nothing cached) at the Overview: do the viewers
     wait for one report build, or does each build its own?
+``<page>_warm_proxy`` / ``<page>_warm_tab_proxy``
+    (``--proxy``) The warm visits again, through nginx as ``python -m analysis
+    proxy-config`` sets it up for a team (TLS, HTTP/2, Streamlit's script files served by
+    nginx), by a signed-in person (an account is added, so the local mode ends): in a
+    browser whose cache is empty, and in one that opened the page before.
 ``first_start``
     (``--first-start``) A fresh, empty database: navigation until the Overview shows its
     first chart, the sample data loaded on the way.
@@ -63,6 +68,7 @@ from analysis.views.impact import IMPACT_TABS
 from tooling.app_server import running_app
 from tooling.bench import json_lines
 from tooling.bench import machine as bench_machine
+from tooling.proxy import nginx_available, running_proxy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -80,6 +86,9 @@ TABS = {"impact": tuple(tab.label for tab in IMPACT_TABS)}
 #: Either chart library (the pages' first charts are Vega-Lite, the rest plotly).
 CHART = "[data-testid='stPlotlyChart'], [data-testid='stVegaLiteChart']"
 THRESHOLD_LABEL = "Participant = attended at least"
+VIEWPORT = {"width": 1400, "height": 1800}
+#: The account ``--proxy`` signs in with (behind a proxy there is no local mode).
+BENCH_ACCOUNT = ("bench.admin", "Quiet-harbor-4471-bench")
 
 
 def make_db(rows: int, practices: int, work: Path) -> tuple[Path, float]:
@@ -164,7 +173,7 @@ def open_page(browser: Any, url: str, context: Any = None) -> tuple[float, Any]:
     own fresh browser profile, or in ``context`` (a profile whose cache holds what earlier
     tabs loaded)."""
     tab = (context.new_page() if context is not None
-           else browser.new_page(viewport={"width": 1400, "height": 1800}))
+           else browser.new_page(viewport=VIEWPORT))
     tab.set_default_timeout(TIMEOUT_MS)
     _watch_runs(tab)
     start = time.perf_counter()
@@ -184,7 +193,7 @@ _CHART_CLOCK = ("new MutationObserver(() => { if (window.__ppiChart === undefine
 def concurrent_visits(browser: Any, url: str, viewers: int) -> list[float]:
     """``viewers`` tabs, each its own browser context (a new session), navigating to
     ``url`` at once; seconds until each one's first chart appeared."""
-    contexts = [browser.new_context(viewport={"width": 1400, "height": 1800})
+    contexts = [browser.new_context(viewport=VIEWPORT)
                 for _ in range(viewers)]
     try:
         tabs = []
@@ -205,10 +214,11 @@ def concurrent_visits(browser: Any, url: str, viewers: int) -> list[float]:
             context.close()
 
 
-def _returning_tabs(browser: Any, url: str, repeats: int) -> list[float]:
+def _returning_tabs(browser: Any, url: str, repeats: int,
+                    new_context: Callable[[], Any] | None = None) -> list[float]:
     """New tabs in one browser profile after a first visit (not counted): what a person who
     opened the dashboard before waits, the app's scripts already in the browser's cache."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    context = new_context() if new_context else browser.new_context(viewport=VIEWPORT)
     try:
         open_page(browser, url, context)[1].close()
         runs = []
@@ -263,6 +273,65 @@ def change_choice(tab: Any, label: str, value: str, remove: bool = False) -> flo
 
 def _median(runs: Sequence[float]) -> float:
     return round(statistics.median(runs), 3)
+
+
+def sign_in(browser: Any, url: str) -> list[dict]:
+    """Sign in with :data:`BENCH_ACCOUNT` at ``url``; the browser's cookies afterwards
+    (the session's), to put in fresh browser profiles."""
+    context = browser.new_context(viewport=VIEWPORT, ignore_https_errors=True)
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.goto(url)
+        tab.get_by_label("Username").fill(BENCH_ACCOUNT[0])
+        tab.get_by_label("Password", exact=True).fill(BENCH_ACCOUNT[1])
+        tab.get_by_role("button", name="Sign in").click()
+        tab.locator(CHART).first.wait_for(state="visible")
+        return context.cookies()
+    finally:
+        context.close()
+
+
+def measure_behind_proxy(db: Path, work: Path, repeats: int, emit: Callable[[dict], None],
+                         rows: int) -> None:
+    """Warm visits of each page through nginx (see the module notes: ``--proxy``)."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    from analysis.access.accounts import create_account  # noqa: PLC0415
+    from analysis.access.scope import LOCAL  # noqa: PLC0415
+    from analysis.storage.store import Store  # noqa: PLC0415
+
+    if not nginx_available():
+        emit({"measure": "proxy", "rows": rows, "seconds": None, "median_of": 0,
+              "note": "nginx or openssl is missing: no figures behind the proxy"})
+        return
+    with Store(db) as store:
+        create_account(store, LOCAL, *BENCH_ACCOUNT, "admin")
+    with running_app({"PPI_DB": str(db)}, work / "streamlit_proxy.log",
+                     SERVER_START_SECONDS) as (_, port), \
+            running_proxy(port, work / "nginx") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            cookies = sign_in(browser, url)
+
+            def signed_in() -> Any:
+                context = browser.new_context(viewport=VIEWPORT, ignore_https_errors=True)
+                context.add_cookies(cookies)
+                return context
+
+            for name, path in PAGES:
+                target = f"{url}/{path}"
+                fresh = []
+                for i in range(repeats + 1):  # the first fills the server's caches
+                    context = signed_in()
+                    seconds, _ = open_page(browser, target, context)
+                    context.close()
+                    fresh += [seconds] if i else []
+                _emit_runs(emit, f"{name}_warm_proxy", rows, fresh)
+                _emit_runs(emit, f"{name}_warm_tab_proxy", rows,
+                           _returning_tabs(browser, target, repeats, signed_in))
+        finally:
+            browser.close()
 
 
 def measure_pages(url: str, repeats: int, choices: Choices,
@@ -420,7 +489,7 @@ def machine() -> dict:
 
 
 def run(sizes: Sequence[int], practices: int, repeats: int, with_first_start: bool,
-        out: Path | None, viewers: int = 0) -> None:
+        out: Path | None, viewers: int = 0, proxy: bool = False) -> None:
     """Every size; one JSON line per measure on stdout (and appended to ``out``)."""
     with json_lines(out) as emit:
         emit(machine())
@@ -440,6 +509,8 @@ def run(sizes: Sequence[int], practices: int, repeats: int, with_first_start: bo
                 if viewers:
                     with app_server(db, sized / "streamlit_concurrent.log") as url:
                         concurrent_cold(url, viewers, emit, rows)
+                if proxy:  # last: the account it adds ends the local mode
+                    measure_behind_proxy(db, sized, repeats, emit, rows)
                 db.unlink()
 
 
@@ -455,6 +526,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also time a fresh database's first start (sample data)")
     parser.add_argument("--viewers", type=int, default=8,
                         help="sessions opening a page at once (0: no concurrency measures)")
+    parser.add_argument("--proxy", action="store_true",
+                        help="also time warm visits through nginx (TLS, HTTP/2), signed in")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -463,7 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         run(sizes, args.practices, max(1, args.repeats), args.first_start, args.out,
-            max(0, args.viewers))
+            max(0, args.viewers), args.proxy)
     except (RuntimeError, OSError) as error:
         print(str(error), file=sys.stderr)
         return 1

@@ -1,0 +1,183 @@
+"""The nginx configuration for serving a team (``tooling/proxy.py``), and the app behind it.
+
+The tests that run nginx skip where nginx or openssl is missing, except under ``CI=true``
+(CI installs them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import ssl
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from analysis.__main__ import main as cli
+from analysis.access.local_mode import PROXY_HEADERS, local_request_problem
+from analysis.access.sessions import COOKIE_NAME
+from tests.factories import CHROMIUM, require_chromium
+from tooling.app_server import running_app
+from tooling.browser_bench import CHART
+from tooling.proxy import (
+    FORWARDED,
+    ProxySettings,
+    app_upload_limit_mb,
+    nginx_available,
+    nginx_binary,
+    nginx_main_config,
+    nginx_server_config,
+    running_proxy,
+    streamlit_static_dir,
+)
+
+TEAM = ProxySettings("ppi.example.org", 8501, 443, Path("/etc/ssl/ppi.pem"),
+                     Path("/etc/ssl/ppi.key"), upload_mb=500)
+PASSWORD = "Quiet-harbor-4471-proxy"
+
+
+def require_nginx() -> None:
+    if nginx_available():
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("CI=true but nginx or openssl is missing: CI installs them")
+    pytest.skip("nginx or openssl is missing")
+
+
+def test_a_team_proxy_speaks_tls_and_http2_and_sends_http_to_https():
+    config = nginx_server_config(TEAM)
+    assert "listen 443 ssl http2;" in config and "listen [::]:443 ssl http2;" in config
+    assert "ssl_certificate /etc/ssl/ppi.pem;" in config
+    assert "ssl_certificate_key /etc/ssl/ppi.key;" in config
+    assert "return 301 https://$host$request_uri;" in config
+    assert "proxy_pass http://127.0.0.1:8501;" in config
+    assert "proxy_set_header Upgrade $http_upgrade;" in config  # the websocket
+    # HSTS on the pages and on the files (an add_header in a location drops the server's)
+    assert config.count("Strict-Transport-Security") == 2
+
+
+def test_the_proxy_serves_every_script_file_streamlits_page_names():
+    config = nginx_server_config(TEAM)
+    alias = Path(re.search(r"alias (\S+);", config).group(1))
+    assert alias == streamlit_static_dir() / "static"
+    index = (streamlit_static_dir() / "index.html").read_text(encoding="utf-8")
+    named = re.findall(r'(?:src|href)="\./static/([^"]+)"', index)
+    assert named, "Streamlit's index.html names no ./static/ file: the layout changed"
+    assert all((alias / name).is_file() for name in named)
+    assert 'Cache-Control "public, max-age=31536000, immutable"' in config
+
+
+def test_behind_the_proxy_the_local_mode_never_applies():
+    config = nginx_server_config(TEAM)
+    local = {"host": "127.0.0.1:8501", "origin": "http://127.0.0.1:8501"}
+    assert local_request_problem(local, "127.0.0.1", 8501) is None
+    for name, value in FORWARDED:
+        assert f"proxy_set_header {name} {value};" in config
+        assert name.lower() in PROXY_HEADERS
+        assert local_request_problem({**local, name: "203.0.113.9"}, "127.0.0.1", 8501)
+
+
+def test_uploads_as_large_as_the_app_accepts():
+    assert app_upload_limit_mb() == 500  # .streamlit/config.toml: server.maxUploadSize
+    assert "client_max_body_size 500m;" in nginx_server_config(TEAM)
+
+
+def test_a_name_other_people_open_needs_a_certificate():
+    with pytest.raises(ValueError, match="without TLS"):
+        ProxySettings("ppi.example.org")
+    with pytest.raises(ValueError, match="both"):
+        ProxySettings("ppi.example.org", cert=Path("/etc/ssl/ppi.pem"))
+    loopback = nginx_server_config(ProxySettings("127.0.0.1", 8501, 8443))
+    assert "listen 127.0.0.1:8443;" in loopback and "ssl" not in loopback
+
+
+def test_command_line_prints_the_configuration(capsys):
+    assert cli(["proxy-config", "--server-name", "ppi.example.org", "--cert", "/c.pem",
+                "--key", "/k.pem", "--app-port", "8600"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("map $http_upgrade $connection_upgrade")
+    assert "server_name ppi.example.org;" in out and "proxy_pass http://127.0.0.1:8600;" in out
+    assert cli(["proxy-config", "--server-name", "ppi.example.org"]) == 2
+    assert "without TLS" in capsys.readouterr().err
+
+
+def test_nginx_accepts_the_configuration(tmp_path):
+    require_nginx()
+    for settings in (TEAM, ProxySettings("127.0.0.1", 8501, 8443)):
+        config = nginx_main_config(nginx_server_config(settings), tmp_path)
+        # nginx -t reads the certificate: check the team's with a throwaway one
+        config = config.replace("/etc/ssl/ppi.pem", str(_certificate(tmp_path)[0]))
+        config = config.replace("/etc/ssl/ppi.key", str(_certificate(tmp_path)[1]))
+        path = tmp_path / "nginx.conf"
+        path.write_text(config, encoding="utf-8")
+        checked = subprocess.run([str(nginx_binary()), "-t", "-c", str(path), "-p", str(tmp_path)],
+                                 capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    from tooling.proxy import self_signed_certificate
+
+    cert = folder / "cert.pem"
+    return (cert, folder / "key.pem") if cert.exists() else self_signed_certificate(folder)
+
+
+@pytest.mark.browser
+def test_the_app_behind_the_proxy(tmp_path):
+    """Through nginx (TLS): Streamlit's files come from nginx with a year's cache; with no
+    account yet the page says how to make one (the local mode never applies behind a
+    proxy); once one exists, a signed-in person gets the Overview over the proxied
+    websocket, with a ``Secure`` session cookie."""
+    require_nginx()
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from analysis.access.accounts import create_account
+    from analysis.access.scope import LOCAL
+    from analysis.storage.store import Store
+
+    db = tmp_path / "app.duckdb"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            with running_app({"PPI_DB": str(db)}, tmp_path / "streamlit.log") as (_, port), \
+                    running_proxy(port, tmp_path / "nginx") as url:
+                _static_files_come_from_nginx(url)
+                tab = _tab(browser)
+                tab.goto(url)
+                tab.get_by_text("This installation has no account yet").wait_for()
+                assert tab.locator(CHART).count() == 0
+                assert tab.get_by_role("button", name="Sign in").count() == 0
+            with Store(db) as store:
+                create_account(store, LOCAL, "ada", PASSWORD, "admin")
+            with running_app({"PPI_DB": str(db)}, tmp_path / "streamlit2.log") as (_, port), \
+                    running_proxy(port, tmp_path / "nginx2") as url:
+                tab = _tab(browser)
+                tab.goto(url)
+                tab.get_by_label("Username").fill("ada")
+                tab.get_by_label("Password", exact=True).fill(PASSWORD)
+                tab.get_by_role("button", name="Sign in").click()
+                tab.locator(CHART).first.wait_for(state="visible")
+                session = [c for c in tab.context.cookies() if c["name"] == COOKIE_NAME]
+                assert session and session[0]["secure"]
+        finally:
+            browser.close()
+
+
+def _tab(browser):
+    tab = browser.new_context(ignore_https_errors=True).new_page()
+    tab.set_default_timeout(60_000)
+    return tab
+
+
+def _static_files_come_from_nginx(url: str) -> None:
+    unverified = ssl._create_unverified_context()  # our own throwaway certificate
+    index = urllib.request.urlopen(url, context=unverified).read().decode()
+    script = re.search(r'src="\./static/(js/[^"]+)"', index).group(1)
+    with urllib.request.urlopen(f"{url}/static/{script}", context=unverified) as answer:
+        assert answer.read() == (streamlit_static_dir() / "static" / script).read_bytes()
+        assert answer.headers["Server"].startswith("nginx")
+        assert "immutable" in answer.headers["Cache-Control"]

@@ -1,0 +1,273 @@
+"""The reverse proxy for serving a team: an nginx configuration made for this installation.
+
+``python -m analysis proxy-config --server-name ppi.example.org --cert FULLCHAIN --key KEY``
+prints the ``server`` blocks to put in nginx's ``sites-available`` (README, "Serving a
+team"). They
+
+- terminate TLS and speak HTTP/2, so a browser fetches the ~125 script files of a first
+  visit over one connection instead of queueing them on six;
+- serve Streamlit's own frontend files (``/static/``, content-hashed names) from the
+  installed package with a year-long immutable cache and gzip, instead of the app's Python
+  server answering each in turn on the event loop every viewer's page is sent from;
+- forward everything else (pages, the websocket ``/_stcore/stream``, health) to the app on
+  loopback with the forwarding headers, one more reason the local single-user mode never
+  applies behind the proxy (the public Host and Origin are the others);
+- accept uploads up to the app's own limit (``server.maxUploadSize``).
+
+:func:`running_proxy` starts nginx with such a configuration in front of a running app
+(for the browser bench and the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tooling.app_server import ROOT, free_port
+
+#: The headers the proxy adds to every request it forwards (each one the local single-user
+#: mode refuses: ``analysis.access.local_mode.PROXY_HEADERS``).
+FORWARDED = (("X-Forwarded-For", "$proxy_add_x_forwarded_for"),
+             ("X-Forwarded-Proto", "$scheme"),
+             ("X-Forwarded-Host", "$host"))
+#: File types Streamlit's frontend build holds, for the static location's own type map
+#: (a standalone nginx then needs no ``mime.types`` of the system's).
+STATIC_TYPES = {"application/javascript": "js mjs", "text/css": "css", "font/woff2": "woff2",
+                "font/woff": "woff", "font/ttf": "ttf", "image/svg+xml": "svg",
+                "image/png": "png", "image/gif": "gif", "image/jpeg": "jpg jpeg",
+                "application/json": "json map", "application/wasm": "wasm",
+                "text/plain": "txt"}
+START_SECONDS = 20
+#: Names for a proxy on this computer alone: no TLS needed, listening on loopback only.
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+
+def streamlit_static_dir() -> Path:
+    """The installed Streamlit's frontend build (its ``static`` folder)."""
+    import streamlit  # noqa: PLC0415 - only the configuration needs to know where it is
+
+    return Path(streamlit.__file__).resolve().parent / "static"
+
+
+def app_upload_limit_mb(config: Path = ROOT / ".streamlit" / "config.toml") -> int:
+    """``server.maxUploadSize`` of the app's configuration (Streamlit's default, 200 MB,
+    when it is not set)."""
+    try:
+        settings = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return 200
+    return int(settings.get("server", {}).get("maxUploadSize", 200))
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """What the configuration is made for.
+
+    Attributes
+    ----------
+    server_name : the name people open (the certificate's name).
+    app_port : the port the app listens on, on loopback (``streamlit run --server.port``).
+    listen_port : the port nginx listens on (443 with TLS).
+    cert, key : the TLS certificate chain and key; both None only for a proxy on loopback
+        (the tests and the bench), never for a team.
+    static_dir : Streamlit's frontend build (:func:`streamlit_static_dir`).
+    upload_mb : the largest request body, the app's upload limit.
+    """
+
+    server_name: str
+    app_port: int = 8501
+    listen_port: int = 443
+    cert: Path | None = None
+    key: Path | None = None
+    static_dir: Path | None = None
+    upload_mb: int = 200
+
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("give both --cert and --key, or neither")
+        if self.cert is None and self.server_name not in LOOPBACK_NAMES:
+            raise ValueError("without TLS the proxy may only serve 127.0.0.1 or localhost: "
+                             "give --cert and --key for a name other people open")
+
+
+def nginx_server_config(settings: ProxySettings) -> str:
+    """The nginx ``server`` blocks for ``settings`` (for the ``http`` context)."""
+    static = (settings.static_dir or streamlit_static_dir()) / "static"
+    types = " ".join(f"{mime} {ext};" for mime, ext in STATIC_TYPES.items())
+    forwarded = "\n".join(f"        proxy_set_header {name} {value};" for name, value in FORWARDED)
+    # A proxy for this computer alone (the tests, the bench) listens on loopback only.
+    loopback = settings.server_name in LOOPBACK_NAMES
+    addresses = ["127.0.0.1:"] if loopback else ["", "[::]:"]
+    if settings.cert is not None:
+        listen = "".join(f"    listen {address}{settings.listen_port} ssl http2;\n"
+                         for address in addresses)
+        listen += (f"    ssl_certificate {settings.cert};\n"
+                  f"    ssl_certificate_key {settings.key};\n"
+                  "    ssl_protocols TLSv1.2 TLSv1.3;\n")
+        # Repeated in the static location: one add_header there drops the server's.
+        hsts = '        add_header Strict-Transport-Security "max-age=31536000" always;\n'
+        listen += hsts[4:]
+        redirect = "" if loopback else (
+            "server {\n    listen 80;\n    listen [::]:80;\n"
+            f"    server_name {settings.server_name};\n"
+            "    return 301 https://$host$request_uri;\n}\n\n")
+    else:
+        listen = f"    listen 127.0.0.1:{settings.listen_port};\n"
+        redirect = hsts = ""
+    return f"""# Peer Program Impact behind nginx (made by: python -m analysis proxy-config).
+{redirect}server {{
+{listen}    server_name {settings.server_name};
+    client_max_body_size {settings.upload_mb}m;
+
+    # Streamlit's frontend files: content-hashed names, so cached for a year and served
+    # here rather than by the app's Python server.
+    location /static/ {{
+        alias {static}/;
+        types {{ {types} }}
+        add_header Cache-Control "public, max-age=31536000, immutable";
+{hsts}        gzip on;
+        gzip_types application/javascript text/css application/json image/svg+xml;
+    }}
+
+    # Pages, the websocket and health: to the app on loopback. The forwarding headers
+    # keep the local single-user mode off behind the proxy.
+    location / {{
+        proxy_pass http://127.0.0.1:{settings.app_port};
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
+{forwarded}
+        proxy_read_timeout 1d;
+        proxy_buffering off;
+    }}
+}}
+"""
+
+
+def nginx_main_config(server: str, prefix: Path) -> str:
+    """A whole nginx configuration around ``server`` with every file under ``prefix``
+    (a proxy run without the system's nginx set-up: the tests and the bench)."""
+    temp = "\n".join(f"    {name}_temp_path {prefix / name};"
+                     for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    # As root, workers read the package files as root too (under /root they are not
+    # readable by nginx's default unprivileged user).
+    user = "user root;\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+    return f"""{user}worker_processes 1;
+daemon off;
+pid {prefix / 'nginx.pid'};
+error_log {prefix / 'error.log'} warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    sendfile on;
+{temp}
+    {connection_upgrade_map()}{server}}}
+"""
+
+
+def connection_upgrade_map() -> str:
+    """The ``map`` the server blocks rely on, for nginx's ``http`` context (Debian's
+    ``nginx.conf`` does not define it)."""
+    return "map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n"
+
+
+def self_signed_certificate(folder: Path, name: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A throwaway certificate and key for ``name`` (an IP address) made with ``openssl``."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}",
+                    "-addext", f"subjectAltName=IP:{name}"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def nginx_binary() -> str | None:
+    """nginx's path (Debian puts it in /usr/sbin, which a user's PATH may lack)."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def nginx_available() -> bool:
+    """Whether nginx (and openssl, for its certificate) can be run here."""
+    return nginx_binary() is not None and shutil.which("openssl") is not None
+
+
+@contextmanager
+def running_proxy(app_port: int, folder: Path, tls: bool = True) -> Iterator[str]:
+    """nginx in front of the app on ``app_port`` (on loopback, with a throwaway
+    certificate when ``tls``); yields its URL and always stops it again."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    cert, key = self_signed_certificate(folder) if tls else (None, None)
+    settings = ProxySettings("127.0.0.1", app_port, port, cert, key,
+                             upload_mb=app_upload_limit_mb())
+    conf = folder / "nginx.conf"
+    conf.write_text(nginx_main_config(nginx_server_config(settings), folder), encoding="utf-8")
+    process = subprocess.Popen([str(nginx_binary()), "-c", str(conf), "-p", str(folder)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    try:
+        _wait_answering(url, process, folder / "error.log")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_answering(url: str, process: subprocess.Popen, log: Path) -> None:
+    import ssl  # noqa: PLC0415
+
+    context = ssl._create_unverified_context()  # noqa: S323 - our own throwaway certificate
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            text = log.read_text() if log.exists() else ""
+            raise RuntimeError(f"nginx exited early:\n{text[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2,
+                                        context=context) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nginx did not answer within {START_SECONDS} s")
+
+
+# ---------------------------------------------------------------- command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server-name", required=True,
+                        help="the name people open, e.g. ppi.example.org")
+    parser.add_argument("--cert", type=Path, help="TLS certificate chain (PEM)")
+    parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    parser.add_argument("--app-port", type=int, default=8501,
+                        help="the port the app listens on, on 127.0.0.1 (default 8501)")
+    parser.add_argument("--listen-port", type=int, default=443,
+                        help="the port nginx listens on (default 443)")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Print the configuration (``server`` blocks and the ``map`` they need)."""
+    try:
+        settings = ProxySettings(args.server_name, args.app_port, args.listen_port,
+                                 args.cert, args.key, upload_mb=app_upload_limit_mb())
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    sys.stdout.write(connection_upgrade_map() + "\n" + nginx_server_config(settings))
+    return 0
