@@ -278,7 +278,7 @@ def _median(runs: Sequence[float]) -> float:
 def sign_in(browser: Any, url: str) -> list[dict]:
     """Sign in with :data:`BENCH_ACCOUNT` at ``url``; the browser's cookies afterwards
     (the session's), to put in fresh browser profiles."""
-    context = browser.new_context(viewport=VIEWPORT, ignore_https_errors=True)
+    context = browser.new_context(viewport=VIEWPORT)
     try:
         tab = context.new_page()
         tab.set_default_timeout(TIMEOUT_MS)
@@ -309,18 +309,19 @@ def measure_behind_proxy(db: Path, work: Path, repeats: int, emit: Callable[[dic
         create_account(store, LOCAL, *BENCH_ACCOUNT, "admin")
     with running_app({"PPI_DB": str(db)}, work / "streamlit_proxy.log",
                      SERVER_START_SECONDS) as (_, port), \
-            running_proxy(port, work / "nginx") as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            running_proxy(port, work / "nginx") as proxy, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=CHROMIUM_ARGS + list(proxy.chromium_args))
         try:
-            cookies = sign_in(browser, url)
+            cookies = sign_in(browser, proxy.url)
 
             def signed_in() -> Any:
-                context = browser.new_context(viewport=VIEWPORT, ignore_https_errors=True)
+                context = browser.new_context(viewport=VIEWPORT)
                 context.add_cookies(cookies)
                 return context
 
             for name, path in PAGES:
-                target = f"{url}/{path}"
+                target = f"{proxy.url}/{path}"
                 fresh = []
                 for i in range(repeats + 1):  # the first fills the server's caches
                     context = signed_in()

@@ -21,6 +21,8 @@ team"). They
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import os
 import shutil
 import subprocess
@@ -202,10 +204,30 @@ def nginx_available() -> bool:
     return nginx_binary() is not None and shutil.which("openssl") is not None
 
 
+def spki_sha256(cert: Path) -> str:
+    """The base64 SHA-256 of a certificate's public key, as Chromium's
+    ``--ignore-certificate-errors-spki-list`` takes it."""
+    public = subprocess.run(["openssl", "x509", "-in", str(cert), "-pubkey", "-noout"],
+                            check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=public,
+                         check=True, capture_output=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class RunningProxy:
+    """A proxy :func:`running_proxy` started: its URL, and the Chromium flags that make
+    the browser trust its throwaway certificate. (Told only to ignore certificate errors,
+    Chromium caches nothing from the site, so a returning visit would not be one.)"""
+
+    url: str
+    chromium_args: tuple[str, ...] = ()
+
+
 @contextmanager
-def running_proxy(app_port: int, folder: Path, tls: bool = True) -> Iterator[str]:
+def running_proxy(app_port: int, folder: Path, tls: bool = True) -> Iterator[RunningProxy]:
     """nginx in front of the app on ``app_port`` (on loopback, with a throwaway
-    certificate when ``tls``); yields its URL and always stops it again."""
+    certificate when ``tls``); yields it running and always stops it again."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cert, key = self_signed_certificate(folder) if tls else (None, None)
@@ -216,9 +238,10 @@ def running_proxy(app_port: int, folder: Path, tls: bool = True) -> Iterator[str
     process = subprocess.Popen([str(nginx_binary()), "-c", str(conf), "-p", str(folder)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    trust = (f"--ignore-certificate-errors-spki-list={spki_sha256(cert)}",) if cert else ()
     try:
         _wait_answering(url, process, folder / "error.log")
-        yield url
+        yield RunningProxy(url, trust)
     finally:
         process.terminate()
         try:

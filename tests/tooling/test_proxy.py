@@ -144,19 +144,19 @@ def test_the_app_behind_the_proxy(tmp_path):
                                              args=["--no-sandbox", "--disable-gpu"])
         try:
             with running_app({"PPI_DB": str(db)}, tmp_path / "streamlit.log") as (_, port), \
-                    running_proxy(port, tmp_path / "nginx") as url:
-                _static_files_come_from_nginx(url)
+                    running_proxy(port, tmp_path / "nginx") as proxy:
+                _static_files_come_from_nginx(proxy.url)
                 tab = _tab(browser)
-                tab.goto(url)
+                tab.goto(proxy.url)
                 tab.get_by_text("This installation has no account yet").wait_for()
                 assert tab.locator(CHART).count() == 0
                 assert tab.get_by_role("button", name="Sign in").count() == 0
             with Store(db) as store:
                 create_account(store, LOCAL, "ada", PASSWORD, "admin")
             with running_app({"PPI_DB": str(db)}, tmp_path / "streamlit2.log") as (_, port), \
-                    running_proxy(port, tmp_path / "nginx2") as url:
+                    running_proxy(port, tmp_path / "nginx2") as proxy:
                 tab = _tab(browser)
-                tab.goto(url)
+                tab.goto(proxy.url)
                 tab.get_by_label("Username").fill("ada")
                 tab.get_by_label("Password", exact=True).fill(PASSWORD)
                 tab.get_by_role("button", name="Sign in").click()
