@@ -111,11 +111,13 @@ def nginx_server_config(settings: ProxySettings) -> str:
     loopback = settings.server_name in LOOPBACK_NAMES
     addresses = ["127.0.0.1:"] if loopback else ["", "[::]:"]
     if settings.cert is not None:
+        # "listen ... http2" as nginx 1.22 (Debian 12) reads it; 1.25+ accepts it with a
+        # deprecation notice.
         listen = "".join(f"    listen {address}{settings.listen_port} ssl http2;\n"
                          for address in addresses)
-        listen += (f"    ssl_certificate {settings.cert};\n"
-                  f"    ssl_certificate_key {settings.key};\n"
-                  "    ssl_protocols TLSv1.2 TLSv1.3;\n")
+        listen += (f'    ssl_certificate "{settings.cert}";\n'
+                   f'    ssl_certificate_key "{settings.key}";\n'
+                   "    ssl_protocols TLSv1.2 TLSv1.3;\n")
         # Repeated in the static location: one add_header there drops the server's.
         hsts = '        add_header Strict-Transport-Security "max-age=31536000" always;\n'
         listen += hsts[4:]
@@ -134,7 +136,7 @@ def nginx_server_config(settings: ProxySettings) -> str:
     # Streamlit's frontend files: content-hashed names, so cached for a year and served
     # here rather than by the app's Python server.
     location /static/ {{
-        alias {static}/;
+        alias "{static}/";
         types {{ {types} }}
         add_header Cache-Control "public, max-age=31536000, immutable";
 {hsts}        gzip on;
