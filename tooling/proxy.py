@@ -24,6 +24,7 @@ import argparse
 import base64
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,8 @@ STATIC_TYPES = {"application/javascript": "js mjs", "text/css": "css", "font/wof
 START_SECONDS = 20
 #: Names for a proxy on this computer alone: no TLS needed, listening on loopback only.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+_UNQUOTABLE = re.compile(r'["\\\n\r]')
 
 
 def streamlit_static_dir() -> Path:
@@ -95,6 +98,15 @@ class ProxySettings:
     upload_mb: int = 200
 
     def __post_init__(self) -> None:
+        # Written into the configuration as they are: nothing that could end a directive.
+        if not _HOST_NAME.fullmatch(self.server_name):
+            raise ValueError(f"--server-name {self.server_name!r}: give a host name such as "
+                             "ppi.example.org")
+        for port in (self.app_port, self.listen_port):
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port}: give a number from 1 to 65535")
+        if any(p is not None and _UNQUOTABLE.search(str(p)) for p in (self.cert, self.key)):
+            raise ValueError("--cert and --key: give paths without quotes or line breaks")
         if (self.cert is None) != (self.key is None):
             raise ValueError("give both --cert and --key, or neither")
         if self.cert is None and self.server_name not in LOOPBACK_NAMES:

@@ -85,11 +85,17 @@ def test_uploads_as_large_as_the_app_accepts():
     assert "client_max_body_size 500m;" in nginx_server_config(TEAM)
 
 
-def test_a_name_other_people_open_needs_a_certificate():
+def test_a_name_other_people_open_needs_a_certificate_and_nothing_odd_gets_in():
     with pytest.raises(ValueError, match="without TLS"):
         ProxySettings("ppi.example.org")
     with pytest.raises(ValueError, match="both"):
         ProxySettings("ppi.example.org", cert=Path("/etc/ssl/ppi.pem"))
+    with pytest.raises(ValueError, match="host name"):
+        ProxySettings("ppi.example.org; include /etc/passwd", cert=Path("/c"), key=Path("/k"))
+    with pytest.raises(ValueError, match="quotes"):
+        ProxySettings("ppi.example.org", cert=Path('/c";'), key=Path("/k"))
+    with pytest.raises(ValueError, match="65535"):
+        ProxySettings("127.0.0.1", 0)
     loopback = nginx_server_config(ProxySettings("127.0.0.1", 8501, 8443))
     assert "listen 127.0.0.1:8443;" in loopback and "ssl" not in loopback
 
