@@ -26,6 +26,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -298,8 +299,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the port nginx listens on (default 443)")
 
 
+def closed_folder(folder: Path) -> Path | None:
+    """The first folder on the way to ``folder`` that users other than its owner may not
+    enter (nginx's workers run as such a user), or None when all of them may."""
+    for part in reversed((folder, *folder.parents)):
+        try:
+            if not part.stat().st_mode & stat.S_IXOTH:
+                return part
+        except OSError:
+            return part
+    return None
+
+
 def run_command(args: argparse.Namespace) -> int:
-    """Print the configuration (``server`` blocks and the ``map`` they need)."""
+    """Print the configuration (``server`` blocks and the ``map`` they need); warn on
+    standard error when nginx's workers could not read Streamlit's files."""
     try:
         settings = ProxySettings(args.server_name, args.app_port, args.listen_port,
                                  args.cert, args.key, upload_mb=app_upload_limit_mb())
@@ -307,4 +321,9 @@ def run_command(args: argparse.Namespace) -> int:
         print(str(error), file=sys.stderr)
         return 2
     sys.stdout.write(connection_upgrade_map() + "\n" + nginx_server_config(settings))
+    closed = closed_folder(streamlit_static_dir() / "static")
+    if closed is not None:
+        print(f"Warning: {closed} is closed to other users, so nginx (www-data) cannot read "
+              "Streamlit's files there: install the app in a folder others may read "
+              "(e.g. a virtual environment under /opt).", file=sys.stderr)
     return 0

@@ -9,8 +9,10 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import shutil
 import ssl
 import subprocess
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from tooling.proxy import (
     FORWARDED,
     ProxySettings,
     app_upload_limit_mb,
+    closed_folder,
     nginx_available,
     nginx_binary,
     nginx_main_config,
@@ -98,6 +101,21 @@ def test_a_name_other_people_open_needs_a_certificate_and_nothing_odd_gets_in():
         ProxySettings("127.0.0.1", 0)
     loopback = nginx_server_config(ProxySettings("127.0.0.1", 8501, 8443))
     assert "listen 127.0.0.1:8443;" in loopback and "ssl" not in loopback
+
+
+def test_warns_when_nginx_could_not_read_the_files():
+    # under /tmp (open to all), not pytest's own folder, which is closed to others
+    base = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        inner = base / "private" / "static"
+        inner.mkdir(parents=True)
+        (base / "private").chmod(0o700)
+        assert closed_folder(inner) == base / "private"
+        (base / "private").chmod(0o755)
+        assert closed_folder(inner) is None
+    finally:
+        shutil.rmtree(base)
 
 
 def test_command_line_prints_the_configuration(capsys):
