@@ -189,13 +189,27 @@ CHROMIUM = Path("/usr/bin/chromium")
 def require_chromium() -> None:
     """Skip a real-browser test where Chromium or Playwright is missing; under CI=true, fail."""
     import importlib.util
+
+    _require(CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None,
+             f"{CHROMIUM} or the playwright package is missing")
+
+
+def require_nginx() -> None:
+    """Skip a reverse-proxy test where nginx or openssl is missing; under CI=true, fail."""
+    from tooling.proxy import nginx_available
+
+    _require(nginx_available(), "nginx or openssl is missing")
+
+
+def _require(present: bool, reason: str) -> None:
+    """Skip when ``present`` is false, except under CI=true (CI installs what is needed),
+    where the test fails."""
     import os
 
     import pytest
 
-    if CHROMIUM.exists() and importlib.util.find_spec("playwright"):
+    if present:
         return
-    reason = f"{CHROMIUM} or the playwright package is missing"
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {reason}: the real-browser tests must run in CI")
+        pytest.fail(f"CI=true but {reason}: CI installs it, so these tests must run there")
     pytest.skip(reason)

@@ -7,7 +7,6 @@ The tests that run nginx skip where nginx or openssl is missing, except under ``
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import shutil
 import ssl
@@ -21,7 +20,7 @@ import pytest
 from analysis.__main__ import main as cli
 from analysis.access.local_mode import PROXY_HEADERS, local_request_problem
 from analysis.access.sessions import COOKIE_NAME
-from tests.factories import CHROMIUM, require_chromium
+from tests.factories import CHROMIUM, require_chromium, require_nginx
 from tooling.app_server import running_app
 from tooling.browser_bench import CHART
 from tooling.proxy import (
@@ -29,25 +28,17 @@ from tooling.proxy import (
     ProxySettings,
     app_upload_limit_mb,
     closed_folder,
-    nginx_available,
     nginx_binary,
     nginx_main_config,
     nginx_server_config,
     running_proxy,
+    self_signed_certificate,
     streamlit_static_dir,
 )
 
 TEAM = ProxySettings("ppi.example.org", 8501, 443, Path("/etc/ssl/ppi.pem"),
                      Path("/etc/ssl/ppi.key"), upload_mb=500)
 PASSWORD = "Quiet-harbor-4471-proxy"
-
-
-def require_nginx() -> None:
-    if nginx_available():
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("CI=true but nginx or openssl is missing: CI installs them")
-    pytest.skip("nginx or openssl is missing")
 
 
 def test_a_team_proxy_speaks_tls_and_http2_and_sends_http_to_https():
@@ -143,8 +134,6 @@ def test_nginx_accepts_the_configuration(tmp_path):
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
-    from tooling.proxy import self_signed_certificate
-
     cert = folder / "cert.pem"
     return (cert, folder / "key.pem") if cert.exists() else self_signed_certificate(folder)
 
