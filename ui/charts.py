@@ -3,8 +3,9 @@ data the dashboards draw from.
 
 Caching: every cached function takes the store as ``_store`` (excluded from hashing) and
 is keyed by ``store.data_version()`` (changes with every upload, undo or setting), the
-viewer's scope, the settings and the filters, so a rerun with the same selection is a
-dictionary look-up and a new upload is never served stale.
+viewer's practices (:func:`~analysis.access.scope.viewing_scope`: viewers who see the same
+practices share an entry), the settings and the filters, so a rerun with the same
+selection is a dictionary look-up and a new upload is never served stale.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analysis.access.scope import viewing_scope
 from analysis.definitions.plain_text import markdown_escape
 from analysis.privacy.csv_safety import neutralize_frame
 from analysis.privacy.slice_tables import follow_group_totals
@@ -109,8 +111,8 @@ def _quantiles(_store: Store, data_version: str, scope, settings, filters: queri
 
 def quantiles_for(store: Store, selection) -> pd.DataFrame:
     """Score quantiles per wave and group for the selected outcome (cached, suppressed)."""
-    return _quantiles(store, store.data_version(), selection.scope, selection.settings,
-                      selection.filters, selection.outcome, selection.waves)
+    return _quantiles(store, store.data_version(), viewing_scope(selection.scope),
+                      selection.settings, selection.filters, selection.outcome, selection.waves)
 
 
 # ---------------------------------------------------------------- cached page models
@@ -141,13 +143,13 @@ def _page_model(build: Callable[..., Any], store: Store, selection, *extra: Any)
     """``build`` (a cached page model) for the sidebar selection; a refused selection stops
     the page with the reason."""
     return _refusal_stops(lambda: build(
-        store, store.data_version(), selection.scope, selection.settings, selection.filters,
-        selection.outcomes, selection.waves, *extra), selection)
+        store, store.data_version(), viewing_scope(selection.scope), selection.settings,
+        selection.filters, selection.outcomes, selection.waves, *extra), selection)
 
 
 def _tables(store: Store, version: str, selection) -> Any:
-    return _report(store, version, selection.scope, selection.settings, selection.filters,
-                   selection.outcomes, selection.waves)
+    return _report(store, version, viewing_scope(selection.scope), selection.settings,
+                   selection.filters, selection.outcomes, selection.waves)
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=64)

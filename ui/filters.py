@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
-from analysis.access.scope import Scope
+from analysis.access.scope import Scope, viewing_scope
 from analysis.access.settings import Settings, load_settings
 from analysis.definitions.plain_text import markdown_escape
 from analysis.privacy.guard import FilterDecision
@@ -136,9 +136,10 @@ def _persist(name: str) -> None:
 def sidebar(store: Store) -> Selection:
     """Draw the shared filters and return the checked selection."""
     scope = auth.current_scope()
+    shared = viewing_scope(scope)  # cached results keyed by practices, not by person
     version = store.data_version()
     settings = load_settings(store)
-    available = _available(store, version, scope)
+    available = _available(store, version, shared)
     state = st.session_state
     values = _candidate(state, available, settings)
     offered = _offered(store, version, settings.min_group_size)
@@ -147,7 +148,7 @@ def sidebar(store: Store) -> Selection:
     allowed = state.get(_ALLOWED)
     guarded = ("waves", "sites", "roles", "min_sessions")  # what changes group sizes
     if allowed is None or any(allowed.get(k) != values[k] for k in guarded):
-        decision = _guard(store, version, scope,
+        decision = _guard(store, version, shared,
                           replace(settings, min_sessions=values["min_sessions"]),
                           _filters(values), _waves(values, available))
         if decision.allowed:

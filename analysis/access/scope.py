@@ -102,3 +102,28 @@ def require(scope: Scope, action: str, sites: Iterable[str] = ()) -> None:
 
 #: The scope of the command line and of the local single-user session.
 LOCAL = Scope(role="local")
+
+#: The name :func:`viewing_scope` gives: results computed under it are no one person's.
+SHARED_VIEWER = "dashboard viewers"
+
+
+def viewing_scope(scope: Scope) -> Scope:
+    """What the dashboards' results depend on in ``scope``: its practices, with the one
+    permission they need (``view``) and no person's name.
+
+    Every role may view, and nothing a dashboard computes depends on who asks, so
+    viewers with the same practices share one cached result: after an upload the
+    organization's report is built once, not once per person who opens a dashboard.
+    The viewer's own scope is checked here (``view``), and must be checked for anything
+    beyond viewing: the returned scope carries only ``view``.
+
+    Examples
+    --------
+    >>> a = viewing_scope(Scope("leadership", user="ada"))
+    >>> a == viewing_scope(Scope("admin", user="bo")) and a.user == SHARED_VIEWER
+    True
+    >>> viewing_scope(Scope("practice_manager", frozenset({"North"}), "cy")).may("upload")
+    False
+    """
+    require(scope, "view")
+    return Scope("leadership", scope.practices, SHARED_VIEWER)

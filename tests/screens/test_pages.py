@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis.access.scope import LOCAL, Scope
+from analysis.access.scope import LOCAL, SHARED_VIEWER, Scope
 from analysis.storage.store import DB_ENV, Store
 from tests.factories import load_sample_data
 from ui import auth
@@ -154,15 +154,42 @@ def test_a_practice_focused_elsewhere_applies_on_every_page(app):
     assert next(m.value for m in overview.metric if m.label == "Respondents") != everyone
 
 
-def test_a_scope_too_small_as_a_whole_is_told_so_without_advice_to_widen(app):
-    # Willow Creek alone is refused for everyone (the test above); its manager can choose
-    # nothing wider, so no view may promise a previous selection or ask to widen one.
-    at = app("overview")
-    at.session_state["auth_scope"] = Scope("practice_manager",
-                                           frozenset({"Willow Creek Counseling"}), "pm.willow")
+def _signed_in(at: AppTest, scope: Scope) -> AppTest:
+    """``at`` as a person signed in with a password, with ``scope``."""
+    at.session_state["auth_scope"] = scope
     at.session_state[auth.METHOD_KEY] = "password"
     at.session_state[auth.ACTIVITY_KEY] = datetime.now(UTC).replace(tzinfo=None)
     at.session_state[auth.IDLE_KEY] = 30
+    return at
+
+
+def test_viewers_who_see_the_same_practices_share_one_report(app, monkeypatch):
+    # After an upload the first visit builds the report: once for everyone who sees the
+    # same practices, not once per person (the caches are keyed by practices, not names).
+    from analysis.reporting import report
+
+    built: list[Scope] = []
+    build = report.build_report
+    monkeypatch.setattr(report, "build_report",
+                        lambda store, scope, **kw: built.append(scope) or build(store, scope, **kw))
+    st.cache_data.clear()
+    for role, user in (("leadership", "ada"), ("leadership", "bo"), ("researcher", "cy")):
+        at = _signed_in(app("overview"), Scope(role, None, user)).run()
+        assert not at.exception and at.get("vega_lite_chart")
+    assert len(built) == 1 and built[0].user == SHARED_VIEWER and built[0].practices is None
+    # other practices are another entry: a manager gets a build of their own practices
+    harbor = frozenset({"Harbor Family Therapy"})
+    at = _signed_in(app("overview"), Scope("practice_manager", harbor, "pm.harbor")).run()
+    assert not at.exception and at.get("vega_lite_chart")
+    assert len(built) == 2 and built[1].practices == harbor
+    assert not built[1].may("upload")  # the shared scope carries only "view"
+
+
+def test_a_scope_too_small_as_a_whole_is_told_so_without_advice_to_widen(app):
+    # Willow Creek alone is refused for everyone (the test above); its manager can choose
+    # nothing wider, so no view may promise a previous selection or ask to widen one.
+    at = _signed_in(app("overview"), Scope("practice_manager",
+                                           frozenset({"Willow Creek Counseling"}), "pm.willow"))
     at.run()
     assert not at.exception
     said = " ".join(w.value for w in [*at.sidebar.warning, *at.main.warning])
