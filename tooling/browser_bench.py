@@ -41,6 +41,10 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
     proxy-config`` sets it up for a team (TLS, HTTP/2, Streamlit's script files served by
     nginx), by a signed-in person (an account is added, so the local mode ends): in a
     browser whose cache is empty, and in one that opened the page before.
+``concurrent_cold_people``
+    (``--proxy`` with ``--viewers``) ``--viewers`` different people (leadership accounts,
+    signed in before) opening the Overview at once through nginx on a server just
+    started: one report build for all of them, or one each?
 ``first_start``
     (``--first-start``) A fresh, empty database: navigation until the Overview shows its
     first chart, the sample data loaded on the way.
@@ -190,11 +194,13 @@ _CHART_CLOCK = ("new MutationObserver(() => { if (window.__ppiChart === undefine
                 ".observe(document, {subtree: true, childList: true});")
 
 
-def concurrent_visits(browser: Any, url: str, viewers: int) -> list[float]:
-    """``viewers`` tabs, each its own browser context (a new session), navigating to
-    ``url`` at once; seconds until each one's first chart appeared."""
-    contexts = [browser.new_context(viewport=VIEWPORT)
-                for _ in range(viewers)]
+def concurrent_visits(browser: Any, url: str, viewers: int,
+                      new_context: Callable[[int], Any] | None = None) -> list[float]:
+    """``viewers`` tabs, each its own browser context (a new session; ``new_context(i)``
+    makes the i-th), navigating to ``url`` at once; seconds until each one's first chart
+    appeared."""
+    contexts = [new_context(i) if new_context else browser.new_context(viewport=VIEWPORT)
+                for i in range(viewers)]
     try:
         tabs = []
         for context in contexts:
@@ -275,15 +281,15 @@ def _median(runs: Sequence[float]) -> float:
     return round(statistics.median(runs), 3)
 
 
-def sign_in(browser: Any, url: str) -> list[dict]:
-    """Sign in with :data:`BENCH_ACCOUNT` at ``url``; the browser's cookies afterwards
-    (the session's), to put in fresh browser profiles."""
+def sign_in(browser: Any, url: str, user: str = BENCH_ACCOUNT[0]) -> list[dict]:
+    """Sign in as ``user`` (password: :data:`BENCH_ACCOUNT`'s) at ``url``; the browser's
+    cookies afterwards (the session's), to put in fresh browser profiles."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         tab = context.new_page()
         tab.set_default_timeout(TIMEOUT_MS)
         tab.goto(url)
-        tab.get_by_label("Username").fill(BENCH_ACCOUNT[0])
+        tab.get_by_label("Username").fill(user)
         tab.get_by_label("Password", exact=True).fill(BENCH_ACCOUNT[1])
         tab.get_by_role("button", name="Sign in").click()
         tab.locator(CHART).first.wait_for(state="visible")
@@ -293,10 +299,9 @@ def sign_in(browser: Any, url: str) -> list[dict]:
 
 
 def measure_behind_proxy(db: Path, work: Path, repeats: int, emit: Callable[[dict], None],
-                         rows: int) -> None:
-    """Warm visits of each page through nginx (see the module notes: ``--proxy``)."""
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
+                         rows: int, viewers: int = 0) -> None:
+    """Warm visits of each page through nginx, then ``viewers`` different people opening
+    the Overview at once on a server just started (see the module notes: ``--proxy``)."""
     from analysis.access.accounts import create_account  # noqa: PLC0415
     from analysis.access.scope import LOCAL  # noqa: PLC0415
     from analysis.storage.store import Store  # noqa: PLC0415
@@ -305,32 +310,53 @@ def measure_behind_proxy(db: Path, work: Path, repeats: int, emit: Callable[[dic
         emit({"measure": "proxy", "rows": rows, "seconds": None, "median_of": 0,
               "note": "nginx or openssl is missing: no figures behind the proxy"})
         return
+    people = [BENCH_ACCOUNT[0]] + [f"bench.leader{i}" for i in range(1, viewers)]
     with Store(db) as store:
         create_account(store, LOCAL, *BENCH_ACCOUNT, "admin")
-    with running_app({"PPI_DB": str(db)}, work / "streamlit_proxy.log",
+        for user in people[1:]:
+            create_account(store, LOCAL, user, BENCH_ACCOUNT[1], "leadership")
+    with _proxied_browser(db, work, "proxy") as (url, browser):
+        cookies = [sign_in(browser, url, user) for user in people]
+
+        def signed_in() -> Any:
+            return _with_cookies(browser, cookies[0])
+
+        for name, path in PAGES:
+            target = f"{url}/{path}"
+            fresh = []
+            for i in range(repeats + 1):  # the first fills the server's caches
+                context = signed_in()
+                seconds, _ = open_page(browser, target, context)
+                context.close()
+                fresh += [seconds] if i else []
+            _emit_runs(emit, f"{name}_warm_proxy", rows, fresh)
+            _emit_runs(emit, f"{name}_warm_tab_proxy", rows,
+                       _returning_tabs(browser, target, repeats, signed_in))
+    if viewers > 1:  # the sessions' cookies outlive the server: signed in, nothing cached
+        with _proxied_browser(db, work, "proxy_cold") as (url, browser):
+            _emit_concurrent(emit, "concurrent_cold_people", rows, concurrent_visits(
+                browser, url, viewers, lambda i: _with_cookies(browser, cookies[i])))
+
+
+def _with_cookies(browser: Any, cookies: list[dict]) -> Any:
+    """A fresh browser profile holding ``cookies`` (a signed-in person's session)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_cookies(cookies)
+    return context
+
+
+@contextmanager
+def _proxied_browser(db: Path, work: Path, name: str) -> Iterator[tuple[str, Any]]:
+    """The app on ``db`` behind nginx, and Chromium trusting the proxy's certificate."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with running_app({"PPI_DB": str(db)}, work / f"streamlit_{name}.log",
                      SERVER_START_SECONDS) as (_, port), \
-            running_proxy(port, work / "nginx") as proxy, sync_playwright() as playwright:
+            running_proxy(port, work / name) as proxy, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                              args=CHROMIUM_ARGS + list(proxy.chromium_args))
         try:
-            cookies = sign_in(browser, proxy.url)
-
-            def signed_in() -> Any:
-                context = browser.new_context(viewport=VIEWPORT)
-                context.add_cookies(cookies)
-                return context
-
-            for name, path in PAGES:
-                target = f"{proxy.url}/{path}"
-                fresh = []
-                for i in range(repeats + 1):  # the first fills the server's caches
-                    context = signed_in()
-                    seconds, _ = open_page(browser, target, context)
-                    context.close()
-                    fresh += [seconds] if i else []
-                _emit_runs(emit, f"{name}_warm_proxy", rows, fresh)
-                _emit_runs(emit, f"{name}_warm_tab_proxy", rows,
-                           _returning_tabs(browser, target, repeats, signed_in))
+            yield proxy.url, browser
         finally:
             browser.close()
 
@@ -511,7 +537,7 @@ def run(sizes: Sequence[int], practices: int, repeats: int, with_first_start: bo
                     with app_server(db, sized / "streamlit_concurrent.log") as url:
                         concurrent_cold(url, viewers, emit, rows)
                 if proxy:  # last: the account it adds ends the local mode
-                    measure_behind_proxy(db, sized, repeats, emit, rows)
+                    measure_behind_proxy(db, sized, repeats, emit, rows, viewers)
                 db.unlink()
 
 
