@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -26,19 +27,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, log: Path, start_seconds: float) -> None:
+def wait_healthy(url: str, process: subprocess.Popen, log: Path, start_seconds: float,
+                 name: str = "streamlit", context: ssl.SSLContext | None = None) -> None:
+    """Wait until ``url``'s health check answers (the app, or a proxy in front of it);
+    a ``RuntimeError`` quoting the end of ``log`` when ``process`` exits or time runs out."""
+    def tail() -> str:
+        return log.read_text()[-3000:] if log.exists() else ""
+
     deadline = time.monotonic() + start_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"{name} exited early:\n{tail()}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2,
+                                        context=context) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer within {start_seconds:g} s:\n"
-                       f"{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{name} did not answer within {start_seconds:g} s:\n{tail()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate ``process`` and wait for it (killed when it does not end in 10 s)."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 @contextmanager
@@ -61,12 +78,7 @@ def running_app(env: Mapping[str, str], log: Path, start_seconds: float = 45) ->
             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process, log, start_seconds)
+        wait_healthy(url, process, log, start_seconds)
         yield url, port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)

@@ -26,18 +26,17 @@ import hashlib
 import os
 import re
 import shutil
+import ssl
 import stat
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling.app_server import ROOT, free_port
+from tooling.app_server import ROOT, free_port, stop, wait_healthy
 
 #: The headers the proxy adds to every request it forwards (each one the local single-user
 #: mode refuses: ``analysis.access.local_mode.PROXY_HEADERS``).
@@ -254,35 +253,12 @@ def running_proxy(app_port: int, folder: Path, tls: bool = True) -> Iterator[Run
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     trust = (f"--ignore-certificate-errors-spki-list={spki_sha256(cert)}",) if cert else ()
+    unverified = ssl._create_unverified_context()  # noqa: S323 - our own throwaway certificate
     try:
-        _wait_answering(url, process, folder / "error.log")
+        wait_healthy(url, process, folder / "error.log", START_SECONDS, "nginx", unverified)
         yield RunningProxy(url, trust)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_answering(url: str, process: subprocess.Popen, log: Path) -> None:
-    import ssl  # noqa: PLC0415
-
-    context = ssl._create_unverified_context()  # noqa: S323 - our own throwaway certificate
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            text = log.read_text() if log.exists() else ""
-            raise RuntimeError(f"nginx exited early:\n{text[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2,
-                                        context=context) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"nginx did not answer within {START_SECONDS} s")
+        stop(process)
 
 
 # ---------------------------------------------------------------- command line
