@@ -28,7 +28,7 @@ from analysis.intake.prepare import Prepared, Refused
 from analysis.intake.problems import sort_problems
 from analysis.intake.scoped import SURVEY_IN_SCOPE
 from analysis.intake.stored_checks import attendance_new_sql
-from analysis.intake.validate import FileView
+from analysis.intake.validate import FileView, untrimmed
 from analysis.intake.values import FileSummary, IngestResult, Progress, UploadFile, now, with_changes
 from analysis.storage import audit
 from analysis.storage.schema import add_item_columns
@@ -131,10 +131,24 @@ def item_codes(cur: duckdb.DuckDBPyConnection, view: FileView,
     return out
 
 
-def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None]
-                      ) -> tuple[str, dict]:
+def date_text_sql(expression: str) -> str:
+    """What a date cell is cast from: ``trim`` of it only when it holds a character
+    beyond ASCII (e.g. a no-break space), since DuckDB's date cast ignores the ASCII
+    spaces around a date itself and ``trim`` would copy every date of the file."""
+    return (f"CASE WHEN strlen({expression}) = length({expression}) THEN {expression} "
+            f"ELSE trim({expression}) END")
+
+
+def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None],
+                      values: Mapping[str, Sequence[str]] | None = None) -> tuple[str, dict]:
     """One INSERT ... SELECT storing a staged survey (parameter ``upload_id`` to be
-    added by the caller), item answers coded as :func:`item_codes` prepared."""
+    added by the caller), item answers coded as :func:`item_codes` prepared.
+
+    ``values``: each column's distinct values as validation listed them. A text column
+    none of whose values has spaces around it is stored without ``trim``, which would
+    copy every string of a million rows for nothing; dates: see :func:`date_text_sql`.
+    """
+    values = values or {}
     present = set(view.columns)
     params: dict[str, list] = {}
     names: list[str] = []
@@ -147,9 +161,11 @@ def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None]
         if column.name == "respondent_id":
             expr = "v._key"
         elif column.kind == "date":
-            expr = f"TRY_CAST(trim(v.{c}) AS DATE)"
-        else:
+            expr = f"TRY_CAST({date_text_sql(f'v.{c}')} AS DATE)"
+        elif untrimmed(values.get(column.name)):
             expr = f"nullif(trim(v.{c}), '')"
+        else:
+            expr = f"nullif(v.{c}, '')"
         inner.append(f"{expr} AS {c}")
         names.append(column.name)
     outer = [q(n) for n in names]
@@ -217,8 +233,8 @@ def write(cur: duckdb.DuckDBPyConnection, prepared: Prepared, scope: Scope, repl
                         f"AND n.w = s.wave AND {in_scope}")
             cur.execute("UPDATE uploads SET n_replaced = ? WHERE upload_id = ?",
                         [moved, upload_id])
-        insert, params = survey_insert_sql(
-            view, item_codes(cur, view, prepared.values.get("survey")))
+        listed = prepared.values.get("survey")
+        insert, params = survey_insert_sql(view, item_codes(cur, view, listed), listed)
         cur.execute(insert, {**params, "upload_id": upload_id})
         wave_problems = waves.register(cur, upload_id, scope, view.file_name)
         if wave_problems:

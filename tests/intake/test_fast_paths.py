@@ -158,3 +158,34 @@ def test_longest_line_equals_a_line_by_line_scan(monkeypatch, block):
     for data in cases:
         for stop in (0, 1, 3, 100):
             assert limits._longest_line(data, stop) == _reference_longest(data, stop)
+
+
+#: Characters around a value: every whitespace and separator Python knows, and the
+#: invisible ones a spreadsheet leaves behind.
+AROUND = [chr(c) for c in range(0x3000 + 1) if chr(c).isspace() or
+          chr(c) in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"] + ["\ufeff", "x"]
+
+
+def test_values_python_calls_trimmed_are_the_ones_duckdb_trim_leaves_alone(con):
+    from analysis.intake.validate import untrimmed
+
+    values = [f"{a}W1{b}" for a in AROUND for b in ("", a)] + ["", "W 1", "W1"]
+    rows = con.execute("SELECT v, trim(v) FROM (SELECT unnest($v) AS v)",
+                       {"v": values}).fetchall()
+    for value, trimmed in rows:
+        if not untrimmed([value]):
+            assert trimmed == value, repr(value)
+    assert untrimmed(None) and untrimmed(["W1", " W1"]) and not untrimmed(["W1", ""])
+
+
+def test_dates_cast_as_stored_equal_the_trimmed_cast(con):
+    from analysis.intake.write import date_text_sql
+
+    dates = ["2025-03-31", "2025-3-1", "31/03/2025", "", "2025-02-30", "x"]
+    values = [f"{a}{d}{b}" for d in dates for a in AROUND for b in ("", a, " ")]
+    differ = con.execute(
+        "SELECT v FROM (SELECT unnest($v) AS v) WHERE "
+        f"TRY_CAST(trim(v) AS DATE) IS DISTINCT FROM TRY_CAST({date_text_sql('v')} AS DATE)",
+        {"v": values}
+    ).fetchall()
+    assert differ == []

@@ -91,6 +91,21 @@ def test_duplicate_respondent_wave_in_file(store):
     assert problem.row == 5 and "row 2" in problem.message
 
 
+def test_repeated_pair_found_when_the_waves_differ_by_spaces_only(store):
+    rows = survey_rows(3)
+    again = list(rows[1])
+    again[1] = "\u00a02025-Q1 "
+    rows.append(again)
+    errors = [p for p in _errors(_check(store, [_survey(rows)]))
+              if "already has a row" in p.message]
+    assert [(p.row, "row 3" in p.message) for p in errors] == [(5, True)]
+
+
+def test_many_distinct_pairs_without_repeats_pass(store):
+    rows = [r for w in range(12) for r in survey_rows(40, wave=f"2025-W{w:02d}")]
+    assert not [p for p in _errors(_check(store, [_survey(rows)]))]
+
+
 def test_missing_required_columns_and_outcomes(store):
     header = ("respondent_id", "wave", "site", "role")
     report = _check(store, [_survey([["P1", "w1", "Harbor", "x"]], header)])
