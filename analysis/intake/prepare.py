@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from analysis.access.scope import Scope, require
+from analysis.definitions.instruments import INSTRUMENTS
 from analysis.definitions.scoring_sql import quote_identifier as q
 from analysis.intake import scoped
 from analysis.intake.labels import label_problems, normalized_sql
@@ -37,11 +38,20 @@ from analysis.intake.stored_checks import (
     scope_sites,
     score_overlap_warnings,
 )
-from analysis.intake.validate import FileView, validate_view
+from analysis.intake.validate import (
+    FileView,
+    digit_column,
+    joined_sql,
+    other_column,
+    validate_view,
+)
 from analysis.intake.values import KINDS, FileSummary, Progress, UploadFile, with_changes
 from analysis.storage.store import first, single_value
 
 _log = logging.getLogger(__name__)
+
+#: Every instrument's item columns.
+ITEM_COLUMNS = frozenset(c for inst in INSTRUMENTS for c in inst.item_columns)
 
 
 @dataclass
@@ -87,15 +97,29 @@ def key_sql(chosen: Mapping[str, int]) -> str:
     return f"nullif(trim(c{id_index}), '')"
 
 
+def split_items(chosen: Mapping[str, int]) -> frozenset[str]:
+    """The item columns staged in two parts (:func:`~analysis.intake.validate.digit_column`)."""
+    return frozenset(c for c in chosen if c in ITEM_COLUMNS)
+
+
 def staged_columns(chosen: Mapping[str, int], key: str) -> list[str]:
-    """What is staged of a file: ``_key``, the canonical columns (labels normalised) and
-    ``_blank`` (every stored column empty), computed while DuckDB reads the file.
+    """What is staged of a file: ``_key``, the canonical columns (labels normalised; item
+    answers in two parts, see :func:`split_items`) and ``_blank`` (every stored column
+    empty), computed while DuckDB reads the file.
 
     One pass: the staged table is what every check and the write read, so neither the
     normalisation nor the pseudonyms are computed again, and no copy of the rows is made.
     """
-    cols = [f"{normalized_sql(canonical, f'c{index}')} AS {q(canonical)}"
-            for canonical, index in chosen.items()]
+    cols: list[str] = []
+    for canonical, index in chosen.items():
+        if canonical in split_items(chosen):
+            digit = f"(strlen(c{index}) = 1 AND c{index} BETWEEN '0' AND '9')"
+            cols += [f"CASE WHEN {digit} THEN CAST(c{index} AS TINYINT) END AS "
+                     f"{digit_column(canonical)}",
+                     f"CASE WHEN {digit} THEN NULL ELSE c{index} END AS "
+                     f"{other_column(canonical)}"]
+        else:
+            cols.append(f"{normalized_sql(canonical, f'c{index}')} AS {q(canonical)}")
     indexes = list(chosen.values())
     blank = " AND ".join(f"nullif(trim(c{i}), '') IS NULL" for i in indexes)
     if indexes:
@@ -122,9 +146,12 @@ def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: 
     return staged
 
 
-def view_sql(name: str, staged: StagedFile) -> str:
+def view_sql(name: str, staged: StagedFile, split: frozenset[str] = frozenset()) -> str:
+    """The view checks read: ``_rid``, the staged columns, and each split item column
+    put together again under its own name."""
+    joined = "".join(f", {joined_sql(c)} AS {q(c)}" for c in sorted(split))
     return (f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {staged.position_sql('s')} AS _rid, "
-            f"* EXCLUDE (_blank) FROM {staged.table} s")
+            f"* EXCLUDE (_blank){joined} FROM {staged.table} s")
 
 
 def drop_blank_rows(cur: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
@@ -194,11 +221,12 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
     views: dict[str, FileView] = {}
     for kind, s in staged.items():
         drop_blank_rows(cur, s)
-        cur.execute(view_sql(f"v_{kind}", s))
+        split = split_items(chosen[kind])
+        cur.execute(view_sql(f"v_{kind}", s, split))
         views[kind] = FileView(
             by_kind[kind].file_name, kind, f"v_{kind}",
             {c: s.headers[i] for c, i in chosen[kind].items()},
-            lambda rid, s=s: row_number_sql(s, rid), unmapped[kind])
+            lambda rid, s=s: row_number_sql(s, rid), unmapped[kind], split)
     problems.extend(scoped.limit_to_scope(cur, scope, views))
     for view in views.values():
         problems.extend(label_problems(cur, view))

@@ -55,6 +55,34 @@ class FileView:
     columns: Mapping[str, str]
     row_sql: Callable[[str], str]
     unmapped: tuple[str, ...] = field(default_factory=tuple)
+    #: Item columns the relation also holds in two parts (see :func:`digit_column`).
+    split: frozenset[str] = frozenset()
+
+
+#: The answers an item column keeps as a number while the file is read.
+DIGITS = frozenset("0123456789")
+
+
+def digit_column(column: str) -> str:
+    """The column holding an item's answers that are one ASCII digit, as TINYINT (NULL
+    for any other answer).
+
+    Item answers are nearly always one digit. Kept as numbers, they are grouped for
+    validation and stored without parsing a string per cell; every other answer stays
+    text in :func:`other_column`, and ``column`` itself is the two put together, so
+    each answer reads exactly as it was written.
+    """
+    return q(f"_d_{column}")
+
+
+def other_column(column: str) -> str:
+    """The column holding an item's answers that are not one ASCII digit, as written."""
+    return q(f"_t_{column}")
+
+
+def joined_sql(column: str) -> str:
+    """An item's answer as written, from its two parts (see :func:`digit_column`)."""
+    return f"coalesce({other_column(column)}, CAST({digit_column(column)} AS VARCHAR))"
 
 
 def structure_problems(view: FileView, n_rows: int) -> list[Problem]:
@@ -167,9 +195,8 @@ def _failure_counts(cur: duckdb.DuckDBPyConnection, view: FileView,
         groups.setdefault(shape, []).append(column)
     for columns in groups.values():
         first = q(columns[0])
-        stacked = " UNION ALL ".join(
-            f"SELECT {i} AS _c, {q(column)} AS {first}, count(*) AS _n "
-            f"FROM {view.relation} GROUP BY {q(column)}" for i, column in enumerate(columns))
+        stacked = " UNION ALL ".join(_grouped(view, i, column, first)
+                                     for i, column in enumerate(columns))
         sql = ", ".join(f"coalesce(sum(_n) FILTER (WHERE {c.condition}), 0)"
                         for c in by_column[columns[0]])
         listed = (f"CASE WHEN count(*) <= {MAX_LISTED_VALUES} THEN coalesce(list(CAST("
@@ -194,6 +221,20 @@ def untrimmed(values: Sequence[str] | None) -> bool:
     ``values`` (None: not listed, so it might). Python's ``strip`` removes every
     whitespace character, a superset of the spaces SQL's ``trim`` removes."""
     return values is None or any(v != v.strip() for v in values)
+
+
+def _grouped(view: FileView, number: int, column: str, alias: str) -> str:
+    """One column's distinct values and their row counts, the values named ``alias``.
+
+    A split item column is grouped by its two parts, a number and a mostly empty text:
+    far cheaper than grouping a million strings, and the same groups, since no answer
+    is both one digit and not.
+    """
+    if column in view.split:
+        return (f"SELECT {number} AS _c, {joined_sql(column)} AS {alias}, count(*) AS _n "
+                f"FROM {view.relation} GROUP BY {other_column(column)}, {digit_column(column)}")
+    return (f"SELECT {number} AS _c, {q(column)} AS {alias}, count(*) AS _n "
+            f"FROM {view.relation} GROUP BY {q(column)}")
 
 
 def duplicate_problems(cur: duckdb.DuckDBPyConnection, view: FileView,

@@ -57,3 +57,60 @@ def test_ascii_labels_skip_the_normalisation_and_others_get_it():
             f"SELECT {normalized_sql('site', 't')} FROM (SELECT unnest($x::VARCHAR[]) AS t)",
             {"x": texts}).fetchall()]
     assert got == ["North", " North ", "Caf\u00e9", "North", "Zürich", "", None]
+
+
+#: Answers around the one-digit form an item column is split on.
+SPLIT = ["1", "5", "0", "9", " 3", "3 ", "03", "3.0", "Seldom", "ALWAYS", "", "  ",
+         "\uff17", "\u0663", "10", "-1", "+2", "a", "4\u00a0", "2;5", "\u00a0"]
+
+
+def test_split_item_columns_read_back_exactly_as_written(tmp_path):
+    from analysis.intake.prepare import split_items, stage_canonical, view_sql
+    from analysis.intake.readers import decode
+    from analysis.intake.staging import stage
+    from tests.factories import csv_bytes, survey_rows
+
+    rows = survey_rows(len(SPLIT))
+    for row, answer in zip(rows, SPLIT):
+        row[5] = answer
+    decoded = decode(csv_bytes(rows), "s.csv", tmp_path)
+    chosen = {h: i for i, h in enumerate(decoded.headers)}
+    with duckdb.connect() as con:
+        plain = stage(con, decoded, "plain")
+        staged = stage_canonical(con, decoded, "split", chosen, None)
+        assert split_items(chosen) == {f"cbi_{i}" for i in range(1, 7)}
+        con.execute(view_sql("v", staged, split_items(chosen)))
+        got = con.execute("SELECT cbi_1, cbi_2 FROM v ORDER BY _rid").fetchall()
+        want = con.execute(f"SELECT c5, c6 FROM {plain.table} ORDER BY rowid").fetchall()
+        digits = con.execute('SELECT "_d_cbi_1" FROM v ORDER BY _rid').fetchall()
+    assert got == want
+    assert [d for (d,) in digits] == [int(a) if len(a) == 1 and a.isascii() and a.isdigit()
+                                      else None for a in SPLIT]
+
+
+def test_stored_codes_of_split_items_equal_item_code_sql(store):
+    from analysis.access.scope import LOCAL
+    from analysis.intake.ingest import ingest
+    from analysis.intake.values import UploadFile
+    from tests.factories import csv_bytes, survey_rows
+
+    valid = ["1", "2", "3", "4", "5", " 3", "3 ", "03", "3.0", "Seldom", "ALWAYS",
+             "  sometimes ", "never", "", "4\u00a0"]
+    rows = survey_rows(len(valid))
+    for row, answer in zip(rows, valid):
+        row[5] = answer
+    result = ingest(store, [UploadFile("survey", "s.csv", csv_bytes(rows))], LOCAL)
+    assert result.status == "applied", result.problems
+    inst = INSTRUMENTS_BY_KEY["cbi"]
+    with store.cursor() as cur:
+        stored = [r[0] for r in cur.execute(
+            "SELECT cbi_1 FROM survey ORDER BY respondent_id").fetchall()]
+        want = [r[0] for r in cur.execute(
+            f"SELECT CAST(({item_code_sql(inst, 'a')}) AS TINYINT) FROM "
+            "(SELECT unnest($a::VARCHAR[]) AS a)", {"a": valid}).fetchall()]
+    assert stored == want and None not in stored[:13]
+
+
+def test_a_digit_coded_otherwise_sends_the_column_through_the_lookup():
+    assert ItemCodes("cbi", ("Seldom",), (2,), cast_last=False).codes_digits()
+    assert not ItemCodes("cbi", ("0", "Seldom"), (None, 2), cast_last=True).codes_digits()
