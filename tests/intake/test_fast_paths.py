@@ -160,6 +160,19 @@ def test_longest_line_equals_a_line_by_line_scan(monkeypatch, block):
             assert limits._longest_line(data, stop) == _reference_longest(data, stop)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_window_check_never_misses_a_line_longer_than_the_limit(seed):
+    rng = random.Random(seed)
+    for _ in range(400):
+        data = bytes(rng.choice(b"ab\n" if rng.random() < 0.5 else b"aaaab\n")
+                     for _ in range(rng.randint(0, 120)))
+        limit = rng.randint(0, 12)
+        if _reference_longest(data, limit)[0] > limit:
+            assert limits._may_exceed(data, limit), (data, limit)
+    assert not limits._may_exceed(b"abc\n" * 1000, 8)
+    assert limits._may_exceed(b"abc\n" * 10 + b"a" * 9, 8)
+
+
 #: Characters around a value: every whitespace and separator Python knows, and the
 #: invisible ones a spreadsheet leaves behind.
 AROUND = [chr(c) for c in range(0x3000 + 1) if chr(c).isspace() or
