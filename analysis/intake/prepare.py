@@ -10,6 +10,7 @@ stored data (:mod:`analysis.intake.stored_checks`). Nothing is written to stored
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,10 +40,10 @@ from analysis.intake.stored_checks import (
     score_overlap_warnings,
 )
 from analysis.intake.validate import (
+    DIGITS,
     FileView,
     digit_column,
     joined_sql,
-    other_column,
     validate_view,
 )
 from analysis.intake.values import KINDS, FileSummary, Progress, UploadFile, with_changes
@@ -98,28 +99,36 @@ def key_sql(chosen: Mapping[str, int]) -> str:
 
 
 def split_items(chosen: Mapping[str, int]) -> frozenset[str]:
-    """The item columns staged in two parts (:func:`~analysis.intake.validate.digit_column`)."""
+    """The item columns of a file, which are staged as numbers when every answer in
+    them is blank or one ASCII digit (:func:`stage_canonical`)."""
     return frozenset(c for c in chosen if c in ITEM_COLUMNS)
 
 
-def staged_columns(chosen: Mapping[str, int], key: str) -> list[str]:
-    """What is staged of a file: ``_key``, the canonical columns (labels normalised; item
-    answers in two parts, see :func:`split_items`) and ``_blank`` (every stored column
+#: An item cell staged as a number that is not one digit (see :func:`digit_sql`).
+NOT_A_DIGIT = -1
+
+
+def digit_sql(expression: str) -> str:
+    """An item answer as a TINYINT: the digit when it is one ASCII digit, NULL when it
+    is blank, :data:`NOT_A_DIGIT` when it is anything else."""
+    return (f"CASE WHEN strlen({expression}) = 1 AND {expression} BETWEEN '0' AND '9' "
+            f"THEN CAST({expression} AS TINYINT) WHEN {expression} IS NULL THEN NULL "
+            f"ELSE {NOT_A_DIGIT} END")
+
+
+def staged_columns(chosen: Mapping[str, int], key: str,
+                   split: frozenset[str] = frozenset()) -> list[str]:
+    """What is staged of a file: ``_key``, the canonical columns (labels normalised; the
+    ``split`` items as :func:`digit_sql` in their
+    :func:`~analysis.intake.validate.digit_column`) and ``_blank`` (every stored column
     empty), computed while DuckDB reads the file.
 
     One pass: the staged table is what every check and the write read, so neither the
     normalisation nor the pseudonyms are computed again, and no copy of the rows is made.
     """
-    cols: list[str] = []
-    for canonical, index in chosen.items():
-        if canonical in split_items(chosen):
-            digit = f"(strlen(c{index}) = 1 AND c{index} BETWEEN '0' AND '9')"
-            cols += [f"CASE WHEN {digit} THEN CAST(c{index} AS TINYINT) END AS "
-                     f"{digit_column(canonical)}",
-                     f"CASE WHEN {digit} THEN NULL ELSE c{index} END AS "
-                     f"{other_column(canonical)}"]
-        else:
-            cols.append(f"{normalized_sql(canonical, f'c{index}')} AS {q(canonical)}")
+    cols = [f"{digit_sql(f'c{index}')} AS {digit_column(canonical)}" if canonical in split
+            else f"{normalized_sql(canonical, f'c{index}')} AS {q(canonical)}"
+            for canonical, index in chosen.items()]
     indexes = list(chosen.values())
     blank = " AND ".join(f"nullif(trim(c{i}), '') IS NULL" for i in indexes)
     if indexes:
@@ -131,24 +140,68 @@ def staged_columns(chosen: Mapping[str, int], key: str) -> list[str]:
     return [f"{key} AS _key", *cols, f"({blank or 'false'}) AS _blank"]
 
 
+#: Bytes at the start of a file looked at by :func:`digits_at_start`.
+SAMPLE_BYTES = 1 << 16
+
+
+def digits_at_start(decoded: DecodedFile, chosen: Mapping[str, int],
+                    items: frozenset[str]) -> bool:
+    """Whether the ``items`` answers on the first lines of a file are all blank or one
+    ASCII digit: a guess, from :data:`SAMPLE_BYTES`, of whether the whole file is.
+
+    A file answered with labels (a survey tool's "choice text" export) shows them on its
+    first lines; it is then read as text at once rather than read twice.
+    """
+    if not items or decoded.path is None:
+        return bool(items)
+    with open(decoded.path, "rb") as handle:
+        head = handle.read(SAMPLE_BYTES).decode("utf-8", errors="ignore")
+    lines = head.split("\n")[1:-1]  # the header, and a line the sample may have cut
+    indexes = [chosen[c] for c in items]
+    for row in csv.reader(lines, delimiter=decoded.delimiter or ","):
+        if any(i < len(row) and row[i] != "" and row[i] not in DIGITS for i in indexes):
+            return False
+    return True
+
+
 def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
-                    chosen: Mapping[str, int], secret: bytes | None) -> StagedFile:
+                    chosen: Mapping[str, int], secret: bytes | None
+                    ) -> tuple[StagedFile, frozenset[str]]:
     """:func:`~analysis.intake.staging.stage` a file as :func:`staged_columns`; with a
     ``secret``, ``_key`` then becomes the pseudonym of each ID.
+
+    Item columns are staged as numbers when every answer in them is blank or one ASCII
+    digit. That is decided while reading: the file is staged so when
+    :func:`digits_at_start` says so, and staged again as text if any cell then turns out
+    not to be a digit. Returns the staged file and the items staged as numbers.
 
     Each distinct ID is hashed once (:func:`~analysis.intake.pseudonymize.pseudonymize_column`):
     a person has a row per wave, and hashing row by row while reading took as long as
     the read itself.
     """
-    staged = stage(cur, decoded, name, select=staged_columns(chosen, key_sql(chosen)))
+    items = split_items(chosen)
+    split = items if digits_at_start(decoded, chosen, items) else frozenset()
+    staged = stage(cur, decoded, name, select=staged_columns(chosen, key_sql(chosen), split))
+    if split and not staged.failed and not only_digits(cur, staged, split):
+        split = frozenset()
+        staged = stage(cur, decoded, name, select=staged_columns(chosen, key_sql(chosen)))
     if secret is not None and not staged.failed and "respondent_id" in chosen:
         pseudonymize_column(cur, staged.table, "_key", secret)
-    return staged
+    return staged, split
+
+
+def only_digits(cur: duckdb.DuckDBPyConnection, staged: StagedFile,
+                split: frozenset[str]) -> bool:
+    """Whether no cell of the ``split`` items is :data:`NOT_A_DIGIT` (one scan of the
+    numbers, a minimum per column)."""
+    mins = first(cur, "SELECT " + ", ".join(f"min({digit_column(c)})" for c in sorted(split))
+                 + f" FROM {staged.table}") or ()
+    return all(m is None or m >= 0 for m in mins)
 
 
 def view_sql(name: str, staged: StagedFile, split: frozenset[str] = frozenset()) -> str:
-    """The view checks read: ``_rid``, the staged columns, and each split item column
-    put together again under its own name."""
+    """The view checks read: ``_rid``, the staged columns, and each item staged as
+    numbers read back as text under its own name."""
     joined = "".join(f", {joined_sql(c)} AS {q(c)}" for c in sorted(split))
     return (f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {staged.position_sql('s')} AS _rid, "
             f"* EXCLUDE (_blank){joined} FROM {staged.table} s")
@@ -193,6 +246,7 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
     staged: dict[str, StagedFile] = {}
     chosen: dict[str, dict[str, int]] = {}
     unmapped: dict[str, tuple[str, ...]] = {}
+    splits: dict[str, frozenset[str]] = {}
     saved = {k: saved_for(cur, k, scope) for k in by_kind}
     # Known before reading: a file's pseudonyms are computed as DuckDB reads it.
     missing_key = key_problem(cur, files[0].file_name) if pseudonymized else None
@@ -208,7 +262,7 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
             secret = load_secret()
         chosen[kind], unmapped[kind], mapping_problems = resolve_mapping(upload, d.headers,
                                                                           saved[kind])
-        s = stage_canonical(cur, d, f"stage_{kind}", chosen[kind], secret)
+        s, splits[kind] = stage_canonical(cur, d, f"stage_{kind}", chosen[kind], secret)
         problems.extend(s.problems)
         if s.failed:
             # DuckDB's reader gave up on the file: the cursor's transaction is aborted,
@@ -221,12 +275,11 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
     views: dict[str, FileView] = {}
     for kind, s in staged.items():
         drop_blank_rows(cur, s)
-        split = split_items(chosen[kind])
-        cur.execute(view_sql(f"v_{kind}", s, split))
+        cur.execute(view_sql(f"v_{kind}", s, splits[kind]))
         views[kind] = FileView(
             by_kind[kind].file_name, kind, f"v_{kind}",
             {c: s.headers[i] for c, i in chosen[kind].items()},
-            lambda rid, s=s: row_number_sql(s, rid), unmapped[kind], split)
+            lambda rid, s=s: row_number_sql(s, rid), unmapped[kind], splits[kind])
     problems.extend(scoped.limit_to_scope(cur, scope, views))
     for view in views.values():
         problems.extend(label_problems(cur, view))

@@ -55,34 +55,28 @@ class FileView:
     columns: Mapping[str, str]
     row_sql: Callable[[str], str]
     unmapped: tuple[str, ...] = field(default_factory=tuple)
-    #: Item columns the relation also holds in two parts (see :func:`digit_column`).
+    #: Item columns the relation holds as numbers (see :func:`digit_column`).
     split: frozenset[str] = frozenset()
 
 
-#: The answers an item column keeps as a number while the file is read.
+#: The answers an item column may be staged as a number for.
 DIGITS = frozenset("0123456789")
 
 
 def digit_column(column: str) -> str:
-    """The column holding an item's answers that are one ASCII digit, as TINYINT (NULL
-    for any other answer).
+    """The staged TINYINT column of an item whose answers in the file are all blank or
+    one ASCII digit (see :func:`analysis.intake.prepare.stage_canonical`).
 
-    Item answers are nearly always one digit. Kept as numbers, they are grouped for
-    validation and stored without parsing a string per cell; every other answer stays
-    text in :func:`other_column`, and ``column`` itself is the two put together, so
-    each answer reads exactly as it was written.
+    Item answers nearly always are. Kept as numbers, they are grouped for validation and
+    stored without a string per cell; ``column`` itself reads each digit back as text,
+    exactly as it was written.
     """
     return q(f"_d_{column}")
 
 
-def other_column(column: str) -> str:
-    """The column holding an item's answers that are not one ASCII digit, as written."""
-    return q(f"_t_{column}")
-
-
 def joined_sql(column: str) -> str:
-    """An item's answer as written, from its two parts (see :func:`digit_column`)."""
-    return f"coalesce({other_column(column)}, CAST({digit_column(column)} AS VARCHAR))"
+    """An item's answer as written, from its :func:`digit_column`."""
+    return f"CAST({digit_column(column)} AS VARCHAR)"
 
 
 def structure_problems(view: FileView, n_rows: int) -> list[Problem]:
@@ -226,13 +220,12 @@ def untrimmed(values: Sequence[str] | None) -> bool:
 def _grouped(view: FileView, number: int, column: str, alias: str) -> str:
     """One column's distinct values and their row counts, the values named ``alias``.
 
-    A split item column is grouped by its two parts, a number and a mostly empty text:
-    far cheaper than grouping a million strings, and the same groups, since no answer
-    is both one digit and not.
+    An item staged as numbers is grouped by them: far cheaper than grouping a million
+    strings, and the same groups, since each digit reads back as one text.
     """
     if column in view.split:
         return (f"SELECT {number} AS _c, {joined_sql(column)} AS {alias}, count(*) AS _n "
-                f"FROM {view.relation} GROUP BY {other_column(column)}, {digit_column(column)}")
+                f"FROM {view.relation} GROUP BY {digit_column(column)}")
     return (f"SELECT {number} AS _c, {q(column)} AS {alias}, count(*) AS _n "
             f"FROM {view.relation} GROUP BY {q(column)}")
 

@@ -28,7 +28,7 @@ from analysis.intake.prepare import Prepared, Refused
 from analysis.intake.problems import sort_problems
 from analysis.intake.scoped import SURVEY_IN_SCOPE
 from analysis.intake.stored_checks import attendance_new_sql
-from analysis.intake.validate import DIGITS, FileView, digit_column, other_column, untrimmed
+from analysis.intake.validate import DIGITS, FileView, digit_column, untrimmed
 from analysis.intake.values import FileSummary, IngestResult, Progress, UploadFile, now, with_changes
 from analysis.storage import audit
 from analysis.storage.schema import add_item_columns
@@ -182,9 +182,8 @@ def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None],
             params.update(lookup.params())
         for number, col in enumerate(c for c in inst.item_columns if c in present):
             if lookup is not None and col in view.split and lookup.codes_digits():
-                # The digits are codes already: only the other answers are looked up.
-                inner.append(f"coalesce(v.{digit_column(col)}, "
-                             f"{lookup.sql(f'v.{other_column(col)}')}) AS {q(col)}")
+                # Every answer is a digit, and each digit is its code.
+                inner.append(f"v.{digit_column(col)} AS {q(col)}")
             elif lookup is not None:
                 inner.append(f"{lookup.sql(f'v.{q(col)}')} AS {q(col)}")
             else:

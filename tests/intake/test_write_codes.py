@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from analysis.definitions.instruments import INSTRUMENTS_BY_KEY
 from analysis.definitions.scoring_sql import item_code_sql
@@ -59,33 +60,50 @@ def test_ascii_labels_skip_the_normalisation_and_others_get_it():
     assert got == ["North", " North ", "Caf\u00e9", "North", "Zürich", "", None]
 
 
-#: Answers around the one-digit form an item column is split on.
+#: Answers around the one-digit form an item column is staged as numbers for.
 SPLIT = ["1", "5", "0", "9", " 3", "3 ", "03", "3.0", "Seldom", "ALWAYS", "", "  ",
-         "\uff17", "\u0663", "10", "-1", "+2", "a", "4\u00a0", "2;5", "\u00a0"]
+         "\uff17", "\u0663", "10", "-1", "+2", "a", "4\u00a0", "2;5", "\u00a0", '""']
 
 
-def test_split_item_columns_read_back_exactly_as_written(tmp_path):
-    from analysis.intake.prepare import split_items, stage_canonical, view_sql
+def _staged_both_ways(tmp_path, answers, at_row=None, n=None):
+    """Stage a survey whose cbi_1 holds ``answers`` (from row ``at_row`` on, digits
+    before it) as the upload does and as plain text; return what the view reads."""
+    from analysis.intake.prepare import stage_canonical, view_sql
     from analysis.intake.readers import decode
     from analysis.intake.staging import stage
     from tests.factories import csv_bytes, survey_rows
 
-    rows = survey_rows(len(SPLIT))
-    for row, answer in zip(rows, SPLIT):
+    rows = survey_rows(n or len(answers))
+    start = at_row or 0
+    for row, answer in zip(rows[start:], answers):
         row[5] = answer
     decoded = decode(csv_bytes(rows), "s.csv", tmp_path)
     chosen = {h: i for i, h in enumerate(decoded.headers)}
     with duckdb.connect() as con:
         plain = stage(con, decoded, "plain")
-        staged = stage_canonical(con, decoded, "split", chosen, None)
-        assert split_items(chosen) == {f"cbi_{i}" for i in range(1, 7)}
-        con.execute(view_sql("v", staged, split_items(chosen)))
+        staged, split = stage_canonical(con, decoded, "split", chosen, None)
+        con.execute(view_sql("v", staged, split))
         got = con.execute("SELECT cbi_1, cbi_2 FROM v ORDER BY _rid").fetchall()
         want = con.execute(f"SELECT c5, c6 FROM {plain.table} ORDER BY rowid").fetchall()
-        digits = con.execute('SELECT "_d_cbi_1" FROM v ORDER BY _rid').fetchall()
-    assert got == want
-    assert [d for (d,) in digits] == [int(a) if len(a) == 1 and a.isascii() and a.isdigit()
-                                      else None for a in SPLIT]
+    return split, got, want
+
+
+def test_items_of_digits_are_staged_as_numbers_and_read_back_as_written(tmp_path):
+    split, got, want = _staged_both_ways(tmp_path, ["1", "5", "", "0", "9", "3"] * 4)
+    assert split == {f"cbi_{i}" for i in range(1, 7)}
+    assert got == want and got[0][0] == "1" and got[2][0] is None
+
+
+@pytest.mark.parametrize("answer", SPLIT[4:])
+def test_a_file_with_any_other_answer_is_read_as_text(tmp_path, answer):
+    # An empty cell, quoted or not, is blank: the column may stay numbers.
+    blank = answer in ("", '""')
+    # Among the first lines: staged as text at once.
+    split, got, want = _staged_both_ways(tmp_path, ["1", answer, "2"])
+    assert (split == frozenset() or blank) and got == want
+    # Far beyond the lines looked at first: staged again, as text.
+    split, got, want = _staged_both_ways(tmp_path, [answer], at_row=3000, n=3001)
+    assert (split == frozenset() or blank) and got == want
 
 
 def test_stored_codes_of_split_items_equal_item_code_sql(store):
@@ -94,21 +112,25 @@ def test_stored_codes_of_split_items_equal_item_code_sql(store):
     from analysis.intake.values import UploadFile
     from tests.factories import csv_bytes, survey_rows
 
-    valid = ["1", "2", "3", "4", "5", " 3", "3 ", "03", "3.0", "Seldom", "ALWAYS",
+    texts = ["1", "2", "3", "4", "5", " 3", "3 ", "03", "3.0", "Seldom", "ALWAYS",
              "  sometimes ", "never", "", "4\u00a0"]
-    rows = survey_rows(len(valid))
-    for row, answer in zip(rows, valid):
-        row[5] = answer
-    result = ingest(store, [UploadFile("survey", "s.csv", csv_bytes(rows))], LOCAL)
-    assert result.status == "applied", result.problems
+    digits = ["1", "2", "", "3", "4", "5"]
     inst = INSTRUMENTS_BY_KEY["cbi"]
-    with store.cursor() as cur:
-        stored = [r[0] for r in cur.execute(
-            "SELECT cbi_1 FROM survey ORDER BY respondent_id").fetchall()]
-        want = [r[0] for r in cur.execute(
-            f"SELECT CAST(({item_code_sql(inst, 'a')}) AS TINYINT) FROM "
-            "(SELECT unnest($a::VARCHAR[]) AS a)", {"a": valid}).fetchall()]
-    assert stored == want and None not in stored[:13]
+    for number, valid in enumerate((texts, digits)):
+        rows = survey_rows(len(valid), wave=f"w{number}")
+        for row, answer in zip(rows, valid):
+            row[5] = answer
+        result = ingest(store, [UploadFile("survey", f"s{number}.csv", csv_bytes(rows))],
+                        LOCAL)
+        assert result.status == "applied", result.problems
+        with store.cursor() as cur:
+            stored = [r[0] for r in cur.execute(
+                "SELECT cbi_1 FROM survey WHERE wave = ? ORDER BY respondent_id",
+                [f"w{number}"]).fetchall()]
+            want = [r[0] for r in cur.execute(
+                f"SELECT CAST(({item_code_sql(inst, 'a')}) AS TINYINT) FROM "
+                "(SELECT unnest($a::VARCHAR[]) AS a)", {"a": valid}).fetchall()]
+        assert stored == want and stored.count(None) == 1
 
 
 def test_a_digit_coded_otherwise_sends_the_column_through_the_lookup():
