@@ -18,6 +18,8 @@ Pages render labels as plain text as well (:func:`analysis.definitions.plain_tex
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import duckdb
 
 from analysis.definitions.contract import ATTENDANCE_COLUMNS, SURVEY_COLUMNS
@@ -48,13 +50,17 @@ def normalized_sql(canonical: str, expression: str) -> str:
 
 
 def label_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
-                   limits: bounds.InputLimits | None = None) -> list[Problem]:
+                   limits: bounds.InputLimits | None = None,
+                   values: Mapping[str, Sequence[str]] | None = None) -> list[Problem]:
     """Labels with markup (errors, first rows named) and columns with too many values.
 
-    One scan counts every label column's values and its rows with markup; only a
-    column with markup is read again, for its first rows.
+    One statement counts every label column's values and its values with markup; only
+    a column with markup is read again, for its first rows. A column whose distinct
+    values validation listed (``values``, see
+    :func:`~analysis.intake.validate.run_checks`) is counted over that list, not read.
     """
     limits = limits or bounds.DEFAULT
+    values = values or {}
     problems: list[Problem] = []
     columns = [(c, s) for c, s in view.columns.items() if c in LABEL_COLUMNS]
     if not columns:
@@ -62,11 +68,18 @@ def label_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
     # Over each column's distinct values (labels repeat: a few hundred per million rows),
     # not row by row. HyperLogLog keeps the largest register per bucket, so repeated
     # values do not change approx_count_distinct: the count is the one of every row.
-    parts = [f"SELECT {number} AS _c, approx_count_distinct(nullif(trim(_v), '')) AS _d, "
-             f"coalesce(sum(_n) FILTER (WHERE regexp_matches(_v, '{MARKUP}')), 0) AS _m "
-             f"FROM (SELECT {q(c)} AS _v, count(*) AS _n FROM {view.relation} "
-             f"GROUP BY {q(c)})" for number, (c, _) in enumerate(columns)]
-    found = {c: (d, m) for c, d, m in cur.execute(" UNION ALL ".join(parts)).fetchall()}
+    params: dict[str, list[str]] = {}
+    parts = []
+    for number, (c, _) in enumerate(columns):
+        if c in values:
+            params[f"v{number}"] = list(values[c])
+            distinct = f"SELECT CAST(unnest($v{number}) AS VARCHAR) AS _v"
+        else:
+            distinct = f"SELECT {q(c)} AS _v FROM {view.relation} GROUP BY {q(c)}"
+        parts.append(f"SELECT {number} AS _c, approx_count_distinct(nullif(trim(_v), '')) "
+                     f"AS _d, count(*) FILTER (WHERE regexp_matches(_v, '{MARKUP}')) AS _m "
+                     f"FROM ({distinct})")
+    found = {c: (d, m) for c, d, m in cur.execute(" UNION ALL ".join(parts), params or None).fetchall()}
     for number, (canonical, source) in enumerate(columns):
         distinct, marked = (int(v or 0) for v in found.get(number, (0, 0)))
         column = q(canonical)

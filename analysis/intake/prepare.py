@@ -215,20 +215,31 @@ def drop_blank_rows(cur: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
     cur.execute(f"DELETE FROM {staged.table} WHERE _blank")
 
 
-def file_summary(cur: duckdb.DuckDBPyConnection, view: FileView) -> FileSummary:
+def file_summary(cur: duckdb.DuckDBPyConnection, view: FileView, n_rows: int | None = None,
+                 values: Mapping[str, Sequence[str]] | None = None) -> FileSummary:
+    """Rows, people, waves and sites of a staged file. ``n_rows`` and the distinct
+    ``values`` validation listed (see :func:`~analysis.intake.validate.run_checks`) are
+    used when given rather than read again."""
     cols = view.columns
+    values = values or {}
+    params: dict[str, list[str]] = {}
 
     def distinct(column: str) -> str:
         # Over the column's distinct values (a few per million rows), trimmed once each.
         if column not in cols:
             return "[]::VARCHAR[]"
+        if column in values:
+            params[column] = list(values[column])
+            listed = f"SELECT CAST(unnest(${column}) AS VARCHAR) AS _v"
+        else:
+            listed = f"SELECT {q(column)} AS _v FROM {view.relation} GROUP BY {q(column)}"
         return (f"(SELECT list(DISTINCT trim(_v) ORDER BY trim(_v)) FILTER "
-                f"(WHERE nullif(trim(_v), '') IS NOT NULL) FROM "
-                f"(SELECT {q(column)} AS _v FROM {view.relation} GROUP BY {q(column)}))")
+                f"(WHERE nullif(trim(_v), '') IS NOT NULL) FROM ({listed}))")
 
+    rows = "count(*)" if n_rows is None else str(int(n_rows))
     rows, people, waves, sites = first(
-        cur, f"SELECT count(*), count(DISTINCT _key), {distinct('wave')}, {distinct('site')} "
-        f"FROM {view.relation}")
+        cur, f"SELECT {rows}, count(DISTINCT _key), {distinct('wave')}, {distinct('site')} "
+        f"FROM {view.relation}", params or None)
     return FileSummary(view.file_name, view.kind, int(rows), int(people),
                        tuple(waves or ()), tuple(sites or ()))
 
@@ -281,8 +292,6 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
             {c: s.headers[i] for c, i in chosen[kind].items()},
             lambda rid, s=s: row_number_sql(s, rid), unmapped[kind], splits[kind])
     problems.extend(scoped.limit_to_scope(cur, scope, views))
-    for view in views.values():
-        problems.extend(label_problems(cur, view))
     summary = {}
     values: dict[str, dict[str, tuple[str, ...]]] = {}
     for number, (kind, view) in enumerate(views.items()):
@@ -290,7 +299,8 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
         n_rows = single_value(cur, f"SELECT count(*) FROM {view.relation}")
         problems.extend(validate_view(cur, view, n_rows, pseudonymized,
                                       values=values.setdefault(kind, {})))
-        summary[view.file_name] = file_summary(cur, view)
+        problems.extend(label_problems(cur, view, values=values[kind]))
+        summary[view.file_name] = file_summary(cur, view, n_rows, values[kind])
         if kind == "survey":
             problems.extend(score_overlap_warnings(view))
     for kind, upload in by_kind.items():

@@ -89,6 +89,12 @@ def test_label_value_counts_over_distinct_values_equal_the_row_counts(con):
     marked = label_problems(con, view)
     assert [(p.row, p.value) for p in marked] == [(len(sites) - 1, "[x](http://h)"),
                                                    (len(sites), "[x](http://h)")]
+    # Counted over the distinct values validation listed: the same problems.
+    listed = {c: tuple(v for (v,) in con.execute(
+        f"SELECT DISTINCT {c} FROM v WHERE {c} IS NOT NULL").fetchall()) for c in ("site", "wave")}
+    assert label_problems(con, view, small, listed) == problems
+    assert label_problems(con, view, values=listed) == marked
+    assert label_problems(con, view, small, {"wave": ("W1",)}) == problems
 
 
 def _reference_new_sessions(view: FileView, count_skipped: bool) -> str:
@@ -202,3 +208,18 @@ def test_dates_cast_as_stored_equal_the_trimmed_cast(con):
         {"v": values}
     ).fetchall()
     assert differ == []
+
+
+def test_file_summary_from_listed_values_equals_the_read_one(con):
+    from analysis.intake.prepare import file_summary
+
+    con.execute("CREATE TEMP TABLE f AS SELECT i AS _rid, 'P' || (i % 7) AS _key, "
+                "[' w1', 'w2 ', 'w1', '', NULL][i % 5 + 1] AS wave, "
+                "['Harbor', ' Harbor', 'North\u00a0', NULL][i % 4 + 1] AS site "
+                "FROM range(40) t(i)")
+    view = _view("f", "survey", ["respondent_id", "wave", "site"])
+    listed = {c: tuple(v for (v,) in con.execute(
+        f"SELECT DISTINCT {c} FROM f WHERE {c} IS NOT NULL").fetchall()) for c in ("wave", "site")}
+    read = file_summary(con, view)
+    assert file_summary(con, view, 40, listed) == read
+    assert (read.rows, read.respondents, read.waves) == (40, 7, ("w1", "w2"))
