@@ -79,7 +79,8 @@ def label_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
         parts.append(f"SELECT {number} AS _c, approx_count_distinct(nullif(trim(_v), '')) "
                      f"AS _d, count(*) FILTER (WHERE regexp_matches(_v, '{MARKUP}')) AS _m "
                      f"FROM ({distinct})")
-    found = {c: (d, m) for c, d, m in cur.execute(" UNION ALL ".join(parts), params or None).fetchall()}
+    found = {c: (d, m) for c, d, m in
+             cur.execute(" UNION ALL ".join(parts), params or None).fetchall()}
     for number, (canonical, source) in enumerate(columns):
         distinct, marked = (int(v or 0) for v in found.get(number, (0, 0)))
         column = q(canonical)

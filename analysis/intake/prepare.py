@@ -153,7 +153,7 @@ def digits_at_start(decoded: DecodedFile, chosen: Mapping[str, int],
     first lines; it is then read as text at once rather than read twice.
     """
     if not items or decoded.path is None:
-        return bool(items)
+        return False
     with open(decoded.path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES).decode("utf-8", errors="ignore")
     lines = head.split("\n")[1:-1]  # the header, and a line the sample may have cut
@@ -236,9 +236,9 @@ def file_summary(cur: duckdb.DuckDBPyConnection, view: FileView, n_rows: int | N
         return (f"(SELECT list(DISTINCT trim(_v) ORDER BY trim(_v)) FILTER "
                 f"(WHERE nullif(trim(_v), '') IS NOT NULL) FROM ({listed}))")
 
-    rows = "count(*)" if n_rows is None else str(int(n_rows))
+    count = "count(*)" if n_rows is None else str(int(n_rows))
     rows, people, waves, sites = first(
-        cur, f"SELECT {rows}, count(DISTINCT _key), {distinct('wave')}, {distinct('site')} "
+        cur, f"SELECT {count}, count(DISTINCT _key), {distinct('wave')}, {distinct('site')} "
         f"FROM {view.relation}", params or None)
     return FileSummary(view.file_name, view.kind, int(rows), int(people),
                        tuple(waves or ()), tuple(sites or ()))
