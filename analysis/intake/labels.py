@@ -43,10 +43,16 @@ def normalized_sql(canonical: str, expression: str) -> str:
     labels and categories; other columns unchanged."""
     if canonical not in LABEL_COLUMNS:
         return expression
-    # ASCII text (as many bytes as characters) is NFC and holds no invisible character:
-    # it is kept as it is, and only other text pays for the normalisation.
+    # ASCII text is NFC and holds no invisible character: only other text pays for it.
+    return unless_ascii(expression,
+                        f"regexp_replace(nfc_normalize({expression}), '{INVISIBLE}', '', 'g')")
+
+
+def unless_ascii(expression: str, otherwise: str) -> str:
+    """SQL for ``expression`` itself when it is ASCII text (as many bytes as characters),
+    else ``otherwise``: a cheap test that spares most text a costly rewrite."""
     return (f"CASE WHEN strlen({expression}) = length({expression}) THEN {expression} "
-            f"ELSE regexp_replace(nfc_normalize({expression}), '{INVISIBLE}', '', 'g') END")
+            f"ELSE {otherwise} END")
 
 
 def label_problems(cur: duckdb.DuckDBPyConnection, view: FileView,

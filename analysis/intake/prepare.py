@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from analysis.access.scope import Scope, require
-from analysis.definitions.instruments import INSTRUMENTS
+from analysis.definitions.instruments import ITEM_COLUMNS
 from analysis.definitions.scoring_sql import quote_identifier as q
 from analysis.intake import scoped
 from analysis.intake.labels import label_problems, normalized_sql
@@ -50,9 +50,6 @@ from analysis.intake.values import KINDS, FileSummary, Progress, UploadFile, wit
 from analysis.storage.store import first, single_value
 
 _log = logging.getLogger(__name__)
-
-#: Every instrument's item columns.
-ITEM_COLUMNS = frozenset(c for inst in INSTRUMENTS for c in inst.item_columns)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from analysis.definitions.instruments import INSTRUMENTS, SCALES
 from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.definitions.scoring_sql import quote_identifier as q
 from analysis.intake import waves
+from analysis.intake.labels import unless_ascii
 from analysis.intake.prepare import Prepared, Refused
 from analysis.intake.problems import sort_problems
 from analysis.intake.scoped import SURVEY_IN_SCOPE
@@ -140,8 +141,7 @@ def date_text_sql(expression: str) -> str:
     """What a date cell is cast from: ``trim`` of it only when it holds a character
     beyond ASCII (e.g. a no-break space), since DuckDB's date cast ignores the ASCII
     spaces around a date itself and ``trim`` would copy every date of the file."""
-    return (f"CASE WHEN strlen({expression}) = length({expression}) THEN {expression} "
-            f"ELSE trim({expression}) END")
+    return unless_ascii(expression, f"trim({expression})")
 
 
 def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None],

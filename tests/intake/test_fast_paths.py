@@ -15,10 +15,11 @@ import pytest
 
 from analysis.intake import limits
 from analysis.intake.labels import label_problems
-from analysis.intake.prepare import staged_columns
+from analysis.intake.prepare import file_summary, staged_columns
 from analysis.intake.pseudonymize import pseudonym, pseudonymize_column
 from analysis.intake.stored_checks import attendance_new_sql
-from analysis.intake.validate import FileView
+from analysis.intake.validate import FileView, untrimmed
+from analysis.intake.write import date_text_sql
 
 KEY = b"k" * 32
 
@@ -186,8 +187,6 @@ AROUND = [chr(c) for c in range(0x3000 + 1) if chr(c).isspace() or
 
 
 def test_values_python_calls_trimmed_are_the_ones_duckdb_trim_leaves_alone(con):
-    from analysis.intake.validate import untrimmed
-
     values = [f"{a}W1{b}" for a in AROUND for b in ("", a)] + ["", "W 1", "W1"]
     rows = con.execute("SELECT v, trim(v) FROM (SELECT unnest($v) AS v)",
                        {"v": values}).fetchall()
@@ -198,8 +197,6 @@ def test_values_python_calls_trimmed_are_the_ones_duckdb_trim_leaves_alone(con):
 
 
 def test_dates_cast_as_stored_equal_the_trimmed_cast(con):
-    from analysis.intake.write import date_text_sql
-
     dates = ["2025-03-31", "2025-3-1", "31/03/2025", "", "2025-02-30", "x"]
     values = [f"{a}{d}{b}" for d in dates for a in AROUND for b in ("", a, " ")]
     differ = con.execute(
@@ -211,8 +208,6 @@ def test_dates_cast_as_stored_equal_the_trimmed_cast(con):
 
 
 def test_file_summary_from_listed_values_equals_the_read_one(con):
-    from analysis.intake.prepare import file_summary
-
     con.execute("CREATE TEMP TABLE f AS SELECT i AS _rid, 'P' || (i % 7) AS _key, "
                 "[' w1', 'w2 ', 'w1', '', NULL][i % 5 + 1] AS wave, "
                 "['Harbor', ' Harbor', 'North\u00a0', NULL][i % 4 + 1] AS site "

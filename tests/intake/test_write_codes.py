@@ -5,11 +5,18 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from analysis.access.scope import LOCAL
 from analysis.definitions.instruments import INSTRUMENTS_BY_KEY
 from analysis.definitions.scoring_sql import item_code_sql
+from analysis.intake.ingest import ingest
 from analysis.intake.labels import normalized_sql
+from analysis.intake.prepare import stage_canonical, view_sql
+from analysis.intake.readers import decode
+from analysis.intake.staging import stage
 from analysis.intake.validate import FileView
+from analysis.intake.values import UploadFile
 from analysis.intake.write import ItemCodes, item_codes
+from tests.factories import csv_bytes, survey_rows
 
 ANSWERS = ["1", " 3 ", "3.0", "5", "Seldom", "ALWAYS", "  sometimes ", "never", "", "  ",
            None]
@@ -68,10 +75,6 @@ SPLIT = ["1", "5", "0", "9", " 3", "3 ", "03", "3.0", "Seldom", "ALWAYS", "", " 
 def _staged_both_ways(tmp_path, answers, at_row=None, n=None):
     """Stage a survey whose cbi_1 holds ``answers`` (from row ``at_row`` on, digits
     before it) as the upload does and as plain text; return what the view reads."""
-    from analysis.intake.prepare import stage_canonical, view_sql
-    from analysis.intake.readers import decode
-    from analysis.intake.staging import stage
-    from tests.factories import csv_bytes, survey_rows
 
     rows = survey_rows(n or len(answers))
     start = at_row or 0
@@ -107,10 +110,6 @@ def test_a_file_with_any_other_answer_is_read_as_text(tmp_path, answer):
 
 
 def test_stored_codes_of_split_items_equal_item_code_sql(store):
-    from analysis.access.scope import LOCAL
-    from analysis.intake.ingest import ingest
-    from analysis.intake.values import UploadFile
-    from tests.factories import csv_bytes, survey_rows
 
     texts = ["1", "2", "3", "4", "5", " 3", "3 ", "03", "3.0", "Seldom", "ALWAYS",
              "  sometimes ", "never", "", "4\u00a0"]
