@@ -31,17 +31,21 @@ Decisions
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 
 from analysis.access.scope import PermissionDenied, Scope, require
 from analysis.intake.prepare import Refused, check_kinds, prepare_or_refuse
 from analysis.intake.problems import Problem, has_errors, sort_problems
+from analysis.intake.scratch import upload_workdir
 from analysis.intake.stored_checks import already_applied, unchanged_warnings
 from analysis.intake.values import FileSummary, IngestResult, Progress, UploadFile, ValidationReport
 from analysis.intake.write import write
 from analysis.storage import audit
 from analysis.storage.store import Store
+
+
+def _size(files: Sequence[UploadFile]) -> int:
+    return sum(len(f.data) for f in files)
 
 
 def validate_upload(store: Store, files: Sequence[UploadFile], scope: Scope,
@@ -64,7 +68,7 @@ def validate_upload(store: Store, files: Sequence[UploadFile], scope: Scope,
     require(scope, "upload")
     check_kinds(files)
     with store.translated_errors(), \
-            tempfile.TemporaryDirectory(prefix="ppi_upload_") as workdir, \
+            upload_workdir(_size(files)) as workdir, \
             store.cursor() as cur:
         applied = already_applied(cur, files)
         skipped = unchanged_warnings(cur, files)
@@ -133,7 +137,7 @@ def ingest(store: Store, files: Sequence[UploadFile], scope: Scope, *, replace: 
     check_kinds(files)
     try:
         with store.translated_errors(), \
-                tempfile.TemporaryDirectory(prefix="ppi_upload_") as workdir, \
+                upload_workdir(_size(files)) as workdir, \
                 store.transaction(large=True) as cur:
             applied = already_applied(cur, files)
             todo = [f for f in files if f.file_name not in applied]
