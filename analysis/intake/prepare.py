@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from analysis.access.scope import Scope, require
-from analysis.definitions.instruments import ITEM_COLUMNS
+from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS
 from analysis.definitions.scoring_sql import quote_identifier as q
 from analysis.intake import scoped
 from analysis.intake.labels import label_problems, normalized_sql
@@ -97,33 +97,41 @@ def key_sql(chosen: Mapping[str, int]) -> str:
 
 def split_items(chosen: Mapping[str, int]) -> frozenset[str]:
     """The item columns of a file, which are staged as numbers when every answer in
-    them is blank or one ASCII digit (:func:`stage_canonical`)."""
+    them is blank, one ASCII digit or one of the file's listed answers
+    (:func:`stage_canonical`)."""
     return frozenset(c for c in chosen if c in ITEM_COLUMNS)
 
 
-#: An item cell staged as a number that is not one digit (see :func:`digit_sql`).
-NOT_A_DIGIT = -1
+#: An item cell staged as a number that is neither blank, nor one digit, nor a listed
+#: answer (see :func:`answer_code_sql`): the file is then staged again as text.
+NOT_A_DIGIT = -128
+#: At most this many answers other than one digit are listed (codes -1 … -127).
+MAX_ANSWERS = 127
 
 
-def digit_sql(expression: str) -> str:
+def answer_code_sql(expression: str) -> str:
     """An item answer as a TINYINT: the digit when it is one ASCII digit, NULL when it
-    is blank, :data:`NOT_A_DIGIT` when it is anything else."""
+    is blank, ``-k`` when it is the k-th of the listed answers (parameter ``$answers``,
+    the file's labels), :data:`NOT_A_DIGIT` when it is anything else."""
     return (f"CASE WHEN strlen({expression}) = 1 AND {expression} BETWEEN '0' AND '9' "
             f"THEN CAST({expression} AS TINYINT) WHEN {expression} IS NULL THEN NULL "
-            f"ELSE {NOT_A_DIGIT} END")
+            f"ELSE coalesce(CAST(-list_position(CAST($answers AS VARCHAR[]), {expression}) "
+            f"AS TINYINT), "
+            f"{NOT_A_DIGIT}) END")
 
 
 def staged_columns(chosen: Mapping[str, int], key: str,
                    split: frozenset[str] = frozenset()) -> list[str]:
     """What is staged of a file: ``_key``, the canonical columns (labels normalised; the
-    ``split`` items as :func:`digit_sql` in their
+    ``split`` items as :func:`answer_code_sql` in their
     :func:`~analysis.intake.validate.digit_column`) and ``_blank`` (every stored column
     empty), computed while DuckDB reads the file.
 
     One pass: the staged table is what every check and the write read, so neither the
     normalisation nor the pseudonyms are computed again, and no copy of the rows is made.
     """
-    cols = [f"{digit_sql(f'c{index}')} AS {digit_column(canonical)}" if canonical in split
+    cols = [f"{answer_code_sql(f'c{index}')} AS {digit_column(canonical)}"
+            if canonical in split
             else f"{normalized_sql(canonical, f'c{index}')} AS {q(canonical)}"
             for canonical, index in chosen.items()]
     indexes = list(chosen.values())
@@ -137,28 +145,54 @@ def staged_columns(chosen: Mapping[str, int], key: str,
     return [f"{key} AS _key", *cols, f"({blank or 'false'}) AS _blank"]
 
 
-#: Bytes at the start of a file looked at by :func:`digits_at_start`.
+#: Bytes at the start of a file looked at by :func:`answers_at_start`.
 SAMPLE_BYTES = 1 << 16
 
 
-def digits_at_start(decoded: DecodedFile, chosen: Mapping[str, int],
-                    items: frozenset[str]) -> bool:
-    """Whether the ``items`` answers on the first lines of a file are all blank or one
-    ASCII digit: a guess, from :data:`SAMPLE_BYTES`, of whether the whole file is.
+def answers_at_start(decoded: DecodedFile, chosen: Mapping[str, int],
+                     items: frozenset[str]) -> list[str] | None:
+    """The ``items`` answers other than blank or one ASCII digit on the first lines of a
+    file (:data:`SAMPLE_BYTES`), in order of appearance; None when there are more than
+    :data:`MAX_ANSWERS` of them, or no items.
 
     A file answered with labels (a survey tool's "choice text" export) shows them on its
-    first lines; it is then read as text at once rather than read twice.
+    first lines, and a file of free text shows that it is one.
     """
     if not items or decoded.path is None:
-        return False
+        return None
     with open(decoded.path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES).decode("utf-8", errors="ignore")
     lines = head.split("\n")[1:-1]  # the header, and a line the sample may have cut
     indexes = [chosen[c] for c in items]
+    found: dict[str, None] = {}
     for row in csv.reader(lines, delimiter=decoded.delimiter or ","):
-        if any(i < len(row) and row[i] != "" and row[i] not in DIGITS for i in indexes):
-            return False
-    return True
+        for i in indexes:
+            if i < len(row) and row[i] != "" and row[i] not in DIGITS:
+                found[row[i]] = None
+        if len(found) > MAX_ANSWERS:
+            return None
+    return list(found)
+
+
+def listed_answers(seen: Sequence[str], items: frozenset[str]) -> list[str]:
+    """The answers items are staged as negative codes of: those ``seen`` at the start
+    of the file, then the labels of the items' instruments as a survey tool writes them
+    (as listed, Capitalised, Title Case), at most :data:`MAX_ANSWERS`.
+
+    An answer not listed makes the file be staged again as text: still right, only
+    slower, so the list covers what exports commonly hold.
+    """
+    answers = dict.fromkeys(seen)
+    for inst in INSTRUMENTS:
+        if any(c in items for c in inst.item_columns):
+            for label, _ in inst.labels:
+                answers.update(dict.fromkeys((label, label.capitalize(), label.title())))
+    return list(answers)[:MAX_ANSWERS]
+
+
+def answers_variable(staged: StagedFile) -> str:
+    """The SQL variable holding the answers a staged file's items were coded against."""
+    return f"{staged.table}_answers"
 
 
 def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
@@ -167,39 +201,48 @@ def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: 
     """:func:`~analysis.intake.staging.stage` a file as :func:`staged_columns`; with a
     ``secret``, ``_key`` then becomes the pseudonym of each ID.
 
-    Item columns are staged as numbers when every answer in them is blank or one ASCII
-    digit. That is decided while reading: the file is staged so when
-    :func:`digits_at_start` says so, and staged again as text if any cell then turns out
-    not to be a digit. Returns the staged file and the items staged as numbers.
+    Item columns are staged as numbers (:func:`answer_code_sql`) when every answer in
+    them is blank, one ASCII digit or a listed answer (:func:`listed_answers`), which
+    are kept in the SQL variable :func:`answers_variable`. That is decided while reading:
+    the file is staged so unless its first lines hold too many different answers
+    (:func:`answers_at_start`), and staged again as text if any cell then turns out to
+    be none of those. Returns the staged file and the items staged as numbers.
 
     Each distinct ID is hashed once (:func:`~analysis.intake.pseudonymize.pseudonymize_column`):
     a person has a row per wave, and hashing row by row while reading took as long as
     the read itself.
     """
     items = split_items(chosen)
-    split = items if digits_at_start(decoded, chosen, items) else frozenset()
-    staged = stage(cur, decoded, name, select=staged_columns(chosen, key_sql(chosen), split))
-    if split and not staged.failed and not only_digits(cur, staged, split):
+    seen = answers_at_start(decoded, chosen, items)
+    split = items if seen is not None else frozenset()
+    answers = listed_answers(seen or (), items)
+    staged = stage(cur, decoded, name, select=staged_columns(chosen, key_sql(chosen), split),
+                   params={"answers": answers} if split else None)
+    if split and not staged.failed and not all_coded(cur, staged, split):
         split = frozenset()
         staged = stage(cur, decoded, name, select=staged_columns(chosen, key_sql(chosen)))
+    if split and not staged.failed:
+        cur.execute(f"SET VARIABLE {answers_variable(staged)} = CAST($answers AS VARCHAR[])",
+                    {"answers": answers})
     if secret is not None and not staged.failed and "respondent_id" in chosen:
         pseudonymize_column(cur, staged.table, "_key", secret)
     return staged, split
 
 
-def only_digits(cur: duckdb.DuckDBPyConnection, staged: StagedFile,
-                split: frozenset[str]) -> bool:
+def all_coded(cur: duckdb.DuckDBPyConnection, staged: StagedFile,
+              split: frozenset[str]) -> bool:
     """Whether no cell of the ``split`` items is :data:`NOT_A_DIGIT` (one scan of the
     numbers, a minimum per column)."""
     mins = first(cur, "SELECT " + ", ".join(f"min({digit_column(c)})" for c in sorted(split))
                  + f" FROM {staged.table}") or ()
-    return all(m is None or m >= 0 for m in mins)
+    return all(m is None or m > NOT_A_DIGIT for m in mins)
 
 
 def view_sql(name: str, staged: StagedFile, split: frozenset[str] = frozenset()) -> str:
     """The view checks read: ``_rid``, the staged columns, and each item staged as
     numbers read back as text under its own name."""
-    joined = "".join(f", {joined_sql(c)} AS {q(c)}" for c in sorted(split))
+    answers = answers_variable(staged)
+    joined = "".join(f", {joined_sql(c, answers)} AS {q(c)}" for c in sorted(split))
     return (f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {staged.position_sql('s')} AS _rid, "
             f"* EXCLUDE (_blank){joined} FROM {staged.table} s")
 
@@ -287,7 +330,8 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
         views[kind] = FileView(
             by_kind[kind].file_name, kind, f"v_{kind}",
             {c: s.headers[i] for c, i in chosen[kind].items()},
-            lambda rid, s=s: row_number_sql(s, rid), unmapped[kind], splits[kind])
+            lambda rid, s=s: row_number_sql(s, rid), unmapped[kind], splits[kind],
+            answers_variable(s))
     problems.extend(scoped.limit_to_scope(cur, scope, views))
     summary = {}
     values: dict[str, dict[str, tuple[str, ...]]] = {}

@@ -57,6 +57,8 @@ class FileView:
     unmapped: tuple[str, ...] = field(default_factory=tuple)
     #: Item columns the relation holds as numbers (see :func:`digit_column`).
     split: frozenset[str] = frozenset()
+    #: The SQL variable (our own name) listing the answers those numbers code as -1, -2, …
+    answers: str = ""
 
 
 #: The answers an item column may be staged as a number for.
@@ -64,19 +66,30 @@ DIGITS = frozenset("0123456789")
 
 
 def digit_column(column: str) -> str:
-    """The staged TINYINT column of an item whose answers in the file are all blank or
-    one ASCII digit (see :func:`analysis.intake.prepare.stage_canonical`).
+    """The staged TINYINT column of an item whose answers in the file are all blank, one
+    ASCII digit or one of a few listed answers (see
+    :func:`analysis.intake.prepare.stage_canonical`): the digit, or ``-k`` for the k-th
+    listed answer.
 
     Item answers nearly always are. Kept as numbers, they are grouped for validation and
-    stored without a string per cell; ``column`` itself reads each digit back as text,
+    stored without a string per cell; ``column`` itself reads each answer back as text,
     exactly as it was written.
     """
     return q(f"_d_{column}")
 
 
-def joined_sql(column: str) -> str:
-    """An item's answer as written, from its :func:`digit_column`."""
-    return f"CAST({digit_column(column)} AS VARCHAR)"
+def listed_answer_sql(column: str, answers: str) -> str:
+    """The listed answer an item's negative :func:`digit_column` stands for (NULL for a
+    digit or a blank), from the SQL variable ``answers``."""
+    return f"getvariable('{answers}')[-CAST({digit_column(column)} AS INTEGER)]"
+
+
+def joined_sql(column: str, answers: str) -> str:
+    """An item's answer as written, from its :func:`digit_column` and the SQL variable
+    ``answers`` listing the answers other than one digit."""
+    d = digit_column(column)
+    return (f"CASE WHEN {d} >= 0 THEN CAST({d} AS VARCHAR) "
+            f"ELSE {listed_answer_sql(column, answers)} END")
 
 
 def structure_problems(view: FileView, n_rows: int) -> list[Problem]:
@@ -224,7 +237,8 @@ def _grouped(view: FileView, number: int, column: str, alias: str) -> str:
     strings, and the same groups, since each digit reads back as one text.
     """
     if column in view.split:
-        return (f"SELECT {number} AS _c, {joined_sql(column)} AS {alias}, count(*) AS _n "
+        return (f"SELECT {number} AS _c, {joined_sql(column, view.answers)} AS {alias}, "
+                f"count(*) AS _n "
                 f"FROM {view.relation} GROUP BY {digit_column(column)}")
     return (f"SELECT {number} AS _c, {q(column)} AS {alias}, count(*) AS _n "
             f"FROM {view.relation} GROUP BY {q(column)}")

@@ -29,7 +29,13 @@ from analysis.intake.prepare import Prepared, Refused
 from analysis.intake.problems import sort_problems
 from analysis.intake.scoped import SURVEY_IN_SCOPE
 from analysis.intake.stored_checks import attendance_new_sql
-from analysis.intake.validate import DIGITS, FileView, digit_column, untrimmed
+from analysis.intake.validate import (
+    DIGITS,
+    FileView,
+    digit_column,
+    listed_answer_sql,
+    untrimmed,
+)
 from analysis.intake.values import FileSummary, IngestResult, Progress, UploadFile, now, with_changes
 from analysis.storage import audit
 from analysis.storage.schema import add_item_columns
@@ -182,8 +188,11 @@ def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None],
             params.update(lookup.params())
         for number, col in enumerate(c for c in inst.item_columns if c in present):
             if lookup is not None and col in view.split and lookup.codes_digits():
-                # Every answer is a digit, and each digit is its code.
-                inner.append(f"v.{digit_column(col)} AS {q(col)}")
+                # Each digit is its own code; a listed answer (a label) is coded as the
+                # text it stands for would be.
+                d = f"v.{digit_column(col)}"
+                label = lookup.sql(listed_answer_sql(col, view.answers))
+                inner.append(f"CASE WHEN {d} >= 0 THEN {d} ELSE {label} END AS {q(col)}")
             elif lookup is not None:
                 inner.append(f"{lookup.sql(f'v.{q(col)}')} AS {q(col)}")
             else:

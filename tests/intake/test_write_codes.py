@@ -10,7 +10,7 @@ from analysis.definitions.instruments import INSTRUMENTS_BY_KEY
 from analysis.definitions.scoring_sql import item_code_sql
 from analysis.intake.ingest import ingest
 from analysis.intake.labels import normalized_sql
-from analysis.intake.prepare import stage_canonical, view_sql
+from analysis.intake.prepare import MAX_ANSWERS, listed_answers, stage_canonical, view_sql
 from analysis.intake.readers import decode
 from analysis.intake.staging import stage
 from analysis.intake.validate import FileView
@@ -98,15 +98,33 @@ def test_items_of_digits_are_staged_as_numbers_and_read_back_as_written(tmp_path
 
 
 @pytest.mark.parametrize("answer", SPLIT[4:])
-def test_a_file_with_any_other_answer_is_read_as_text(tmp_path, answer):
-    # An empty cell, quoted or not, is blank: the column may stay numbers.
-    blank = answer in ("", '""')
-    # Among the first lines: staged as text at once.
+def test_any_other_answer_reads_back_exactly_as_written(tmp_path, answer):
+    # Among the first lines: listed, so the items stay numbers.
     split, got, want = _staged_both_ways(tmp_path, ["1", answer, "2"])
-    assert (split == frozenset() or blank) and got == want
-    # Far beyond the lines looked at first: staged again, as text.
+    assert split and got == want
+    # Far beyond the lines looked at first: numbers only if blank (an empty cell, quoted
+    # or not) or a label as a survey tool writes it, else staged again, as text.
     split, got, want = _staged_both_ways(tmp_path, [answer], at_row=3000, n=3001)
-    assert (split == frozenset() or blank) and got == want
+    kept = answer in ("", '""') or answer in listed_answers([], frozenset({"cbi_1"}))
+    assert bool(split) == kept and got == want
+
+
+def test_labels_are_listed_from_the_start_of_the_file_and_the_instruments(tmp_path):
+    split, got, want = _staged_both_ways(
+        tmp_path, ["Never/almost never", "4", "To a High Degree", "Often", "", "never"])
+    assert split and got == want
+    listed = listed_answers(["Often ", "x"], frozenset({"cbi_3", "ucla3_1"}))
+    assert listed[:2] == ["Often ", "x"]
+    assert {"never", "Never", "Seldom", "To A Very High Degree", "Hardly ever",
+            "Some Of The Time"} <= set(listed)
+    assert "Rarely" not in listed  # a ProQOL label: no ProQOL item in the file
+    assert len(listed) == len(set(listed)) <= MAX_ANSWERS
+
+
+def test_too_many_different_answers_at_the_start_stage_the_file_as_text(tmp_path):
+    answers = [f"answer {i}" for i in range(MAX_ANSWERS + 1)]
+    split, got, want = _staged_both_ways(tmp_path, answers)
+    assert split == frozenset() and got == want
 
 
 def test_stored_codes_of_split_items_equal_item_code_sql(store):
