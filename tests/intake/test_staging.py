@@ -3,14 +3,20 @@ in pieces (in parallel), and each problem still names its spreadsheet row and co
 
 from __future__ import annotations
 
+import pytest
+
 from analysis.access.scope import LOCAL
+from analysis.intake import staging
 from analysis.intake.ingest import validate_upload
 from analysis.intake.values import UploadFile
 from tests.factories import csv_bytes
 
 
-def test_bad_cells_beyond_the_first_read_buffer_keep_their_rows(store):
-    # About 20 MB: more than DuckDB's 16 MB CSV buffer, so the file is read in pieces.
+@pytest.mark.parametrize("buffer_size", [staging.BUFFER_SIZE, 2 << 20])
+def test_bad_cells_beyond_the_first_read_buffer_keep_their_rows(store, monkeypatch, buffer_size):
+    # About 20 MB: in one piece with the staging buffer, in ten with a 2 MB one; either
+    # way the pieces are read in parallel.
+    monkeypatch.setattr(staging, "BUFFER_SIZE", buffer_size)
     n = 230_000
     rows = [[f"P{i:07d}", "2025-Q1", "2025-02-01", "Harbor Practice North",
              "marriage and family therapist",
@@ -18,7 +24,7 @@ def test_bad_cells_beyond_the_first_read_buffer_keep_their_rows(store):
     rows[120_000][6] = "9"         # spreadsheet row 120,002, column cbi_2
     rows[229_990][9] = "often-ish"  # row 229,992 (one rejected row before it), cbi_5
     data = bytearray(csv_bytes(rows))
-    assert len(data) > 16 * 2**20
+    assert len(data) > 8 * (2 << 20)
     # A row with one value too many between the two bad cells: spreadsheet row 200,002.
     lines = data.split(b"\n")
     lines[200_001] += b",extra"
