@@ -104,7 +104,7 @@ def split_items(chosen: Mapping[str, int]) -> frozenset[str]:
 
 #: An item cell staged as a number that is neither blank, nor one digit, nor a listed
 #: answer (see :func:`answer_code_sql`): the file is then staged again as text.
-NOT_A_DIGIT = -128
+UNLISTED = -128
 #: At most this many answers other than one digit are listed (codes -1 … -127).
 MAX_ANSWERS = 127
 
@@ -112,12 +112,11 @@ MAX_ANSWERS = 127
 def answer_code_sql(expression: str) -> str:
     """An item answer as a TINYINT: the digit when it is one ASCII digit, NULL when it
     is blank, ``-k`` when it is the k-th of the listed answers (parameter ``$answers``,
-    the file's labels), :data:`NOT_A_DIGIT` when it is anything else."""
+    the file's labels), :data:`UNLISTED` when it is anything else."""
     return (f"CASE WHEN strlen({expression}) = 1 AND {expression} BETWEEN '0' AND '9' "
             f"THEN CAST({expression} AS TINYINT) WHEN {expression} IS NULL THEN NULL "
             f"ELSE coalesce(CAST(-list_position(CAST($answers AS VARCHAR[]), {expression}) "
-            f"AS TINYINT), "
-            f"{NOT_A_DIGIT}) END")
+            f"AS TINYINT), {UNLISTED}) END")
 
 
 def staged_columns(chosen: Mapping[str, int], key: str,
@@ -231,11 +230,11 @@ def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: 
 
 def all_coded(cur: duckdb.DuckDBPyConnection, staged: StagedFile,
               split: frozenset[str]) -> bool:
-    """Whether no cell of the ``split`` items is :data:`NOT_A_DIGIT` (one scan of the
+    """Whether no cell of the ``split`` items is :data:`UNLISTED` (one scan of the
     numbers, a minimum per column)."""
     mins = first(cur, "SELECT " + ", ".join(f"min({digit_column(c)})" for c in sorted(split))
                  + f" FROM {staged.table}") or ()
-    return all(m is None or m > NOT_A_DIGIT for m in mins)
+    return all(m is None or m > UNLISTED for m in mins)
 
 
 def view_sql(name: str, staged: StagedFile, split: frozenset[str] = frozenset()) -> str:
@@ -245,6 +244,18 @@ def view_sql(name: str, staged: StagedFile, split: frozenset[str] = frozenset())
     joined = "".join(f", {joined_sql(c, answers)} AS {q(c)}" for c in sorted(split))
     return (f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {staged.position_sql('s')} AS _rid, "
             f"* EXCLUDE (_blank){joined} FROM {staged.table} s")
+
+
+def file_view(cur: duckdb.DuckDBPyConnection, file_name: str, kind: str, staged: StagedFile,
+              chosen: Mapping[str, int], unmapped: tuple[str, ...],
+              split: frozenset[str]) -> FileView:
+    """The staged file as checks read it: blank rows dropped, view ``v_<kind>`` made."""
+    drop_blank_rows(cur, staged)
+    cur.execute(view_sql(f"v_{kind}", staged, split))
+    return FileView(file_name, kind, f"v_{kind}",
+                    {c: staged.headers[i] for c, i in chosen.items()},
+                    lambda rid: row_number_sql(staged, rid), unmapped, split,
+                    answers_variable(staged))
 
 
 def drop_blank_rows(cur: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
@@ -323,15 +334,8 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
         problems.extend(mapping_problems)
     if staged and missing_key is not None:
         return unreadable_upload(files, decoded, problems + [missing_key])
-    views: dict[str, FileView] = {}
-    for kind, s in staged.items():
-        drop_blank_rows(cur, s)
-        cur.execute(view_sql(f"v_{kind}", s, splits[kind]))
-        views[kind] = FileView(
-            by_kind[kind].file_name, kind, f"v_{kind}",
-            {c: s.headers[i] for c, i in chosen[kind].items()},
-            lambda rid, s=s: row_number_sql(s, rid), unmapped[kind], splits[kind],
-            answers_variable(s))
+    views = {kind: file_view(cur, by_kind[kind].file_name, kind, s, chosen[kind],
+                             unmapped[kind], splits[kind]) for kind, s in staged.items()}
     problems.extend(scoped.limit_to_scope(cur, scope, views))
     summary = {}
     values: dict[str, dict[str, tuple[str, ...]]] = {}
