@@ -22,6 +22,7 @@ import csv
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
@@ -80,11 +81,27 @@ class StagedFile:
 
 
 
-#: Bytes DuckDB's CSV reader takes from the file at a time while staging. With its
-#: default (16 MB), keeping the rows in file order, as row numbers need, cost about as
-#: much again as the read: 64 MB pieces read a million survey rows in half the time.
-#: (The reader never holds more than a few pieces, and a smaller file takes less.)
+#: The most bytes DuckDB's CSV reader takes from the file at a time while staging. With
+#: its default (16 MB), keeping a million rows in file order, as row numbers need, cost
+#: about as much again as the read: in two pieces (of up to 64 MB) they took half the time.
 BUFFER_SIZE = 64 << 20
+#: DuckDB's own piece size, kept for files up to twice as large: a piece larger than the
+#: file reads it on one core.
+DEFAULT_BUFFER_SIZE = 16 << 20
+
+
+def buffer_size(n_bytes: int) -> int:
+    """The piece size to stage a file of ``n_bytes`` with: half the file (and a line's
+    worth more), within DuckDB's default and :data:`BUFFER_SIZE`.
+
+    Examples
+    --------
+    >>> buffer_size(11 << 20) == DEFAULT_BUFFER_SIZE, buffer_size(114 << 20) >> 20
+    (True, 58)
+    >>> buffer_size(1 << 30) == BUFFER_SIZE
+    True
+    """
+    return min(BUFFER_SIZE, max(DEFAULT_BUFFER_SIZE, n_bytes // 2 + (1 << 20)))
 
 
 def _field_count(csv_line: str | None, delimiter: str) -> int | None:
@@ -205,7 +222,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
         "max_line_size=1048576, buffer_size=$buffer_size)",
         {**(params or {}), "path": str(decoded.path), "columns": columns,
          "delim": decoded.delimiter, "rejects": rejects, "scans": scans,
-         "buffer_size": BUFFER_SIZE},
+         "buffer_size": buffer_size(Path(decoded.path).stat().st_size)},
     )
     # One entry per rejected record (a record may be reported once per bad column).
     cur.execute(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from analysis.intake import scratch
-from analysis.intake.scratch import scratch_root, upload_workdir
+from analysis.intake.scratch import remove_stale, scratch_root, upload_workdir
 
 
 def test_a_writable_folder_with_room_is_used(tmp_path: Path) -> None:
@@ -47,6 +49,25 @@ def test_a_folder_that_cannot_be_written_is_skipped(tmp_path: Path,
     # Root may write anywhere, so the permission is what the check is told, not a chmod.
     monkeypatch.setattr(scratch.os, "access", lambda path, mode: False)
     assert scratch_root(10, candidates=(tmp_path,)) is None
+
+
+def test_folders_left_by_a_killed_upload_are_removed_by_the_next(tmp_path: Path) -> None:
+    old = time.time() - scratch.STALE_AFTER_SECONDS - 60
+    stale = tmp_path / "ppi_upload_killed"
+    stale.mkdir()
+    (stale / "0_survey.csv").write_text("respondent_id\nP0001\n")
+    os.utime(stale, (old, old))
+    recent = tmp_path / "ppi_preview_running"
+    recent.mkdir()
+    other = tmp_path / "someone_elses"
+    other.mkdir()
+    os.utime(other, (old, old))
+    with upload_workdir(10, candidates=(tmp_path,)) as workdir:
+        assert Path(workdir).exists()
+        assert not stale.exists()
+        assert recent.exists() and other.exists()
+    assert remove_stale(tmp_path) == 0
+    assert remove_stale(tmp_path / "missing") == 0
 
 
 class _Usage:

@@ -14,8 +14,8 @@ from tests.factories import csv_bytes
 
 @pytest.mark.parametrize("buffer_size", [staging.BUFFER_SIZE, 2 << 20])
 def test_bad_cells_beyond_the_first_read_buffer_keep_their_rows(store, monkeypatch, buffer_size):
-    # About 20 MB: in one piece with the staging buffer, in ten with a 2 MB one; either
-    # way the pieces are read in parallel.
+    # About 20 MB: two pieces with the staging buffer, ten when at most 2 MB; either way
+    # the pieces are read in parallel.
     monkeypatch.setattr(staging, "BUFFER_SIZE", buffer_size)
     n = 230_000
     rows = [[f"P{i:07d}", "2025-Q1", "2025-02-01", "Harbor Practice North",
@@ -33,3 +33,10 @@ def test_bad_cells_beyond_the_first_read_buffer_keep_their_rows(store, monkeypat
     errors = [(p.row, p.column, p.value) for p in report.problems if p.severity == "error"]
     assert errors == [(120_002, "cbi_2", "9"), (200_002, None, None),
                       (229_992, "cbi_5", "often-ish")]
+
+
+def test_the_piece_size_is_half_the_file_within_duckdbs_default_and_the_cap():
+    mb = 1 << 20
+    assert staging.buffer_size(0) == staging.buffer_size(30 * mb) == staging.DEFAULT_BUFFER_SIZE
+    assert staging.buffer_size(114 * mb) == 58 * mb  # the 1M-row bench survey: two pieces
+    assert staging.buffer_size(10 * 1024 * mb) == staging.BUFFER_SIZE
