@@ -101,6 +101,9 @@ class Progress:
         self.parts: dict[str, float] = {}
         self.info: dict[str, object] = {}
         self.verbose = False
+        #: ``--limit-seconds`` as a time: checked at each step too, because Python drops an
+        #: exception the alarm raises inside a garbage-collector callback (seen in CI).
+        self.deadline: float | None = None
 
     def step(self, name: str, part: str) -> None:
         self.done += 1
@@ -108,6 +111,8 @@ class Progress:
         self.parts[part] = round(time.perf_counter() - self.start, 2)
         if self.verbose:
             print(f"{self.parts[part]:8.1f} s  {self.done}/{self.total}  {name}", file=sys.stderr, flush=True)
+        if self.deadline is not None and time.perf_counter() >= self.deadline:
+            raise OutOfTime
 
 
 # ------------------------------------------------------------------ reading and scoring
@@ -557,6 +562,7 @@ def main(argv: list[str] | None = None) -> dict:
     progress = Progress(0)
     progress.verbose = args.verbose
     if args.limit_seconds:
+        progress.deadline = progress.start + args.limit_seconds
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, args.limit_seconds)
     complete = True

@@ -96,3 +96,17 @@ def test_limit_stops_the_run_and_says_how_far(uploads: tuple[Path, Path],
     assert record["complete"] is False
     assert record["steps_done"] < record["steps_total"] or record["steps_total"] == 0
     assert record["seconds"] >= 0.05 and record["peak_rss_mb"] > 0
+
+
+def test_the_limit_holds_when_the_alarm_is_lost(uploads: tuple[Path, Path],
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # Python drops an exception the alarm raises inside a garbage-collector callback (CI
+    # met it): the run then goes on, so each step checks the time as well.
+    monkeypatch.setattr(pandas_baseline, "_on_alarm", lambda signum, frame: None)
+    survey, attendance = uploads
+    record = pandas_baseline.main(["--survey", str(survey), "--attendance", str(attendance),
+                                   "--limit-seconds", "0.05"])
+    capsys.readouterr()
+    assert record["complete"] is False
+    assert record["steps_done"] >= 1 and record["last_step_done"] != "write"
