@@ -234,7 +234,7 @@ def _grouped(view: FileView, number: int, column: str, alias: str) -> str:
     """One column's distinct values and their row counts, the values named ``alias``.
 
     An item staged as numbers is grouped by them: far cheaper than grouping a million
-    strings, and the same groups, since each digit reads back as one text.
+    strings, and the same groups, since each code reads back as one text.
     """
     if column in view.split:
         return (f"SELECT {number} AS _c, {joined_sql(column, view.answers)} AS {alias}, "
