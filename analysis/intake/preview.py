@@ -11,7 +11,7 @@ from analysis.definitions.contract import columns_for
 from analysis.definitions.instruments import SCALES
 from analysis.intake.mapping import saved_mappings, suggest_mapping
 from analysis.intake.readers import ENCODING_LABELS, decode
-from analysis.intake.scratch import upload_workdir
+from analysis.intake.scratch import PREVIEW_PREFIX, upload_workdir
 from analysis.intake.staging import first_rows
 from analysis.intake.values import Preview, ScaleCoverage, UploadFile
 from analysis.storage.store import Store, scratch_cursor
@@ -50,7 +50,7 @@ def preview(upload: UploadFile, rows: int = 10, *, store: Store | None = None,
         Whose saved mappings (those of the scope's practices; None: the command line's).
     """
     saved = saved_mappings(store, upload.kind, scope) if store is not None else {}
-    with upload_workdir(len(upload.data), "ppi_preview_") as workdir, \
+    with upload_workdir(len(upload.data), PREVIEW_PREFIX) as workdir, \
             (store.cursor() if store is not None else scratch_cursor()) as cur:
         decoded = decode(upload.data, upload.file_name, workdir)
         # The first rows are only shown; validation reports what is wrong with them.

@@ -21,8 +21,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["MEMORY_FOLDERS", "PREFIXES", "ROOM_FACTOR", "ROOM_MARGIN", "STALE_AFTER_SECONDS",
-           "remove_stale", "scratch_root", "upload_workdir"]
+__all__ = ["MEMORY_FOLDERS", "PREFIXES", "PREVIEW_PREFIX", "ROOM_FACTOR", "ROOM_MARGIN",
+           "STALE_AFTER_SECONDS", "UPLOAD_PREFIX", "remove_stale", "scratch_root",
+           "upload_workdir"]
 
 #: Memory-backed folders, tried in order.
 MEMORY_FOLDERS: tuple[Path, ...] = (Path("/dev/shm"),)
@@ -31,8 +32,10 @@ MEMORY_FOLDERS: tuple[Path, ...] = (Path("/dev/shm"),)
 ROOM_FACTOR = 4
 #: ... plus this much, so that an upload never fills the memory folder for others.
 ROOM_MARGIN = 256 << 20
-#: Names of the working folders uploads and previews make.
-PREFIXES = ("ppi_upload_", "ppi_preview_")
+#: How the working folders of uploads and of previews are named.
+UPLOAD_PREFIX = "ppi_upload_"
+PREVIEW_PREFIX = "ppi_preview_"
+PREFIXES = (UPLOAD_PREFIX, PREVIEW_PREFIX)
 #: A working folder untouched this long is left over from a killed process (an upload
 #: takes minutes at most, and writes its files when it starts).
 STALE_AFTER_SECONDS = 6 * 3600
@@ -92,7 +95,7 @@ def remove_stale(folder: str | Path, now: float | None = None) -> int:
     return removed
 
 
-def upload_workdir(size: int, prefix: str = "ppi_upload_",
+def upload_workdir(size: int, prefix: str = UPLOAD_PREFIX,
                    candidates: Sequence[Path] = MEMORY_FOLDERS) -> tempfile.TemporaryDirectory:
     """A temporary folder for an upload of ``size`` bytes, memory-backed when there is room
     (:func:`scratch_root`); use it as a context manager, which removes it. Folders that

@@ -79,8 +79,9 @@ def digit_column(column: str) -> str:
 
 
 def listed_answer_sql(column: str, answers: str) -> str:
-    """The listed answer an item's negative :func:`digit_column` stands for (NULL for a
-    digit or a blank), from the SQL variable ``answers``."""
+    """The listed answer an item's negative :func:`digit_column` stands for, from the SQL
+    variable ``answers`` (NULL for a blank). Only for a negative code: a positive one
+    would index the list from its end, so callers take digits first."""
     return f"getvariable('{answers}')[-CAST({digit_column(column)} AS INTEGER)]"
 
 
