@@ -15,6 +15,13 @@ Measures (one JSON line each; ``seconds`` is the median of ``median_of`` runs):
 ``ingest``
     The same two files through :func:`analysis.intake.ingest.ingest` into a fresh store
     (validation, scoring, one transaction); ``ratio_to_bare`` = ingest / bare_load.
+
+    When both are run they are run in **pairs** (:func:`paired_loads`): each round one
+    bare load and one ingest, each in a fresh process, one after the other (which goes
+    first alternates), and ``ratio_to_bare`` is the median of the rounds' ratios
+    (``round_ratios``; ``ratio_of_medians`` beside it). On a shared machine whose speed
+    drifts over a minute, five bare loads followed by five ingests compared a slow
+    stretch with a fast one: the same code gave 1.44x, 1.52x and 1.64x in three runs.
 ``report``
     :func:`analysis.reporting.report.build_report` + :func:`analysis.reporting.report.write_report` (all
     outcomes, the whole organisation, stored settings).
@@ -429,13 +436,20 @@ def bench_size(rows: int, repeats: int, emit: Callable[[dict], None],
               "survey_csv_mb": round(survey.stat().st_size / 2**20, 1)})
         db = work / "bench.duckdb"
         bare = None
+        paired: dict[str, dict] = {}
+        if "bare_load" in stages and "ingest" in stages:
+            paired = paired_loads(lambda stage: _child(stage, n_rows, work, survey, attendance,
+                                                       db, 1), repeats)
         for stage in stages:
-            result = _child(stage, n_rows, work, survey, attendance, db, repeats)
+            result = paired.get(stage) or _child(stage, n_rows, work, survey, attendance, db,
+                                                 repeats)
             measure = {"overview": "overview_cold", "impact": "impact_cold"}.get(stage, stage)
             extra = {k: v for k, v in result.items() if k not in ("runs", "peak_rss_mb")}
             ratio = None
             if stage == "bare_load":
                 bare = statistics.median(result["runs"])
+            elif stage == "ingest" and "round_ratios" in result:
+                ratio = statistics.median(result["round_ratios"])
             elif stage == "ingest" and bare:
                 ratio = statistics.median(result["runs"]) / bare
             record = _targets(_record(measure, n_rows, result["runs"], result["peak_rss_mb"],
@@ -443,6 +457,47 @@ def bench_size(rows: int, repeats: int, emit: Callable[[dict], None],
             records.append(record)
             emit(record)
     return records
+
+
+def paired_loads(run_once: Callable[[str], dict], rounds: int,
+                 budget: float = 2 * STAGE_BUDGET_SECONDS) -> dict[str, dict]:
+    """Bare loads and ingests in rounds: ``run_once(stage)`` runs one of each per round
+    (the bare load first in odd rounds, the ingest first in even ones), at least one
+    round, then while the time spent stays within ``budget``.
+
+    Returns each stage's result as :func:`run_stage` gives it (``runs``, the larger
+    ``peak_rss_mb``); the ingest's also holds ``round_ratios`` (ingest / bare load of
+    each round) and ``ratio_of_medians``.
+
+    Examples
+    --------
+    >>> times = iter([2.0, 3.0, 4.5, 3.0])  # bare, ingest; then ingest, bare
+    >>> fake = lambda stage: {"runs": [next(times)], "peak_rss_mb": 1.0}
+    >>> paired_loads(fake, 2)["ingest"]["round_ratios"]
+    [1.5, 1.5]
+    """
+    runs: dict[str, list[float]] = {"bare_load": [], "ingest": []}
+    peaks: dict[str, float] = {"bare_load": 0.0, "ingest": 0.0}
+    spent = 0.0
+    for number in range(max(1, rounds)):
+        order = ("bare_load", "ingest") if number % 2 == 0 else ("ingest", "bare_load")
+        took = 0.0
+        for stage in order:
+            result = run_once(stage)
+            runs[stage] += result["runs"]
+            peaks[stage] = max(peaks[stage], result.get("peak_rss_mb") or 0.0)
+            took += sum(result["runs"])
+        spent += took
+        if spent + took > budget:
+            break
+    ratios = [round(i / b, 4) for b, i in zip(runs["bare_load"], runs["ingest"])]
+    return {
+        "bare_load": {"runs": runs["bare_load"], "peak_rss_mb": peaks["bare_load"]},
+        "ingest": {"runs": runs["ingest"], "peak_rss_mb": peaks["ingest"],
+                   "round_ratios": ratios,
+                   "ratio_of_medians": round(statistics.median(runs["ingest"])
+                                             / statistics.median(runs["bare_load"]), 4)},
+    }
 
 
 def scaling(records: Sequence[dict]) -> list[dict]:
