@@ -47,11 +47,9 @@ in rows (a ``scaling`` line per measure gives the exponent b of seconds ~ rows^b
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
-import pickle
 import resource
 import shutil
 import statistics
@@ -103,19 +101,19 @@ def peak_rss_mb() -> float:
     return round(peak / 1024 if sys.platform != "darwin" else peak / 2**20, 1)
 
 
-def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = action()
     return time.perf_counter() - start, result
 
 
-def _repeat(action: Callable[[int], Any], repeats: int,
+def repeat_runs(action: Callable[[int], Any], repeats: int,
             budget: float = STAGE_BUDGET_SECONDS) -> list[float]:
     """Run ``action(i)`` up to ``repeats`` times (at least once, then while in budget)."""
     runs: list[float] = []
     spent = 0.0
     for i in range(repeats):
-        seconds, _ = _timed(lambda i=i: action(i))
+        seconds, _ = timed(lambda i=i: action(i))
         runs.append(seconds)
         spent += seconds
         if spent + seconds > budget:
@@ -162,7 +160,7 @@ def stage_bare_load(args: argparse.Namespace) -> dict:
             con.close()
         path.unlink()
 
-    return {"runs": _repeat(load, args.repeats)}
+    return {"runs": repeat_runs(load, args.repeats)}
 
 
 def stage_ingest(args: argparse.Namespace) -> dict:
@@ -180,7 +178,7 @@ def stage_ingest(args: argparse.Namespace) -> dict:
         path = work / f"ingest_{i}.duckdb"
         path.unlink(missing_ok=True)
         with Store(path) as store:
-            seconds, _ = _timed(lambda: _ingest_files(store, Path(args.survey),
+            seconds, _ = timed(lambda: _ingest_files(store, Path(args.survey),
                                                       Path(args.attendance)))
         runs.append(seconds)
         shutil.move(path, target)
@@ -195,6 +193,7 @@ def stage_report(args: argparse.Namespace) -> dict:
     from analysis.access.settings import load_settings  # noqa: PLC0415
     from analysis.reporting.report import build_report, write_report  # noqa: PLC0415
     from analysis.storage.store import Store  # noqa: PLC0415
+    from tooling.bench_pages import save_default_cache  # noqa: PLC0415
 
     out = Path(args.work) / "report_out"
     with Store(args.db) as store:
@@ -206,150 +205,15 @@ def stage_report(args: argparse.Namespace) -> dict:
             write_report(tables, out)
             kept[:] = [tables]
 
-        runs = _repeat(run, args.repeats)
-        _save_default_cache(store, kept[0], Path(args.work))
-    return {"runs": runs}
-
-
-def _save_default_cache(store: Any, tables: Any, work: Path) -> None:
-    """What st.cache_data holds after a first visit with the default selection (the
-    report's tables are the same cache entry for every page), for the warm stages when
-    the cold page stages are skipped (``--stages``)."""
-    from analysis.storage import queries  # noqa: PLC0415
-    from analysis.views import aggregates  # noqa: PLC0415
-
-    inputs = _page_inputs(store)
-    panel = queries.load_panel(store, inputs["scope"], [inputs["outcome"]],
-                               inputs["settings"].min_sessions, inputs["filters"])
-    values = {"available": queries.available(store, inputs["scope"]), "tables": tables,
-              "quantiles": aggregates.score_quantiles(panel, inputs["outcome"],
-                                                     inputs["settings"].min_group_size)}
-    blob = {name: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            for name, value in values.items()}
-    (work / "default_cache.pkl").write_bytes(pickle.dumps((inputs, blob)))
-
-
-def _page_inputs(store: Any) -> dict:
-    """The default selection the sidebar gives on a first visit (everything, all waves)."""
-    from analysis.access.scope import LOCAL  # noqa: PLC0415
-    from analysis.access.settings import load_settings  # noqa: PLC0415
-    from analysis.storage import queries  # noqa: PLC0415
-
-    settings = load_settings(store)
-    available = queries.available(store, LOCAL)
-    preferred = ("cbi_work", "cbi_personal", "proqol_bo", "olbi_exhaustion", "mbi_ee")
-    outcome = next((o for o in preferred if o in available.outcomes), available.outcomes[0])
-    return {"scope": LOCAL, "settings": settings, "filters": queries.Filters(),
-            "outcome": outcome, "outcomes": tuple(available.outcomes), "waves": None}
-
-
-def _cold_page(store: Any, page: str, parts: dict[str, list[float]]) -> dict[str, Any]:
-    """One cold visit of ``page``; returns the values st.cache_data would have stored."""
-    from analysis.reporting import report  # noqa: PLC0415
-    from analysis.storage import queries  # noqa: PLC0415
-    from analysis.views import aggregates, overview, selection  # noqa: PLC0415
-
-    def part(name: str, action: Callable[[], Any]) -> Any:
-        seconds, value = _timed(action)
-        parts.setdefault(name, []).append(seconds)
-        return value
-
-    cached: dict[str, Any] = {}
-    part("data_version", store.data_version)
-    inputs = part("settings_and_available", lambda: _page_inputs(store))
-    scope, settings = inputs["scope"], inputs["settings"]
-    cached["available"] = queries.available(store, scope)
-    part("guard_filters", lambda: selection.guard_filters(store, scope, settings,
-                                                          inputs["filters"], None))
-    tables = part("build_report", lambda: report.build_report(
-        store, scope, settings=settings, filters=inputs["filters"],
-        outcomes=list(inputs["outcomes"]), waves=None))
-    cached["tables"] = tables
-    if page == "overview":
-        part("overview_model", lambda: overview.overview_model(
-            tables, inputs["outcome"], None, k=settings.min_group_size))
-    else:
-        def quantiles() -> Any:
-            panel = queries.load_panel(store, scope, [inputs["outcome"]],
-                                       settings.min_sessions, inputs["filters"])
-            return aggregates.score_quantiles(panel, inputs["outcome"], settings.min_group_size)
-
-        cached["quantiles"] = part("score_quantiles", quantiles)
-        part("impact_charts", lambda: _impact_page(tables, cached["quantiles"], inputs))
-    cached["inputs"] = inputs
-    return cached
-
-
-def _impact_page(tables: Any, quantiles: Any, inputs: dict) -> Any:
-    from analysis.views import impact, report_tables  # noqa: PLC0415
-
-    k = inputs["settings"].min_group_size
-    charts = impact.impact_charts(tables, quantiles, inputs["outcome"], None,
-                                     inputs["outcomes"], k)
-    impact.lords_paradox_note(tables.estimates, inputs["outcome"],
-                              report_tables.latest_wave(tables, inputs["outcome"], None))
-    return charts
-
-
-def stage_page_cold(args: argparse.Namespace, page: str) -> dict:
-    from analysis.storage.store import Store  # noqa: PLC0415
-
-    parts: dict[str, list[float]] = {}
-    with Store(args.db) as store:
-        cached: dict[str, Any] = {}
-
-        def run(i: int) -> None:
-            cached.update(_cold_page(store, page, parts))
-
-        runs = _repeat(run, args.repeats)
-    inputs = cached.pop("inputs")
-    blob = {name: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            for name, value in cached.items()}
-    Path(args.work, f"{page}_cache.pkl").write_bytes(pickle.dumps((inputs, blob)))
-    return {"runs": runs, "parts": {k: round(statistics.median(v), 4) for k, v in parts.items()},
-            "cached_bytes": {k: len(v) for k, v in blob.items()}}
-
-
-def _cache_key(*values: Any) -> str:
-    return hashlib.md5(pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
-
-
-def stage_page_warm(args: argparse.Namespace, page: str) -> dict:
-    """A page rerun on st.cache_data hits (see the module docstring for what is counted)."""
-    from analysis.access.settings import load_settings  # noqa: PLC0415
-    from analysis.storage.store import Store  # noqa: PLC0415
-    from analysis.views import overview  # noqa: PLC0415
-
-    cache = Path(args.work, f"{page}_cache.pkl")
-    if not cache.exists():
-        cache = Path(args.work, "default_cache.pkl")
-    inputs, blob = pickle.loads(cache.read_bytes())
-    with Store(args.db) as store:
-        def run(i: int) -> None:
-            version = store.data_version()  # sidebar
-            settings = load_settings(store)
-            _cache_key(version, inputs["scope"])
-            pickle.loads(blob["available"])
-            version = store.data_version()  # report_for
-            _cache_key(version, inputs["scope"], settings, inputs["filters"],
-                       inputs["outcomes"], inputs["waves"])
-            tables = pickle.loads(blob["tables"])
-            if page == "overview":
-                overview.overview_model(tables, inputs["outcome"], None,
-                                         k=settings.min_group_size)
-            else:
-                version = store.data_version()  # quantiles_for
-                _cache_key(version, inputs["scope"], settings, inputs["filters"],
-                           inputs["outcome"], inputs["waves"])
-                quantiles = pickle.loads(blob["quantiles"])
-                _impact_page(tables, quantiles, inputs)
-
-        runs = _repeat(run, max(args.repeats, WARM_REPEATS))
+        runs = repeat_runs(run, args.repeats)
+        save_default_cache(store, kept[0], Path(args.work))
     return {"runs": runs}
 
 
 def run_stage(args: argparse.Namespace) -> int:
     """Child process: run one stage, print one JSON object with runs and peak RSS."""
+    from tooling.bench_pages import stage_page_cold, stage_page_warm  # noqa: PLC0415
+
     stage = args.stage
     if stage == "bare_load":
         result = stage_bare_load(args)
@@ -423,7 +287,7 @@ def bench_size(rows: int, repeats: int, emit: Callable[[dict], None],
         spread = {} if not practices else {
             "sites": tuple((f"Practice {i + 1:03d}", 1.0) for i in range(practices)),
             "fixed_site_sizes": ()}
-        seconds, data = _timed(lambda: generate_bench(_people_for(rows), N_WAVES, SEED,
+        seconds, data = timed(lambda: generate_bench(_people_for(rows), N_WAVES, SEED,
                                                       skipped_wave_rate=0.0, **spread))
         survey, attendance = write_csv(data, work / "csv")
         n_rows, n_sessions = len(data.survey), len(data.attendance)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import duckdb
 
 from analysis.access.scope import Scope, require
-from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS
+from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, instrument_of_item
+from analysis.definitions.scoring_sql import item_code_sql
 from analysis.definitions.scoring_sql import quote_identifier as q
 from analysis.intake import scoped
 from analysis.intake.labels import label_problems, normalized_sql
@@ -109,14 +110,43 @@ UNLISTED = -128
 MAX_ANSWERS = 127
 
 
-def answer_code_sql(expression: str) -> str:
+def answer_code_sql(expression: str, codes: str | None = None) -> str:
     """An item answer as a TINYINT: the digit when it is one ASCII digit, NULL when it
-    is blank, ``-k`` when it is the k-th of the listed answers (parameter ``$answers``,
-    the file's labels), :data:`UNLISTED` when it is anything else."""
+    is blank; for the k-th of the listed answers (parameter ``$answers``, the file's
+    labels) its code in the parameter ``$<codes>`` (see :func:`answer_codes`) when it has
+    one, else ``-k``; :data:`UNLISTED` when it is anything else."""
+    position = f"list_position(CAST($answers AS VARCHAR[]), {expression})"
+    coded = f"CAST(${codes} AS TINYINT[])[{position}], " if codes else ""
     return (f"CASE WHEN strlen({expression}) = 1 AND {expression} BETWEEN '0' AND '9' "
             f"THEN CAST({expression} AS TINYINT) WHEN {expression} IS NULL THEN NULL "
-            f"ELSE coalesce(CAST(-list_position(CAST($answers AS VARCHAR[]), {expression}) "
-            f"AS TINYINT), {UNLISTED}) END")
+            f"ELSE coalesce({coded}CAST(-{position} AS TINYINT), {UNLISTED}) END")
+
+
+def codes_parameter(column: str) -> str | None:
+    """The parameter :func:`answer_codes` gives an item column's instrument's codes in."""
+    inst = instrument_of_item(column)
+    return f"codes_{inst.key}" if inst is not None else None
+
+
+def answer_codes(cur: duckdb.DuckDBPyConnection, answers: Sequence[str],
+                 items: frozenset[str]) -> dict[str, list[int | None]]:
+    """For each instrument of ``items``, the code of each listed answer as
+    :func:`~analysis.definitions.scoring_sql.item_code_sql` gives it (None: no code), in
+    the order of ``answers``, keyed by :func:`codes_parameter`.
+
+    A label is staged as the code it stands for, so the insert stores the staged number
+    as it is; the view reads it back as that code (the same answer to every check).
+    """
+    out: dict[str, list[int | None]] = {}
+    for column in sorted(items):
+        key = codes_parameter(column)
+        inst = instrument_of_item(column)
+        if key is None or inst is None or key in out:
+            continue
+        out[key] = first(cur, f"SELECT list_transform(CAST($answers AS VARCHAR[]), lambda a: "
+                              f"CAST(({item_code_sql(inst, 'a')}) AS TINYINT))",
+                         {"answers": list(answers)})[0] or []
+    return out
 
 
 def staged_columns(chosen: Mapping[str, int], key: str,
@@ -129,8 +159,8 @@ def staged_columns(chosen: Mapping[str, int], key: str,
     One pass: the staged table is what every check and the write read, so neither the
     normalisation nor the pseudonyms are computed again, and no copy of the rows is made.
     """
-    cols = [f"{answer_code_sql(f'c{index}')} AS {digit_column(canonical)}"
-            if canonical in split
+    cols = [f"{answer_code_sql(f'c{index}', codes_parameter(canonical))} "
+            f"AS {digit_column(canonical)}" if canonical in split
             else f"{normalized_sql(canonical, f'c{index}')} AS {q(canonical)}"
             for canonical, index in chosen.items()]
     indexes = list(chosen.values())
@@ -196,16 +226,20 @@ def answers_variable(staged: StagedFile) -> str:
 
 def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
                     chosen: Mapping[str, int], secret: bytes | None
-                    ) -> tuple[StagedFile, frozenset[str]]:
+                    ) -> tuple[StagedFile, frozenset[str], frozenset[str]]:
     """:func:`~analysis.intake.staging.stage` a file as :func:`staged_columns`; with a
     ``secret``, ``_key`` then becomes the pseudonym of each ID.
 
     Item columns are staged as numbers (:func:`answer_code_sql`) when every answer in
     them is blank, one ASCII digit or a listed answer (:func:`listed_answers`), which
-    are kept in the SQL variable :func:`answers_variable`. That is decided while reading:
-    the file is staged so unless its first lines hold too many different answers
-    (:func:`answers_at_start`), and staged again as text if any cell then turns out to
-    be none of those. Returns the staged file and the items staged as numbers.
+    are kept in the SQL variable :func:`answers_variable`; a listed answer that is a
+    code or label of the item's instrument is staged as its code (:func:`answer_codes`).
+    That is decided while reading: the file is staged so unless its first lines hold too
+    many different answers (:func:`answers_at_start`), and staged again as text if any
+    cell then turns out to be none of those.
+
+    Returns the staged file, the items staged as numbers, and those of them with a
+    negative code somewhere (:func:`negative_columns`).
 
     Each distinct ID is hashed once (:func:`~analysis.intake.pseudonymize.pseudonymize_column`):
     a person has a row per wave, and hashing row by row while reading took as long as
@@ -215,9 +249,11 @@ def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: 
     seen = answers_at_start(decoded, chosen, items)
     split = items if seen is not None else frozenset()
     answers = listed_answers(seen or (), items)
+    params = {"answers": answers, **answer_codes(cur, answers, split)} if split else None
     staged = stage(cur, decoded, name, select=staged_columns(chosen, key_sql(chosen), split),
-                   params={"answers": answers} if split else None)
-    if split and not staged.failed and not all_coded(cur, staged, split):
+                   params=params)
+    negative = negative_columns(cur, staged, split) if split and not staged.failed else None
+    if split and not staged.failed and negative is None:
         split = frozenset()
         staged = stage(cur, decoded, name, select=staged_columns(chosen, key_sql(chosen)))
     if split and not staged.failed:
@@ -225,16 +261,20 @@ def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: 
                     {"answers": answers})
     if secret is not None and not staged.failed and "respondent_id" in chosen:
         pseudonymize_column(cur, staged.table, "_key", secret)
-    return staged, split
+    return staged, split, negative or frozenset()
 
 
-def all_coded(cur: duckdb.DuckDBPyConnection, staged: StagedFile,
-              split: frozenset[str]) -> bool:
-    """Whether no cell of the ``split`` items is :data:`UNLISTED` (one scan of the
-    numbers, a minimum per column)."""
-    mins = first(cur, "SELECT " + ", ".join(f"min({digit_column(c)})" for c in sorted(split))
+def negative_columns(cur: duckdb.DuckDBPyConnection, staged: StagedFile,
+                     split: frozenset[str]) -> frozenset[str] | None:
+    """The ``split`` items with a cell staged as a negative code (an answer that is no
+    code of the item: a blank of spaces, or one validation refuses), or None when a
+    cell is :data:`UNLISTED` (one scan of the numbers, a minimum per column)."""
+    columns = sorted(split)
+    mins = first(cur, "SELECT " + ", ".join(f"min({digit_column(c)})" for c in columns)
                  + f" FROM {staged.table}") or ()
-    return all(m is None or m > UNLISTED for m in mins)
+    if any(m is not None and m <= UNLISTED for m in mins):
+        return None
+    return frozenset(c for c, m in zip(columns, mins) if m is not None and m < 0)
 
 
 def view_sql(name: str, staged: StagedFile, split: frozenset[str] = frozenset()) -> str:
@@ -248,14 +288,14 @@ def view_sql(name: str, staged: StagedFile, split: frozenset[str] = frozenset())
 
 def file_view(cur: duckdb.DuckDBPyConnection, file_name: str, kind: str, staged: StagedFile,
               chosen: Mapping[str, int], unmapped: tuple[str, ...],
-              split: frozenset[str]) -> FileView:
+              split: frozenset[str], negative: frozenset[str] = frozenset()) -> FileView:
     """The staged file as checks read it: blank rows dropped, view ``v_<kind>`` made."""
     drop_blank_rows(cur, staged)
     cur.execute(view_sql(f"v_{kind}", staged, split))
     return FileView(file_name, kind, f"v_{kind}",
                     {c: staged.headers[i] for c, i in chosen.items()},
                     lambda rid: row_number_sql(staged, rid), unmapped, split,
-                    answers_variable(staged))
+                    answers_variable(staged), negative)
 
 
 def drop_blank_rows(cur: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
@@ -309,6 +349,7 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
     chosen: dict[str, dict[str, int]] = {}
     unmapped: dict[str, tuple[str, ...]] = {}
     splits: dict[str, frozenset[str]] = {}
+    negatives: dict[str, frozenset[str]] = {}
     saved = {k: saved_for(cur, k, scope) for k in by_kind}
     # Known before reading: a file's pseudonyms are computed as DuckDB reads it.
     missing_key = key_problem(cur, files[0].file_name) if pseudonymized else None
@@ -324,7 +365,8 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
             secret = load_secret()
         chosen[kind], unmapped[kind], mapping_problems = resolve_mapping(upload, d.headers,
                                                                           saved[kind])
-        s, splits[kind] = stage_canonical(cur, d, f"stage_{kind}", chosen[kind], secret)
+        s, splits[kind], negatives[kind] = stage_canonical(cur, d, f"stage_{kind}",
+                                                           chosen[kind], secret)
         problems.extend(s.problems)
         if s.failed:
             # DuckDB's reader gave up on the file: the cursor's transaction is aborted,
@@ -335,7 +377,8 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
     if staged and missing_key is not None:
         return unreadable_upload(files, decoded, problems + [missing_key])
     views = {kind: file_view(cur, by_kind[kind].file_name, kind, s, chosen[kind],
-                             unmapped[kind], splits[kind]) for kind, s in staged.items()}
+                             unmapped[kind], splits[kind], negatives[kind])
+             for kind, s in staged.items()}
     problems.extend(scoped.limit_to_scope(cur, scope, views))
     summary = {}
     values: dict[str, dict[str, tuple[str, ...]]] = {}

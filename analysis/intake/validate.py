@@ -59,6 +59,9 @@ class FileView:
     split: frozenset[str] = frozenset()
     #: The SQL variable (our own name) listing the answers those numbers code as -1, -2, …
     answers: str = ""
+    #: Split items with a cell staged as a negative code (an answer that is no code of
+    #: the item); the others hold only codes, stored as they are.
+    negative: frozenset[str] = frozenset()
 
 
 #: The answers an item column may be staged as a number for.
@@ -72,8 +75,9 @@ def digit_column(column: str) -> str:
     listed answer.
 
     Item answers nearly always are. Kept as numbers, they are grouped for validation and
-    stored without a string per cell; ``column`` itself reads each answer back as text,
-    exactly as it was written.
+    stored without a string per cell; ``column`` itself reads each answer back as text:
+    a code of the item (a digit, or a label staged as its code) as that code, any other
+    answer exactly as it was written.
     """
     return q(f"_d_{column}")
 

@@ -184,12 +184,14 @@ def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None],
         if inst.key not in codes:
             continue
         lookup = codes[inst.key]
-        if lookup is not None:
-            params.update(lookup.params())
         for number, col in enumerate(c for c in inst.item_columns if c in present):
-            if lookup is not None and col in view.split and lookup.codes_digits():
-                # Each digit is its own code; a listed answer (a label) is coded as the
-                # text it stands for would be.
+            staged = lookup is not None and col in view.split and lookup.codes_digits()
+            if staged and col not in view.negative:
+                # Only codes: digits, and labels staged as their codes.
+                inner.append(f"v.{digit_column(col)} AS {q(col)}")
+            elif staged:
+                # A negative code is a listed answer that is no code of the item (a
+                # blank of spaces): coded as the text it stands for would be.
                 d = f"v.{digit_column(col)}"
                 label = lookup.sql(listed_answer_sql(col, view.answers))
                 inner.append(f"CASE WHEN {d} >= 0 THEN {d} ELSE {label} END AS {q(col)}")
@@ -199,6 +201,8 @@ def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None],
                 alias = f"j_{inst.key}_{number}"
                 joins.append(f"LEFT JOIN codes_{inst.key} {alias} ON {alias}.raw = v.{q(col)}")
                 inner.append(f"{alias}.code AS {q(col)}")
+            if lookup is not None and not (staged and col not in view.negative):
+                params.update(lookup.params())
             names.append(col)
             outer.append(q(col))
     for scale in SCALES:

@@ -72,9 +72,12 @@ SPLIT = ["1", "5", "0", "9", " 3", "3 ", "03", "3.0", "Seldom", "ALWAYS", "", " 
          "\uff17", "\u0663", "10", "-1", "+2", "a", "4\u00a0", "2;5", "\u00a0", '""']
 
 
-def _staged_both_ways(tmp_path, answers, at_row=None, n=None):
+def _staged_both_ways(tmp_path, answers, at_row=None, n=None, negative=None):
     """Stage a survey whose cbi_1 holds ``answers`` (from row ``at_row`` on, digits
-    before it) as the upload does and as plain text; return what the view reads."""
+    before it) as the upload does and as plain text; return what the view reads and
+    what it should: staged as numbers, an answer with a CBI code reads back as that
+    code, any other as written (as text staging reads it). ``negative`` collects the
+    items staged with a negative code."""
 
     rows = survey_rows(n or len(answers))
     start = at_row or 0
@@ -84,24 +87,41 @@ def _staged_both_ways(tmp_path, answers, at_row=None, n=None):
     chosen = {h: i for i, h in enumerate(decoded.headers)}
     with duckdb.connect() as con:
         plain = stage(con, decoded, "plain")
-        staged, split = stage_canonical(con, decoded, "split", chosen, None)
+        staged, split, signed = stage_canonical(con, decoded, "split", chosen, None)
         con.execute(view_sql("v", staged, split))
         got = con.execute("SELECT cbi_1, cbi_2 FROM v ORDER BY _rid").fetchall()
-        want = con.execute(f"SELECT c5, c6 FROM {plain.table} ORDER BY rowid").fetchall()
+        cbi = INSTRUMENTS_BY_KEY["cbi"]
+        read = [f"coalesce(CAST(({item_code_sql(cbi, c)}) AS VARCHAR), {c})" if split else c
+                for c in ("c5", "c6")]
+        want = con.execute(f"SELECT {', '.join(read)} FROM {plain.table} "
+                           "ORDER BY rowid").fetchall()
+    if negative is not None:
+        negative.update(signed)
     return split, got, want
 
 
 def test_items_of_digits_are_staged_as_numbers_and_read_back_as_written(tmp_path):
-    split, got, want = _staged_both_ways(tmp_path, ["1", "5", "", "0", "9", "3"] * 4)
+    negative: set[str] = set()
+    split, got, want = _staged_both_ways(tmp_path, ["1", "5", "", "0", "9", "3"] * 4,
+                                         negative=negative)
     assert split == {f"cbi_{i}" for i in range(1, 7)}
-    assert got == want and got[0][0] == "1" and got[2][0] is None
+    assert got == want and got[0][0] == "1" and got[2][0] is None and got[3][0] == "0"
+    assert not negative
 
 
 @pytest.mark.parametrize("answer", SPLIT[4:])
-def test_any_other_answer_reads_back_exactly_as_written(tmp_path, answer):
-    # Among the first lines: listed, so the items stay numbers.
-    split, got, want = _staged_both_ways(tmp_path, ["1", answer, "2"])
+def test_any_other_answer_reads_back_as_its_code_or_as_written(tmp_path, answer):
+    # Among the first lines: listed, so the items stay numbers; a code of the item is
+    # staged as that code, any other answer as a negative code that reads it back.
+    negative: set[str] = set()
+    split, got, want = _staged_both_ways(tmp_path, ["1", answer, "2"], negative=negative)
     assert split and got == want
+    with duckdb.connect() as con:
+        coded = con.execute(f"SELECT ({item_code_sql(INSTRUMENTS_BY_KEY['cbi'], '$a')}) "
+                            "IS NOT NULL", {"a": answer}).fetchone()[0]
+    blank = answer in ("", '""')
+    assert (negative == {"cbi_1"}) == (not coded and not blank)
+    assert got[1][0] == (want[1][0] if not coded else str(want[1][0]))
     # Far beyond the lines looked at first: numbers only if blank (an empty cell, quoted
     # or not) or a label as a survey tool writes it, else staged again, as text.
     split, got, want = _staged_both_ways(tmp_path, [answer], at_row=3000, n=3001)
@@ -148,6 +168,21 @@ def test_stored_codes_of_split_items_equal_item_code_sql(store):
                 f"SELECT CAST(({item_code_sql(inst, 'a')}) AS TINYINT) FROM "
                 "(SELECT unnest($a::VARCHAR[]) AS a)", {"a": valid}).fetchall()]
         assert stored == want and stored.count(None) == 1
+
+
+def test_a_column_with_an_answer_that_is_no_code_is_stored_through_the_lookup(store):
+    # A blank of spaces is listed (a negative code) and valid: stored as no answer,
+    # as are the labels and digits around it.
+    answers = ["  ", "Seldom", "3", "", "ALWAYS", "\u00a0"]
+    rows = survey_rows(len(answers))
+    for row, answer in zip(rows, answers):
+        row[5] = answer
+    result = ingest(store, [UploadFile("survey", "s.csv", csv_bytes(rows))], LOCAL)
+    assert result.status == "applied", result.problems
+    with store.cursor() as cur:
+        stored = [r[0] for r in cur.execute(
+            "SELECT cbi_1 FROM survey ORDER BY respondent_id").fetchall()]
+    assert stored == [None, 2, 3, None, 5, None]
 
 
 def test_a_digit_coded_otherwise_sends_the_column_through_the_lookup():
