@@ -22,6 +22,7 @@ from analysis.definitions.instruments import INSTRUMENTS, ITEM_COLUMNS, instrume
 from analysis.definitions.scoring_sql import item_code_sql
 from analysis.definitions.scoring_sql import quote_identifier as q
 from analysis.intake import scoped
+from analysis.intake.keys import map_keys
 from analysis.intake.labels import label_problems, normalized_sql
 from analysis.intake.mapping import resolve_mapping, saved_for
 from analysis.intake.problems import Problem, has_errors, sort_problems
@@ -29,7 +30,6 @@ from analysis.intake.pseudonymize import (
     key_problem,
     load_secret,
     pseudonymize_by_default,
-    pseudonymize_column,
 )
 from analysis.intake.readers import DecodedFile, decode
 from analysis.intake.staging import SYSTEM_ERRORS, StagedFile, row_number_sql, stage
@@ -89,7 +89,7 @@ def check_kinds(files: Sequence[UploadFile]) -> None:
 
 def key_sql(chosen: Mapping[str, int]) -> str:
     """SQL (over the file's text columns) for the trimmed respondent ID (NULL when blank);
-    :func:`stage_canonical` then replaces it by its pseudonym when asked."""
+    its pseudonym, when asked, is found by :func:`~analysis.intake.keys.map_keys`."""
     id_index = chosen.get("respondent_id")
     if id_index is None:
         return "NULL::VARCHAR"
@@ -225,10 +225,9 @@ def answers_variable(staged: StagedFile) -> str:
 
 
 def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: str,
-                    chosen: Mapping[str, int], secret: bytes | None
+                    chosen: Mapping[str, int]
                     ) -> tuple[StagedFile, frozenset[str], frozenset[str]]:
-    """:func:`~analysis.intake.staging.stage` a file as :func:`staged_columns`; with a
-    ``secret``, ``_key`` then becomes the pseudonym of each ID.
+    """:func:`~analysis.intake.staging.stage` a file as :func:`staged_columns`.
 
     Item columns are staged as numbers (:func:`answer_code_sql`) when every answer in
     them is blank, one ASCII digit or a listed answer (:func:`listed_answers`), which
@@ -239,11 +238,8 @@ def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: 
     cell then turns out to be none of those.
 
     Returns the staged file, the items staged as numbers, and those of them with a
-    negative code somewhere (:func:`negative_columns`).
-
-    Each distinct ID is hashed once (:func:`~analysis.intake.pseudonymize.pseudonymize_column`):
-    a person has a row per wave, and hashing row by row while reading took as long as
-    the read itself.
+    negative code somewhere (:func:`negative_columns`). IDs are pseudonymized after
+    every file is staged (:func:`~analysis.intake.keys.map_keys`).
     """
     items = split_items(chosen)
     seen = answers_at_start(decoded, chosen, items)
@@ -259,8 +255,6 @@ def stage_canonical(cur: duckdb.DuckDBPyConnection, decoded: DecodedFile, name: 
     if split and not staged.failed:
         cur.execute(f"SET VARIABLE {answers_variable(staged)} = CAST($answers AS VARCHAR[])",
                     {"answers": answers})
-    if secret is not None and not staged.failed and "respondent_id" in chosen:
-        pseudonymize_column(cur, staged.table, "_key", secret)
     return staged, split, negative or frozenset()
 
 
@@ -288,14 +282,15 @@ def view_sql(name: str, staged: StagedFile, split: frozenset[str] = frozenset())
 
 def file_view(cur: duckdb.DuckDBPyConnection, file_name: str, kind: str, staged: StagedFile,
               chosen: Mapping[str, int], unmapped: tuple[str, ...],
-              split: frozenset[str], negative: frozenset[str] = frozenset()) -> FileView:
+              split: frozenset[str], negative: frozenset[str] = frozenset(),
+              keyed: bool = False) -> FileView:
     """The staged file as checks read it: blank rows dropped, view ``v_<kind>`` made."""
     drop_blank_rows(cur, staged)
     cur.execute(view_sql(f"v_{kind}", staged, split))
     return FileView(file_name, kind, f"v_{kind}",
                     {c: staged.headers[i] for c, i in chosen.items()},
                     lambda rid: row_number_sql(staged, rid), unmapped, split,
-                    answers_variable(staged), negative)
+                    answers_variable(staged), negative, keyed)
 
 
 def drop_blank_rows(cur: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
@@ -351,7 +346,7 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
     splits: dict[str, frozenset[str]] = {}
     negatives: dict[str, frozenset[str]] = {}
     saved = {k: saved_for(cur, k, scope) for k in by_kind}
-    # Known before reading: a file's pseudonyms are computed as DuckDB reads it.
+    # A missing key refuses the upload, with the problems the files' reading finds.
     missing_key = key_problem(cur, files[0].file_name) if pseudonymized else None
     secret: bytes | None = None
     for number, (kind, upload) in enumerate(by_kind.items()):
@@ -366,7 +361,7 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
         chosen[kind], unmapped[kind], mapping_problems = resolve_mapping(upload, d.headers,
                                                                           saved[kind])
         s, splits[kind], negatives[kind] = stage_canonical(cur, d, f"stage_{kind}",
-                                                           chosen[kind], secret)
+                                                           chosen[kind])
         problems.extend(s.problems)
         if s.failed:
             # DuckDB's reader gave up on the file: the cursor's transaction is aborted,
@@ -376,8 +371,10 @@ def prepare(cur: duckdb.DuckDBPyConnection, files: Sequence[UploadFile], scope: 
         problems.extend(mapping_problems)
     if staged and missing_key is not None:
         return unreadable_upload(files, decoded, problems + [missing_key])
+    with_ids = [s.table for kind, s in staged.items() if "respondent_id" in chosen[kind]]
+    keyed = secret is not None and bool(with_ids) and map_keys(cur, with_ids, secret)
     views = {kind: file_view(cur, by_kind[kind].file_name, kind, s, chosen[kind],
-                             unmapped[kind], splits[kind], negatives[kind])
+                             unmapped[kind], splits[kind], negatives[kind], keyed)
              for kind, s in staged.items()}
     problems.extend(scoped.limit_to_scope(cur, scope, views))
     summary = {}

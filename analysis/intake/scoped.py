@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import duckdb
 
 from analysis.access.scope import PermissionDenied, Scope, require
+from analysis.intake.keys import stored_rows_sql
 from analysis.intake.problems import Problem
 from analysis.intake.validate import FileView
 
@@ -49,7 +50,7 @@ def limit_to_scope(cur: duckdb.DuckDBPyConnection, scope: Scope,
     view = views.get("attendance")
     if view is None or "respondent_id" not in view.columns:
         return []
-    known = f"SELECT respondent_id FROM {SURVEY_IN_SCOPE}"
+    known = f"SELECT _key FROM ({stored_rows_sql(SURVEY_IN_SCOPE, view.keyed)})"
     if "survey" in views:
         known += f" UNION ALL SELECT _key FROM {views['survey'].relation}"
     cur.execute(f"DROP VIEW IF EXISTS {_ATTENDANCE_FILE}")

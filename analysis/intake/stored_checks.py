@@ -14,6 +14,7 @@ from datetime import datetime
 import duckdb
 
 from analysis.definitions.instruments import SCALES
+from analysis.intake.keys import stored_key_sql, stored_rows_sql
 from analysis.intake.problems import Problem, shown
 from analysis.intake.scoped import SURVEY_IN_SCOPE
 from analysis.intake.validate import MAX_PER_CHECK, FileView
@@ -27,8 +28,8 @@ def existing_key_problems(cur: duckdb.DuckDBPyConnection, view: FileView,
     if not {"respondent_id", "wave"} <= set(view.columns):
         return [], 0
     base = (f"SELECT v._rid, v.wave, s.upload_id FROM {view.relation} v "
-            f"JOIN {SURVEY_IN_SCOPE} s "
-            f"ON s.respondent_id = v._key AND s.wave = trim(v.wave)")
+            f"JOIN ({stored_rows_sql(SURVEY_IN_SCOPE, view.keyed)}) s "
+            f"ON s._key = v._key AND s.wave = trim(v.wave)")
     count = single_value(cur, f"SELECT count(*) FROM ({base})")
     if not count or replace:
         return [], int(count)
@@ -59,7 +60,7 @@ def attendance_problems(cur: duckdb.DuckDBPyConnection, views: Mapping[str, File
     view = views["attendance"]
     if "respondent_id" not in view.columns or "session_date" not in view.columns:
         return [], 0
-    known = f"SELECT respondent_id AS k FROM {SURVEY_IN_SCOPE}"
+    known = f"SELECT _key AS k FROM ({stored_rows_sql(SURVEY_IN_SCOPE, view.keyed)})"
     if "survey" in views:
         known += f" UNION SELECT _key FROM {views['survey'].relation}"
     problems: list[Problem] = []
@@ -93,13 +94,14 @@ def attendance_new_sql(view: FileView, count_skipped: bool = False) -> str:
     session meet the same stored count, so numbering those alone gives the same numbers.
     """
     cols = view.columns
+    key, join = stored_key_sql("n.respondent_id", view.keyed)
     t = "nullif(trim(session_type), '')" if "session_type" in cols else "NULL::VARCHAR"
     m = "TRY_CAST(trim(duration_minutes) AS DOUBLE)" if "duration_minutes" in cols else \
         "NULL::DOUBLE"
     new = (f"SELECT _rid, _key AS respondent_id, TRY_CAST(trim(session_date) AS DATE) AS d, "
            f"{t} AS t, {m} AS m FROM {view.relation}")
-    old = ("SELECT respondent_id, session_date, session_type, count(*) AS n FROM attendance "
-           "GROUP BY ALL")
+    old = (f"SELECT _key AS respondent_id, session_date, session_type, count(*) AS n "
+           f"FROM ({stored_rows_sql('attendance', view.keyed)}) GROUP BY ALL")
     joined = (f"WITH j AS (SELECT n.*, o.n AS stored FROM ({new}) n LEFT JOIN ({old}) o "
               f"ON o.respondent_id = n.respondent_id AND o.session_date = n.d "
               f"AND o.session_type IS NOT DISTINCT FROM n.t) ")
@@ -107,8 +109,9 @@ def attendance_new_sql(view: FileView, count_skipped: bool = False) -> str:
               "AS rn FROM j WHERE stored IS NOT NULL")
     if count_skipped:
         return f"{joined}SELECT count(*) FROM ({ranked}) WHERE rn <= stored"
-    return (f"{joined}SELECT respondent_id, d, t, m FROM j WHERE stored IS NULL UNION ALL "
+    kept = (f"SELECT respondent_id, d, t, m FROM j WHERE stored IS NULL UNION ALL "
             f"SELECT respondent_id, d, t, m FROM ({ranked}) WHERE rn > stored")
+    return f"{joined}SELECT {key} AS respondent_id, d, t, m FROM ({kept}) n {join}"
 
 
 def scope_sites(cur: duckdb.DuckDBPyConnection, views: Mapping[str, FileView],
@@ -121,14 +124,15 @@ def scope_sites(cur: duckdb.DuckDBPyConnection, views: Mapping[str, FileView],
         sites["survey"] = set(summary[v.file_name].sites)
         if replace_count:
             sites["survey"] |= {r[0] for r in cur.execute(
-                f"SELECT DISTINCT s.site FROM {SURVEY_IN_SCOPE} s JOIN {v.relation} v ON "
-                "s.respondent_id = v._key AND s.wave = trim(v.wave)").fetchall()}
+                f"SELECT DISTINCT s.site FROM ({stored_rows_sql(SURVEY_IN_SCOPE, v.keyed)}) s "
+                f"JOIN {v.relation} v ON s._key = v._key AND s.wave = trim(v.wave)"
+                ).fetchall()}
     if "attendance" in views:
         v = views["attendance"]
         # UNION ALL: DISTINCT below removes repeats once, after the semi-join has kept
         # only the people in this attendance file (a UNION deduplicated every survey row).
         # Sites are trimmed once distinct (stored ones are trimmed already), not per row.
-        known = f"SELECT respondent_id AS k, site FROM {SURVEY_IN_SCOPE}"
+        known = f"SELECT _key AS k, site FROM ({stored_rows_sql(SURVEY_IN_SCOPE, v.keyed)})"
         if "survey" in views and "site" in views["survey"].columns:
             known += (f" UNION ALL SELECT _key, site FROM {views['survey'].relation} "
                       "WHERE _key IS NOT NULL")

@@ -41,8 +41,8 @@ class FileView:
     kind : {"survey", "attendance"}
     relation : str
         SQL relation (our own temporary view) with ``_rid`` (the staged rowid),
-        ``_key`` (the respondent ID as it will be stored: NULL when blank, else trimmed
-        or its pseudonym, never empty) and the canonical columns as text.
+        ``_key`` (the respondent ID: NULL when blank, else trimmed, never empty; as it
+        will be stored unless ``keyed``) and the canonical columns as text.
     columns : mapping of str to str
         Canonical name to the header as written in the file.
     row_sql : callable
@@ -62,6 +62,9 @@ class FileView:
     #: Split items with a cell staged as a negative code (an answer that is no code of
     #: the item); the others hold only codes, stored as they are.
     negative: frozenset[str] = frozenset()
+    #: ``_key`` is the ID as written and :data:`analysis.intake.keys.KEY_MAP` gives its
+    #: pseudonym (see :func:`analysis.intake.keys.map_keys`).
+    keyed: bool = False
 
 
 #: The answers an item column may be staged as a number for.

@@ -24,6 +24,7 @@ from analysis.definitions.instruments import INSTRUMENTS, SCALES
 from analysis.definitions.scoring_sql import item_code_sql, scale_score_sql
 from analysis.definitions.scoring_sql import quote_identifier as q
 from analysis.intake import waves
+from analysis.intake.keys import stored_key_sql
 from analysis.intake.labels import unless_ascii
 from analysis.intake.prepare import Prepared, Refused
 from analysis.intake.problems import sort_problems
@@ -170,7 +171,8 @@ def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None],
             continue
         c = q(column.name)
         if column.name == "respondent_id":
-            expr = "v._key"
+            expr, join = stored_key_sql("v._key", view.keyed)
+            joins += [join] if join else []
         elif column.kind == "date":
             expr = f"TRY_CAST({date_text_sql(f'v.{c}')} AS DATE)"
         elif untrimmed(values.get(column.name)):
@@ -242,8 +244,9 @@ def write(cur: duckdb.DuckDBPyConnection, prepared: Prepared, scope: Scope, repl
         add_item_columns(cur, view.columns)
         moved = 0
         if replace and s.replaced:
-            cur.execute("CREATE OR REPLACE TEMP TABLE new_keys AS SELECT DISTINCT _key AS k, "
-                        f"trim(wave) AS w FROM {view.relation}")
+            key, join = stored_key_sql("v._key", view.keyed)
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE new_keys AS SELECT DISTINCT {key} AS k, "
+                        f"trim(v.wave) AS w FROM {view.relation} v {join}")
             in_scope = f"s.site IN (SELECT DISTINCT site FROM {SURVEY_IN_SCOPE})"
             cur.execute("INSERT INTO survey_replaced SELECT ?, s.* FROM survey s WHERE EXISTS "
                         "(SELECT 1 FROM new_keys n WHERE n.k = s.respondent_id AND "

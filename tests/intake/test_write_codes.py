@@ -87,7 +87,7 @@ def _staged_both_ways(tmp_path, answers, at_row=None, n=None, negative=None):
     chosen = {h: i for i, h in enumerate(decoded.headers)}
     with duckdb.connect() as con:
         plain = stage(con, decoded, "plain")
-        staged, split, signed = stage_canonical(con, decoded, "split", chosen, None)
+        staged, split, signed = stage_canonical(con, decoded, "split", chosen)
         con.execute(view_sql("v", staged, split))
         got = con.execute("SELECT cbi_1, cbi_2 FROM v ORDER BY _rid").fetchall()
         cbi = INSTRUMENTS_BY_KEY["cbi"]
