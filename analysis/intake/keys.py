@@ -39,7 +39,8 @@ def map_keys(cur: duckdb.DuckDBPyConnection, tables: Sequence[str], secret: byte
     replaced by its pseudonym, and the map is not needed.
     """
     hashed, params = pseudonym_sql("raw", secret)
-    ids = " UNION ".join(f"SELECT _key AS raw FROM {t} WHERE _key IS NOT NULL" for t in tables)
+    ids = " UNION ".join(f"SELECT DISTINCT _key AS raw FROM {t} WHERE _key IS NOT NULL"
+                         for t in tables)
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {KEY_MAP} AS SELECT raw, {hashed} AS stored "
                 f"FROM ({ids})", params)
     one_to_one = single_value(

@@ -37,7 +37,7 @@ from analysis.storage.private_files import (
 
 __all__ = ["DEFAULT_SECRET_FILE", "SECRET_ENV", "PREFIX", "HEX_DIGITS", "secret_path",
            "load_secret", "KeyMissing", "pseudonym", "pseudonyms", "pseudonymize_by_default",
-           "key_problem", "pseudonym_sql", "pseudonymize_column"]
+           "key_problem", "pseudonym_sql"]
 
 PREFIX = "h_"
 HEX_DIGITS = 20
@@ -119,8 +119,8 @@ def pseudonym_sql(expression: str, secret: bytes) -> tuple[str, dict[str, bytes]
     parameters (``$hmac_inner``, ``$hmac_outer``: the key's padded blocks).
 
     HMAC written out (RFC 2104) with DuckDB's ``sha256``, so that IDs are hashed inside
-    DuckDB, never fetched into Python; :func:`pseudonymize_column` applies it once per
-    distinct ID (two SHA-256 a row cost as much as reading the file). NULL stays NULL;
+    DuckDB, never fetched into Python; :func:`analysis.intake.keys.map_keys` applies it
+    once per distinct ID (two SHA-256 a row cost as much as reading the file). NULL stays NULL;
     an ID that is blank once trimmed hashes like ``""``, as in Python. Tests hold it equal
     to :func:`pseudonym`.
     """
@@ -133,20 +133,3 @@ def pseudonym_sql(expression: str, secret: bytes) -> tuple[str, dict[str, bytes]
               f"encode({stripped}))))")
     return (f"('{PREFIX}' || substr({digest}, 1, {HEX_DIGITS}))",
             {"hmac_inner": inner, "hmac_outer": outer})
-
-
-def pseudonymize_column(cur: duckdb.DuckDBPyConnection, table: str, column: str,
-                        secret: bytes) -> None:
-    """Replace each non-NULL value of ``table.column`` (our own identifiers, never user
-    input) by its :func:`pseudonym`, hashing each distinct value once.
-
-    The values are given trimmed of spaces (``nullif(trim(id), '')``): :func:`pseudonym`
-    strips more than spaces, and the result is the pseudonym of the ID as written.
-    """
-    hashed, params = pseudonym_sql("raw", secret)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {table}_pseudonyms AS SELECT raw, "
-                f"{hashed} AS hashed FROM (SELECT DISTINCT {column} AS raw FROM {table} "
-                f"WHERE {column} IS NOT NULL)", params)
-    cur.execute(f"UPDATE {table} SET {column} = p.hashed FROM {table}_pseudonyms p "
-                f"WHERE {table}.{column} = p.raw")
-    cur.execute(f"DROP TABLE {table}_pseudonyms")

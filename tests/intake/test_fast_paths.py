@@ -14,9 +14,10 @@ import duckdb
 import pytest
 
 from analysis.intake import limits
+from analysis.intake.keys import map_keys, stored_key_sql
 from analysis.intake.labels import label_problems
 from analysis.intake.prepare import file_summary, staged_columns
-from analysis.intake.pseudonymize import pseudonym, pseudonymize_column
+from analysis.intake.pseudonymize import pseudonym
 from analysis.intake.stored_checks import attendance_new_sql
 from analysis.intake.validate import FileView, untrimmed
 from analysis.intake.write import date_text_sql
@@ -42,10 +43,19 @@ def test_pseudonyms_hashed_per_distinct_id_equal_the_python_ones(con):
     for _ in range(300):
         core = f"P{rng.randint(0, 40):04d}" + rng.choice(["", " x", "\u00a0y"])
         raw.append(rng.choice(spaces) + core + rng.choice(spaces))
-    con.execute("CREATE TEMP TABLE ids AS SELECT unnest($raw) AS raw, "
-                "nullif(trim(unnest($raw)), '') AS k", {"raw": raw})
-    pseudonymize_column(con, "ids", "k", KEY)
-    got = con.execute("SELECT raw, k FROM ids").fetchall()
+    # As drawn, IDs differ by spaces SQL's trim keeps and Python's strip does not: they
+    # share pseudonyms and map_keys writes them in place. Where both trims agree, it
+    # keeps the IDs as written and the map gives their pseudonyms.
+    assert not _check_pseudonyms(con, raw)
+    assert _check_pseudonyms(con, [v for v in raw if v is None or v.strip() == v.strip(" ")])
+
+
+def _check_pseudonyms(con, raw) -> bool:
+    con.execute("CREATE OR REPLACE TEMP TABLE ids AS SELECT unnest($raw) AS raw, "
+                "nullif(trim(unnest($raw)), '') AS _key", {"raw": raw})
+    keyed = map_keys(con, ["ids"], KEY)
+    key, join = stored_key_sql("i._key", keyed)
+    got = con.execute(f"SELECT i.raw, {key} FROM ids i {join}").fetchall()
     assert len(got) == len(raw)
     for value, key in got:
         given = value is not None and value.strip(" \u00a0\u2003\u3000") != ""
@@ -54,8 +64,7 @@ def test_pseudonyms_hashed_per_distinct_id_equal_the_python_ones(con):
             assert key is None
         else:
             assert key == pseudonym(value, KEY), value
-    assert not con.execute("SELECT count(*) FROM duckdb_tables() "
-                           "WHERE table_name = 'ids_pseudonyms'").fetchone()[0]
+    return keyed
 
 
 def test_blank_row_flag_equals_every_column_blank(con):

@@ -121,6 +121,7 @@ def test_map_keys_keeps_ids_as_written_unless_two_share_a_pseudonym():
             [(k, pseudonym(k, KEY)) for k in ("x", "y", "z")]
         assert [r[0] for r in con.execute("SELECT _key FROM a").fetchall()] == \
             ["x", "y", None, "x"]
+        assert map_keys(con, ["a"], KEY)  # one file, an ID on several rows
         con.execute("INSERT INTO b VALUES (' z\u00a0')")
         assert not map_keys(con, ["a", "b"], KEY)
         assert [r[0] for r in con.execute("SELECT _key FROM b").fetchall()] == \
@@ -161,3 +162,24 @@ def test_pseudonyms_stored_equal_the_python_ones(tmp_path, hashed):
 
     assert survey == stored(["P0001", "P0002", "P0003"])
     assert sessions == stored(["P0001", "P0002"])
+
+
+@pytest.mark.parametrize("kinds", [("survey",), ("attendance",), ("survey", "attendance")])
+def test_an_upload_keeps_its_ids_as_written(tmp_path, monkeypatch, kinds):
+    """Each person on several rows, one file or two: the pseudonyms are joined, never
+    written over the staged IDs."""
+    import analysis.intake.prepare as prepare
+
+    kept = []
+
+    def spy(cur, tables, secret):
+        kept.append(map_keys(cur, tables, secret))
+        return kept[-1]
+
+    monkeypatch.setattr(prepare, "map_keys", spy)
+    rows = survey_rows(3) + survey_rows(3, wave="2025-Q2", date="2025-05-01")
+    files = {"survey": _survey(rows),
+             "attendance": _attendance(attendance_rows(3) + attendance_rows(2))}
+    with Store(tmp_path / "x.duckdb") as store:
+        result = ingest(store, [files[k] for k in kinds], LOCAL, pseudonymize=True)
+    assert result.status == "applied" and kept == [True]
