@@ -59,7 +59,8 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_app(env: Mapping[str, str], log: Path, start_seconds: float = 45) -> Iterator[tuple[str, int]]:
+def running_app(env: Mapping[str, str], log: Path, start_seconds: float = 45,
+                base_url_path: str = "") -> Iterator[tuple[str, int]]:
     """The app running with ``env`` added to this process's environment; yields (URL, port).
 
     Parameters
@@ -67,16 +68,19 @@ def running_app(env: Mapping[str, str], log: Path, start_seconds: float = 45) ->
     env : extra environment, e.g. ``{"PPI_DB": "/tmp/app.duckdb"}``.
     log : file that receives the server's output (quoted when it fails to start).
     start_seconds : how long the server may take to answer its health check.
+    base_url_path : Streamlit's ``server.baseUrlPath`` (e.g. ``ppi``): the URL then ends
+        with it.
     """
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false",
+             *(("--server.baseUrlPath", base_url_path) if base_url_path else ())],
             cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}" + (f"/{base_url_path}" if base_url_path else "")
     try:
         wait_healthy(url, process, log, start_seconds)
         yield url, port

@@ -12,7 +12,10 @@ team"). They
 - forward everything else (pages, the websocket ``/_stcore/stream``, health) to the app on
   loopback with the forwarding headers, one more reason the local single-user mode never
   applies behind the proxy (the public Host and Origin are the others);
-- accept uploads up to the app's own limit (``server.maxUploadSize``).
+- accept uploads up to the app's own limit (``server.maxUploadSize``);
+- with ``--base-path /ppi``, serve the app under that path (beside other sites on the same
+  name), the app then run with ``--server.baseUrlPath ppi`` (the configuration's first
+  lines give the app's command line).
 
 :func:`running_proxy` starts nginx with such a configuration in front of a running app
 (for the browser bench and the tests).
@@ -55,6 +58,8 @@ START_SECONDS = 20
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _UNQUOTABLE = re.compile(r'["\\\n\r]')
+#: A base path: segments of letters, digits and ``._~-``, each after one slash.
+_BASE_PATH = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
 
 
 def streamlit_static_dir() -> Path:
@@ -87,6 +92,8 @@ class ProxySettings:
         (the tests and the bench), never for a team.
     static_dir : Streamlit's frontend build (:func:`streamlit_static_dir`).
     upload_mb : the largest request body, the app's upload limit.
+    base_path : the path the app is served under (``/ppi``), or ``""`` for the whole
+        site; the app's ``server.baseUrlPath`` is the same without its first slash.
     """
 
     server_name: str
@@ -96,6 +103,7 @@ class ProxySettings:
     key: Path | None = None
     static_dir: Path | None = None
     upload_mb: int = 200
+    base_path: str = ""
 
     def __post_init__(self) -> None:
         # Written into the configuration as they are: nothing that could end a directive.
@@ -109,13 +117,28 @@ class ProxySettings:
             raise ValueError("--cert and --key: give paths without quotes or line breaks")
         if (self.cert is None) != (self.key is None):
             raise ValueError("give both --cert and --key, or neither")
+        if self.base_path and (not _BASE_PATH.fullmatch(self.base_path)
+                               or {".", ".."} & set(self.base_path.split("/"))):
+            raise ValueError(f"--base-path {self.base_path!r}: give a path such as /ppi "
+                             "(letters, digits, . _ ~ -; no slash at the end)")
         if self.cert is None and self.server_name not in LOOPBACK_NAMES:
             raise ValueError("without TLS the proxy may only serve 127.0.0.1 or localhost: "
                              "give --cert and --key for a name other people open")
 
 
+def app_command(settings: ProxySettings) -> str:
+    """The command line the app runs with behind this proxy."""
+    base = f" --server.baseUrlPath {settings.base_path[1:]}" if settings.base_path else ""
+    return (f"streamlit run app.py --server.address 127.0.0.1 "
+            f"--server.port {settings.app_port}{base}")
+
+
 def nginx_server_config(settings: ProxySettings) -> str:
     """The nginx ``server`` blocks for ``settings`` (for the ``http`` context)."""
+    base = settings.base_path
+    # The base path without its slash, to the app's own page.
+    bare = (f"    location = {base} {{\n        return 301 {base}/;\n    }}\n\n"
+            if base else "")
     static = (settings.static_dir or streamlit_static_dir()) / "static"
     types = " ".join(f"{mime} {ext};" for mime, ext in STATIC_TYPES.items())
     forwarded = "\n".join(f"        proxy_set_header {name} {value};" for name, value in FORWARDED)
@@ -141,13 +164,14 @@ def nginx_server_config(settings: ProxySettings) -> str:
         listen = f"    listen 127.0.0.1:{settings.listen_port};\n"
         redirect = hsts = ""
     return f"""# Peer Program Impact behind nginx (made by: python -m analysis proxy-config).
+# The app: {app_command(settings)}
 {redirect}server {{
 {listen}    server_name {settings.server_name};
     client_max_body_size {settings.upload_mb}m;
 
-    # Streamlit's frontend files: content-hashed names, so cached for a year and served
+{bare}    # Streamlit's frontend files: content-hashed names, so cached for a year and served
     # here rather than by the app's Python server.
-    location /static/ {{
+    location {base}/static/ {{
         alias "{static}/";
         types {{ {types} }}
         add_header Cache-Control "public, max-age=31536000, immutable";
@@ -157,7 +181,7 @@ def nginx_server_config(settings: ProxySettings) -> str:
 
     # Pages, the websocket and health: to the app on loopback. The forwarding headers
     # keep the local single-user mode off behind the proxy.
-    location / {{
+    location {base}/ {{
         proxy_pass http://127.0.0.1:{settings.app_port};
         proxy_http_version 1.1;
         proxy_set_header Host $host;
@@ -239,19 +263,22 @@ class RunningProxy:
 
 
 @contextmanager
-def running_proxy(app_port: int, folder: Path, tls: bool = True) -> Iterator[RunningProxy]:
+def running_proxy(app_port: int, folder: Path, tls: bool = True,
+                  base_path: str = "") -> Iterator[RunningProxy]:
     """nginx in front of the app on ``app_port`` (on loopback, with a throwaway
-    certificate when ``tls``); yields it running and always stops it again."""
+    certificate when ``tls``; under ``base_path``, for an app run with that
+    ``server.baseUrlPath``); yields it running, its URL with the base path, and always
+    stops it again."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cert, key = self_signed_certificate(folder) if tls else (None, None)
     settings = ProxySettings("127.0.0.1", app_port, port, cert, key,
-                             upload_mb=app_upload_limit_mb())
+                             upload_mb=app_upload_limit_mb(), base_path=base_path)
     conf = folder / "nginx.conf"
     conf.write_text(nginx_main_config(nginx_server_config(settings), folder), encoding="utf-8")
     process = subprocess.Popen([str(nginx_binary()), "-c", str(conf), "-p", str(folder)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}{base_path}"
     trust = (f"--ignore-certificate-errors-spki-list={spki_sha256(cert)}",) if cert else ()
     unverified = ssl._create_unverified_context()  # noqa: S323 - our own throwaway certificate
     try:
@@ -273,6 +300,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the port the app listens on, on 127.0.0.1 (default 8501)")
     parser.add_argument("--listen-port", type=int, default=443,
                         help="the port nginx listens on (default 443)")
+    parser.add_argument("--base-path", default="",
+                        help="serve the app under this path, e.g. /ppi (run the app with "
+                             "--server.baseUrlPath ppi); default: the whole site")
 
 
 def closed_folder(folder: Path) -> Path | None:
@@ -292,7 +322,8 @@ def run_command(args: argparse.Namespace) -> int:
     standard error when nginx's workers could not read Streamlit's files."""
     try:
         settings = ProxySettings(args.server_name, args.app_port, args.listen_port,
-                                 args.cert, args.key, upload_mb=app_upload_limit_mb())
+                                 args.cert, args.key, upload_mb=app_upload_limit_mb(),
+                                 base_path=args.base_path.rstrip("/"))
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2

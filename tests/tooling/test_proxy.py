@@ -109,6 +109,22 @@ def test_warns_when_nginx_could_not_read_the_files():
         shutil.rmtree(base)
 
 
+def test_under_a_base_path_every_location_is_below_it():
+    config = nginx_server_config(ProxySettings(**{**TEAM.__dict__, "base_path": "/ppi"}))
+    locations = re.findall(r"location (=? ?\S+) \{", config)
+    assert locations == ["= /ppi", "/ppi/static/", "/ppi/"]
+    assert "return 301 /ppi/;" in config
+    assert "# The app: streamlit run app.py --server.address 127.0.0.1 --server.port 8501 " \
+        "--server.baseUrlPath ppi" in config
+    whole = nginx_server_config(TEAM)
+    assert re.findall(r"location (=? ?\S+) \{", whole) == ["/static/", "/"]
+    assert "baseUrlPath" not in whole
+    for odd in ("ppi", "/ppi/", "/a b", "/ppi;", "/../etc", "/p{x}", "//ppi", "/ppi\n"):
+        with pytest.raises(ValueError, match="base-path"):
+            ProxySettings(**{**TEAM.__dict__, "base_path": odd})
+    assert ProxySettings(**{**TEAM.__dict__, "base_path": "/teams/ppi-2.v1"}).base_path
+
+
 def test_command_line_prints_the_configuration(capsys):
     assert cli(["proxy-config", "--server-name", "ppi.example.org", "--cert", "/c.pem",
                 "--key", "/k.pem", "--app-port", "8600"]) == 0
@@ -117,11 +133,17 @@ def test_command_line_prints_the_configuration(capsys):
     assert "server_name ppi.example.org;" in out and "proxy_pass http://127.0.0.1:8600;" in out
     assert cli(["proxy-config", "--server-name", "ppi.example.org"]) == 2
     assert "without TLS" in capsys.readouterr().err
+    assert cli(["proxy-config", "--server-name", "ppi.example.org", "--cert", "/c.pem",
+                "--key", "/k.pem", "--base-path", "/ppi/"]) == 0
+    assert "location /ppi/ {" in capsys.readouterr().out
+    assert cli(["proxy-config", "--server-name", "ppi.example.org", "--cert", "/c.pem",
+                "--key", "/k.pem", "--base-path", "/a;b"]) == 2
 
 
 def test_nginx_accepts_the_configuration(tmp_path):
     require_nginx()
-    for settings in (TEAM, ProxySettings("127.0.0.1", 8501, 8443)):
+    for settings in (TEAM, ProxySettings("127.0.0.1", 8501, 8443),
+                     ProxySettings(**{**TEAM.__dict__, "base_path": "/ppi"})):
         config = nginx_main_config(nginx_server_config(settings), tmp_path)
         # nginx -t reads the certificate: check the team's with a throwaway one
         config = config.replace("/etc/ssl/ppi.pem", str(_certificate(tmp_path)[0]))
@@ -179,6 +201,35 @@ def test_the_app_behind_the_proxy(tmp_path):
                 assert session and session[0]["secure"]
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_the_app_under_a_base_path_behind_the_proxy(tmp_path):
+    """Under /ppi (the app run with ``server.baseUrlPath``): nginx serves the files below
+    it, the bare path goes to the app's page, and the page talks to the app over the
+    proxied websocket there."""
+    require_nginx()
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    db = tmp_path / "app.duckdb"
+    with running_app({"PPI_DB": str(db)}, tmp_path / "streamlit.log",
+                     base_url_path="ppi") as (_, port), \
+            running_proxy(port, tmp_path / "nginx", base_path="/ppi") as proxy:
+        assert proxy.url.endswith("/ppi")
+        _static_files_come_from_nginx(proxy.url)
+        unverified = ssl._create_unverified_context()  # our own throwaway certificate
+        with urllib.request.urlopen(proxy.url, context=unverified) as answer:
+            assert answer.url == proxy.url + "/" and answer.status == 200
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            try:
+                tab = _tab(browser)
+                tab.goto(proxy.url + "/")
+                tab.get_by_text("This installation has no account yet").wait_for()
+            finally:
+                browser.close()
 
 
 def _tab(browser):
