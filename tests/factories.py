@@ -201,6 +201,16 @@ def require_nginx() -> None:
     _require(nginx_available(), "nginx or openssl is missing")
 
 
+def require_caddy() -> None:
+    """Skip a Caddy test where caddy or openssl is missing; under CI=true, fail."""
+    import shutil
+
+    from tooling.proxy import caddy_binary
+
+    _require(caddy_binary() is not None and shutil.which("openssl") is not None,
+             "caddy or openssl is missing")
+
+
 def _require(present: bool, reason: str) -> None:
     """Skip when ``present`` is false, except under CI=true (CI installs what is needed),
     where the test fails."""

@@ -94,6 +94,8 @@ class ProxySettings:
     upload_mb : the largest request body, the app's upload limit.
     base_path : the path the app is served under (``/ppi``), or ``""`` for the whole
         site; the app's ``server.baseUrlPath`` is the same without its first slash.
+    acme : the proxy gets and renews the certificate itself (Caddy), so ``cert`` and
+        ``key`` may be left out for any name.
     """
 
     server_name: str
@@ -104,6 +106,7 @@ class ProxySettings:
     static_dir: Path | None = None
     upload_mb: int = 200
     base_path: str = ""
+    acme: bool = False
 
     def __post_init__(self) -> None:
         # Written into the configuration as they are: nothing that could end a directive.
@@ -121,7 +124,7 @@ class ProxySettings:
                                or {".", ".."} & set(self.base_path.split("/"))):
             raise ValueError(f"--base-path {self.base_path!r}: give a path such as /ppi "
                              "(letters, digits, . _ ~ -; no slash at the end)")
-        if self.cert is None and self.server_name not in LOOPBACK_NAMES:
+        if self.cert is None and not self.acme and self.server_name not in LOOPBACK_NAMES:
             raise ValueError("without TLS the proxy may only serve 127.0.0.1 or localhost: "
                              "give --cert and --key for a name other people open")
 
@@ -195,6 +198,55 @@ def nginx_server_config(settings: ProxySettings) -> str:
 """
 
 
+def caddy_config(settings: ProxySettings, *, standalone: bool = False) -> str:
+    """The same proxy as :func:`nginx_server_config`, as a Caddyfile site block.
+
+    Caddy gets and renews a certificate for ``server_name`` itself and sends HTTP to
+    HTTPS, unless ``cert`` and ``key`` are given; it forwards the websocket and sets the
+    ``X-Forwarded-*`` headers on its own. ``standalone`` adds the global options a proxy
+    on loopback runs with (no admin endpoint, no port 80): the tests and the bench.
+    """
+    base = settings.base_path
+    static = settings.static_dir or streamlit_static_dir()
+    name, port = settings.server_name, settings.listen_port
+    https = settings.cert is not None or settings.acme
+    tls = f'    tls "{settings.cert}" "{settings.key}"\n' if settings.cert is not None else ""
+    if not https:
+        address = f"http://{name}:{port}"
+    else:
+        address = name if port == 443 else f"{name}:{port}"
+    head = ("{\n    admin off\n    auto_https disable_redirects\n    skip_install_trust\n}\n\n"
+            if standalone else "")
+    bare = f"    redir {base} {base}/ 308\n" if base else ""
+    strip = f"        uri strip_prefix {base}\n" if base else ""
+    hsts = '    header Strict-Transport-Security "max-age=31536000"\n' if https else ""
+    return f"""# Peer Program Impact behind Caddy (made by: python -m analysis proxy-config --server caddy).
+# The app: {app_command(settings)}
+{head}{address} {{
+{tls}{hsts}    request_body {{
+        max_size {settings.upload_mb}MB
+    }}
+{bare}
+    # Streamlit's frontend files: content-hashed names, so cached for a year and served
+    # here rather than by the app's Python server.
+    handle {base}/static/* {{
+{strip}        root * "{static}"
+        header Cache-Control "public, max-age=31536000, immutable"
+        encode gzip
+        file_server
+    }}
+
+    # Pages, the websocket and health: to the app on loopback. Caddy adds the forwarding
+    # headers, which keep the local single-user mode off behind the proxy.
+    handle {base}/* {{
+        reverse_proxy 127.0.0.1:{settings.app_port} {{
+            flush_interval -1
+        }}
+    }}
+}}
+"""
+
+
 def nginx_main_config(server: str, prefix: Path) -> str:
     """A whole nginx configuration around ``server`` with every file under ``prefix``
     (a proxy run without the system's nginx set-up: the tests and the bench)."""
@@ -237,6 +289,11 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
 
+def caddy_binary() -> str | None:
+    """caddy's path, or None."""
+    return shutil.which("caddy")
+
+
 def nginx_available() -> bool:
     """Whether nginx (and openssl, for its certificate) can be run here."""
     return nginx_binary() is not None and shutil.which("openssl") is not None
@@ -263,26 +320,37 @@ class RunningProxy:
 
 
 @contextmanager
-def running_proxy(app_port: int, folder: Path, tls: bool = True,
-                  base_path: str = "") -> Iterator[RunningProxy]:
-    """nginx in front of the app on ``app_port`` (on loopback, with a throwaway
-    certificate when ``tls``; under ``base_path``, for an app run with that
-    ``server.baseUrlPath``); yields it running, its URL with the base path, and always
-    stops it again."""
+def running_proxy(app_port: int, folder: Path, tls: bool = True, base_path: str = "",
+                  server: str = "nginx") -> Iterator[RunningProxy]:
+    """nginx (or ``server="caddy"``) in front of the app on ``app_port`` (on loopback,
+    with a throwaway certificate when ``tls``; under ``base_path``, for an app run with
+    that ``server.baseUrlPath``); yields it running, its URL with the base path, and
+    always stops it again."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cert, key = self_signed_certificate(folder) if tls else (None, None)
     settings = ProxySettings("127.0.0.1", app_port, port, cert, key,
                              upload_mb=app_upload_limit_mb(), base_path=base_path)
-    conf = folder / "nginx.conf"
-    conf.write_text(nginx_main_config(nginx_server_config(settings), folder), encoding="utf-8")
-    process = subprocess.Popen([str(nginx_binary()), "-c", str(conf), "-p", str(folder)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    log = folder / "error.log"
+    if server == "caddy":
+        conf = folder / "Caddyfile"
+        conf.write_text(caddy_config(settings, standalone=True), encoding="utf-8")
+        command = [str(caddy_binary()), "run", "--config", str(conf), "--adapter", "caddyfile"]
+        # Caddy keeps its state under XDG_DATA_HOME/XDG_CONFIG_HOME: here, not in ~.
+        env = {**os.environ, "XDG_DATA_HOME": str(folder), "XDG_CONFIG_HOME": str(folder)}
+    else:
+        conf = folder / "nginx.conf"
+        conf.write_text(nginx_main_config(nginx_server_config(settings), folder),
+                        encoding="utf-8")
+        command = [str(nginx_binary()), "-c", str(conf), "-p", str(folder)]
+        env = None
+    with log.open("a") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}{base_path}"
     trust = (f"--ignore-certificate-errors-spki-list={spki_sha256(cert)}",) if cert else ()
     unverified = ssl._create_unverified_context()  # noqa: S323 - our own throwaway certificate
     try:
-        wait_healthy(url, process, folder / "error.log", START_SECONDS, "nginx", unverified)
+        wait_healthy(url, process, log, START_SECONDS, server, unverified)
         yield RunningProxy(url, trust)
     finally:
         stop(process)
@@ -300,6 +368,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the port the app listens on, on 127.0.0.1 (default 8501)")
     parser.add_argument("--listen-port", type=int, default=443,
                         help="the port nginx listens on (default 443)")
+    parser.add_argument("--server", choices=("nginx", "caddy"), default="nginx",
+                        help="the proxy to configure: nginx (server blocks for "
+                             "sites-available) or caddy (a Caddyfile site block; Caddy gets "
+                             "the certificate itself unless --cert and --key are given)")
     parser.add_argument("--base-path", default="",
                         help="serve the app under this path, e.g. /ppi (run the app with "
                              "--server.baseUrlPath ppi); default: the whole site")
@@ -320,14 +392,16 @@ def closed_folder(folder: Path) -> Path | None:
 def run_command(args: argparse.Namespace) -> int:
     """Print the configuration (``server`` blocks and the ``map`` they need); warn on
     standard error when nginx's workers could not read Streamlit's files."""
+    caddy = args.server == "caddy"
     try:
         settings = ProxySettings(args.server_name, args.app_port, args.listen_port,
                                  args.cert, args.key, upload_mb=app_upload_limit_mb(),
-                                 base_path=args.base_path.rstrip("/"))
+                                 base_path=args.base_path.rstrip("/"), acme=caddy)
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2
-    sys.stdout.write(connection_upgrade_map() + "\n" + nginx_server_config(settings))
+    sys.stdout.write(caddy_config(settings) if caddy else
+                     connection_upgrade_map() + "\n" + nginx_server_config(settings))
     closed = closed_folder(streamlit_static_dir() / "static")
     if closed is not None:
         print(f"Warning: {closed} is closed to other users, so nginx (www-data) cannot read "

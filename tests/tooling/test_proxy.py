@@ -20,13 +20,15 @@ import pytest
 from analysis.__main__ import main as cli
 from analysis.access.local_mode import PROXY_HEADERS, local_request_problem
 from analysis.access.sessions import COOKIE_NAME
-from tests.factories import CHROMIUM, require_chromium, require_nginx
+from tests.factories import CHROMIUM, require_caddy, require_chromium, require_nginx
 from tooling.app_server import running_app
 from tooling.browser_bench import CHART
 from tooling.proxy import (
     FORWARDED,
     ProxySettings,
     app_upload_limit_mb,
+    caddy_binary,
+    caddy_config,
     closed_folder,
     nginx_binary,
     nginx_main_config,
@@ -181,7 +183,7 @@ def test_the_app_behind_the_proxy(tmp_path):
         try:
             with running_app({"PPI_DB": str(db)}, tmp_path / "streamlit.log") as (_, port), \
                     running_proxy(port, tmp_path / "nginx") as proxy:
-                _static_files_come_from_nginx(proxy.url)
+                _static_files_come_from_the_proxy(proxy.url)
                 tab = _tab(browser)
                 tab.goto(proxy.url)
                 tab.get_by_text("This installation has no account yet").wait_for()
@@ -217,7 +219,7 @@ def test_the_app_under_a_base_path_behind_the_proxy(tmp_path):
                      base_url_path="ppi") as (_, port), \
             running_proxy(port, tmp_path / "nginx", base_path="/ppi") as proxy:
         assert proxy.url.endswith("/ppi")
-        _static_files_come_from_nginx(proxy.url)
+        _static_files_come_from_the_proxy(proxy.url)
         unverified = ssl._create_unverified_context()  # our own throwaway certificate
         with urllib.request.urlopen(proxy.url, context=unverified) as answer:
             assert answer.url == proxy.url + "/" and answer.status == 200
@@ -232,21 +234,88 @@ def test_the_app_under_a_base_path_behind_the_proxy(tmp_path):
                 browser.close()
 
 
+def test_a_caddy_site_block_for_a_team():
+    team = ProxySettings("ppi.example.org", 8501, 443, upload_mb=500, acme=True)
+    config = caddy_config(team)
+    assert "\nppi.example.org {" in config and "tls " not in config  # Caddy's own certificate
+    assert "reverse_proxy 127.0.0.1:8501 {" in config and "max_size 500MB" in config
+    assert "handle /static/* {" in config and "handle /* {" in config
+    assert f'root * "{streamlit_static_dir()}"' in config
+    assert 'Cache-Control "public, max-age=31536000, immutable"' in config
+    assert "Strict-Transport-Security" in config and "admin off" not in config
+    under = caddy_config(ProxySettings(**{**team.__dict__, "base_path": "/ppi"}))
+    assert "redir /ppi /ppi/ 308" in under and "uri strip_prefix /ppi" in under
+    assert "handle /ppi/static/* {" in under and "handle /ppi/* {" in under
+    own = caddy_config(ProxySettings(**{**TEAM.__dict__}))
+    assert 'tls "/etc/ssl/ppi.pem" "/etc/ssl/ppi.key"' in own
+    with pytest.raises(ValueError, match="without TLS"):
+        ProxySettings("ppi.example.org")  # nginx, or Caddy told not to get a certificate
+
+
+def test_caddy_accepts_the_configuration(tmp_path):
+    require_caddy()
+    cert, key = _certificate(tmp_path)
+    for settings, standalone in (
+            (ProxySettings("ppi.example.org", 8501, 443, acme=True, base_path="/ppi"), False),
+            (ProxySettings("127.0.0.1", 8501, 8443, cert, key), True),
+            (ProxySettings("127.0.0.1", 8501, 8080), True)):
+        path = tmp_path / "Caddyfile"
+        path.write_text(caddy_config(settings, standalone=standalone), encoding="utf-8")
+        checked = subprocess.run(
+            [str(caddy_binary()), "validate", "--config", str(path), "--adapter", "caddyfile"],
+            capture_output=True, text=True,
+            env={"PATH": "/usr/bin:/bin", "XDG_DATA_HOME": str(tmp_path),
+                 "XDG_CONFIG_HOME": str(tmp_path), "HOME": str(tmp_path)})
+        assert checked.returncode == 0, checked.stderr[-2000:]
+
+
+def test_command_line_prints_a_caddyfile(capsys):
+    assert cli(["proxy-config", "--server", "caddy", "--server-name", "ppi.example.org",
+                "--base-path", "/ppi"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Peer Program Impact behind Caddy")
+    assert "ppi.example.org {" in out and "--server.baseUrlPath ppi" in out
+
+
+@pytest.mark.browser
+def test_the_app_under_a_base_path_behind_caddy(tmp_path):
+    """The same through Caddy (TLS, under /ppi): Streamlit's files from Caddy, the page
+    from the app over the proxied websocket, the local mode off."""
+    require_caddy()
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    db = tmp_path / "app.duckdb"
+    with running_app({"PPI_DB": str(db)}, tmp_path / "streamlit.log",
+                     base_url_path="ppi") as (_, port), \
+            running_proxy(port, tmp_path / "caddy", base_path="/ppi", server="caddy") as proxy:
+        _static_files_come_from_the_proxy(proxy.url)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            try:
+                tab = _tab(browser)
+                tab.goto(proxy.url)
+                tab.get_by_text("This installation has no account yet").wait_for()
+            finally:
+                browser.close()
+
+
 def _tab(browser):
     tab = browser.new_context(ignore_https_errors=True).new_page()
     tab.set_default_timeout(60_000)
     return tab
 
 
-def _static_files_come_from_nginx(url: str) -> None:
+def _static_files_come_from_the_proxy(url: str) -> None:
     unverified = ssl._create_unverified_context()  # our own throwaway certificate
     index = urllib.request.urlopen(url, context=unverified).read().decode()
     script = re.search(r'src="\./static/(js/[^"]+)"', index).group(1)
     request = urllib.request.Request(f"{url}/static/{script}",
                                      headers={"Accept-Encoding": "gzip"})
     with urllib.request.urlopen(request, context=unverified) as answer:
-        # Streamlit's own server sends its script files uncompressed (and nginx puts its
-        # name on what it forwards too): gzip is what says nginx served the file itself.
+        # Streamlit's own server sends its script files uncompressed (and the proxy puts
+        # its name on what it forwards too): gzip is what says the proxy served the file.
         assert answer.headers["Content-Encoding"] == "gzip"
         assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert gzip.decompress(answer.read()) == \
