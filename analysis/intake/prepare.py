@@ -3,7 +3,8 @@
 Each file is decoded (:mod:`analysis.intake.readers`) and read by DuckDB into a temporary
 table of text columns (:mod:`analysis.intake.staging`); headers are mapped to the contract's canonical names
 (:mod:`analysis.intake.mapping`); a temporary view per file gives the canonical columns
-and the respondent key as it will be stored (pseudonymized when asked). Validation
+and the respondent key (as written; when pseudonymizing, :mod:`analysis.intake.keys` maps it
+to its pseudonym where the upload meets stored data and where it is written). Validation
 (:mod:`analysis.intake.validate`) runs over those views, then the checks against the
 stored data (:mod:`analysis.intake.stored_checks`). Nothing is written to stored tables.
 """
@@ -157,7 +158,7 @@ def staged_columns(chosen: Mapping[str, int], key: str,
     empty), computed while DuckDB reads the file.
 
     One pass: the staged table is what every check and the write read, so neither the
-    normalisation nor the pseudonyms are computed again, and no copy of the rows is made.
+    normalisation nor the item codes are computed again, and no copy of the rows is made.
     """
     cols = [f"{answer_code_sql(f'c{index}', codes_parameter(canonical))} "
             f"AS {digit_column(canonical)}" if canonical in split
