@@ -209,6 +209,8 @@ def caddy_config(settings: ProxySettings, *, standalone: bool = False) -> str:
     base = settings.base_path
     static = settings.static_dir or streamlit_static_dir()
     name, port = settings.server_name, settings.listen_port
+    # Sizes in MiB, as Streamlit's server.maxUploadSize and nginx's "m" count them
+    # (Caddy's "MB" is 10^6 bytes).
     https = settings.cert is not None or settings.acme
     tls = f'    tls "{settings.cert}" "{settings.key}"\n' if settings.cert is not None else ""
     if not https:
@@ -224,7 +226,7 @@ def caddy_config(settings: ProxySettings, *, standalone: bool = False) -> str:
 # The app: {app_command(settings)}
 {head}{address} {{
 {tls}{hsts}    request_body {{
-        max_size {settings.upload_mb}MB
+        max_size {settings.upload_mb}MiB
     }}
 {bare}
     # Streamlit's frontend files: content-hashed names, so cached for a year and served

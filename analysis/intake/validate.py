@@ -74,8 +74,8 @@ DIGITS = frozenset("0123456789")
 def digit_column(column: str) -> str:
     """The staged TINYINT column of an item whose answers in the file are all blank, one
     ASCII digit or one of a few listed answers (see
-    :func:`analysis.intake.prepare.stage_canonical`): the digit, or ``-k`` for the k-th
-    listed answer.
+    :func:`analysis.intake.prepare.stage_canonical`): the digit; for the k-th listed
+    answer its code in the item's instrument, or ``-k`` when it has none.
 
     Item answers nearly always are. Kept as numbers, they are grouped for validation and
     stored without a string per cell; ``column`` itself reads each answer back as text:

@@ -238,7 +238,7 @@ def test_a_caddy_site_block_for_a_team():
     team = ProxySettings("ppi.example.org", 8501, 443, upload_mb=500, acme=True)
     config = caddy_config(team)
     assert "\nppi.example.org {" in config and "tls " not in config  # Caddy's own certificate
-    assert "reverse_proxy 127.0.0.1:8501 {" in config and "max_size 500MB" in config
+    assert "reverse_proxy 127.0.0.1:8501 {" in config and "max_size 500MiB" in config
     assert "handle /static/* {" in config and "handle /* {" in config
     assert f'root * "{streamlit_static_dir()}"' in config
     assert 'Cache-Control "public, max-age=31536000, immutable"' in config
