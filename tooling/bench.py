@@ -56,20 +56,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tooling.bench_timing import STAGE_BUDGET_SECONDS, repeat_runs, timed
+
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 DEFAULT_REPEATS = 3
 N_WAVES = 10
 SEED = 20261128
-#: A stage stops repeating once it has spent this long (it always runs at least once),
-#: so the 1M-row run stays within about ten minutes.
-STAGE_BUDGET_SECONDS = 75.0
-WARM_REPEATS = 25
 
 TARGETS = {
     "ingest_ratio_to_bare": 1.5,
@@ -99,26 +96,6 @@ def peak_rss_mb() -> float:
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / 1024 if sys.platform != "darwin" else peak / 2**20, 1)
-
-
-def timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = action()
-    return time.perf_counter() - start, result
-
-
-def repeat_runs(action: Callable[[int], Any], repeats: int,
-            budget: float = STAGE_BUDGET_SECONDS) -> list[float]:
-    """Run ``action(i)`` up to ``repeats`` times (at least once, then while in budget)."""
-    runs: list[float] = []
-    spent = 0.0
-    for i in range(repeats):
-        seconds, _ = timed(lambda i=i: action(i))
-        runs.append(seconds)
-        spent += seconds
-        if spent + seconds > budget:
-            break
-    return runs
 
 
 def _people_for(rows: int) -> int:

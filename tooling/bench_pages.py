@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tooling.bench import WARM_REPEATS, repeat_runs, timed
+from tooling.bench_timing import WARM_REPEATS, repeat_runs, timed
 
 
 def save_default_cache(store: Any, tables: Any, work: Path) -> None:
