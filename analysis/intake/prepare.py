@@ -138,16 +138,11 @@ def answer_codes(cur: duckdb.DuckDBPyConnection, answers: Sequence[str],
     A label is staged as the code it stands for, so the insert stores the staged number
     as it is; the view reads it back as that code (the same answer to every check).
     """
-    out: dict[str, list[int | None]] = {}
-    for column in sorted(items):
-        key = codes_parameter(column)
-        inst = instrument_of_item(column)
-        if key is None or inst is None or key in out:
-            continue
-        out[key] = first(cur, f"SELECT list_transform(CAST($answers AS VARCHAR[]), lambda a: "
-                              f"CAST(({item_code_sql(inst, 'a')}) AS TINYINT))",
-                         {"answers": list(answers)})[0] or []
-    return out
+    instruments = {codes_parameter(c): instrument_of_item(c) for c in items}
+    return {key: first(cur, f"SELECT list_transform(CAST($answers AS VARCHAR[]), lambda a: "
+                            f"CAST(({item_code_sql(inst, 'a')}) AS TINYINT))",
+                       {"answers": list(answers)})[0] or []
+            for key, inst in instruments.items() if key is not None and inst is not None}
 
 
 def staged_columns(chosen: Mapping[str, int], key: str,
@@ -205,7 +200,7 @@ def answers_at_start(decoded: DecodedFile, chosen: Mapping[str, int],
 
 
 def listed_answers(seen: Sequence[str], items: frozenset[str]) -> list[str]:
-    """The answers items are staged as negative codes of: those ``seen`` at the start
+    """The answers items may be staged as numbers for: those ``seen`` at the start
     of the file, then the labels of the items' instruments as a survey tool writes them
     (as listed, Capitalised, Title Case), at most :data:`MAX_ANSWERS`.
 

@@ -93,8 +93,9 @@ def listed_answer_sql(column: str, answers: str) -> str:
 
 
 def joined_sql(column: str, answers: str) -> str:
-    """An item's answer as written, from its :func:`digit_column` and the SQL variable
-    ``answers`` listing the answers other than one digit."""
+    """An item's answer as the checks read it, from its :func:`digit_column` and the SQL
+    variable ``answers`` listing the answers other than one digit: a code as its digits,
+    any other answer as written."""
     d = digit_column(column)
     return (f"CASE WHEN {d} >= 0 THEN CAST({d} AS VARCHAR) "
             f"ELSE {listed_answer_sql(column, answers)} END")

@@ -34,7 +34,6 @@ from analysis.intake.validate import (
     DIGITS,
     FileView,
     digit_column,
-    listed_answer_sql,
     untrimmed,
 )
 from analysis.intake.values import FileSummary, IngestResult, Progress, UploadFile, now, with_changes
@@ -192,18 +191,17 @@ def survey_insert_sql(view: FileView, codes: Mapping[str, ItemCodes | None],
                 # Only codes: digits, and labels staged as their codes.
                 inner.append(f"v.{digit_column(col)} AS {q(col)}")
             elif staged:
-                # A negative code is a listed answer that is no code of the item (a
-                # blank of spaces): coded as the text it stands for would be.
+                # A negative code is a listed answer item_code_sql gives no code: in an
+                # upload validation let through, a blank of spaces, stored as no answer.
                 d = f"v.{digit_column(col)}"
-                label = lookup.sql(listed_answer_sql(col, view.answers))
-                inner.append(f"CASE WHEN {d} >= 0 THEN {d} ELSE {label} END AS {q(col)}")
+                inner.append(f"CASE WHEN {d} >= 0 THEN {d} END AS {q(col)}")
             elif lookup is not None:
                 inner.append(f"{lookup.sql(f'v.{q(col)}')} AS {q(col)}")
             else:
                 alias = f"j_{inst.key}_{number}"
                 joins.append(f"LEFT JOIN codes_{inst.key} {alias} ON {alias}.raw = v.{q(col)}")
                 inner.append(f"{alias}.code AS {q(col)}")
-            if lookup is not None and not (staged and col not in view.negative):
+            if lookup is not None and not staged:
                 params.update(lookup.params())
             names.append(col)
             outer.append(q(col))

@@ -170,7 +170,7 @@ def test_stored_codes_of_split_items_equal_item_code_sql(store):
         assert stored == want and stored.count(None) == 1
 
 
-def test_a_column_with_an_answer_that_is_no_code_is_stored_through_the_lookup(store):
+def test_a_column_with_an_answer_that_is_no_code_stores_it_as_no_answer(store):
     # A blank of spaces is listed (a negative code) and valid: stored as no answer,
     # as are the labels and digits around it.
     answers = ["  ", "Seldom", "3", "", "ALWAYS", "\u00a0"]

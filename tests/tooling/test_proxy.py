@@ -13,6 +13,7 @@ import ssl
 import subprocess
 import tempfile
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,7 @@ def test_warns_when_nginx_could_not_read_the_files():
 
 
 def test_under_a_base_path_every_location_is_below_it():
-    config = nginx_server_config(ProxySettings(**{**TEAM.__dict__, "base_path": "/ppi"}))
+    config = nginx_server_config(replace(TEAM, base_path="/ppi"))
     locations = re.findall(r"location (=? ?\S+) \{", config)
     assert locations == ["= /ppi", "/ppi/static/", "/ppi/"]
     assert "return 301 /ppi/;" in config
@@ -123,8 +124,8 @@ def test_under_a_base_path_every_location_is_below_it():
     assert "baseUrlPath" not in whole
     for odd in ("ppi", "/ppi/", "/a b", "/ppi;", "/../etc", "/p{x}", "//ppi", "/ppi\n"):
         with pytest.raises(ValueError, match="base-path"):
-            ProxySettings(**{**TEAM.__dict__, "base_path": odd})
-    assert ProxySettings(**{**TEAM.__dict__, "base_path": "/teams/ppi-2.v1"}).base_path
+            replace(TEAM, base_path=odd)
+    assert replace(TEAM, base_path="/teams/ppi-2.v1").base_path
 
 
 def test_command_line_prints_the_configuration(capsys):
@@ -145,7 +146,7 @@ def test_command_line_prints_the_configuration(capsys):
 def test_nginx_accepts_the_configuration(tmp_path):
     require_nginx()
     for settings in (TEAM, ProxySettings("127.0.0.1", 8501, 8443),
-                     ProxySettings(**{**TEAM.__dict__, "base_path": "/ppi"})):
+                     replace(TEAM, base_path="/ppi")):
         config = nginx_main_config(nginx_server_config(settings), tmp_path)
         # nginx -t reads the certificate: check the team's with a throwaway one
         config = config.replace("/etc/ssl/ppi.pem", str(_certificate(tmp_path)[0]))
@@ -243,10 +244,10 @@ def test_a_caddy_site_block_for_a_team():
     assert f'root * "{streamlit_static_dir()}"' in config
     assert 'Cache-Control "public, max-age=31536000, immutable"' in config
     assert "Strict-Transport-Security" in config and "admin off" not in config
-    under = caddy_config(ProxySettings(**{**team.__dict__, "base_path": "/ppi"}))
+    under = caddy_config(replace(team, base_path="/ppi"))
     assert "redir /ppi /ppi/ 308" in under and "uri strip_prefix /ppi" in under
     assert "handle /ppi/static/* {" in under and "handle /ppi/* {" in under
-    own = caddy_config(ProxySettings(**{**TEAM.__dict__}))
+    own = caddy_config(TEAM)
     assert 'tls "/etc/ssl/ppi.pem" "/etc/ssl/ppi.key"' in own
     with pytest.raises(ValueError, match="without TLS"):
         ProxySettings("ppi.example.org")  # nginx, or Caddy told not to get a certificate
